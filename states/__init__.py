@@ -1,0 +1,38 @@
+"""The s55 lifecycle: states, triggers, roles, guards and Section 55 date rules (no I/O)."""
+
+from states.deadlines import DEFAULT_MILESTONES, MilestonePolicy, Rag, statutory_deadline
+from states.guards import Guard, RecommendationView, Snapshot
+from states.lifecycle import (
+    BY_TRIGGER,
+    EDITABLE,
+    FINAL,
+    PUBLISHED_STATES,
+    TRANSITIONS,
+    TRIGGERS,
+    Param,
+    Role,
+    State,
+    TransitionSpec,
+    triggers_from,
+)
+
+__all__ = [
+    "BY_TRIGGER",
+    "DEFAULT_MILESTONES",
+    "EDITABLE",
+    "FINAL",
+    "PUBLISHED_STATES",
+    "TRANSITIONS",
+    "TRIGGERS",
+    "Guard",
+    "MilestonePolicy",
+    "Param",
+    "Rag",
+    "RecommendationView",
+    "Role",
+    "Snapshot",
+    "State",
+    "TransitionSpec",
+    "statutory_deadline",
+    "triggers_from",
+]

@@ -1,0 +1,84 @@
+"""Section 55 date rules. Pure functions of dates; the caller supplies "today".
+
+Deadlines are calendar dates in Europe/London: a response is on time if it is
+published by the end of the deadline day.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from enum import StrEnum
+
+#: s55(5A): comments must be published "before the end of the period of 56 days
+#: beginning with the day on which the report is published". The publication day is
+#: day 1, so the last lawful day is publication + 55 days.
+STATUTORY_PERIOD_DAYS = 56
+STATUTE_RULE = (
+    "s55(5A) Police Act 1996: the 56 days begin with the publication day, "
+    "so the last day is publication + 55 days"
+)
+
+
+def statutory_deadline(report_published: date) -> date:
+    """The last day on which the PCC's comments may lawfully be published."""
+    return report_published + timedelta(days=STATUTORY_PERIOD_DAYS - 1)
+
+
+@dataclass(frozen=True)
+class MilestonePolicy:
+    """Internal milestones, in days before the Section 55 deadline."""
+
+    force_input_days_before: int = 28
+    signoff_days_before: int = 14
+
+    def force_input_due(self, deadline: date) -> date:
+        return deadline - timedelta(days=self.force_input_days_before)
+
+    def signoff_due(self, deadline: date) -> date:
+        return deadline - timedelta(days=self.signoff_days_before)
+
+
+DEFAULT_MILESTONES = MilestonePolicy()
+
+
+class Rag(StrEnum):
+    """Red/amber/green status shown on the dashboard."""
+
+    GREEN = "green"
+    AMBER = "amber"
+    RED = "red"
+    DONE = "done"  # published on time
+    LATE = "late"  # published after the deadline
+    CLOSED = "closed"  # not required
+
+
+#: Days left at or below which an unpublished response is red / amber.
+RED_DAYS = 7
+AMBER_DAYS = 14
+
+
+def days_left(deadline: date, today: date) -> int:
+    """Whole days from today to the deadline day (0 on the day, negative when overdue)."""
+    return (deadline - today).days
+
+
+def rag(
+    deadline: date,
+    today: date,
+    *,
+    published_on: date | None,
+    closed: bool = False,
+    milestone_missed: bool = False,
+) -> Rag:
+    """The dashboard status of one response."""
+    if closed:
+        return Rag.CLOSED
+    if published_on is not None:
+        return Rag.DONE if published_on <= deadline else Rag.LATE
+    left = days_left(deadline, today)
+    if left <= RED_DAYS:
+        return Rag.RED
+    if left <= AMBER_DAYS or milestone_missed:
+        return Rag.AMBER
+    return Rag.GREEN

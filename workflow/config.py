@@ -1,0 +1,45 @@
+"""Settings, read once from ``S55_*`` environment variables and passed down.
+
+Library code never reads ``os.environ``; the CLI builds one ``Settings`` and hands
+it to whatever it calls.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Everything s55 can be configured with."""
+
+    model_config = SettingsConfigDict(env_prefix="S55_", extra="ignore")
+
+    database_url: str = Field(
+        default="sqlite:///s55.db",
+        description="SQLAlchemy URL; a SQLite file in the working directory by default",
+    )
+    statement_timeout_ms: int = Field(default=30_000, ge=0, description="PostgreSQL only")
+    force: str = Field(default="Norfolk", description="the police force this OPCC oversees")
+    opcc_name: str = Field(default="Office of the Police and Crime Commissioner")
+    force_input_days_before: int = Field(default=28, ge=0, le=55)
+    signoff_days_before: int = Field(default=14, ge=0, le=55)
+
+    # Mail (issue 3). With no SMTP host, mail is spooled as .eml files.
+    mail_from: str = "s55@opcc.invalid"
+    spool_dir: Path = Path("spool")
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_security: str = Field(default="starttls", pattern="^(starttls|tls|none)$")
+    smtp_username: str | None = None
+    # Only ever from the environment; never stored, logged or audited.
+    smtp_password: SecretStr | None = None
+    smtp_timeout: float = 30.0
+    mail_max_attempts: int = Field(default=8, ge=1)
+    template_dir: Path | None = None  # an organisation's template overrides
+
+    # Escalations (issue 4).
+    policy_file: Path | None = None
+    escalation_hour: int = Field(default=9, ge=0, le=23)

@@ -1,0 +1,126 @@
+"""Errors a user can cause. The CLI prints ``Error: <message>`` and exits 1.
+
+Kept in their own module so every other module can import them without loops
+(as structlog's ``exceptions.py``). Each keeps its context in attributes and builds
+its one-line message in ``__init__``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+
+class S55Error(Exception):
+    """Root of every error a user can cause; the CLI prints it and exits 1."""
+
+
+class InvalidInputError(S55Error, ValueError):
+    """A value the user gave is malformed or impossible."""
+
+    def __init__(self, what: str, problem: str) -> None:
+        self.what, self.problem = what, problem
+        super().__init__(f"{what}: {problem}")
+
+
+class NotFoundError(S55Error, LookupError):
+    """A response, person, report or message does not exist."""
+
+    def __init__(self, kind: str, key: object) -> None:
+        self.kind, self.key = kind, key
+        super().__init__(f"no {kind} {key}")
+
+
+class DuplicateError(S55Error):
+    """Something that must be unique already exists."""
+
+    def __init__(self, kind: str, key: object, where: str = "") -> None:
+        self.kind, self.key = kind, key
+        super().__init__(f"{kind} {key} already exists{(' ' + where) if where else ''}")
+
+
+def _allowed(allowed: Iterable[str]) -> str:
+    return ", ".join(allowed) or "none"
+
+
+class TriggerNotAllowedError(S55Error):
+    """The trigger does not start from the response's current state."""
+
+    def __init__(self, response_id: int, trigger: str, state: str, allowed: list[str]) -> None:
+        self.response_id, self.trigger, self.state, self.allowed = (
+            response_id,
+            trigger,
+            state,
+            allowed,
+        )
+        super().__init__(
+            f"cannot {trigger} response {response_id} while it is {state}; "
+            f"allowed: {_allowed(allowed)}"
+        )
+
+
+class UnknownTriggerError(S55Error):
+    def __init__(self, trigger: str, known: Iterable[str]) -> None:
+        self.trigger = trigger
+        super().__init__(f"unknown trigger {trigger!r}; triggers: {_allowed(known)}")
+
+
+class RoleError(S55Error, PermissionError):
+    """The acting person lacks every role the action needs."""
+
+    def __init__(self, actor: str, action: str, needed: Iterable[str], held: Iterable[str]) -> None:
+        self.actor, self.action = actor, action
+        self.needed, self.held = sorted(needed), sorted(held)
+        super().__init__(
+            f"{actor} may not {action}: needs role {' or '.join(self.needed)}, "
+            f"holds {_allowed(self.held)}"
+        )
+
+
+class GuardError(S55Error):
+    """Content that must exist before the trigger is missing."""
+
+    def __init__(self, response_id: int, trigger: str, state: str, problems: list[str]) -> None:
+        self.response_id, self.trigger, self.state, self.problems = (
+            response_id,
+            trigger,
+            state,
+            problems,
+        )
+        super().__init__(
+            f"cannot {trigger} response {response_id} ({state}): {'; '.join(problems)}"
+        )
+
+
+class MissingReasonError(S55Error):
+    def __init__(self, action: str, response_id: int) -> None:
+        self.action, self.response_id = action, response_id
+        super().__init__(f"{action} on response {response_id} needs a reason (--reason)")
+
+
+class StaleVersionError(S55Error):
+    """Optimistic lock: the row changed between loading it and writing it."""
+
+    def __init__(self, response_id: int, expected: int, actual: int | None) -> None:
+        self.response_id, self.expected, self.actual = response_id, expected, actual
+        now = f"now version {actual}" if actual is not None else "now changed"
+        super().__init__(
+            f"response {response_id} changed since loaded (loaded version {expected}, {now}); "
+            "reload it and try again"
+        )
+
+
+class NotEditableError(S55Error):
+    def __init__(self, response_id: int, state: str, what: str) -> None:
+        self.response_id, self.state = response_id, state
+        super().__init__(
+            f"cannot edit {what} of response {response_id} while it is {state}: "
+            "its content was signed off"
+        )
+
+
+class ConfigError(S55Error):
+    """Settings are missing or contradictory."""
+
+
+class DatabaseError(S55Error):
+    """The database cannot be reached or is not at the expected schema."""

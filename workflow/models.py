@@ -1,0 +1,166 @@
+"""Database tables (SQLModel). Input is validated before it reaches these (sqlmodel #52).
+
+Times are stored in UTC and come back timezone-aware on every backend (``UTCDateTime``);
+dates (deadlines, due dates) are plain calendar dates in Europe/London.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, DateTime, Index, Text, TypeDecorator, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes everywhere; SQLite hands back naive ones otherwise."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(UTC)
+        # SQLite stores text: keep it naive-UTC so ordering and comparisons are textual.
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def utc_column(*, nullable: bool = False, index: bool = False) -> Any:
+    default: Any = None if nullable else ...
+    return Field(default=default, sa_column=Column(UTCDateTime(), nullable=nullable, index=index))
+
+
+def text_column(*, nullable: bool = True) -> Any:
+    return Field(default=None, sa_column=Column(Text, nullable=nullable))
+
+
+class Person(SQLModel, table=True):
+    __tablename__ = "person"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str
+    email: str = Field(sa_column_kwargs={"unique": True}, max_length=254)
+    roles: list[str] = Field(sa_column=Column(JSON, nullable=False))
+    created_at: datetime = utc_column()
+
+
+class InspectionReport(SQLModel, table=True):
+    __tablename__ = "inspection_report"
+
+    id: int | None = Field(default=None, primary_key=True)
+    title: str
+    published_on: date
+    publication_types: str = ""
+    police_forces: str = ""
+    link: str = ""
+    created_at: datetime = utc_column()
+
+
+class Response(SQLModel, table=True):
+    """One OPCC's Section 55 response to one inspection report."""
+
+    __tablename__ = "response"
+    __table_args__ = (
+        UniqueConstraint("report_id", "force", name="uq_response_report_force"),
+        Index("ix_response_open_deadline", "state", "deadline"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    report_id: int = Field(foreign_key="inspection_report.id", index=True)
+    force: str
+    state: str = Field(default="draft", max_length=32)
+    version: int = 1
+    deadline: date  # s55(5A) last day (publication + 55), unless overridden
+    deadline_overridden: bool = False
+    force_input_due: date | None = None  # s55(4): set by request_force_input
+    signoff_due: date
+    key_findings: str | None = text_column()
+    cc_response: str | None = text_column()  # the Chief Constable's overall response
+    pcc_response: str | None = text_column()
+    afi_statement: str | None = text_column()  # e.g. "There are no areas for improvement made."
+    published_url: str | None = None
+    published_on: date | None = None
+    portal_reference: str | None = None
+    closed_reason: str | None = text_column()
+    created_at: datetime = utc_column()
+    updated_at: datetime = utc_column()
+
+
+class Recommendation(SQLModel, table=True):
+    __tablename__ = "recommendation"
+    __table_args__ = (UniqueConstraint("response_id", "number", name="uq_recommendation_number"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    response_id: int = Field(foreign_key="response.id", index=True)
+    number: int  # exactly as published (Norfolk: 1, 2, 3, 4, 8); never renumbered
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    due_date: date | None = None
+    directed_at: str = "chief constables"
+    force_response: str | None = text_column()
+    pcc_note: str | None = text_column()  # s55(5B) explanation where the force's is absent
+
+
+class AreaForImprovement(SQLModel, table=True):
+    __tablename__ = "area_for_improvement"
+    __table_args__ = (UniqueConstraint("response_id", "number", name="uq_afi_number"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    response_id: int = Field(foreign_key="response.id", index=True)
+    number: int
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    force_response: str | None = text_column()
+
+
+class AuditEvent(SQLModel, table=True):
+    """Append-only and hash-chained; the database refuses UPDATE and DELETE (triggers)."""
+
+    __tablename__ = "audit_event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    response_id: int | None = Field(default=None, index=True)
+    at: datetime = utc_column()
+    actor: str
+    action: str = Field(max_length=40)
+    trigger: str | None = None
+    from_state: str | None = None
+    to_state: str | None = None
+    reason: str | None = text_column()
+    payload: str = Field(sa_column=Column(Text, nullable=False))  # canonical JSON
+    prev_hash: str = Field(max_length=64)
+    hash: str = Field(max_length=64, sa_column_kwargs={"unique": True})
+
+
+class OutboxMessage(SQLModel, table=True):
+    """Mail written in the same transaction as the event that caused it."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    event_id: int = Field(foreign_key="audit_event.id", index=True)
+    response_id: int | None = Field(default=None, index=True)
+    dedupe_key: str = Field(sa_column_kwargs={"unique": True}, max_length=200)
+    message_id: str = Field(max_length=250)  # stable, derived from the dedupe key
+    kind: str = Field(max_length=60)  # template name, e.g. "request_force_input"
+    sender: str
+    recipient: str = Field(max_length=254)  # one row per recipient: one refusal spares the rest
+    subject: str
+    body_text: str = Field(sa_column=Column(Text, nullable=False))
+    body_html: str = Field(sa_column=Column(Text, nullable=False))
+    status: str = Field(default="pending", max_length=16)  # pending | sending | sent | dead
+    attempts: int = 0
+    next_attempt_at: datetime = utc_column()
+    claimed_by: str | None = None
+    claimed_until: datetime | None = utc_column(nullable=True)
+    last_error: str | None = text_column()
+    created_at: datetime = utc_column()
+    sent_at: datetime | None = utc_column(nullable=True)
