@@ -1,0 +1,190 @@
+"""The audit log: append-only events chained by SHA-256, and its verification.
+
+Each event's hash covers the previous event's hash and every field of the event, so
+an edited, deleted, inserted or reordered row breaks the chain from that point on.
+Appends are serialised (a PostgreSQL advisory lock; SQLite's ``BEGIN IMMEDIATE``
+already holds the write lock) so concurrent writers never fork the chain. The
+database refuses UPDATE and DELETE outright (triggers in the initial migration).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import func, select, text
+from sqlalchemy.orm import Session
+
+from workflow.db import Database
+from workflow.models import AuditEvent
+
+GENESIS = "0" * 64
+#: Arbitrary but fixed key for the chain's advisory lock ("s55" on a phone keypad).
+_CHAIN_LOCK_KEY = 755
+_SEP = "\x1f"  # ASCII unit separator: cannot be typed into a field by accident
+
+
+class Action(StrEnum):
+    CREATED = "created"
+    EDITED = "edited"
+    TRANSITION = "transition"
+    DEADLINE_OVERRIDE = "deadline_override"
+    IMPORTED = "imported"
+    CHECKLIST = "checklist"  # an office-use box ticked (import of a published document)
+    ESCALATION = "escalation"
+    ESCALATION_SUPERSEDED = "escalation_superseded"
+    MAIL_QUEUED = "mail_queued"
+    MAIL_SENT = "mail_sent"
+    MAIL_FAILED = "mail_failed"
+    MAIL_DEAD = "mail_dead"
+    MAIL_RETRY = "mail_retry"
+    PERSON_ADDED = "person_added"
+
+
+def canonical_payload(payload: Mapping[str, Any] | None) -> str:
+    """The one JSON text a payload is stored and hashed as."""
+    return json.dumps(payload or {}, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                      default=str)
+
+
+def _at_text(at: datetime) -> str:
+    return at.isoformat(timespec="microseconds")
+
+
+def chain_hash(prev_hash: str, fields: tuple[Any, ...]) -> str:
+    """SHA-256 over the previous hash and the event's fields, in column order."""
+    parts = [prev_hash, *("" if f is None else str(f) for f in fields)]
+    return hashlib.sha256(_SEP.join(parts).encode()).hexdigest()
+
+
+def _fields(e: AuditEvent) -> tuple[Any, ...]:
+    return (e.response_id, _at_text(e.at), e.actor, e.action, e.trigger, e.from_state,
+            e.to_state, e.reason, e.payload)
+
+
+def _lock_chain(session: Session) -> None:
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _CHAIN_LOCK_KEY})
+
+
+def append(
+    session: Session,
+    *,
+    at: datetime,
+    actor: str,
+    action: Action | str,
+    response_id: int | None = None,
+    trigger: str | None = None,
+    from_state: str | None = None,
+    to_state: str | None = None,
+    reason: str | None = None,
+    payload: Mapping[str, Any] | None = None,
+) -> AuditEvent:
+    """Append one event to the chain inside the caller's transaction; returns it with its id.
+
+    The chain lock is held until the caller's transaction ends, so call this as late
+    in the transaction as the work allows.
+    """
+    _lock_chain(session)
+    prev = session.execute(
+        select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)  # type: ignore[union-attr]
+    ).scalar()
+    event = AuditEvent(
+        response_id=response_id,
+        at=at.astimezone(UTC),
+        actor=actor,
+        action=str(action),
+        trigger=trigger,
+        from_state=from_state,
+        to_state=to_state,
+        reason=reason,
+        payload=canonical_payload(payload),
+        prev_hash=prev or GENESIS,
+        hash="",
+    )
+    event.hash = chain_hash(event.prev_hash, _fields(event))
+    session.add(event)
+    session.flush()
+    return event
+
+
+def events_for(session: Session, response_id: int) -> list[AuditEvent]:
+    """Every event of one response, oldest first."""
+    stmt = select(AuditEvent).where(AuditEvent.response_id == response_id).order_by(
+        AuditEvent.id  # type: ignore[arg-type]
+    )
+    return list(session.scalars(stmt))
+
+
+@dataclass(frozen=True)
+class Head:
+    hash: str
+    count: int
+    last_id: int | None
+
+
+def head(db: Database) -> Head:
+    """The newest hash and the number of events (keep it outside the database)."""
+    with db.read() as s:
+        row = s.execute(
+            select(AuditEvent.hash, AuditEvent.id).order_by(AuditEvent.id.desc()).limit(1)  # type: ignore[union-attr]
+        ).first()
+        count = s.execute(select(func.count()).select_from(AuditEvent)).scalar_one()
+    return Head(hash=row[0] if row else GENESIS, count=count, last_id=row[1] if row else None)
+
+
+@dataclass(frozen=True)
+class Broken:
+    event_id: int
+    problem: str
+
+
+@dataclass(frozen=True)
+class Verification:
+    count: int
+    head: str
+    broken: Broken | None
+    head_found: bool | None  # None when no head was asked about
+
+    @property
+    def ok(self) -> bool:
+        return self.broken is None and self.head_found is not False
+
+
+_COLUMNS = (AuditEvent.id, AuditEvent.prev_hash, AuditEvent.hash, AuditEvent.response_id,
+            AuditEvent.at, AuditEvent.actor, AuditEvent.action, AuditEvent.trigger,
+            AuditEvent.from_state, AuditEvent.to_state, AuditEvent.reason, AuditEvent.payload)
+
+
+def _rows(db: Database, batch: int = 20_000) -> Iterator[Any]:
+    with db.read_engine.connect() as conn:
+        result = conn.execution_options(yield_per=batch).execute(
+            select(*_COLUMNS).order_by(AuditEvent.id)  # type: ignore[arg-type]
+        )
+        yield from result
+
+
+def verify(db: Database, expected_head: str | None = None) -> Verification:
+    """Walk the whole chain; report the first broken link and whether ``expected_head`` is in it."""
+    prev, count, found = GENESIS, 0, False
+    sha, sep = hashlib.sha256, _SEP
+    for row in _rows(db):
+        event_id, prev_hash, stored = row[0], row[1], row[2]
+        if prev_hash != prev:
+            return Verification(count, prev, Broken(event_id, "does not follow the event before it "
+                                "(an event was removed, inserted or reordered)"), None)
+        fields = [prev, "" if row[3] is None else str(row[3]), _at_text(row[4])]
+        fields += ["" if f is None else f for f in row[5:]]
+        if sha(sep.join(fields).encode()).hexdigest() != stored:
+            return Verification(count, prev, Broken(event_id, "content does not match its hash "
+                                "(the event was altered)"), None)
+        prev = stored
+        count += 1
+        if stored == expected_head:
+            found = True
+    return Verification(count, prev, None, found if expected_head is not None else None)
