@@ -1,0 +1,139 @@
+"""Shared fixtures: real databases (SQLite files and the local PostgreSQL), settings, clock.
+
+``db`` is parametrised over both backends. PostgreSQL comes from
+``S55_TEST_DATABASE_URL`` or the local server on 127.0.0.1:5432; one fresh database is
+created per test run and dropped after. Without a server the PostgreSQL cases skip
+with the reason shown - except under ``CI=true``, where that is a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from workflow import schema
+from workflow.clock import SystemClock
+from workflow.config import Settings
+from workflow.db import Database
+
+PG_ADMIN_URL = os.environ.get("S55_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+#: The Norfolk fixture's report was published on this day (see shared/fixtures).
+NORFOLK_PUBLISHED = datetime(2024, 10, 10, 9, 0, tzinfo=UTC)
+
+
+def _pg_reachable() -> str | None:
+    """None when the server answers, else why not."""
+    import psycopg
+
+    try:
+        with psycopg.connect(PG_ADMIN_URL, connect_timeout=3, autocommit=True) as conn:
+            conn.execute("SELECT 1")
+    except psycopg.Error as exc:
+        return f"PostgreSQL not reachable at {PG_ADMIN_URL}: {exc}".splitlines()[0]
+    return None
+
+
+def _with_db(url: str, name: str) -> str:
+    base, _, _ = url.rpartition("/")
+    return f"{base}/{name}"
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> Iterator[str]:
+    """A fresh, migrated PostgreSQL database for this test run (dropped afterwards)."""
+    import psycopg
+
+    why = _pg_reachable()
+    if why:
+        if IN_CI:
+            pytest.fail(f"CI=true but {why}")
+        pytest.skip(why)
+    name = f"s55_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = _with_db(PG_ADMIN_URL, name)
+    db = Database(url)
+    schema.upgrade(db)
+    db.dispose()
+    yield url
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _pg_reset(db: Database) -> None:
+    """Empty every table, going behind the audit triggers' back (test set-up only)."""
+    with db.engine.begin() as conn:
+        tables = [
+            r[0]
+            for r in conn.execute(
+                text("SELECT tablename FROM pg_tables WHERE schemaname='public' "
+                     "AND tablename <> 'alembic_version'")
+            )
+        ]
+        conn.execute(text("ALTER TABLE audit_event DISABLE TRIGGER USER"))
+        conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        conn.execute(text("ALTER TABLE audit_event ENABLE TRIGGER USER"))
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated SQLite file, copied for each test (migrating each time is slow)."""
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    db = Database(f"sqlite:///{path}")
+    schema.upgrade(db)
+    db.dispose()
+    return path
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path) -> str:
+    """The URL of an empty, migrated database on each backend."""
+    if request.param == "sqlite":
+        path = tmp_path / "s55.db"
+        shutil.copy(sqlite_template, path)
+        return f"sqlite:///{path}"
+    url: str = request.getfixturevalue("pg_url")
+    db = Database(url)
+    _pg_reset(db)
+    db.dispose()
+    return url
+
+
+@pytest.fixture
+def db(db_url: str) -> Iterator[Database]:
+    database = Database(db_url)
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def settings(db_url: str, tmp_path: Path) -> Settings:
+    return Settings(database_url=db_url, spool_dir=tmp_path / "spool", force="Norfolk")
+
+
+@pytest.fixture
+def clock() -> SystemClock:
+    """The system clock; tests move it with ``time_machine.travel``."""
+    return SystemClock()
+
+
+@pytest.fixture(autouse=True)
+def _no_leaked_threads() -> Iterator[None]:
+    """Fail a test that leaves a thread running (schedulers, SMTP servers)."""
+    before = set(threading.enumerate())
+    yield
+    leaked = [t for t in threading.enumerate() if t not in before and t.is_alive()]
+    for t in leaked:
+        t.join(timeout=2)
+    leaked = [t for t in leaked if t.is_alive()]
+    assert not leaked, f"test leaked threads: {leaked}"
