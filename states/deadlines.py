@@ -41,6 +41,20 @@ class MilestonePolicy:
 
 DEFAULT_MILESTONES = MilestonePolicy()
 
+#: The least time a force is given when the D-28 milestone has already passed.
+MIN_FORCE_DAYS = 7
+
+
+def default_force_input_due(deadline: date, today: date, days_before: int) -> date:
+    """s55(4) date for the force's comments: D-28 by default, never in the past.
+
+    A report registered late still gives the force a week where the deadline allows.
+    """
+    planned = deadline - timedelta(days=days_before)
+    if planned >= today:
+        return planned
+    return min(today + timedelta(days=MIN_FORCE_DAYS), max(deadline, today))
+
 
 class Rag(StrEnum):
     """Red/amber/green status shown on the dashboard."""

@@ -1,0 +1,220 @@
+"""Registering people and reports, editing a response's content, overriding its deadline.
+
+Each public function is one transaction with its audit event; refusals raise before
+anything is written.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from states import EDITABLE, Role, State
+from states.deadlines import MilestonePolicy, statutory_deadline
+from workflow import audit
+from workflow.audit import Action
+from workflow.errors import (
+    DuplicateError,
+    InvalidInputError,
+    MissingReasonError,
+    NotEditableError,
+    NotFoundError,
+)
+from workflow.inputs import PersonInput, RecommendationInput, ReportInput, parse_date, validate
+from workflow.models import AreaForImprovement, InspectionReport, Person, Recommendation, Response
+from workflow.service import Loaded, Workflow, bump, load, person_by_email, require_role
+
+#: Response fields an officer edits as text, and who may edit each.
+TEXT_FIELDS: dict[str, frozenset[Role]] = {
+    "key_findings": frozenset({Role.ADMIN}),
+    "cc_response": frozenset({Role.ADMIN, Role.FORCE}),
+    "pcc_response": frozenset({Role.ADMIN, Role.PCC}),
+    "afi_statement": frozenset({Role.ADMIN}),
+}
+#: Per-recommendation fields, and who may edit each.
+RECOMMENDATION_FIELDS: dict[str, frozenset[Role]] = {
+    "force_response": frozenset({Role.ADMIN, Role.FORCE}),
+    "pcc_note": frozenset({Role.ADMIN, Role.PCC}),
+}
+
+
+def add_person(wf: Workflow, data: dict[str, object], actor: str | None) -> Person:
+    """Add a person. The very first person may be added without an actor (bootstrap)."""
+    person_in = validate(PersonInput, data)
+    with wf.db.write() as s:
+        count = s.execute(select(func.count()).select_from(Person)).scalar_one()
+        if count or actor is not None:
+            if actor is None:
+                raise InvalidInputError("actor", "give --as EMAIL (an admin) to add people")
+            require_role(person_by_email(s, actor), {Role.ADMIN}, "add people")
+        elif Role.ADMIN not in person_in.roles:
+            raise InvalidInputError("roles", "the first person must be an admin")
+        if s.scalars(select(Person).where(Person.email == person_in.email)).first():
+            raise DuplicateError("person", person_in.email)
+        now = wf.clock.now()
+        person = Person(name=person_in.name, email=person_in.email,
+                        roles=[r.value for r in person_in.roles], created_at=now)
+        s.add(person)
+        s.flush()
+        audit.append(s, at=now, actor=actor or person.email, action=Action.PERSON_ADDED,
+                     payload={"person": person.email, "name": person.name, "roles": person.roles})
+        return person
+
+
+def milestones(wf: Workflow) -> MilestonePolicy:
+    return MilestonePolicy(wf.settings.force_input_days_before, wf.settings.signoff_days_before)
+
+
+def add_report(wf: Workflow, report_in: ReportInput, actor: str) -> Response:
+    """Register a report and open its Section 55 response in ``draft``."""
+    report_in.check_unique_numbers()
+    force = (report_in.force or wf.settings.force).strip()
+    deadline = statutory_deadline(report_in.published_on)
+    with wf.db.write() as s:
+        person = person_by_email(s, actor)
+        require_role(person, {Role.ADMIN}, "register reports")
+        now = wf.clock.now()
+        report = InspectionReport(
+            title=report_in.title, published_on=report_in.published_on,
+            publication_types=report_in.publication_types,
+            police_forces=report_in.police_forces, link=report_in.link, created_at=now,
+        )
+        s.add(report)
+        s.flush()
+        response = Response(
+            report_id=report.id or 0, force=force, state=State.DRAFT.value, deadline=deadline,
+            signoff_due=milestones(wf).signoff_due(deadline), key_findings=report_in.key_findings,
+            cc_response=report_in.cc_response, pcc_response=report_in.pcc_response,
+            afi_statement=report_in.afi_statement, created_at=now, updated_at=now,
+        )
+        s.add(response)
+        s.flush()
+        rid = response.id or 0
+        s.add_all(Recommendation(response_id=rid, **r.model_dump())
+                  for r in report_in.recommendations)
+        s.add_all(AreaForImprovement(response_id=rid, **a.model_dump())
+                  for a in report_in.areas_for_improvement)
+        audit.append(s, at=now, actor=person.email, action=Action.CREATED, response_id=rid,
+                     to_state=State.DRAFT.value,
+                     payload={"report": report_in.model_dump(mode="json"), "force": force,
+                              "deadline": deadline.isoformat()})
+        return response
+
+
+def _editable(s: Session, response_id: int, actor: str, roles: frozenset[Role],
+              what: str) -> tuple[Person, Loaded]:
+    person = person_by_email(s, actor)
+    loaded = load(s, response_id)
+    require_role(person, roles, f"edit {what} of response {response_id}")
+    if loaded.state not in EDITABLE:
+        raise NotEditableError(response_id, loaded.state.value, what)
+    return person, loaded
+
+
+def edit_text(wf: Workflow, response_id: int, field: str, value: str, actor: str,
+              *, expected_version: int | None = None) -> Response:
+    """Replace one text section of a response (an ``edited`` event carries the new text)."""
+    roles = TEXT_FIELDS.get(field)
+    if roles is None:
+        raise InvalidInputError("field", f"{field!r} is not editable; fields: {', '.join(TEXT_FIELDS)}")
+    with wf.db.write() as s:
+        person, loaded = _editable(s, response_id, actor, roles, field.replace("_", " "))
+        now = wf.clock.now()
+        text = value.strip() or None
+        bump(s, loaded, expected_version, updated_at=now, **{field: text})
+        audit.append(s, at=now, actor=person.email, action=Action.EDITED, response_id=response_id,
+                     payload={"field": field, "value": text})
+        s.refresh(loaded.response)
+        return loaded.response
+
+
+def _recommendation(s: Session, response_id: int, number: int) -> Recommendation:
+    rec = s.scalars(select(Recommendation).where(Recommendation.response_id == response_id,
+                                                 Recommendation.number == number)).first()
+    if rec is None:
+        raise NotFoundError("recommendation", f"{number} in response {response_id}")
+    return rec
+
+
+def edit_recommendation(wf: Workflow, response_id: int, number: int, field: str, value: str,
+                        actor: str) -> Recommendation:
+    """Set the force's response or the PCC's s55(5B) note on one recommendation."""
+    roles = RECOMMENDATION_FIELDS.get(field)
+    if roles is None:
+        raise InvalidInputError("field", f"{field!r} is not a recommendation field; fields: "
+                                f"{', '.join(RECOMMENDATION_FIELDS)}")
+    with wf.db.write() as s:
+        person, loaded = _editable(s, response_id, actor, roles, f"recommendation {number}")
+        rec = _recommendation(s, response_id, number)
+        now = wf.clock.now()
+        text = value.strip() or None
+        setattr(rec, field, text)
+        bump(s, loaded, None, updated_at=now)
+        audit.append(s, at=now, actor=person.email, action=Action.EDITED, response_id=response_id,
+                     payload={"recommendation": number, "field": field, "value": text})
+        return rec
+
+
+def add_recommendation(wf: Workflow, response_id: int, data: dict[str, object],
+                       actor: str) -> Recommendation:
+    """Add a recommendation with its number exactly as published."""
+    rec_in = validate(RecommendationInput, data)
+    with wf.db.write() as s:
+        person, loaded = _editable(s, response_id, actor, frozenset({Role.ADMIN}),
+                                   "recommendations")
+        exists = s.scalars(select(Recommendation.id).where(
+            Recommendation.response_id == response_id, Recommendation.number == rec_in.number)
+        ).first()
+        if exists:
+            raise DuplicateError("recommendation", rec_in.number, f"in response {response_id}")
+        now = wf.clock.now()
+        rec = Recommendation(response_id=response_id, **rec_in.model_dump())
+        s.add(rec)
+        try:
+            s.flush()
+        except IntegrityError:  # raced with another writer adding the same number
+            raise DuplicateError("recommendation", rec_in.number,
+                                 f"in response {response_id}") from None
+        bump(s, loaded, None, updated_at=now)
+        audit.append(s, at=now, actor=person.email, action=Action.EDITED, response_id=response_id,
+                     payload={"added_recommendation": rec_in.model_dump(mode="json")})
+        return rec
+
+
+@dataclass(frozen=True)
+class DeadlineChange:
+    response_id: int
+    old: date
+    new: date
+    statutory: date
+
+
+def override_deadline(wf: Workflow, response_id: int, new: str | date, reason: str | None,
+                      actor: str) -> DeadlineChange:
+    """Set a deadline other than the statutory one; needs a reason and is audited."""
+    day = parse_date(new, "deadline")
+    if not reason or not reason.strip():
+        raise MissingReasonError("deadline override", response_id)
+    with wf.db.write() as s:
+        person = person_by_email(s, actor)
+        require_role(person, {Role.ADMIN, Role.CHIEF_EXECUTIVE},
+                     f"override the deadline of response {response_id}")
+        loaded = load(s, response_id)
+        published = loaded.report.published_on
+        if day < published:
+            raise InvalidInputError("deadline", f"{day} is before the report was published "
+                                    f"({published})")
+        old = loaded.response.deadline
+        statutory = statutory_deadline(published)
+        now = wf.clock.now()
+        bump(s, loaded, None, deadline=day, deadline_overridden=day != statutory,
+             signoff_due=milestones(wf).signoff_due(day), updated_at=now)
+        audit.append(s, at=now, actor=person.email, action=Action.DEADLINE_OVERRIDE,
+                     response_id=response_id, reason=reason.strip(),
+                     payload={"from": old.isoformat(), "to": day.isoformat(),
+                              "statutory": statutory.isoformat()})
+        return DeadlineChange(response_id, old, day, statutory)

@@ -1,0 +1,158 @@
+"""Read models for the CLI: the dashboard list, one response in full, its state log.
+
+Reads go through the read engine (no write lock) and return plain dicts ready for a
+table or ``--json``.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from typing import Any
+
+from sqlalchemy import select
+
+from states import FINAL, PUBLISHED_STATES, State
+from states.deadlines import days_left, rag, statutory_deadline
+from states.lifecycle import WAITING_ON
+from workflow.audit import Action, events_for
+from workflow.clock import london_today
+from workflow.models import AreaForImprovement, AuditEvent, InspectionReport, Person, Response
+from workflow.service import Loaded, Workflow, load
+
+_OPEN = sorted(s.value for s in State if s not in FINAL)
+
+
+def _milestone_missed(state: State, today: date, force_input_due: date | None,
+                      signoff_due: date) -> bool:
+    if state is State.FORCE_INPUT and force_input_due is not None:
+        return today > force_input_due
+    signed = state in PUBLISHED_STATES or state is State.FORWARDED_TO_PANEL
+    return not signed and today > signoff_due
+
+
+def status(row: Any, today: date) -> dict[str, Any]:
+    """Deadline figures of one response: days left, RAG, whether it was on time."""
+    state = State(row.state)
+    return {
+        "days_left": days_left(row.deadline, today),
+        "rag": rag(row.deadline, today, published_on=row.published_on,
+                   closed=state is State.NOT_REQUIRED,
+                   milestone_missed=_milestone_missed(state, today, row.force_input_due,
+                                                      row.signoff_due)).value,
+        "waiting_on": WAITING_ON[state],
+    }
+
+
+def list_responses(wf: Workflow, *, state: str | None = None, overdue: bool = False,
+                   include_closed: bool = False) -> list[dict[str, Any]]:
+    """The dashboard: open responses (or all), soonest deadline first."""
+    today = london_today(wf.clock)
+    stmt = (
+        select(Response.id, Response.state, Response.deadline, Response.force,
+               Response.force_input_due, Response.signoff_due, Response.published_on,
+               Response.deadline_overridden, InspectionReport.title)
+        .join(InspectionReport, InspectionReport.id == Response.report_id)  # type: ignore[arg-type]
+        .order_by(Response.deadline, Response.id)  # type: ignore[arg-type]
+    )
+    if state is not None:
+        stmt = stmt.where(Response.state == State(state).value)
+    elif not include_closed:
+        stmt = stmt.where(Response.state.in_(_OPEN))  # type: ignore[attr-defined]
+    if overdue:
+        stmt = stmt.where(Response.deadline < today, Response.published_on.is_(None))  # type: ignore[union-attr]
+    with wf.db.read() as s:
+        rows = s.execute(stmt).all()
+    return [
+        {"id": r.id, "title": r.title, "force": r.force, "state": r.state,
+         "deadline": r.deadline.isoformat(), "deadline_overridden": r.deadline_overridden,
+         **status(r, today)}
+        for r in rows
+    ]
+
+
+def _checklist(events: list[AuditEvent], url: str | None) -> dict[str, Any]:
+    """The "For Office Use Only" boxes, ticked from the audit log."""
+    boxes = {"forwarded_to_chief_constable": None, "forwarded_to_panel": None,
+             "published_on_website": None, "submitted_on_portal": None}
+    ticks = {"sign_off": ("forwarded_to_chief_constable", "forwarded_to_panel"),
+             "publish": ("published_on_website",), "submit_to_portal": ("submitted_on_portal",)}
+    for e in events:
+        names: tuple[str, ...] = ()
+        if e.action == Action.TRANSITION and e.trigger in ticks:
+            names = ticks[e.trigger]
+        elif e.action == Action.CHECKLIST:
+            names = (json.loads(e.payload).get("box", ""),)
+        for name in names:
+            if name in boxes:
+                boxes[name] = e.at.isoformat()
+    return {**boxes, "published_url": url}
+
+
+def _detail(loaded: Loaded, today: date) -> dict[str, Any]:
+    r, rep = loaded.response, loaded.report
+    return {
+        "id": r.id, "version": r.version, "state": r.state, "force": r.force,
+        "report": {"id": rep.id, "title": rep.title, "published_on": rep.published_on.isoformat(),
+                   "publication_types": rep.publication_types,
+                   "police_forces": rep.police_forces, "link": rep.link},
+        "deadline": r.deadline.isoformat(),
+        "statutory_deadline": statutory_deadline(rep.published_on).isoformat(),
+        "deadline_overridden": r.deadline_overridden,
+        "force_input_due": r.force_input_due.isoformat() if r.force_input_due else None,
+        "signoff_due": r.signoff_due.isoformat(),
+        **status(r, today),
+        "key_findings": r.key_findings, "cc_response": r.cc_response,
+        "pcc_response": r.pcc_response, "afi_statement": r.afi_statement,
+        "published_url": r.published_url,
+        "published_on": r.published_on.isoformat() if r.published_on else None,
+        "portal_reference": r.portal_reference, "closed_reason": r.closed_reason,
+        "recommendations": [
+            {"number": x.number, "due_date": x.due_date.isoformat() if x.due_date else None,
+             "directed_at": x.directed_at, "text": x.text, "force_response": x.force_response,
+             "pcc_note": x.pcc_note}
+            for x in loaded.recommendations
+        ],
+    }
+
+
+def show(wf: Workflow, response_id: int, actor: str | None) -> dict[str, Any]:
+    """One response in full, with the triggers ``actor`` may fire now."""
+    today = london_today(wf.clock)
+    with wf.db.read() as s:
+        loaded = load(s, response_id)
+        person = (s.scalars(select(Person).where(Person.email == actor.strip().lower())).first()
+                  if actor else None)
+        afis = s.scalars(select(AreaForImprovement)
+                         .where(AreaForImprovement.response_id == response_id)
+                         .order_by(AreaForImprovement.number)).all()  # type: ignore[arg-type]
+        events = events_for(s, response_id)
+    detail = _detail(loaded, today)
+    detail["areas_for_improvement"] = [
+        {"number": a.number, "text": a.text, "force_response": a.force_response} for a in afis
+    ]
+    detail["office_use"] = _checklist(events, loaded.response.published_url)
+    detail["allowed_triggers"] = wf.allowed_triggers(loaded, person) if person else []
+    detail["allowed_for"] = person.email if person else None
+    return detail
+
+
+def log(wf: Workflow, response_id: int) -> list[dict[str, Any]]:
+    """The state log of one response, oldest first."""
+    with wf.db.read() as s:
+        load(s, response_id)  # NotFoundError for an unknown id
+        events = events_for(s, response_id)
+    return [event_dict(e) for e in events]
+
+
+def event_dict(e: AuditEvent) -> dict[str, Any]:
+    return {"id": e.id, "at": e.at.isoformat(), "actor": e.actor, "action": e.action,
+            "trigger": e.trigger, "from_state": e.from_state, "to_state": e.to_state,
+            "reason": e.reason, "payload": json.loads(e.payload), "hash": e.hash,
+            "prev_hash": e.prev_hash, "response_id": e.response_id}
+
+
+def people(wf: Workflow) -> list[dict[str, Any]]:
+    with wf.db.read() as s:
+        rows = s.scalars(select(Person).order_by(Person.email)).all()  # type: ignore[arg-type]
+    return [{"id": p.id, "name": p.name, "email": p.email, "roles": p.roles} for p in rows]
