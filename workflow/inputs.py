@@ -189,3 +189,17 @@ def check_url(value: str, what: str = "url") -> str:
     if parts.scheme not in ("http", "https") or not parts.netloc or any(c.isspace() for c in text):
         raise InvalidInputError(what, f"{value!r} is not an http(s) URL")
     return text
+
+
+_DUE = re.compile(r"^\W*by\s+(\d{1,2}\s+[A-Za-z]+\s+\d{4})", re.IGNORECASE)
+
+
+def due_date_in(text: str) -> date | None:
+    """The due date HMICFRS writes at the start of a recommendation ("By 31 March 2025, ...")."""
+    match = _DUE.match(text.strip())
+    if not match:
+        return None
+    try:
+        return parse_date(match.group(1), "recommendation due date")
+    except InvalidInputError:
+        return None

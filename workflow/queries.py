@@ -7,6 +7,7 @@ table or ``--json``.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from datetime import date
 from typing import Any
 
@@ -156,3 +157,13 @@ def people(wf: Workflow) -> list[dict[str, Any]]:
     with wf.db.read() as s:
         rows = s.scalars(select(Person).order_by(Person.email)).all()  # type: ignore[arg-type]
     return [{"id": p.id, "name": p.name, "email": p.email, "roles": p.roles} for p in rows]
+
+
+def export_events(wf: Workflow, response_id: int | None = None) -> Iterator[str]:
+    """Every event (or one response's) as a JSON line, oldest first, streamed."""
+    stmt = select(AuditEvent).order_by(AuditEvent.id)  # type: ignore[arg-type]
+    if response_id is not None:
+        stmt = stmt.where(AuditEvent.response_id == response_id)
+    with wf.db.read() as s:
+        for event in s.scalars(stmt.execution_options(yield_per=5000)):
+            yield json.dumps(event_dict(event), ensure_ascii=False)

@@ -1,0 +1,100 @@
+"""The ``s55`` Typer application, its one error boundary and the options commands share.
+
+The database layer is imported inside each command so that ``s55 --help`` stays
+fast. One error boundary (``_Group.invoke``) turns our errors into ``Error: ...``
+on stderr and exit code 1; Typer/Click usage errors exit 2.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from typer.core import TyperGroup
+
+if TYPE_CHECKING:
+    from workflow.service import Workflow
+
+
+class _Group(TyperGroup):
+    """The one error boundary of the CLI."""
+
+    def invoke(self, ctx: Any) -> Any:
+        from workflow.errors import S55Error
+
+        try:
+            return super().invoke(ctx)
+        except S55Error as exc:
+            typer.echo(f"Error: {exc}", err=True)
+            raise typer.Exit(1) from None
+        except Exception as exc:
+            # A driver error (database down, disk full) is still one line, not a traceback.
+            if type(exc).__module__.split(".")[0] not in ("sqlalchemy", "psycopg", "sqlite3"):
+                raise
+            first = str(getattr(exc, "orig", exc) or exc).strip().splitlines()[0]
+            typer.echo(f"Error: database: {first}", err=True)
+            raise typer.Exit(1) from None
+
+
+def _app(help_text: str) -> typer.Typer:
+    return typer.Typer(cls=_Group, help=help_text, no_args_is_help=True,
+                       add_completion=False, rich_markup_mode=None,
+                       pretty_exceptions_enable=False)
+
+
+app = _app("s55: carry Section 55 (Police Act 1996) responses from draft to the HMICFRS portal.")
+people_app = _app("People and their roles (admin, force, pcc, chief_executive, panel, auditor).")
+report_app = _app("Inspection reports.")
+rec_app = _app("Recommendations of a response (numbers exactly as published).")
+audit_app = _app("The tamper-evident audit log.")
+app.add_typer(people_app, name="people")
+app.add_typer(report_app, name="report")
+app.add_typer(rec_app, name="rec")
+app.add_typer(audit_app, name="audit")
+
+Actor = Annotated[str, typer.Option("--as", envvar="S55_ACTOR", show_envvar=True,
+                                    help="email of the person acting")]
+OptionalActor = Annotated[str | None, typer.Option("--as", envvar="S55_ACTOR",
+                                                   help="email of the person viewing")]
+AsJson = Annotated[bool, typer.Option("--json", help="print JSON instead of a table")]
+ResponseId = Annotated[int, typer.Argument(help="response id (see `s55 list`)", metavar="ID")]
+TextOpt = Annotated[str | None, typer.Option("--text", help="the text itself")]
+FileOpt = Annotated[Path | None, typer.Option("--file", help="read the text from this file",
+                                              exists=False)]
+
+
+def open_workflow(*, need_schema: bool = True) -> Workflow:
+    from workflow.config import Settings
+    from workflow.db import Database
+    from workflow.service import Workflow
+
+    settings = Settings()
+    db = Database(settings.database_url, statement_timeout_ms=settings.statement_timeout_ms)
+    if need_schema:
+        db.require_schema()
+    return Workflow(db, settings)
+
+
+def print_json(data: Any) -> None:
+    typer.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+
+
+def read_text(text: str | None, file: Path | None) -> str:
+    from workflow.errors import InvalidInputError
+
+    if (text is None) == (file is None):
+        raise InvalidInputError("input", "give exactly one of --text or --file")
+    if file is None:
+        return text or ""
+    try:
+        return file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InvalidInputError(str(file), getattr(exc, "strerror", None) or str(exc)) from None
+
+
+
+def main() -> None:
+    """Console entry point."""
+    app(prog_name="s55")

@@ -1,0 +1,179 @@
+"""Commands that set up s55 and change a response's content."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from workflow.cli.app import (
+    Actor,
+    AsJson,
+    FileOpt,
+    OptionalActor,
+    ResponseId,
+    TextOpt,
+    app,
+    open_workflow,
+    people_app,
+    print_json,
+    read_text,
+    rec_app,
+    report_app,
+)
+
+# -- set-up -------------------------------------------------------------------------------
+
+
+@app.command()
+def init(
+    admin_email: Annotated[str | None, typer.Option(help="add this first admin")] = None,
+    admin_name: Annotated[str | None, typer.Option(help="the first admin's name")] = None,
+) -> None:
+    """Create or upgrade the database schema (and optionally the first admin)."""
+    from workflow import content, schema
+
+    wf = open_workflow(need_schema=False)
+    schema.upgrade(wf.db)
+    typer.echo(f"database {wf.db.safe_url()} at schema {schema.current(wf.db)}")
+    if admin_email:
+        person = content.add_person(wf, {"name": admin_name or admin_email, "email": admin_email,
+                                         "roles": ["admin"]}, None)
+        typer.echo(f"added admin {person.email}")
+
+
+@people_app.command("add")
+def people_add(
+    name: str, email: str,
+    role: Annotated[list[str], typer.Option("--role", help="repeat for several roles")],
+    actor: OptionalActor = None,
+) -> None:
+    """Add a person with one or more roles (the first person must be an admin)."""
+    from workflow import content
+
+    person = content.add_person(open_workflow(), {"name": name, "email": email, "roles": role}, actor)
+    typer.echo(f"added {person.name} <{person.email}> ({', '.join(person.roles)})")
+
+
+@people_app.command("list")
+def people_list(as_json: AsJson = False) -> None:
+    """List people and their roles."""
+    from workflow import queries
+
+    rows = queries.people(open_workflow())
+    if as_json:
+        return print_json(rows)
+    for p in rows:
+        typer.echo(f"{p['id']:>4}  {p['email']:<40} {p['name']:<30} {', '.join(p['roles'])}")
+
+
+# -- reports and content ------------------------------------------------------------------
+
+
+def _numbered(items: list[str], what: str) -> list[dict[str, Any]]:
+    from workflow.errors import InvalidInputError
+    from workflow.inputs import due_date_in
+
+    out = []
+    for item in items:
+        number, sep, text = item.partition("=")
+        if not sep or not number.strip().isdigit():
+            raise InvalidInputError(what, f"{item!r} is not NUMBER=TEXT")
+        out.append({"number": int(number), "text": text, "due_date": due_date_in(text)})
+    return out
+
+
+@report_app.command("add")
+def report_add(
+    actor: Actor,
+    file: Annotated[Path | None, typer.Option(help="a TOML or YAML file with every field")] = None,
+    title: Annotated[str | None, typer.Option()] = None,
+    published: Annotated[str | None, typer.Option(help="date HMICFRS published it")] = None,
+    types: Annotated[str, typer.Option(help="publication types")] = "",
+    forces: Annotated[str, typer.Option(help="police forces covered")] = "",
+    link: Annotated[str, typer.Option(help="link to the report")] = "",
+    force: Annotated[str | None, typer.Option(help="the force responding (S55_FORCE)")] = None,
+    rec: Annotated[list[str], typer.Option(help="NUMBER=TEXT, as published")] = [],  # noqa: B006
+    afi: Annotated[list[str], typer.Option(help="NUMBER=TEXT")] = [],  # noqa: B006
+) -> None:
+    """Register an inspection report and open its Section 55 response in draft."""
+    from workflow import content, inputs
+
+    if file is not None:
+        report = inputs.load_report_file(file)
+    else:
+        report = inputs.validate(inputs.ReportInput, {
+            "title": title, "published_on": published, "publication_types": types,
+            "police_forces": forces, "link": link, "force": force,
+            "recommendations": _numbered(rec, "--rec"),
+            "areas_for_improvement": [{k: v for k, v in a.items() if k != "due_date"}
+                                      for a in _numbered(afi, "--afi")],
+        })
+    response = content.add_report(open_workflow(), report, actor)
+    typer.echo(f"response {response.id}: {report.title} - Section 55 deadline "
+               f"{response.deadline:%d %B %Y}")
+
+
+@app.command()
+def edit(
+    response_id: ResponseId,
+    field: Annotated[str, typer.Argument(help="key_findings, cc_response, pcc_response, "
+                                              "afi_statement")],
+    actor: Actor, text: TextOpt = None, file: FileOpt = None,
+    expect_version: Annotated[int | None, typer.Option(help="refuse if the response "
+                                                          "changed since this version")] = None,
+) -> None:
+    """Replace one text section of a response."""
+    from workflow import content
+
+    row = content.edit_text(open_workflow(), response_id, field, read_text(text, file), actor,
+                            expected_version=expect_version)
+    typer.echo(f"response {row.id}: {field} saved (version {row.version})")
+
+
+@rec_app.command("add")
+def rec_add(
+    response_id: ResponseId, number: int, actor: Actor, text: TextOpt = None,
+    file: FileOpt = None, due: Annotated[str | None, typer.Option()] = None,
+    directed_at: Annotated[str, typer.Option()] = "chief constables",
+) -> None:
+    """Add a recommendation with its number exactly as published."""
+    from workflow import content
+    from workflow.inputs import due_date_in
+
+    body = read_text(text, file)
+    rec = content.add_recommendation(open_workflow(), response_id, {
+        "number": number, "text": body, "due_date": due or due_date_in(body),
+        "directed_at": directed_at}, actor)
+    typer.echo(f"response {response_id}: recommendation {rec.number} added")
+
+
+def _rec_setter(field: str, doc: str) -> None:
+    def command(response_id: ResponseId, number: int, actor: Actor, text: TextOpt = None,
+                file: FileOpt = None) -> None:
+        from workflow import content
+
+        content.edit_recommendation(open_workflow(), response_id, number, field,
+                                    read_text(text, file), actor)
+        typer.echo(f"response {response_id}: recommendation {number} {field} saved")
+
+    command.__doc__ = doc
+    rec_app.command(field.split("_")[0] if field == "force_response" else "note")(command)
+
+
+_rec_setter("force_response", "Record the force's response to one recommendation.")
+_rec_setter("pcc_note", "Record the PCC's s55(5B) explanation for one recommendation.")
+
+
+@app.command()
+def deadline(
+    response_id: ResponseId, date: str, actor: Actor,
+    reason: Annotated[str | None, typer.Option(help="why (required)")] = None,
+) -> None:
+    """Override the Section 55 deadline (audited; needs a reason)."""
+    from workflow import content
+
+    change = content.override_deadline(open_workflow(), response_id, date, reason, actor)
+    typer.echo(f"response {change.response_id}: deadline {change.old} -> {change.new} "
+               f"(statutory {change.statutory})")

@@ -1,0 +1,192 @@
+"""Read commands: the dashboard, one response, its state log, the diagram, the audit chain."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from workflow.cli.app import (
+    AsJson,
+    OptionalActor,
+    ResponseId,
+    app,
+    audit_app,
+    open_workflow,
+    print_json,
+)
+
+_RAG_STYLE = {"red": "bold red", "amber": "yellow", "green": "green", "done": "cyan",
+              "late": "magenta", "closed": "dim"}
+
+
+def _console() -> Any:
+    from rich.console import Console
+
+    return Console(highlight=False, soft_wrap=False)
+
+
+@app.command("list")
+def list_(
+    state: Annotated[str | None, typer.Option(help="only responses in this state")] = None,
+    overdue: Annotated[bool, typer.Option(help="only unpublished responses past the deadline")]
+    = False,
+    all_: Annotated[bool, typer.Option("--all", help="include finished and closed ones")] = False,
+    as_json: AsJson = False,
+) -> None:
+    """The dashboard: open responses with deadline, days left and a red/amber/green status."""
+    from rich.table import Table
+
+    from states import State
+    from workflow.errors import InvalidInputError
+    from workflow.queries import list_responses
+
+    if state is not None and state not in {s.value for s in State}:
+        raise InvalidInputError("--state", f"{state!r} is not a state; states: "
+                                f"{', '.join(s.value for s in State)}")
+    rows = list_responses(open_workflow(), state=state, overdue=overdue, include_closed=all_)
+    if as_json:
+        return print_json(rows)
+    table = Table(title=f"{len(rows)} response(s)", title_justify="left")
+    for col, justify in (("id", "right"), ("report", "left"), ("state", "left"),
+                         ("deadline", "left"), ("days left", "right"), ("status", "left"),
+                         ("waiting on", "left")):
+        table.add_column(col, justify=justify)  # type: ignore[arg-type]
+    for r in rows:
+        mark = "*" if r["deadline_overridden"] else ""
+        table.add_row(str(r["id"]), r["title"][:60], r["state"], r["deadline"] + mark,
+                      str(r["days_left"]), f"[{_RAG_STYLE[r['rag']]}]{r['rag']}[/]",
+                      r["waiting_on"])
+    _console().print(table)
+
+
+def _show_text(d: dict[str, Any]) -> list[str]:
+    lines = [
+        f"Response {d['id']} (version {d['version']}) - {d['force']}",
+        f"  report:     {d['report']['title']}",
+        f"  published:  {d['report']['published_on']}   link: {d['report']['link'] or '-'}",
+        f"  state:      {d['state']}   waiting on: {d['waiting_on']}",
+        f"  deadline:   {d['deadline']} ({d['days_left']} days left, {d['rag']})"
+        + (f"  [overridden; statutory {d['statutory_deadline']}]" if d["deadline_overridden"]
+           else "  [s55(5A): publication + 55 days]"),
+        f"  force input due: {d['force_input_due'] or '-'}   sign-off due: {d['signoff_due']}",
+    ]
+    if d["published_url"]:
+        lines.append(f"  published:  {d['published_on']} at {d['published_url']}")
+    if d["portal_reference"]:
+        lines.append(f"  portal ref: {d['portal_reference']}")
+    if d["closed_reason"]:
+        lines.append(f"  closed:     {d['closed_reason']}")
+    for name in ("key_findings", "cc_response", "pcc_response"):
+        words = len((d[name] or "").split())
+        lines.append(f"  {name.replace('_', ' ')}: {words} words" if words else
+                     f"  {name.replace('_', ' ')}: (empty)")
+    lines.append(f"  recommendations ({len(d['recommendations'])}):")
+    for r in d["recommendations"]:
+        answered = "force responded" if r["force_response"] else "NO FORCE RESPONSE"
+        lines.append(f"    {r['number']:>3}. due {r['due_date'] or '-'}  {answered}"
+                     + ("  + PCC note" if r["pcc_note"] else ""))
+    lines.append(f"  areas for improvement: {len(d['areas_for_improvement'])}")
+    triggers = ", ".join(d["allowed_triggers"]) or "none"
+    who = d["allowed_for"] or "(give --as EMAIL to see what you may do)"
+    lines.append(f"  may fire now ({who}): {triggers}")
+    return lines
+
+
+@app.command()
+def show(response_id: ResponseId, actor: OptionalActor = None, as_json: AsJson = False) -> None:
+    """One response: deadlines, content status, and the triggers you may fire now."""
+    from workflow.queries import show as show_response
+
+    detail = show_response(open_workflow(), response_id, actor)
+    if as_json:
+        return print_json(detail)
+    typer.echo("\n".join(_show_text(detail)))
+
+
+@app.command()
+def log(response_id: ResponseId, as_json: AsJson = False) -> None:
+    """The state log of one response: who moved what, when and why."""
+    from workflow.queries import log as response_log
+
+    events = response_log(open_workflow(), response_id)
+    if as_json:
+        return print_json(events)
+    for e in events:
+        move = (f"{e['from_state'] or '-'} -> {e['to_state']}" if e["to_state"] else "")
+        what = e["trigger"] or e["action"]
+        reason = f'  reason: "{e["reason"]}"' if e["reason"] else ""
+        typer.echo(f"{e['at'][:19].replace('T', ' ')}Z  #{e['id']:<6} {e['actor']:<28} "
+                   f"{what:<22} {move}{reason}")
+
+
+@app.command()
+def diagram(fmt: Annotated[str, typer.Option("--format", help="mermaid or dot")] = "mermaid"
+            ) -> None:
+    """Print the lifecycle diagram, generated from the transition table."""
+    from states import machine
+    from workflow.errors import InvalidInputError
+
+    render = {"mermaid": machine.mermaid, "dot": machine.dot}.get(fmt)
+    if render is None:
+        raise InvalidInputError("--format", f"{fmt!r}: use mermaid or dot")
+    typer.echo(render(), nl=False)
+
+
+@audit_app.command("verify")
+def audit_verify(
+    head: Annotated[str | None, typer.Option(help="a head hash kept outside the database; "
+                                                  "fail unless the chain still contains it")]
+    = None,
+    as_json: AsJson = False,
+) -> None:
+    """Check the whole hash chain; name the first broken event."""
+    from workflow import audit
+
+    result = audit.verify(open_workflow().db, head)
+    if as_json:
+        print_json({"ok": result.ok, "events": result.count, "head": result.head,
+                    "broken": result.broken.__dict__ if result.broken else None,
+                    "head_found": result.head_found})
+    elif result.broken:
+        typer.echo(f"Error: audit chain broken at event {result.broken.event_id}: "
+                   f"{result.broken.problem} ({result.count} events verified before it)", err=True)
+    elif result.head_found is False:
+        typer.echo(f"Error: head {head} is not in the chain: history was rewritten "
+                   f"({result.count} events, head now {result.head})", err=True)
+    else:
+        typer.echo(f"audit chain OK: {result.count} events, head {result.head}"
+                   + (" (contains the given head)" if result.head_found else ""))
+    if not result.ok:
+        raise typer.Exit(1)
+
+
+@audit_app.command("head")
+def audit_head(as_json: AsJson = False) -> None:
+    """Print the head hash and event count, to keep outside the database."""
+    from workflow import audit
+
+    h = audit.head(open_workflow().db)
+    if as_json:
+        return print_json(h.__dict__)
+    typer.echo(f"{h.hash} {h.count} events (last id {h.last_id})")
+
+
+@audit_app.command("export")
+def audit_export(
+    output: Annotated[Path | None, typer.Option(help="write JSON Lines here (default stdout)")]
+    = None,
+    response: Annotated[int | None, typer.Option(help="only this response's events")] = None,
+) -> None:
+    """Export the audit log as JSON Lines (one event a line, with its hashes)."""
+    from workflow.queries import export_events
+
+    lines = export_events(open_workflow(), response)
+    if output is None:
+        for line in lines:
+            typer.echo(line)
+        return
+    with output.open("w", encoding="utf-8") as fh:
+        count = sum(fh.write(line + "\n") > 0 for line in lines)
+    typer.echo(f"wrote {count} events to {output}")
