@@ -1,0 +1,154 @@
+"""What a Section 55 response document holds, as plain data, and the importer's errors.
+
+The importer (``docparse``) produces these; the database import (``docimport``) and
+the renderer (``docrender``) consume them. Pure: no I/O, no clock, no database.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from enum import StrEnum
+
+from workflow.errors import S55Error
+
+
+class DocumentError(S55Error, ValueError):
+    """A response document cannot be imported; names the file and, where known, the line."""
+
+    def __init__(self, path: str, line: int | None, problem: str) -> None:
+        self.path, self.line, self.problem = path, line, problem
+        where = f"{path}:{line}" if line is not None else path
+        super().__init__(f"{where}: {problem}")
+
+
+class WarningKind(StrEnum):
+    """How serious a warning is; ``strict`` import refuses the first two."""
+
+    UNPLACED = "unplaced"  # content the importer could not put anywhere
+    AMBIGUOUS = "ambiguous"  # the importer chose between readings it cannot confirm
+    NOTICE = "notice"  # a fact worth knowing (deadline mismatch, missing force reply)
+
+
+#: Kinds that ``strict=True`` turns into a ``DocumentError``: "never guess silently".
+STRICT_KINDS = frozenset({WarningKind.UNPLACED, WarningKind.AMBIGUOUS})
+
+
+@dataclass(frozen=True)
+class DocumentWarning:
+    """Something the importer reports about the document; ``line`` is 1-based."""
+
+    line: int | None
+    message: str
+    kind: WarningKind = WarningKind.NOTICE
+
+    def __str__(self) -> str:
+        return f"line {self.line}: {self.message}" if self.line else self.message
+
+
+class ChecklistItem(StrEnum):
+    """The four boxes of the "For Office Use Only" block, in the form's order."""
+
+    FORWARDED_TO_CHIEF_CONSTABLE = "forwarded_to_chief_constable"
+    FORWARDED_TO_PANEL = "forwarded_to_panel"
+    PUBLISHED_ON_WEBSITE = "published_on_website"
+    SUBMITTED_ON_PORTAL = "submitted_on_portal"
+
+
+@dataclass(frozen=True)
+class ReportLink:
+    label: str
+    url: str
+
+
+@dataclass(frozen=True)
+class ParsedRecommendation:
+    """A recommendation as published: its number is never changed."""
+
+    number: int
+    text: str  # Markdown, bullet points kept
+    due_date: date | None  # from "By 31 March 2025, ..."
+    force_response: str | None  # Markdown, without the repeated recommendation text
+    line: int  # where its heading is
+
+
+@dataclass(frozen=True)
+class ParsedAreaForImprovement:
+    number: int
+    text: str
+    force_response: str | None
+    line: int
+
+
+@dataclass(frozen=True)
+class Checklist:
+    """Which office-use boxes the document shows ticked.
+
+    ``marked`` is False when the document shows a plain list (no tick marks): see
+    ``docparse`` for how such a list is read.
+    """
+
+    ticked: frozenset[ChecklistItem] = frozenset()
+    marked: bool = False
+    lines: dict[ChecklistItem, int] = field(default_factory=dict, compare=False)
+
+    def __contains__(self, item: object) -> bool:
+        return item in self.ticked
+
+
+@dataclass(frozen=True)
+class ParsedDocument:
+    """Everything a response document says, structured; Markdown text kept as written."""
+
+    title: str
+    published: date
+    publication_types: str
+    police_forces: str
+    link: ReportLink | None
+    stated_deadline: date | None  # as the document states it
+    deadline: date  # the statutory last day (s55(5A)); what is stored
+    key_findings: str | None
+    recommendations_intro: str | None
+    recommendations: tuple[ParsedRecommendation, ...]
+    afi_statement: str | None  # e.g. "There are no areas for improvement made."
+    areas_for_improvement: tuple[ParsedAreaForImprovement, ...]
+    cc_response: str | None  # the Chief Constable's overall response
+    pcc_response: str | None
+    checklist: Checklist
+    force: str | None  # from the heading ("Norfolk's Police and Crime Commissioner ...")
+    warnings: tuple[DocumentWarning, ...] = ()
+
+    def recommendation(self, number: int) -> ParsedRecommendation:
+        for rec in self.recommendations:
+            if rec.number == number:
+                return rec
+        raise KeyError(number)
+
+
+_ORDINAL = re.compile(r"\b(\d{1,2})(st|nd|rd|th)\b", re.IGNORECASE)
+_WEEKDAY = re.compile(r"^(mon|tues?|wed(nes)?|thu(rs)?|fri|sat(ur)?|sun)[a-z]*day,?\s+",
+                      re.IGNORECASE)
+_FORMATS = ("%d %B %Y", "%d %b %Y", "%B %d %Y", "%b %d %Y", "%Y-%m-%d", "%d/%m/%Y",
+            "%d.%m.%Y", "%d-%m-%Y")
+
+
+def parse_date(text: str) -> date | None:
+    """A calendar date as UK documents write it ("10 October 2024", "10th Oct 2024",
+    "10/10/2024" day first, "2024-10-10"); None when it is not one."""
+    s = _WEEKDAY.sub("", " ".join(text.split()).strip(" .,;"))
+    s = _ORDINAL.sub(r"\1", s).replace(",", " ")
+    s = " ".join(s.split()).replace("Sept ", "Sep ").replace("sept ", "sep ")
+    if not s or len(s) > 40:
+        return None
+    for fmt in _FORMATS:
+        try:
+            return datetime.strptime(s, fmt).date()
+        except ValueError:
+            continue
+    return None
+
+
+def format_date(d: date) -> str:
+    """The fixture's style: "10 October 2024" (no leading zero)."""
+    return f"{d.day} {d:%B %Y}"
