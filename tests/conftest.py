@@ -24,6 +24,8 @@ from workflow.clock import SystemClock
 from workflow.config import Settings
 from workflow.db import Database
 
+pytest_plugins = ["smtp_server"]  # aiosmtpd servers and mail test data (issue 3)
+
 PG_ADMIN_URL = os.environ.get("S55_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 IN_CI = os.environ.get("CI", "").lower() == "true"
 

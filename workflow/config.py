@@ -39,6 +39,13 @@ class Settings(BaseSettings):
     smtp_timeout: float = 30.0
     mail_max_attempts: int = Field(default=8, ge=1)
     template_dir: Path | None = None  # an organisation's template overrides
+    # s55(6): a copy of the published comments goes to HMICFRS and the Home Office.
+    # The defaults are reserved .invalid addresses (RFC 2606) so nothing reaches a wrong
+    # mailbox before an OPCC sets the addresses it has been given.
+    hmicfrs_email: str = "s55-comments@hmicfrs.invalid"
+    home_office_email: str = "s55-comments@homeoffice.invalid"
+    smtp_ca_file: Path | None = None  # a private CA bundle for the SMTP server's TLS cert
+    mail_batch_size: int = Field(default=100, ge=1, le=10_000)
 
     # Escalations (issue 4).
     policy_file: Path | None = None
