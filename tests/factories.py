@@ -1,0 +1,89 @@
+"""Building blocks for tests: the Norfolk report as published, its people, DB snapshots.
+
+Values here are written by hand from shared/fixtures/norfolk-asb-spotlight-2024.md.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from sqlalchemy import text
+from sqlmodel import SQLModel
+
+from workflow import content
+from workflow.inputs import ReportInput, validate
+from workflow.service import Workflow
+
+ADMIN = "ann.admin@norfolk-pcc.gov.uk"
+FORCE = "liaison@norfolk.police.uk"
+PCC = "pcc@norfolk-pcc.gov.uk"
+CHIEF_EXEC = "ceo@norfolk-pcc.gov.uk"
+PANEL = "panel@norfolk.gov.uk"
+AUDITOR = "audit@norfolk-pcc.gov.uk"
+
+PEOPLE = [
+    ("Ann Admin", ADMIN, ["admin"]),
+    ("Force Liaison", FORCE, ["force"]),
+    ("Giles Orpen-Smellie", PCC, ["pcc"]),
+    ("Chief Executive", CHIEF_EXEC, ["chief_executive"]),
+    ("Police and Crime Panel", PANEL, ["panel"]),
+    ("Internal Audit", AUDITOR, ["auditor"]),
+]
+
+NORFOLK_PUBLISHED = date(2024, 10, 10)
+NORFOLK_DEADLINE = date(2024, 12, 4)  # s55(5A): 10 Oct 2024 + 55 days (the form says 5 Dec)
+NORFOLK_RECS = {  # number as published -> due date in its text
+    1: date(2025, 3, 31),
+    2: date(2025, 9, 30),
+    3: date(2025, 3, 31),
+    4: date(2024, 12, 31),
+    8: date(2025, 9, 30),
+}
+
+
+def add_people(wf: Workflow) -> None:
+    for i, (name, email, roles) in enumerate(PEOPLE):
+        content.add_person(wf, {"name": name, "email": email, "roles": roles},
+                           None if i == 0 else ADMIN)
+
+
+def norfolk_report(**overrides: Any) -> ReportInput:
+    data: dict[str, Any] = {
+        "title": "The policing response to antisocial behaviour: PEEL spotlight report",
+        "published_on": "10 October 2024",
+        "publication_types": "Anti-social behaviour, PEEL and spotlight",
+        "police_forces": "All local forces in England and Wales",
+        "link": "https://justiceinspectorates.gov.uk",
+        "key_findings": "HMICFRS found that most forces need to improve how they identify "
+                        "and record antisocial behaviour.",
+        "recommendations": [
+            {"number": n, "text": f"By {due:%d %B %Y}, forces should act on item {n}.",
+             "due_date": due.isoformat()}
+            for n, due in NORFOLK_RECS.items()
+        ],
+        "afi_statement": "There are no areas for improvement made.",
+    }
+    data.update(overrides)
+    return validate(ReportInput, data)
+
+
+def norfolk(wf: Workflow) -> int:
+    """People plus the Norfolk report registered; the new response's id."""
+    add_people(wf)
+    return content.add_report(wf, norfolk_report(), ADMIN).id or 0
+
+
+def answer_all(wf: Workflow, rid: int) -> None:
+    for n in NORFOLK_RECS:
+        content.edit_recommendation(wf, rid, n, "force_response", f"The force's answer to {n}.",
+                                    FORCE)
+
+
+def snapshot(wf: Workflow) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of every table, in key order: equal snapshots mean nothing changed."""
+    out: dict[str, list[tuple[Any, ...]]] = {}
+    with wf.db.engine.connect() as conn:
+        for table in sorted(SQLModel.metadata.tables):
+            out[table] = [tuple(r) for r in conn.execute(text(f"SELECT * FROM {table} ORDER BY 1"))]
+    return out

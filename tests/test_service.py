@@ -1,0 +1,324 @@
+"""The transition service on real databases: row, audit events and outbox, every time."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import pytest
+import time_machine
+from sqlalchemy import func, select
+
+from states import BY_TRIGGER, TRIGGERS, State
+from tests.factories import (
+    ADMIN,
+    AUDITOR,
+    CHIEF_EXEC,
+    FORCE,
+    NORFOLK_DEADLINE,
+    PANEL,
+    PCC,
+    answer_all,
+    norfolk,
+    snapshot,
+)
+from workflow import audit, content
+from workflow.config import Settings
+from workflow.db import Database
+from workflow.errors import (
+    GuardError,
+    InvalidInputError,
+    MissingReasonError,
+    NotEditableError,
+    NotFoundError,
+    RoleError,
+    StaleVersionError,
+    TriggerNotAllowedError,
+    UnknownTriggerError,
+)
+from workflow.models import AuditEvent, OutboxMessage, Response
+from workflow.service import Workflow
+
+# The Norfolk report came out on 10 Oct 2024; officers work on it in October/November.
+DURING = "2024-10-14 10:00:00+01:00"
+
+#: Who fires each trigger in the happy path, and its parameters.
+HAPPY: dict[str, tuple[str, dict[str, Any]]] = {
+    "request_force_input": (ADMIN, {}),
+    "submit_force_input": (FORCE, {}),
+    "sign_off": (PCC, {}),
+    "publish": (ADMIN, {"url": "https://www.norfolk-pcc.gov.uk/s55/asb-spotlight"}),
+    "submit_to_portal": (ADMIN, {"portal_reference": "HMI-2024-0457"}),
+}
+
+
+@pytest.fixture
+def wf(db: Database, settings: Settings) -> Workflow:
+    return Workflow(db, settings)
+
+
+@pytest.fixture
+def rid(wf: Workflow) -> int:
+    with time_machine.travel(DURING, tick=False):
+        return norfolk(wf)
+
+
+def count(wf: Workflow, model: type) -> int:
+    with wf.db.read() as s:
+        return s.execute(select(func.count()).select_from(model)).scalar_one()
+
+
+def state_of(wf: Workflow, rid: int) -> str:
+    with wf.db.read() as s:
+        row = s.get(Response, rid)
+        assert row is not None
+        return row.state
+
+
+def drive(wf: Workflow, rid: int, until: State) -> None:
+    """Walk the happy path until the response is in ``until``."""
+    with time_machine.travel(DURING, tick=False):
+        answer_all(wf, rid)
+        content.edit_text(wf, rid, "pcc_response", "I welcome this report.", PCC)
+    for trigger, (actor, params) in HAPPY.items():
+        if state_of(wf, rid) == until.value:
+            return
+        with time_machine.travel("2024-11-20 10:00:00+00:00", tick=False):
+            wf.fire(rid, trigger, actor, params=params)
+    assert state_of(wf, rid) == until.value
+
+
+class TestHappyPath:
+    def test_norfolk_through_every_state(self, wf: Workflow, rid: int) -> None:
+        """Each trigger moves the row, appends one transition event and queues its mail."""
+        drive(wf, rid, State.DRAFT)
+        seen = []
+        for trigger, (actor, params) in HAPPY.items():
+            events_before, mail_before = count(wf, AuditEvent), count(wf, OutboxMessage)
+            with time_machine.travel("2024-11-20 10:00:00+00:00", tick=False):
+                row = wf.fire(rid, trigger, actor, params=params)
+            assert row.state == BY_TRIGGER[trigger].dest.value
+            with wf.db.read() as s:
+                last = audit.events_for(s, rid)
+            transitions = [e for e in last if e.action == "transition"]
+            assert transitions[-1].trigger == trigger
+            assert transitions[-1].actor == actor
+            assert transitions[-1].to_state == row.state
+            assert count(wf, AuditEvent) > events_before
+            assert count(wf, OutboxMessage) > mail_before, f"{trigger} queued no mail"
+            seen.append(row.state)
+        assert seen == ["force_input", "pcc_signoff", "forwarded_to_panel", "published",
+                        "portal_submitted"]
+        assert audit.verify(wf.db).ok
+
+    def test_publish_records_url_date_and_on_time(self, wf: Workflow, rid: int) -> None:
+        drive(wf, rid, State.FORWARDED_TO_PANEL)
+        with time_machine.travel("2024-12-04 16:00:00+00:00", tick=False):
+            row = wf.fire(rid, "publish", ADMIN, params=HAPPY["publish"][1])
+        assert row.published_on == NORFOLK_DEADLINE
+        assert row.published_url == HAPPY["publish"][1]["url"]
+
+    def test_request_force_input_defaults_to_d_minus_28(self, wf: Workflow, rid: int) -> None:
+        """s55(4): the date the force must comment by is recorded (default D-28)."""
+        with time_machine.travel(DURING, tick=False):
+            row = wf.fire(rid, "request_force_input", ADMIN)
+        assert row.force_input_due == date(2024, 11, 6)
+
+    def test_request_force_input_takes_a_date(self, wf: Workflow, rid: int) -> None:
+        with time_machine.travel(DURING, tick=False):
+            row = wf.fire(rid, "request_force_input", ADMIN,
+                          params={"force_input_due": "1 November 2024"})
+        assert row.force_input_due == date(2024, 11, 1)
+
+    def test_send_back_and_resubmit(self, wf: Workflow, rid: int) -> None:
+        drive(wf, rid, State.PCC_SIGNOFF)
+        with time_machine.travel(DURING, tick=False):
+            wf.fire(rid, "return_to_force", PCC, reason="Rec 2 answer is too thin")
+            assert state_of(wf, rid) == "force_input"
+            wf.fire(rid, "submit_force_input", FORCE)
+            wf.fire(rid, "return_to_draft", ADMIN, reason="Redraft after panel chat")
+        with wf.db.read() as s:
+            reasons = [e.reason for e in audit.events_for(s, rid) if e.action == "transition"]
+        assert "Rec 2 answer is too thin" in reasons and "Redraft after panel chat" in reasons
+        assert state_of(wf, rid) == "draft"
+
+    def test_mark_not_required_closes_with_its_reason(self, wf: Workflow, rid: int) -> None:
+        with time_machine.travel(DURING, tick=False):
+            row = wf.fire(rid, "mark_not_required", ADMIN,
+                          reason="Duplicated by our force-specific PEEL report")
+        assert row.state == "not_required"
+        assert row.closed_reason == "Duplicated by our force-specific PEEL report"
+
+
+REFUSALS = [(t, s) for t in TRIGGERS for s in State if s not in BY_TRIGGER[t].sources
+            and s in (State.DRAFT, State.FORCE_INPUT, State.PCC_SIGNOFF,
+                      State.FORWARDED_TO_PANEL, State.PUBLISHED, State.PORTAL_SUBMITTED)]
+
+
+@pytest.mark.parametrize(("trigger", "state"), REFUSALS, ids=[f"{t}-{s}" for t, s in REFUSALS])
+def test_illegal_trigger_is_refused_and_changes_nothing(wf: Workflow, rid: int, trigger: str,
+                                                        state: State) -> None:
+    """A trigger from the wrong state names the allowed ones; row, audit and outbox unchanged."""
+    drive(wf, rid, state)
+    before = snapshot(wf)
+    actor, params = HAPPY.get(trigger, (ADMIN, {}))
+    with pytest.raises(TriggerNotAllowedError) as err:
+        wf.fire(rid, trigger, actor, reason="because", params=params)
+    assert f"cannot {trigger} response {rid} while it is {state.value}; allowed:" in str(err.value)
+    assert snapshot(wf) == before
+
+
+class TestRefusals:
+    """Each refusal: one clear message, and the database exactly as it was."""
+
+    def refused(self, wf: Workflow, exc: type[Exception], fn: Any, *args: Any,
+                **kwargs: Any) -> str:
+        before = snapshot(wf)
+        with pytest.raises(exc) as err:
+            fn(*args, **kwargs)
+        assert snapshot(wf) == before
+        message = str(err.value)
+        assert "\n" not in message
+        return message
+
+    def test_unknown_response(self, wf: Workflow, rid: int) -> None:
+        msg = self.refused(wf, NotFoundError, wf.fire, 999, "request_force_input", ADMIN)
+        assert msg == "no response 999"
+
+    def test_unknown_person(self, wf: Workflow, rid: int) -> None:
+        msg = self.refused(wf, NotFoundError, wf.fire, rid, "request_force_input",
+                           "nobody@example.org")
+        assert msg == "no person nobody@example.org"
+
+    def test_unknown_trigger(self, wf: Workflow, rid: int) -> None:
+        msg = self.refused(wf, UnknownTriggerError, wf.fire, rid, "approve", ADMIN)
+        assert msg.startswith("unknown trigger 'approve'; triggers: request_force_input")
+
+    @pytest.mark.parametrize("actor", [FORCE, PCC, PANEL, AUDITOR, CHIEF_EXEC])
+    def test_actor_without_the_role(self, wf: Workflow, rid: int, actor: str) -> None:
+        msg = self.refused(wf, RoleError, wf.fire, rid, "request_force_input", actor)
+        assert msg.startswith(f"{actor} may not request_force_input response {rid}: "
+                              "needs role admin, holds ")
+
+    def test_only_the_pcc_signs_off(self, wf: Workflow, rid: int) -> None:
+        drive(wf, rid, State.PCC_SIGNOFF)
+        msg = self.refused(wf, RoleError, wf.fire, rid, "sign_off", ADMIN)
+        assert "needs role pcc, holds admin" in msg
+
+    def test_submit_force_input_needs_every_recommendation_answered(self, wf: Workflow,
+                                                                   rid: int) -> None:
+        with time_machine.travel(DURING, tick=False):
+            wf.fire(rid, "request_force_input", ADMIN)
+            content.edit_recommendation(wf, rid, 1, "force_response", "Done.", FORCE)
+        msg = self.refused(wf, GuardError, wf.fire, rid, "submit_force_input", FORCE)
+        assert msg == (f"cannot submit_force_input response {rid} (force_input): "
+                       "recommendation(s) 2, 3, 4, 8 have no response from the force")
+
+    def test_sign_off_needs_the_pcc_response(self, wf: Workflow, rid: int) -> None:
+        drive(wf, rid, State.PCC_SIGNOFF)
+        content.edit_text(wf, rid, "pcc_response", "   ", PCC)
+        msg = self.refused(wf, GuardError, wf.fire, rid, "sign_off", PCC)
+        assert msg == f"cannot sign_off response {rid} (pcc_signoff): the PCC response is empty"
+
+    def test_sign_off_needs_every_recommendation_explained(self, wf: Workflow, rid: int) -> None:
+        """s55(5B): a recommendation added after force input blocks sign-off until explained."""
+        drive(wf, rid, State.PCC_SIGNOFF)
+        content.add_recommendation(wf, rid, {"number": 9, "text": "By 1 May 2025, do X."}, ADMIN)
+        msg = self.refused(wf, GuardError, wf.fire, rid, "sign_off", PCC)
+        assert "recommendation(s) 9 lack an explanation" in msg and "s55(5B)" in msg
+
+    @pytest.mark.parametrize("trigger", ["return_to_draft", "mark_not_required"])
+    @pytest.mark.parametrize("reason", [None, "", "   "])
+    def test_missing_reason(self, wf: Workflow, rid: int, trigger: str,
+                            reason: str | None) -> None:
+        if trigger == "return_to_draft":
+            with time_machine.travel(DURING, tick=False):
+                wf.fire(rid, "request_force_input", ADMIN)
+        msg = self.refused(wf, MissingReasonError, wf.fire, rid, trigger, ADMIN, reason=reason)
+        assert msg == f"{trigger} on response {rid} needs a reason (--reason)"
+
+    @pytest.mark.parametrize(("params", "message"), [
+        ({}, "publish: needs url (--url)"),
+        ({"url": "www.example.org/x"}, "url: 'www.example.org/x' is not an http(s) URL"),
+        ({"url": "https://x.example/a\r\nBcc: evil@x"}, "is not an http(s) URL"),
+        ({"url": "https://x.example/", "published_on": "2024-02-31"},
+         "published on: 2024-02-31 is not a real date"),
+        ({"url": "https://x.example/", "published_on": "2024-10-01"},
+         "published on: 2024-10-01 is before the report itself was published (2024-10-10)"),
+        ({"url": "https://x.example/", "published_on": "2030-01-01"},
+         "published on: 2030-01-01 is in the future"),
+        ({"url": "https://x.example/", "portal_reference": "X"},
+         "publish: does not take portal_reference"),
+    ])
+    def test_bad_publish_parameters(self, wf: Workflow, rid: int, params: dict[str, str],
+                                    message: str) -> None:
+        drive(wf, rid, State.FORWARDED_TO_PANEL)
+        with time_machine.travel("2024-11-25 12:00:00+00:00", tick=False):
+            msg = self.refused(wf, InvalidInputError, wf.fire, rid, "publish", ADMIN,
+                               params=params)
+        assert message in msg
+
+    @pytest.mark.parametrize(("due", "message"), [
+        ("31 February 2025", "cannot read '31 February 2025' as a date"),
+        ("2024-11-31", "2024-11-31 is not a real date"),
+        ("2024-10-01", "2024-10-01 is in the past"),
+        ("2024-12-25", "2024-12-25 is after the Section 55 deadline 2024-12-04"),
+    ])
+    def test_bad_force_input_due(self, wf: Workflow, rid: int, due: str, message: str) -> None:
+        with time_machine.travel(DURING, tick=False):
+            msg = self.refused(wf, InvalidInputError, wf.fire, rid, "request_force_input",
+                               ADMIN, params={"force_input_due": due})
+        assert msg.startswith("force input due date: ") and message in msg
+
+    def test_submit_to_portal_needs_a_reference(self, wf: Workflow, rid: int) -> None:
+        drive(wf, rid, State.PUBLISHED)
+        msg = self.refused(wf, InvalidInputError, wf.fire, rid, "submit_to_portal", ADMIN,
+                           params={"portal_reference": "  "})
+        assert msg == "submit_to_portal: needs portal reference (--portal-reference)"
+
+    def test_stale_version(self, wf: Workflow, rid: int) -> None:
+        """An officer acting on what they loaded at version 1 is told it changed since."""
+        with time_machine.travel(DURING, tick=False):
+            content.edit_text(wf, rid, "key_findings", "Revised findings.", ADMIN)
+            msg = self.refused(wf, StaleVersionError, wf.fire, rid, "request_force_input",
+                               ADMIN, expected_version=1)
+        assert msg == (f"response {rid} changed since loaded (loaded version 1, now version 2);"
+                       " reload it and try again")
+
+    def test_signed_off_content_cannot_be_edited(self, wf: Workflow, rid: int) -> None:
+        drive(wf, rid, State.FORWARDED_TO_PANEL)
+        msg = self.refused(wf, NotEditableError, content.edit_text, wf, rid, "pcc_response",
+                           "new words", ADMIN)
+        assert "while it is forwarded_to_panel: its content was signed off" in msg
+
+
+class TestDeadlineOverride:
+    def test_override_is_audited_with_reason(self, wf: Workflow, rid: int) -> None:
+        change = content.override_deadline(wf, rid, "2024-12-11", "HMICFRS republished the "
+                                           "report on 17 Oct", ADMIN)
+        assert (change.old, change.new, change.statutory) == (
+            NORFOLK_DEADLINE, date(2024, 12, 11), NORFOLK_DEADLINE)
+        with wf.db.read() as s:
+            row = s.get(Response, rid)
+            assert row is not None and row.deadline_overridden
+            assert row.signoff_due == date(2024, 11, 27)
+            last = audit.events_for(s, rid)[-1]
+        assert last.action == "deadline_override" and "republished" in (last.reason or "")
+
+    def test_override_needs_a_reason(self, wf: Workflow, rid: int) -> None:
+        before = snapshot(wf)
+        with pytest.raises(MissingReasonError):
+            content.override_deadline(wf, rid, "2024-12-11", " ", ADMIN)
+        assert snapshot(wf) == before
+
+    @pytest.mark.parametrize(("day", "message"), [
+        ("2024-10-09", "deadline: 2024-10-09 is before the report was published (2024-10-10)"),
+        ("2024-02-30", "deadline: 2024-02-30 is not a real date"),
+        ("next week", "deadline: cannot read 'next week' as a date (use YYYY-MM-DD)"),
+    ])
+    def test_impossible_deadlines(self, wf: Workflow, rid: int, day: str, message: str) -> None:
+        before = snapshot(wf)
+        with pytest.raises(InvalidInputError) as err:
+            content.override_deadline(wf, rid, day, "typo", ADMIN)
+        assert str(err.value) == message
+        assert snapshot(wf) == before

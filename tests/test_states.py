@@ -1,0 +1,124 @@
+"""The lifecycle table, the machine built from it, and the Section 55 date rules (pure)."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from states import BY_TRIGGER, FINAL, TRANSITIONS, TRIGGERS, State
+from states.deadlines import (
+    Rag,
+    default_force_input_due,
+    rag,
+    statutory_deadline,
+)
+from states.guards import RecommendationView, Snapshot
+from states.machine import dot, fire, machine, mermaid
+
+COMPLETE = Snapshot(pcc_response="The PCC's comments.",
+                    recommendations=[RecommendationView(1, "force says", None)])
+PAIRS = [(t, s) for t in TRIGGERS for s in State]
+
+
+@pytest.mark.parametrize(("trigger", "state"), PAIRS, ids=[f"{t}-{s}" for t, s in PAIRS])
+def test_every_pair_is_either_in_the_table_or_refused(trigger: str, state: State) -> None:
+    """The machine moves exactly where the table says, and nowhere else."""
+    spec = BY_TRIGGER[trigger]
+    if state in spec.sources:
+        assert fire(state, trigger, COMPLETE) is spec.dest
+    else:
+        from transitions.core import MachineError
+
+        with pytest.raises(MachineError):
+            fire(state, trigger, COMPLETE)
+
+
+def test_no_bypass_transitions() -> None:
+    """auto_transitions is off: there is no to_<state>() around the guards."""
+    assert not any(name.startswith("to_") for name in machine().events)
+
+
+@pytest.mark.parametrize("state", [s for s in State if s not in FINAL])
+def test_every_open_state_has_a_way_out(state: State) -> None:
+    assert any(state in t.sources for t in TRANSITIONS)
+
+
+@pytest.mark.parametrize("state", sorted(FINAL))
+def test_final_states_have_no_way_out(state: State) -> None:
+    assert not any(state in t.sources for t in TRANSITIONS)
+
+
+def test_forward_path_visits_the_six_states_in_order() -> None:
+    path, state = [State.DRAFT], State.DRAFT
+    for trigger in ("request_force_input", "submit_force_input", "sign_off", "publish",
+                    "submit_to_portal"):
+        moved = fire(state, trigger, COMPLETE)
+        assert moved is not None
+        state = moved
+        path.append(state)
+    assert [s.value for s in path] == ["draft", "force_input", "pcc_signoff",
+                                       "forwarded_to_panel", "published", "portal_submitted"]
+
+
+def test_guard_refuses_sign_off_without_pcc_response() -> None:
+    """The machine's own guard says no (returns None), so no caller can skip it."""
+    empty = Snapshot(pcc_response="  ", recommendations=[])
+    assert fire(State.PCC_SIGNOFF, "sign_off", empty) is None
+
+
+def test_s55_5b_explanation_may_come_from_a_pcc_note() -> None:
+    snap = Snapshot("comments", [RecommendationView(4, None, "No action: not for this force.")])
+    assert fire(State.PCC_SIGNOFF, "sign_off", snap) is State.FORWARDED_TO_PANEL
+    unexplained = Snapshot("comments", [RecommendationView(4, None, None)])
+    problem = BY_TRIGGER["sign_off"].guards[1].problem(unexplained)
+    assert problem is not None and "recommendation(s) 4" in problem and "s55(5B)" in problem
+
+
+def test_send_backs_and_closure_need_a_reason() -> None:
+    needing = {t.trigger for t in TRANSITIONS if t.needs_reason}
+    assert needing == {"return_to_force", "return_to_draft", "mark_not_required"}
+
+
+class TestDeadline:
+    def test_norfolk_is_4_december_not_the_5th_its_form_states(self) -> None:
+        """s55(5A): 56 days *beginning with* 10 Oct 2024 end on 4 Dec 2024."""
+        assert statutory_deadline(date(2024, 10, 10)) == date(2024, 12, 4)
+
+    @given(st.dates(min_value=date(2000, 1, 1), max_value=date(2100, 1, 1)))
+    def test_the_period_is_56_days_counting_publication_day(self, published: date) -> None:
+        deadline = statutory_deadline(published)
+        days_in_period = (deadline - published).days + 1
+        assert days_in_period == 56
+
+    @given(st.dates(min_value=date(2020, 1, 1), max_value=date(2030, 1, 1)),
+           st.integers(min_value=-60, max_value=60))
+    def test_default_force_input_due_is_never_in_the_past(self, deadline: date,
+                                                          offset: int) -> None:
+        today = deadline + timedelta(days=offset)
+        due = default_force_input_due(deadline, today, 28)
+        assert due >= today
+        if today <= deadline - timedelta(days=28):
+            assert due == deadline - timedelta(days=28)
+
+    @pytest.mark.parametrize(("left", "expected"), [(30, Rag.GREEN), (14, Rag.AMBER),
+                                                    (8, Rag.AMBER), (7, Rag.RED), (0, Rag.RED),
+                                                    (-3, Rag.RED)])
+    def test_rag_by_days_left(self, left: int, expected: Rag) -> None:
+        d = date(2024, 12, 4)
+        assert rag(d, d - timedelta(days=left), published_on=None) is expected
+
+    def test_rag_published_on_time_or_late(self) -> None:
+        d = date(2024, 12, 4)
+        assert rag(d, d, published_on=d) is Rag.DONE
+        assert rag(d, d, published_on=d + timedelta(days=1)) is Rag.LATE
+
+
+def test_diagrams_name_every_state_and_trigger() -> None:
+    for text in (mermaid(), dot()):
+        for s in State:
+            assert s.value in text
+        for t in TRIGGERS:
+            assert t in text
