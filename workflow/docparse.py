@@ -192,8 +192,12 @@ def parse_document(text: str, *, path: str = "<document>") -> ParsedDocument:
     source = normalise_source(text)
     if not source.strip():
         raise DocumentError(path, None, "the document is empty")
+    items = blocks(source)
+    if not any(b.level is not None or b.bold for b in items):
+        raise DocumentError(path, None, "not a response in the published layout: it has no "
+                            "headings (is it Markdown?)")
     w = _Walker(source, path)
-    w.run(blocks(source))
+    w.run(items)
     return _Builder(w).build()
 
 
@@ -349,7 +353,9 @@ class _Builder:
         out = []
         for number in self._numbers("rec"):
             text, answer, line = self._pair("rec", number, "recommendation")
-            due = due_date(text, line, self.w.path, self.warn)
+            own = self.w.slots.get(f"rec:{number}")
+            text_line = own.items[0].line if own and own.items else line
+            due = due_date(text, text_line, self.w.path, self.warn)
             if answer is None:
                 self.warn(line, f"recommendation {number} has no response from the force "
                           "(s55(5B) needs one before sign-off)", N)

@@ -1,0 +1,255 @@
+"""Importing response documents into the database: one transaction, the document's state,
+checklist audit events, and refusals that write nothing (on SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from states import State
+from tests.factories import ADMIN, FORCE, add_people, snapshot
+from workflow import audit
+from workflow.audit import Action
+from workflow.clock import FixedClock
+from workflow.config import Settings
+from workflow.db import Database
+from workflow.docimport import MAX_BYTES, import_document
+from workflow.docmodel import DocumentError
+from workflow.errors import DuplicateError, NotFoundError, RoleError
+from workflow.models import AreaForImprovement, InspectionReport, Recommendation, Response
+from workflow.service import Workflow
+
+FIXTURE = Path(__file__).parent / "data" / "norfolk-asb-spotlight-2024.md"
+NORFOLK = FIXTURE.read_text(encoding="utf-8")
+AT = datetime(2025, 1, 15, 10, 30, tzinfo=UTC)
+OFFICE_PLAIN = """- Response forwarded to the Chief Constable.
+- Response forwarded to the Norfolk Police and Crime Panel.
+- Response published on the OPCQN website.
+- Response submitted on the HMICFRS Monitoring Portal."""
+
+
+@pytest.fixture
+def wf(db: Database, settings: Settings) -> Workflow:
+    w = Workflow(db, settings)
+    add_people(w)
+    return w
+
+
+def write(tmp_path: Path, text: str, name: str = "response.md") -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def do_import(wf: Workflow, path: Path, **kw: object):  # noqa: ANN201 - test helper
+    return import_document(wf.db, path, actor=ADMIN, force="Norfolk",
+                           clock=FixedClock(AT), **kw)  # type: ignore[arg-type]
+
+
+class TestNorfolkImport:
+    def test_rows_match_the_document(self, wf: Workflow) -> None:
+        """Report, response and recommendations hold the fixture's values; the statutory
+        deadline (4 Dec 2024) is stored, not the stated 5 Dec."""
+        result = do_import(wf, FIXTURE, published_url="https://www.norfolk-pcc.gov.uk/asb",
+                           published_on=date(2024, 12, 3))
+        with wf.db.read() as s:
+            report = s.get(InspectionReport, result.report_id)
+            resp = s.get(Response, result.response_id)
+            recs = list(s.scalars(select(Recommendation).order_by(Recommendation.number)))
+            afis = list(s.scalars(select(AreaForImprovement)))
+        assert report is not None
+        assert resp is not None
+        assert report.title == "The policing response to antisocial behaviour: PEEL spotlight " \
+            "report"
+        assert report.published_on == date(2024, 10, 10)
+        assert report.publication_types == "Anti-social behaviour, PEEL and spotlight"
+        assert report.police_forces == "All local forces in England and Wales"
+        assert report.link == "https://justiceinspectorates.gov.uk"
+        assert resp.force == "Norfolk"
+        assert resp.state == "published"
+        assert resp.deadline == date(2024, 12, 4)
+        assert resp.signoff_due == date(2024, 11, 20)
+        assert resp.afi_statement == "There are no areas for improvement made."
+        assert resp.published_url == "https://www.norfolk-pcc.gov.uk/asb"
+        assert resp.published_on == date(2024, 12, 3)
+        assert resp.key_findings is not None
+        assert resp.key_findings.startswith("This HMICFRS report brings together findings")
+        assert resp.cc_response is not None
+        assert resp.cc_response.endswith("Our initial response to these recommendations is "
+                                         "summarised below.")
+        assert resp.pcc_response is not None
+        assert resp.pcc_response.endswith("can be provided in the county.")
+        assert [(r.number, r.due_date) for r in recs] == [
+            (1, date(2025, 3, 31)), (2, date(2025, 9, 30)), (3, date(2025, 3, 31)),
+            (4, date(2024, 12, 31)), (8, date(2025, 9, 30))]
+        assert recs[4].force_response is not None
+        assert recs[4].force_response.startswith("Beat Managers and their Sergeants")
+        assert afis == []
+
+    def test_audit_events(self, wf: Workflow) -> None:
+        """One IMPORTED event carrying what has no column, then one CHECKLIST event per box
+        the document shows done, all dated at import; the chain still verifies."""
+        result = do_import(wf, FIXTURE)
+        with wf.db.read() as s:
+            events = audit.events_for(s, result.response_id)
+        assert [e.action for e in events] == [Action.IMPORTED] + [Action.CHECKLIST] * 3
+        assert all(e.at == AT for e in events)
+        assert all(e.actor == ADMIN for e in events)
+        imported = audit_payload(events[0].payload)
+        assert events[0].to_state == "published"
+        assert imported["stated_deadline"] == "2024-12-05"
+        assert imported["deadline"] == "2024-12-04"
+        assert imported["recommendations_intro"].startswith("Eight recommendations are made")
+        assert imported["link_label"].endswith("(justiceinspectorates.gov.uk)")
+        assert [audit_payload(e.payload)["item"] for e in events[1:]] == [
+            "forwarded_to_chief_constable", "forwarded_to_panel", "published_on_website"]
+        assert [audit_payload(e.payload)["line"] for e in events[1:]] == [204, 205, 206]
+        assert audit.verify(wf.db).ok
+
+    @pytest.mark.parametrize(("office", "state", "items"), [
+        ("- [x] forwarded to the Chief Constable\n- [x] forwarded to the Panel\n"
+         "- [x] published on the website\n- [x] submitted on the HMICFRS Portal",
+         State.PORTAL_SUBMITTED, 4),
+        ("\u2612 forwarded to the Chief Constable\n\n\u2612 forwarded to the Panel\n\n"
+         "\u2610 published on the website\n\n\u2610 submitted on the HMICFRS Portal",
+         State.FORWARDED_TO_PANEL, 2),
+        ("- [ ] forwarded to the Chief Constable\n- [ ] forwarded to the Panel\n"
+         "- [ ] published on the website\n- [ ] submitted on the HMICFRS Portal",
+         State.DRAFT, 0),
+        ("- \u2713 forwarded to the Chief Constable\n- \u2713 forwarded to the Panel\n"
+         "- \u2713 published on the website\n- \u2610 submitted on the HMICFRS Portal",
+         State.PUBLISHED, 3),
+    ])
+    def test_ticked_boxes_set_state(self, wf: Workflow, tmp_path: Path, office: str,
+                                    state: State, items: int) -> None:
+        """The response lands in the furthest state the ticked boxes show, with one
+        CHECKLIST event per ticked box."""
+        result = do_import(wf, write(tmp_path, NORFOLK.replace(OFFICE_PLAIN, office)))
+        assert result.state is state
+        with wf.db.read() as s:
+            events = audit.events_for(s, result.response_id)
+            assert s.get(Response, result.response_id).state == state.value  # type: ignore[union-attr]
+        assert sum(e.action == Action.CHECKLIST for e in events) == items
+
+    def test_without_office_use_list_it_is_a_draft(self, wf: Workflow, tmp_path: Path) -> None:
+        text = NORFOLK.replace("### **For Office Use Only:**\n\n" + OFFICE_PLAIN, "")
+        result = do_import(wf, write(tmp_path, text))
+        assert result.state is State.DRAFT
+        assert any("For Office Use Only" in w.message for w in result.warnings)
+
+    def test_a_second_import_is_refused_and_writes_nothing(self, wf: Workflow) -> None:
+        do_import(wf, FIXTURE)
+        before = snapshot(wf)
+        with pytest.raises(DuplicateError, match="for Norfolk to 'The policing response"):
+            do_import(wf, FIXTURE)
+        assert snapshot(wf) == before
+
+    def test_another_force_can_import_the_same_report(self, wf: Workflow,
+                                                     tmp_path: Path) -> None:
+        """The report row is shared; each force has its own response."""
+        first = do_import(wf, FIXTURE)
+        suffolk = write(tmp_path, NORFOLK.replace("Norfolk's Police", "Suffolk's Police"))
+        second = import_document(wf.db, suffolk, actor=ADMIN, force="Suffolk")
+        assert second.report_id == first.report_id
+        assert second.response_id != first.response_id
+
+    @pytest.mark.parametrize(("actor", "error"), [("nobody@example.org", NotFoundError),
+                                                  (FORCE, RoleError)])
+    def test_only_known_admins_import(self, wf: Workflow, actor: str,
+                                      error: type[Exception]) -> None:
+        before = snapshot(wf)
+        with pytest.raises(error):
+            import_document(wf.db, FIXTURE, actor=actor, force="Norfolk")
+        assert snapshot(wf) == before
+
+
+def audit_payload(text: str) -> dict:  # type: ignore[type-arg]
+    import json
+
+    return json.loads(text)  # type: ignore[no-any-return]
+
+
+def _lines(text: str, start: int, end: int, new: str) -> str:
+    """The fixture with its 1-based lines start..end replaced by ``new``."""
+    lines = text.split("\n")
+    return "\n".join(lines[:start - 1] + [new] + lines[end:])
+
+
+BAD: dict[str, tuple[bytes | None, int | None, str]] = {
+    "missing": (None, None, "no such file"),
+    "empty": (b"", None, "the document is empty"),
+    "blank": (b"\n\n   \n", None, "the document is empty"),
+    "binary": (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", None, "binary file"),
+    "pdf": (b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n", None, "not Markdown: a PDF file"),
+    "docx": (b"PK\x03\x04\x14\x00\x06\x00", None, "not Markdown: a ZIP archive"),
+    "html": (b"<!DOCTYPE html><html><body><h1>Hi</h1></body></html>", None, "an HTML page"),
+    "json": (b'{"title": "x"}', None, "a JSON file"),
+    "latin1": (NORFOLK.replace("Norfolk's", "Norfolk\u2019s").encode("cp1252"), 5,
+               "not UTF-8 text"),
+    "no headings": (b"Just some text.\n\nAnd more.\n", None, "it has no headings"),
+    "no title": (_lines(NORFOLK, 9, 12, "").encode(), None, "no inspection title"),
+    "empty title": (_lines(NORFOLK, 11, 11, "").encode(), 9, "no inspection title"),
+    "bad date": (_lines(NORFOLK, 15, 15, "10 Octember 2024").encode(), 15,
+                 "cannot read '10 Octember 2024' as a date"),
+    "bad due date": (_lines(NORFOLK, 85, 85, "By 31 Smarch 2025, forces should act.").encode(),
+                     85, "cannot read '31 Smarch 2025' as a due date"),
+    "no number": (_lines(NORFOLK, 87, 87, "### Recommendation").encode(), 87,
+                  "recommendation heading 'Recommendation' has no number"),
+    "duplicate number": (_lines(NORFOLK, 105, 105, "### Recommendation 4").encode(), 105,
+                         "duplicated recommendation number 4 (first at line 98)"),
+    "duplicate in force section": (_lines(NORFOLK, 137, 137, "## **Recommendation 1**").encode(),
+                                   137, "duplicated recommendation number 1 in the Chief"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD))
+def test_bad_input_is_one_line_error_and_writes_nothing(wf: Workflow, tmp_path: Path,
+                                                        case: str) -> None:
+    """Each bad document is a one-line DocumentError naming the file (and the line where one
+    applies), and the database is exactly as before."""
+    data, line, problem = BAD[case]
+    path = tmp_path / "bad.md"
+    if data is not None:
+        path.write_bytes(data)
+    before = snapshot(wf)
+    with pytest.raises(DocumentError) as info:
+        do_import(wf, path)
+    message = str(info.value)
+    assert "\n" not in message
+    assert problem in message
+    assert info.value.line == line
+    assert message.startswith(f"{path}:{line}: " if line else f"{path}: ")
+    assert snapshot(wf) == before
+
+
+def test_oversized_file_is_refused(wf: Workflow, tmp_path: Path) -> None:
+    """Over 5 MB is refused before reading; nothing is written."""
+    path = tmp_path / "huge.md"
+    path.write_bytes(NORFOLK.encode() + b"x" * (MAX_BYTES + 1 - len(NORFOLK.encode())))
+    before = snapshot(wf)
+    with pytest.raises(DocumentError, match=r"is 5\.0 MB; documents over 5 MB are refused"):
+        do_import(wf, path)
+    assert snapshot(wf) == before
+
+
+def test_directory_is_refused(wf: Workflow, tmp_path: Path) -> None:
+    with pytest.raises(DocumentError, match="is a directory"):
+        do_import(wf, tmp_path)
+
+
+def test_strict_refuses_unplaced_content(wf: Workflow, tmp_path: Path) -> None:
+    """Content under a heading that fits nowhere is a warning with its lines; strict makes it
+    an error naming that line, and writes nothing."""
+    text = NORFOLK.replace("## Recommendations\n", "## Our own notes\n\nInternal only.\n\n"
+                           "## Recommendations\n")
+    path = write(tmp_path, text)
+    before = snapshot(wf)
+    with pytest.raises(DocumentError, match=r":79: 'Our own notes' \(lines 79-81\) is not part"):
+        do_import(wf, path, strict=True)
+    assert snapshot(wf) == before
+    result = do_import(wf, path)
+    assert [(w.line, w.kind) for w in result.warnings if w.kind != "notice"] == [
+        (79, "unplaced")]
