@@ -16,7 +16,7 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from email import message_from_bytes
+from email import message_from_bytes, policy
 from email.message import Message
 from pathlib import Path
 from typing import Any
@@ -78,7 +78,8 @@ class RecordingHandler:
             reply = self.on_data(n)
             if reply is not None:
                 return reply
-        msg = message_from_bytes(envelope.original_content or envelope.content)
+        msg = message_from_bytes(envelope.original_content or envelope.content,
+                                 policy=policy.default)
         with self.lock:
             self.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos), msg))
         return "250 OK accepted"
