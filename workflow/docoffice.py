@@ -39,8 +39,12 @@ class _SlotLike(Protocol):
     line: int
 
 
+_URL = re.compile(r"https?://\S+|www\.\S+")
+
+
 def _item(text: str) -> ChecklistItem | None:
-    low = text.lower()
+    # Keywords are looked for outside URLs: "https://portal.example" names no step.
+    low = _URL.sub(" ", text).lower()
     return next((item for word, item in _KEYWORDS if word in low), None)
 
 

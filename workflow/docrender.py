@@ -1,0 +1,173 @@
+"""Render a response as the published document (Markdown or a standalone HTML page).
+
+Templates are Jinja2 (``workflow/templates/response.{md,html}.j2``); an organisation
+overrides them by putting files of the same name in its template folder. The section
+order is the Norfolk fixture's. The office-use checklist is filled from the audit log:
+``sign_off`` forwarded the response to the Chief Constable and the panel, ``publish``
+put it on the website (with its URL), ``submit_to_portal`` sent it to the HMICFRS
+portal, and ``checklist`` events record boxes ticked in an imported document.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from jinja2 import (
+    ChoiceLoader,
+    Environment,
+    FileSystemLoader,
+    StrictUndefined,
+    TemplateNotFound,
+    select_autoescape,
+)
+from markdown_it import MarkdownIt
+from markupsafe import Markup
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from workflow import audit
+from workflow.audit import Action
+from workflow.db import Database
+from workflow.docmodel import ChecklistItem, format_date
+from workflow.errors import InvalidInputError, S55Error
+from workflow.models import AreaForImprovement, InspectionReport, Recommendation, Response
+from workflow.service import load
+
+Format = Literal["md", "html"]
+FORMATS: tuple[str, ...] = ("md", "html")
+TEMPLATES = Path(__file__).with_name("templates")
+
+#: Which transition ticks which office-use boxes (see the module docstring).
+_TRIGGER_TICKS: dict[str, tuple[ChecklistItem, ...]] = {
+    "sign_off": (ChecklistItem.FORWARDED_TO_CHIEF_CONSTABLE, ChecklistItem.FORWARDED_TO_PANEL),
+    "publish": (ChecklistItem.PUBLISHED_ON_WEBSITE,),
+    "submit_to_portal": (ChecklistItem.SUBMITTED_ON_PORTAL,),
+}
+
+# Raw HTML in imported text is shown as text, never passed through (html=False).
+_MD = MarkdownIt("commonmark", {"html": False})
+
+
+class TemplateError(S55Error):
+    """An organisation's template is missing or broken."""
+
+    def __init__(self, name: str, problem: str) -> None:
+        self.name, self.problem = name, problem
+        super().__init__(f"template {name}: {problem}")
+
+
+@dataclass(frozen=True)
+class ResponseView:
+    """Everything the templates see."""
+
+    response: Response
+    report: InspectionReport
+    recommendations: Sequence[Recommendation]
+    areas_for_improvement: Sequence[AreaForImprovement]
+    checklist: dict[str, bool]  # ChecklistItem value -> done
+    link_label: str
+    recommendations_intro: str | None
+
+    @property
+    def force(self) -> str:
+        return self.response.force
+
+
+def _ticks(events: Sequence[audit.AuditEvent]) -> tuple[dict[str, bool], dict[str, Any]]:
+    done = {item.value: False for item in ChecklistItem}
+    imported: dict[str, Any] = {}
+    for e in events:
+        for item in _TRIGGER_TICKS.get(e.trigger or "", ()):
+            done[item.value] = True
+        if e.action == Action.CHECKLIST:
+            item_name = json.loads(e.payload).get("item")
+            if item_name in done:
+                done[item_name] = True
+        elif e.action == Action.IMPORTED:
+            imported = json.loads(e.payload)
+    return done, imported
+
+
+def load_view(session: Session, response_id: int) -> ResponseView:
+    """Load one response and its audit trail for rendering (``NotFoundError`` if absent)."""
+    loaded = load(session, response_id)
+    afis = list(session.scalars(select(AreaForImprovement)
+                                .where(AreaForImprovement.response_id == response_id)
+                                .order_by(AreaForImprovement.number)))  # type: ignore[arg-type]
+    done, imported = _ticks(audit.events_for(session, response_id))
+    return ResponseView(
+        response=loaded.response, report=loaded.report,
+        recommendations=loaded.recommendations, areas_for_improvement=afis, checklist=done,
+        link_label=imported.get("link_label") or "",
+        recommendations_intro=imported.get("recommendations_intro"),
+    )
+
+
+def _md_label(text: str) -> str:
+    """Link text with the characters that would end or nest it escaped."""
+    out = text
+    for ch in "\\[]()":
+        out = out.replace(ch, "\\" + ch)
+    return out
+
+
+def _repeat(text: str) -> str:
+    """A recommendation's text as the force's section repeats it: bold when it is a single
+    plain paragraph (as Norfolk does), as written otherwise."""
+    if text and "\n" not in text and not any(c in text for c in "*_`[]<>"):
+        return f"**{text.strip()}**"
+    return text
+
+
+def _markdown(text: str | None, shift: int = 3) -> Markup:
+    """Markdown to HTML, its own headings moved below the page's (h2/h3) outline."""
+    if not text:
+        return Markup("")
+    tokens = _MD.parse(text)
+    for tok in tokens:
+        if tok.type in ("heading_open", "heading_close"):
+            tok.tag = f"h{min(6, int(tok.tag[1]) + shift)}"
+    return Markup(_MD.renderer.render(tokens, _MD.options, {}))  # noqa: S704 - escaped by md
+
+
+def environment(template_dir: Path | None = None) -> Environment:
+    """The Jinja2 environment: the organisation's folder first, then ours."""
+    loaders = [FileSystemLoader(str(template_dir))] if template_dir else []
+    env = Environment(
+        loader=ChoiceLoader([*loaders, FileSystemLoader(str(TEMPLATES))]),
+        autoescape=select_autoescape(enabled_extensions=("html.j2",), default_for_string=False),
+        undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters.update(longdate=format_date, md_label=_md_label, repeat=_repeat,
+                       markdown=_markdown)
+    return env
+
+
+def render_view(view: ResponseView, fmt: Format, *, template_dir: Path | None = None) -> str:
+    """The document for an already loaded response."""
+    if fmt not in FORMATS:
+        raise InvalidInputError("format", f"{fmt!r} is not one of {', '.join(FORMATS)}")
+    name = f"response.{fmt}.j2"
+    try:
+        template = environment(template_dir).get_template(name)
+        return template.render(v=view, r=view.response, report=view.report,
+                               done=view.checklist)
+    except TemplateNotFound:
+        raise TemplateError(name, "not found") from None
+    except Exception as exc:  # an org's template can fail in any way; name it, one line
+        if isinstance(exc, S55Error):
+            raise
+        raise TemplateError(name, f"{type(exc).__name__}: {exc}".splitlines()[0]) from exc
+
+
+def render_response(db: Database, response_id: int, fmt: Format = "md", *,
+                    template_dir: Path | None = None) -> str:
+    """Response ``response_id`` as its published document, in ``md`` or ``html``."""
+    with db.read() as session:
+        view = load_view(session, response_id)
+    return render_view(view, fmt, template_dir=template_dir)
