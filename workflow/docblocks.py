@@ -36,6 +36,7 @@ class Block:
     bold: bool  # a paragraph made of one bold span (Word's "heading")
     starts_bold: bool  # a paragraph opening with a bold span ("**Published on:** 10 ...")
     is_list: bool
+    verbatim: bool  # code or raw HTML: its blank lines are content
     link: tuple[str, str] | None  # first link in it: (label, url)
 
     @property
@@ -76,8 +77,13 @@ def _first_link(tok: Token) -> tuple[str, str] | None:
     return None
 
 
+def _kids(tok: Token) -> list[Token]:
+    """Inline children without the empty text tokens markdown-it puts around emphasis."""
+    return [c for c in tok.children or () if not (c.type == "text" and not c.content.strip())]
+
+
 def _is_bold(tok: Token) -> bool:
-    kids = [c for c in tok.children or () if not (c.type == "text" and not c.content.strip())]
+    kids = _kids(tok)
     return (len(kids) >= 3 and kids[0].type == "strong_open" and kids[-1].type == "strong_close"
             and sum(c.type == "strong_open" for c in kids) == 1)
 
@@ -92,10 +98,10 @@ def _make_block(tokens: Sequence[Token], i: int, j: int) -> Block:
     level = int(first.tag[1]) if first.type == "heading_open" else None
     para = first.type == "paragraph_open" and len(inlines) == 1
     bold = para and _is_bold(inlines[0])
-    starts_bold = para and bool(inlines[0].children) and (
-        inlines[0].children[0].type == "strong_open")  # type: ignore[index]
+    starts_bold = para and bool(_kids(inlines[0])) and _kids(inlines[0])[0].type == "strong_open"
     return Block(start, end, level, text.strip(), bold, starts_bold,
-                 first.type in ("bullet_list_open", "ordered_list_open"), link)
+                 first.type in ("bullet_list_open", "ordered_list_open"),
+                 first.type in ("fence", "code_block", "html_block"), link)
 
 
 def blocks(source: str) -> list[Block]:

@@ -67,6 +67,7 @@ _MAJOR_SLOT = {Kind.KEY_FINDINGS: "key_findings", Kind.RECOMMENDATIONS: "recs_in
                Kind.OFFICE: "office"}
 _NAMES = {Kind.RECOMMENDATION: "recommendation", Kind.AFI: "area for improvement"}
 _URL = re.compile(r"https?://[^\s<>)\]]+")
+_BLANKS = re.compile(r"\n(?:[ \t]*\n){2,}")
 
 
 @dataclass
@@ -181,7 +182,9 @@ class _Walker:
         return "\n\n".join(self.source(b) for b in slot.items)
 
     def source(self, b: Block) -> str:
-        return "\n".join(self.lines[b.start:b.end]).rstrip()
+        text = "\n".join(self.lines[b.start:b.end]).rstrip()
+        # Runs of blank lines (inside a loose list) mean one; not so in code.
+        return text if b.verbatim else _BLANKS.sub("\n\n", text)
 
 
 def parse_document(text: str, *, path: str = "<document>") -> ParsedDocument:
