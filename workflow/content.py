@@ -26,7 +26,15 @@ from workflow.errors import (
 )
 from workflow.inputs import PersonInput, RecommendationInput, ReportInput, parse_date, validate
 from workflow.models import AreaForImprovement, InspectionReport, Person, Recommendation, Response
-from workflow.service import Loaded, Workflow, bump, load, person_by_email, require_role
+from workflow.service import (
+    Loaded,
+    Workflow,
+    bump,
+    check_version,
+    load,
+    person_by_email,
+    require_role,
+)
 
 #: Response fields an officer edits as text, and who may edit each.
 TEXT_FIELDS: dict[str, frozenset[Role]] = {
@@ -106,9 +114,10 @@ def add_report(wf: Workflow, report_in: ReportInput, actor: str) -> Response:
 
 
 def _editable(s: Session, response_id: int, actor: str, roles: frozenset[Role],
-              what: str) -> tuple[Person, Loaded]:
+              what: str, expected_version: int | None = None) -> tuple[Person, Loaded]:
     person = person_by_email(s, actor)
     loaded = load(s, response_id)
+    check_version(loaded, expected_version)
     require_role(person, roles, f"edit {what} of response {response_id}")
     if loaded.state not in EDITABLE:
         raise NotEditableError(response_id, loaded.state.value, what)
@@ -122,10 +131,11 @@ def edit_text(wf: Workflow, response_id: int, field: str, value: str, actor: str
     if roles is None:
         raise InvalidInputError("field", f"{field!r} is not editable; fields: {', '.join(TEXT_FIELDS)}")
     with wf.db.write() as s:
-        person, loaded = _editable(s, response_id, actor, roles, field.replace("_", " "))
+        person, loaded = _editable(s, response_id, actor, roles, field.replace("_", " "),
+                                   expected_version)
         now = wf.clock.now()
         text = value.strip() or None
-        bump(s, loaded, expected_version, updated_at=now, **{field: text})
+        bump(s, loaded, updated_at=now, **{field: text})
         audit.append(s, at=now, actor=person.email, action=Action.EDITED, response_id=response_id,
                      payload={"field": field, "value": text})
         s.refresh(loaded.response)
@@ -153,7 +163,7 @@ def edit_recommendation(wf: Workflow, response_id: int, number: int, field: str,
         now = wf.clock.now()
         text = value.strip() or None
         setattr(rec, field, text)
-        bump(s, loaded, None, updated_at=now)
+        bump(s, loaded, updated_at=now)
         audit.append(s, at=now, actor=person.email, action=Action.EDITED, response_id=response_id,
                      payload={"recommendation": number, "field": field, "value": text})
         return rec
@@ -179,7 +189,7 @@ def add_recommendation(wf: Workflow, response_id: int, data: dict[str, object],
         except IntegrityError:  # raced with another writer adding the same number
             raise DuplicateError("recommendation", rec_in.number,
                                  f"in response {response_id}") from None
-        bump(s, loaded, None, updated_at=now)
+        bump(s, loaded, updated_at=now)
         audit.append(s, at=now, actor=person.email, action=Action.EDITED, response_id=response_id,
                      payload={"added_recommendation": rec_in.model_dump(mode="json")})
         return rec
@@ -211,7 +221,7 @@ def override_deadline(wf: Workflow, response_id: int, new: str | date, reason: s
         old = loaded.response.deadline
         statutory = statutory_deadline(published)
         now = wf.clock.now()
-        bump(s, loaded, None, deadline=day, deadline_overridden=day != statutory,
+        bump(s, loaded, deadline=day, deadline_overridden=day != statutory,
              signoff_due=milestones(wf).signoff_due(day), updated_at=now)
         audit.append(s, at=now, actor=person.email, action=Action.DEADLINE_OVERRIDE,
                      response_id=response_id, reason=reason.strip(),

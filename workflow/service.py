@@ -93,11 +93,20 @@ def _clean_reason(reason: str | None) -> str | None:
     return reason.strip() if reason and reason.strip() else None
 
 
-def bump(session: Session, loaded: Loaded, expected_version: int | None, **values: Any) -> None:
-    """Compare-and-set: write ``values`` only if the row is still at the loaded version."""
+def check_version(loaded: Loaded, expected_version: int | None) -> None:
+    """The caller acted on what it saw at ``expected_version``: refuse if that is gone.
+
+    Checked before anything else, since every other verdict is about a row the caller
+    has not seen.
+    """
     row = loaded.response
     if expected_version is not None and expected_version != row.version:
         raise StaleVersionError(row.id or 0, expected_version, row.version)
+
+
+def bump(session: Session, loaded: Loaded, **values: Any) -> None:
+    """Compare-and-set: write ``values`` only if the row is still at the loaded version."""
+    row = loaded.response
     result = session.execute(
         update(Response)
         .where(Response.id == row.id, Response.version == row.version)  # type: ignore[arg-type]
@@ -147,6 +156,7 @@ class Workflow:
         with self.db.write() as session:
             person = person_by_email(session, actor)
             loaded = load(session, response_id)
+            check_version(loaded, expected_version)
             self._check(spec, loaded, person, reason)
             values = self._parameters(spec, loaded, dict(params or {}))
             if spec.dest is State.NOT_REQUIRED:
@@ -156,7 +166,7 @@ class Workflow:
                 raise GuardError(response_id, trigger, loaded.state.value, ["a guard refused"])
             now = self.clock.now()
             from_state = loaded.state.value
-            bump(session, loaded, expected_version, state=dest.value, updated_at=now, **values)
+            bump(session, loaded, state=dest.value, updated_at=now, **values)
             event = audit.append(
                 session, at=now, actor=person.email, action=Action.TRANSITION,
                 response_id=response_id, trigger=trigger, from_state=from_state,

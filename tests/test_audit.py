@@ -1,0 +1,138 @@
+"""The audit log: append-only in the database, chained, verifiable, serialised."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import DatabaseError as SADatabaseError
+
+from tests.factories import ADMIN, norfolk, norfolk_report, snapshot
+from workflow import audit, content
+from workflow.config import Settings
+from workflow.db import Database
+from workflow.service import Workflow
+
+
+@pytest.fixture
+def wf(db: Database, settings: Settings) -> Workflow:
+    workflow = Workflow(db, settings)
+    norfolk(workflow)
+    return workflow
+
+
+def _behind_the_triggers(db: Database, sql: str) -> None:
+    """Alter the table the way only someone with DDL rights could."""
+    with db.engine.begin() as conn:
+        if db.is_sqlite:
+            conn.execute(text("DROP TRIGGER audit_event_no_update"))
+            conn.execute(text("DROP TRIGGER audit_event_no_delete"))
+            conn.execute(text(sql))
+        else:
+            conn.execute(text("ALTER TABLE audit_event DISABLE TRIGGER USER"))
+            conn.execute(text(sql))
+            conn.execute(text("ALTER TABLE audit_event ENABLE TRIGGER USER"))
+
+
+class TestAppendOnly:
+    @pytest.mark.parametrize("sql", [
+        "UPDATE audit_event SET actor = 'someone@else' WHERE id = 3",
+        "DELETE FROM audit_event WHERE id = 3",
+    ])
+    def test_database_refuses_update_and_delete(self, wf: Workflow, sql: str) -> None:
+        """A direct UPDATE/DELETE fails in the database itself and changes nothing."""
+        before = snapshot(wf)
+        with pytest.raises(SADatabaseError, match="audit_event is append-only"), \
+                wf.db.engine.begin() as conn:
+            conn.execute(text(sql))
+        assert snapshot(wf) == before
+
+    @pytest.mark.postgresql
+    def test_truncate_refused_on_postgresql(self, pg_url: str) -> None:
+        """SQLite has no TRUNCATE; on PostgreSQL a statement trigger refuses it."""
+        db = Database(pg_url)
+        try:
+            with pytest.raises(SADatabaseError, match="append-only"), \
+                    db.engine.begin() as conn:
+                conn.execute(text("TRUNCATE audit_event CASCADE"))
+        finally:
+            db.dispose()
+
+
+class TestVerify:
+    def test_intact_chain_verifies(self, wf: Workflow) -> None:
+        result = audit.verify(wf.db)
+        assert result.ok and result.broken is None
+        assert result.count == audit.head(wf.db).count > 0
+
+    def test_altered_row_is_found(self, wf: Workflow) -> None:
+        """Changing a field behind the triggers' back breaks that very event."""
+        _behind_the_triggers(wf.db, "UPDATE audit_event SET reason = 'edited later' WHERE id = 4")
+        result = audit.verify(wf.db)
+        assert result.broken is not None and result.broken.event_id == 4
+        assert "altered" in result.broken.problem
+        assert result.count == 3
+
+    def test_deleted_row_is_found(self, wf: Workflow) -> None:
+        _behind_the_triggers(wf.db, "DELETE FROM audit_event WHERE id = 2")
+        result = audit.verify(wf.db)
+        assert result.broken is not None and result.broken.event_id == 3
+        assert "removed, inserted or reordered" in result.broken.problem
+
+    def test_recomputed_history_fails_against_a_kept_head(self, wf: Workflow) -> None:
+        """A tamperer who rewrites the chain from scratch is caught by the head kept outside."""
+        kept = audit.head(wf.db).hash
+        assert audit.verify(wf.db, kept).head_found is True
+        _behind_the_triggers(wf.db, "DELETE FROM audit_event")
+        with wf.db.write() as s:  # a forged, self-consistent history
+            audit.append(s, at=wf.clock.now(), actor="forger@x.y",
+                         action="created", payload={})
+        result = audit.verify(wf.db, kept)
+        assert result.broken is None
+        assert result.head_found is False and not result.ok
+
+    def test_every_change_is_an_event(self, wf: Workflow) -> None:
+        rid = 1
+        content.edit_text(wf, rid, "key_findings", "New findings", ADMIN)
+        content.override_deadline(wf, rid, "2024-12-10", "republished", ADMIN)
+        with wf.db.read() as s:
+            actions = [e.action for e in audit.events_for(s, rid)]
+        assert actions == ["created", "edited", "deadline_override"]
+
+
+WRITER = """
+import sys
+from workflow.config import Settings
+from workflow.db import Database
+from workflow.service import Workflow
+from workflow import content
+url, n, rid = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+wf = Workflow(Database(url), Settings(database_url=url))
+for i in range(n):
+    content.edit_text(wf, rid, "key_findings", f"{rid} {i}", "ann.admin@norfolk-pcc.gov.uk")
+"""
+
+
+@pytest.mark.slow
+def test_concurrent_writers_never_fork_the_chain(wf: Workflow, db_url: str,
+                                                 tmp_path: Path) -> None:
+    """Three processes appending at once (each to its own response) leave one chain."""
+    rids = [1] + [content.add_report(wf, norfolk_report(title=f"Report {k}"), ADMIN).id or 0
+                  for k in (2, 3)]
+    before = audit.head(wf.db).count
+    procs = [subprocess.Popen([sys.executable, "-c", WRITER, db_url, "15", str(rid)],
+                              stderr=subprocess.PIPE, text=True) for rid in rids]
+    for p in procs:
+        _, err = p.communicate(timeout=120)
+        assert p.returncode == 0, err
+    result = audit.verify(wf.db)
+    assert result.ok, result.broken
+    assert result.count == before + 45
+    with wf.db.read() as s:
+        values = [json.loads(e.payload)["value"] for rid in rids
+                  for e in audit.events_for(s, rid) if e.action == "edited"]
+    assert sorted(values) == sorted(f"{rid} {i}" for rid in rids for i in range(15))
