@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from states import Role, State
 from states.deadlines import DEFAULT_MILESTONES, MilestonePolicy
@@ -200,8 +201,8 @@ def import_document(
 def _report(s: Session, doc: ParsedDocument, now: Any) -> InspectionReport:
     """The report this document answers: an existing one (same title and date) or a new one."""
     report = s.scalars(select(InspectionReport).where(
-        InspectionReport.title == doc.title,
-        InspectionReport.published_on == doc.published)).first()
+        col(InspectionReport.title) == doc.title,
+        col(InspectionReport.published_on) == doc.published)).first()
     if report is None:
         report = InspectionReport(
             title=doc.title, published_on=doc.published,
@@ -213,8 +214,8 @@ def _report(s: Session, doc: ParsedDocument, now: Any) -> InspectionReport:
 
 
 def _check_unique(s: Session, report: InspectionReport, force: str) -> None:
-    taken = s.scalars(select(Response.id).where(Response.report_id == report.id,
-                                                Response.force == force)).first()
+    taken = s.scalars(select(col(Response.id)).where(col(Response.report_id) == report.id,
+                                                     col(Response.force) == force)).first()
     if taken is not None:
         raise DuplicateError("response", taken, f"for {force} to {report.title!r}")
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
@@ -28,6 +29,7 @@ from markdown_it import MarkdownIt
 from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from workflow import audit
 from workflow.audit import Action
@@ -96,8 +98,8 @@ def load_view(session: Session, response_id: int) -> ResponseView:
     """Load one response and its audit trail for rendering (``NotFoundError`` if absent)."""
     loaded = load(session, response_id)
     afis = list(session.scalars(select(AreaForImprovement)
-                                .where(AreaForImprovement.response_id == response_id)
-                                .order_by(AreaForImprovement.number)))  # type: ignore[arg-type]
+                                .where(col(AreaForImprovement.response_id) == response_id)
+                                .order_by(col(AreaForImprovement.number))))
     done, imported = _ticks(audit.events_for(session, response_id))
     return ResponseView(
         response=loaded.response, report=loaded.report,
@@ -134,8 +136,13 @@ def _markdown(text: str | None, shift: int = 3) -> Markup:
     return Markup(_MD.renderer.render(tokens, _MD.options, {}))  # noqa: S704 - escaped by md
 
 
+@lru_cache(maxsize=16)
 def environment(template_dir: Path | None = None) -> Environment:
-    """The Jinja2 environment: the organisation's folder first, then ours."""
+    """The Jinja2 environment: the organisation's folder first, then ours.
+
+    Cached so templates compile once per process; Jinja's ``auto_reload`` still picks
+    up an edited template file.
+    """
     loaders = [FileSystemLoader(str(template_dir))] if template_dir else []
     env = Environment(
         loader=ChoiceLoader([*loaders, FileSystemLoader(str(TEMPLATES))]),
