@@ -63,6 +63,9 @@ def pg_url() -> Iterator[str]:
     name = f"s55_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
+        # Commit durability is not under test here; waiting for fsync on every commit
+        # would triple the suite's time.
+        conn.execute(f'ALTER DATABASE "{name}" SET synchronous_commit = off')
     url = _with_db(PG_ADMIN_URL, name)
     db = Database(url)
     schema.upgrade(db)
@@ -73,18 +76,20 @@ def pg_url() -> Iterator[str]:
 
 
 def _pg_reset(db: Database) -> None:
-    """Empty every table, going behind the audit triggers' back (test set-up only)."""
+    """Empty every table, going behind the audit triggers' back (test set-up only).
+
+    DELETE (children first) and sequence resets: far quicker than TRUNCATE on tiny tables.
+    """
+    from sqlmodel import SQLModel
+
     with db.engine.begin() as conn:
-        tables = [
-            r[0]
-            for r in conn.execute(
-                text("SELECT tablename FROM pg_tables WHERE schemaname='public' "
-                     "AND tablename <> 'alembic_version'")
-            )
-        ]
         conn.execute(text("ALTER TABLE audit_event DISABLE TRIGGER USER"))
-        conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        for table in reversed(SQLModel.metadata.sorted_tables):
+            conn.execute(text(f"DELETE FROM {table.name}"))
         conn.execute(text("ALTER TABLE audit_event ENABLE TRIGGER USER"))
+        for (seq,) in conn.execute(text("SELECT sequence_name FROM information_schema.sequences "
+                                        "WHERE sequence_schema = 'public'")):
+            conn.execute(text(f"ALTER SEQUENCE {seq} RESTART WITH 1"))
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# End-to-end demo on the embedded default (a SQLite file and a local mail spool):
+# register the Norfolk report, walk its response through every state, show the result.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
+cd "$ROOT"
+DEMO="$ROOT/demo"
+rm -rf "$DEMO" && mkdir -p "$DEMO"
+export S55_DATABASE_URL="sqlite:///$DEMO/s55.db" S55_SPOOL_DIR="$DEMO/spool" S55_FORCE="Norfolk"
+EX="$ROOT/examples/norfolk"
+step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+
+step "Set up the database and the people"
+s55 init --admin-email governance@opcc-norfolk.example --admin-name "Governance Officer"
+export S55_ACTOR=governance@opcc-norfolk.example
+s55 people add "Force Liaison" liaison@norfolk.police.example --role force
+s55 people add "Police and Crime Commissioner" pcc@opcc-norfolk.example --role pcc
+s55 people add "OPCC Chief Executive" ceo@opcc-norfolk.example --role chief_executive
+s55 people add "Police and Crime Panel" panel@norfolk-council.example --role panel
+s55 people list
+
+step "Register the HMICFRS report (published 10 Oct 2024: deadline 4 Dec 2024 by s55(5A))"
+s55 report add --file "$EX/report.toml"
+s55 edit 1 key_findings --file "$EX/key-findings.md"
+s55 show 1
+
+step "draft -> force_input: ask the Chief Constable for comments"
+s55 request-force-input 1
+
+step "The force answers each recommendation, then submits"
+for n in 1 2 3 4 8; do
+  s55 rec respond 1 "$n" --file "$EX/force-rec-$n.md" --as liaison@norfolk.police.example
+done
+s55 edit 1 cc_response --file "$EX/cc-response.md" --as liaison@norfolk.police.example
+s55 submit-force-input 1 --as liaison@norfolk.police.example
+
+step "The PCC writes and signs off (this forwards it to the panel and Chief Constable)"
+s55 edit 1 pcc_response --file "$EX/pcc-response.md" --as pcc@opcc-norfolk.example
+s55 sign-off 1 --as pcc@opcc-norfolk.example
+
+step "Published on the OPCC website, then submitted on the HMICFRS Monitoring Portal"
+s55 publish 1 --url https://www.norfolk-pcc.gov.uk/hmicfrs/asb-spotlight-2024 --published-on 2024-12-03
+s55 submit-to-portal 1 --portal-reference HMICFRS-MP-2024-0457
+
+step "Deliver the queued mail (no SMTP configured: .eml files in the spool)"
+s55 mail send
+ls "$S55_SPOOL_DIR" | head -20
+
+step "Dashboard, state log and audit chain"
+s55 list --all
+s55 log 1
+s55 audit verify
+s55 render 1 --format md --output "$DEMO/norfolk-response.md" && echo "rendered $DEMO/norfolk-response.md"
