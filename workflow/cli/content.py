@@ -159,7 +159,7 @@ def _rec_setter(field: str, doc: str) -> None:
         typer.echo(f"response {response_id}: recommendation {number} {field} saved")
 
     command.__doc__ = doc
-    rec_app.command(field.split("_")[0] if field == "force_response" else "note")(command)
+    rec_app.command("respond" if field == "force_response" else "note")(command)
 
 
 _rec_setter("force_response", "Record the force's response to one recommendation.")
