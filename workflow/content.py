@@ -138,7 +138,6 @@ def edit_text(wf: Workflow, response_id: int, field: str, value: str, actor: str
         bump(s, loaded, updated_at=now, **{field: text})
         audit.append(s, at=now, actor=person.email, action=Action.EDITED, response_id=response_id,
                      payload={"field": field, "value": text})
-        s.refresh(loaded.response)
         return loaded.response
 
 

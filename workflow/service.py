@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from states import BY_TRIGGER, EDITABLE, TRIGGERS, Param, Role, State, TransitionSpec
 from states.deadlines import default_force_input_due
@@ -117,7 +118,9 @@ def bump(session: Session, loaded: Loaded, **values: Any) -> None:
         # Another writer committed between our load and this update (PostgreSQL waits
         # for its row lock, then finds the version moved on).
         raise StaleVersionError(row.id or 0, row.version, None)
-    session.expire(row)
+    # Keep the loaded object in step with what we wrote, without another round trip.
+    for key, value in {"version": row.version + 1, **values}.items():
+        set_committed_value(row, key, value)
 
 
 class Workflow:
@@ -174,7 +177,6 @@ class Workflow:
                 payload={k: v.isoformat() if isinstance(v, date) else v for k, v in values.items()},
             )
             self._queue_mail(session, loaded, spec, event, person, reason)
-            session.refresh(loaded.response)
             return loaded.response
 
     def _check(self, spec: TransitionSpec, loaded: Loaded, person: Person,
