@@ -318,16 +318,26 @@ class SqlOutboxStore:
             attempts=item.attempts + 1, claimed_by=None, claimed_until=None, **values))
         return bool(res.rowcount)  # type: ignore[attr-defined]
 
-    def mark_sent(self, item: OutboxItem, *, worker: str, now: datetime) -> None:
+    def mark_sent(self, items: Sequence[OutboxItem], *, worker: str, now: datetime) -> None:
+        """One transaction; one MAIL_SENT event per response in the group (per message
+        when ``mail_record_every`` is 1, the default)."""
+        by_response: dict[int | None, list[OutboxItem]] = {}
+        for item in items:
+            by_response.setdefault(item.response_id, []).append(item)
         with self.db.write() as s:
-            first = self._finish(s, item, status="sent", sent_at=now, last_error=None)
-            if not first:
-                log.warning("outbox %s was already finished by another dispatcher", item.id)
-            audit.append(s, at=now, actor=MAILER, action=Action.MAIL_SENT,
-                         response_id=item.response_id, payload={
-                             "outbox": item.id, "to": item.recipient, "kind": item.kind,
-                             "message_id": item.message_id, "attempt": item.attempts + 1,
-                             "worker": worker, **({} if first else {"duplicate": True})})
+            for response_id, group in by_response.items():
+                sent = []
+                for item in group:
+                    first = self._finish(s, item, status="sent", sent_at=now, last_error=None)
+                    if not first:  # a lease expired and another dispatcher got there too
+                        log.warning("outbox %s was already finished elsewhere", item.id)
+                    sent.append({"outbox": item.id, "to": item.recipient, "kind": item.kind,
+                                 "message_id": item.message_id, "attempt": item.attempts + 1,
+                                 **({} if first else {"duplicate": True})})
+                payload = {**sent[0], "worker": worker} if len(sent) == 1 else {
+                    "sent": sent, "worker": worker}
+                audit.append(s, at=now, actor=MAILER, action=Action.MAIL_SENT,
+                             response_id=response_id, payload=payload)
 
     def mark_failed(self, item: OutboxItem, *, worker: str, now: datetime, error: str,
                     retry_at: datetime) -> None:
@@ -427,7 +437,8 @@ async def adeliver_pending(db: Database, settings: Settings, clock: Clock, *,
         dispatcher = Dispatcher(SqlOutboxStore(db, settings), transport or make_transport(settings),
                                 clock=clock.now, worker=worker,
                                 max_attempts=settings.mail_max_attempts,
-                                batch_size=settings.mail_batch_size, progress=progress)
+                                batch_size=settings.mail_batch_size, progress=progress,
+                                record_every=settings.mail_record_every)
         report = await dispatcher.run(limit=limit)
     if report.error and report.released:
         with db.write() as s:  # one event for the outage, not one per waiting message
