@@ -89,7 +89,8 @@ def add_report(wf: Workflow, report_in: ReportInput, actor: str) -> Response:
         report = InspectionReport(
             title=report_in.title, published_on=report_in.published_on,
             publication_types=report_in.publication_types,
-            police_forces=report_in.police_forces, link=report_in.link, created_at=now,
+            police_forces=report_in.police_forces, link=report_in.link,
+            link_label=report_in.link_label, created_at=now,
         )
         s.add(report)
         s.flush()
@@ -97,7 +98,8 @@ def add_report(wf: Workflow, report_in: ReportInput, actor: str) -> Response:
             report_id=report.id or 0, force=force, state=State.DRAFT.value, deadline=deadline,
             signoff_due=milestones(wf).signoff_due(deadline), key_findings=report_in.key_findings,
             cc_response=report_in.cc_response, pcc_response=report_in.pcc_response,
-            afi_statement=report_in.afi_statement, created_at=now, updated_at=now,
+            afi_statement=report_in.afi_statement,
+            recommendations_intro=report_in.recommendations_intro, created_at=now, updated_at=now,
         )
         s.add(response)
         s.flush()

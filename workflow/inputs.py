@@ -111,11 +111,13 @@ class ReportInput(_Input):
     publication_types: str = ""
     police_forces: str = ""
     link: str = ""
+    link_label: str = ""
     force: str | None = None
     key_findings: str | None = None
     recommendations: list[RecommendationInput] = []
     areas_for_improvement: list[AreaInput] = []
     afi_statement: str | None = None
+    recommendations_intro: str | None = None
     cc_response: str | None = None
     pcc_response: str | None = None
 

@@ -55,6 +55,7 @@ class Person(SQLModel, table=True):
 
 class InspectionReport(SQLModel, table=True):
     __tablename__ = "inspection_report"
+    __table_args__ = (Index("ix_report_title_published", "title", "published_on"),)
 
     id: int | None = Field(default=None, primary_key=True)
     title: str
@@ -62,6 +63,7 @@ class InspectionReport(SQLModel, table=True):
     publication_types: str = ""
     police_forces: str = ""
     link: str = ""
+    link_label: str = ""  # the link's text as the OPCC published it
     created_at: datetime = utc_column()
 
 
@@ -81,12 +83,14 @@ class Response(SQLModel, table=True):
     version: int = 1
     deadline: date  # s55(5A) last day (publication + 55), unless overridden
     deadline_overridden: bool = False
+    stated_deadline: date | None = None  # what an imported document said, if it differed
     force_input_due: date | None = None  # s55(4): set by request_force_input
     signoff_due: date
     key_findings: str | None = text_column()
     cc_response: str | None = text_column()  # the Chief Constable's overall response
     pcc_response: str | None = text_column()
     afi_statement: str | None = text_column()  # e.g. "There are no areas for improvement made."
+    recommendations_intro: str | None = text_column()  # "Eight recommendations are made ..."
     published_url: str | None = None
     published_on: date | None = None
     portal_reference: str | None = None
