@@ -1,10 +1,17 @@
 """The ``s55`` command line: thin commands over the ``workflow`` library.
 
-Typer is imported only inside this package. Each module registers its commands on
-the one ``app`` when imported here.
+Typer is imported only inside this package. Every module here registers its commands
+on the one ``app`` when imported; they are found by name, so a new group of commands
+is a new module and nothing else.
 """
 
-from workflow.cli import content, triggers, views  # noqa: F401  (register commands)
+import importlib
+import pkgutil
+
 from workflow.cli.app import app, main
+
+for _module in pkgutil.iter_modules(__path__):
+    if _module.name not in ("app", "__main__"):
+        importlib.import_module(f"{__name__}.{_module.name}")
 
 __all__ = ["app", "main"]

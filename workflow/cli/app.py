@@ -22,11 +22,12 @@ class _Group(TyperGroup):
     """The one error boundary of the CLI."""
 
     def invoke(self, ctx: Any) -> Any:
+        from notifications.errors import NotificationError
         from workflow.errors import S55Error
 
         try:
             return super().invoke(ctx)
-        except S55Error as exc:
+        except (S55Error, NotificationError) as exc:
             typer.echo(f"Error: {exc}", err=True)
             raise typer.Exit(1) from None
         except Exception as exc:
@@ -38,17 +39,18 @@ class _Group(TyperGroup):
             raise typer.Exit(1) from None
 
 
-def _app(help_text: str) -> typer.Typer:
+def typer_app(help_text: str) -> typer.Typer:
+    """A command group that shares the root's error boundary."""
     return typer.Typer(cls=_Group, help=help_text, no_args_is_help=True,
                        add_completion=False, rich_markup_mode=None,
                        pretty_exceptions_enable=False)
 
 
-app = _app("s55: carry Section 55 (Police Act 1996) responses from draft to the HMICFRS portal.")
-people_app = _app("People and their roles (admin, force, pcc, chief_executive, panel, auditor).")
-report_app = _app("Inspection reports.")
-rec_app = _app("Recommendations of a response (numbers exactly as published).")
-audit_app = _app("The tamper-evident audit log.")
+app = typer_app("s55: carry Section 55 (Police Act 1996) responses from draft to the HMICFRS portal.")
+people_app = typer_app("People and their roles (admin, force, pcc, chief_executive, panel, auditor).")
+report_app = typer_app("Inspection reports.")
+rec_app = typer_app("Recommendations of a response (numbers exactly as published).")
+audit_app = typer_app("The tamper-evident audit log.")
 app.add_typer(people_app, name="people")
 app.add_typer(report_app, name="report")
 app.add_typer(rec_app, name="rec")

@@ -52,7 +52,8 @@ def people_add(
     """Add a person with one or more roles (the first person must be an admin)."""
     from workflow import content
 
-    person = content.add_person(open_workflow(), {"name": name, "email": email, "roles": role}, actor)
+    person = content.add_person(open_workflow(), {"name": name, "email": email, "roles": role},
+                                actor)
     typer.echo(f"added {person.name} <{person.email}> ({', '.join(person.roles)})")
 
 

@@ -1,0 +1,63 @@
+"""Document commands: import a published response, render one."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from workflow.cli.app import Actor, ResponseId, app, open_workflow
+
+
+@app.command("import")
+def import_(
+    file: Annotated[Path, typer.Argument(metavar="FILE.md", help="a response in the published "
+                                                                 "layout")],
+    actor: Actor,
+    strict: Annotated[bool, typer.Option(help="refuse anything that could not be placed")]
+    = False,
+    dry_run: Annotated[bool, typer.Option(help="parse and report only; write nothing")] = False,
+    published_url: Annotated[str | None, typer.Option(help="where the response was published "
+                                                           "(documents rarely say)")] = None,
+    published_on: Annotated[str | None, typer.Option(help="the day it was published")] = None,
+) -> None:
+    """Import an existing Section 55 response (Markdown) with everything in it."""
+    from workflow import documents
+
+    wf = open_workflow()
+    if dry_run:
+        doc = documents.parse_file(file, force=wf.settings.force, strict=strict)
+        warnings = doc.warnings
+        typer.echo(f"{file}: {doc.title} - {len(doc.recommendations)} recommendation(s); "
+                   "nothing written (--dry-run)")
+    else:
+        from workflow.inputs import check_url, parse_date
+
+        result = documents.import_document(
+            wf.db, file, actor=actor, force=wf.settings.force, strict=strict, clock=wf.clock,
+            published_url=check_url(published_url) if published_url else None,
+            published_on=parse_date(published_on, "published on") if published_on else None)
+        warnings = result.warnings
+        typer.echo(f"response {result.response_id}: imported {file.name} as {result.state}")
+    for w in warnings:
+        typer.echo(f"warning: {file.name}: {w}", err=True)
+
+
+@app.command()
+def render(
+    response_id: ResponseId,
+    fmt: Annotated[str, typer.Option("--format", help="md or html")] = "md",
+    output: Annotated[Path | None, typer.Option(help="write here instead of stdout")] = None,
+) -> None:
+    """Render the response as published, in the OPCC's layout (Markdown or HTML)."""
+    from workflow import documents
+
+    wf = open_workflow()
+    text = documents.render_response(wf.db, response_id, fmt,  # type: ignore[arg-type]
+                                     template_dir=wf.settings.template_dir)
+    if output is None:
+        typer.echo(text, nl=False)
+    else:
+        output.write_text(text, encoding="utf-8")
+        typer.echo(f"wrote {output}")

@@ -1,0 +1,101 @@
+"""Mail commands: the outbox and delivery."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from workflow.cli.app import Actor, AsJson, app, open_workflow, print_json, typer_app
+
+outbox_app = typer_app("The outbox: every message s55 has queued, sent or given up on.")
+mail_app = typer_app("Deliver mail now, or test the SMTP settings.")
+app.add_typer(outbox_app, name="outbox")
+app.add_typer(mail_app, name="mail")
+
+
+@outbox_app.command("list")
+def outbox_list(
+    status: Annotated[str | None, typer.Option(help="pending, sending, sent or dead")] = None,
+    response: Annotated[int | None, typer.Option(help="only this response's mail")] = None,
+    limit: Annotated[int, typer.Option(help="at most this many, newest first")] = 200,
+    as_json: AsJson = False,
+) -> None:
+    """List queued, sent and dead mail, and say where mail goes (SMTP or spool)."""
+    from workflow import mail
+
+    wf = open_workflow()
+    rows = mail.list_outbox(wf.db, status=status, response_id=response, limit=limit)
+    if as_json:
+        return print_json({"transport": mail.transport_description(wf.settings),
+                           "counts": mail.outbox_counts(wf.db),
+                           "messages": [r.as_json() for r in rows]})
+    counts = mail.outbox_counts(wf.db)
+    typer.echo(f"mail goes to: {mail.transport_description(wf.settings)}")
+    typer.echo("  ".join(f"{k}: {v}" for k, v in counts.items()))
+    for r in rows:
+        error = f"  ({r.last_error})" if r.last_error and r.status != "sent" else ""
+        typer.echo(f"{r.id:>6}  {r.status:<8} {r.attempts:>2}x  {r.recipient:<36} "
+                   f"{r.subject[:60]}{error}")
+
+
+@outbox_app.command("show")
+def outbox_show(outbox_id: Annotated[int, typer.Argument(metavar="ID")],
+                as_json: AsJson = False) -> None:
+    """Show one message as it will be (or was) sent."""
+    from workflow import mail
+
+    row, rendered = mail.show_outbox(open_workflow().db, outbox_id)
+    if as_json:
+        return print_json({**row.as_json(), "message": rendered})
+    typer.echo(rendered)
+
+
+@outbox_app.command("retry")
+def outbox_retry(outbox_id: Annotated[int, typer.Argument(metavar="ID")], actor: Actor) -> None:
+    """Put a dead or failing message back in the queue now."""
+    from workflow import mail
+
+    wf = open_workflow()
+    row = mail.retry_outbox(wf.db, outbox_id, clock=wf.clock, actor=actor)
+    typer.echo(f"message {row.id} to {row.recipient}: {row.status}, due now")
+
+
+def _progress(total: int) -> Any:
+    from rich.progress import Progress
+
+    return Progress(transient=True) if total > 50 else None
+
+
+@mail_app.command("send")
+def mail_send(limit: Annotated[int | None, typer.Option(help="send at most this many")] = None
+              ) -> None:
+    """Deliver the mail that is due now (SMTP, or the spool folder when none is set)."""
+    from workflow import mail
+
+    wf = open_workflow()
+    total = mail.due_count(wf.db, wf.clock)
+    if limit is not None:
+        total = min(total, limit)
+    bar = _progress(total)
+    if bar is None:
+        result = mail.deliver_pending(wf.db, wf.settings, wf.clock, limit=limit)
+    else:
+        with bar:
+            task = bar.add_task("sending", total=total)
+            result = mail.deliver_pending(wf.db, wf.settings, wf.clock, limit=limit,
+                                          progress=lambda n: bar.update(task, completed=n))
+    typer.echo(f"sent {result.sent}, retrying {result.retrying}, dead {result.dead} "
+               f"via {mail.transport_description(wf.settings)}")
+    if result.error:
+        typer.echo(f"Error: {result.error}", err=True)
+        raise typer.Exit(1)
+
+
+@mail_app.command("test")
+def mail_test(address: str, actor: Actor) -> None:
+    """Send a test message to ADDRESS now, checking the SMTP settings end to end."""
+    from workflow import mail
+
+    wf = open_workflow()
+    typer.echo(mail.send_test(wf.db, wf.settings, wf.clock, address, actor=actor))
