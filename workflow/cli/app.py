@@ -46,8 +46,10 @@ def typer_app(help_text: str) -> typer.Typer:
                        pretty_exceptions_enable=False)
 
 
-app = typer_app("s55: carry Section 55 (Police Act 1996) responses from draft to the HMICFRS portal.")
-people_app = typer_app("People and their roles (admin, force, pcc, chief_executive, panel, auditor).")
+app = typer_app("s55: carry Section 55 (Police Act 1996) responses from draft to the "
+                "HMICFRS portal.")
+people_app = typer_app("People and their roles (admin, force, pcc, chief_executive, panel, "
+                       "auditor).")
 report_app = typer_app("Inspection reports.")
 rec_app = typer_app("Recommendations of a response (numbers exactly as published).")
 audit_app = typer_app("The tamper-evident audit log.")
