@@ -174,6 +174,8 @@ def import_document(
             deadline=doc.deadline, signoff_due=milestones.signoff_due(doc.deadline),
             key_findings=doc.key_findings, cc_response=doc.cc_response,
             pcc_response=doc.pcc_response, afi_statement=doc.afi_statement,
+            recommendations_intro=doc.recommendations_intro,
+            stated_deadline=doc.stated_deadline if doc.stated_deadline != doc.deadline else None,
             published_url=published_url, published_on=published_on,
             created_at=now, updated_at=now,
         )
@@ -207,7 +209,8 @@ def _report(s: Session, doc: ParsedDocument, now: Any) -> InspectionReport:
         report = InspectionReport(
             title=doc.title, published_on=doc.published,
             publication_types=doc.publication_types, police_forces=doc.police_forces,
-            link=doc.link.url if doc.link else "", created_at=now)
+            link=doc.link.url if doc.link else "",
+            link_label=doc.link.label if doc.link else "", created_at=now)
         s.add(report)
         s.flush()
     return report
@@ -222,7 +225,7 @@ def _check_unique(s: Session, report: InspectionReport, force: str) -> None:
 
 def _imported_payload(path: str | Path, text: str, doc: ParsedDocument,
                       state: State) -> dict[str, Any]:
-    """What the document says that has no column (yet): kept in the audit event."""
+    """Where the import came from and what it noticed, kept in the audit event."""
     return {
         "source": Path(path).name,
         "sha256": hashlib.sha256(text.encode("utf-8")).hexdigest(),  # of the text as read

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 from jinja2 import (
     ChoiceLoader,
@@ -79,9 +79,8 @@ class ResponseView:
         return self.response.force
 
 
-def _ticks(events: Sequence[audit.AuditEvent]) -> tuple[dict[str, bool], dict[str, Any]]:
+def _ticks(events: Sequence[audit.AuditEvent]) -> dict[str, bool]:
     done = {item.value: False for item in ChecklistItem}
-    imported: dict[str, Any] = {}
     for e in events:
         for item in _TRIGGER_TICKS.get(e.trigger or "", ()):
             done[item.value] = True
@@ -89,9 +88,7 @@ def _ticks(events: Sequence[audit.AuditEvent]) -> tuple[dict[str, bool], dict[st
             item_name = json.loads(e.payload).get("item")
             if item_name in done:
                 done[item_name] = True
-        elif e.action == Action.IMPORTED:
-            imported = json.loads(e.payload)
-    return done, imported
+    return done
 
 
 def load_view(session: Session, response_id: int) -> ResponseView:
@@ -100,12 +97,12 @@ def load_view(session: Session, response_id: int) -> ResponseView:
     afis = list(session.scalars(select(AreaForImprovement)
                                 .where(col(AreaForImprovement.response_id) == response_id)
                                 .order_by(col(AreaForImprovement.number))))
-    done, imported = _ticks(audit.events_for(session, response_id))
+    done = _ticks(audit.events_for(session, response_id))
     return ResponseView(
         response=loaded.response, report=loaded.report,
         recommendations=loaded.recommendations, areas_for_improvement=afis, checklist=done,
-        link_label=imported.get("link_label") or "",
-        recommendations_intro=imported.get("recommendations_intro"),
+        link_label=loaded.report.link_label,
+        recommendations_intro=loaded.response.recommendations_intro,
     )
 
 

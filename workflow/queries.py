@@ -100,6 +100,7 @@ def _detail(loaded: Loaded, today: date) -> dict[str, Any]:
         "deadline": r.deadline.isoformat(),
         "statutory_deadline": statutory_deadline(rep.published_on).isoformat(),
         "deadline_overridden": r.deadline_overridden,
+        "stated_deadline": r.stated_deadline.isoformat() if r.stated_deadline else None,
         "force_input_due": r.force_input_due.isoformat() if r.force_input_due else None,
         "signoff_due": r.signoff_due.isoformat(),
         **status(r, today),

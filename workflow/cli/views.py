@@ -72,6 +72,9 @@ def _show_text(d: dict[str, Any]) -> list[str]:
            else "  [s55(5A): publication + 55 days]"),
         f"  force input due: {d['force_input_due'] or '-'}   sign-off due: {d['signoff_due']}",
     ]
+    if d["stated_deadline"]:
+        lines.append(f"  (the imported document stated {d['stated_deadline']}; s55 keeps the "
+                     "statutory date)")
     if d["published_url"]:
         lines.append(f"  published:  {d['published_on']} at {d['published_url']}")
     if d["portal_reference"]:
