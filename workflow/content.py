@@ -1,6 +1,7 @@
 """Registering people and reports, editing a response's content, overriding its deadline.
 
-Each public function is one transaction with its audit event; refusals raise before
+Each public function is one transaction with its audit event (run through
+``Database.run``, so a transient database fault retries it); refusals raise before
 anything is written.
 """
 
@@ -53,7 +54,8 @@ RECOMMENDATION_FIELDS: dict[str, frozenset[Role]] = {
 def add_person(wf: Workflow, data: dict[str, object], actor: str | None) -> Person:
     """Add a person. The very first person may be added without an actor (bootstrap)."""
     person_in = validate(PersonInput, data)
-    with wf.db.write() as s:
+
+    def work(s: Session) -> Person:
         count = s.execute(select(func.count()).select_from(Person)).scalar_one()
         if count or actor is not None:
             if actor is None:
@@ -72,6 +74,8 @@ def add_person(wf: Workflow, data: dict[str, object], actor: str | None) -> Pers
                      payload={"person": person.email, "name": person.name, "roles": person.roles})
         return person
 
+    return wf.db.run(work)
+
 
 def milestones(wf: Workflow) -> MilestonePolicy:
     return MilestonePolicy(wf.settings.force_input_days_before, wf.settings.signoff_days_before)
@@ -82,7 +86,8 @@ def add_report(wf: Workflow, report_in: ReportInput, actor: str) -> Response:
     report_in.check_unique_numbers()
     force = (report_in.force or wf.settings.force).strip()
     deadline = statutory_deadline(report_in.published_on)
-    with wf.db.write() as s:
+
+    def work(s: Session) -> Response:
         person = person_by_email(s, actor)
         require_role(person, {Role.ADMIN}, "register reports")
         now = wf.clock.now()
@@ -114,6 +119,8 @@ def add_report(wf: Workflow, report_in: ReportInput, actor: str) -> Response:
                               "deadline": deadline.isoformat()})
         return response
 
+    return wf.db.run(work)
+
 
 def _editable(s: Session, response_id: int, actor: str, roles: frozenset[Role],
               what: str, expected_version: int | None = None) -> tuple[Person, Loaded]:
@@ -131,8 +138,10 @@ def edit_text(wf: Workflow, response_id: int, field: str, value: str, actor: str
     """Replace one text section of a response (an ``edited`` event carries the new text)."""
     roles = TEXT_FIELDS.get(field)
     if roles is None:
-        raise InvalidInputError("field", f"{field!r} is not editable; fields: {', '.join(TEXT_FIELDS)}")
-    with wf.db.write() as s:
+        raise InvalidInputError("field", f"{field!r} is not editable; fields: "
+                                f"{', '.join(TEXT_FIELDS)}")
+
+    def work(s: Session) -> Response:
         person, loaded = _editable(s, response_id, actor, roles, field.replace("_", " "),
                                    expected_version)
         now = wf.clock.now()
@@ -141,6 +150,8 @@ def edit_text(wf: Workflow, response_id: int, field: str, value: str, actor: str
         audit.append(s, at=now, actor=person.email, action=Action.EDITED, response_id=response_id,
                      payload={"field": field, "value": text})
         return loaded.response
+
+    return wf.db.run(work)
 
 
 def _recommendation(s: Session, response_id: int, number: int) -> Recommendation:
@@ -158,7 +169,8 @@ def edit_recommendation(wf: Workflow, response_id: int, number: int, field: str,
     if roles is None:
         raise InvalidInputError("field", f"{field!r} is not a recommendation field; fields: "
                                 f"{', '.join(RECOMMENDATION_FIELDS)}")
-    with wf.db.write() as s:
+
+    def work(s: Session) -> Recommendation:
         person, loaded = _editable(s, response_id, actor, roles, f"recommendation {number}")
         rec = _recommendation(s, response_id, number)
         now = wf.clock.now()
@@ -169,12 +181,15 @@ def edit_recommendation(wf: Workflow, response_id: int, number: int, field: str,
                      payload={"recommendation": number, "field": field, "value": text})
         return rec
 
+    return wf.db.run(work)
+
 
 def add_recommendation(wf: Workflow, response_id: int, data: dict[str, object],
                        actor: str) -> Recommendation:
     """Add a recommendation with its number exactly as published."""
     rec_in = validate(RecommendationInput, data)
-    with wf.db.write() as s:
+
+    def work(s: Session) -> Recommendation:
         person, loaded = _editable(s, response_id, actor, frozenset({Role.ADMIN}),
                                    "recommendations")
         exists = s.scalars(select(Recommendation.id).where(
@@ -195,6 +210,8 @@ def add_recommendation(wf: Workflow, response_id: int, data: dict[str, object],
                      payload={"added_recommendation": rec_in.model_dump(mode="json")})
         return rec
 
+    return wf.db.run(work)
+
 
 @dataclass(frozen=True)
 class DeadlineChange:
@@ -210,7 +227,8 @@ def override_deadline(wf: Workflow, response_id: int, new: str | date, reason: s
     day = parse_date(new, "deadline")
     if not reason or not reason.strip():
         raise MissingReasonError("deadline override", response_id)
-    with wf.db.write() as s:
+
+    def work(s: Session) -> DeadlineChange:
         person = person_by_email(s, actor)
         require_role(person, {Role.ADMIN, Role.CHIEF_EXECUTIVE},
                      f"override the deadline of response {response_id}")
@@ -229,3 +247,5 @@ def override_deadline(wf: Workflow, response_id: int, new: str | date, reason: s
                      payload={"from": old.isoformat(), "to": day.isoformat(),
                               "statutory": statutory.isoformat()})
         return DeadlineChange(response_id, old, day, statutory)
+
+    return wf.db.run(work)

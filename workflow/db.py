@@ -3,21 +3,42 @@
 SQLite: WAL, a busy timeout, foreign keys on, and every write transaction opened
 with ``BEGIN IMMEDIATE`` so writers queue instead of failing half way (SQLite has no
 ``FOR UPDATE``; SQLAlchemy silently drops ``with_for_update()`` there).
-PostgreSQL: a connection pool and a statement timeout.
+PostgreSQL: a connection pool (checked before use, so a connection the server dropped
+while idle is replaced) and a statement timeout.
+
+``Database.run(fn)`` runs ``fn(session)`` in one write transaction and runs it again, in
+a fresh transaction, when PostgreSQL reports a serialization failure or a deadlock, or
+the connection is lost before the commit (a restarted server, a terminated backend).
+Every write of the engine goes through it, so a user never sees a driver traceback
+for a transient fault.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import logging
+import random
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 
 from workflow.errors import DatabaseError
+
+T = TypeVar("T")
+log = logging.getLogger(__name__)
+
+#: SQLSTATEs after which the whole transaction may simply be run again: PostgreSQL
+#: rolled it back and says so (serialization_failure, deadlock_detected).
+RETRY_SQLSTATES = frozenset({"40001", "40P01"})
+#: Attempts in all (the first one included) before the error reaches the caller.
+RETRY_ATTEMPTS = 6
+#: Backoff: a random wait up to base * 2**attempt seconds (full jitter), at most the cap.
+RETRY_BASE_S, RETRY_CAP_S = 0.02, 1.0
 
 
 def _sqlite_engine(url: str, *, immediate: bool) -> Engine:
@@ -48,9 +69,32 @@ def _postgres_engine(url: str, statement_timeout_ms: int) -> Engine:
         url,
         pool_size=5,
         max_overflow=5,
-        pool_pre_ping=True,
-        connect_args={"options": f"-c statement_timeout={statement_timeout_ms}"},
+        pool_pre_ping=True,  # a connection the server dropped while pooled is replaced
+        pool_recycle=1800,  # below common firewall/NAT idle cut-offs
+        connect_args={
+            "options": f"-c statement_timeout={statement_timeout_ms}",
+            "connect_timeout": 10,  # an unreachable server is an error, not a hang
+            "application_name": "s55",  # visible in pg_stat_activity
+        },
     )
+
+
+def transient(exc: BaseException) -> bool:
+    """True when ``exc`` means "run the transaction again": nothing of it was kept."""
+    if not isinstance(exc, DBAPIError):
+        return False
+    return bool(exc.connection_invalidated) or (
+        getattr(exc.orig, "sqlstate", None) in RETRY_SQLSTATES)
+
+
+def backoff(attempt: int) -> float:
+    """Seconds to wait before attempt ``attempt + 1`` (full jitter, capped)."""
+    return random.uniform(0, min(RETRY_CAP_S, RETRY_BASE_S * 2**attempt))
+
+
+def _first_line(exc: DBAPIError) -> str:
+    text = str(exc.orig or exc).strip()
+    return text.splitlines()[0] if text else type(exc.orig).__name__
 
 
 class Database:
@@ -81,6 +125,48 @@ class Database:
         """One write transaction: committed on success, rolled back on any error."""
         with Session(self.engine, expire_on_commit=False) as session, session.begin():
             yield session
+
+    def run(self, fn: Callable[[Session], T], *, attempts: int = RETRY_ATTEMPTS) -> T:
+        """``fn(session)`` in one write transaction, run again on a transient fault.
+
+        Retried (in a fresh transaction, after a jittered backoff): serialization
+        failures and deadlocks anywhere, and a lost connection before the commit.
+        ``fn`` must only touch the database through ``session`` (it may run more than
+        once). A connection lost *during* the commit is not retried: the server may have
+        kept the transaction, so the caller is told to check instead of doing it twice.
+
+        Raises:
+            DatabaseError: the fault persisted for ``attempts`` tries, or the commit's
+                outcome is unknown.
+        """
+        for attempt in range(1, attempts + 1):
+            committing = False
+            with Session(self.engine, expire_on_commit=False) as session:
+                try:
+                    session.begin()
+                    result = fn(session)
+                    committing = True
+                    session.commit()
+                    return result
+                except DBAPIError as exc:
+                    self._give_up_unless_transient(exc, attempt, attempts, committing)
+            time.sleep(backoff(attempt))
+        raise AssertionError("unreachable")  # the last attempt returns or raises
+
+    @staticmethod
+    def _give_up_unless_transient(exc: DBAPIError, attempt: int, attempts: int,
+                                  committing: bool) -> None:
+        if not transient(exc):
+            raise exc
+        if committing and exc.connection_invalidated:
+            raise DatabaseError(
+                "the database connection was lost while committing; the change may or may "
+                f"not have been saved: look before trying again ({_first_line(exc)})") from exc
+        if attempt == attempts:
+            raise DatabaseError(f"database busy or unreachable after {attempts} attempts: "
+                                f"{_first_line(exc)}") from exc
+        log.info("transient database error (attempt %d of %d): %s", attempt, attempts,
+                 _first_line(exc))
 
     @contextmanager
     def read(self) -> Iterator[Session]:

@@ -3,7 +3,9 @@
 Load the row, check its version, the actor's role, the source state, the parameters
 and the guards, move the state with a compare-and-set on the version, append the
 audit event, queue the mail, commit. Nothing leaves the process before the commit;
-a refusal raises before anything is written, and the transaction rolls back.
+a refusal raises before anything is written, and the transaction rolls back. A
+transient database fault (deadlock, serialization failure, connection lost before the
+commit) runs the whole transaction again (``Database.run``).
 """
 
 from __future__ import annotations
@@ -156,28 +158,35 @@ class Workflow:
         spec = BY_TRIGGER.get(trigger)
         if spec is None:
             raise UnknownTriggerError(trigger, TRIGGERS)
-        with self.db.write() as session:
-            person = person_by_email(session, actor)
-            loaded = load(session, response_id)
-            check_version(loaded, expected_version)
-            self._check(spec, loaded, person, reason)
-            values = self._parameters(spec, loaded, dict(params or {}))
-            if spec.dest is State.NOT_REQUIRED:
-                values["closed_reason"] = _clean_reason(reason)
-            dest = machine_fire(loaded.state, trigger, loaded.snapshot())
-            if dest is None:  # the machine's own guard verdict; _check should have caught it
-                raise GuardError(response_id, trigger, loaded.state.value, ["a guard refused"])
-            now = self.clock.now()
-            from_state = loaded.state.value
-            bump(session, loaded, state=dest.value, updated_at=now, **values)
-            event = audit.append(
-                session, at=now, actor=person.email, action=Action.TRANSITION,
-                response_id=response_id, trigger=trigger, from_state=from_state,
-                to_state=dest.value, reason=_clean_reason(reason),
-                payload={k: v.isoformat() if isinstance(v, date) else v for k, v in values.items()},
-            )
-            self._queue_mail(session, loaded, spec, event, person, reason)
-            return loaded.response
+        return self.db.run(lambda session: self._fire(session, spec, response_id, actor,
+                                                      reason, params, expected_version))
+
+    def _fire(self, session: Session, spec: TransitionSpec, response_id: int, actor: str,
+              reason: str | None, params: Mapping[str, Any] | None,
+              expected_version: int | None) -> Response:
+        """The body of ``fire``: one attempt inside one transaction (may run again)."""
+        trigger = spec.trigger
+        person = person_by_email(session, actor)
+        loaded = load(session, response_id)
+        check_version(loaded, expected_version)
+        self._check(spec, loaded, person, reason)
+        values = self._parameters(spec, loaded, dict(params or {}))
+        if spec.dest is State.NOT_REQUIRED:
+            values["closed_reason"] = _clean_reason(reason)
+        dest = machine_fire(loaded.state, trigger, loaded.snapshot())
+        if dest is None:  # the machine's own guard verdict; _check should have caught it
+            raise GuardError(response_id, trigger, loaded.state.value, ["a guard refused"])
+        now = self.clock.now()
+        from_state = loaded.state.value
+        bump(session, loaded, state=dest.value, updated_at=now, **values)
+        event = audit.append(
+            session, at=now, actor=person.email, action=Action.TRANSITION,
+            response_id=response_id, trigger=trigger, from_state=from_state,
+            to_state=dest.value, reason=_clean_reason(reason),
+            payload={k: v.isoformat() if isinstance(v, date) else v for k, v in values.items()},
+        )
+        self._queue_mail(session, loaded, spec, event, person, reason)
+        return loaded.response
 
     def _check(self, spec: TransitionSpec, loaded: Loaded, person: Person,
                reason: str | None) -> None:
@@ -218,7 +227,8 @@ class Workflow:
     def _force_input_due(self, row: Response, params: Mapping[str, Any], today: date) -> date:
         raw = params.get(Param.FORCE_INPUT_DUE)
         if raw is None:
-            return default_force_input_due(row.deadline, today, self.settings.force_input_days_before)
+            return default_force_input_due(row.deadline, today,
+                                           self.settings.force_input_days_before)
         due = parse_date(raw, "force input due date")
         if due < today:
             raise InvalidInputError("force input due date", f"{due} is in the past")
