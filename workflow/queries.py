@@ -147,6 +147,23 @@ def log(wf: Workflow, response_id: int) -> list[dict[str, Any]]:
     return [event_dict(e) for e in events]
 
 
+def describe(action: str, payload: dict[str, Any]) -> str:
+    """A few words on what an event did, for the printed state log."""
+    if action == Action.EDITED:
+        if "added_recommendation" in payload:
+            return f"added recommendation {payload['added_recommendation'].get('number')}"
+        where = f"recommendation {payload['recommendation']} " if "recommendation" in payload else ""
+        return f"{where}{payload.get('field', '')}" + ("" if payload.get("value") else " cleared")
+    if action == Action.MAIL_QUEUED:
+        return f"{payload.get('kind')} to " + ", ".join(o["to"] for o in payload.get("outbox", []))
+    if action == Action.DEADLINE_OVERRIDE:
+        return f"deadline {payload.get('from')} -> {payload.get('to')}"
+    if action.startswith("mail_"):
+        to = payload.get("to") or payload.get("recipient") or ""
+        return f"{payload.get('kind', '')} {to}".strip()
+    return ""
+
+
 def event_dict(e: AuditEvent) -> dict[str, Any]:
     return {"id": e.id, "at": e.at.isoformat(), "actor": e.actor, "action": e.action,
             "trigger": e.trigger, "from_state": e.from_state, "to_state": e.to_state,

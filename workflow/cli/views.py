@@ -24,7 +24,11 @@ _RAG_STYLE = {"red": "bold red", "amber": "yellow", "green": "green", "done": "c
 def _console() -> Any:
     from rich.console import Console
 
-    return Console(highlight=False, soft_wrap=False)
+    import shutil
+
+    # Piped output gets a sensible width rather than Rich's 80-column fallback.
+    return Console(highlight=False, soft_wrap=False,
+                   width=max(shutil.get_terminal_size((120, 24)).columns, 100))
 
 
 @app.command("list")
@@ -48,17 +52,24 @@ def list_(
     rows = list_responses(open_workflow(), state=state, overdue=overdue, include_closed=all_)
     if as_json:
         return print_json(rows)
+    console = _console()
     table = Table(title=f"{len(rows)} response(s)", title_justify="left")
-    for col, justify in (("id", "right"), ("report", "left"), ("state", "left"),
-                         ("deadline", "left"), ("days left", "right"), ("status", "left"),
-                         ("waiting on", "left")):
-        table.add_column(col, justify=justify)  # type: ignore[arg-type]
-    for r in rows:
-        mark = "*" if r["deadline_overridden"] else ""
-        table.add_row(str(r["id"]), r["title"][:60], r["state"], r["deadline"] + mark,
-                      str(r["days_left"]), f"[{_RAG_STYLE[r['rag']]}]{r['rag']}[/]",
-                      r["waiting_on"])
-    _console().print(table)
+    cells = [[str(r["id"]), r["title"], r["state"],
+              r["deadline"] + ("*" if r["deadline_overridden"] else ""), str(r["days_left"]),
+              r["rag"], r["waiting_on"]] for r in rows]
+    headers = ("id", "report", "state", "deadline", "days left", "status", "waiting on")
+    widths = [max([len(h)] + [len(c[i]) for c in cells]) for i, h in enumerate(headers)]
+    # One line per response: only the title gives way, to what the terminal leaves it.
+    room = max(console.width - (sum(widths) - widths[1]) - 3 * len(headers) - 1, 12)
+    for c in cells:
+        if len(c[1]) > room:
+            c[1] = c[1][: room - 1] + "…"
+    for header, width in zip(headers, widths, strict=True):
+        table.add_column(header, no_wrap=True, justify="right" if header in ("id", "days left")
+                         else "left", min_width=min(width, room) if header == "report" else width)
+    for c in cells:
+        table.add_row(*c[:5], f"[{_RAG_STYLE[c[5]]}]{c[5]}[/]", c[6])
+    console.print(table)
 
 
 def _show_text(d: dict[str, Any]) -> list[str]:
@@ -116,12 +127,15 @@ def log(response_id: ResponseId, as_json: AsJson = False) -> None:
     events = response_log(open_workflow(), response_id)
     if as_json:
         return print_json(events)
+    from workflow.queries import describe
+
     for e in events:
         move = (f"{e['from_state'] or '-'} -> {e['to_state']}" if e["to_state"] else "")
         what = e["trigger"] or e["action"]
+        detail = move or describe(e["action"], e["payload"])
         reason = f'  reason: "{e["reason"]}"' if e["reason"] else ""
         typer.echo(f"{e['at'][:19].replace('T', ' ')}Z  #{e['id']:<6} {e['actor']:<28} "
-                   f"{what:<22} {move}{reason}")
+                   f"{what:<22} {detail}{reason}")
 
 
 @app.command()
