@@ -152,7 +152,8 @@ def describe(action: str, payload: dict[str, Any]) -> str:
     if action == Action.EDITED:
         if "added_recommendation" in payload:
             return f"added recommendation {payload['added_recommendation'].get('number')}"
-        where = f"recommendation {payload['recommendation']} " if "recommendation" in payload else ""
+        rec = payload.get("recommendation")
+        where = f"recommendation {rec} " if rec is not None else ""
         return f"{where}{payload.get('field', '')}" + ("" if payload.get("value") else " cleared")
     if action == Action.MAIL_QUEUED:
         return f"{payload.get('kind')} to " + ", ".join(o["to"] for o in payload.get("outbox", []))

@@ -22,9 +22,9 @@ _RAG_STYLE = {"red": "bold red", "amber": "yellow", "green": "green", "done": "c
 
 
 def _console() -> Any:
-    from rich.console import Console
-
     import shutil
+
+    from rich.console import Console
 
     # Piped output gets a sensible width rather than Rich's 80-column fallback.
     return Console(highlight=False, soft_wrap=False,
