@@ -13,64 +13,14 @@ from typing import Any
 
 from sqlalchemy import select
 
-from states import FINAL, PUBLISHED_STATES, State
-from states.deadlines import days_left, rag, statutory_deadline
-from states.lifecycle import WAITING_ON
+from states.deadlines import statutory_deadline
 from workflow.audit import Action, events_for
 from workflow.clock import london_today
 from workflow.models import AreaForImprovement, AuditEvent, InspectionReport, Person, Response
+from workflow.dashboard import list_responses, status
 from workflow.service import Loaded, Workflow, load
 
-_OPEN = sorted(s.value for s in State if s not in FINAL)
-
-
-def _milestone_missed(state: State, today: date, force_input_due: date | None,
-                      signoff_due: date) -> bool:
-    if state is State.FORCE_INPUT and force_input_due is not None:
-        return today > force_input_due
-    signed = state in PUBLISHED_STATES or state is State.FORWARDED_TO_PANEL
-    return not signed and today > signoff_due
-
-
-def status(row: Any, today: date) -> dict[str, Any]:
-    """Deadline figures of one response: days left, RAG, whether it was on time."""
-    state = State(row.state)
-    return {
-        "days_left": days_left(row.deadline, today),
-        "rag": rag(row.deadline, today, published_on=row.published_on,
-                   closed=state is State.NOT_REQUIRED,
-                   milestone_missed=_milestone_missed(state, today, row.force_input_due,
-                                                      row.signoff_due)).value,
-        "waiting_on": WAITING_ON[state],
-    }
-
-
-def list_responses(wf: Workflow, *, state: str | None = None, overdue: bool = False,
-                   include_closed: bool = False) -> list[dict[str, Any]]:
-    """The dashboard: open responses (or all), soonest deadline first."""
-    today = london_today(wf.clock)
-    stmt = (
-        select(Response.id, Response.state, Response.deadline, Response.force,
-               Response.force_input_due, Response.signoff_due, Response.published_on,
-               Response.deadline_overridden, InspectionReport.title)
-        .join(InspectionReport, InspectionReport.id == Response.report_id)  # type: ignore[arg-type]
-        .order_by(Response.deadline, Response.id)  # type: ignore[arg-type]
-    )
-    if state is not None:
-        stmt = stmt.where(Response.state == State(state).value)
-    elif not include_closed:
-        stmt = stmt.where(Response.state.in_(_OPEN))  # type: ignore[attr-defined]
-    if overdue:
-        stmt = stmt.where(Response.deadline < today, Response.published_on.is_(None))  # type: ignore[union-attr]
-    with wf.db.read() as s:
-        rows = s.execute(stmt).all()
-    return [
-        {"id": r.id, "title": r.title, "force": r.force, "state": r.state,
-         "deadline": r.deadline.isoformat(), "deadline_overridden": r.deadline_overridden,
-         **status(r, today)}
-        for r in rows
-    ]
-
+__all__ = ["event_dict", "export_events", "list_responses", "log", "people", "show", "status"]
 
 def _checklist(events: list[AuditEvent], url: str | None) -> dict[str, Any]:
     """The "For Office Use Only" boxes, ticked from the audit log."""

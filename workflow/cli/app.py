@@ -15,6 +15,8 @@ import typer
 from typer.core import TyperGroup
 
 if TYPE_CHECKING:
+    from workflow.config import Settings
+    from workflow.db import Database
     from workflow.service import Workflow
 
 
@@ -69,16 +71,22 @@ FileOpt = Annotated[Path | None, typer.Option("--file", help="read the text from
                                               exists=False)]
 
 
-def open_workflow(*, need_schema: bool = True) -> Workflow:
+def open_database(*, need_schema: bool = True) -> tuple[Settings, Database]:
+    """Settings from the environment and the database they name (no ORM models loaded)."""
     from workflow.config import Settings
     from workflow.db import Database
-    from workflow.service import Workflow
 
     settings = Settings()
     db = Database(settings.database_url, statement_timeout_ms=settings.statement_timeout_ms)
     if need_schema:
         db.require_schema()
-    return Workflow(db, settings)
+    return settings, db
+
+
+def open_workflow(*, need_schema: bool = True) -> Workflow:
+    from workflow.service import Workflow
+
+    return Workflow(*reversed(open_database(need_schema=need_schema)))
 
 
 def print_json(data: Any) -> None:

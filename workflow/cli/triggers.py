@@ -25,7 +25,7 @@ def fire(response_id: int, trigger: str, actor: str, reason: str | None, url: st
          published_on: str | None, portal_reference: str | None, due: str | None,
          expect_version: int | None) -> None:
     from workflow.clock import london_today
-    from workflow.queries import status
+    from workflow.dashboard import status
 
     wf = open_workflow()
     params = {"url": url, "published_on": published_on, "portal_reference": portal_reference,

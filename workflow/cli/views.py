@@ -13,6 +13,7 @@ from workflow.cli.app import (
     ResponseId,
     app,
     audit_app,
+    open_database,
     open_workflow,
     print_json,
 )
@@ -44,12 +45,15 @@ def list_(
 
     from states import State
     from workflow.errors import InvalidInputError
-    from workflow.queries import list_responses
+    from workflow.clock import SystemClock
+    from workflow.dashboard import list_responses
 
     if state is not None and state not in {s.value for s in State}:
         raise InvalidInputError("--state", f"{state!r} is not a state; states: "
                                 f"{', '.join(s.value for s in State)}")
-    rows = list_responses(open_workflow(), state=state, overdue=overdue, include_closed=all_)
+    _, db = open_database()
+    rows = list_responses(db, SystemClock(), state=state, overdue=overdue,
+                          include_closed=all_)
     if as_json:
         return print_json(rows)
     console = _console()

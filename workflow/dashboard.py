@@ -1,0 +1,76 @@
+"""The dashboard query behind ``s55 list``: open responses with their deadline status.
+
+Kept apart from the ORM models on purpose: ``s55 list`` is the command officers run
+most, and building the SQLModel classes costs more start-up time than the query. The
+few columns it reads are declared here as lightweight Core tables.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Boolean, Date, Integer, String, column, select, table
+
+from states import FINAL, PUBLISHED_STATES, State
+from states.deadlines import days_left, rag
+from states.lifecycle import WAITING_ON
+from workflow.clock import Clock, london_today
+
+if TYPE_CHECKING:
+    from workflow.db import Database
+
+_response = table(
+    "response", column("id", Integer), column("report_id", Integer), column("state", String),
+    column("deadline", Date), column("force", String), column("force_input_due", Date),
+    column("signoff_due", Date), column("published_on", Date),
+    column("deadline_overridden", Boolean),
+)
+_report = table("inspection_report", column("id", Integer), column("title", String))
+_OPEN = sorted(s.value for s in State if s not in FINAL)
+
+
+def _milestone_missed(state: State, today: date, force_input_due: date | None,
+                      signoff_due: date) -> bool:
+    if state is State.FORCE_INPUT and force_input_due is not None:
+        return today > force_input_due
+    signed = state in PUBLISHED_STATES or state is State.FORWARDED_TO_PANEL
+    return not signed and today > signoff_due
+
+
+def status(row: Any, today: date) -> dict[str, Any]:
+    """Deadline figures of one response: days left, RAG, who it waits on."""
+    state = State(row.state)
+    return {
+        "days_left": days_left(row.deadline, today),
+        "rag": rag(row.deadline, today, published_on=row.published_on,
+                   closed=state is State.NOT_REQUIRED,
+                   milestone_missed=_milestone_missed(state, today, row.force_input_due,
+                                                      row.signoff_due)).value,
+        "waiting_on": WAITING_ON[state],
+    }
+
+
+def list_responses(db: Database, clock: Clock, *, state: str | None = None,
+                   overdue: bool = False, include_closed: bool = False) -> list[dict[str, Any]]:
+    """Open responses (or all, or one state), soonest deadline first."""
+    today = london_today(clock)
+    r, rep = _response.c, _report.c
+    stmt = (select(r.id, r.state, r.deadline, r.force, r.force_input_due, r.signoff_due,
+                   r.published_on, r.deadline_overridden, rep.title)
+            .join(_report, rep.id == r.report_id)
+            .order_by(r.deadline, r.id))
+    if state is not None:
+        stmt = stmt.where(r.state == State(state).value)
+    elif not include_closed:
+        stmt = stmt.where(r.state.in_(_OPEN))
+    if overdue:
+        stmt = stmt.where(r.deadline < today, r.published_on.is_(None))
+    with db.read() as s:
+        rows = s.execute(stmt).all()
+    return [
+        {"id": x.id, "title": x.title, "force": x.force, "state": x.state,
+         "deadline": x.deadline.isoformat(), "deadline_overridden": bool(x.deadline_overridden),
+         **status(x, today)}
+        for x in rows
+    ]
