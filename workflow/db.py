@@ -178,7 +178,8 @@ class Database:
         try:
             return inspect(self.read_engine).has_table("response")
         except OperationalError as exc:
-            raise DatabaseError(f"cannot open database {self.safe_url()}: {exc.orig}") from exc
+            raise DatabaseError(f"cannot open database {self.safe_url()}: "
+                                f"{_first_line(exc)}") from exc
 
     def require_schema(self) -> None:
         if not self.has_schema():
