@@ -16,8 +16,8 @@ from sqlalchemy import select
 from states.deadlines import statutory_deadline
 from workflow.audit import Action, events_for
 from workflow.clock import london_today
-from workflow.models import AreaForImprovement, AuditEvent, InspectionReport, Person, Response
 from workflow.dashboard import list_responses, status
+from workflow.models import AreaForImprovement, AuditEvent, Person
 from workflow.service import Loaded, Workflow, load
 
 __all__ = ["event_dict", "export_events", "list_responses", "log", "people", "show", "status"]

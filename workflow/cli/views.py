@@ -44,9 +44,9 @@ def list_(
     from rich.table import Table
 
     from states import State
-    from workflow.errors import InvalidInputError
     from workflow.clock import SystemClock
     from workflow.dashboard import list_responses
+    from workflow.errors import InvalidInputError
 
     if state is not None and state not in {s.value for s in State}:
         raise InvalidInputError("--state", f"{state!r} is not a state; states: "
