@@ -119,6 +119,14 @@ class TestReads:
         assert [(r["id"], r["state"], r["deadline"]) for r in rows] == [(1, "draft", "2024-12-04")]
         assert rows[0]["rag"] == "red"  # the deadline is long past in 2026
 
+    def test_list_piped_is_one_plain_line_per_response(self, wf: Workflow, run) -> None:  # type: ignore[no-untyped-def]
+        """Piped output (not a terminal): a header and aligned columns, nothing wrapped."""
+        lines = run("list").stdout.splitlines()
+        assert lines[0].split() == ["id", "report", "state", "deadline", "days", "left",
+                                    "status", "waiting", "on"]
+        assert len(lines) == 2
+        assert lines[1].split()[0] == "1" and "draft" in lines[1] and "2024-12-04" in lines[1]
+
     def test_show_lists_triggers_the_actor_may_fire(self, wf: Workflow, run) -> None:  # type: ignore[no-untyped-def]
         admin = json.loads(run("show", "1", "--json", actor=ADMIN).stdout)
         force = json.loads(run("show", "1", "--json", actor=FORCE).stdout)

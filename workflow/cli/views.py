@@ -56,24 +56,33 @@ def list_(
                           include_closed=all_)
     if as_json:
         return print_json(rows)
-    console = _console()
-    table = Table(title=f"{len(rows)} response(s)", title_justify="left")
+    headers = ("id", "report", "state", "deadline", "days left", "status", "waiting on")
     cells = [[str(r["id"]), r["title"], r["state"],
               r["deadline"] + ("*" if r["deadline_overridden"] else ""), str(r["days_left"]),
               r["rag"], r["waiting_on"]] for r in rows]
-    headers = ("id", "report", "state", "deadline", "days left", "status", "waiting on")
+    console = _console()
     widths = [max([len(h)] + [len(c[i]) for c in cells]) for i, h in enumerate(headers)]
     # One line per response: only the title gives way, to what the terminal leaves it.
     room = max(console.width - (sum(widths) - widths[1]) - 3 * len(headers) - 1, 12)
     for c in cells:
         if len(c[1]) > room:
             c[1] = c[1][: room - 1] + "…"
+    widths[1] = min(widths[1], room)
+    if not console.is_terminal:
+        # Piped or redirected: plain aligned columns, quick to print and to grep.
+        for line in [list(headers), *cells]:
+            typer.echo("  ".join(v.rjust(w) if i in (0, 4) else v.ljust(w)
+                                 for i, (v, w) in enumerate(zip(line, widths, strict=True)))
+                       .rstrip())
+        return None
+    table = Table(title=f"{len(rows)} response(s)", title_justify="left")
     for header, width in zip(headers, widths, strict=True):
-        table.add_column(header, no_wrap=True, justify="right" if header in ("id", "days left")
-                         else "left", min_width=min(width, room) if header == "report" else width)
+        table.add_column(header, no_wrap=True, min_width=width,
+                         justify="right" if header in ("id", "days left") else "left")
     for c in cells:
         table.add_row(*c[:5], f"[{_RAG_STYLE[c[5]]}]{c[5]}[/]", c[6])
     console.print(table)
+    return None
 
 
 def _show_text(d: dict[str, Any]) -> list[str]:
