@@ -65,11 +65,15 @@ class Loaded:
 
 
 def load(session: Session, response_id: int) -> Loaded:
-    response = session.get(Response, response_id)
-    if response is None:
+    """A response with its report and recommendations (``NotFoundError`` if absent)."""
+    row = session.execute(
+        select(Response, InspectionReport)
+        .join(InspectionReport, InspectionReport.id == Response.report_id)  # type: ignore[arg-type]
+        .where(Response.id == response_id)
+    ).first()
+    if row is None:
         raise NotFoundError("response", response_id)
-    report = session.get(InspectionReport, response.report_id)
-    assert report is not None  # foreign key
+    response, report = row
     recs = list(
         session.scalars(
             select(Recommendation)
