@@ -1,0 +1,132 @@
+"""Operating commands: schema migrations, backups and ``s55 doctor``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from workflow.cli.app import AsJson, app, open_workflow, print_json, typer_app
+
+if TYPE_CHECKING:
+    from workflow.db import Database
+    from workflow.doctor import Result
+
+db_app = typer_app("The database: schema migrations and backups.")
+app.add_typer(db_app, name="db")
+
+BackupFile = Annotated[Path, typer.Argument(metavar="FILE", help="the backup file")]
+
+
+def _database() -> Database:
+    return open_workflow(need_schema=False).db
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Bring the schema to the newest revision (creates it on an empty database)."""
+    from workflow import schema
+
+    db = _database()
+    before = schema.current(db)
+    schema.upgrade(db)
+    after = schema.current(db)
+    if before == after:
+        typer.echo(f"database {db.safe_url()} already at revision {after} (head)")
+    else:
+        typer.echo(f"database {db.safe_url()} upgraded from {before or 'empty'}: now at "
+                   f"revision {after} (head)")
+
+
+@db_app.command("current")
+def db_current(as_json: AsJson = False) -> None:
+    """Show the database's schema revision and whether it is behind this s55's head."""
+    from workflow import schema
+    from workflow.doctor import Status, schema_state
+
+    db = _database()
+    status, what, hint = schema_state(db)
+    if as_json:
+        return print_json({"database": db.safe_url(), "revision": schema.current(db),
+                           "head": schema.head(), "status": status.value, "hint": hint})
+    if what == "no s55 schema":
+        typer.echo(f"database {db.safe_url()} has no schema yet: run `s55 db upgrade`")
+        return None
+    typer.echo(f"database {db.safe_url()} {what}" + (f": {hint}" if hint else ""))
+    if status is Status.FAIL and "unknown" in what:
+        raise typer.Exit(1)
+    return None
+
+
+@db_app.command("backup")
+def db_backup(file: BackupFile) -> None:
+    """Copy the SQLite database to FILE while s55 keeps running (PostgreSQL: use pg_dump)."""
+    from workflow import backup
+
+    db = _database()
+    made = backup.backup(db, file)
+    typer.echo(f"backed up {db.safe_url()} to {made.path} ({made.size} bytes): schema "
+               f"revision {made.revision}, {made.events} audit events, head {made.head}")
+    typer.echo("keep the head hash apart from the backup; check it with "
+               f"`s55 db check-backup {made.path} --head {made.head}`")
+
+
+@db_app.command("check-backup")
+def db_check_backup(
+    file: BackupFile,
+    head: Annotated[str | None, typer.Option(help="a head hash kept when the backup was made")]
+    = None,
+    as_json: AsJson = False,
+) -> None:
+    """Restore FILE into a scratch copy; check its schema revision and its audit chain."""
+    from workflow import backup
+
+    result = backup.check_backup(file, head)
+    v = result.verification
+    if as_json:
+        print_json({"file": str(file), "ok": result.ok, "revision": result.revision,
+                    "head_revision": result.head_revision, "events": v.count,
+                    "audit_head": v.head, "head_found": v.head_found,
+                    "problems": result.problems()})
+    elif result.ok:
+        behind = "" if result.revision == result.head_revision else \
+            f", behind head {result.head_revision}: run `s55 db upgrade` after restoring"
+        found = " (contains the given head)" if v.head_found else ""
+        typer.echo(f"backup {file} OK: schema revision {result.revision}{behind}; audit chain "
+                   f"of {v.count} events intact, head {v.head}{found}")
+    else:
+        typer.echo(f"Error: backup {file}: {'; '.join(result.problems())}", err=True)
+    if not result.ok:
+        raise typer.Exit(1)
+
+
+@app.command()
+def doctor(as_json: AsJson = False) -> None:
+    """Check configuration, database, mail, outbox, audit chain and scheduler; exit 1 on FAIL."""
+    import os
+
+    from workflow import doctor as checks
+    from workflow.clock import SystemClock
+    from workflow.config import Settings
+
+    results = checks.diagnose(Settings, os.environ, SystemClock().now)
+    if as_json:
+        print_json({"ok": not checks.failed(results), "checks": [r.as_json() for r in results]})
+    else:
+        _print_table(results)
+    if checks.failed(results):
+        raise typer.Exit(1)
+
+
+def _print_table(results: list[Result]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    style = {"OK": "green", "WARN": "yellow", "FAIL": "bold red"}
+    table = Table(title="s55 doctor", title_justify="left")
+    for col in ("check", "status", "detail", "hint"):
+        table.add_column(col, overflow="fold")
+    for r in results:
+        table.add_row(r.check, f"[{style[r.status.value]}]{r.status.value}[/]", r.detail, r.hint)
+    Console(highlight=False).print(table)

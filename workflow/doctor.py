@@ -1,0 +1,260 @@
+"""``s55 doctor``: is this installation fit to run? Each check returns a result, never prints.
+
+The checks, in order: configuration, secrets, database (reachable, schema at head),
+mail transport (SMTP answers EHLO, or the spool folder is writable), the outbox (dead
+or stuck mail), the audit chain, and the scheduler's heartbeat. Checks that need the
+database are reported as not checked when it is unusable. OK and WARN leave the exit
+code at 0; any FAIL makes it non-zero.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import tempfile
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from pathlib import Path
+
+from pydantic import ValidationError
+from sqlalchemy import func, select
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
+from sqlmodel import col
+
+from workflow import audit, schema
+from workflow.backup import known_revisions
+from workflow.config import Settings
+from workflow.db import Database
+from workflow.errors import S55Error
+from workflow.models import OutboxMessage
+
+#: Pending mail older than this means no dispatcher is delivering.
+STUCK_MAIL = timedelta(hours=1)
+#: A scheduler silent for longer than this is presumed dead.
+HEARTBEAT_STALE = timedelta(minutes=15)
+
+
+class Status(StrEnum):
+    OK = "OK"
+    WARN = "WARN"
+    FAIL = "FAIL"
+
+
+@dataclass(frozen=True)
+class Result:
+    check: str
+    status: Status
+    detail: str
+    hint: str = ""
+
+    def as_json(self) -> dict[str, str]:
+        return {k: str(v) for k, v in asdict(self).items()}
+
+
+def _ok(check: str, detail: str, hint: str = "") -> Result:
+    return Result(check, Status.OK, detail, hint)
+
+
+def _warn(check: str, detail: str, hint: str) -> Result:
+    return Result(check, Status.WARN, detail, hint)
+
+
+def _fail(check: str, detail: str, hint: str) -> Result:
+    return Result(check, Status.FAIL, detail, hint)
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+
+
+# -- configuration ------------------------------------------------------------------------
+
+def check_settings(load: Callable[[], Settings]) -> tuple[Result, Settings | None]:
+    try:
+        settings = load()
+    except (ValidationError, S55Error) as exc:
+        return _fail("configuration", f"settings do not load: {_first_line(exc)}",
+                     "fix the S55_* variable named above"), None
+    return _ok("configuration", "settings loaded from S55_* environment variables"), settings
+
+
+def check_secrets(settings: Settings, env: Mapping[str, str]) -> Result:
+    """The SMTP password comes from the environment only, and nowhere else holds one."""
+    name = "secrets"
+    if settings.smtp_password is not None and "S55_SMTP_PASSWORD" not in env:
+        return _fail(name, "an SMTP password was read from somewhere other than "
+                     "S55_SMTP_PASSWORD", "remove it from files; set it in the environment "
+                     "(e.g. a systemd EnvironmentFile readable by the service only)")
+    if settings.smtp_username and settings.smtp_password is None:
+        return _warn(name, f"S55_SMTP_USERNAME is {settings.smtp_username} but "
+                     "S55_SMTP_PASSWORD is not set", "set S55_SMTP_PASSWORD in the "
+                     "service's environment")
+    if make_url(settings.database_url).password:
+        return _warn(name, "the database URL contains a password", "leave it out of "
+                     "S55_DATABASE_URL and use ~/.pgpass or PGPASSWORD instead")
+    return _ok(name, "SMTP password only from the environment; none in the database URL")
+
+
+# -- database -----------------------------------------------------------------------------
+
+def schema_state(db: Database) -> tuple[Status, str, str]:
+    """(status, what, hint) for the database's revision against this s55's head."""
+    current, head = schema.current(db), schema.head()
+    if current is None:
+        return Status.FAIL, "no s55 schema", "run `s55 db upgrade` (or `s55 init`)"
+    if current == head:
+        return Status.OK, f"at revision {current} (head)", ""
+    if current in known_revisions():
+        return (Status.FAIL, f"at revision {current}, behind head {head}",
+                "run `s55 db upgrade`")
+    return (Status.FAIL, f"at revision {current}, unknown to this s55 (head {head})",
+            "a newer s55 upgraded it: upgrade s55 on this machine too")
+
+
+def check_database(db: Database) -> Result:
+    try:
+        status, what, hint = schema_state(db)
+    except S55Error as exc:
+        return _fail("database", _first_line(exc), "check S55_DATABASE_URL and that the "
+                     "server is running")
+    except SQLAlchemyError as exc:  # driver errors: reported, not raised
+        return _fail("database", f"cannot open {db.safe_url()}: {_first_line(exc)}",
+                     "check S55_DATABASE_URL and that the server is running")
+    return Result("database", status, f"{db.safe_url()} {what}", hint)
+
+
+# -- mail ---------------------------------------------------------------------------------
+
+async def _probe(settings: Settings) -> None:
+    from workflow.mail import make_transport
+
+    transport = make_transport(settings)
+    try:
+        await transport.open()  # SMTP: connect, EHLO, STARTTLS/TLS and AUTH as configured
+    finally:
+        await transport.close()
+
+
+def _spool_writable(directory: Path) -> str | None:
+    """None if mail can be written into ``directory`` (created later if missing)."""
+    if directory.is_dir():
+        try:
+            with tempfile.NamedTemporaryFile(dir=directory, prefix=".s55-doctor-"):
+                return None
+        except OSError as exc:
+            return f"cannot write in {directory}: {exc.strerror or exc}"
+    parent = directory.resolve().parent
+    while not parent.exists():
+        parent = parent.parent
+    if directory.exists() or not os.access(parent, os.W_OK | os.X_OK):
+        return f"cannot create {directory}"
+    return None
+
+
+def check_mail(settings: Settings) -> Result:
+    from notifications.errors import NotificationError
+
+    if not settings.smtp_host:
+        problem = _spool_writable(settings.spool_dir)
+        if problem:
+            return _fail("mail", f"spool: {problem}", "make S55_SPOOL_DIR writable, or set "
+                         "S55_SMTP_HOST")
+        return _warn("mail", f"no SMTP host: mail is written to the spool folder "
+                     f"{settings.spool_dir}, not sent", "set S55_SMTP_HOST (and port, "
+                     "security, username, password) so approvers receive mail")
+    where = f"SMTP {settings.smtp_host}:{settings.smtp_port} ({settings.smtp_security})"
+    try:
+        asyncio.run(asyncio.wait_for(_probe(settings), timeout=settings.smtp_timeout + 5))
+    except (NotificationError, OSError, TimeoutError) as exc:
+        return _fail("mail", f"{where}: {_first_line(exc)}", "check S55_SMTP_HOST, "
+                     "S55_SMTP_PORT, S55_SMTP_SECURITY (587 starttls, 465 tls) and the login")
+    auth = f", logged in as {settings.smtp_username}" if settings.smtp_username else ""
+    return _ok("mail", f"{where} answered EHLO{auth}")
+
+
+def check_outbox(db: Database, now: datetime) -> Result:
+    with db.read() as s:
+        dead = s.execute(select(func.count()).select_from(OutboxMessage)
+                         .where(col(OutboxMessage.status) == "dead")).scalar_one()
+        stuck = s.execute(select(func.count()).select_from(OutboxMessage).where(
+            col(OutboxMessage.status) == "pending",
+            col(OutboxMessage.next_attempt_at) < now - STUCK_MAIL)).scalar_one()
+    if dead:
+        return _fail("outbox", f"{dead} message(s) dead (delivery given up)",
+                     "`s55 outbox list --status dead`, fix the cause, then "
+                     "`s55 outbox retry ID`")
+    if stuck:
+        return _warn("outbox", f"{stuck} message(s) due for over "
+                     f"{int(STUCK_MAIL.total_seconds() // 60)} minutes",
+                     "is a dispatcher running? (`s55 run`, or `s55 mail send`)")
+    return _ok("outbox", "no dead or stuck mail")
+
+
+def check_audit(db: Database) -> Result:
+    result = audit.verify(db)
+    if result.broken:
+        return _fail("audit chain", f"broken at event {result.broken.event_id}: "
+                     f"{result.broken.problem}", "see `s55 audit verify`; compare with a "
+                     "kept head and restore from a verified backup")
+    return _ok("audit chain", f"{result.count} events intact, head {result.head[:16]}...",
+               "keep the head outside the database (`s55 audit head`)")
+
+
+def check_scheduler(db: Database, now: datetime) -> Result:
+    name = "scheduler"
+    try:
+        from workflow.escalation import last_heartbeat
+    except ImportError:
+        return _warn(name, "no scheduler heartbeat table", "this s55 has no scheduler yet")
+    try:
+        beat = last_heartbeat(db)
+    except SQLAlchemyError as exc:  # the table missing (schema behind) or unreadable
+        return _warn(name, f"no scheduler heartbeat table ({_first_line(exc)})",
+                     "run `s55 db upgrade`")
+    if beat is None:
+        return _warn(name, "no scheduler has ever run: escalations are not being sent",
+                     "run `s55 run` (e.g. under systemd, see deploy/s55.service)")
+    age = now - beat
+    if age > HEARTBEAT_STALE:
+        return _fail(name, f"last heartbeat {beat:%Y-%m-%d %H:%M} UTC, "
+                     f"{int(age.total_seconds() // 60)} minutes ago",
+                     "the scheduler is down: `systemctl status s55`, then restart it")
+    return _ok(name, f"last heartbeat {int(age.total_seconds())} s ago")
+
+
+# -- all together -------------------------------------------------------------------------
+
+def _skipped(why: str) -> list[Result]:
+    return [_warn(c, f"not checked: {why}", "fix the checks above first")
+            for c in ("outbox", "audit chain", "scheduler")]
+
+
+def diagnose(load: Callable[[], Settings], env: Mapping[str, str],
+             now: Callable[[], datetime]) -> list[Result]:
+    """Every check, in order. ``load`` builds the settings; ``env`` is the environment
+    (only to tell where a secret came from); ``now`` is the clock."""
+    config, settings = check_settings(load)
+    if settings is None:
+        return [config]
+    results = [config, check_secrets(settings, env)]
+    try:
+        db = Database(settings.database_url, statement_timeout_ms=settings.statement_timeout_ms)
+    except S55Error as exc:
+        return [*results, _fail("database", _first_line(exc), "fix S55_DATABASE_URL"),
+                check_mail(settings), *_skipped("no database")]
+    try:
+        results.append(check_database(db))
+        results.append(check_mail(settings))
+        if results[2].status is Status.FAIL:
+            return results + _skipped("the database is not usable")
+        results += [check_outbox(db, now()), check_audit(db), check_scheduler(db, now())]
+        return results
+    finally:
+        db.dispose()
+
+
+def failed(results: list[Result]) -> bool:
+    return any(r.status is Status.FAIL for r in results)
