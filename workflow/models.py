@@ -168,3 +168,36 @@ class OutboxMessage(SQLModel, table=True):
     last_error: str | None = text_column()
     created_at: datetime = utc_column()
     sent_at: datetime | None = utc_column(nullable=True)
+
+
+class EscalationFiring(SQLModel, table=True):
+    """One (response, rule, occurrence) of the escalation policy, fired or superseded.
+
+    The unique constraint is what makes an escalation fire once, whatever the number of
+    scheduler processes: the claim is an INSERT ... ON CONFLICT DO NOTHING in the same
+    transaction as the audit event and the outbox mail.
+    """
+
+    __tablename__ = "escalation_firing"
+    __table_args__ = (
+        UniqueConstraint("response_id", "rule_id", "occurrence", name="uq_escalation_firing"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    response_id: int = Field(foreign_key="response.id")  # the unique index covers look-ups
+    rule_id: str = Field(max_length=60)
+    occurrence: int = 0
+    due_on: date  # the local day the rule was due
+    fired_at: datetime = utc_column()
+    status: str = Field(max_length=16)  # fired | superseded
+    event_id: int | None = Field(default=None, foreign_key="audit_event.id")
+
+
+class SchedulerHeartbeat(SQLModel, table=True):
+    """One row per scheduler process, beaten while it runs (``s55 doctor`` reads it)."""
+
+    __tablename__ = "scheduler_heartbeat"
+
+    worker: str = Field(primary_key=True, max_length=200)
+    started_at: datetime = utc_column()
+    beat_at: datetime = utc_column(index=True)

@@ -1,0 +1,356 @@
+"""Escalation rules and their evaluation: a pure function of (response, policy, fired, now).
+
+A rule fires on a calendar day in Europe/London (an offset in days from a milestone of
+the response: the Section 55 deadline by default) at a local hour, while the response
+is in one of the rule's states. Each (response, rule, occurrence) fires at most once;
+a repeating rule has occurrences 0, 1, 2, ... ``repeat_days`` apart.
+
+Catch-up: when several firings of one response are due and unfired (the scheduler was
+down, or a response was registered late), only the most severe fires; the others are
+superseded. A rule whose states do not include the response's current state is never
+due, whatever its date.
+
+No I/O here: the policy arrives as a mapping (parsed from TOML by ``workflow``), and
+"now" is an argument.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Container, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from enum import StrEnum
+from functools import lru_cache
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from states.lifecycle import FINAL, PUBLISHED_STATES, Role, State
+
+LONDON = ZoneInfo("Europe/London")
+
+#: Least severe first; catch-up keeps the most severe due firing of a response.
+SEVERITIES: tuple[str, ...] = ("reminder", "warning", "escalation", "urgent", "overdue")
+MAX_OFFSET_DAYS = 366
+_ID = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,59}$")
+_KIND = re.compile(r"^[a-z][a-z0-9_]{0,59}$")
+
+
+class Anchor(StrEnum):
+    """The milestone a rule's offset counts from (a date column of the response)."""
+
+    DEADLINE = "deadline"
+    PUBLISHED_ON = "published_on"
+    FORCE_INPUT_DUE = "force_input_due"
+    SIGNOFF_DUE = "signoff_due"
+
+
+class PolicyRuleError(ValueError):
+    """One thing wrong with one rule of a policy (``workflow`` adds the file name)."""
+
+    def __init__(self, rule: str, problem: str) -> None:
+        self.rule, self.problem = rule, problem
+        super().__init__(f"rule {rule}: {problem}")
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One escalation rule of the policy."""
+
+    id: str
+    offset_days: int
+    states: frozenset[State]
+    roles: tuple[Role, ...]
+    severity: str
+    kind: str  # the mail template
+    anchor: Anchor = Anchor.DEADLINE
+    cc: tuple[Role, ...] = ()
+    repeat_days: int | None = None
+    summary: str = ""
+
+    @property
+    def rank(self) -> int:
+        return SEVERITIES.index(self.severity)
+
+    @property
+    def recipients(self) -> tuple[Role, ...]:
+        """Roles notified, then cc'd, without repeats."""
+        return tuple(dict.fromkeys(self.roles + self.cc))
+
+    def day(self, anchor_day: date, occurrence: int = 0) -> date:
+        """The local calendar day of one occurrence."""
+        return anchor_day + timedelta(days=self.offset_days + occurrence * (self.repeat_days or 0))
+
+    def describe(self) -> str:
+        sign = "+" if self.offset_days >= 0 else "-"
+        where = "D" if self.anchor is Anchor.DEADLINE else self.anchor.value
+        text = f"{where}{sign}{abs(self.offset_days)}"
+        return text + (f", then every {self.repeat_days} days" if self.repeat_days else "")
+
+
+@dataclass(frozen=True)
+class Policy:
+    """The rules, in file order, indexed by the state they apply in."""
+
+    rules: tuple[Rule, ...]
+    by_state: Mapping[State, tuple[Rule, ...]] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        index = {s: tuple(r for r in self.rules if s in r.states) for s in State}
+        object.__setattr__(self, "by_state", index)
+
+    def rule(self, rule_id: str) -> Rule | None:
+        return next((r for r in self.rules if r.id == rule_id), None)
+
+
+@dataclass(frozen=True, slots=True)
+class Dates:
+    """What planning needs of one response."""
+
+    state: State
+    deadline: date
+    published_on: date | None = None
+    force_input_due: date | None = None
+    signoff_due: date | None = None
+
+    def anchor(self, anchor: Anchor) -> date | None:
+        return getattr(self, anchor.value)  # type: ignore[no-any-return]
+
+
+@dataclass(frozen=True, slots=True)
+class Firing:
+    """One occurrence of one rule for one response: the local day and the UTC instant."""
+
+    rule: Rule
+    occurrence: int
+    day: date
+    at: datetime
+
+    @property
+    def key(self) -> tuple[str, int]:
+        return (self.rule.id, self.occurrence)
+
+
+@dataclass(frozen=True, slots=True)
+class Moment:
+    """"Now" as planning sees it: the instant, the hour rules fire, the last due day."""
+
+    now: datetime
+    hour: int
+    last_due_day: date  # firings on this day or before are due
+
+    @classmethod
+    def at(cls, now: datetime, hour: int) -> Moment:
+        local = now.astimezone(LONDON)
+        today = local.date()
+        due_today = now >= firing_instant(today, hour)
+        return cls(now, hour, today if due_today else today - timedelta(days=1))
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """What to do for one response now, and when to look again."""
+
+    due: Firing | None
+    superseded: tuple[Firing, ...]
+    next: Firing | None
+
+
+@lru_cache(maxsize=4096)
+def firing_instant(day: date, hour: int) -> datetime:
+    """``hour``:00 Europe/London on ``day``, in UTC (09:00 is 08:00Z in BST, 09:00Z in GMT).
+
+    Computed with zoneinfo, not an APScheduler cron trigger (apscheduler #1021, #1036:
+    cron triggers loop or stall at DST changes in 3.11). An hour that does not exist
+    locally (01:xx on the last Sunday of March) resolves to the GMT reading (fold=0).
+    """
+    return datetime.combine(day, time(hour), tzinfo=LONDON).astimezone(UTC)
+
+
+def _firing(rule: Rule, occurrence: int, day: date, hour: int) -> Firing:
+    return Firing(rule, occurrence, day, firing_instant(day, hour))
+
+
+def _due_occurrences(rule: Rule, base: date, last_due_day: date) -> range:
+    """Occurrence numbers whose day is on or before ``last_due_day``."""
+    if base > last_due_day:
+        return range(0)
+    if not rule.repeat_days:
+        return range(1)
+    return range((last_due_day - base).days // rule.repeat_days + 1)
+
+
+def plan(dates: Dates, policy: Policy, fired: Container[tuple[str, int]],
+         moment: Moment) -> Plan:
+    """Evaluate every rule for one response.
+
+    ``fired`` holds the (rule id, occurrence) pairs already fired or superseded. The due
+    firing is the most severe unfired one (ties: the latest day, then the later rule in
+    the policy); every other unfired due firing is superseded. ``next`` is the earliest
+    firing after ``moment`` in the current state (it may change if the state does).
+    """
+    done = fired
+    due: list[tuple[Rule, int, date]] = []
+    nxt: tuple[date, Rule, int] | None = None
+    for rule in policy.by_state[dates.state]:
+        anchor = dates.anchor(rule.anchor)
+        if anchor is None:
+            continue
+        base = anchor + timedelta(days=rule.offset_days)
+        occurrences = _due_occurrences(rule, base, moment.last_due_day)
+        for k in occurrences:
+            if (rule.id, k) not in done:
+                due.append((rule, k, rule.day(anchor, k)))
+        if occurrences and not rule.repeat_days:
+            continue  # a one-off rule already due has no future occurrence
+        k = len(occurrences)
+        while (rule.id, k) in done:  # only after the clock went backwards
+            k += 1
+        day = rule.day(anchor, k)
+        if nxt is None or day < nxt[0]:
+            nxt = (day, rule, k)
+    nxt_firing = _firing(nxt[1], nxt[2], nxt[0], moment.hour) if nxt else None
+    if not due:
+        return Plan(None, (), nxt_firing)
+    order = {r.id: i for i, r in enumerate(policy.rules)}
+    due.sort(key=lambda d: (d[0].rank, d[2], order[d[0].id]))
+    firings = [_firing(r, k, day, moment.hour) for r, k, day in due]
+    return Plan(firings[-1], tuple(firings[:-1]), nxt_firing)
+
+
+def upcoming(dates: Dates, policy: Policy, fired: Iterable[tuple[str, int]], moment: Moment,
+             until: date) -> list[Firing]:
+    """Every unfired firing of the current state from now to ``until`` (inclusive), by time.
+
+    Firings already due come first (``plan`` says which of them fires); the rest are
+    what will fire if the response stays in its state.
+    """
+    done = frozenset(fired)
+    out: list[Firing] = []
+    for rule in policy.by_state[dates.state]:
+        anchor = dates.anchor(rule.anchor)
+        if anchor is None:
+            continue
+        k = 0
+        while (day := rule.day(anchor, k)) <= until:
+            if (rule.id, k) not in done:
+                due = day <= moment.last_due_day
+                if not due or not rule.repeat_days or \
+                        rule.day(anchor, k + 1) > moment.last_due_day:
+                    out.append(_firing(rule, k, day, moment.hour))
+            if not rule.repeat_days:
+                break
+            k += 1
+    return sorted(out, key=lambda f: (f.at, f.rule.rank))
+
+
+# -- the policy as data --------------------------------------------------------------------
+
+_REQUIRED = ("id", "offset_days", "states", "notify", "severity", "template")
+_OPTIONAL = ("from", "cc", "repeat_every_days", "summary")
+
+
+def _names(values: Iterable[str]) -> str:
+    return ", ".join(values)
+
+
+def _list_of(raw: Any, enum: type[StrEnum], what: str, rule: str) -> tuple[Any, ...]:
+    if not isinstance(raw, list) or not all(isinstance(v, str) for v in raw):
+        raise PolicyRuleError(rule, f"{what} must be a list of names")
+    known = {m.value: m for m in enum}  # type: ignore[attr-defined]
+    for v in raw:
+        if v not in known:
+            raise PolicyRuleError(rule, f"unknown {what[:-1]} {v!r} ({what}: {_names(known)})")
+    if len(set(raw)) != len(raw):
+        raise PolicyRuleError(rule, f"{what} lists a name twice")
+    return tuple(known[v] for v in raw)
+
+
+def _int(raw: Any, what: str, rule: str, lo: int, hi: int) -> int:
+    if isinstance(raw, bool) or not isinstance(raw, int) or not lo <= raw <= hi:
+        raise PolicyRuleError(rule, f"bad {what} {raw!r}: a whole number from {lo} to {hi}")
+    return raw
+
+
+def _check_keys(raw: Mapping[str, Any], name: str) -> None:
+    unknown = sorted(set(raw) - set(_REQUIRED) - set(_OPTIONAL))
+    if unknown:
+        raise PolicyRuleError(name, f"unknown key {unknown[0]!r} (keys: "
+                                  f"{_names(_REQUIRED + _OPTIONAL)})")
+    missing = [k for k in _REQUIRED if k not in raw]
+    if missing:
+        raise PolicyRuleError(name, f"missing {missing[0]!r}")
+
+
+def _states(raw: Any, name: str) -> frozenset[State]:
+    states = _list_of(raw, State, "states", name)
+    if not states:
+        raise PolicyRuleError(name, "states is empty: the rule could never fire")
+    final = [s.value for s in states if s in FINAL]
+    if final:
+        raise PolicyRuleError(name, f"state {final[0]} is final: there is nothing to escalate")
+    return frozenset(states)
+
+
+def _anchor(raw: Any, name: str) -> Anchor:
+    if raw not in {a.value for a in Anchor}:
+        raise PolicyRuleError(name, f"unknown milestone from = {raw!r} (milestones: "
+                                  f"{_names(a.value for a in Anchor)})")
+    return Anchor(raw)
+
+
+def _rule(raw: Any, position: int) -> Rule:
+    name = f"#{position}"
+    if not isinstance(raw, Mapping):
+        raise PolicyRuleError(name, "is not a table ([[rule]] with keys)")
+    rule_id = raw.get("id")
+    if isinstance(rule_id, str) and _ID.match(rule_id):
+        name = repr(rule_id)
+    _check_keys(raw, name)
+    if not isinstance(rule_id, str) or not _ID.match(rule_id):
+        raise PolicyRuleError(name, f"bad id {rule_id!r}: lower-case letters, digits, '-', '_', "
+                                  "'.', at most 60")
+    anchor = _anchor(raw.get("from", "deadline"), name)
+    states = _states(raw["states"], name)
+    if anchor is Anchor.PUBLISHED_ON and not states <= PUBLISHED_STATES:
+        raise PolicyRuleError(name, "counts from published_on but applies before publication")
+    roles = _list_of(raw["notify"], Role, "roles", name)
+    if not roles:
+        raise PolicyRuleError(name, "notify is empty: nobody would be told")
+    severity = raw["severity"]
+    if severity not in SEVERITIES:
+        raise PolicyRuleError(name, f"unknown severity {severity!r} (severities: "
+                                  f"{_names(SEVERITIES)})")
+    kind = raw["template"]
+    if not isinstance(kind, str) or not _KIND.match(kind):
+        raise PolicyRuleError(name, f"bad template name {kind!r}")
+    repeat = raw.get("repeat_every_days")
+    summary = raw.get("summary", "")
+    if not isinstance(summary, str):
+        raise PolicyRuleError(name, "summary must be text")
+    return Rule(
+        id=rule_id, anchor=anchor, states=states, roles=roles, severity=severity, kind=kind,
+        offset_days=_int(raw["offset_days"], "offset_days", name, -MAX_OFFSET_DAYS,
+                         MAX_OFFSET_DAYS),
+        cc=_list_of(raw.get("cc", []), Role, "roles", name),
+        repeat_days=None if repeat is None else _int(repeat, "repeat_every_days", name, 1,
+                                                     MAX_OFFSET_DAYS),
+        summary=summary.strip(),
+    )
+
+
+def parse_policy(data: Mapping[str, Any]) -> Policy:
+    """Build a policy from parsed TOML (``[[rule]]`` tables); raises ``PolicyRuleError``."""
+    extra = sorted(set(data) - {"rule"})
+    if extra:
+        raise PolicyRuleError("(top level)", f"unknown key {extra[0]!r}: rules are [[rule]] tables")
+    raw_rules = data.get("rule", [])
+    if not isinstance(raw_rules, list) or not raw_rules:
+        raise PolicyRuleError("(top level)", "no [[rule]] tables")
+    rules: list[Rule] = []
+    for i, raw in enumerate(raw_rules, start=1):
+        rule = _rule(raw, i)
+        if any(r.id == rule.id for r in rules):
+            raise PolicyRuleError(repr(rule.id), f"duplicate id (rule #{i})")
+        rules.append(rule)
+    return Policy(tuple(rules))

@@ -1,0 +1,152 @@
+"""Escalation commands: ``s55 run`` (the daemon) and ``s55 escalations plan/list/sweep``."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from workflow.cli.app import AsJson, app, open_workflow, print_json, typer_app
+
+if TYPE_CHECKING:
+    from workflow.clock import Clock
+    from workflow.service import Workflow
+
+escalations_app = typer_app("Escalations ahead of the Section 55 deadline: what will fire, "
+                            "what has fired, and a sweep that fires what is due now.")
+app.add_typer(escalations_app, name="escalations")
+
+# Hidden: time-machine cannot cross a process boundary, so process tests set the clock here.
+NowOpt = Annotated[str | None, typer.Option("--now", hidden=True,
+                                            help="act as if it were this ISO instant")]
+
+
+def _clock(wf: Workflow, now: str | None) -> Clock:
+    from workflow.clock import FixedClock
+    from workflow.errors import InvalidInputError
+
+    if now is None:
+        return wf.clock
+    try:
+        at = datetime.fromisoformat(now)
+    except ValueError:
+        raise InvalidInputError("--now", f"{now!r} is not an ISO date and time") from None
+    if at.tzinfo is None:
+        raise InvalidInputError("--now", f"{now!r} needs a UTC offset, e.g. +00:00")
+    wf.clock = FixedClock(at)
+    return wf.clock
+
+
+def _log_to_stderr() -> None:
+    import logging
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s "
+                        "%(message)s")
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+
+
+@app.command("run")
+def run(
+    now: NowOpt = None,
+    sweep_every: Annotated[float, typer.Option(hidden=True, help="seconds")] = 60.0,
+    mail_every: Annotated[float, typer.Option(hidden=True, help="seconds")] = 30.0,
+) -> None:
+    """Run the scheduler: escalations at their time, and mail delivery, until stopped.
+
+    Catches up at start (only the most severe due escalation of each response is sent),
+    logs what it plans and fires, and stops cleanly on SIGTERM or Ctrl-C.
+    """
+    from workflow.scheduler import run_daemon
+
+    wf = open_workflow()
+    clock = _clock(wf, now)
+    _log_to_stderr()
+    run_daemon(wf.db, wf.settings, clock, sweep_every=sweep_every, mail_every=mail_every)
+
+
+@escalations_app.command("sweep")
+def sweep(now: NowOpt = None, as_json: AsJson = False) -> None:
+    """Fire every escalation due now, once, and exit (for cron; the daemon does this too)."""
+    from workflow import escalation
+
+    wf = open_workflow()
+    report = escalation.sweep(wf.db, wf.settings, _clock(wf, now))
+    if as_json:
+        return print_json({
+            "open_responses": report.open_responses,
+            "fired": [_fired(f) for f in report.fired],
+            "superseded": [_fired(f) for f in report.superseded],
+            "errors": report.errors,
+            "next_at": report.next_at.isoformat() if report.next_at else None})
+    for f in report.fired:
+        typer.echo(f"response {f.response_id}: {f.rule_id} (due {f.day}) to "
+                   f"{', '.join(f.recipients) or 'nobody'}")
+    for f in report.superseded:
+        typer.echo(f"response {f.response_id}: {f.rule_id} (due {f.day}) superseded")
+    typer.echo(f"fired {len(report.fired)}, superseded {len(report.superseded)} "
+               f"across {report.open_responses} open responses")
+    for error in report.errors:
+        typer.echo(f"Error: {error}", err=True)
+    if report.errors:
+        raise typer.Exit(1)
+
+
+def _fired(f: Any) -> dict[str, Any]:
+    return {"response_id": f.response_id, "rule": f.rule_id, "occurrence": f.occurrence,
+            "due_on": f.day.isoformat(), "status": f.status, "recipients": list(f.recipients)}
+
+
+@escalations_app.command("plan")
+def plan(
+    response_id: Annotated[int | None, typer.Argument(help="one response (default: all open)",
+                                                      metavar="[ID]")] = None,
+    days: Annotated[int, typer.Option(min=0, max=3660, help="look this many days ahead")] = 60,
+    now: NowOpt = None,
+    as_json: AsJson = False,
+) -> None:
+    """Which escalations fire when, and to whom, given each response's current state.
+
+    Sends nothing. A transition changes the plan (e.g. publishing stops the overdue alerts).
+    """
+    from workflow.clock import LONDON, london_today
+    from workflow.escalation_views import day_label, plan_ahead
+
+    wf = open_workflow()
+    clock = _clock(wf, now)
+    rows = plan_ahead(wf, response_id, days)
+    if as_json:
+        return print_json(rows)
+    if not rows:
+        typer.echo(f"no escalation in the next {days} days")
+        return
+    today = london_today(clock)
+    for r in rows:
+        at = datetime.fromisoformat(r["at"]).astimezone(LONDON)
+        who = ", ".join(r["recipients"]) or "nobody"
+        if r["unstaffed"]:
+            who += f" (nobody holds {', '.join(r['unstaffed'])})"
+        typer.echo(f"#{r['response_id']:<5} {r['state']:<18} {r['rule']:<16} "
+                   f"{at:%a %d %b %Y %H:%M} ({day_label(at.date(), today)}) {r['status']:<14} "
+                   f"{r['severity']:<10} -> {who}")
+
+
+@escalations_app.command("list")
+def list_(
+    response: Annotated[int | None, typer.Option(help="only this response")] = None,
+    limit: Annotated[int, typer.Option(help="at most this many, newest first")] = 200,
+    as_json: AsJson = False,
+) -> None:
+    """What has fired (and what was superseded while the scheduler was down)."""
+    from workflow.escalation_views import list_firings
+
+    rows = list_firings(open_workflow(), response, limit)
+    if as_json:
+        return print_json(rows)
+    if not rows:
+        typer.echo("no escalation has fired")
+    for r in rows:
+        detail = (f"to {', '.join(r['recipients'])}" if r["status"] == "fired"
+                  else f"superseded by {r['by']}")
+        typer.echo(f"{r['fired_at'][:16]}  #{r['response_id']:<5} {r['rule']:<16} "
+                   f"due {r['due_on']}  {r['status']:<10} {detail}")

@@ -1,0 +1,360 @@
+"""Escalations against the database: load the policy, plan open responses, fire what is due.
+
+Planning is ``states.escalations.plan`` (pure) over rows read here. Firing is one write
+transaction per response: lock the row, plan again on what is committed, claim the due
+firing with ``INSERT ... ON CONFLICT DO NOTHING`` on (response, rule, occurrence), then
+the audit event and the outbox mail. A second scheduler (another process, another
+host) finds the claim taken and does nothing, so each escalation is sent once (the
+database decides, never APScheduler: job stores are not shared, apscheduler #160, #655).
+"""
+
+from __future__ import annotations
+
+import logging
+import tomllib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from notifications.render import BUILTIN_DIR
+from states import FINAL, State
+from states.escalations import (
+    Dates,
+    Firing,
+    Moment,
+    Plan,
+    Policy,
+    PolicyRuleError,
+    parse_policy,
+    plan,
+)
+from states.lifecycle import WAITING_ON
+from workflow import audit
+from workflow.audit import Action
+from workflow.clock import LONDON, Clock
+from workflow.config import Settings
+from workflow.db import Database
+from workflow.errors import ConfigError, S55Error
+from workflow.models import (
+    EscalationFiring,
+    InspectionReport,
+    Person,
+    Response,
+    SchedulerHeartbeat,
+)
+
+if TYPE_CHECKING:
+    from workflow.service import Workflow
+
+log = logging.getLogger("s55.escalation")
+SCHEDULER = "s55-scheduler"  # the actor of escalation audit events
+DEFAULT_POLICY = Path(__file__).with_name("policy.toml")
+OPEN_STATES: tuple[str, ...] = tuple(s.value for s in State if s not in FINAL)
+# Table columns (typed Any: SQLModel's attributes confuse mypy's select() overloads).
+_RT: Any = Response.__table__  # type: ignore[attr-defined]
+_FT: Any = EscalationFiring.__table__  # type: ignore[attr-defined]
+_R, _F = _RT.c, _FT.c
+_DATE_COLUMNS = (_R.id, _R.state, _R.deadline, _R.published_on, _R.force_input_due,
+                 _R.signoff_due)
+
+
+class PolicyError(ConfigError):
+    """The escalation policy file is unreadable or breaks a rule; nothing is fired."""
+
+    def __init__(self, source: Path, problem: str) -> None:
+        self.source, self.problem = source, problem
+        super().__init__(f"escalation policy {source}: {problem}")
+
+
+# -- the policy ----------------------------------------------------------------------------
+
+def policy_path(settings: Settings) -> Path:
+    return settings.policy_file or DEFAULT_POLICY
+
+
+def load_policy(settings: Settings) -> Policy:
+    """The organisation's policy (``S55_POLICY_FILE``) or the default; checked on load.
+
+    Raises ``PolicyError`` with one line naming the file and the rule.
+    """
+    path = policy_path(settings)
+    try:
+        stamp = path.stat().st_mtime_ns
+    except OSError as exc:
+        raise PolicyError(path, exc.strerror or str(exc)) from None
+    return _load(path, stamp, settings.template_dir)
+
+
+@lru_cache(maxsize=8)
+def _load(path: Path, _stamp: int, template_dir: Path | None) -> Policy:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PolicyError(path, getattr(exc, "strerror", None) or str(exc)) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise PolicyError(path, f"not valid TOML: {exc}") from None
+    try:
+        policy = parse_policy(data)
+    except PolicyRuleError as exc:
+        raise PolicyError(path, str(exc)) from None
+    dirs = [d for d in (template_dir, BUILTIN_DIR) if d is not None]
+    for rule in policy.rules:
+        for part in ("subject", "txt", "html"):
+            if not any((d / f"{rule.kind}.{part}.j2").is_file() for d in dirs):
+                raise PolicyError(path, f"rule {rule.id!r}: template {rule.kind!r} has no "
+                                        f"{rule.kind}.{part}.j2")
+    return policy
+
+
+# -- reading what planning needs -----------------------------------------------------------
+
+def _dates(row: Any) -> Dates:
+    return Dates(State(row.state), row.deadline, row.published_on, row.force_input_due,
+                 row.signoff_due)
+
+
+def _chunks(ids: Sequence[int], size: int = 900) -> Iterable[Sequence[int]]:
+    return (ids[i:i + size] for i in range(0, len(ids), size))
+
+
+def open_responses(session: Session, response_ids: Sequence[int] | None = None
+                   ) -> tuple[dict[int, Dates], dict[int, set[tuple[str, int]]]]:
+    """Dates and fired (rule, occurrence) pairs of open responses.
+
+    Two indexed queries: open rows through ``ix_response_open_deadline`` (state first),
+    then their firings through the unique index (response first); finished responses
+    are never read, however many there are.
+    """
+    stmt = select(*_DATE_COLUMNS).where(_R.state.in_(OPEN_STATES))
+    if response_ids is not None:
+        stmt = stmt.where(_R.id.in_(list(response_ids)))
+    dates = {row.id: _dates(row) for row in session.execute(stmt)}
+    fired: dict[int, set[tuple[str, int]]] = {rid: set() for rid in dates}
+    for chunk in _chunks(list(dates)):
+        for rid, rule_id, occurrence in session.execute(
+                select(_F.response_id, _F.rule_id, _F.occurrence).where(
+                    _F.response_id.in_(chunk))):
+            fired[rid].add((rule_id, occurrence))
+    return dates, fired
+
+
+def plans(db: Database, policy: Policy, moment: Moment,
+          response_ids: Sequence[int] | None = None) -> dict[int, Plan]:
+    """The plan of every open response (or of those given), as of ``moment``."""
+    with db.read() as s:
+        dates, fired = open_responses(s, response_ids)
+    return {rid: plan(d, policy, fired[rid], moment) for rid, d in dates.items()}
+
+
+# -- firing ----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Fired:
+    """One firing written by a sweep (status ``fired`` or ``superseded``)."""
+
+    response_id: int
+    rule_id: str
+    occurrence: int
+    day: date
+    status: str
+    recipients: tuple[str, ...] = ()
+
+
+@dataclass
+class SweepReport:
+    """What one sweep did, and when the next firing is due (None: nothing planned)."""
+
+    fired: list[Fired] = field(default_factory=list)
+    superseded: list[Fired] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    open_responses: int = 0
+    next_at: datetime | None = None
+    next_rule: tuple[int, str] | None = None
+
+
+def _insert(session: Session) -> Any:
+    return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+
+
+def _claim(session: Session, rid: int, firing: Firing, status: str, now: datetime) -> int | None:
+    """Insert the firing unless (response, rule, occurrence) exists; its id, or None."""
+    stmt = _insert(session)(_FT).values(
+        response_id=rid, rule_id=firing.rule.id, occurrence=firing.occurrence,
+        due_on=firing.day, fired_at=now, status=status,
+    ).on_conflict_do_nothing(index_elements=["response_id", "rule_id", "occurrence"])
+    return session.execute(stmt.returning(_F.id)).scalar_one_or_none()
+
+
+def staffed_roles(session: Session) -> set[str]:
+    """Roles held by at least one person (a small table, read once a transaction)."""
+    column: Any = Person.roles
+    return {role for roles in session.scalars(select(column)) for role in roles or ()}
+
+
+def _context(row: Response, report: InspectionReport, firing: Firing, today: date,
+             superseded: Sequence[Firing]) -> dict[str, Any]:
+    rule = firing.rule
+    return {
+        "force": row.force, "report_title": report.title, "report_link": report.link,
+        "report_published": report.published_on, "deadline": row.deadline,
+        "days_left": (row.deadline - today).days, "state": row.state,
+        "waiting_on": WAITING_ON[State(row.state)], "force_input_due": row.force_input_due,
+        "signoff_due": row.signoff_due, "published_on": row.published_on,
+        "published_url": row.published_url, "rule_id": rule.id, "summary": rule.summary,
+        "severity": rule.severity, "urgent": rule.severity in ("urgent", "overdue"),
+        "occurrence": firing.occurrence, "due_day": firing.day,
+        "notify_roles": [r.value for r in rule.roles], "cc_roles": [r.value for r in rule.cc],
+        "superseded": [f.rule.id for f in superseded],
+    }
+
+
+def _recipient_roles(firing: Firing, staffed: set[str]) -> tuple[list[str], list[str]]:
+    """The rule's roles that someone holds, and those nobody holds (falls back to admin)."""
+    wanted = [r.value for r in firing.rule.recipients]
+    roles = [r for r in wanted if r in staffed]
+    missing = [r for r in wanted if r not in staffed]
+    if not roles and "admin" in staffed:
+        roles = ["admin"]  # somebody must hear of it; the audit event names who was missing
+    return roles, missing
+
+
+def _fire_one(session: Session, settings: Settings, rid: int, due: Firing,
+              superseded: Sequence[Firing], now: datetime) -> list[Fired]:
+    """Claim and send ``due``, record ``superseded``; [] if another scheduler got there."""
+    from workflow.mail import queue_alert  # mail imports the notifications stack
+
+    claim = _claim(session, rid, due, "fired", now)
+    if claim is None:
+        return []
+    others = [(f, i) for f in superseded if (i := _claim(session, rid, f, "superseded", now))]
+    row = session.get(Response, rid)
+    assert row is not None  # locked by the caller
+    report = session.get(InspectionReport, row.report_id)
+    assert report is not None  # foreign key
+    roles, missing = _recipient_roles(due, staffed_roles(session))
+    event = audit.append(session, at=now, actor=SCHEDULER, action=Action.ESCALATION,
+                         response_id=rid, payload={
+                             "rule": due.rule.id, "occurrence": due.occurrence,
+                             "due_on": due.day.isoformat(), "severity": due.rule.severity,
+                             "state": row.state, "roles": roles, "unstaffed_roles": missing,
+                             "superseded": [f"{f.rule.id}#{f.occurrence}" for f, _ in others]})
+    mails = []
+    if roles:
+        context = _context(row, report, due, now.astimezone(LONDON).date(), [f for f, _ in others])
+        mails = queue_alert(session, settings=settings, now=now, kind=due.rule.kind,
+                            context=context, roles=roles, event=event, actor=SCHEDULER,
+                            response_id=rid)
+    session.execute(update(_FT).where(_F.id == claim).values(event_id=event.id))
+    out = [Fired(rid, due.rule.id, due.occurrence, due.day, "fired",
+                 tuple(m.recipient for m in mails))]
+    for firing, fid in others:
+        ev = audit.append(session, at=now, actor=SCHEDULER, action=Action.ESCALATION_SUPERSEDED,
+                          response_id=rid, payload={
+                              "rule": firing.rule.id, "occurrence": firing.occurrence,
+                              "due_on": firing.day.isoformat(), "by": due.rule.id,
+                              "by_occurrence": due.occurrence, "state": row.state})
+        session.execute(update(_FT).where(_F.id == fid).values(event_id=ev.id))
+        out.append(Fired(rid, firing.rule.id, firing.occurrence, firing.day, "superseded"))
+    return out
+
+
+def fire_response(db: Database, settings: Settings, policy: Policy, rid: int,
+                  moment: Moment) -> list[Fired]:
+    """One transaction: lock the response, plan on committed data, fire what is due.
+
+    Planning again under the row lock means a response that moved on since the sweep
+    read it fires nothing (a rule whose state no longer applies never fires).
+    """
+
+    def work(s: Session) -> list[Fired]:
+        # FOR UPDATE: a transition of this response waits for us, and we for it
+        # (SQLite has no FOR UPDATE; BEGIN IMMEDIATE already serialises writers).
+        row = s.execute(select(*_DATE_COLUMNS).where(_R.id == rid).with_for_update()).first()
+        if row is None or row.state not in OPEN_STATES:
+            return []
+        fired = {(r, o) for r, o in s.execute(select(_F.rule_id, _F.occurrence).where(
+            _F.response_id == rid))}
+        current = plan(_dates(row), policy, fired, moment)
+        if current.due is None:
+            return []
+        return _fire_one(s, settings, rid, current.due, current.superseded, moment.now)
+
+    return db.run(work)
+
+
+def sweep(db: Database, settings: Settings, clock: Clock, *, policy: Policy | None = None,
+          now: datetime | None = None) -> SweepReport:
+    """Fire every escalation due now, once; the catch-up after downtime is the same call.
+
+    Per response only the most severe due firing is sent and the others are recorded as
+    superseded. A response whose firing fails (say, a template error) is logged and left
+    for the next sweep; the others still fire.
+    """
+    policy = policy or load_policy(settings)
+    moment = Moment.at(now or clock.now(), settings.escalation_hour)
+    planned = plans(db, policy, moment)
+    report = SweepReport(open_responses=len(planned))
+    for rid, p in planned.items():
+        if p.due is not None:
+            try:
+                done = fire_response(db, settings, policy, rid, moment)
+            except S55Error as exc:
+                log.error("escalation %s of response %s failed: %s", p.due.rule.id, rid, exc)
+                report.errors.append(f"response {rid} rule {p.due.rule.id}: {exc}")
+                continue
+            for f in done:
+                (report.fired if f.status == "fired" else report.superseded).append(f)
+                log.info("response %s: %s %s#%s (due %s)%s", rid, f.status, f.rule_id,
+                         f.occurrence, f.day, f" to {', '.join(f.recipients)}"
+                         if f.recipients else "")
+        if p.next is not None and (report.next_at is None or p.next.at < report.next_at):
+            report.next_at, report.next_rule = p.next.at, (rid, p.next.rule.id)
+    return report
+
+
+def next_escalations(wf: Workflow, response_ids: Sequence[int]) -> dict[int, tuple[str, date]]:
+    """For the dashboard: each open response's next escalation (rule id, local day).
+
+    A firing already due but not yet swept counts as next (its day is today or past).
+    Responses that are finished, or have nothing more to fire in their state, are
+    left out.
+    """
+    if not response_ids:
+        return {}
+    policy = load_policy(wf.settings)
+    moment = Moment.at(wf.clock.now(), wf.settings.escalation_hour)
+    out: dict[int, tuple[str, date]] = {}
+    for chunk in _chunks(list(response_ids)):
+        for rid, p in plans(wf.db, policy, moment, chunk).items():
+            firing = p.due or p.next
+            if firing is not None:
+                out[rid] = (firing.rule.id, firing.day)
+    return out
+
+
+# -- the scheduler's heartbeat (read by ``s55 doctor``) ------------------------------------
+
+def beat(db: Database, worker: str, started_at: datetime, now: datetime) -> None:
+    """Record that ``worker`` is alive at ``now``."""
+
+    def work(s: Session) -> None:
+        stmt = _insert(s)(SchedulerHeartbeat).values(worker=worker, started_at=started_at,
+                                                      beat_at=now)
+        s.execute(stmt.on_conflict_do_update(index_elements=["worker"],
+                                             set_={"started_at": started_at, "beat_at": now}))
+
+    db.run(work)
+
+
+def last_heartbeat(db: Database) -> datetime | None:
+    """When any scheduler last beat (None: no scheduler has ever run)."""
+    with db.read() as s:
+        return s.execute(select(func.max(SchedulerHeartbeat.beat_at))).scalar_one_or_none()
