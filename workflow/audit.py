@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import event as sa_event
 from sqlalchemy import func, insert, select, text
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from workflow.db import Database
 from workflow.models import AuditEvent
@@ -103,7 +104,7 @@ def append(
     if prev is None:  # first append in this transaction: take the lock, read the head
         _lock_chain(session)
         prev = session.execute(
-            select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)  # type: ignore[union-attr]
+            select(col(AuditEvent.hash)).order_by(col(AuditEvent.id).desc()).limit(1)
         ).scalar() or GENESIS
     event = AuditEvent(
         response_id=response_id,
@@ -121,7 +122,7 @@ def append(
     event.hash = chain_hash(event.prev_hash, _fields(event))
     # A Core insert: the unit of work would cost more than the rest of the append.
     values = event.model_dump(exclude={"id"})
-    event.id = session.execute(insert(AuditEvent).values(**values).returning(AuditEvent.id)
+    event.id = session.execute(insert(AuditEvent).values(**values).returning(col(AuditEvent.id))
                                ).scalar_one()
     # We hold the chain lock until this transaction ends, so the head stays ours.
     session.info[_HEAD_KEY] = event.hash
@@ -142,7 +143,7 @@ def append_many(session: Session, events: Sequence[Mapping[str, Any]]) -> list[A
     if prev is None:
         _lock_chain(session)
         prev = session.execute(
-            select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)  # type: ignore[union-attr]
+            select(col(AuditEvent.hash)).order_by(col(AuditEvent.id).desc()).limit(1)
         ).scalar() or GENESIS
     made: list[AuditEvent] = []
     for spec in events:
@@ -164,7 +165,7 @@ def append_many(session: Session, events: Sequence[Mapping[str, Any]]) -> list[A
     rows = [e.model_dump(exclude={"id"}) for e in made]
     # insertmanyvalues: one multi-row INSERT; ids come back in parameter order.
     ids = session.execute(
-        insert(AuditEvent).returning(AuditEvent.id, sort_by_parameter_order=True), rows
+        insert(AuditEvent).returning(col(AuditEvent.id), sort_by_parameter_order=True), rows
     ).scalars().all()
     for event, event_id in zip(made, ids, strict=True):
         event.id = event_id
@@ -174,9 +175,8 @@ def append_many(session: Session, events: Sequence[Mapping[str, Any]]) -> list[A
 
 def events_for(session: Session, response_id: int) -> list[AuditEvent]:
     """Every event of one response, oldest first."""
-    stmt = select(AuditEvent).where(AuditEvent.response_id == response_id).order_by(
-        AuditEvent.id  # type: ignore[arg-type]
-    )
+    stmt = (select(AuditEvent).where(col(AuditEvent.response_id) == response_id)
+            .order_by(col(AuditEvent.id)))
     return list(session.scalars(stmt))
 
 
@@ -191,7 +191,8 @@ def head(db: Database) -> Head:
     """The newest hash and the number of events (keep it outside the database)."""
     with db.read() as s:
         row = s.execute(
-            select(AuditEvent.hash, AuditEvent.id).order_by(AuditEvent.id.desc()).limit(1)  # type: ignore[union-attr]
+            select(col(AuditEvent.hash), col(AuditEvent.id))
+            .order_by(col(AuditEvent.id).desc()).limit(1)
         ).first()
         count = s.execute(select(func.count()).select_from(AuditEvent)).scalar_one()
     return Head(hash=row[0] if row else GENESIS, count=count, last_id=row[1] if row else None)

@@ -13,6 +13,7 @@ from datetime import date
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from states import EDITABLE, Role, State
 from states.deadlines import MilestonePolicy, statutory_deadline
@@ -63,7 +64,7 @@ def add_person(wf: Workflow, data: dict[str, object], actor: str | None) -> Pers
             require_role(person_by_email(s, actor), {Role.ADMIN}, "add people")
         elif Role.ADMIN not in person_in.roles:
             raise InvalidInputError("roles", "the first person must be an admin")
-        if s.scalars(select(Person).where(Person.email == person_in.email)).first():
+        if s.scalars(select(Person).where(col(Person.email) == person_in.email)).first():
             raise DuplicateError("person", person_in.email)
         now = wf.clock.now()
         person = Person(name=person_in.name, email=person_in.email,
@@ -155,8 +156,8 @@ def edit_text(wf: Workflow, response_id: int, field: str, value: str, actor: str
 
 
 def _recommendation(s: Session, response_id: int, number: int) -> Recommendation:
-    rec = s.scalars(select(Recommendation).where(Recommendation.response_id == response_id,
-                                                 Recommendation.number == number)).first()
+    rec = s.scalars(select(Recommendation).where(col(Recommendation.response_id) == response_id,
+                                                 col(Recommendation.number) == number)).first()
     if rec is None:
         raise NotFoundError("recommendation", f"{number} in response {response_id}")
     return rec
@@ -192,8 +193,9 @@ def add_recommendation(wf: Workflow, response_id: int, data: dict[str, object],
     def work(s: Session) -> Recommendation:
         person, loaded = _editable(s, response_id, actor, frozenset({Role.ADMIN}),
                                    "recommendations")
-        exists = s.scalars(select(Recommendation.id).where(
-            Recommendation.response_id == response_id, Recommendation.number == rec_in.number)
+        exists = s.scalars(select(col(Recommendation.id)).where(
+            col(Recommendation.response_id) == response_id,
+            col(Recommendation.number) == rec_in.number)
         ).first()
         if exists:
             raise DuplicateError("recommendation", rec_in.number, f"in response {response_id}")

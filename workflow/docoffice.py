@@ -4,8 +4,10 @@ that implies. Pure helpers for ``docparse`` (the reading rules are in its docstr
 
 from __future__ import annotations
 
+import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from datetime import datetime
 from typing import Protocol
 
 from states.lifecycle import State
@@ -110,3 +112,38 @@ def document_state(checklist: Checklist) -> State:
     if checklist.ticked & {I.FORWARDED_TO_CHIEF_CONSTABLE, I.FORWARDED_TO_PANEL}:
         return State.FORWARDED_TO_PANEL
     return State.DRAFT
+
+
+#: The transitions that tick office-use boxes (signing off forwards the response).
+TRIGGER_TICKS: dict[str, tuple[ChecklistItem, ...]] = {
+    "sign_off": (I.FORWARDED_TO_CHIEF_CONSTABLE, I.FORWARDED_TO_PANEL),
+    "publish": (I.PUBLISHED_ON_WEBSITE,),
+    "submit_to_portal": (I.SUBMITTED_ON_PORTAL,),
+}
+
+
+class _EventLike(Protocol):
+    action: str
+    trigger: str | None
+    payload: str
+    at: datetime
+
+
+def ticked_from_log(events: Iterable[_EventLike]) -> dict[ChecklistItem, datetime | None]:
+    """When each office-use box was ticked, from the audit log (None: not ticked).
+
+    A transition ticks its boxes (``TRIGGER_TICKS``); an imported document's ticked boxes
+    are CHECKLIST events (payload ``{"item": ...}``). The earliest tick counts.
+    """
+    ticked: dict[ChecklistItem, datetime | None] = dict.fromkeys(ChecklistItem)
+    for e in events:
+        items: tuple[ChecklistItem, ...] = ()
+        if e.action == "transition":
+            items = TRIGGER_TICKS.get(e.trigger or "", ())
+        elif e.action == "checklist":
+            name = json.loads(e.payload).get("item")
+            items = (ChecklistItem(name),) if name in ChecklistItem._value2member_map_ else ()
+        for item in items:
+            if ticked[item] is None:
+                ticked[item] = e.at
+    return ticked

@@ -10,7 +10,6 @@ portal, and ``checklist`` events record boxes ticked in an imported document.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -32,9 +31,9 @@ from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from workflow import audit
-from workflow.audit import Action
 from workflow.db import Database
-from workflow.docmodel import ChecklistItem, format_date
+from workflow.docmodel import format_date
+from workflow.docoffice import ticked_from_log
 from workflow.errors import InvalidInputError, S55Error
 from workflow.models import AreaForImprovement, InspectionReport, Recommendation, Response
 from workflow.service import load
@@ -44,11 +43,6 @@ FORMATS: tuple[str, ...] = ("md", "html")
 TEMPLATES = Path(__file__).with_name("templates")
 
 #: Which transition ticks which office-use boxes (see the module docstring).
-_TRIGGER_TICKS: dict[str, tuple[ChecklistItem, ...]] = {
-    "sign_off": (ChecklistItem.FORWARDED_TO_CHIEF_CONSTABLE, ChecklistItem.FORWARDED_TO_PANEL),
-    "publish": (ChecklistItem.PUBLISHED_ON_WEBSITE,),
-    "submit_to_portal": (ChecklistItem.SUBMITTED_ON_PORTAL,),
-}
 
 # Raw HTML in imported text is shown as text, never passed through (html=False).
 _MD = MarkdownIt("commonmark", {"html": False})
@@ -79,25 +73,14 @@ class ResponseView:
         return self.response.force
 
 
-def _ticks(events: Sequence[audit.AuditEvent]) -> dict[str, bool]:
-    done = {item.value: False for item in ChecklistItem}
-    for e in events:
-        for item in _TRIGGER_TICKS.get(e.trigger or "", ()):
-            done[item.value] = True
-        if e.action == Action.CHECKLIST:
-            item_name = json.loads(e.payload).get("item")
-            if item_name in done:
-                done[item_name] = True
-    return done
-
-
 def load_view(session: Session, response_id: int) -> ResponseView:
     """Load one response and its audit trail for rendering (``NotFoundError`` if absent)."""
     loaded = load(session, response_id)
     afis = list(session.scalars(select(AreaForImprovement)
                                 .where(col(AreaForImprovement.response_id) == response_id)
                                 .order_by(col(AreaForImprovement.number))))
-    done = _ticks(audit.events_for(session, response_id))
+    done = {item.value: at is not None
+            for item, at in ticked_from_log(audit.events_for(session, response_id)).items()}
     return ResponseView(
         response=loaded.response, report=loaded.report,
         recommendations=loaded.recommendations, areas_for_improvement=afis, checklist=done,

@@ -12,32 +12,23 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import select
+from sqlmodel import col
 
 from states.deadlines import statutory_deadline
 from workflow.audit import Action, events_for
 from workflow.clock import london_today
 from workflow.dashboard import list_responses, status
+from workflow.docoffice import ticked_from_log
 from workflow.models import AreaForImprovement, AuditEvent, Person
-from workflow.service import Loaded, Workflow, load
+from workflow.service import Loaded, Workflow, find_person, load
 
 __all__ = ["event_dict", "export_events", "list_responses", "log", "people", "show", "status"]
 
 def _checklist(events: list[AuditEvent], url: str | None) -> dict[str, Any]:
-    """The "For Office Use Only" boxes, ticked from the audit log."""
-    boxes = {"forwarded_to_chief_constable": None, "forwarded_to_panel": None,
-             "published_on_website": None, "submitted_on_portal": None}
-    ticks = {"sign_off": ("forwarded_to_chief_constable", "forwarded_to_panel"),
-             "publish": ("published_on_website",), "submit_to_portal": ("submitted_on_portal",)}
-    for e in events:
-        names: tuple[str, ...] = ()
-        if e.action == Action.TRANSITION and e.trigger in ticks:
-            names = ticks[e.trigger]
-        elif e.action == Action.CHECKLIST:
-            names = (json.loads(e.payload).get("box", ""),)
-        for name in names:
-            if name in boxes:
-                boxes[name] = e.at.isoformat()
-    return {**boxes, "published_url": url}
+    """The "For Office Use Only" boxes with when each was ticked, from the audit log."""
+    ticked = ticked_from_log(events)
+    return {**{item.value: at.isoformat() if at else None for item, at in ticked.items()},
+            "published_url": url}
 
 
 def _detail(loaded: Loaded, today: date) -> dict[str, Any]:
@@ -73,11 +64,10 @@ def show(wf: Workflow, response_id: int, actor: str | None) -> dict[str, Any]:
     today = london_today(wf.clock)
     with wf.db.read() as s:
         loaded = load(s, response_id)
-        person = (s.scalars(select(Person).where(Person.email == actor.strip().lower())).first()
-                  if actor else None)
+        person = find_person(s, actor) if actor else None
         afis = s.scalars(select(AreaForImprovement)
-                         .where(AreaForImprovement.response_id == response_id)
-                         .order_by(AreaForImprovement.number)).all()  # type: ignore[arg-type]
+                         .where(col(AreaForImprovement.response_id) == response_id)
+                         .order_by(col(AreaForImprovement.number))).all()
         events = events_for(s, response_id)
     detail = _detail(loaded, today)
     detail["areas_for_improvement"] = [
@@ -124,15 +114,15 @@ def event_dict(e: AuditEvent) -> dict[str, Any]:
 
 def people(wf: Workflow) -> list[dict[str, Any]]:
     with wf.db.read() as s:
-        rows = s.scalars(select(Person).order_by(Person.email)).all()  # type: ignore[arg-type]
+        rows = s.scalars(select(Person).order_by(col(Person.email))).all()
     return [{"id": p.id, "name": p.name, "email": p.email, "roles": p.roles} for p in rows]
 
 
 def export_events(wf: Workflow, response_id: int | None = None) -> Iterator[str]:
     """Every event (or one response's) as a JSON line, oldest first, streamed."""
-    stmt = select(AuditEvent).order_by(AuditEvent.id)  # type: ignore[arg-type]
+    stmt = select(AuditEvent).order_by(col(AuditEvent.id))
     if response_id is not None:
-        stmt = stmt.where(AuditEvent.response_id == response_id)
+        stmt = stmt.where(col(AuditEvent.response_id) == response_id)
     with wf.db.read() as s:
         for event in s.scalars(stmt.execution_options(yield_per=5000)):
             yield json.dumps(event_dict(event), ensure_ascii=False)

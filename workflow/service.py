@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
+from sqlmodel import col
 
 from states import BY_TRIGGER, EDITABLE, TRIGGERS, Param, Role, State, TransitionSpec
 from states.deadlines import default_force_input_due
@@ -68,8 +69,8 @@ def load(session: Session, response_id: int) -> Loaded:
     """A response with its report and recommendations (``NotFoundError`` if absent)."""
     row = session.execute(
         select(Response, InspectionReport)
-        .join(InspectionReport, InspectionReport.id == Response.report_id)  # type: ignore[arg-type]
-        .where(Response.id == response_id)
+        .join(InspectionReport, col(InspectionReport.id) == col(Response.report_id))
+        .where(col(Response.id) == response_id)
     ).first()
     if row is None:
         raise NotFoundError("response", response_id)
@@ -77,15 +78,20 @@ def load(session: Session, response_id: int) -> Loaded:
     recs = list(
         session.scalars(
             select(Recommendation)
-            .where(Recommendation.response_id == response_id)
-            .order_by(Recommendation.number)  # type: ignore[arg-type]
+            .where(col(Recommendation.response_id) == response_id)
+            .order_by(col(Recommendation.number))
         )
     )
     return Loaded(response, report, recs)
 
 
+def find_person(session: Session, email: str) -> Person | None:
+    return session.scalars(
+        select(Person).where(col(Person.email) == email.strip().lower())).first()
+
+
 def person_by_email(session: Session, email: str) -> Person:
-    person = session.scalars(select(Person).where(Person.email == email.strip().lower())).first()
+    person = find_person(session, email)
     if person is None:
         raise NotFoundError("person", email)
     return person

@@ -86,7 +86,8 @@ def open_database(*, need_schema: bool = True) -> tuple[Settings, Database]:
 def open_workflow(*, need_schema: bool = True) -> Workflow:
     from workflow.service import Workflow
 
-    return Workflow(*reversed(open_database(need_schema=need_schema)))
+    settings, db = open_database(need_schema=need_schema)
+    return Workflow(db, settings)
 
 
 def print_json(data: Any) -> None:
