@@ -201,3 +201,16 @@ def test_two_processes_race_one_transition(wf: Workflow, db_url: str, tmp_path: 
     with wf.db.read() as s:
         transitions = [e for e in audit.events_for(s, 1) if e.action == "transition"]
     assert len(transitions) == 1
+
+
+def test_imported_document_shows_its_office_use_ticks(run, db: Database, settings: Settings) -> None:  # type: ignore[no-untyped-def]
+    """`s55 show` reads the same checklist as the renderer: the imported boxes are ticked."""
+    from tests.factories import add_people
+
+    add_people(Workflow(db, settings))
+    fixture = ROOT / "tests" / "data" / "norfolk-asb-spotlight-2024.md"
+    assert run("import", str(fixture), actor=ADMIN).exit_code == 0
+    office = json.loads(run("show", "1", "--json").stdout)["office_use"]
+    assert office["forwarded_to_chief_constable"] and office["forwarded_to_panel"]
+    assert office["published_on_website"]
+    assert office["submitted_on_portal"] is None
