@@ -75,7 +75,12 @@ def _first_line(exc: BaseException) -> str:
 def check_settings(load: Callable[[], Settings]) -> tuple[Result, Settings | None]:
     try:
         settings = load()
-    except (ValidationError, S55Error) as exc:
+    except ValidationError as exc:
+        problems = "; ".join(f"S55_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}"
+                             for e in exc.errors())
+        return _fail("configuration", f"settings do not load: {problems}",
+                     "fix the S55_* variable named above"), None
+    except S55Error as exc:
         return _fail("configuration", f"settings do not load: {_first_line(exc)}",
                      "fix the S55_* variable named above"), None
     return _ok("configuration", "settings loaded from S55_* environment variables"), settings
@@ -121,7 +126,8 @@ def check_database(db: Database) -> Result:
         return _fail("database", _first_line(exc), "check S55_DATABASE_URL and that the "
                      "server is running")
     except SQLAlchemyError as exc:  # driver errors: reported, not raised
-        return _fail("database", f"cannot open {db.safe_url()}: {_first_line(exc)}",
+        return _fail("database", f"cannot open database {db.safe_url()}: "
+                     f"{_first_line(getattr(exc, 'orig', None) or exc)}",
                      "check S55_DATABASE_URL and that the server is running")
     return Result("database", status, f"{db.safe_url()} {what}", hint)
 

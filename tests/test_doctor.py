@@ -1,0 +1,240 @@
+"""``s55 doctor``: each check against the real thing it checks, and the command's exit code.
+
+Healthy: a migrated database, an aiosmtpd server answering EHLO, a fresh scheduler
+heartbeat. Then each fault on its own: the check that sees it says FAIL or WARN with
+a hint, and any FAIL makes ``s55 doctor`` exit 1.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from pydantic import SecretStr
+from smtp_server import Server
+from sqlalchemy import text
+from typer.testing import CliRunner
+
+from workflow import audit, schema
+from workflow.audit import Action
+from workflow.cli import app
+from workflow.config import Settings
+from workflow.db import Database
+from workflow.doctor import Result, Status, diagnose
+from workflow.models import OutboxMessage
+
+NOW = datetime(2024, 11, 22, 10, 0, tzinfo=UTC)
+only_sqlite = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+
+
+def statuses(results: list[Result]) -> dict[str, Status]:
+    return {r.check: r.status for r in results}
+
+
+def by_name(results: list[Result], name: str) -> Result:
+    return next(r for r in results if r.check == name)
+
+
+def beat(db: Database, at: datetime) -> None:
+    """A scheduler heartbeat at ``at`` (through the scheduler's own function)."""
+    escalation = pytest.importorskip("workflow.escalation")
+    escalation.beat(db, "scheduler-1", at - timedelta(hours=1), at)
+
+
+def run(settings: Settings, env: dict[str, str] | None = None,
+        now: datetime = NOW) -> list[Result]:
+    return diagnose(lambda: settings, env or {}, lambda: now)
+
+
+def smtp_settings(settings: Settings, server: Server, **extra: object) -> Settings:
+    return settings.model_copy(update={"smtp_host": server.host, "smtp_port": server.port,
+                                       "smtp_security": "none", "smtp_timeout": 5.0, **extra})
+
+
+def add_mail(db: Database, status: str, due: datetime) -> None:
+    with db.write() as s:
+        event = audit.append(s, at=NOW, actor="t@x.example", action=Action.MAIL_QUEUED)
+        s.add(OutboxMessage(event_id=event.id or 0, dedupe_key=f"k{event.id}",
+                            message_id=f"<m{event.id}@s55>", kind="mail_test",
+                            sender="s55@x.example", recipient="r@x.example", subject="s",
+                            body_text="b", body_html="b", status=status, next_attempt_at=due,
+                            created_at=NOW))
+
+
+def test_healthy_installation_is_all_ok(db: Database, settings: Settings,
+                                        smtp_server: Server) -> None:
+    """Migrated database at head, SMTP answering, outbox clear, chain intact, scheduler
+    beating a minute ago: every check OK, on both backends."""
+    beat(db, NOW - timedelta(minutes=1))
+    results = run(smtp_settings(settings, smtp_server))
+    assert statuses(results) == {c: Status.OK for c in (
+        "configuration", "secrets", "database", "mail", "outbox", "audit chain", "scheduler")}
+    assert by_name(results, "database").detail.endswith(f"at revision {schema.head()} (head)")
+    assert by_name(results, "mail").detail == (f"SMTP 127.0.0.1:{smtp_server.port} (none) "
+                                               "answered EHLO")
+
+
+@only_sqlite
+class TestFaults:
+    def test_smtp_not_answering(self, settings: Settings, smtp_server: Server) -> None:
+        """An SMTP server that is down is a FAIL naming host and port."""
+        smtp_server.stop()
+        mail = by_name(run(smtp_settings(settings, smtp_server)), "mail")
+        assert mail.status is Status.FAIL
+        assert mail.detail.startswith(f"SMTP 127.0.0.1:{smtp_server.port} (none): ")
+        assert "cannot connect" in mail.detail
+
+    def test_smtp_login_rejected(self, settings: Settings, smtp_auth_server: Server) -> None:
+        """A wrong SMTP password is a FAIL that says the login was rejected (and does not
+        show the password)."""
+        bad = smtp_settings(settings, smtp_auth_server, smtp_security="starttls",
+                            smtp_ca_file=smtp_auth_server.cert, smtp_username="opcc-mailer",
+                            smtp_password=SecretStr("wrong-pw"))
+        mail = by_name(run(bad, {"S55_SMTP_PASSWORD": "wrong-pw"}), "mail")
+        assert mail.status is Status.FAIL
+        assert "login as opcc-mailer rejected" in mail.detail
+        assert "wrong-pw" not in mail.detail
+
+    def test_spool_in_use_is_a_warning_and_unwritable_spool_a_failure(
+            self, settings: Settings, tmp_path: Path) -> None:
+        """No SMTP host: WARN that mail is only spooled; a spool folder that cannot be
+        created (under a regular file) is a FAIL. Neither creates the folder."""
+        mail = by_name(run(settings), "mail")
+        assert mail.status is Status.WARN
+        assert "written to the spool folder" in mail.detail
+        assert not settings.spool_dir.exists()
+        (tmp_path / "a-file").write_text("x")
+        blocked = settings.model_copy(update={"spool_dir": tmp_path / "a-file" / "spool"})
+        mail = by_name(run(blocked), "mail")
+        assert mail.status is Status.FAIL
+        assert mail.detail == f"spool: cannot create {tmp_path / 'a-file' / 'spool'}"
+
+    def test_database_unreachable(self, settings: Settings) -> None:
+        """A database nobody answers on: FAIL, and the checks that need it are reported as
+        not checked."""
+        down = settings.model_copy(update={"database_url": "postgresql://s55@127.0.0.1:9/s55"})
+        results = run(down)
+        assert by_name(results, "database").status is Status.FAIL
+        assert "cannot open database postgresql://s55@127.0.0.1:9/s55" in \
+            by_name(results, "database").detail
+        for name in ("outbox", "audit chain", "scheduler"):
+            assert by_name(results, name).detail.startswith("not checked")
+
+    @pytest.mark.parametrize("state", ["empty", "behind"])
+    def test_schema_not_at_head(self, settings: Settings, tmp_path: Path, state: str) -> None:
+        """An empty database or one a revision behind is a FAIL whose hint is the command
+        that fixes it."""
+        db = Database(f"sqlite:///{tmp_path / 'other.db'}")
+        if state == "behind":
+            schema.upgrade(db)
+            schema.downgrade(db, "-1")
+            if schema.current(db) is None:
+                pytest.skip("only one revision so far")
+        db.dispose()
+        other = settings.model_copy(update={"database_url": db.url})
+        result = by_name(run(other), "database")
+        assert result.status is Status.FAIL
+        assert result.hint.startswith("run `s55 db upgrade`")
+
+    def test_dead_and_stuck_mail(self, db: Database, settings: Settings) -> None:
+        """Mail due for hours is a WARN (no dispatcher?); dead mail is a FAIL with the
+        commands to look and retry."""
+        add_mail(db, "pending", NOW - timedelta(hours=2))
+        outbox = by_name(run(settings), "outbox")
+        assert (outbox.status, outbox.detail) == (Status.WARN,
+                                                  "1 message(s) due for over 60 minutes")
+        add_mail(db, "dead", NOW - timedelta(hours=2))
+        outbox = by_name(run(settings), "outbox")
+        assert outbox.status is Status.FAIL
+        assert "`s55 outbox retry ID`" in outbox.hint
+
+    def test_broken_audit_chain(self, db: Database, settings: Settings) -> None:
+        """An audit event altered behind the triggers' back is a FAIL naming the event."""
+        add_mail(db, "sent", NOW)
+        path = db.url.removeprefix("sqlite:///")
+        db.dispose()
+        conn = sqlite3.connect(path)
+        conn.execute("DROP TRIGGER audit_event_no_update")
+        conn.execute("UPDATE audit_event SET actor = 'mallory@x.example' WHERE id = 1")
+        conn.commit()
+        conn.close()
+        result = by_name(run(settings), "audit chain")
+        assert result.status is Status.FAIL
+        assert result.detail.startswith("broken at event 1: content does not match its hash")
+
+    def test_scheduler_heartbeat(self, db: Database, settings: Settings) -> None:
+        """No heartbeat ever: WARN; one twenty minutes old: FAIL (the scheduler is down);
+        one a minute old: OK."""
+        assert by_name(run(settings), "scheduler").status is Status.WARN
+        beat(db, NOW - timedelta(minutes=20))
+        stale = by_name(run(settings), "scheduler")
+        assert (stale.status, stale.detail) == (Status.FAIL, "last heartbeat 2024-11-22 09:40 "
+                                                "UTC, 20 minutes ago")
+        beat(db, NOW - timedelta(minutes=1))
+        assert by_name(run(settings), "scheduler").status is Status.OK
+
+    def test_missing_heartbeat_table(self, db: Database, settings: Settings) -> None:
+        """A database without the heartbeat table (an older schema) is a WARN, not a crash."""
+        pytest.importorskip("workflow.escalation")
+        with db.engine.begin() as conn:
+            conn.execute(text("DROP TABLE scheduler_heartbeat"))
+        result = by_name(run(settings), "scheduler")
+        assert result.status is Status.WARN
+        assert result.detail.startswith("no scheduler heartbeat table")
+
+    @pytest.mark.parametrize(("change", "env", "status", "words"), [
+        ({"smtp_password": SecretStr("pw")}, {}, Status.FAIL,
+         "somewhere other than S55_SMTP_PASSWORD"),
+        ({"smtp_username": "u"}, {}, Status.WARN, "S55_SMTP_PASSWORD is not set"),
+        ({"database_url": "postgresql://u:pw@127.0.0.1:9/x"}, {}, Status.WARN,
+         "the database URL contains a password"),
+        ({"smtp_username": "u", "smtp_password": SecretStr("pw")}, {"S55_SMTP_PASSWORD": "pw"},
+         Status.OK, "SMTP password only from the environment"),
+    ])
+    def test_secrets(self, settings: Settings, change: dict[str, object], env: dict[str, str],
+                     status: Status, words: str) -> None:
+        """The SMTP password must come from S55_SMTP_PASSWORD; none in the database URL."""
+        result = by_name(run(settings.model_copy(update=change), env), "secrets")
+        assert result.status is status
+        assert words in result.detail
+
+
+@only_sqlite
+class TestCommand:
+    @pytest.fixture
+    def doctor(self, settings: Settings) -> Callable[..., object]:
+        def invoke(*args: str, **env: str):  # type: ignore[no-untyped-def]
+            base = {"S55_DATABASE_URL": settings.database_url,
+                    "S55_SPOOL_DIR": str(settings.spool_dir)}
+            return CliRunner().invoke(app, ["doctor", *args], env={**base, **env})
+        return invoke
+
+    def test_table_and_exit_zero_with_warnings(self, doctor) -> None:  # type: ignore[no-untyped-def]
+        """Warnings only (spool, no scheduler yet): a table of every check, exit 0."""
+        result = doctor()
+        assert result.exit_code == 0, result.output
+        for word in ("configuration", "database", "mail", "outbox", "audit chain",
+                     "scheduler", "OK", "WARN"):
+            assert word in result.stdout
+
+    def test_json_and_exit_one_on_failure(self, doctor, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+        """``--json`` lists every check; a FAIL (an empty database) makes the exit code 1."""
+        result = doctor("--json", S55_DATABASE_URL=f"sqlite:///{tmp_path / 'new.db'}")
+        assert result.exit_code == 1
+        data = json.loads(result.stdout)
+        assert data["ok"] is False
+        assert {c["check"]: c["status"] for c in data["checks"]}["database"] == "FAIL"
+
+    def test_bad_configuration(self, doctor) -> None:  # type: ignore[no-untyped-def]
+        """Settings that do not load are one FAIL row naming the variable, exit 1."""
+        result = doctor("--json", S55_SMTP_SECURITY="ssl")
+        assert result.exit_code == 1
+        (check,) = json.loads(result.stdout)["checks"]
+        assert check["check"] == "configuration"
+        assert check["status"] == "FAIL"
+        assert check["detail"].startswith("settings do not load: S55_SMTP_SECURITY: String "
+                                          "should match pattern")
