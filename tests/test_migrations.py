@@ -159,3 +159,6 @@ class TestCommands:
         out = CliRunner().invoke(app, ["db", "current"], env={"S55_DATABASE_URL": empty_url})
         assert out.exit_code == 0
         assert f"behind head {schema.head()}: run `s55 db upgrade`" in out.stdout
+        gate = CliRunner().invoke(app, ["db", "current", "--check"],
+                                  env={"S55_DATABASE_URL": empty_url})
+        assert gate.exit_code == 1  # what deploy/s55.service runs before starting

@@ -40,7 +40,11 @@ def db_upgrade() -> None:
 
 
 @db_app.command("current")
-def db_current(as_json: AsJson = False) -> None:
+def db_current(
+    check: Annotated[bool, typer.Option("--check", help="exit 1 unless the schema is at head "
+                                                        "(for start-up scripts)")] = False,
+    as_json: AsJson = False,
+) -> None:
     """Show the database's schema revision and whether it is behind this s55's head."""
     from workflow import schema
     from workflow.doctor import Status, schema_state
@@ -48,15 +52,15 @@ def db_current(as_json: AsJson = False) -> None:
     db = _database()
     status, what, hint = schema_state(db)
     if as_json:
-        return print_json({"database": db.safe_url(), "revision": schema.current(db),
-                           "head": schema.head(), "status": status.value, "hint": hint})
-    if what == "no s55 schema":
+        print_json({"database": db.safe_url(), "revision": schema.current(db),
+                    "head": schema.head(), "status": status.value, "hint": hint})
+    elif what == "no s55 schema":
         typer.echo(f"database {db.safe_url()} has no schema yet: run `s55 db upgrade`")
-        return None
-    typer.echo(f"database {db.safe_url()} {what}" + (f": {hint}" if hint else ""))
-    if status is Status.FAIL and "unknown" in what:
+    else:
+        typer.echo(f"database {db.safe_url()} {what}" + (f": {hint}" if hint else ""))
+    # A schema newer than this code is always an error; behind or empty only with --check.
+    if status is Status.FAIL and (check or "unknown" in what):
         raise typer.Exit(1)
-    return None
 
 
 @db_app.command("backup")
