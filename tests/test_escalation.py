@@ -1,0 +1,316 @@
+"""Escalation sweeps on real databases (SQLite and PostgreSQL) under a moved clock.
+
+Each test checks the firing rows, the audit events and the outbox: one ESCALATION event
+and one mail per recipient for each firing, one ESCALATION_SUPERSEDED event for each
+skipped one, nothing else.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import pytest
+import time_machine
+from sqlalchemy import func, insert, select
+from sqlalchemy.exc import IntegrityError
+
+from states import State
+from states.escalations import LONDON, Moment
+from tests.factories import (
+    ADMIN,
+    CHIEF_EXEC,
+    FORCE,
+    NORFOLK_DEADLINE,
+    PCC,
+    answer_all,
+    norfolk,
+    norfolk_report,
+    snapshot,
+)
+from tests.test_escalation_plan import EXPECTED
+from workflow import audit, content, escalation
+from workflow.audit import Action
+from workflow.config import Settings
+from workflow.db import Database
+from workflow.escalation import SweepReport, last_heartbeat, next_escalations
+from workflow.models import (
+    AuditEvent,
+    EscalationFiring,
+    OutboxMessage,
+    Response,
+    SchedulerHeartbeat,
+)
+from workflow.service import Workflow
+
+D = NORFOLK_DEADLINE
+EMAIL = {"admin": ADMIN, "force": FORCE, "pcc": PCC, "chief_executive": CHIEF_EXEC}
+PUBLISH_URL = "https://www.norfolk-pcc.gov.uk/s55/asb-spotlight"
+#: How to reach each state from draft: (trigger, actor, params).
+PATH: list[tuple[State, str, str, dict[str, Any]]] = [
+    (State.FORCE_INPUT, "request_force_input", ADMIN, {}),
+    (State.PCC_SIGNOFF, "submit_force_input", FORCE, {}),
+    (State.FORWARDED_TO_PANEL, "sign_off", PCC, {}),
+    (State.PUBLISHED, "publish", ADMIN, {"url": PUBLISH_URL}),
+    (State.PORTAL_SUBMITTED, "submit_to_portal", ADMIN, {"portal_reference": "HMI-1"}),
+]
+
+
+def at(day: date, hour: int = 10, minute: int = 0) -> datetime:
+    """``hour:minute`` London time on ``day``."""
+    return datetime(day.year, day.month, day.day, hour, minute, tzinfo=LONDON)
+
+
+@pytest.fixture
+def wf(db: Database, settings: Settings) -> Workflow:
+    return Workflow(db, settings)
+
+
+@pytest.fixture
+def traveller() -> Iterator[Any]:
+    with time_machine.travel(at(date(2024, 10, 10)), tick=False) as t:
+        yield t
+
+
+@pytest.fixture
+def rid(wf: Workflow, traveller: Any) -> int:
+    """The Norfolk response, registered on 10 Oct 2024 with every role staffed."""
+    rid = norfolk(wf)
+    answer_all(wf, rid)
+    content.edit_text(wf, rid, "pcc_response", "I welcome this report.", PCC)
+    return rid
+
+
+def move(wf: Workflow, rid: int, state: State) -> None:
+    """Fire the happy-path triggers from the current state until it is ``state``."""
+    if state is State.NOT_REQUIRED:
+        wf.fire(rid, "mark_not_required", ADMIN, reason="national report; force one covers it")
+        return
+    order = [State.DRAFT, *(dest for dest, *_ in PATH)]
+    with wf.db.read() as s:
+        current = State(s.get(Response, rid).state)  # type: ignore[union-attr]
+    for dest, trigger, actor, params in PATH:
+        if order.index(dest) <= order.index(current):
+            continue
+        if order.index(dest) > order.index(state):
+            return
+        wf.fire(rid, trigger, actor, params=params)
+
+
+def sweep(wf: Workflow) -> SweepReport:
+    return escalation.sweep(wf.db, wf.settings, wf.clock)
+
+
+def firings(wf: Workflow) -> list[tuple[str, int, str]]:
+    with wf.db.read() as s:
+        return [(f.rule_id, f.occurrence, f.status) for f in s.scalars(
+            select(EscalationFiring).order_by(EscalationFiring.id))]  # type: ignore[arg-type]
+
+
+def outbox_for(wf: Workflow, event_id: int) -> list[str]:
+    with wf.db.read() as s:
+        return sorted(s.scalars(select(OutboxMessage.recipient).where(
+            OutboxMessage.event_id == event_id)))
+
+
+def actions(wf: Workflow, *kinds: Action) -> list[AuditEvent]:
+    with wf.db.read() as s:
+        return list(s.scalars(select(AuditEvent).where(
+            AuditEvent.action.in_([str(k) for k in kinds])).order_by(AuditEvent.id)))  # type: ignore[attr-defined,arg-type]
+
+
+def count(wf: Workflow, model: type) -> int:
+    with wf.db.read() as s:
+        return s.execute(select(func.count()).select_from(model)).scalar_one()
+
+
+@pytest.mark.parametrize("state", list(State), ids=str)
+def test_a_response_left_in_each_state_gets_the_policy_table(
+        wf: Workflow, rid: int, traveller: Any, state: State) -> None:
+    """Swept daily at 10:00 until D+21, a response left in each state gets exactly the
+    hand-written table's firings: one ESCALATION event each, mailed to the people who
+    hold the rule's roles (cc included), on the rule's day."""
+    start = D - timedelta(days=10) if state in (State.PUBLISHED, State.PORTAL_SUBMITTED) \
+        else date(2024, 10, 11)
+    traveller.move_to(at(start, 8))
+    move(wf, rid, state)
+    day = start
+    while day <= D + timedelta(days=21):
+        traveller.move_to(at(day))
+        sweep(wf)
+        day += timedelta(days=1)
+    events = actions(wf, Action.ESCALATION)
+    got = []
+    for e in events:
+        data = json.loads(e.payload)
+        got.append((data["rule"], (date.fromisoformat(data["due_on"]) - D).days,
+                    outbox_for(wf, e.id or 0), e.at.astimezone(LONDON).date()))
+    expected = [(r, offset, sorted({EMAIL[role] for role in roles}), D + timedelta(offset))
+                for r, offset, roles in EXPECTED[state]]
+    assert got == expected
+    assert not actions(wf, Action.ESCALATION_SUPERSEDED)
+    assert audit.verify(wf.db).ok
+
+
+def test_no_firing_after_the_response_moves_on(wf: Workflow, rid: int, traveller: Any) -> None:
+    """Draft reminder at D-42, force reminder at D-28; published at D-20, the response gets
+    none of the not-published rules afterwards, only the portal reminder at D-13."""
+    fired: list[str] = []
+    for day, then in [(D - timedelta(42), State.FORCE_INPUT), (D - timedelta(28), None),
+                      (D - timedelta(20), State.PUBLISHED)]:
+        traveller.move_to(at(day))
+        fired += [f.rule_id for f in sweep(wf).fired]
+        if then is not None:
+            move(wf, rid, then)
+    for n in range(19, -10, -1):
+        traveller.move_to(at(D - timedelta(n)))
+        fired += [f.rule_id for f in sweep(wf).fired]
+    assert fired == ["draft-d42", "force-input-d28", "portal-p7"]
+    assert firings(wf) == [("draft-d42", 0, "fired"), ("force-input-d28", 0, "fired"),
+                           ("portal-p7", 0, "fired")]
+
+
+@pytest.mark.parametrize(("down_days", "fires", "skipped"), [
+    (10, "publish-d7#0", ["signoff-d14#0"]),
+    (20, "overdue#0", ["signoff-d14#0", "publish-d7#0", "publish-d2#0"]),
+    (60, "overdue#6", ["signoff-d14#0", "publish-d7#0", "publish-d2#0"]
+     + [f"overdue#{k}" for k in range(6)]),
+])
+def test_catch_up_after_downtime(wf: Workflow, rid: int, traveller: Any, down_days: int,
+                                 fires: str, skipped: list[str]) -> None:
+    """Down from D-16 for 10, 20 or 60 days: the first sweep back sends one escalation (the
+    most severe due one) and records the rest as superseded, each audited; the next sweep
+    sends nothing. No flood: the outbox grows by one firing's recipients only."""
+    traveller.move_to(at(D - timedelta(16)))
+    assert [f.rule_id for f in sweep(wf).fired] == ["draft-d42"]
+    mails_before = count(wf, OutboxMessage)
+    traveller.move_to(at(D - timedelta(16) + timedelta(down_days), 11))
+    report = sweep(wf)
+    assert [f"{f.rule_id}#{f.occurrence}" for f in report.fired] == [fires]
+    assert sorted(f"{f.rule_id}#{f.occurrence}" for f in report.superseded) == sorted(skipped)
+    fired_events = actions(wf, Action.ESCALATION)[1:]
+    assert len(fired_events) == 1
+    rule_roles = {"publish-d7": ["pcc", "chief_executive"]}.get(fires.split("#")[0],
+                                                               list(EMAIL))
+    assert outbox_for(wf, fired_events[0].id or 0) == sorted(EMAIL[r] for r in rule_roles)
+    assert count(wf, OutboxMessage) == mails_before + len(rule_roles)
+    superseded = actions(wf, Action.ESCALATION_SUPERSEDED)
+    assert len(superseded) == len(skipped)
+    with wf.db.read() as s:
+        rows = s.scalars(select(EscalationFiring).where(
+            EscalationFiring.status == "superseded")).all()  # type: ignore[arg-type]
+    assert {r.event_id for r in rows} == {e.id for e in superseded}
+    traveller.shift(timedelta(hours=1))
+    again = sweep(wf)
+    assert (again.fired, again.superseded) == ([], [])
+    assert audit.verify(wf.db).ok
+
+
+def test_weekly_overdue_until_published(wf: Workflow, rid: int, traveller: Any) -> None:
+    """Unpublished past the deadline, the overdue alert goes out weekly (D, D+7, D+14) at
+    09:00 London, and stops once the response is published."""
+    move(wf, rid, State.FORWARDED_TO_PANEL)
+    traveller.move_to(at(D - timedelta(1)))
+    assert [f.rule_id for f in sweep(wf).fired] == ["publish-d2"]
+    sent = []
+    day = D
+    while day <= D + timedelta(16):
+        for hour in (8, 9, 12):
+            traveller.move_to(at(day, hour, 30))
+            sent += [(f.rule_id, f.occurrence, day, hour) for f in sweep(wf).fired]
+        day += timedelta(days=1)
+    assert sent == [("overdue", 0, D, 9), ("overdue", 1, D + timedelta(7), 9),
+                    ("overdue", 2, D + timedelta(14), 9)]
+    move(wf, rid, State.PUBLISHED)
+    traveller.move_to(at(D + timedelta(21)))
+    assert [f.rule_id for f in sweep(wf).fired] == []
+
+
+def test_a_claimed_firing_is_never_sent_twice(wf: Workflow, rid: int, traveller: Any) -> None:
+    """Firing the same response again at the same moment claims nothing, and the database
+    itself refuses a second row for one (response, rule, occurrence)."""
+    traveller.move_to(at(D - timedelta(42)))
+    policy = escalation.load_policy(wf.settings)
+    moment = Moment.at(wf.clock.now(), 9)
+    first = escalation.fire_response(wf.db, wf.settings, policy, rid, moment)
+    assert [f.rule_id for f in first] == ["draft-d42"]
+    before = snapshot(wf)
+    assert escalation.fire_response(wf.db, wf.settings, policy, rid, moment) == []
+    assert snapshot(wf) == before
+    with pytest.raises(IntegrityError), wf.db.write() as s:
+        s.execute(insert(EscalationFiring).values(
+            response_id=rid, rule_id="draft-d42", occurrence=0, due_on=D, status="fired",
+            fired_at=datetime.now(UTC)))
+    assert snapshot(wf) == before
+
+
+def test_a_failing_mail_fires_nothing_and_is_retried(wf: Workflow, rid: int, traveller: Any,
+                                                     settings: Settings, tmp_path: Any) -> None:
+    """A template that cannot render rolls the whole firing back (no claim, no event, no
+    mail); the sweep reports it, and once the template is fixed the next sweep sends it."""
+    broken = tmp_path / "templates"
+    broken.mkdir()
+    (broken / "escalation_draft.txt.j2").write_text("{{ no_such_variable }}")
+    wf.settings = settings.model_copy(update={"template_dir": broken})
+    traveller.move_to(at(D - timedelta(42)))
+    before = snapshot(wf)
+    report = sweep(wf)
+    assert report.fired == []
+    assert len(report.errors) == 1
+    assert report.errors[0].startswith(f"response {rid} rule draft-d42: ")
+    assert "'no_such_variable' is undefined" in report.errors[0]
+    assert snapshot(wf) == before
+    (broken / "escalation_draft.txt.j2").unlink()
+    traveller.shift(timedelta(minutes=1))
+    assert [f.rule_id for f in sweep(wf).fired] == ["draft-d42"]
+
+
+def test_unstaffed_roles_fall_back_to_the_admins(wf: Workflow, traveller: Any) -> None:
+    """With only an admin on the system, an escalation for the chief executive goes to the
+    admin, and the audit event names the role nobody holds."""
+    content.add_person(wf, {"name": "Ann Admin", "email": ADMIN, "roles": ["admin"]}, None)
+    rid = content.add_report(wf, norfolk_report(), ADMIN).id or 0
+    traveller.move_to(at(D - timedelta(14)))
+    report = sweep(wf)
+    assert [(f.rule_id, f.recipients) for f in report.fired] == [("signoff-d14", (ADMIN,))]
+    event = actions(wf, Action.ESCALATION)[0]
+    assert json.loads(event.payload)["unstaffed_roles"] == ["chief_executive"]
+    assert event.response_id == rid
+
+
+def test_next_escalations_for_the_dashboard(wf: Workflow, rid: int, traveller: Any) -> None:
+    """``next_escalations`` gives each open response its next rule and day (a due, unswept
+    one counts), and leaves out finished responses and unknown ids."""
+    assert next_escalations(wf, [rid, 999]) == {rid: ("draft-d42", D - timedelta(42))}
+    traveller.move_to(at(D - timedelta(30)))
+    assert next_escalations(wf, [rid]) == {rid: ("draft-d42", D - timedelta(42))}
+    sweep(wf)
+    assert next_escalations(wf, [rid]) == {rid: ("signoff-d14", D - timedelta(14))}
+    move(wf, rid, State.PORTAL_SUBMITTED)
+    assert next_escalations(wf, [rid]) == {}
+    assert next_escalations(wf, []) == {}
+
+
+def test_heartbeat(wf: Workflow, traveller: Any) -> None:
+    """``last_heartbeat`` is None until a scheduler beats, then the latest beat in UTC."""
+    assert last_heartbeat(wf.db) is None
+    start = datetime(2024, 10, 10, 9, tzinfo=UTC)
+    escalation.beat(wf.db, "a", start, start + timedelta(seconds=30))
+    escalation.beat(wf.db, "b", start, start + timedelta(seconds=10))
+    escalation.beat(wf.db, "a", start, start + timedelta(seconds=60))
+    assert last_heartbeat(wf.db) == start + timedelta(seconds=60)
+    assert count(wf, SchedulerHeartbeat) == 2
+
+
+def test_sweep_reads_only_open_responses(wf: Workflow, rid: int, traveller: Any) -> None:
+    """Closed responses are not planned at all; the report counts open ones."""
+    traveller.move_to(at(D - timedelta(50)))
+    assert sweep(wf).open_responses == 1
+    move(wf, rid, State.NOT_REQUIRED)
+    traveller.move_to(at(D + timedelta(30)))
+    report = sweep(wf)
+    assert (report.open_responses, report.fired, report.next_at) == (0, [], None)
+    assert Counter(s for _, _, s in firings(wf)) == Counter()
