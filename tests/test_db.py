@@ -239,9 +239,10 @@ class TestRetry:
                                                 r"attempts: .*terminat"):
             db.run(always_killed, attempts=3)
 
-    def test_connection_lost_during_commit_is_not_retried(self, db: Database) -> None:
-        """Lost while committing, the outcome is unknown to us: no second attempt (it
-        could do the change twice); the caller is told to look first."""
+    def test_connection_lost_during_commit_asks_the_server(self, db: Database) -> None:
+        """Lost while committing, the outcome is asked of the server (txid_status): here
+        the backend died before the COMMIT landed, so it was aborted and is run again -
+        the row exists exactly once."""
         calls: list[int] = []
 
         def kill_before_commit(session: Session) -> None:
@@ -251,12 +252,38 @@ class TestRetry:
             calls.append(1)
             s.add(Person(name="maybe", email="maybe@opcc.example", roles=[], created_at=NOW))
             s.flush()
-            event.listen(s, "before_commit", kill_before_commit, once=True)
+            if len(calls) == 1:
+                event.listen(s, "before_commit", kill_before_commit, once=True)
 
-        with pytest.raises(DatabaseError, match="lost while committing; the change may or may "
-                                                "not have been saved"):
-            db.run(work)
-        assert calls == [1]
+        db.run(work)
+        assert calls == [1, 1]
+        assert names(db) == ["maybe"]
+
+    def test_commit_outcome_is_read_from_the_server(self, db: Database) -> None:
+        """``txid_status`` tells a committed transaction from a rolled-back one."""
+        with db.write() as s:
+            kept = db._xid(s)
+        with db.write() as s:
+            dropped = db._xid(s)
+            s.rollback()
+        err = OperationalError("COMMIT", {}, Exception("gone"))
+        assert kept is not None
+        assert dropped is not None
+        assert db._committed(kept, err) is True
+        assert db._committed(dropped, err) is False
+
+    def test_query_retries_a_terminated_read(self, db: Database) -> None:
+        """A read whose backend is terminated mid-transaction is run again."""
+        calls: list[int] = []
+
+        def read(s: Session) -> int:
+            calls.append(1)
+            if len(calls) == 1:
+                terminate(db, backend_pid(s))
+            return int(s.execute(text("SELECT count(*) FROM person")).scalar_one())
+
+        assert db.query(read) == 0
+        assert calls == [1, 1]
 
 
 def test_transient_classification_and_backoff() -> None:

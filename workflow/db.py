@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 from sqlalchemy.orm import Session
@@ -130,38 +130,71 @@ class Database:
         """``fn(session)`` in one write transaction, run again on a transient fault.
 
         Retried (in a fresh transaction, after a jittered backoff): serialization
-        failures and deadlocks anywhere, and a lost connection before the commit.
-        ``fn`` must only touch the database through ``session`` (it may run more than
-        once). A connection lost *during* the commit is not retried: the server may have
-        kept the transaction, so the caller is told to check instead of doing it twice.
+        failures, deadlocks and lost connections. ``fn`` must only touch the database
+        through ``session`` (it may run more than once). A connection lost *during* the
+        commit is ambiguous - the server may have kept the transaction - so on
+        PostgreSQL we ask it (``txid_status`` of the transaction's id, taken just before
+        the commit): committed means done, aborted means run it again. Never twice.
 
         Raises:
             DatabaseError: the fault persisted for ``attempts`` tries, or the commit's
-                outcome is unknown.
+                outcome cannot be learned.
         """
         for attempt in range(1, attempts + 1):
-            committing = False
+            xid: int | None = None
             with Session(self.engine, expire_on_commit=False) as session:
                 try:
                     session.begin()
                     result = fn(session)
-                    committing = True
+                    session.flush()  # a failure here is before the commit: safe to retry
+                    xid = self._xid(session)
                     session.commit()
                     return result
                 except DBAPIError as exc:
-                    self._give_up_unless_transient(exc, attempt, attempts, committing)
+                    if xid is not None and exc.connection_invalidated and \
+                            self._committed(xid, exc):
+                        return result  # the server kept it before the connection went
+                    self._give_up_unless_transient(exc, attempt, attempts)
             time.sleep(backoff(attempt))
         raise AssertionError("unreachable")  # the last attempt returns or raises
 
+    def query(self, fn: Callable[[Session], T], *, attempts: int = RETRY_ATTEMPTS) -> T:
+        """``fn(session)`` in a read transaction, run again on a transient fault."""
+        for attempt in range(1, attempts + 1):
+            try:
+                with self.read() as session:
+                    return fn(session)
+            except DBAPIError as exc:
+                self._give_up_unless_transient(exc, attempt, attempts)
+            time.sleep(backoff(attempt))
+        raise AssertionError("unreachable")
+
+    def _xid(self, session: Session) -> int | None:
+        """PostgreSQL: this transaction's id, to ask after a commit whose reply was lost."""
+        if self.is_sqlite:
+            return None
+        return int(session.execute(text("SELECT txid_current()")).scalar_one())
+
+    def _committed(self, xid: int, exc: DBAPIError) -> bool:
+        """Whether transaction ``xid`` committed (asked on a new connection).
+
+        Raises:
+            DatabaseError: the server cannot be asked; the outcome stays unknown.
+        """
+        try:
+            with self.engine.connect() as conn:
+                status = conn.execute(text("SELECT txid_status(:x)"), {"x": xid}).scalar()
+        except DBAPIError:
+            raise DatabaseError(
+                "the database connection was lost while committing and the server cannot "
+                "be asked whether the change was saved: look before trying again "
+                f"({_first_line(exc)})") from exc
+        return status == "committed"
+
     @staticmethod
-    def _give_up_unless_transient(exc: DBAPIError, attempt: int, attempts: int,
-                                  committing: bool) -> None:
+    def _give_up_unless_transient(exc: DBAPIError, attempt: int, attempts: int) -> None:
         if not transient(exc):
             raise exc
-        if committing and exc.connection_invalidated:
-            raise DatabaseError(
-                "the database connection was lost while committing; the change may or may "
-                f"not have been saved: look before trying again ({_first_line(exc)})") from exc
         if attempt == attempts:
             raise DatabaseError(f"database busy or unreachable after {attempts} attempts: "
                                 f"{_first_line(exc)}") from exc
