@@ -1,12 +1,20 @@
 """Benchmark: our dispatcher vs a plain aiosmtplib loop, same messages, same server.
 
-    .venv/bin/python bench/bench_mail.py [--messages 2000] [--database-url URL]
-                                         [--record-every N]
+    .venv/bin/python bench/bench_mail.py [--messages 2000] [--database-url URL] [--rounds 3]
 
-Queues N messages in a fresh database (a temporary SQLite file by default), starts an
-aiosmtpd server on loopback, then times (1) a bare aiosmtplib loop sending the same
-N messages over one connection and (2) ``workflow.mail.deliver_pending`` (claim,
-send, mark sent + audit event per message). Target: ours >= 0.8 x baseline msgs/s.
+Queues N messages in a fresh database (a temporary SQLite file by default, or the
+database at URL, which must be migrated and is emptied of outbox rows first), starts an
+aiosmtpd server in a *separate process* (so neither side shares its GIL with the
+server), then times, alternately for ``--rounds`` rounds:
+
+1. a bare aiosmtplib loop over one connection: for each message build its bytes with
+   ``message_bytes`` and ``sendmail`` it;
+2. ``workflow.outbox.deliver_pending``: claim, build the same bytes from the row, send,
+   commit "sent" before the next message's DATA, and audit each send.
+
+Both sides build every message inside the timer, send the same N messages of the same
+size to the same server, and each round starts from the same queued outbox. The best
+round of each side is reported. Target: ours >= 0.8 x baseline msgs/s.
 The baseline imports aiosmtplib directly on purpose: it is the yardstick.
 """
 
@@ -14,22 +22,22 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import multiprocessing as mp
 import socket
 import sys
 import tempfile
 import time
 from datetime import UTC, datetime
+from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any
 
 import aiosmtplib
-from aiosmtpd.controller import Controller
-from sqlalchemy import select
+from sqlalchemy import delete, select, update
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from notifications.message import Mail, message_bytes  # noqa: E402
-from workflow import audit, mail, schema  # noqa: E402
+from workflow import audit, mail, outbox, schema  # noqa: E402
 from workflow.audit import Action  # noqa: E402
 from workflow.clock import SystemClock  # noqa: E402
 from workflow.config import Settings  # noqa: E402
@@ -37,13 +45,25 @@ from workflow.db import Database  # noqa: E402
 from workflow.models import OutboxMessage, Person  # noqa: E402
 
 
-class Counting:
-    def __init__(self) -> None:
-        self.count = 0
+def serve(port: int, control: Connection) -> None:
+    """The SMTP server process: count DATA commands until told to stop, then report."""
+    from aiosmtpd.controller import Controller
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
-        self.count += 1
-        return "250 OK"
+    class Counting:
+        count = 0
+
+        async def handle_DATA(self, server: object, session: object,  # noqa: N802
+                              envelope: object) -> str:
+            self.count += 1
+            return "250 OK"
+
+    handler = Counting()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    control.send("ready")
+    while control.recv() == "count":
+        control.send(handler.count)
+    controller.stop()
 
 
 def free_port() -> int:
@@ -55,7 +75,10 @@ def free_port() -> int:
 def queue(db: Database, settings: Settings, n: int) -> list[Mail]:
     now = datetime.now(UTC)
     with db.write() as s:
-        s.add(Person(name="Admin", email="admin@opcc.example", roles=["admin"], created_at=now))
+        s.execute(delete(OutboxMessage))
+        if s.scalars(select(Person).where(Person.email == "admin@opcc.example")).first() is None:
+            s.add(Person(name="Admin", email="admin@opcc.example", roles=["admin"],
+                         created_at=now))
         for start in range(0, n, 500):
             event = audit.append(s, at=now, actor="bench", action=Action.CREATED)
             mail.queue_messages(
@@ -69,53 +92,72 @@ def queue(db: Database, settings: Settings, n: int) -> list[Mail]:
                      m.created_at) for m in s.scalars(select(OutboxMessage))]
 
 
+def requeue(db: Database) -> None:
+    """Back to the state ``queue`` left (the audit log keeps growing, as in production)."""
+    with db.write() as s:
+        s.execute(update(OutboxMessage).values(status="pending", attempts=0, sent_at=None,
+                                               claimed_by=None, claimed_until=None))
+
+
 async def baseline(port: int, mails: list[Mail]) -> float:
-    payloads = [(m.sender, m.recipient, message_bytes(m)) for m in mails]
     smtp = aiosmtplib.SMTP(hostname="127.0.0.1", port=port, start_tls=False)
     start = time.perf_counter()
     await smtp.connect()
-    for sender, rcpt, data in payloads:
-        await smtp.sendmail(sender, [rcpt], data)
+    for m in mails:
+        await smtp.sendmail(m.sender, [m.recipient], message_bytes(m))
     await smtp.quit()
     return time.perf_counter() - start
 
 
+def ours(db: Database, settings: Settings, n: int) -> float:
+    start = time.perf_counter()
+    report = outbox.deliver_pending(db, settings, SystemClock())
+    elapsed = time.perf_counter() - start
+    assert (report.sent, report.error) == (n, None), report
+    return elapsed
+
+
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     ap.add_argument("--messages", type=int, default=2000)
     ap.add_argument("--database-url", default=None)
-    ap.add_argument("--record-every", type=int, default=1,
-                    help="S55_MAIL_RECORD_EVERY: accepted messages recorded per transaction")
+    ap.add_argument("--rounds", type=int, default=3)
     args = ap.parse_args()
+    ctx = mp.get_context("spawn")
     with tempfile.TemporaryDirectory() as tmp:
         url = args.database_url or f"sqlite:///{tmp}/bench.db"
         db = Database(url)
         schema.upgrade(db)
         port = free_port()
         settings = Settings(database_url=url, smtp_host="127.0.0.1", smtp_port=port,
-                            smtp_security="none", spool_dir=Path(tmp) / "spool",
-                            mail_record_every=args.record_every)
+                            smtp_security="none", spool_dir=Path(tmp) / "spool")
         mails = queue(db, settings, args.messages)
-        handler = Counting()
-        controller = Controller(handler, hostname="127.0.0.1", port=port)
-        controller.start()
+        n = len(mails)
+        size = sum(len(message_bytes(m)) for m in mails) / n
+        parent, child = ctx.Pipe()
+        server = ctx.Process(target=serve, args=(port, child), daemon=True)
+        server.start()
+        assert parent.recv() == "ready"
+        base_s, ours_s = [], []
         try:
-            base_s = asyncio.run(baseline(port, mails))
-            start = time.perf_counter()
-            report = mail.deliver_pending(db, settings, SystemClock())
-            ours_s = time.perf_counter() - start
+            for _ in range(args.rounds):
+                base_s.append(asyncio.run(baseline(port, mails)))
+                requeue(db)
+                ours_s.append(ours(db, settings, n))
+            parent.send("count")
+            received = parent.recv()
         finally:
-            controller.stop()
+            parent.send("stop")
+            server.join(timeout=10)
             db.dispose()
-    n = len(mails)
-    assert report.sent == n, report
-    assert handler.count == 2 * n, handler.count
-    ours, base = n / ours_s, n / base_s
-    print(f"backend  {db.dialect}")
-    print(f"messages {n}, recorded {args.record_every} per transaction")
-    print(f"ours     {ours:8.1f} msgs/s ({ours_s:.2f} s; claim, send, mark sent + audit each)")
-    print(f"baseline {base:8.1f} msgs/s ({base_s:.2f} s; bare aiosmtplib loop, one connection)")
-    print(f"ratio    {ours / base:8.2f} (target >= 0.80)")
+    assert received == 2 * n * args.rounds, received
+    best_ours, best_base = n / min(ours_s), n / min(base_s)
+    print(f"backend  {db.dialect}; {n} messages of ~{size:.0f} bytes; server in its own process")
+    print(f"rounds   ours {', '.join(f'{n / s:.0f}' for s in ours_s)} msgs/s; "
+          f"baseline {', '.join(f'{n / s:.0f}' for s in base_s)} msgs/s")
+    print(f"ours     {best_ours:8.1f} msgs/s (best round; claim, build, send, record + audit)")
+    print(f"baseline {best_base:8.1f} msgs/s (best round; build + bare aiosmtplib, one connection)")
+    print(f"ratio    {best_ours / best_base:8.2f} (target >= 0.80)")
 
 
 if __name__ == "__main__":

@@ -26,11 +26,12 @@ from smtp_server import (
 from sqlalchemy import select
 
 from states import TRIGGERS
-from workflow import audit, mail
+from workflow import audit, mail, outbox
 from workflow.audit import Action
 from workflow.clock import FixedClock
 from workflow.config import Settings
 from workflow.db import Database
+from workflow.errors import NotFoundError
 from workflow.models import AuditEvent, OutboxMessage
 
 NOW = datetime(2024, 11, 22, 10, 0, tzinfo=UTC)
@@ -66,8 +67,8 @@ def actions(db: Database) -> Counter[str]:
         return Counter(s.scalars(select(AuditEvent.action)))
 
 
-def deliver(db: Database, settings: Settings, at: datetime = NOW) -> mail.DeliveryReport:
-    return mail.deliver_pending(db, settings, FixedClock(at))
+def deliver(db: Database, settings: Settings, at: datetime = NOW) -> outbox.DeliveryReport:
+    return outbox.deliver_pending(db, settings, FixedClock(at))
 
 
 def test_every_lifecycle_email_arrives(db: Database, settings: Settings,
@@ -261,7 +262,7 @@ def test_server_timeout_keeps_mail(db: Database, settings: Settings, silent_port
 def test_spool_is_the_default(db: Database, settings: Settings) -> None:
     """With no SMTP host, mail is written as .eml files to the spool folder, once each."""
     seed(db, settings, ["a@x.example", "b@x.example"])
-    assert "spool folder" in mail.transport_description(settings)
+    assert "spool folder" in outbox.transport_description(settings)
     assert deliver(db, settings).sent == 2
     files = sorted(Path(settings.spool_dir).glob("*.eml"))
     assert len(files) == 2
@@ -274,7 +275,7 @@ def test_second_sqlite_dispatcher_refused(db: Database, settings: Settings) -> N
     """On SQLite only one dispatcher may run: a second gets a clear error naming the lock."""
     if not db.is_sqlite:
         pytest.skip("PostgreSQL allows several dispatchers (SKIP LOCKED)")
-    with mail.dispatcher_lock(db), pytest.raises(mail.DispatcherLockedError,
+    with outbox.dispatcher_lock(db), pytest.raises(mail.DispatcherLockedError,
                                                  match="dispatcher.lock"):
         deliver(db, settings)
 
@@ -285,29 +286,29 @@ def test_retry_list_show(db: Database, settings: Settings, smtp_server: Server) 
     smtp_server.handler.reject.add("bad@x.example")
     cfg = smtp(settings, smtp_server)
     deliver(db, cfg)
-    assert [r.id for r in mail.list_outbox(db, status="dead")] == [bad]
-    row, eml = mail.show_outbox(db, bad)
+    assert [r.id for r in outbox.list_outbox(db, status="dead")] == [bad]
+    row, eml = outbox.show_outbox(db, bad)
     assert row.status == "dead"
     assert "Subject: [s55] Test message" in eml
     smtp_server.handler.reject.clear()
-    assert mail.retry_outbox(db, bad, clock=FixedClock(NOW), actor=ADMIN).status == "pending"
+    assert outbox.retry_outbox(db, bad, clock=FixedClock(NOW), actor=ADMIN).status == "pending"
     assert deliver(db, cfg).sent == 1
     with pytest.raises(mail.OutboxStateError, match=f"outbox message {bad} while it is sent"):
-        mail.retry_outbox(db, bad, clock=FixedClock(NOW), actor=ADMIN)
-    with pytest.raises(mail.NotFoundError):
-        mail.show_outbox(db, 999)
-    assert mail.outbox_counts(db)["sent"] == 2  # the message and the admin alert
-    assert json.dumps(mail.list_outbox(db)[0].as_json())
+        outbox.retry_outbox(db, bad, clock=FixedClock(NOW), actor=ADMIN)
+    with pytest.raises(NotFoundError):
+        outbox.show_outbox(db, 999)
+    assert outbox.outbox_counts(db)["sent"] == 2  # the message and the admin alert
+    assert json.dumps(outbox.list_outbox(db)[0].as_json())
     assert actions(db)[Action.MAIL_RETRY.value] == 1
 
 
 def test_mail_test_command(db: Database, settings: Settings, smtp_server: Server) -> None:
     """`mail test` sends straight through the transport and audits it; a bad server errors."""
-    assert "SMTP 127.0.0.1" in mail.send_test(db, smtp(settings, smtp_server),
+    assert "SMTP 127.0.0.1" in outbox.send_test(db, smtp(settings, smtp_server),
                                               FixedClock(NOW), "ops@x.example", actor=ADMIN)
     (got,) = smtp_server.handler.received
     assert got.recipients == ["ops@x.example"]
     assert got.message.get_content_type() == "multipart/alternative"
     with pytest.raises(mail.MailTestError, match="ops@x.example"):
-        mail.send_test(db, smtp(settings, port=free_port()), FixedClock(NOW), "ops@x.example",
+        outbox.send_test(db, smtp(settings, port=free_port()), FixedClock(NOW), "ops@x.example",
                        actor=ADMIN)

@@ -32,14 +32,14 @@ NOW = datetime(2024, 11, 22, 10, 0, tzinfo=UTC)
 WORKER = """
 import sys
 from datetime import datetime
-from workflow import mail
+from workflow import outbox
 from workflow.clock import FixedClock
 from workflow.config import Settings
 from workflow.db import Database
 
 settings = Settings()  # S55_* from the environment, as the CLI would
 db = Database(settings.database_url)
-report = mail.deliver_pending(db, settings, FixedClock(datetime.fromisoformat(sys.argv[1])),
+report = outbox.deliver_pending(db, settings, FixedClock(datetime.fromisoformat(sys.argv[1])),
                               worker=sys.argv[2])
 print(report.sent, report.error)
 """

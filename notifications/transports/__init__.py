@@ -1,6 +1,6 @@
 """Mail transports: SMTP (aiosmtplib) and a local spool folder of .eml files."""
 
-from notifications.transports.base import BeforeData, Transport
+from notifications.transports.base import Alongside, Transport
 from notifications.transports.spool import SpoolTransport
 
-__all__ = ["BeforeData", "SpoolTransport", "Transport"]
+__all__ = ["Alongside", "SpoolTransport", "Transport"]

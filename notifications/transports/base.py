@@ -1,17 +1,20 @@
 """What the dispatcher needs from a transport: open once, send many, close.
 
-``send`` takes a ``before_data`` hook the transport awaits just before it hands the
-message body over (SMTP ``DATA``). The dispatcher uses it to make sure the previous
-message's "sent" is committed first, so a crash can leave at most the one message in
-flight unrecorded (see ``dispatcher``).
+``send`` takes an ``alongside`` callable: quick, synchronous work the transport runs
+once the message is under way but before its body goes out (SMTP: after MAIL FROM is
+written, while the server answers it). The dispatcher commits the *previous* message's
+"sent" there, so that commit costs no time on the SMTP conversation's critical path and
+is still durable before the next DATA: a crash leaves at most the one message in flight
+unrecorded (see ``dispatcher``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Protocol
 
-BeforeData = Callable[[], Awaitable[None]]
+Alongside = Callable[[], None]
+
 
 
 class Transport(Protocol):
@@ -23,8 +26,10 @@ class Transport(Protocol):
         ...
 
     async def send(self, sender: str, recipient: str, data: bytes,
-                   before_data: BeforeData | None = None) -> None:
-        """Deliver one message. Raises a ``DeliveryError`` subclass about that message."""
+                   alongside: Alongside | None = None) -> None:
+        """Deliver one message, calling ``alongside`` (if given) exactly once before the
+        body goes out. Raises a ``DeliveryError`` subclass about that message; an
+        exception from ``alongside`` propagates and nothing more is sent."""
         ...
 
     async def close(self) -> None:

@@ -9,6 +9,7 @@ we never let aiosmtplib guess: ``start_tls`` is always True or False, never None
 
 from __future__ import annotations
 
+import asyncio
 import ssl
 from pathlib import Path
 
@@ -22,7 +23,7 @@ from notifications.errors import (
     TemporaryDeliveryError,
     TransportError,
 )
-from notifications.transports.base import BeforeData
+from notifications.transports.base import Alongside
 
 SECURITY = ("starttls", "tls", "none")
 
@@ -90,15 +91,18 @@ class SMTPTransport:
         self._smtp = smtp
 
     async def send(self, sender: str, recipient: str, data: bytes,
-                   before_data: BeforeData | None = None) -> None:
+                   alongside: Alongside | None = None) -> None:
         smtp = self._smtp
         if smtp is None or not smtp.is_connected:
+            if alongside is not None:
+                alongside()
             raise ConnectionLostError(recipient, "not connected")
         try:
-            await smtp.mail(sender)
+            if alongside is None:
+                await smtp.mail(sender)
+            else:
+                await self._mail_alongside(smtp, sender, alongside)
             await smtp.rcpt(recipient)
-            if before_data is not None:
-                await before_data()
             await smtp.data(data)
         except aiosmtplib.SMTPResponseException as exc:
             # The server refused this message only: reset the transaction and go on.
@@ -110,6 +114,19 @@ class SMTPTransport:
             self._smtp = None
             await self._quietly_close(smtp)
             raise ConnectionLostError(recipient, f"connection lost: {exc}") from None
+
+    @staticmethod
+    async def _mail_alongside(smtp: aiosmtplib.SMTP, sender: str, alongside: Alongside) -> None:
+        """MAIL FROM, running ``alongside`` while the server answers it."""
+        mail = asyncio.ensure_future(smtp.mail(sender))
+        await asyncio.sleep(0)  # the task's first step writes MAIL FROM to the socket
+        try:
+            alongside()
+        except BaseException:
+            mail.cancel()
+            await asyncio.gather(mail, return_exceptions=True)
+            raise
+        await mail
 
     async def _reset(self, smtp: aiosmtplib.SMTP) -> None:
         try:

@@ -14,7 +14,7 @@ from email.parser import BytesHeaderParser
 from pathlib import Path
 
 from notifications.errors import TransportError
-from notifications.transports.base import BeforeData
+from notifications.transports.base import Alongside
 
 
 def spool_name(data: bytes) -> str:
@@ -38,9 +38,9 @@ class SpoolTransport:
             raise TransportError("spool", f"cannot create {self.directory}: {exc}") from exc
 
     async def send(self, sender: str, recipient: str, data: bytes,
-                   before_data: BeforeData | None = None) -> None:
-        if before_data is not None:
-            await before_data()
+                   alongside: Alongside | None = None) -> None:
+        if alongside is not None:
+            alongside()
         target = self.directory / spool_name(data)
         envelope = f"X-Envelope-From: {sender}\r\nX-Envelope-To: {recipient}\r\n".encode()
         fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".tmp-", suffix=".eml")
