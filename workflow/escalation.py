@@ -312,9 +312,11 @@ def sweep(db: Database, settings: Settings, clock: Clock, *, policy: Policy | No
                 continue
             for f in done:
                 (report.fired if f.status == "fired" else report.superseded).append(f)
-                log.info("response %s: %s %s#%s (due %s)%s", rid, f.status, f.rule_id,
-                         f.occurrence, f.day, f" to {', '.join(f.recipients)}"
-                         if f.recipients else "")
+            if done:
+                f, skipped = done[0], [f"{s.rule_id}#{s.occurrence}" for s in done[1:]]
+                log.info("response %s: fired %s#%s (due %s) to %s%s", rid, f.rule_id,
+                         f.occurrence, f.day, ", ".join(f.recipients) or "nobody",
+                         f"; superseded {', '.join(skipped)}" if skipped else "")
         if p.next is not None and (report.next_at is None or p.next.at < report.next_at):
             report.next_at, report.next_rule = p.next.at, (rid, p.next.rule.id)
     return report

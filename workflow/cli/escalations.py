@@ -44,6 +44,9 @@ def _log_to_stderr() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s "
                         "%(message)s")
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    # max_instances=1 turns a run that would overlap the previous one into a skip, which
+    # APScheduler logs as a warning every time: expected here, so not shown.
+    logging.getLogger("apscheduler.scheduler").setLevel(logging.ERROR)
 
 
 @app.command("run")
