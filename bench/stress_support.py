@@ -203,8 +203,9 @@ def _escalations(db: Any, outcome: Outcome) -> list[str]:
 def where(trace: str) -> str:
     """The innermost s55 frame and the exception line of a formatted traceback."""
     lines = trace.strip().splitlines()
-    ours = [ln.strip() for ln in lines if ln.strip().startswith("File") and "/.venv/" not in ln
-            and "/lib/python" not in ln]
+    root = str(Path(__file__).resolve().parents[1])
+    ours = [ln.strip() for ln in lines if ln.strip().startswith(f'File "{root}/')
+            and "/.venv/" not in ln]
     error = next((ln for ln in reversed(lines) if ln and not ln.startswith((" ", "("))), "")
     return f"{ours[-1] if ours else '?'}: {error[:160]}"
 

@@ -227,6 +227,19 @@ class TestRetry:
             assert calls == [1]
         assert names(db) == ["taken"]
 
+    def test_a_refusal_survives_its_dead_connection(self, db: Database) -> None:
+        """A refusal raised after the backend died reaches the caller as itself, not as the
+        failed ROLLBACK of the closing session (the server already rolled back)."""
+
+        def work(s: Session) -> None:
+            terminate(db, backend_pid(s))
+            raise NotFoundError("response", 7)
+
+        with pytest.raises(NotFoundError, match="no response 7"):
+            db.run(work)
+        with pytest.raises(NotFoundError, match="no response 7"):
+            db.query(work)
+
     def test_a_fault_that_persists_is_one_clear_error(self, db: Database) -> None:
         """When every attempt loses its connection, the caller gets one DatabaseError
         naming the number of attempts, not a driver exception."""

@@ -17,7 +17,7 @@ from bench.stress import Options, Outcome, run
 from bench.stress_support import Sink, check, unhandled
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgresql]
-SMALL = Options(writers=4, ops=25, responses=30, sweep_days=90, sweep_step=7)
+SMALL = Options(writers=3, ops=20, responses=20, sweep_days=70, sweep_step=10)
 
 
 def stress(pg_url: str, opts: Options) -> tuple[list[str], dict[str, int], Outcome]:

@@ -97,6 +97,18 @@ def _first_line(exc: DBAPIError) -> str:
     return text.splitlines()[0] if text else type(exc.orig).__name__
 
 
+def _close(session: Session) -> None:
+    """Close, rolling back what is open. If the connection is already gone the server has
+    rolled the transaction back itself: the error that got us here (a refusal, say)
+    must reach the caller, not the failed ROLLBACK that would replace it."""
+    try:
+        session.close()
+    except DBAPIError as exc:
+        if not exc.connection_invalidated:
+            raise
+        log.info("connection gone while closing a session: %s", _first_line(exc))
+
+
 class Database:
     """One database: a write engine and a read engine over the same URL."""
 
@@ -142,30 +154,35 @@ class Database:
         """
         for attempt in range(1, attempts + 1):
             xid: int | None = None
-            with Session(self.engine, expire_on_commit=False) as session:
-                try:
-                    session.begin()
-                    result = fn(session)
-                    session.flush()  # a failure here is before the commit: safe to retry
-                    xid = self._xid(session)
-                    session.commit()
-                    return result
-                except DBAPIError as exc:
-                    if xid is not None and exc.connection_invalidated and \
-                            self._committed(xid, exc):
-                        return result  # the server kept it before the connection went
-                    self._give_up_unless_transient(exc, attempt, attempts)
+            session = Session(self.engine, expire_on_commit=False)
+            try:
+                session.begin()
+                result = fn(session)
+                session.flush()  # a failure here is before the commit: safe to retry
+                xid = self._xid(session)
+                session.commit()
+                return result
+            except DBAPIError as exc:
+                if xid is not None and exc.connection_invalidated and \
+                        self._committed(xid, exc):
+                    return result  # the server kept it before the connection went
+                self._give_up_unless_transient(exc, attempt, attempts)
+            finally:
+                _close(session)
             time.sleep(backoff(attempt))
         raise AssertionError("unreachable")  # the last attempt returns or raises
 
     def query(self, fn: Callable[[Session], T], *, attempts: int = RETRY_ATTEMPTS) -> T:
         """``fn(session)`` in a read transaction, run again on a transient fault."""
         for attempt in range(1, attempts + 1):
+            session = Session(self.read_engine, expire_on_commit=False)
             try:
-                with self.read() as session:
-                    return fn(session)
+                session.begin()
+                return fn(session)  # a read: closing (below) rolls back, nothing to commit
             except DBAPIError as exc:
                 self._give_up_unless_transient(exc, attempt, attempts)
+            finally:
+                _close(session)
             time.sleep(backoff(attempt))
         raise AssertionError("unreachable")
 
