@@ -74,7 +74,8 @@ def statuses(db: Database) -> Counter[str]:
 def test_killed_mid_batch_then_restarted(db: Database, db_url: str, settings: Settings,
                                          smtp_server: Server) -> None:
     """A dispatcher SIGKILLed while the server holds message 23 (unacknowledged) has
-    recorded the 22 before it; a restart delivers the rest: no loss, no duplicate."""
+    recorded the 22 before it; a restart delivers the rest: no loss, no duplicate, and
+    every send audited exactly once (the 22 by the restart's recovery)."""
     expected = seed(db, settings, 60)
     kill_at = 23
     proc: list[subprocess.Popen[str]] = []
@@ -103,6 +104,14 @@ def test_killed_mid_batch_then_restarted(db: Database, db_url: str, settings: Se
     assert max(ids.values()) == 1
     assert statuses(db) == Counter({"sent": 60})
     assert audit.verify(db).ok
+    assert sent_events(db) == Counter({i: 1 for i in range(1, 61)})
+
+
+def sent_events(db: Database) -> Counter[int]:
+    """How many MAIL_SENT events name each outbox id."""
+    with db.read() as s:
+        return Counter(json.loads(p)["outbox"] for p in s.scalars(
+            select(AuditEvent.payload).where(AuditEvent.action == Action.MAIL_SENT.value)))
 
 
 def test_two_dispatchers_on_postgresql_never_double_send(db: Database, db_url: str,
@@ -122,6 +131,7 @@ def test_two_dispatchers_on_postgresql_never_double_send(db: Database, db_url: s
     assert max(ids.values()) == 1
     assert statuses(db) == Counter({"sent": 300})
     assert audit.verify(db).ok
+    assert sent_events(db) == Counter({i: 1 for i in range(1, 301)})
     with db.read() as s:
         workers = Counter(json.loads(p)["worker"] for p in s.scalars(
             select(AuditEvent.payload).where(AuditEvent.action == Action.MAIL_SENT.value)))

@@ -139,12 +139,12 @@ def append_many(session: Session, events: Sequence[Mapping[str, Any]]) -> None:
     """
     if not events:
         return
+    table: Any = AuditEvent.__table__  # type: ignore[attr-defined]
     prev = session.info.get(_HEAD_KEY)
     if prev is None:
         _lock_chain(session)
         prev = session.execute(
-            select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)  # type: ignore[union-attr]
-        ).scalar() or GENESIS
+            select(table.c.hash).order_by(table.c.id.desc()).limit(1)).scalar() or GENESIS
     rows: list[dict[str, Any]] = []
     for spec in events:
         row = {"response_id": spec.get("response_id"), "at": spec["at"].astimezone(UTC),
@@ -157,7 +157,6 @@ def append_many(session: Session, events: Sequence[Mapping[str, Any]]) -> None:
             row["response_id"], _at_text(row["at"]), row["actor"], row["action"],
             row["trigger"], row["from_state"], row["to_state"], row["reason"], row["payload"]))
         rows.append(row)
-    table: Any = AuditEvent.__table__  # type: ignore[attr-defined]
     # No RETURNING: asking for the ids in order makes SQLAlchemy send one INSERT per
     # row on SQLite, which costs more than everything else here together.
     session.execute(insert(table), rows)

@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from notifications.errors import NotificationError
 from notifications.message import Mail, check_address, message_bytes, message_id_for
@@ -112,7 +113,7 @@ class Recipient:
 
 def people_with_role(session: Session, role: str) -> list[Person]:
     """Everyone holding ``role``, by id (roles are a small JSON list per person)."""
-    people = session.scalars(select(Person).order_by(Person.id)).all()  # type: ignore[arg-type]
+    people = session.scalars(select(Person).order_by(col(Person.id))).all()
     return [p for p in people if role in (p.roles or [])]
 
 
@@ -173,8 +174,8 @@ def queue_messages(session: Session, *, settings: Settings, now: datetime, kind:
             rows.append(row)
     except NotificationError as exc:
         raise MailRefusedError(action, exc) from exc
-    existing = set(session.scalars(select(OutboxMessage.dedupe_key).where(
-        OutboxMessage.dedupe_key.in_([r.dedupe_key for r in rows]))))  # type: ignore[attr-defined]
+    existing = set(session.scalars(select(col(OutboxMessage.dedupe_key)).where(
+        col(OutboxMessage.dedupe_key).in_([r.dedupe_key for r in rows]))))
     rows = [r for r in rows if r.dedupe_key not in existing]
     session.add_all(rows)
     session.flush()
@@ -207,10 +208,11 @@ def transition_context(session: Session, settings: Settings, now: datetime, resp
                        reason: str | None) -> dict[str, Any]:
     """Everything any transition template may use (plain values, no ORM objects)."""
     recs = session.scalars(select(Recommendation).where(
-        Recommendation.response_id == response.id).order_by(Recommendation.number)).all()  # type: ignore[arg-type]
+        col(Recommendation.response_id) == response.id).order_by(col(Recommendation.number))).all()
     areas = session.scalars(select(AreaForImprovement).where(
-        AreaForImprovement.response_id == response.id).order_by(AreaForImprovement.number)).all()  # type: ignore[arg-type]
-    actor_person = session.scalars(select(Person).where(Person.email == actor)).first()
+        col(AreaForImprovement.response_id) == response.id).order_by(
+            col(AreaForImprovement.number))).all()
+    actor_person = session.scalars(select(Person).where(col(Person.email) == actor)).first()
     return {
         "opcc_name": settings.opcc_name, "force": response.force or settings.force,
         "response_id": response.id, "report_title": report.title, "report_link": report.link,

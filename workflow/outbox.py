@@ -335,6 +335,42 @@ def deliver_pending(db: Database, settings: Settings, clock: Clock, *,
                                         progress=progress, transport=transport))
 
 
+async def run_dispatcher(db: Database, settings: Settings, clock: Clock,
+                         stop_event: asyncio.Event, poll_seconds: float = 30.0, *,
+                         worker: str | None = None,
+                         transport: Transport | None = None) -> int:
+    """Deliver due mail until ``stop_event`` is set (the scheduler daemon runs this beside
+    APScheduler); returns the number of messages processed.
+
+    Each pass delivers at most one batch (``mail_batch_size``), so a stop is noticed
+    within one batch even with a long backlog; a full batch is followed straight away by
+    the next, anything less by a wait of ``poll_seconds`` that the stop cuts short. A
+    pass that fails (database down, another dispatcher holding the SQLite lock) is
+    logged and tried again after the wait: the loop only ends when asked to.
+    """
+    worker = worker or default_worker()
+    processed = 0
+    while not stop_event.is_set():
+        batch = settings.mail_batch_size
+        try:
+            report = await adeliver_pending(db, settings, clock, worker=worker, limit=batch,
+                                            transport=transport)
+        except DispatcherLockedError as exc:
+            log.info("mail dispatcher waiting: %s", exc)
+            report = DeliveryReport()
+        except Exception:  # the daemon's entry point: log, wait, try again
+            log.exception("mail delivery pass failed; trying again in %ss", poll_seconds)
+            report = DeliveryReport()
+        processed += report.processed
+        if report.processed >= batch and not report.error:
+            continue  # more may be due now
+        try:
+            await asyncio.wait_for(stop_event.wait(), timeout=poll_seconds)
+        except TimeoutError:
+            pass
+    return processed
+
+
 # -- CLI helpers (s55 outbox ..., s55 mail ...) ------------------------------------------
 
 @dataclass(frozen=True)

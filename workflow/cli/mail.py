@@ -1,4 +1,4 @@
-"""Mail commands: the outbox and delivery."""
+"""Mail commands: the outbox and delivery (``workflow.outbox``)."""
 
 from __future__ import annotations
 
@@ -22,16 +22,16 @@ def outbox_list(
     as_json: AsJson = False,
 ) -> None:
     """List queued, sent and dead mail, and say where mail goes (SMTP or spool)."""
-    from workflow import mail
+    from workflow import outbox
 
     wf = open_workflow()
-    rows = mail.list_outbox(wf.db, status=status, response_id=response, limit=limit)
+    rows = outbox.list_outbox(wf.db, status=status, response_id=response, limit=limit)
     if as_json:
-        return print_json({"transport": mail.transport_description(wf.settings),
-                           "counts": mail.outbox_counts(wf.db),
+        return print_json({"transport": outbox.transport_description(wf.settings),
+                           "counts": outbox.outbox_counts(wf.db),
                            "messages": [r.as_json() for r in rows]})
-    counts = mail.outbox_counts(wf.db)
-    typer.echo(f"mail goes to: {mail.transport_description(wf.settings)}")
+    counts = outbox.outbox_counts(wf.db)
+    typer.echo(f"mail goes to: {outbox.transport_description(wf.settings)}")
     typer.echo("  ".join(f"{k}: {v}" for k, v in counts.items()))
     for r in rows:
         error = f"  ({r.last_error})" if r.last_error and r.status != "sent" else ""
@@ -43,9 +43,9 @@ def outbox_list(
 def outbox_show(outbox_id: Annotated[int, typer.Argument(metavar="ID")],
                 as_json: AsJson = False) -> None:
     """Show one message as it will be (or was) sent."""
-    from workflow import mail
+    from workflow import outbox
 
-    row, rendered = mail.show_outbox(open_workflow().db, outbox_id)
+    row, rendered = outbox.show_outbox(open_workflow().db, outbox_id)
     if as_json:
         return print_json({**row.as_json(), "message": rendered})
     typer.echo(rendered)
@@ -54,10 +54,10 @@ def outbox_show(outbox_id: Annotated[int, typer.Argument(metavar="ID")],
 @outbox_app.command("retry")
 def outbox_retry(outbox_id: Annotated[int, typer.Argument(metavar="ID")], actor: Actor) -> None:
     """Put a dead or failing message back in the queue now."""
-    from workflow import mail
+    from workflow import outbox
 
     wf = open_workflow()
-    row = mail.retry_outbox(wf.db, outbox_id, clock=wf.clock, actor=actor)
+    row = outbox.retry_outbox(wf.db, outbox_id, clock=wf.clock, actor=actor)
     typer.echo(f"message {row.id} to {row.recipient}: {row.status}, due now")
 
 
@@ -71,22 +71,22 @@ def _progress(total: int) -> Any:
 def mail_send(limit: Annotated[int | None, typer.Option(help="send at most this many")] = None
               ) -> None:
     """Deliver the mail that is due now (SMTP, or the spool folder when none is set)."""
-    from workflow import mail
+    from workflow import outbox
 
     wf = open_workflow()
-    total = mail.due_count(wf.db, wf.clock)
+    total = outbox.due_count(wf.db, wf.clock)
     if limit is not None:
         total = min(total, limit)
     bar = _progress(total)
     if bar is None:
-        result = mail.deliver_pending(wf.db, wf.settings, wf.clock, limit=limit)
+        result = outbox.deliver_pending(wf.db, wf.settings, wf.clock, limit=limit)
     else:
         with bar:
             task = bar.add_task("sending", total=total)
-            result = mail.deliver_pending(wf.db, wf.settings, wf.clock, limit=limit,
+            result = outbox.deliver_pending(wf.db, wf.settings, wf.clock, limit=limit,
                                           progress=lambda n: bar.update(task, completed=n))
     typer.echo(f"sent {result.sent}, retrying {result.retrying}, dead {result.dead} "
-               f"via {mail.transport_description(wf.settings)}")
+               f"via {outbox.transport_description(wf.settings)}")
     if result.error:
         typer.echo(f"Error: {result.error}", err=True)
         raise typer.Exit(1)
@@ -95,7 +95,7 @@ def mail_send(limit: Annotated[int | None, typer.Option(help="send at most this 
 @mail_app.command("test")
 def mail_test(address: str, actor: Actor) -> None:
     """Send a test message to ADDRESS now, checking the SMTP settings end to end."""
-    from workflow import mail
+    from workflow import outbox
 
     wf = open_workflow()
-    typer.echo(mail.send_test(wf.db, wf.settings, wf.clock, address, actor=actor))
+    typer.echo(outbox.send_test(wf.db, wf.settings, wf.clock, address, actor=actor))
