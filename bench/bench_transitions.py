@@ -19,7 +19,6 @@ from datetime import UTC, datetime
 from sqlalchemy import insert, select, update
 
 from bench.common import fresh_database, report, timed
-from states.deadlines import statutory_deadline
 from workflow import content
 from workflow.config import Settings
 from workflow.db import Database

@@ -53,7 +53,8 @@ def main() -> None:
         t_ours = timed(lambda: results.setdefault("ours", audit.verify(db)))
         t_base = timed(lambda: results.setdefault("base", baseline(path)))
         ours = results["ours"]
-        assert ours.ok and ours.count == args.events and ours.head == head  # type: ignore[attr-defined]
+        assert ours.ok, ours  # type: ignore[attr-defined]
+        assert (ours.count, ours.head) == (args.events, head)  # type: ignore[attr-defined]
         assert results["base"] == (args.events, head)
         db.dispose()
     report(f"audit verify over {args.events:,} events (SQLite)", "events/s",

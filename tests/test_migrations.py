@@ -162,3 +162,29 @@ class TestCommands:
         gate = CliRunner().invoke(app, ["db", "current", "--check"],
                                   env={"S55_DATABASE_URL": empty_url})
         assert gate.exit_code == 1  # what deploy/s55.service runs before starting
+
+
+UPGRADER = """
+import sys
+from workflow import schema
+from workflow.db import Database
+schema.upgrade(Database(sys.argv[1]))
+"""
+
+
+@pytest.mark.slow
+def test_concurrent_upgrades_do_not_collide(empty_url: str) -> None:
+    """Three `upgrade` processes started at once on an empty database: all succeed, one schema."""
+    import subprocess
+    import sys
+
+    procs = [subprocess.Popen([sys.executable, "-c", UPGRADER, empty_url],
+                              stderr=subprocess.PIPE, text=True) for _ in range(3)]
+    outcomes = [(p.wait(timeout=120), p.stderr.read()) for p in procs]  # type: ignore[union-attr]
+    assert [code for code, _ in outcomes] == [0, 0, 0], outcomes
+    db = Database(empty_url)
+    try:
+        assert schema.current(db) == schema.head()
+        assert differences(db) == []
+    finally:
+        db.dispose()

@@ -8,6 +8,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, text
 
 from workflow.db import Database
 
@@ -21,14 +22,27 @@ def _config(connection: object) -> Config:
     return cfg
 
 
+#: Advisory lock key for schema changes: two `s55 db upgrade` at once must not collide.
+_SCHEMA_LOCK_KEY = 5505
+
+
+def _serialise(conn: Connection) -> None:
+    # PostgreSQL: the second upgrader waits here, then finds the work done. SQLite's
+    # write lock already serialises (the engine begins with BEGIN IMMEDIATE).
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _SCHEMA_LOCK_KEY})
+
+
 def upgrade(db: Database, revision: str = "head") -> None:
     """Bring the schema up to ``revision`` (creating it on an empty database)."""
     with db.engine.begin() as conn:
+        _serialise(conn)
         command.upgrade(_config(conn), revision)
 
 
 def downgrade(db: Database, revision: str) -> None:
     with db.engine.begin() as conn:
+        _serialise(conn)
         command.downgrade(_config(conn), revision)
 
 
