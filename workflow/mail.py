@@ -204,15 +204,23 @@ def _as_dict(row: Any, names: Iterable[str]) -> dict[str, Any]:
 
 
 def transition_context(session: Session, settings: Settings, now: datetime, response: Response,
-                       report: InspectionReport, actor: str,
-                       reason: str | None) -> dict[str, Any]:
-    """Everything any transition template may use (plain values, no ORM objects)."""
-    recs = session.scalars(select(Recommendation).where(
-        col(Recommendation.response_id) == response.id).order_by(col(Recommendation.number))).all()
+                       report: InspectionReport, actor: str, reason: str | None, *,
+                       recommendations: Sequence[Recommendation] | None = None,
+                       actor_name: str | None = None) -> dict[str, Any]:
+    """Everything any transition template may use (plain values, no ORM objects).
+
+    The caller passes what it has already loaded (the service has the recommendations
+    and the acting person); anything missing is read here.
+    """
+    recs = recommendations if recommendations is not None else session.scalars(
+        select(Recommendation).where(col(Recommendation.response_id) == response.id)
+        .order_by(col(Recommendation.number))).all()
     areas = session.scalars(select(AreaForImprovement).where(
         col(AreaForImprovement.response_id) == response.id).order_by(
             col(AreaForImprovement.number))).all()
-    actor_person = session.scalars(select(Person).where(col(Person.email) == actor)).first()
+    if actor_name is None:
+        actor_person = session.scalars(select(Person).where(col(Person.email) == actor)).first()
+        actor_name = actor_person.name if actor_person else actor
     return {
         "opcc_name": settings.opcc_name, "force": response.force or settings.force,
         "response_id": response.id, "report_title": report.title, "report_link": report.link,
@@ -221,7 +229,7 @@ def transition_context(session: Session, settings: Settings, now: datetime, resp
         "force_input_due": response.force_input_due, "signoff_due": response.signoff_due,
         "published_url": response.published_url, "published_on": response.published_on,
         "portal_reference": response.portal_reference, "reason": reason,
-        "actor": actor_person.name if actor_person else actor,
+        "actor": actor_name,
         "response": _as_dict(response, ("key_findings", "cc_response", "pcc_response",
                                         "afi_statement")),
         "recommendations": [_as_dict(r, ("number", "text", "due_date", "force_response",
@@ -232,8 +240,9 @@ def transition_context(session: Session, settings: Settings, now: datetime, resp
 
 def queue_for_transition(session: Session, *, settings: Settings, now: datetime,
                          response: Response, report: InspectionReport, trigger: str,
-                         event: AuditEvent, actor_email: str,
-                         reason: str | None) -> list[OutboxMessage]:
+                         event: AuditEvent, actor_email: str, reason: str | None,
+                         recommendations: Sequence[Recommendation] | None = None,
+                         actor_name: str | None = None) -> list[OutboxMessage]:
     """Queue the mail of one transition inside the caller's transaction.
 
     Raises ``RecipientsMissingError``/``PersonWithoutEmailError``/``MailRefusedError``
@@ -242,7 +251,8 @@ def queue_for_transition(session: Session, *, settings: Settings, now: datetime,
     recipients = recipients_for(session, trigger, settings)
     # No refresh: the service's compare-and-set keeps ``response`` in step with what it
     # wrote (``service.bump``), so the mail shows the new state and values as they are.
-    context = transition_context(session, settings, now, response, report, actor_email, reason)
+    context = transition_context(session, settings, now, response, report, actor_email, reason,
+                                 recommendations=recommendations, actor_name=actor_name)
     rows = queue_messages(session, settings=settings, now=now, kind=trigger, context=context,
                           recipients=recipients, event=event, response_id=response.id,
                           actor=actor_email, action=f"{trigger} response {response.id}")

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import col
 
-from states import BY_TRIGGER, EDITABLE, TRIGGERS, Param, Role, State, TransitionSpec
+from states import BY_TRIGGER, TRIGGERS, Param, Role, State, TransitionSpec
 from states.deadlines import default_force_input_due
 from states.guards import RecommendationView, Snapshot
 from states.machine import fire as machine_fire
@@ -266,9 +266,5 @@ class Workflow:
             session, settings=self.settings, now=event.at, response=loaded.response,
             report=loaded.report, trigger=spec.trigger, event=event,
             actor_email=person.email, reason=_clean_reason(reason),
+            recommendations=loaded.recommendations, actor_name=person.name,
         )
-
-
-def open_states() -> frozenset[State]:
-    """States in which a response still needs work before the statutory act."""
-    return EDITABLE | {State.FORWARDED_TO_PANEL}
