@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
@@ -174,17 +176,33 @@ def queue_messages(session: Session, *, settings: Settings, now: datetime, kind:
             rows.append(row)
     except NotificationError as exc:
         raise MailRefusedError(action, exc) from exc
-    existing = set(session.scalars(select(col(OutboxMessage.dedupe_key)).where(
-        col(OutboxMessage.dedupe_key).in_([r.dedupe_key for r in rows]))))
-    rows = [r for r in rows if r.dedupe_key not in existing]
-    session.add_all(rows)
-    session.flush()
+    rows = _insert_new(session, rows)
     if rows:
         audit.append(session, at=now, actor=actor, action=Action.MAIL_QUEUED,
                      response_id=response_id, payload={
                          "kind": kind, "cause_event": event.id,
                          "outbox": [{"id": r.id, "to": r.recipient} for r in rows]})
     return rows
+
+
+def _insert_new(session: Session, rows: list[OutboxMessage]) -> list[OutboxMessage]:
+    """Insert the rows whose dedupe key is new, in one statement; the inserted ones, with ids.
+
+    ``INSERT ... ON CONFLICT (dedupe_key) DO NOTHING`` (both dialects have it) makes a
+    repeat for the same event a no-op without a read first.
+    """
+    if not rows:
+        return []
+    dialect = session.get_bind().dialect.name
+    insert_ = sqlite_insert if dialect == "sqlite" else pg_insert
+    stmt = (insert_(OutboxMessage)
+            .on_conflict_do_nothing(index_elements=["dedupe_key"])
+            .returning(col(OutboxMessage.id), col(OutboxMessage.dedupe_key)))
+    ids = dict((key, id_) for id_, key in session.execute(
+        stmt, [r.model_dump(exclude={"id"}) for r in rows]))
+    for row in rows:
+        row.id = ids.get(row.dedupe_key)
+    return [r for r in rows if r.id is not None]
 
 
 def queue_alert(session: Session, *, settings: Settings, now: datetime, kind: str,
