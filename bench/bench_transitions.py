@@ -6,7 +6,7 @@ queue the force liaison's mail and its audit event, commit. The baseline writes 
 same rows in the same transactions with SQLAlchemy Core and nothing else (no checks,
 no template: a fixed mail body of the same size).
 
-    python bench/bench_transitions.py [--n 300] [--backend sqlite|postgresql|both]
+    python -m bench.bench_transitions [--n 150] [--rounds 3] [--backend sqlite|postgresql|both]
 """
 
 from __future__ import annotations
@@ -76,27 +76,36 @@ def baseline(db: Database, ids: list[int], body: str) -> None:
                 prev_hash=h, hash=h2))
 
 
-def run(backend: str, n: int) -> None:
+def run(backend: str, n: int, rounds: int) -> None:
     with fresh_database(backend) as url:
-        wf = setup(url, 2 * n)
+        wf = setup(url, 2 * n * rounds)
         with wf.db.read() as s:
             body = s.execute(select(OutboxMessage.body_text)).scalar() or "x" * 2000
-        ids = list(range(1, 2 * n + 1))
-        # Interleave halves so neither side always gets the warmer cache.
-        t_ours = timed(lambda: ours(wf, ids[:n]))
-        t_base = timed(lambda: baseline(wf.db, ids[n:], body * 1))
-        report(f"transitions/s on {backend} ({n} request_force_input, each with audit + mail)",
-               "ops/s", n / t_ours, n / t_base, higher_is_better=True, target=">= 0.5")
+        ids = iter(range(1, 2 * n * rounds + 1))
+        ours_rates, base_rates = [], []
+        # Rounds alternate, so load from elsewhere on the machine hits both sides alike;
+        # the best round of each side is reported.
+        for _ in range(rounds):
+            chunk = [next(ids) for _ in range(n)]
+            ours_rates.append(n / timed(lambda c=chunk: ours(wf, c)))  # type: ignore[misc]
+            chunk = [next(ids) for _ in range(n)]
+            base_rates.append(n / timed(lambda c=chunk: baseline(wf.db, c, body)))  # type: ignore[misc]
+        report(f"transitions/s on {backend} ({n} request_force_input per round, best of "
+               f"{rounds}; each with audit + mail)", "ops/s", max(ours_rates),
+               max(base_rates), higher_is_better=True, target=">= 0.5")
+        print("  per round: " + ", ".join(f"{o / b:.2f}" for o, b in
+                                          zip(ours_rates, base_rates, strict=True)))
         wf.db.dispose()
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--n", type=int, default=300)
+    parser.add_argument("--n", type=int, default=150)
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--backend", default="both", choices=["sqlite", "postgresql", "both"])
     args = parser.parse_args()
     for backend in (["sqlite", "postgresql"] if args.backend == "both" else [args.backend]):
-        run(backend, args.n)
+        run(backend, args.n, args.rounds)
 
 
 if __name__ == "__main__":
