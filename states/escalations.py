@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from states.lifecycle import FINAL, PUBLISHED_STATES, Role, State
@@ -67,10 +67,18 @@ class Rule:
     cc: tuple[Role, ...] = ()
     repeat_days: int | None = None
     summary: str = ""
+    # Precomputed for the planner's inner loop (it runs for every open response).
+    rank: int = field(init=False, repr=False, compare=False)
+    offset: timedelta = field(init=False, repr=False, compare=False)
+    repeat: timedelta | None = field(init=False, repr=False, compare=False)
+    slot: int = field(init=False, repr=False, compare=False)  # the anchor's index in Dates
 
-    @property
-    def rank(self) -> int:
-        return SEVERITIES.index(self.severity)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "rank", SEVERITIES.index(self.severity))
+        object.__setattr__(self, "slot", Dates._fields.index(self.anchor.value))
+        object.__setattr__(self, "offset", timedelta(days=self.offset_days))
+        object.__setattr__(self, "repeat",
+                           timedelta(days=self.repeat_days) if self.repeat_days else None)
 
     @property
     def recipients(self) -> tuple[Role, ...]:
@@ -95,17 +103,25 @@ class Policy:
     rules: tuple[Rule, ...]
     by_state: Mapping[State, tuple[Rule, ...]] = field(init=False, repr=False, compare=False)
 
+    order: Mapping[str, int] = field(init=False, repr=False, compare=False)
+    #: Per state, the first rule by day when all its rules count from one milestone.
+    earliest: Mapping[State, Rule | None] = field(init=False, repr=False, compare=False)
+
     def __post_init__(self) -> None:
         index = {s: tuple(r for r in self.rules if s in r.states) for s in State}
         object.__setattr__(self, "by_state", index)
+        object.__setattr__(self, "order", {r.id: i for i, r in enumerate(self.rules)})
+        earliest = {s: min(rules, key=lambda r: r.offset_days)  # first in file order on ties
+                    if rules and len({r.anchor for r in rules}) == 1 else None
+                    for s, rules in index.items()}
+        object.__setattr__(self, "earliest", earliest)
 
     def rule(self, rule_id: str) -> Rule | None:
         return next((r for r in self.rules if r.id == rule_id), None)
 
 
-@dataclass(frozen=True, slots=True)
-class Dates:
-    """What planning needs of one response."""
+class Dates(NamedTuple):
+    """What planning needs of one response (a tuple: built for every open response)."""
 
     state: State
     deadline: date
@@ -117,14 +133,21 @@ class Dates:
         return getattr(self, anchor.value)  # type: ignore[no-any-return]
 
 
-@dataclass(frozen=True, slots=True)
-class Firing:
-    """One occurrence of one rule for one response: the local day and the UTC instant."""
+class Firing(NamedTuple):
+    """One occurrence of one rule for one response: the local day and the UTC instant.
+
+    A tuple, since a plan makes one for nearly every open response on every sweep.
+    """
 
     rule: Rule
     occurrence: int
     day: date
-    at: datetime
+    hour: int
+
+    @property
+    def at(self) -> datetime:
+        """The UTC instant (computed on demand: most plans only need the day)."""
+        return firing_instant(self.day, self.hour)
 
     @property
     def key(self) -> tuple[str, int]:
@@ -147,8 +170,7 @@ class Moment:
         return cls(now, hour, today if due_today else today - timedelta(days=1))
 
 
-@dataclass(frozen=True, slots=True)
-class Plan:
+class Plan(NamedTuple):
     """What to do for one response now, and when to look again."""
 
     due: Firing | None
@@ -167,17 +189,18 @@ def firing_instant(day: date, hour: int) -> datetime:
     return datetime.combine(day, time(hour), tzinfo=LONDON).astimezone(UTC)
 
 
-def _firing(rule: Rule, occurrence: int, day: date, hour: int) -> Firing:
-    return Firing(rule, occurrence, day, firing_instant(day, hour))
+def _next_unfired(rule: Rule, anchor: date, k: int,
+                  done: Container[tuple[str, int]]) -> tuple[date, int] | None:
+    """The first occurrence from ``k`` not yet fired (fired ones lie ahead only after the
+    clock went backwards); None when a one-off rule has none left."""
+    while (rule.id, k) in done:
+        if rule.repeat is None:
+            return None
+        k += 1
+    return anchor + rule.offset + (rule.repeat or _ZERO) * k, k
 
 
-def _due_occurrences(rule: Rule, base: date, last_due_day: date) -> range:
-    """Occurrence numbers whose day is on or before ``last_due_day``."""
-    if base > last_due_day:
-        return range(0)
-    if not rule.repeat_days:
-        return range(1)
-    return range((last_due_day - base).days // rule.repeat_days + 1)
+_ZERO = timedelta(0)
 
 
 def plan(dates: Dates, policy: Policy, fired: Container[tuple[str, int]],
@@ -189,32 +212,44 @@ def plan(dates: Dates, policy: Policy, fired: Container[tuple[str, int]],
     the policy); every other unfired due firing is superseded. ``next`` is the earliest
     firing after ``moment`` in the current state (it may change if the state does).
     """
-    done = fired
+    last = moment.last_due_day
+    first = policy.earliest[dates.state]
+    anchor: date | None
+    # dates[slot]: an anchor's index in the tuple (slot > 0, so never the state).
+    if first is not None and (anchor := dates[first.slot]) is not None:  # type: ignore[assignment]
+        base = anchor + first.offset
+        if base > last and (first.id, 0) not in fired:
+            # Nothing is due before the state's earliest rule, and that rule is next: the
+            # common case, answered without looking at the other rules.
+            return Plan(None, (), Firing(first, 0, base, moment.hour))
     due: list[tuple[Rule, int, date]] = []
-    nxt: tuple[date, Rule, int] | None = None
+    nxt: tuple[date, int] | None = None
+    nxt_rule: Rule | None = None
     for rule in policy.by_state[dates.state]:
-        anchor = dates.anchor(rule.anchor)
+        anchor = dates[rule.slot]  # type: ignore[assignment]
         if anchor is None:
             continue
-        base = anchor + timedelta(days=rule.offset_days)
-        occurrences = _due_occurrences(rule, base, moment.last_due_day)
-        for k in occurrences:
-            if (rule.id, k) not in done:
-                due.append((rule, k, rule.day(anchor, k)))
-        if occurrences and not rule.repeat_days:
-            continue  # a one-off rule already due has no future occurrence
-        k = len(occurrences)
-        while (rule.id, k) in done:  # only after the clock went backwards
-            k += 1
-        day = rule.day(anchor, k)
-        if nxt is None or day < nxt[0]:
-            nxt = (day, rule, k)
-    nxt_firing = _firing(nxt[1], nxt[2], nxt[0], moment.hour) if nxt else None
+        base = anchor + rule.offset
+        if base > last:  # not due yet: the usual case
+            ahead = (base, 0) if (rule.id, 0) not in fired else \
+                _next_unfired(rule, anchor, 0, fired)
+        elif rule.repeat is None:
+            if (rule.id, 0) not in fired:
+                due.append((rule, 0, base))
+            continue
+        else:
+            count = (last - base).days // rule.repeat.days + 1
+            due.extend((rule, k, base + rule.repeat * k) for k in range(count)
+                       if (rule.id, k) not in fired)
+            ahead = _next_unfired(rule, anchor, count, fired)
+        if ahead is not None and (nxt is None or ahead[0] < nxt[0]):
+            nxt, nxt_rule = ahead, rule
+    nxt_firing = Firing(nxt_rule, nxt[1], nxt[0], moment.hour) if nxt and nxt_rule else None
     if not due:
         return Plan(None, (), nxt_firing)
-    order = {r.id: i for i, r in enumerate(policy.rules)}
+    order = policy.order
     due.sort(key=lambda d: (d[0].rank, d[2], order[d[0].id]))
-    firings = [_firing(r, k, day, moment.hour) for r, k, day in due]
+    firings = [Firing(r, k, day, moment.hour) for r, k, day in due]
     return Plan(firings[-1], tuple(firings[:-1]), nxt_firing)
 
 
@@ -237,7 +272,7 @@ def upcoming(dates: Dates, policy: Policy, fired: Iterable[tuple[str, int]], mom
                 due = day <= moment.last_due_day
                 if not due or not rule.repeat_days or \
                         rule.day(anchor, k + 1) > moment.last_due_day:
-                    out.append(_firing(rule, k, day, moment.hour))
+                    out.append(Firing(rule, k, day, moment.hour))
             if not rule.repeat_days:
                 break
             k += 1

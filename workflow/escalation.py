@@ -44,6 +44,7 @@ from workflow.config import Settings
 from workflow.db import Database
 from workflow.errors import ConfigError, S55Error
 from workflow.models import (
+    OPEN_STATES_SQL,
     EscalationFiring,
     InspectionReport,
     Person,
@@ -116,33 +117,76 @@ def _load(path: Path, _stamp: int, template_dir: Path | None) -> Policy:
 
 # -- reading what planning needs -----------------------------------------------------------
 
+_STATES = {s.value: s for s in State}
+# Raw SQL on purpose: the planner reads every open response on every sweep. The state
+# list is written out exactly as the partial index ix_response_open says it (SQLite uses
+# a partial index only when the query repeats its WHERE), and rows come back as plain
+# tuples. Each open row is joined to its firings through the unique index (response
+# first). On PostgreSQL the join is LATERAL with OFFSET 0 (which keeps the planner from
+# flattening it): a plain join, or an IN list of ids, is planned as a scan of the whole
+# firing table - 20 years of history - once open responses number a few thousand.
+_COLUMNS = ("r.id, r.state, r.deadline, r.published_on, r.force_input_due, r.signoff_due, "
+            "f.rule_id, f.occurrence")
+_OPEN_SQL = {
+    "sqlite": f"SELECT {_COLUMNS} FROM response r "
+              "LEFT JOIN escalation_firing f ON f.response_id = r.id "
+              f"WHERE r.{OPEN_STATES_SQL}",
+    "postgresql": f"SELECT {_COLUMNS} FROM response r LEFT JOIN LATERAL ("
+                  "SELECT rule_id, occurrence FROM escalation_firing "
+                  "WHERE response_id = r.id OFFSET 0) f ON true "
+                  f"WHERE r.{OPEN_STATES_SQL}",
+}
+
+
+def _day(value: Any) -> date | None:
+    """psycopg returns dates; SQLite returns ISO text."""
+    return value if value is None or isinstance(value, date) else date.fromisoformat(value)
+
+
 def _dates(row: Any) -> Dates:
-    return Dates(State(row.state), row.deadline, row.published_on, row.force_input_due,
-                 row.signoff_due)
+    return Dates(_STATES[row[1]], _day(row[2]), _day(row[3]),  # type: ignore[arg-type]
+                 _day(row[4]), _day(row[5]))
 
 
 def _chunks(ids: Sequence[int], size: int = 900) -> Iterable[Sequence[int]]:
     return (ids[i:i + size] for i in range(0, len(ids), size))
 
 
+def _fetch(session: Session, sql: str) -> list[Any]:
+    """Run parameterless SQL on the driver's own cursor: plain tuples, no Result objects."""
+    cursor = session.connection().connection.cursor()
+    try:
+        cursor.execute(sql)
+        return list(cursor.fetchall())
+    finally:
+        cursor.close()
+
+
 def open_responses(session: Session, response_ids: Sequence[int] | None = None
                    ) -> tuple[dict[int, Dates], dict[int, set[tuple[str, int]]]]:
-    """Dates and fired (rule, occurrence) pairs of open responses.
+    """Dates and fired (rule, occurrence) pairs of open responses (or of those given).
 
-    Two indexed queries: open rows through ``ix_response_open_deadline`` (state first),
-    then their firings through the unique index (response first); finished responses
-    are never read, however many there are.
+    One query over the partial index ``ix_response_open`` and the firings' unique index:
+    finished responses and their firings are never read, however many there are.
     """
-    stmt = select(*_DATE_COLUMNS).where(_R.state.in_(OPEN_STATES))
-    if response_ids is not None:
-        stmt = stmt.where(_R.id.in_(list(response_ids)))
-    dates = {row.id: _dates(row) for row in session.execute(stmt)}
-    fired: dict[int, set[tuple[str, int]]] = {rid: set() for rid in dates}
-    for chunk in _chunks(list(dates)):
-        for rid, rule_id, occurrence in session.execute(
-                select(_F.response_id, _F.rule_id, _F.occurrence).where(
-                    _F.response_id.in_(chunk))):
-            fired[rid].add((rule_id, occurrence))
+    dialect = session.get_bind().dialect.name
+    sql = _OPEN_SQL[dialect]
+    if response_ids is not None:  # ids are ints by type; int() makes sure before inlining
+        sql += f" AND r.id IN ({', '.join(str(int(i)) for i in response_ids) or 'NULL'})"
+    rows = _fetch(session, sql)
+    dates: dict[int, Dates] = {}
+    fired: dict[int, set[tuple[str, int]]] = {}
+    # Dates come back as ISO text from SQLite, as dates from psycopg.
+    day: Any = date.fromisoformat if dialect == "sqlite" else (lambda d: d)
+    states = _STATES
+    for r in rows:
+        rid = r[0]
+        if rid not in dates:
+            dates[rid] = Dates(states[r[1]], day(r[2]), r[3] and day(r[3]),
+                               r[4] and day(r[4]), r[5] and day(r[5]))
+            fired[rid] = set()
+        if r[6] is not None:
+            fired[rid].add((r[6], r[7]))
     return dates, fired
 
 
