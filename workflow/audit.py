@@ -77,6 +77,10 @@ def _fields(e: AuditEvent) -> tuple[Any, ...]:
             e.to_state, e.reason, e.payload)
 
 
+_HEAD = select(col(AuditEvent.hash)).order_by(col(AuditEvent.id).desc()).limit(1)
+_INSERT = insert(AuditEvent).returning(col(AuditEvent.id))
+
+
 def _lock_chain(session: Session) -> None:
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _CHAIN_LOCK_KEY})
@@ -100,12 +104,13 @@ def append(
     The chain lock is held until the caller's transaction ends, so call this as late
     in the transaction as the work allows.
     """
+    # Core statements on the session's connection: the ORM layer would cost more than
+    # everything else an append does.
+    conn = session.connection()
     prev = session.info.get(_HEAD_KEY)
     if prev is None:  # first append in this transaction: take the lock, read the head
         _lock_chain(session)
-        prev = session.execute(
-            select(col(AuditEvent.hash)).order_by(col(AuditEvent.id).desc()).limit(1)
-        ).scalar() or GENESIS
+        prev = conn.execute(_HEAD).scalar() or GENESIS
     event = AuditEvent(
         response_id=response_id,
         at=at.astimezone(UTC),
@@ -120,10 +125,7 @@ def append(
         hash="",
     )
     event.hash = chain_hash(event.prev_hash, _fields(event))
-    # A Core insert: the unit of work would cost more than the rest of the append.
-    values = event.model_dump(exclude={"id"})
-    event.id = session.execute(insert(AuditEvent).values(**values).returning(col(AuditEvent.id))
-                               ).scalar_one()
+    event.id = conn.execute(_INSERT, event.model_dump(exclude={"id"})).scalar_one()
     # We hold the chain lock until this transaction ends, so the head stays ours.
     session.info[_HEAD_KEY] = event.hash
     return event

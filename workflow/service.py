@@ -120,11 +120,12 @@ def check_version(loaded: Loaded, expected_version: int | None) -> None:
 def bump(session: Session, loaded: Loaded, **values: Any) -> None:
     """Compare-and-set: write ``values`` only if the row is still at the loaded version."""
     row = loaded.response
-    result = session.execute(
+    # A Core statement on the session's connection (no ORM bookkeeping needed: the
+    # loaded object is brought in step below).
+    result = session.connection().execute(
         update(Response)
-        .where(Response.id == row.id, Response.version == row.version)  # type: ignore[arg-type]
+        .where(col(Response.id) == row.id, col(Response.version) == row.version)
         .values(version=row.version + 1, **values)
-        .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
         # Another writer committed between our load and this update (PostgreSQL waits
