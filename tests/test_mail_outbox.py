@@ -12,7 +12,7 @@ import pytest
 from smtp_server import ADMIN, Server, add_people, transition_event
 from sqlalchemy import select
 
-from workflow import audit, mail, outbox
+from workflow import audit, mail, outbox, outbox_views
 from workflow.audit import Action
 from workflow.config import Settings
 from workflow.db import Database
@@ -56,11 +56,17 @@ def sent_events(db: Database) -> Counter[int]:
 
 
 def test_moved_names_still_resolve_from_workflow_mail() -> None:
-    """Callers of the old module (the scheduler, the CLI) get the same objects."""
+    """Callers of the old module (the scheduler, the CLI) get the same objects, and so do
+    callers of ``workflow.outbox`` for the helpers moved on to ``workflow.outbox_views``."""
     for name in ("adeliver_pending", "deliver_pending", "list_outbox", "outbox_counts",
                  "show_outbox", "retry_outbox", "due_count", "send_test",
-                 "transport_description", "dispatcher_lock"):
+                 "transport_description", "dispatcher_lock", "make_transport", "OutboxRow",
+                 "STATUSES"):
         assert getattr(mail, name) is getattr(outbox, name)
+    for name in ("list_outbox", "outbox_counts", "show_outbox", "retry_outbox", "due_count",
+                 "send_test", "transport_description", "make_transport", "OutboxRow",
+                 "STATUSES"):
+        assert getattr(outbox, name) is getattr(outbox_views, name)
     from workflow.mail import adeliver_pending
 
     assert adeliver_pending is outbox.adeliver_pending

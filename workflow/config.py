@@ -46,9 +46,6 @@ class Settings(BaseSettings):
     home_office_email: str = "s55-comments@homeoffice.invalid"
     smtp_ca_file: Path | None = None  # a private CA bundle for the SMTP server's TLS cert
     mail_batch_size: int = Field(default=100, ge=1, le=10_000)
-    # Accepted messages recorded per transaction: 1 = a crash resends at most the one
-    # message in flight; more = faster, but up to that many resends (same Message-ID).
-    mail_record_every: int = Field(default=1, ge=1, le=1_000)
 
     # Escalations (issue 4).
     policy_file: Path | None = None

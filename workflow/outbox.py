@@ -1,4 +1,4 @@
-"""The outbox: claiming, delivery, the dispatcher lock and the CLI's outbox helpers.
+"""The outbox: claiming, delivery and the dispatcher lock (the CLI's helpers: ``outbox_views``).
 
 ``deliver_pending`` hands the outbox to the ``notifications`` dispatcher through
 ``SqlOutboxStore``. Claims are one ``UPDATE … RETURNING`` whose row choice uses ``FOR
@@ -20,6 +20,12 @@ What a crash can cost (the dispatcher docstring has the protocol):
 - Sends are audited one event per message, written together after each group; a row
   recorded "sent" whose event is not written yet keeps ``claimed_by`` set, and the next
   run's ``recover`` writes the missing events (``"recovered_by"`` in the payload).
+
+A lost connection (a terminated backend, a restarted server) or a deadlock is retried,
+never surfaced: every transaction here runs through ``Database.run``/``Database.query``
+(each function given to them only touches its session - no mail is sent inside one), and
+the "sent" statement reconnects and runs again; it is written so that running it twice
+gives the same answer (``_SentWriter``).
 """
 
 from __future__ import annotations
@@ -29,48 +35,54 @@ import fcntl
 import logging
 import os
 import socket
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, replace
+from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Table, and_, func, or_, select, update
+from sqlalchemy import Table, and_, or_, select, update
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from notifications.dispatcher import DeliveryReport, Dispatcher, OutboxItem
-from notifications.errors import NotificationError
-from notifications.message import Mail, check_address, message_bytes, message_id_for
-from notifications.render import render
 from notifications.transports.base import Transport
-from notifications.transports.smtp import SMTPTransport
-from notifications.transports.spool import SpoolTransport
 from states import Role
 from workflow import audit
 from workflow.audit import Action
 from workflow.clock import Clock
 from workflow.config import Settings
-from workflow.db import Database
-from workflow.errors import InvalidInputError, NotFoundError
-from workflow.mail import (
-    MAILER,
-    DispatcherLockedError,
-    MailError,
-    MailTestError,
-    OutboxStateError,
-    queue_alert,
-)
+from workflow.db import RETRY_ATTEMPTS, RETRY_SQLSTATES, Database, backoff
+from workflow.errors import DatabaseError
+from workflow.mail import MAILER, DispatcherLockedError, MailError, queue_alert
 from workflow.models import OutboxMessage
+from workflow.outbox_views import (
+    STATUSES,
+    OutboxRow,
+    due_count,
+    list_outbox,
+    make_transport,
+    outbox_counts,
+    retry_outbox,
+    send_test,
+    show_outbox,
+    transport_description,
+)
+
+__all__ = [
+    "STATUSES", "DeliveryReport", "OutboxRow", "SqlOutboxStore", "adeliver_pending",
+    "deliver_pending", "default_worker", "dispatcher_lock", "due_count", "list_outbox",
+    "make_transport", "outbox_counts", "retry_outbox", "run_dispatcher", "send_test",
+    "show_outbox", "transport_description",
+]
 
 log = logging.getLogger("s55.mail")
-STATUSES = ("pending", "sending", "sent", "dead")
 
-_O = OutboxMessage
 _T: Table = OutboxMessage.__table__  # type: ignore[attr-defined]
 _C = _T.c
-_ID: Any = _O.id  # typed Any: SQLModel column attributes confuse mypy
 _ITEM_COLUMNS = (_C.id, _C.kind, _C.sender, _C.recipient, _C.subject, _C.body_text,
                  _C.body_html, _C.message_id, _C.created_at, _C.attempts, _C.response_id)
 
@@ -101,17 +113,32 @@ class _SentWriter:
     its own transaction; PostgreSQL gets autocommit and ``synchronous_commit = off`` (see
     the module docstring for what that trades). The connection is discarded afterwards,
     never returned to the pool with those settings.
+
+    A connection lost under the statement is replaced and the statement run again. That
+    is safe because it is written to be repeated: besides a row still ``sending`` under
+    our claim it also matches the row our own earlier run already made ``sent`` (same
+    worker, same ``sent_at``). A plain "where status = 'sending'" would change nothing the
+    second time, but it would answer "0 rows" when the first run committed and only its
+    reply was lost - read as "another dispatcher took it over", that audits the send as a
+    duplicate and leaves it for ``recover`` to audit again.
     """
 
     def __init__(self, db: Database) -> None:
+        self.db = db
         dialect = db.engine.dialect
+        self._errors = dialect.loaded_dbapi.Error
         self._at = _C.sent_at.type.bind_processor(dialect) or (lambda value: value)
-        mark = "?" if dialect.paramstyle == "qmark" else "%s"
-        self.sql = (f"UPDATE outbox SET status = 'sent', sent_at = {mark}, attempts = {mark} "
-                    f"WHERE id = {mark} AND status = 'sending' AND claimed_by = {mark}")
-        self.raw = db.engine.raw_connection()
+        m = "?" if dialect.paramstyle == "qmark" else "%s"
+        self.sql = (f"UPDATE outbox SET status = 'sent', sent_at = {m}, attempts = {m} "
+                    f"WHERE id = {m} AND claimed_by = {m} AND (status = 'sending' OR "
+                    f"(status = 'sent' AND sent_at = {m}))")
+        self.raw: Any = None  # connected by the first ``mark``, again after a loss
+        self.cursor: Any = None
+
+    def _connect(self) -> None:
+        self.raw = self.db.engine.raw_connection()
         conn: Any = self.raw.dbapi_connection
-        if db.is_sqlite:
+        if self.db.is_sqlite:
             conn.isolation_level = None
         else:
             self.raw.rollback()
@@ -120,18 +147,67 @@ class _SentWriter:
         self.cursor = self.raw.cursor()
 
     def mark(self, item: OutboxItem, worker: str, now: datetime) -> bool:
-        self.cursor.execute(self.sql, (self._at(now), item.attempts + 1, item.id, worker))
-        return self.cursor.rowcount == 1
+        """Commit "sent" for ``item``; False if ``worker`` no longer holds its claim.
+
+        Runs on the event loop's thread (``Dispatcher``): the waits between attempts
+        (``time.sleep``, well under a second each, only after a lost connection) block
+        the loop briefly, which is acceptable - the SMTP conversation is waiting for
+        this record anyway.
+
+        Raises:
+            DatabaseError: the connection was lost on every attempt.
+        """
+        at = self._at(now)
+        params = (at, item.attempts + 1, item.id, worker, at)
+        for attempt in range(1, RETRY_ATTEMPTS + 1):
+            try:
+                if self.cursor is None:
+                    self._connect()
+                self.cursor.execute(self.sql, params)
+                return bool(self.cursor.rowcount == 1)
+            except (self._errors, DBAPIError) as exc:
+                if not self._lost(exc):
+                    raise
+                if attempt == RETRY_ATTEMPTS:
+                    raise DatabaseError(f"database unreachable after {attempt} attempts to "
+                                        f"record outbox {item.id} as sent: {exc}") from exc
+                log.info("connection lost recording outbox %s as sent (attempt %d of %d), "
+                         "reconnecting: %s", item.id, attempt, RETRY_ATTEMPTS, exc)
+            self._discard()
+            time.sleep(backoff(attempt))
+        raise AssertionError("unreachable")  # the last attempt returns or raises
+
+    def _lost(self, exc: Any) -> bool:
+        """The connection is gone (or could not be made again), or PostgreSQL rolled the
+        statement back (a deadlock): running it again is safe."""
+        if self.cursor is None or isinstance(exc, DBAPIError):
+            return True  # raised while connecting
+        return bool(self.db.engine.dialect.is_disconnect(exc, self.raw.dbapi_connection,
+                                                         self.cursor)
+                    or getattr(exc, "sqlstate", None) in RETRY_SQLSTATES)
+
+    def _discard(self) -> None:
+        """Drop the connection (closed, never returned to the pool with our settings)."""
+        cursor, raw, self.cursor, self.raw = self.cursor, self.raw, None, None
+        if cursor is not None:
+            try:
+                cursor.close()
+            except self._errors:
+                pass  # the connection is gone: nothing to close on the server's side
+        if raw is not None:
+            raw.invalidate()
 
     def close(self) -> None:
-        self.cursor.close()
-        self.raw.invalidate()
+        self._discard()
 
 
 class SqlOutboxStore:
     """``notifications.dispatcher.OutboxStore`` over our database.
 
-    Every method runs in the dispatcher's one store thread and commits before it returns.
+    Every method runs in the dispatcher's one store thread and commits before it returns
+    (``record_sent`` excepted: see ``_SentWriter``). Each transaction is a ``Database.run``,
+    run again on a lost connection or a deadlock; ``Database.run`` waits between attempts
+    with ``time.sleep``, which here blocks the store's thread, not the event loop.
     """
 
     def __init__(self, db: Database, settings: Settings) -> None:
@@ -142,29 +218,35 @@ class SqlOutboxStore:
         """Audit sends a dead dispatcher recorded but did not audit; on SQLite also return
         its claims to pending (the lock file proves it is gone; on PostgreSQL claims expire
         with their lease instead). Returns the number of claims returned."""
-        with self.db.write() as s:
-            self._audit_orphans(s, worker=worker, now=now)
+
+        def recover(s: Session) -> tuple[int, int]:
+            audited = self._audit_orphans(s, worker=worker, now=now)
             if not self.db.is_sqlite:
-                return 0
+                return audited, 0
             res = s.execute(update(_T).where(_C.status == "sending").values(
                 status="pending", claimed_by=None, claimed_until=None))
-            return int(res.rowcount or 0)  # type: ignore[attr-defined]
+            return audited, int(res.rowcount or 0)  # type: ignore[attr-defined]
 
-    def _audit_orphans(self, s: Session, *, worker: str, now: datetime) -> None:
+        audited, returned = self.db.run(recover)
+        if audited:
+            log.warning("audited %d send(s) a stopped dispatcher had not audited", audited)
+        return returned
+
+    def _audit_orphans(self, s: Session, *, worker: str, now: datetime) -> int:
         stmt = select(*_ITEM_COLUMNS, _C.claimed_by, _C.sent_at).where(
             _C.status == "sent", _C.claimed_by.is_not(None)).order_by(_C.id)
         if not self.db.is_sqlite:  # only leases that ran out: a live owner audits its own
             stmt = stmt.where(_C.claimed_until < now).with_for_update(skip_locked=True)
         rows = s.execute(stmt).all()
         if not rows:
-            return
+            return 0
         s.execute(update(_T).where(_C.id.in_([r.id for r in rows])).values(
             claimed_by=None, claimed_until=None))
         # ``attempts`` was already counted when "sent" was recorded.
         audit.append_many(s, [_sent_event(
             replace(_item(r), attempts=r.attempts - 1), worker=r.claimed_by, now=now,
             sent_at=r.sent_at.isoformat(), recovered_by=worker) for r in rows])
-        log.warning("audited %d send(s) a stopped dispatcher had not audited", len(rows))
+        return len(rows)
 
     def claim(self, *, worker: str, now: datetime, limit: int,
               lease: timedelta) -> list[OutboxItem]:
@@ -179,8 +261,8 @@ class SqlOutboxStore:
         stmt = update(_T).where(_C.id.in_(pick.scalar_subquery())).values(
             status="sending", claimed_by=worker, claimed_until=now + lease,
         ).returning(*_ITEM_COLUMNS)
-        with self.db.write() as s:
-            return sorted((_item(r) for r in s.execute(stmt)), key=lambda i: i.id)
+        return self.db.run(lambda s: sorted((_item(r) for r in s.execute(stmt)),
+                                            key=lambda i: i.id))
 
     def record_sent(self, item: OutboxItem, *, worker: str, now: datetime) -> bool:
         """Commit "sent" for one message; ``claimed_by`` stays set until it is audited."""
@@ -192,7 +274,8 @@ class SqlOutboxStore:
                    duplicates: Sequence[OutboxItem] = ()) -> None:
         """One transaction: release the audit marker of ``items`` still holding ours and
         write their MAIL_SENT events (and one per duplicate send)."""
-        with self.db.write() as s:
+
+        def audit_sent(s: Session) -> None:
             mine = set(s.scalars(update(_T).where(
                 _C.id.in_([i.id for i in items]), _C.status == "sent",
                 _C.claimed_by == worker).values(claimed_by=None, claimed_until=None
@@ -202,6 +285,8 @@ class SqlOutboxStore:
                        for i in duplicates]
             audit.append_many(s, events)
 
+        self.db.run(audit_sent)
+
     def _finish(self, s: Session, item: OutboxItem, **values: Any) -> bool:
         res = s.execute(update(_T).where(_C.id == item.id, _C.status == "sending").values(
             attempts=item.attempts + 1, claimed_by=None, claimed_until=None, **values))
@@ -209,7 +294,7 @@ class SqlOutboxStore:
 
     def mark_failed(self, item: OutboxItem, *, worker: str, now: datetime, error: str,
                     retry_at: datetime) -> None:
-        with self.db.write() as s:
+        def mark_failed(s: Session) -> None:
             self._finish(s, item, status="pending", next_attempt_at=retry_at, last_error=error)
             audit.append(s, at=now, actor=MAILER, action=Action.MAIL_FAILED,
                          response_id=item.response_id, payload={
@@ -217,8 +302,11 @@ class SqlOutboxStore:
                              "attempt": item.attempts + 1, "error": error,
                              "retry_at": retry_at.isoformat(), "worker": worker})
 
+        self.db.run(mark_failed)
+
     def mark_dead(self, item: OutboxItem, *, worker: str, now: datetime, error: str) -> None:
-        with self.db.write() as s:
+        def mark_dead(s: Session) -> MailError | None:
+            """Returns why the admins could not be alerted (logged once, after the commit)."""
             self._finish(s, item, status="dead", last_error=error)
             event = audit.append(s, at=now, actor=MAILER, action=Action.MAIL_DEAD,
                                  response_id=item.response_id, payload={
@@ -226,7 +314,7 @@ class SqlOutboxStore:
                                      "attempts": item.attempts + 1, "error": error,
                                      "worker": worker})
             if item.kind == "mail_dead":
-                return  # an alert about an alert would loop; the audit event stands
+                return None  # an alert about an alert would loop; the audit event stands
             try:
                 with s.begin_nested():
                     queue_alert(s, settings=self.settings, now=now, kind="mail_dead",
@@ -236,14 +324,18 @@ class SqlOutboxStore:
                                     "dead_subject": item.subject, "attempts": item.attempts + 1,
                                     "error": error})
             except MailError as exc:
-                log.error("no admin alert for dead outbox %s: %s", item.id, exc)
+                return exc
+            return None
+
+        problem = self.db.run(mark_dead)
+        if problem is not None:
+            log.error("no admin alert for dead outbox %s: %s", item.id, problem)
 
     def release(self, items: Sequence[OutboxItem], *, worker: str) -> None:
-        with self.db.write() as s:
-            s.execute(update(_T).where(_C.id.in_([i.id for i in items]),
-                                       _C.claimed_by == worker,
-                                       _C.status == "sending").values(
-                status="pending", claimed_by=None, claimed_until=None))
+        self.db.run(lambda s: s.execute(update(_T).where(
+            _C.id.in_([i.id for i in items]), _C.claimed_by == worker,
+            _C.status == "sending").values(status="pending", claimed_by=None,
+                                           claimed_until=None)))
 
     def close(self) -> None:
         if self._writer is not None:
@@ -252,22 +344,6 @@ class SqlOutboxStore:
 
 
 # -- delivery ----------------------------------------------------------------------------
-
-def make_transport(settings: Settings) -> Transport:
-    """SMTP when ``S55_SMTP_HOST`` is set, else the spool folder (the embedded default)."""
-    if not settings.smtp_host:
-        return SpoolTransport(settings.spool_dir)
-    password = settings.smtp_password.get_secret_value() if settings.smtp_password else None
-    return SMTPTransport(settings.smtp_host, settings.smtp_port,
-                         security=settings.smtp_security, username=settings.smtp_username,
-                         password=password, timeout=settings.smtp_timeout,
-                         ca_file=settings.smtp_ca_file)
-
-
-def transport_description(settings: Settings) -> str:
-    """Where mail goes, for ``s55 outbox`` ("spool folder spool (no SMTP host configured)")."""
-    return make_transport(settings).description
-
 
 def default_worker() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
@@ -313,10 +389,14 @@ async def adeliver_pending(db: Database, settings: Settings, clock: Clock, *,
                                 batch_size=settings.mail_batch_size, progress=progress)
         report = await dispatcher.run(limit=limit)
     if report.error and report.released:
-        with db.write() as s:  # one event for the outage, not one per waiting message
-            audit.append(s, at=clock.now(), actor=MAILER, action=Action.MAIL_FAILED,
-                         payload={"error": report.error, "left_pending": report.released,
-                                  "worker": worker})
+        # One event for the outage, not one per waiting message. On the event loop's
+        # thread: Database.run's waits between attempts (time.sleep, ~1 s at most in all)
+        # would block the loop briefly after a lost connection - acceptable here.
+        at = clock.now()
+        db.run(lambda s: audit.append(s, at=at, actor=MAILER, action=Action.MAIL_FAILED,
+                                      payload={"error": report.error,
+                                               "left_pending": report.released,
+                                               "worker": worker}))
     return report
 
 
@@ -369,138 +449,3 @@ async def run_dispatcher(db: Database, settings: Settings, clock: Clock,
         except TimeoutError:
             pass
     return processed
-
-
-# -- CLI helpers (s55 outbox ..., s55 mail ...) ------------------------------------------
-
-@dataclass(frozen=True)
-class OutboxRow:
-    """One outbox message as ``s55 outbox list/show`` prints it (``asdict`` for --json)."""
-
-    id: int
-    status: str
-    kind: str
-    recipient: str
-    subject: str
-    attempts: int
-    response_id: int | None
-    created_at: datetime
-    next_attempt_at: datetime
-    sent_at: datetime | None
-    last_error: str | None
-    message_id: str
-
-    def as_json(self) -> dict[str, Any]:
-        return {k: v.isoformat() if isinstance(v, datetime) else v
-                for k, v in asdict(self).items()}
-
-
-def _row(m: OutboxMessage) -> OutboxRow:
-    return OutboxRow(id=m.id or 0, status=m.status, kind=m.kind, recipient=m.recipient,
-                     subject=m.subject, attempts=m.attempts, response_id=m.response_id,
-                     created_at=m.created_at, next_attempt_at=m.next_attempt_at,
-                     sent_at=m.sent_at, last_error=m.last_error, message_id=m.message_id)
-
-
-def _mail(row: OutboxMessage) -> Mail:
-    return Mail(sender=row.sender, recipient=row.recipient, subject=row.subject,
-                body_text=row.body_text, body_html=row.body_html, message_id=row.message_id,
-                date=row.created_at)
-
-
-def list_outbox(db: Database, *, status: str | None = None, response_id: int | None = None,
-                limit: int = 200) -> list[OutboxRow]:
-    """Newest first; ``status`` one of pending, sending, sent, dead."""
-    if status is not None and status not in STATUSES:
-        raise InvalidInputError("outbox status", f"{status!r} is not one of {', '.join(STATUSES)}")
-    stmt = select(_O).order_by(_ID.desc()).limit(limit)
-    if status is not None:
-        stmt = stmt.where(_C.status == status)
-    if response_id is not None:
-        stmt = stmt.where(_C.response_id == response_id)
-    with db.read() as s:
-        return [_row(m) for m in s.scalars(stmt)]
-
-
-def outbox_counts(db: Database) -> dict[str, int]:
-    """How many messages are in each status (all four keys present)."""
-    with db.read() as s:
-        got: dict[str, int] = {status: count for status, count in s.execute(
-            select(_C.status, func.count()).group_by(_C.status))}
-    return {st: int(got.get(st, 0)) for st in STATUSES}
-
-
-def due_count(db: Database, clock: Clock) -> int:
-    """Messages ``deliver_pending`` would try now (the progress bar's total)."""
-    with db.read() as s:
-        return int(s.execute(select(func.count()).select_from(_T).where(
-            _C.status == "pending", _C.next_attempt_at <= clock.now())).scalar_one())
-
-
-def show_outbox(db: Database, outbox_id: int) -> tuple[OutboxRow, str]:
-    """One message and its full rendered text (.eml, as it is sent)."""
-    with db.read() as s:
-        m = s.get(OutboxMessage, outbox_id)
-        if m is None:
-            raise NotFoundError("outbox message", outbox_id)
-        return _row(m), message_bytes(_mail(m)).decode("utf-8", "replace")
-
-
-def retry_outbox(db: Database, outbox_id: int, *, clock: Clock, actor: str) -> OutboxRow:
-    """Make a dead (or waiting) message due now, with a fresh attempt count; audited.
-
-    Refuses sent messages (that would send twice) and ones being delivered.
-    """
-    now = clock.now()
-    with db.write() as s:
-        m = s.get(OutboxMessage, outbox_id)
-        if m is None:
-            raise NotFoundError("outbox message", outbox_id)
-        if m.status not in ("dead", "pending"):
-            raise OutboxStateError(outbox_id, m.status, "retry")
-        before = (m.status, m.attempts)
-        m.status, m.attempts, m.next_attempt_at = "pending", 0, now
-        s.flush()
-        audit.append(s, at=now, actor=actor, action=Action.MAIL_RETRY, response_id=m.response_id,
-                     payload={"outbox": m.id, "to": m.recipient, "was": before[0],
-                              "attempts_before": before[1]})
-        return _row(m)
-
-
-def send_test(db: Database, settings: Settings, clock: Clock, address: str, *,
-              actor: str) -> str:
-    """Send one test message straight through the configured transport (not the outbox).
-
-    Returns the transport's description; raises ``MailTestError`` saying what failed.
-    """
-    now = clock.now()
-    transport = make_transport(settings)
-    try:
-        to = check_address(address.strip())
-        sender = check_address(settings.mail_from, "From")
-        rendered = render("mail_test", {"opcc_name": settings.opcc_name, "response_id": None,
-                                        "recipient_name": to, "actor": actor,
-                                        "transport": transport.description},
-                          override_dir=settings.template_dir)
-        mail = Mail(sender=sender, recipient=to, subject=rendered.subject, body_text=rendered.text,
-                    body_html=rendered.html, date=now,
-                    message_id=message_id_for(f"test:{to}:{now.isoformat()}", sender))
-        asyncio.run(_send_one(transport, mail))
-    except NotificationError as exc:
-        with db.write() as s:
-            audit.append(s, at=now, actor=actor, action=Action.MAIL_FAILED,
-                         payload={"test": True, "to": address, "error": str(exc)})
-        raise MailTestError(address, str(exc)) from exc
-    with db.write() as s:
-        audit.append(s, at=now, actor=actor, action=Action.MAIL_SENT,
-                     payload={"test": True, "to": to, "message_id": mail.message_id,
-                              "via": transport.description})
-    return transport.description
-
-
-async def _send_one(transport: Transport, mail: Mail) -> None:
-    await transport.open()
-    try:
-        await transport.send(mail.sender, mail.recipient, message_bytes(mail))
-    finally:
-        await transport.close()
