@@ -347,3 +347,28 @@ def test_the_planner_reads_open_rows_through_the_partial_index(tmp_path: Any) ->
         "SEARCH r USING COVERING INDEX ix_response_open (state=?)",
         "SEARCH f USING COVERING INDEX sqlite_autoindex_escalation_firing_1 (response_id=?) "
         "LEFT-JOIN"]
+
+
+@pytest.mark.parametrize("kind", sorted({r.kind for r in escalation.load_policy(
+    Settings()).rules}))
+def test_every_escalation_template_renders_and_escapes(kind: str) -> None:
+    """Each rule's template renders its subject, text and HTML from the sweep's context;
+    a report title with markup is escaped in HTML and kept as typed in text."""
+    from notifications.render import render
+
+    title = "ASB <spotlight> & more"
+    context = {"opcc_name": "Norfolk OPCC", "force": "Norfolk", "response_id": 7,
+               "recipient_name": "Ann Admin", "report_title": title, "report_link": "",
+               "report_published": date(2024, 10, 10), "deadline": D, "days_left": -3,
+               "state": "draft", "waiting_on": "OPCC (drafting)", "force_input_due": None,
+               "signoff_due": D - timedelta(14), "published_on": None, "published_url": None,
+               "rule_id": "r", "summary": "", "severity": "overdue", "urgent": True,
+               "occurrence": 0, "due_day": D, "notify_roles": ["admin"], "cc_roles": ["pcc"],
+               "superseded": ["publish-d2#0"]}
+    out = render(kind, context)
+    assert out.subject.startswith("[s55 #7] ")
+    assert title in out.subject
+    assert title in out.text
+    assert "ASB &lt;spotlight&gt; &amp; more" in out.html
+    assert "None" not in out.text + out.html
+    assert "copied to: pcc" in out.text

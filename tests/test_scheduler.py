@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import queue
 import signal
 import subprocess
 import sys
@@ -124,15 +125,41 @@ def _run(env: dict[str, str], cwd: Path, *args: str) -> subprocess.Popen[str]:
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 
-def _wait_for_line(proc: subprocess.Popen[str], needle: str) -> list[str]:
-    """Read the daemon's log until a line contains ``needle`` (or it exits)."""
-    assert proc.stderr is not None
-    lines = []
-    for line in proc.stderr:
-        lines.append(line)
-        if needle in line:
-            return lines
-    raise AssertionError(f"daemon exited ({proc.wait()}) before {needle!r}: {''.join(lines)}")
+class LogReader:
+    """Collects a daemon's stderr lines on a thread, so a test can wait with a deadline
+    (a daemon that never logs the line must fail the test, not hang it)."""
+
+    def __init__(self, proc: subprocess.Popen[str]) -> None:
+        self.lines: queue.Queue[str | None] = queue.Queue()
+        self.seen: list[str] = []
+        self.thread = threading.Thread(target=self._read, args=(proc,), daemon=True)
+        self.thread.start()
+
+    def _read(self, proc: subprocess.Popen[str]) -> None:
+        assert proc.stderr is not None
+        for line in proc.stderr:
+            self.lines.put(line)
+        self.lines.put(None)
+
+    def wait_for(self, needle: str, timeout: float = 60.0) -> list[str]:
+        while True:
+            try:
+                line = self.lines.get(timeout=timeout)
+            except queue.Empty:
+                raise AssertionError(f"no {needle!r} within {timeout} s: "
+                                     f"{''.join(self.seen)[-3000:]}") from None
+            if line is None:
+                raise AssertionError(f"daemon exited before {needle!r}: {''.join(self.seen)}")
+            self.seen.append(line)
+            if needle in line:
+                return self.seen
+
+    def rest(self) -> str:
+        """Everything after the daemon exits (call once it is stopped)."""
+        self.thread.join(timeout=60)
+        while (line := self.lines.get_nowait() if not self.lines.empty() else None):
+            self.seen.append(line)
+        return "".join(self.seen)
 
 
 @pytest.mark.slow
@@ -142,17 +169,19 @@ def test_the_daemon_stops_cleanly_on_a_signal(wf: Workflow, settings: Settings, 
     """``s55 run`` catches up, then on SIGTERM/SIGINT finishes the work in hand and exits 0;
     the escalation it fired is recorded once and its mail spooled."""
     proc = _run(_env(settings, tmp_path), tmp_path, "--mail-every", "0.2")
+    reader = LogReader(proc)
     try:
-        log = _wait_for_line(proc, "mail: sent 2")
+        log = reader.wait_for("mail: sent 2")
         assert any("catch-up sweep: 1 open responses, fired 1, superseded 2" in line
                    for line in log)
         assert any("next escalation: publish-d2 for response 1 at 2024-12-02T09:00:00+00:00"
                    in line for line in log)
         proc.send_signal(sig)
-        _out, err = proc.communicate(timeout=60)
+        proc.wait(timeout=60)
     finally:
         proc.kill()
         proc.wait()
+        err = reader.rest()
     assert proc.returncode == 0, err
     assert f"{sig.name} received: stopping after the work in hand" in err
     assert "stopped" in err.splitlines()[-1]
