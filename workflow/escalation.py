@@ -138,14 +138,9 @@ _OPEN_SQL = {
 }
 
 
-def _day(value: Any) -> date | None:
-    """psycopg returns dates; SQLite returns ISO text."""
-    return value if value is None or isinstance(value, date) else date.fromisoformat(value)
-
-
 def _dates(row: Any) -> Dates:
-    return Dates(_STATES[row[1]], _day(row[2]), _day(row[3]),  # type: ignore[arg-type]
-                 _day(row[4]), _day(row[5]))
+    """From a typed SQLAlchemy row (dates already parsed)."""
+    return Dates(_STATES[row[1]], row[2], row[3], row[4], row[5])
 
 
 def _chunks(ids: Sequence[int], size: int = 900) -> Iterable[Sequence[int]]:
