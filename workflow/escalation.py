@@ -188,8 +188,7 @@ def open_responses(session: Session, response_ids: Sequence[int] | None = None
 def plans(db: Database, policy: Policy, moment: Moment,
           response_ids: Sequence[int] | None = None) -> dict[int, Plan]:
     """The plan of every open response (or of those given), as of ``moment``."""
-    with db.read() as s:
-        dates, fired = open_responses(s, response_ids)
+    dates, fired = db.query(lambda s: open_responses(s, response_ids))
     return {rid: plan(d, policy, fired[rid], moment) for rid, d in dates.items()}
 
 
@@ -397,5 +396,5 @@ def beat(db: Database, worker: str, started_at: datetime, now: datetime) -> None
 
 def last_heartbeat(db: Database) -> datetime | None:
     """When any scheduler last beat (None: no scheduler has ever run)."""
-    with db.read() as s:
-        return s.execute(select(func.max(SchedulerHeartbeat.beat_at))).scalar_one_or_none()
+    return db.query(lambda s: s.execute(
+        select(func.max(SchedulerHeartbeat.beat_at))).scalar_one_or_none())
