@@ -25,9 +25,10 @@ from jinja2 import (
     select_autoescape,
 )
 
+from notifications import BUILTIN_TEMPLATES
 from notifications.errors import TemplateMissingError, TemplateRenderError
 
-BUILTIN_DIR = Path(__file__).with_name("templates")
+BUILTIN_DIR = BUILTIN_TEMPLATES
 
 #: Every kind of message s55 sends; each has ``<kind>.subject.j2``, ``.txt.j2``, ``.html.j2``.
 KINDS: tuple[str, ...] = (
@@ -42,6 +43,13 @@ KINDS: tuple[str, ...] = (
     "mark_not_required",
     "mail_dead",
     "mail_test",
+    # Escalations (workflow/policy.toml names them per rule).
+    "escalation_draft",
+    "escalation_force_input",
+    "escalation_signoff",
+    "escalation_publish",
+    "escalation_overdue",
+    "escalation_portal",
 )
 PARTS: tuple[str, ...] = ("subject", "txt", "html")
 

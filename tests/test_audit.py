@@ -66,21 +66,24 @@ class TestAppendOnly:
 class TestVerify:
     def test_intact_chain_verifies(self, wf: Workflow) -> None:
         result = audit.verify(wf.db)
-        assert result.ok and result.broken is None
+        assert result.ok
+        assert result.broken is None
         assert result.count == audit.head(wf.db).count > 0
 
     def test_altered_row_is_found(self, wf: Workflow) -> None:
         """Changing a field behind the triggers' back breaks that very event."""
         _behind_the_triggers(wf.db, "UPDATE audit_event SET reason = 'edited later' WHERE id = 4")
         result = audit.verify(wf.db)
-        assert result.broken is not None and result.broken.event_id == 4
+        assert result.broken is not None
+        assert result.broken.event_id == 4
         assert "altered" in result.broken.problem
         assert result.count == 3
 
     def test_deleted_row_is_found(self, wf: Workflow) -> None:
         _behind_the_triggers(wf.db, "DELETE FROM audit_event WHERE id = 2")
         result = audit.verify(wf.db)
-        assert result.broken is not None and result.broken.event_id == 3
+        assert result.broken is not None
+        assert result.broken.event_id == 3
         assert "removed, inserted or reordered" in result.broken.problem
 
     def test_recomputed_history_fails_against_a_kept_head(self, wf: Workflow) -> None:
@@ -93,7 +96,8 @@ class TestVerify:
                          action="created", payload={})
         result = audit.verify(wf.db, kept)
         assert result.broken is None
-        assert result.head_found is False and not result.ok
+        assert result.head_found is False
+        assert not result.ok
 
     def test_every_change_is_an_event(self, wf: Workflow) -> None:
         rid = 1

@@ -51,7 +51,8 @@ class TestErrors:
         (["request-force-input", "1"], FORCE,
          f"Error: {FORCE} may not request_force_input response 1: needs role admin, "
          "holds force"),
-        (["request-force-input", "1"], "who@nowhere.example", "Error: no person who@nowhere.example"),
+        (["request-force-input", "1"], "who@nowhere.example",
+         "Error: no person who@nowhere.example"),
         (["mark-not-required", "1"], ADMIN,
          "Error: mark_not_required on response 1 needs a reason (--reason)"),
         (["do", "1", "approve"], ADMIN,
@@ -118,14 +119,18 @@ class TestReads:
         rows = json.loads(result.stdout)
         assert [(r["id"], r["state"], r["deadline"]) for r in rows] == [(1, "draft", "2024-12-04")]
         assert rows[0]["rag"] == "red"  # the deadline is long past in 2026
+        # Unswept and long overdue: the weekly overdue rule is what fires next.
+        assert rows[0]["next_escalation"]["rule"] == "overdue"
 
     def test_list_piped_is_one_plain_line_per_response(self, wf: Workflow, run) -> None:  # type: ignore[no-untyped-def]
         """Piped output (not a terminal): a header and aligned columns, nothing wrapped."""
         lines = run("list").stdout.splitlines()
         assert lines[0].split() == ["id", "report", "state", "deadline", "days", "left",
-                                    "status", "waiting", "on"]
+                                    "status", "waiting", "on", "next", "escalation"]
         assert len(lines) == 2
-        assert lines[1].split()[0] == "1" and "draft" in lines[1] and "2024-12-04" in lines[1]
+        assert lines[1].split()[0] == "1"
+        assert "draft" in lines[1]
+        assert "2024-12-04" in lines[1]
 
     def test_show_lists_triggers_the_actor_may_fire(self, wf: Workflow, run) -> None:  # type: ignore[no-untyped-def]
         admin = json.loads(run("show", "1", "--json", actor=ADMIN).stdout)
@@ -151,13 +156,16 @@ class TestReads:
     def test_audit_verify_head_and_export(self, wf: Workflow, run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
         head = json.loads(run("audit", "head", "--json").stdout)
         ok = run("audit", "verify", "--head", head["hash"])
-        assert ok.exit_code == 0 and "contains the given head" in ok.stdout
+        assert ok.exit_code == 0
+        assert "contains the given head" in ok.stdout
         bad = run("audit", "verify", "--head", "f" * 64)
-        assert bad.exit_code == 1 and "is not in the chain" in bad.stderr
+        assert bad.exit_code == 1
+        assert "is not in the chain" in bad.stderr
         out = tmp_path / "audit.jsonl"
         assert run("audit", "export", "--output", str(out)).exit_code == 0
         lines = [json.loads(x) for x in out.read_text().splitlines()]
-        assert len(lines) == head["count"] and lines[-1]["hash"] == head["hash"]
+        assert len(lines) == head["count"]
+        assert lines[-1]["hash"] == head["hash"]
 
     def test_diagram_formats(self, run) -> None:  # type: ignore[no-untyped-def]
         assert run("diagram").stdout.startswith("stateDiagram-v2")
@@ -175,7 +183,7 @@ def _commands(group, prefix: str = ""):  # type: ignore[no-untyped-def]
 
 @pytest.mark.parametrize(("name", "command"), list(_commands(app)), ids=lambda x: str(x))
 def test_every_command_has_help_and_is_in_the_readme(name: str, command) -> None:  # type: ignore[no-untyped-def]
-    assert command.help and command.help.strip(), f"{name} has no help"
+    assert (command.help or "").strip(), f"{name} has no help"
     assert f"s55 {name}" in (ROOT / "README.md").read_text(), f"README does not mention {name}"
 
 
@@ -203,7 +211,8 @@ def test_two_processes_race_one_transition(wf: Workflow, db_url: str, tmp_path: 
     assert len(transitions) == 1
 
 
-def test_imported_document_shows_its_office_use_ticks(run, db: Database, settings: Settings) -> None:  # type: ignore[no-untyped-def]
+def test_imported_document_shows_its_office_use_ticks(  # type: ignore[no-untyped-def]
+        run, db: Database, settings: Settings) -> None:
     """`s55 show` reads the same checklist as the renderer: the imported boxes are ticked."""
     from tests.factories import add_people
 
@@ -211,6 +220,7 @@ def test_imported_document_shows_its_office_use_ticks(run, db: Database, setting
     fixture = ROOT / "tests" / "data" / "norfolk-asb-spotlight-2024.md"
     assert run("import", str(fixture), actor=ADMIN).exit_code == 0
     office = json.loads(run("show", "1", "--json").stdout)["office_use"]
-    assert office["forwarded_to_chief_constable"] and office["forwarded_to_panel"]
+    assert office["forwarded_to_chief_constable"]
+    assert office["forwarded_to_panel"]
     assert office["published_on_website"]
     assert office["submitted_on_portal"] is None

@@ -281,17 +281,21 @@ def test_unstaffed_roles_fall_back_to_the_admins(wf: Workflow, traveller: Any) -
     assert event.response_id == rid
 
 
+def upcoming(wf: Workflow, ids: list[int]) -> dict[int, tuple[str, date]]:
+    return next_escalations(wf.db, wf.settings, wf.clock, ids)
+
+
 def test_next_escalations_for_the_dashboard(wf: Workflow, rid: int, traveller: Any) -> None:
     """``next_escalations`` gives each open response its next rule and day (a due, unswept
     one counts), and leaves out finished responses and unknown ids."""
-    assert next_escalations(wf, [rid, 999]) == {rid: ("draft-d42", D - timedelta(42))}
+    assert upcoming(wf, [rid, 999]) == {rid: ("draft-d42", D - timedelta(42))}
     traveller.move_to(at(D - timedelta(30)))
-    assert next_escalations(wf, [rid]) == {rid: ("draft-d42", D - timedelta(42))}
+    assert upcoming(wf, [rid]) == {rid: ("draft-d42", D - timedelta(42))}
     sweep(wf)
-    assert next_escalations(wf, [rid]) == {rid: ("signoff-d14", D - timedelta(14))}
+    assert upcoming(wf, [rid]) == {rid: ("signoff-d14", D - timedelta(14))}
     move(wf, rid, State.PORTAL_SUBMITTED)
-    assert next_escalations(wf, [rid]) == {}
-    assert next_escalations(wf, []) == {}
+    assert upcoming(wf, [rid]) == {}
+    assert upcoming(wf, []) == {}
 
 
 def test_heartbeat(wf: Workflow, traveller: Any) -> None:
@@ -317,12 +321,20 @@ def test_sweep_reads_only_open_responses(wf: Workflow, rid: int, traveller: Any)
 
 
 def test_the_open_states_sql_is_the_open_states() -> None:
-    """The partial index's WHERE (written out in models and the migration) names exactly
-    the states that are not final, in the planner's order."""
-    from workflow.escalation import OPEN_STATES
-    from workflow.models import OPEN_STATES_SQL
+    """The partial index's WHERE (derived in the code, frozen in migration 0002) names
+    exactly the states that are not final: a new state needs a new migration."""
+    import importlib.util
+    from pathlib import Path
 
-    assert OPEN_STATES_SQL == "state IN ({})".format(", ".join(f"'{s}'" for s in OPEN_STATES))
+    from workflow.escalation_plan import OPEN_STATES, OPEN_STATES_SQL
+
+    path = Path(__file__).parents[1] / "workflow/migrations/versions/0002_escalations.py"
+    spec = importlib.util.spec_from_file_location("m0002", path)
+    assert spec is not None
+    assert spec.loader is not None
+    migration = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(migration)
+    assert migration.OPEN_STATES_SQL == OPEN_STATES_SQL
     assert set(OPEN_STATES) == {s.value for s in State} - {"portal_submitted", "not_required"}
 
 
@@ -333,7 +345,7 @@ def test_the_planner_reads_open_rows_through_the_partial_index(tmp_path: Any) ->
     index and the firings' unique index: no table scan."""
     from bench.dataset import responses
     from workflow import schema
-    from workflow.escalation import _OPEN_SQL
+    from workflow.escalation_plan import _OPEN_SQL
 
     db = Database(f"sqlite:///{tmp_path / 'plan.db'}")
     schema.upgrade(db)

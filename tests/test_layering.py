@@ -52,4 +52,5 @@ def test_the_guarded_libraries_are_really_used_where_allowed() -> None:
     """Guards against the check above passing because nothing is scanned."""
     users = {lib: [rel(p) for p in MODULES if lib in {n.split('.')[0] for n in imports_of(p)}]
              for lib in ("typer", "aiosmtplib")}
-    assert users["typer"] and users["aiosmtplib"]
+    assert users["typer"]
+    assert users["aiosmtplib"]

@@ -36,6 +36,11 @@ CONTEXT = {
     "areas": [],
     "outbox_id": 3, "dead_recipient": "a@b.example", "dead_subject": "s", "attempts": 8,
     "error": "550 no", "transport": "spool folder x",
+    # Escalations (see workflow/escalation.py _context).
+    "state": "force_input", "waiting_on": "force liaison", "rule_id": "force-input-d28",
+    "summary": "force input still outstanding <4 weeks> before the deadline",
+    "severity": "warning", "urgent": False, "occurrence": 0, "due_day": date(2024, 11, 6),
+    "notify_roles": ["force"], "cc_roles": ["admin"], "superseded": ["draft-d42"],
 }
 
 
@@ -63,6 +68,13 @@ def test_a_missing_variable_is_an_error(kind: str) -> None:
     ctx = {k: v for k, v in CONTEXT.items() if k != "opcc_name" and k != "report_title"}
     with pytest.raises(TemplateRenderError, match=kind):
         render(kind, ctx)
+
+
+def test_every_shipped_template_is_a_known_kind() -> None:
+    """No template file is left out of KINDS (and so out of the tests above)."""
+    shipped = {p.name.split(".")[0] for p in BUILTIN_DIR.glob("*.j2")
+               if not p.name.startswith("_")}
+    assert shipped == set(KINDS)
 
 
 def test_unknown_kind_is_refused() -> None:

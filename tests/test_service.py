@@ -139,7 +139,8 @@ class TestHappyPath:
             wf.fire(rid, "return_to_draft", ADMIN, reason="Redraft after panel chat")
         with wf.db.read() as s:
             reasons = [e.reason for e in audit.events_for(s, rid) if e.action == "transition"]
-        assert "Rec 2 answer is too thin" in reasons and "Redraft after panel chat" in reasons
+        assert "Rec 2 answer is too thin" in reasons
+        assert "Redraft after panel chat" in reasons
         assert state_of(wf, rid) == "draft"
 
     def test_mark_not_required_closes_with_its_reason(self, wf: Workflow, rid: int) -> None:
@@ -225,7 +226,8 @@ class TestRefusals:
         drive(wf, rid, State.PCC_SIGNOFF)
         content.add_recommendation(wf, rid, {"number": 9, "text": "By 1 May 2025, do X."}, ADMIN)
         msg = self.refused(wf, GuardError, wf.fire, rid, "sign_off", PCC)
-        assert "recommendation(s) 9 lack an explanation" in msg and "s55(5B)" in msg
+        assert "recommendation(s) 9 lack an explanation" in msg
+        assert "s55(5B)" in msg
 
     @pytest.mark.parametrize("trigger", ["return_to_draft", "mark_not_required"])
     @pytest.mark.parametrize("reason", [None, "", "   "])
@@ -268,7 +270,8 @@ class TestRefusals:
         with time_machine.travel(DURING, tick=False):
             msg = self.refused(wf, InvalidInputError, wf.fire, rid, "request_force_input",
                                ADMIN, params={"force_input_due": due})
-        assert msg.startswith("force input due date: ") and message in msg
+        assert msg.startswith("force input due date: ")
+        assert message in msg
 
     def test_submit_to_portal_needs_a_reference(self, wf: Workflow, rid: int) -> None:
         drive(wf, rid, State.PUBLISHED)
@@ -300,10 +303,12 @@ class TestDeadlineOverride:
             NORFOLK_DEADLINE, date(2024, 12, 11), NORFOLK_DEADLINE)
         with wf.db.read() as s:
             row = s.get(Response, rid)
-            assert row is not None and row.deadline_overridden
+            assert row is not None
+            assert row.deadline_overridden
             assert row.signoff_due == date(2024, 11, 27)
             last = audit.events_for(s, rid)[-1]
-        assert last.action == "deadline_override" and "republished" in (last.reason or "")
+        assert last.action == "deadline_override"
+        assert "republished" in (last.reason or "")
 
     def test_override_needs_a_reason(self, wf: Workflow, rid: int) -> None:
         before = snapshot(wf)

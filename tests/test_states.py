@@ -74,7 +74,9 @@ def test_s55_5b_explanation_may_come_from_a_pcc_note() -> None:
     assert fire(State.PCC_SIGNOFF, "sign_off", snap) is State.FORWARDED_TO_PANEL
     unexplained = Snapshot("comments", [RecommendationView(4, None, None)])
     problem = BY_TRIGGER["sign_off"].guards[1].problem(unexplained)
-    assert problem is not None and "recommendation(s) 4" in problem and "s55(5B)" in problem
+    assert problem is not None
+    assert "recommendation(s) 4" in problem
+    assert "s55(5B)" in problem
 
 
 def test_send_backs_and_closure_need_a_reason() -> None:

@@ -16,8 +16,10 @@ from states import FINAL, PUBLISHED_STATES, State
 from states.deadlines import days_left, rag
 from states.lifecycle import WAITING_ON
 from workflow.clock import Clock, london_today
+from workflow.escalation_plan import next_escalations
 
 if TYPE_CHECKING:
+    from workflow.config import Settings
     from workflow.db import Database
 
 _response = table(
@@ -51,9 +53,10 @@ def status(row: Any, today: date) -> dict[str, Any]:
     }
 
 
-def list_responses(db: Database, clock: Clock, *, state: str | None = None,
+def list_responses(db: Database, settings: Settings, clock: Clock, *, state: str | None = None,
                    overdue: bool = False, include_closed: bool = False) -> list[dict[str, Any]]:
-    """Open responses (or all, or one state), soonest deadline first."""
+    """Open responses (or all, or one state), soonest deadline first, each with its next
+    escalation under the policy (None when nothing more will fire)."""
     today = london_today(clock)
     r, rep = _response.c, _report.c
     stmt = (select(r.id, r.state, r.deadline, r.force, r.force_input_due, r.signoff_due,
@@ -66,11 +69,15 @@ def list_responses(db: Database, clock: Clock, *, state: str | None = None,
         stmt = stmt.where(r.state.in_(_OPEN))
     if overdue:
         stmt = stmt.where(r.deadline < today, r.published_on.is_(None))
-    with db.read() as s:
-        rows = s.execute(stmt).all()
+    rows = db.query(lambda s: s.execute(stmt).all())
+    upcoming = next_escalations(db, settings, clock, [x.id for x in rows if x.state in _OPEN])
     return [
         {"id": x.id, "title": x.title, "force": x.force, "state": x.state,
          "deadline": x.deadline.isoformat(), "deadline_overridden": bool(x.deadline_overridden),
-         **status(x, today)}
+         **status(x, today), "next_escalation": _next(upcoming.get(x.id))}
         for x in rows
     ]
+
+
+def _next(firing: tuple[str, date] | None) -> dict[str, str] | None:
+    return None if firing is None else {"rule": firing[0], "day": firing[1].isoformat()}

@@ -11,12 +11,9 @@ database decides, never APScheduler: job stores are not shared, apscheduler #160
 from __future__ import annotations
 
 import logging
-import tomllib
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from functools import lru_cache
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select, update
@@ -24,16 +21,12 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from notifications.render import BUILTIN_DIR
-from states import FINAL, State
+from states import State
 from states.escalations import (
     Dates,
     Firing,
     Moment,
-    Plan,
     Policy,
-    PolicyRuleError,
-    parse_policy,
     plan,
 )
 from states.lifecycle import WAITING_ON
@@ -42,9 +35,18 @@ from workflow.audit import Action
 from workflow.clock import LONDON, Clock
 from workflow.config import Settings
 from workflow.db import Database
-from workflow.errors import ConfigError, S55Error
+from workflow.errors import S55Error
+from workflow.escalation_plan import (  # noqa: F401  (re-exported: the public API)
+    DEFAULT_POLICY,
+    OPEN_STATES,
+    PolicyError,
+    load_policy,
+    next_escalations,
+    open_responses,
+    plans,
+    policy_path,
+)
 from workflow.models import (
-    OPEN_STATES_SQL,
     EscalationFiring,
     InspectionReport,
     Person,
@@ -53,12 +55,10 @@ from workflow.models import (
 )
 
 if TYPE_CHECKING:
-    from workflow.service import Workflow
+    pass
 
 log = logging.getLogger("s55.escalation")
 SCHEDULER = "s55-scheduler"  # the actor of escalation audit events
-DEFAULT_POLICY = Path(__file__).with_name("policy.toml")
-OPEN_STATES: tuple[str, ...] = tuple(s.value for s in State if s not in FINAL)
 # Table columns (typed Any: SQLModel's attributes confuse mypy's select() overloads).
 _RT: Any = Response.__table__  # type: ignore[attr-defined]
 _FT: Any = EscalationFiring.__table__  # type: ignore[attr-defined]
@@ -67,129 +67,10 @@ _DATE_COLUMNS = (_R.id, _R.state, _R.deadline, _R.published_on, _R.force_input_d
                  _R.signoff_due)
 
 
-class PolicyError(ConfigError):
-    """The escalation policy file is unreadable or breaks a rule; nothing is fired."""
-
-    def __init__(self, source: Path, problem: str) -> None:
-        self.source, self.problem = source, problem
-        super().__init__(f"escalation policy {source}: {problem}")
-
-
-# -- the policy ----------------------------------------------------------------------------
-
-def policy_path(settings: Settings) -> Path:
-    return settings.policy_file or DEFAULT_POLICY
-
-
-def load_policy(settings: Settings) -> Policy:
-    """The organisation's policy (``S55_POLICY_FILE``) or the default; checked on load.
-
-    Raises ``PolicyError`` with one line naming the file and the rule.
-    """
-    path = policy_path(settings)
-    try:
-        stamp = path.stat().st_mtime_ns
-    except OSError as exc:
-        raise PolicyError(path, exc.strerror or str(exc)) from None
-    return _load(path, stamp, settings.template_dir)
-
-
-@lru_cache(maxsize=8)
-def _load(path: Path, _stamp: int, template_dir: Path | None) -> Policy:
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise PolicyError(path, getattr(exc, "strerror", None) or str(exc)) from None
-    except tomllib.TOMLDecodeError as exc:
-        raise PolicyError(path, f"not valid TOML: {exc}") from None
-    try:
-        policy = parse_policy(data)
-    except PolicyRuleError as exc:
-        raise PolicyError(path, str(exc)) from None
-    dirs = [d for d in (template_dir, BUILTIN_DIR) if d is not None]
-    for rule in policy.rules:
-        for part in ("subject", "txt", "html"):
-            if not any((d / f"{rule.kind}.{part}.j2").is_file() for d in dirs):
-                raise PolicyError(path, f"rule {rule.id!r}: template {rule.kind!r} has no "
-                                        f"{rule.kind}.{part}.j2")
-    return policy
-
-
-# -- reading what planning needs -----------------------------------------------------------
-
-_STATES = {s.value: s for s in State}
-# Raw SQL on purpose: the planner reads every open response on every sweep. The state
-# list is written out exactly as the partial index ix_response_open says it (SQLite uses
-# a partial index only when the query repeats its WHERE), and rows come back as plain
-# tuples. Each open row is joined to its firings through the unique index (response
-# first). On PostgreSQL the join is LATERAL with OFFSET 0 (which keeps the planner from
-# flattening it): a plain join, or an IN list of ids, is planned as a scan of the whole
-# firing table - 20 years of history - once open responses number a few thousand.
-_COLUMNS = ("r.id, r.state, r.deadline, r.published_on, r.force_input_due, r.signoff_due, "
-            "f.rule_id, f.occurrence")
-_OPEN_SQL = {
-    "sqlite": f"SELECT {_COLUMNS} FROM response r "
-              "LEFT JOIN escalation_firing f ON f.response_id = r.id "
-              f"WHERE r.{OPEN_STATES_SQL}",
-    "postgresql": f"SELECT {_COLUMNS} FROM response r LEFT JOIN LATERAL ("
-                  "SELECT rule_id, occurrence FROM escalation_firing "
-                  "WHERE response_id = r.id OFFSET 0) f ON true "
-                  f"WHERE r.{OPEN_STATES_SQL}",
-}
-
-
 def _dates(row: Any) -> Dates:
     """From a typed SQLAlchemy row (dates already parsed)."""
-    return Dates(_STATES[row[1]], row[2], row[3], row[4], row[5])
+    return Dates(State(row[1]), row[2], row[3], row[4], row[5])
 
-
-def _chunks(ids: Sequence[int], size: int = 900) -> Iterable[Sequence[int]]:
-    return (ids[i:i + size] for i in range(0, len(ids), size))
-
-
-def _fetch(session: Session, sql: str) -> list[Any]:
-    """Run parameterless SQL on the driver's own cursor: plain tuples, no Result objects."""
-    cursor = session.connection().connection.cursor()
-    try:
-        cursor.execute(sql)
-        return list(cursor.fetchall())
-    finally:
-        cursor.close()
-
-
-def open_responses(session: Session, response_ids: Sequence[int] | None = None
-                   ) -> tuple[dict[int, Dates], dict[int, set[tuple[str, int]]]]:
-    """Dates and fired (rule, occurrence) pairs of open responses (or of those given).
-
-    One query over the partial index ``ix_response_open`` and the firings' unique index:
-    finished responses and their firings are never read, however many there are.
-    """
-    dialect = session.get_bind().dialect.name
-    sql = _OPEN_SQL[dialect]
-    if response_ids is not None:  # ids are ints by type; int() makes sure before inlining
-        sql += f" AND r.id IN ({', '.join(str(int(i)) for i in response_ids) or 'NULL'})"
-    rows = _fetch(session, sql)
-    dates: dict[int, Dates] = {}
-    fired: dict[int, set[tuple[str, int]]] = {}
-    # Dates come back as ISO text from SQLite, as dates from psycopg.
-    day: Any = date.fromisoformat if dialect == "sqlite" else (lambda d: d)
-    states = _STATES
-    for r in rows:
-        rid = r[0]
-        if rid not in dates:
-            dates[rid] = Dates(states[r[1]], day(r[2]), r[3] and day(r[3]),
-                               r[4] and day(r[4]), r[5] and day(r[5]))
-            fired[rid] = set()
-        if r[6] is not None:
-            fired[rid].add((r[6], r[7]))
-    return dates, fired
-
-
-def plans(db: Database, policy: Policy, moment: Moment,
-          response_ids: Sequence[int] | None = None) -> dict[int, Plan]:
-    """The plan of every open response (or of those given), as of ``moment``."""
-    dates, fired = db.query(lambda s: open_responses(s, response_ids))
-    return {rid: plan(d, policy, fired[rid], moment) for rid, d in dates.items()}
 
 
 # -- firing ----------------------------------------------------------------------------------
@@ -358,26 +239,6 @@ def sweep(db: Database, settings: Settings, clock: Clock, *, policy: Policy | No
         if p.next is not None and (report.next_at is None or p.next.at < report.next_at):
             report.next_at, report.next_rule = p.next.at, (rid, p.next.rule.id)
     return report
-
-
-def next_escalations(wf: Workflow, response_ids: Sequence[int]) -> dict[int, tuple[str, date]]:
-    """For the dashboard: each open response's next escalation (rule id, local day).
-
-    A firing already due but not yet swept counts as next (its day is today or past).
-    Responses that are finished, or have nothing more to fire in their state, are
-    left out.
-    """
-    if not response_ids:
-        return {}
-    policy = load_policy(wf.settings)
-    moment = Moment.at(wf.clock.now(), wf.settings.escalation_hour)
-    out: dict[int, tuple[str, date]] = {}
-    for chunk in _chunks(list(response_ids)):
-        for rid, p in plans(wf.db, policy, moment, chunk).items():
-            firing = p.due or p.next
-            if firing is not None:
-                out[rid] = (firing.rule.id, firing.day)
-    return out
 
 
 # -- the scheduler's heartbeat (read by ``s55 doctor``) ------------------------------------

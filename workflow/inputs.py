@@ -166,7 +166,8 @@ def load_report_file(path: Path) -> ReportInput:
         data = tomllib.loads(raw) if path.suffix == ".toml" else yaml.safe_load(raw)
     except (tomllib.TOMLDecodeError, yaml.YAMLError) as exc:
         first = str(exc).splitlines()[0]
-        raise InvalidInputError(str(path), f"not valid {path.suffix[1:] or 'YAML'}: {first}") from None
+        kind = path.suffix[1:] or "YAML"
+        raise InvalidInputError(str(path), f"not valid {kind}: {first}") from None
     if not isinstance(data, dict):
         raise InvalidInputError(str(path), "expected a table of report fields")
     report = validate(ReportInput, data)

@@ -12,6 +12,8 @@ from typing import Any
 from sqlalchemy import JSON, Column, DateTime, Index, Text, TypeDecorator, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
+from workflow.escalation_plan import OPEN_STATES_SQL
+
 
 class UTCDateTime(TypeDecorator[datetime]):
     """Aware UTC datetimes everywhere; SQLite hands back naive ones otherwise."""
@@ -203,14 +205,10 @@ class SchedulerHeartbeat(SQLModel, table=True):
     beat_at: datetime = utc_column(index=True)
 
 
-#: The open states as SQL text: the WHERE of the partial index below, and of the
-#: escalation planner's query, which must say exactly this for SQLite to use the index.
-OPEN_STATES_SQL = "state IN ('draft', 'force_input', 'pcc_signoff', 'forwarded_to_panel', " \
-    "'published')"
 
 # Every open response and every date the escalation planner needs, in a partial index:
 # the planner reads the few hundred open rows without touching the 100,000 finished ones
 # (after ANALYZE, SQLite would otherwise scan the table for a 5-of-7-states IN list).
-Index("ix_response_open", Response.state, Response.deadline,  # type: ignore[arg-type]
-      Response.published_on, Response.force_input_due, Response.signoff_due, Response.id,
+Index("ix_response_open", "state", "deadline", "published_on", "force_input_due",
+      "signoff_due", "id", _table=Response.__table__,  # type: ignore[attr-defined]
       sqlite_where=text(OPEN_STATES_SQL), postgresql_where=text(OPEN_STATES_SQL))

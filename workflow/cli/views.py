@@ -32,6 +32,10 @@ def _console() -> Any:
                    width=max(shutil.get_terminal_size((120, 24)).columns, 100))
 
 
+def _escalation(upcoming: dict[str, str] | None) -> str:
+    return "-" if upcoming is None else f"{upcoming['day']} {upcoming['rule']}"
+
+
 @app.command("list")
 def list_(
     state: Annotated[str | None, typer.Option(help="only responses in this state")] = None,
@@ -51,15 +55,16 @@ def list_(
     if state is not None and state not in {s.value for s in State}:
         raise InvalidInputError("--state", f"{state!r} is not a state; states: "
                                 f"{', '.join(s.value for s in State)}")
-    _, db = open_database()
-    rows = list_responses(db, SystemClock(), state=state, overdue=overdue,
+    settings, db = open_database()
+    rows = list_responses(db, settings, SystemClock(), state=state, overdue=overdue,
                           include_closed=all_)
     if as_json:
         return print_json(rows)
-    headers = ("id", "report", "state", "deadline", "days left", "status", "waiting on")
+    headers = ("id", "report", "state", "deadline", "days left", "status", "waiting on",
+               "next escalation")
     cells = [[str(r["id"]), r["title"], r["state"],
               r["deadline"] + ("*" if r["deadline_overridden"] else ""), str(r["days_left"]),
-              r["rag"], r["waiting_on"]] for r in rows]
+              r["rag"], r["waiting_on"], _escalation(r["next_escalation"])] for r in rows]
     console = _console()
     widths = [max([len(h)] + [len(c[i]) for c in cells]) for i, h in enumerate(headers)]
     # One line per response: only the title gives way, to what the terminal leaves it.
@@ -80,7 +85,7 @@ def list_(
         table.add_column(header, no_wrap=True, min_width=width,
                          justify="right" if header in ("id", "days left") else "left")
     for c in cells:
-        table.add_row(*c[:5], f"[{_RAG_STYLE[c[5]]}]{c[5]}[/]", c[6])
+        table.add_row(*c[:5], f"[{_RAG_STYLE[c[5]]}]{c[5]}[/]", *c[6:])
     console.print(table)
     return None
 
