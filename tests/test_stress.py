@@ -68,9 +68,6 @@ def test_no_dispatcher_sees_a_terminated_backend(
     assert unhandled(outcome, ("dispatchers",)) == []
 
 
-@pytest.mark.xfail(strict=False, reason="workflow/escalation.py reads and writes through "
-                   "db.read()/db.write() without Database.run/query: a terminated backend "
-                   "surfaces there as OperationalError (nothing is lost) - asked of its owner")
 def test_no_scheduler_sees_a_terminated_backend(
         terminated: tuple[list[str], dict[str, int], Outcome]) -> None:
     """No scheduler saw a raw driver exception either."""
