@@ -15,11 +15,13 @@ for a transient fault.
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import random
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, TypeVar
 
 from sqlalchemy import Engine, create_engine, event, inspect, text
@@ -243,3 +245,33 @@ class Database:
         self.engine.dispose()
         if self.read_engine is not self.engine:
             self.read_engine.dispose()
+
+
+@contextmanager
+def single_instance(db: Database, role: str, holder: str,
+                    refused: Callable[[Path, str], Exception]) -> Iterator[None]:
+    """On SQLite, hold ``<database>.<role>.lock`` (flock) while running; else nothing.
+
+    SQLite has no ``SKIP LOCKED``, so a dispatcher or scheduler must be alone there. The
+    lock file names its holder; the kernel drops the lock when the process dies, so a
+    killed one never blocks its successor. ``refused(lock, holder)`` is raised when
+    another process holds it.
+    """
+    path = make_url(db.url).database if db.is_sqlite else None
+    if not path or path == ":memory:":
+        yield
+        return
+    lock = Path(path + f".{role}.lock")
+    with open(lock, "a+") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            fh.seek(0)
+            raise refused(lock, fh.read().strip() or "unknown") from None
+        try:
+            fh.truncate(0)
+            fh.write(holder)
+            fh.flush()
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)

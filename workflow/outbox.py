@@ -31,20 +31,17 @@ gives the same answer (``_SentWriter``).
 from __future__ import annotations
 
 import asyncio
-import fcntl
 import logging
 import os
 import socket
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import replace
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Table, and_, or_, select, update
-from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
@@ -55,7 +52,7 @@ from workflow import audit
 from workflow.audit import Action
 from workflow.clock import Clock
 from workflow.config import Settings
-from workflow.db import RETRY_ATTEMPTS, RETRY_SQLSTATES, Database, backoff
+from workflow.db import RETRY_ATTEMPTS, RETRY_SQLSTATES, Database, backoff, single_instance
 from workflow.errors import DatabaseError
 from workflow.mail import MAILER, DispatcherLockedError, MailError, queue_alert
 from workflow.models import OutboxMessage
@@ -349,31 +346,9 @@ def default_worker() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-@contextmanager
-def dispatcher_lock(db: Database) -> Iterator[None]:
-    """On SQLite, hold ``<database>.dispatcher.lock`` (flock) for the run; else nothing.
-
-    The kernel drops the lock when the process dies, so a killed dispatcher never
-    blocks its successor.
-    """
-    path = make_url(db.url).database if db.is_sqlite else None
-    if not path or path == ":memory:":
-        yield
-        return
-    lock = Path(path + ".dispatcher.lock")
-    with open(lock, "a+") as fh:
-        try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            fh.seek(0)
-            raise DispatcherLockedError(lock, fh.read().strip() or "unknown") from None
-        try:
-            fh.truncate(0)
-            fh.write(default_worker())
-            fh.flush()
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
+def dispatcher_lock(db: Database) -> AbstractContextManager[None]:
+    """On SQLite, the one dispatcher's lock (``<database>.dispatcher.lock``); else nothing."""
+    return single_instance(db, "dispatcher", default_worker(), DispatcherLockedError)
 
 
 async def adeliver_pending(db: Database, settings: Settings, clock: Clock, *,

@@ -26,13 +26,11 @@ exits; anything not yet fired is caught up at the next start.
 from __future__ import annotations
 
 import asyncio
-import fcntl
 import logging
 import os
 import signal
 import socket
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -40,13 +38,12 @@ from typing import Any
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
-from sqlalchemy.engine import make_url
 
 from states.escalations import Policy
 from workflow import escalation
 from workflow.clock import Clock
 from workflow.config import Settings
-from workflow.db import Database
+from workflow.db import Database, single_instance
 from workflow.errors import S55Error
 
 log = logging.getLogger("s55.scheduler")
@@ -69,31 +66,9 @@ def default_worker() -> str:
     return f"scheduler@{socket.gethostname()}:{os.getpid()}"
 
 
-@contextmanager
-def scheduler_lock(db: Database, worker: str) -> Iterator[None]:
-    """On SQLite, hold ``<database>.scheduler.lock`` (flock) while running; else nothing.
-
-    The kernel drops the lock when the process dies, so a killed daemon never blocks
-    its successor.
-    """
-    path = make_url(db.url).database if db.is_sqlite else None
-    if not path or path == ":memory:":
-        yield
-        return
-    lock = Path(path + ".scheduler.lock")
-    with open(lock, "a+") as fh:
-        try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            fh.seek(0)
-            raise SchedulerLockedError(lock, fh.read().strip() or "unknown") from None
-        try:
-            fh.truncate(0)
-            fh.write(worker)
-            fh.flush()
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
+def scheduler_lock(db: Database, worker: str) -> AbstractContextManager[None]:
+    """On SQLite, the one daemon's lock (``<database>.scheduler.lock``); else nothing."""
+    return single_instance(db, "scheduler", worker, SchedulerLockedError)
 
 
 class Daemon:
