@@ -271,10 +271,9 @@ def test_spool_is_the_default(db: Database, settings: Settings) -> None:
     assert b"Message-ID: <s55." in raw
 
 
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # the case is SQLite's own
 def test_second_sqlite_dispatcher_refused(db: Database, settings: Settings) -> None:
     """On SQLite only one dispatcher may run: a second gets a clear error naming the lock."""
-    if not db.is_sqlite:
-        pytest.skip("PostgreSQL allows several dispatchers (SKIP LOCKED)")
     with outbox.dispatcher_lock(db), pytest.raises(mail.DispatcherLockedError,
                                                  match="dispatcher.lock"):
         deliver(db, settings)

@@ -105,12 +105,12 @@ def test_recorded_but_unaudited_sends_are_audited_once_by_the_next_run(
     assert audit.verify(db).ok
 
 
+@pytest.mark.parametrize("db_url", [pytest.param("postgresql", marks=pytest.mark.postgresql)],
+                         indirect=True)  # the case is PostgreSQL's own
 def test_live_owner_audits_its_own_sends_before_the_lease_ends(db: Database,
                                                                settings: Settings) -> None:
     """While a lease runs, another dispatcher's recover leaves the owner's unaudited sends
     alone (PostgreSQL); the owner then audits each once."""
-    if db.is_sqlite:
-        pytest.skip("SQLite has one dispatcher; its lock file makes every claim an orphan")
     ids = seed(db, settings, 2)
     owner, other = outbox.SqlOutboxStore(db, settings), outbox.SqlOutboxStore(db, settings)
     items = owner.claim(worker="owner", now=NOW, limit=10, lease=LEASE)

@@ -114,13 +114,13 @@ def sent_events(db: Database) -> Counter[int]:
             select(AuditEvent.payload).where(AuditEvent.action == Action.MAIL_SENT.value)))
 
 
+@pytest.mark.parametrize("db_url", [pytest.param("postgresql", marks=pytest.mark.postgresql)],
+                         indirect=True)  # the case is PostgreSQL's own
 def test_two_dispatchers_on_postgresql_never_double_send(db: Database, db_url: str,
                                                          settings: Settings,
                                                          smtp_server: Server) -> None:
     """Two dispatcher processes against one PostgreSQL outbox (SKIP LOCKED claims) deliver
     every message exactly once between them."""
-    if db.is_sqlite:
-        pytest.skip("SQLite allows one dispatcher (test_second_sqlite_dispatcher_refused)")
     expected = seed(db, settings, 300)
     procs = [spawn(db_url, smtp_server, NOW, f"w{i}", batch=10) for i in range(2)]
     for p in procs:

@@ -190,13 +190,12 @@ def test_the_daemon_stops_cleanly_on_a_signal(wf: Workflow, settings: Settings, 
     assert len(list((tmp_path / "spool").rglob("*.eml"))) == 2
 
 
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # the case is SQLite's own
 @pytest.mark.slow
 def test_a_second_daemon_on_sqlite_is_refused(wf: Workflow, settings: Settings,
                                               tmp_path: Path) -> None:
     """While one daemon holds the SQLite lock file, ``s55 run`` exits 1 with one line
     naming the holder and the lock, and fires nothing."""
-    if not wf.db.is_sqlite:
-        pytest.skip("PostgreSQL allows several daemons (test_scheduler_processes)")
     lock = Path(str(wf.db.url).removeprefix("sqlite:///") + ".scheduler.lock")
     with scheduler_lock(wf.db, "first-daemon"):
         proc = _run(_env(settings, tmp_path), tmp_path)
