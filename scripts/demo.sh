@@ -46,6 +46,13 @@ step "Deliver the queued mail (no SMTP configured: .eml files in the spool)"
 s55 mail send
 ls "$S55_SPOOL_DIR" | head -20
 
+step "A second, recent report still waiting on the force: its deadline and escalations ahead"
+s55 report add --title "PEEL 2025-27: an inspection of Norfolk Constabulary" \
+  --published "$(date -d '-20 days' +%F)" --types "PEEL" --forces "Norfolk" \
+  --rec "1=By 31 March 2027, the constabulary should improve how it records crime."
+s55 request-force-input 2
+s55 escalations plan 2
+
 step "Dashboard, state log and audit chain"
 s55 list --all
 s55 log 1
