@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -22,16 +24,6 @@ _RAG_STYLE = {"red": "bold red", "amber": "yellow", "green": "green", "done": "c
               "late": "magenta", "closed": "dim"}
 
 
-def _console() -> Any:
-    import shutil
-
-    from rich.console import Console
-
-    # Piped output gets a sensible width rather than Rich's 80-column fallback.
-    return Console(highlight=False, soft_wrap=False,
-                   width=max(shutil.get_terminal_size((120, 24)).columns, 100))
-
-
 def _escalation(upcoming: dict[str, str] | None) -> str:
     return "-" if upcoming is None else f"{upcoming['day']} {upcoming['rule']}"
 
@@ -45,8 +37,6 @@ def list_(
     as_json: AsJson = False,
 ) -> None:
     """The dashboard: open responses with deadline, days left and a red/amber/green status."""
-    from rich.table import Table
-
     from states import State
     from workflow.clock import SystemClock
     from workflow.dashboard import list_responses
@@ -60,34 +50,44 @@ def list_(
                           include_closed=all_)
     if as_json:
         return print_json(rows)
-    headers = ("id", "report", "state", "deadline", "days left", "status", "waiting on",
-               "next escalation")
     cells = [[str(r["id"]), r["title"], r["state"],
               r["deadline"] + ("*" if r["deadline_overridden"] else ""), str(r["days_left"]),
               r["rag"], r["waiting_on"], _escalation(r["next_escalation"])] for r in rows]
-    console = _console()
-    widths = [max([len(h)] + [len(c[i]) for c in cells]) for i, h in enumerate(headers)]
+    width = max(shutil.get_terminal_size((120, 24)).columns, 100)
+    widths = [max([len(h)] + [len(c[i]) for c in cells]) for i, h in enumerate(_HEADERS)]
     # One line per response: only the title gives way, to what the terminal leaves it.
-    room = max(console.width - (sum(widths) - widths[1]) - 3 * len(headers) - 1, 12)
+    room = max(width - (sum(widths) - widths[1]) - 3 * len(_HEADERS) - 1, 12)
     for c in cells:
         if len(c[1]) > room:
             c[1] = c[1][: room - 1] + "…"
     widths[1] = min(widths[1], room)
-    if not console.is_terminal:
-        # Piped or redirected: plain aligned columns, quick to print and to grep.
-        for line in [list(headers), *cells]:
+    if sys.stdout.isatty():
+        _print_table(cells, widths, width)
+    else:
+        # Piped or redirected: plain aligned columns, quick to print and to grep (and
+        # Rich is not even imported).
+        for line in [list(_HEADERS), *cells]:
             typer.echo("  ".join(v.rjust(w) if i in (0, 4) else v.ljust(w)
                                  for i, (v, w) in enumerate(zip(line, widths, strict=True)))
                        .rstrip())
-        return None
-    table = Table(title=f"{len(rows)} response(s)", title_justify="left")
-    for header, width in zip(headers, widths, strict=True):
-        table.add_column(header, no_wrap=True, min_width=width,
+    return None
+
+
+_HEADERS = ("id", "report", "state", "deadline", "days left", "status", "waiting on",
+            "next escalation")
+
+
+def _print_table(cells: list[list[str]], widths: list[int], width: int) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"{len(cells)} response(s)", title_justify="left")
+    for header, w in zip(_HEADERS, widths, strict=True):
+        table.add_column(header, no_wrap=True, min_width=w,
                          justify="right" if header in ("id", "days left") else "left")
     for c in cells:
         table.add_row(*c[:5], f"[{_RAG_STYLE[c[5]]}]{c[5]}[/]", *c[6:])
-    console.print(table)
-    return None
+    Console(highlight=False, soft_wrap=False, width=width).print(table)
 
 
 def _show_text(d: dict[str, Any]) -> list[str]:
