@@ -53,19 +53,19 @@ def list_(
     cells = [[str(r["id"]), r["title"], r["state"],
               r["deadline"] + ("*" if r["deadline_overridden"] else ""), str(r["days_left"]),
               r["rag"], r["waiting_on"], _escalation(r["next_escalation"])] for r in rows]
-    width = max(shutil.get_terminal_size((120, 24)).columns, 100)
     widths = [max([len(h)] + [len(c[i]) for c in cells]) for i, h in enumerate(_HEADERS)]
-    # One line per response: only the title gives way, to what the terminal leaves it.
-    room = max(width - (sum(widths) - widths[1]) - 3 * len(_HEADERS) - 1, 12)
-    for c in cells:
-        if len(c[1]) > room:
-            c[1] = c[1][: room - 1] + "…"
-    widths[1] = min(widths[1], room)
     if sys.stdout.isatty():
+        width = max(shutil.get_terminal_size((120, 24)).columns, 100)
+        # One line per response: only the title gives way, to what the terminal leaves.
+        room = max(width - (sum(widths) - widths[1]) - 3 * len(_HEADERS) - 1, 12)
+        for c in cells:
+            if len(c[1]) > room:
+                c[1] = c[1][: room - 1] + "…"
+        widths[1] = min(widths[1], room)
         _print_table(cells, widths, width)
     else:
-        # Piped or redirected: plain aligned columns, quick to print and to grep (and
-        # Rich is not even imported).
+        # Piped or redirected: whole titles in plain aligned columns, quick to print and
+        # to grep (Rich is not even imported).
         for line in [list(_HEADERS), *cells]:
             typer.echo("  ".join(v.rjust(w) if i in (0, 4) else v.ljust(w)
                                  for i, (v, w) in enumerate(zip(line, widths, strict=True)))
