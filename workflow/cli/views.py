@@ -55,7 +55,7 @@ def list_(
               r["rag"], r["waiting_on"], _escalation(r["next_escalation"])] for r in rows]
     widths = [max([len(h)] + [len(c[i]) for c in cells]) for i, h in enumerate(_HEADERS)]
     if sys.stdout.isatty():
-        width = max(shutil.get_terminal_size((120, 24)).columns, 100)
+        width = shutil.get_terminal_size((120, 24)).columns
         # One line per response: only the title gives way, to what the terminal leaves.
         room = max(width - (sum(widths) - widths[1]) - 3 * len(_HEADERS) - 1, 12)
         for c in cells:
