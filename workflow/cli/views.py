@@ -83,7 +83,9 @@ def _print_table(cells: list[list[str]], widths: list[int], width: int) -> None:
 
     table = Table(title=f"{len(cells)} response(s)", title_justify="left")
     for header, w in zip(_HEADERS, widths, strict=True):
-        table.add_column(header, no_wrap=True, min_width=w,
+        # On a narrow terminal the last two columns wrap rather than fall off the edge.
+        wraps = header in ("waiting on", "next escalation")
+        table.add_column(header, no_wrap=not wraps, min_width=None if wraps else w,
                          justify="right" if header in ("id", "days left") else "left")
     for c in cells:
         table.add_row(*c[:5], f"[{_RAG_STYLE[c[5]]}]{c[5]}[/]", *c[6:])
