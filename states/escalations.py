@@ -96,6 +96,9 @@ class Rule:
         return text + (f", then every {self.repeat_days} days" if self.repeat_days else "")
 
 
+_Step = tuple[Rule, int, timedelta, tuple[str, int], timedelta | None]
+
+
 @dataclass(frozen=True)
 class Policy:
     """The rules, in file order, indexed by the state they apply in."""
@@ -106,6 +109,12 @@ class Policy:
     order: Mapping[str, int] = field(init=False, repr=False, compare=False)
     #: Per state, the first rule by day when all its rules count from one milestone.
     earliest: Mapping[State, Rule | None] = field(init=False, repr=False, compare=False)
+    #: ``earliest`` unpacked for the planner's fast path: (anchor slot, offset,
+    #: (rule id, 0), rule), or None.
+    fast: Mapping[State, tuple[int, timedelta, tuple[str, int], Rule] | None] = field(
+        init=False, repr=False, compare=False)
+    #: ``by_state`` unpacked for the planner's loop: (rule, slot, offset, (id, 0), repeat).
+    steps: Mapping[State, tuple[_Step, ...]] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         index = {s: tuple(r for r in self.rules if s in r.states) for s in State}
@@ -115,6 +124,11 @@ class Policy:
                     if rules and len({r.anchor for r in rules}) == 1 else None
                     for s, rules in index.items()}
         object.__setattr__(self, "earliest", earliest)
+        object.__setattr__(self, "fast", {s: None if r is None else (r.slot, r.offset, (r.id, 0), r)
+                                          for s, r in earliest.items()})
+        object.__setattr__(self, "steps", {s: tuple((r, r.slot, r.offset, (r.id, 0), r.repeat)
+                                                    for r in rules)
+                                           for s, rules in index.items()})
 
     def rule(self, rule_id: str) -> Rule | None:
         return next((r for r in self.rules if r.id == rule_id), None)
@@ -130,7 +144,7 @@ class Dates(NamedTuple):
     signoff_due: date | None = None
 
     def anchor(self, anchor: Anchor) -> date | None:
-        return getattr(self, anchor.value)  # type: ignore[no-any-return]
+        return getattr(self, anchor.value)
 
 
 class Firing(NamedTuple):
@@ -201,6 +215,7 @@ def _next_unfired(rule: Rule, anchor: date, k: int,
 
 
 _ZERO = timedelta(0)
+_new: Any = tuple.__new__
 
 
 def plan(dates: Dates, policy: Policy, fired: Container[tuple[str, int]],
@@ -213,44 +228,56 @@ def plan(dates: Dates, policy: Policy, fired: Container[tuple[str, int]],
     firing after ``moment`` in the current state (it may change if the state does).
     """
     last = moment.last_due_day
-    first = policy.earliest[dates.state]
     anchor: date | None
-    # dates[slot]: an anchor's index in the tuple (slot > 0, so never the state).
-    if first is not None and (anchor := dates[first.slot]) is not None:  # type: ignore[assignment]
-        base = anchor + first.offset
-        if base > last and (first.id, 0) not in fired:
+    fast = policy.fast[dates[0]]
+    if fast is not None:
+        slot, offset, key, first = fast
+        # dates[slot]: an anchor's index in the tuple (slot > 0, so never the state).
+        anchor = dates[slot]  # type: ignore[assignment]
+        if anchor is not None and (base := anchor + offset) > last and key not in fired:
             # Nothing is due before the state's earliest rule, and that rule is next: the
-            # common case, answered without looking at the other rules.
-            return Plan(None, (), Firing(first, 0, base, moment.hour))
+            # common case, answered without looking at the other rules. (Tuples built
+            # directly: the NamedTuple constructors cost as much as the rest of the path.)
+            return _new(Plan, (None, (), _new(Firing, (first, 0, base, moment.hour))))
+    return _plan_rules(dates, policy, fired, moment)
+
+
+def _plan_rules(dates: Dates, policy: Policy, fired: Container[tuple[str, int]],
+                moment: Moment) -> Plan:
+    """``plan`` the long way: every rule of the state."""
+    last = moment.last_due_day
+    anchor: date | None
     due: list[tuple[Rule, int, date]] = []
     nxt: tuple[date, int] | None = None
     nxt_rule: Rule | None = None
-    for rule in policy.by_state[dates.state]:
-        anchor = dates[rule.slot]  # type: ignore[assignment]
+    for rule, slot, offset, key, repeat in policy.steps[dates[0]]:
+        anchor = dates[slot]  # type: ignore[assignment]
         if anchor is None:
             continue
-        base = anchor + rule.offset
+        base = anchor + offset
         if base > last:  # not due yet: the usual case
-            ahead = (base, 0) if (rule.id, 0) not in fired else \
-                _next_unfired(rule, anchor, 0, fired)
-        elif rule.repeat is None:
-            if (rule.id, 0) not in fired:
+            ahead = (base, 0) if key not in fired else _next_unfired(rule, anchor, 0, fired)
+        elif repeat is None:
+            if key not in fired:
                 due.append((rule, 0, base))
             continue
         else:
-            count = (last - base).days // rule.repeat.days + 1
-            due.extend((rule, k, base + rule.repeat * k) for k in range(count)
-                       if (rule.id, k) not in fired)
+            count = (last - base).days // repeat.days + 1
+            rule_id = rule.id
+            due.extend((rule, k, base + repeat * k) for k in range(count)
+                       if (rule_id, k) not in fired)
             ahead = _next_unfired(rule, anchor, count, fired)
         if ahead is not None and (nxt is None or ahead[0] < nxt[0]):
             nxt, nxt_rule = ahead, rule
-    nxt_firing = Firing(nxt_rule, nxt[1], nxt[0], moment.hour) if nxt and nxt_rule else None
+    hour = moment.hour
+    nxt_firing = _new(Firing, (nxt_rule, nxt[1], nxt[0], hour)) if nxt and nxt_rule else None
     if not due:
-        return Plan(None, (), nxt_firing)
-    order = policy.order
-    due.sort(key=lambda d: (d[0].rank, d[2], order[d[0].id]))
-    firings = [Firing(r, k, day, moment.hour) for r, k, day in due]
-    return Plan(firings[-1], tuple(firings[:-1]), nxt_firing)
+        return _new(Plan, (None, (), nxt_firing))
+    if len(due) > 1:
+        order = policy.order
+        due.sort(key=lambda d: (d[0].rank, d[2], order[d[0].id]))
+    firings = [_new(Firing, (r, k, day, hour)) for r, k, day in due]
+    return _new(Plan, (firings[-1], tuple(firings[:-1]), nxt_firing))
 
 
 def upcoming(dates: Dates, policy: Policy, fired: Iterable[tuple[str, int]], moment: Moment,
