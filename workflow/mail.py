@@ -142,7 +142,8 @@ def recipients_for(session: Session, trigger: str, settings: Settings) -> list[R
     return resolve(session, ROUTES[trigger], trigger)
 
 
-def _mail(row: OutboxMessage) -> Mail:
+def mail_of(row: OutboxMessage) -> Mail:
+    """The message an outbox row holds (checked at queueing, shown and sent later)."""
     return Mail(sender=row.sender, recipient=row.recipient, subject=row.subject,
                 body_text=row.body_text, body_html=row.body_html, message_id=row.message_id,
                 date=row.created_at)
@@ -172,7 +173,7 @@ def queue_messages(session: Session, *, settings: Settings, now: datetime, kind:
                 recipient=rcpt.email, subject=rendered.subject, body_text=rendered.text,
                 body_html=rendered.html, status="pending", attempts=0, next_attempt_at=now,
                 created_at=now)
-            message_bytes(_mail(row))  # every header checked now, not at 3 a.m. in the dispatcher
+            message_bytes(mail_of(row))  # every header checked now, not at 3 a.m. in the dispatcher
             rows.append(row)
     except NotificationError as exc:
         raise MailRefusedError(action, exc) from exc

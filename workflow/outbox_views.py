@@ -29,7 +29,7 @@ from workflow.clock import Clock
 from workflow.config import Settings
 from workflow.db import Database
 from workflow.errors import InvalidInputError, NotFoundError
-from workflow.mail import MailTestError, OutboxStateError
+from workflow.mail import MailTestError, OutboxStateError, mail_of
 from workflow.models import OutboxMessage
 
 STATUSES = ("pending", "sending", "sent", "dead")
@@ -84,12 +84,6 @@ def _row(m: OutboxMessage) -> OutboxRow:
                      sent_at=m.sent_at, last_error=m.last_error, message_id=m.message_id)
 
 
-def _mail(row: OutboxMessage) -> Mail:
-    return Mail(sender=row.sender, recipient=row.recipient, subject=row.subject,
-                body_text=row.body_text, body_html=row.body_html, message_id=row.message_id,
-                date=row.created_at)
-
-
 def list_outbox(db: Database, *, status: str | None = None, response_id: int | None = None,
                 limit: int = 200) -> list[OutboxRow]:
     """Newest first; ``status`` one of pending, sending, sent, dead."""
@@ -124,7 +118,7 @@ def show_outbox(db: Database, outbox_id: int) -> tuple[OutboxRow, str]:
         m = s.get(OutboxMessage, outbox_id)
         if m is None:
             raise NotFoundError("outbox message", outbox_id)
-        return _row(m), message_bytes(_mail(m)).decode("utf-8", "replace")
+        return _row(m), message_bytes(mail_of(m)).decode("utf-8", "replace")
 
     return db.query(read)
 
