@@ -25,9 +25,10 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import QueuePool
 
-from workflow.db import Database, backoff, transient
+from workflow import audit
+from workflow.db import XID_KEY, Database, backoff, transient
 from workflow.errors import DatabaseError, NotFoundError
-from workflow.models import Person, Recommendation
+from workflow.models import AuditEvent, Person, Recommendation
 
 ROOT = Path(__file__).resolve().parents[1]
 NOW = datetime(2024, 11, 1, 9, 0, tzinfo=UTC)
@@ -271,6 +272,35 @@ class TestRetry:
         db.run(work)
         assert calls == [1, 1]
         assert names(db) == ["maybe"]
+
+    def test_lost_commit_of_an_audited_change_is_asked_by_its_own_id(
+            self, db: Database) -> None:
+        """A transaction that appended to the audit chain learned its id with the chain
+        lock (no extra round trip under it); lost at the commit, that id is what the
+        server is asked about. The backend died before the COMMIT: run again, and the
+        chain holds the event exactly once and verifies."""
+        calls: list[int] = []
+        seen: list[tuple[int, int]] = []
+
+        def kill_before_commit(session: Session) -> None:
+            terminate(db, backend_pid(session))
+
+        def work(s: Session) -> None:
+            calls.append(1)
+            audit.append(s, at=NOW, actor="t@opcc.example", action=audit.Action.EDITED,
+                         reason="once")
+            own = int(s.execute(text("SELECT txid_current()")).scalar_one())
+            seen.append((int(s.info[XID_KEY]), own))
+            if len(calls) == 1:
+                event.listen(s, "before_commit", kill_before_commit, once=True)
+
+        db.run(work)
+        assert calls == [1, 1]
+        assert all(recorded == own for recorded, own in seen)
+        with db.read() as s:
+            reasons = s.scalars(select(AuditEvent.reason)).all()
+        assert reasons == ["once"]
+        assert audit.verify(db).ok
 
     def test_commit_outcome_is_read_from_the_server(self, db: Database) -> None:
         """``txid_status`` tells a committed transaction from a rolled-back one."""

@@ -22,7 +22,7 @@ from sqlalchemy import func, insert, select, text
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from workflow.db import Database
+from workflow.db import XID_KEY, Database
 from workflow.models import AuditEvent
 
 GENESIS = "0" * 64
@@ -34,9 +34,11 @@ _HEAD_KEY = "s55_audit_head"
 
 @sa_event.listens_for(Session, "after_transaction_end")
 def _forget_head(session: Session, transaction: Any) -> None:
-    # The cached head is only valid inside the transaction that holds the chain lock.
+    # The cached head (and the id) are only valid inside the transaction that holds
+    # the chain lock.
     if transaction.parent is None:
         session.info.pop(_HEAD_KEY, None)
+        session.info.pop(XID_KEY, None)
 
 
 class Action(StrEnum):
@@ -72,18 +74,41 @@ def chain_hash(prev_hash: str, fields: tuple[Any, ...]) -> str:
     return hashlib.sha256(_SEP.join(parts).encode()).hexdigest()
 
 
-def _fields(e: AuditEvent) -> tuple[Any, ...]:
-    return (e.response_id, _at_text(e.at), e.actor, e.action, e.trigger, e.from_state,
-            e.to_state, e.reason, e.payload)
+def _row(spec: Mapping[str, Any]) -> dict[str, Any]:
+    """The stored columns of an event, before it is chained (``append``'s keywords)."""
+    return {"response_id": spec.get("response_id"), "at": spec["at"].astimezone(UTC),
+            "actor": spec["actor"], "action": str(spec["action"]), "trigger": spec.get("trigger"),
+            "from_state": spec.get("from_state"), "to_state": spec.get("to_state"),
+            "reason": spec.get("reason"), "payload": canonical_payload(spec.get("payload"))}
 
 
-_HEAD = select(col(AuditEvent.hash)).order_by(col(AuditEvent.id).desc()).limit(1)
-_INSERT = insert(AuditEvent).returning(col(AuditEvent.id))
+def _chain(row: dict[str, Any], prev: str) -> str:
+    """Link ``row`` after ``prev``: set its prev_hash and hash; returns the hash."""
+    row["prev_hash"] = prev
+    row["hash"] = chain_hash(prev, (
+        row["response_id"], _at_text(row["at"]), row["actor"], row["action"], row["trigger"],
+        row["from_state"], row["to_state"], row["reason"], row["payload"]))
+    return str(row["hash"])
 
 
-def _lock_chain(session: Session) -> None:
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _CHAIN_LOCK_KEY})
+_TABLE: Any = AuditEvent.__table__  # type: ignore[attr-defined]
+_HEAD = select(_TABLE.c.hash).order_by(_TABLE.c.id.desc()).limit(1)
+_INSERT = insert(_TABLE).returning(_TABLE.c.id)
+_LOCK = text("SELECT pg_advisory_xact_lock(:k) AS locked, txid_current() AS xid")
+
+
+def _head_locked(session: Session) -> str:
+    """The chain's head, read under the chain lock (taken by the first append of a
+    transaction and held until it ends, so the head stays ours)."""
+    prev = session.info.get(_HEAD_KEY)
+    if prev is None:
+        if session.get_bind().dialect.name == "postgresql":
+            # The transaction id rides along: Database.run needs it before the commit,
+            # and asking here saves a round trip while the lock is held.
+            session.info[XID_KEY] = session.execute(
+                _LOCK, {"k": _CHAIN_LOCK_KEY}).one().xid
+        prev = session.execute(_HEAD).scalar() or GENESIS
+    return str(prev)
 
 
 def append(
@@ -104,30 +129,16 @@ def append(
     The chain lock is held until the caller's transaction ends, so call this as late
     in the transaction as the work allows.
     """
+    row = _row({"response_id": response_id, "at": at, "actor": actor, "action": action,
+                "trigger": trigger, "from_state": from_state, "to_state": to_state,
+                "reason": reason, "payload": payload})
+    event = AuditEvent(**row, prev_hash="", hash="")  # built before the lock is taken
     # Core statements on the session's connection: the ORM layer would cost more than
     # everything else an append does.
-    conn = session.connection()
-    prev = session.info.get(_HEAD_KEY)
-    if prev is None:  # first append in this transaction: take the lock, read the head
-        _lock_chain(session)
-        prev = conn.execute(_HEAD).scalar() or GENESIS
-    event = AuditEvent(
-        response_id=response_id,
-        at=at.astimezone(UTC),
-        actor=actor,
-        action=str(action),
-        trigger=trigger,
-        from_state=from_state,
-        to_state=to_state,
-        reason=reason,
-        payload=canonical_payload(payload),
-        prev_hash=prev,
-        hash="",
-    )
-    event.hash = chain_hash(event.prev_hash, _fields(event))
-    event.id = conn.execute(_INSERT, event.model_dump(exclude={"id"})).scalar_one()
-    # We hold the chain lock until this transaction ends, so the head stays ours.
-    session.info[_HEAD_KEY] = event.hash
+    head = _chain(row, _head_locked(session))
+    event.id = session.connection().execute(_INSERT, row).scalar_one()
+    session.info[_HEAD_KEY] = event.hash = head
+    event.prev_hash = row["prev_hash"]
     return event
 
 
@@ -141,27 +152,13 @@ def append_many(session: Session, events: Sequence[Mapping[str, Any]]) -> None:
     """
     if not events:
         return
-    table: Any = AuditEvent.__table__  # type: ignore[attr-defined]
-    prev = session.info.get(_HEAD_KEY)
-    if prev is None:
-        _lock_chain(session)
-        prev = session.execute(
-            select(table.c.hash).order_by(table.c.id.desc()).limit(1)).scalar() or GENESIS
-    rows: list[dict[str, Any]] = []
-    for spec in events:
-        row = {"response_id": spec.get("response_id"), "at": spec["at"].astimezone(UTC),
-               "actor": spec["actor"], "action": str(spec["action"]),
-               "trigger": spec.get("trigger"), "from_state": spec.get("from_state"),
-               "to_state": spec.get("to_state"), "reason": spec.get("reason"),
-               "payload": canonical_payload(spec.get("payload")), "prev_hash": prev}
-        # The same fields, in the same order, as ``_fields`` of a model object.
-        row["hash"] = prev = chain_hash(prev, (
-            row["response_id"], _at_text(row["at"]), row["actor"], row["action"],
-            row["trigger"], row["from_state"], row["to_state"], row["reason"], row["payload"]))
-        rows.append(row)
+    rows = [_row(spec) for spec in events]
+    prev = _head_locked(session)
+    for row in rows:
+        prev = _chain(row, prev)
     # No RETURNING: asking for the ids in order makes SQLAlchemy send one INSERT per
     # row on SQLite, which costs more than everything else here together.
-    session.execute(insert(table), rows)
+    session.execute(insert(_TABLE), rows)
     session.info[_HEAD_KEY] = prev
 
 

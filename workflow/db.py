@@ -37,6 +37,9 @@ log = logging.getLogger(__name__)
 #: SQLSTATEs after which the whole transaction may simply be run again: PostgreSQL
 #: rolled it back and says so (serialization_failure, deadlock_detected).
 RETRY_SQLSTATES = frozenset({"40001", "40P01"})
+#: ``session.info`` key under which a statement that asked for ``txid_current()``
+#: leaves the answer for ``Database.run``.
+XID_KEY = "s55_xid"
 #: Attempts in all (the first one included) before the error reaches the caller.
 RETRY_ATTEMPTS = 6
 #: Backoff: a random wait up to base * 2**attempt seconds (full jitter), at most the cap.
@@ -156,16 +159,18 @@ class Database:
         """
         for attempt in range(1, attempts + 1):
             xid: int | None = None
+            committing = False
             session = Session(self.engine, expire_on_commit=False)
             try:
                 session.begin()
                 result = fn(session)
                 session.flush()  # a failure here is before the commit: safe to retry
                 xid = self._xid(session)
+                committing = True
                 session.commit()
                 return result
             except DBAPIError as exc:
-                if xid is not None and exc.connection_invalidated and \
+                if committing and xid is not None and exc.connection_invalidated and \
                         self._committed(xid, exc):
                     return result  # the server kept it before the connection went
                 self._give_up_unless_transient(exc, attempt, attempts)
@@ -189,9 +194,16 @@ class Database:
         raise AssertionError("unreachable")
 
     def _xid(self, session: Session) -> int | None:
-        """PostgreSQL: this transaction's id, to ask after a commit whose reply was lost."""
+        """PostgreSQL: this transaction's id, to ask after a commit whose reply was lost.
+
+        A statement of ``fn`` may have asked already (``XID_KEY``, see
+        ``audit._head_locked``), saving a round trip under the audit chain's lock.
+        """
         if self.is_sqlite:
             return None
+        known = session.info.pop(XID_KEY, None)
+        if known is not None:
+            return int(known)
         return int(session.execute(text("SELECT txid_current()")).scalar_one())
 
     def _committed(self, xid: int, exc: DBAPIError) -> bool:

@@ -149,41 +149,85 @@ def mail_of(row: OutboxMessage) -> Mail:
                 date=row.created_at)
 
 
-def queue_messages(session: Session, *, settings: Settings, now: datetime, kind: str,
-                   context: Mapping[str, Any], recipients: Sequence[Recipient],
-                   event: AuditEvent, response_id: int | None, actor: str,
-                   action: str | None = None) -> list[OutboxMessage]:
-    """Render ``kind`` for each recipient and add one outbox row each, in this transaction.
+@dataclass
+class Prepared:
+    """Messages rendered and checked, not yet written: they wait for the event causing them.
 
-    The dedupe key is ``<event id>:<recipient>``, so queueing twice for one event adds
-    nothing. Everything is rendered and checked before the first row is written. A
-    MAIL_QUEUED audit event records the queued ids.
+    Rendering is most of the cost of queueing mail, so a transition prepares its mail
+    before it appends to the audit chain, and holds the chain lock only for the writes.
     """
-    action = action or kind
+
+    kind: str
+    response_id: int | None
+    actor: str
+    rows: list[OutboxMessage]
+
+
+#: Stands in for the event id while a message is checked before the event exists; a
+#: Message-ID has the same shape whatever the key, so the check holds for the real one.
+_UNBOUND_KEY = "0"
+
+
+def prepare_messages(*, settings: Settings, now: datetime, kind: str,
+                     context: Mapping[str, Any], recipients: Sequence[Recipient],
+                     response_id: int | None, actor: str,
+                     action: str | None = None) -> Prepared:
+    """Render ``kind`` for each recipient and check every header; nothing is written.
+
+    Raises ``MailRefusedError`` naming ``action`` (default: the kind) for a template or
+    an address that cannot make a valid message.
+    """
     rows: list[OutboxMessage] = []
     try:
         sender = check_address(settings.mail_from, "From")
         for rcpt in recipients:
             rendered = render(kind, {**context, "recipient_name": rcpt.name},
                               override_dir=settings.template_dir)
-            key = f"{event.id}:{rcpt.email}"
             row = OutboxMessage(
-                event_id=event.id or 0, response_id=response_id, dedupe_key=key,
-                message_id=message_id_for(key, sender), kind=kind, sender=sender,
-                recipient=rcpt.email, subject=rendered.subject, body_text=rendered.text,
-                body_html=rendered.html, status="pending", attempts=0, next_attempt_at=now,
-                created_at=now)
+                event_id=0, response_id=response_id, dedupe_key=_UNBOUND_KEY,
+                message_id=message_id_for(f"{_UNBOUND_KEY}:{rcpt.email}", sender), kind=kind,
+                sender=sender, recipient=rcpt.email, subject=rendered.subject,
+                body_text=rendered.text, body_html=rendered.html, status="pending", attempts=0,
+                next_attempt_at=now, created_at=now)
             message_bytes(mail_of(row))  # every header checked now, not at 3 a.m. in the dispatcher
             rows.append(row)
     except NotificationError as exc:
-        raise MailRefusedError(action, exc) from exc
-    rows = _insert_new(session, rows)
+        raise MailRefusedError(action or kind, exc) from exc
+    return Prepared(kind, response_id, actor, rows)
+
+
+def write_prepared(session: Session, prepared: Prepared, event: AuditEvent) -> list[OutboxMessage]:
+    """Add the prepared messages to the outbox as caused by ``event``; the ones added.
+
+    The dedupe key is ``<event id>:<recipient>``, so writing twice for one event adds
+    nothing. A MAIL_QUEUED audit event records the queued ids.
+    """
+    for row in prepared.rows:
+        row.event_id = event.id or 0
+        row.dedupe_key = f"{event.id}:{row.recipient}"
+        row.message_id = message_id_for(row.dedupe_key, row.sender)
+    rows = _insert_new(session, prepared.rows)
     if rows:
-        audit.append(session, at=now, actor=actor, action=Action.MAIL_QUEUED,
-                     response_id=response_id, payload={
-                         "kind": kind, "cause_event": event.id,
+        audit.append(session, at=rows[0].created_at, actor=prepared.actor,
+                     action=Action.MAIL_QUEUED, response_id=prepared.response_id, payload={
+                         "kind": prepared.kind, "cause_event": event.id,
                          "outbox": [{"id": r.id, "to": r.recipient} for r in rows]})
     return rows
+
+
+def queue_messages(session: Session, *, settings: Settings, now: datetime, kind: str,
+                   context: Mapping[str, Any], recipients: Sequence[Recipient],
+                   event: AuditEvent, response_id: int | None, actor: str,
+                   action: str | None = None) -> list[OutboxMessage]:
+    """Render ``kind`` for each recipient and add one outbox row each, in this transaction.
+
+    ``prepare_messages`` then ``write_prepared``: everything is rendered and checked
+    before the first row is written.
+    """
+    prepared = prepare_messages(settings=settings, now=now, kind=kind, context=context,
+                                recipients=recipients, response_id=response_id, actor=actor,
+                                action=action)
+    return write_prepared(session, prepared, event)
 
 
 def _insert_new(session: Session, rows: list[OutboxMessage]) -> list[OutboxMessage]:
@@ -194,12 +238,13 @@ def _insert_new(session: Session, rows: list[OutboxMessage]) -> list[OutboxMessa
     """
     if not rows:
         return []
-    dialect = session.get_bind().dialect.name
-    insert_ = sqlite_insert if dialect == "sqlite" else pg_insert
-    stmt = (insert_(OutboxMessage)
-            .on_conflict_do_nothing(index_elements=["dedupe_key"])
-            .returning(col(OutboxMessage.id), col(OutboxMessage.dedupe_key)))
-    ids = dict((key, id_) for id_, key in session.execute(
+    conn = session.connection()
+    insert_ = sqlite_insert if conn.dialect.name == "sqlite" else pg_insert
+    table: Any = OutboxMessage.__table__  # type: ignore[attr-defined]
+    # Core on the session's connection: the ORM's bulk-insert layer would double the cost.
+    stmt = (insert_(table).on_conflict_do_nothing(index_elements=["dedupe_key"])
+            .returning(table.c.id, table.c.dedupe_key))
+    ids = dict((key, id_) for id_, key in conn.execute(
         stmt, [r.model_dump(exclude={"id"}) for r in rows]))
     for row in rows:
         row.id = ids.get(row.dedupe_key)
@@ -257,33 +302,48 @@ def transition_context(session: Session, settings: Settings, now: datetime, resp
     }
 
 
-def queue_for_transition(session: Session, *, settings: Settings, now: datetime,
-                         response: Response, report: InspectionReport, trigger: str,
-                         event: AuditEvent, actor_email: str, reason: str | None,
-                         recommendations: Sequence[Recommendation] | None = None,
-                         actor_name: str | None = None) -> list[OutboxMessage]:
-    """Queue the mail of one transition inside the caller's transaction.
+def prepare_for_transition(session: Session, *, settings: Settings, now: datetime,
+                           response: Response, report: InspectionReport, trigger: str,
+                           actor_email: str, reason: str | None,
+                           recommendations: Sequence[Recommendation] | None = None,
+                           actor_name: str | None = None) -> list[Prepared]:
+    """The mail of one transition, rendered and checked but not written (reads only).
 
-    Raises ``RecipientsMissingError``/``PersonWithoutEmailError``/``MailRefusedError``
-    before writing anything; the caller's rollback then undoes the transition too.
+    Raises ``RecipientsMissingError``/``PersonWithoutEmailError``/``MailRefusedError``;
+    the caller's rollback then undoes the transition too.
     """
     recipients = recipients_for(session, trigger, settings)
     # No refresh: the service's compare-and-set keeps ``response`` in step with what it
     # wrote (``service.bump``), so the mail shows the new state and values as they are.
     context = transition_context(session, settings, now, response, report, actor_email, reason,
                                  recommendations=recommendations, actor_name=actor_name)
-    rows = queue_messages(session, settings=settings, now=now, kind=trigger, context=context,
-                          recipients=recipients, event=event, response_id=response.id,
-                          actor=actor_email, action=f"{trigger} response {response.id}")
+    action = f"{trigger} response {response.id}"
+    batches = [prepare_messages(settings=settings, now=now, kind=trigger, context=context,
+                                recipients=recipients, response_id=response.id,
+                                actor=actor_email, action=action)]
     if trigger == "publish":  # s55(6): copies to the inspectorate and the Secretary of State
         copies = [Recipient("colleagues at HMICFRS", settings.hmicfrs_email.strip().lower()),
                   Recipient("colleagues at the Home Office",
                             settings.home_office_email.strip().lower())]
-        rows += queue_messages(session, settings=settings, now=now, kind="publish_copy",
-                               context=context, recipients=copies, event=event,
-                               response_id=response.id, actor=actor_email,
-                               action=f"{trigger} response {response.id}")
-    return rows
+        batches.append(prepare_messages(settings=settings, now=now, kind="publish_copy",
+                                        context=context, recipients=copies,
+                                        response_id=response.id, actor=actor_email,
+                                        action=action))
+    return batches
+
+
+def queue_for_transition(session: Session, *, settings: Settings, now: datetime,
+                         response: Response, report: InspectionReport, trigger: str,
+                         event: AuditEvent, actor_email: str, reason: str | None,
+                         recommendations: Sequence[Recommendation] | None = None,
+                         actor_name: str | None = None) -> list[OutboxMessage]:
+    """Queue the mail of one transition inside the caller's transaction (see
+    ``prepare_for_transition``; the service prepares before it appends the event)."""
+    batches = prepare_for_transition(
+        session, settings=settings, now=now, response=response, report=report,
+        trigger=trigger, actor_email=actor_email, reason=reason,
+        recommendations=recommendations, actor_name=actor_name)
+    return [row for batch in batches for row in write_prepared(session, batch, event)]
 
 
 #: Delivery and the CLI helpers moved to ``workflow.outbox``; these names still resolve

@@ -190,13 +190,23 @@ class Workflow:
         now = self.clock.now()
         from_state = loaded.state.value
         bump(session, loaded, state=dest.value, updated_at=now, **values)
+        # Mail is rendered and checked before the audit append: the append takes the
+        # chain lock, held to the commit, so only the writes happen under it.
+        from workflow import mail  # lazily: read-only commands never load Jinja
+
+        batches = mail.prepare_for_transition(
+            session, settings=self.settings, now=now, response=loaded.response,
+            report=loaded.report, trigger=trigger, actor_email=person.email,
+            reason=_clean_reason(reason), recommendations=loaded.recommendations,
+            actor_name=person.name)
         event = audit.append(
             session, at=now, actor=person.email, action=Action.TRANSITION,
             response_id=response_id, trigger=trigger, from_state=from_state,
             to_state=dest.value, reason=_clean_reason(reason),
             payload={k: v.isoformat() if isinstance(v, date) else v for k, v in values.items()},
         )
-        self._queue_mail(session, loaded, spec, event, person, reason)
+        for batch in batches:
+            mail.write_prepared(session, batch, event)
         return loaded.response
 
     def _check(self, spec: TransitionSpec, loaded: Loaded, person: Person,
@@ -257,15 +267,3 @@ class Workflow:
             raise InvalidInputError("published on", f"{day} is before the report itself was "
                                     f"published ({loaded.report.published_on})")
         return day
-
-    def _queue_mail(self, session: Session, loaded: Loaded, spec: TransitionSpec,
-                    event: audit.AuditEvent, person: Person, reason: str | None) -> None:
-        """Mail for the transition, in this transaction (see notifications)."""
-        from workflow import mail
-
-        mail.queue_for_transition(
-            session, settings=self.settings, now=event.at, response=loaded.response,
-            report=loaded.report, trigger=spec.trigger, event=event,
-            actor_email=person.email, reason=_clean_reason(reason),
-            recommendations=loaded.recommendations, actor_name=person.name,
-        )
