@@ -3,15 +3,17 @@
 Writers fire random legal and illegal triggers and edit content on a few hundred
 responses; two dispatchers deliver the outbox to an aiosmtpd server on loopback; two
 schedulers sweep escalations under a clock moved across every rule. Optionally one
-dispatcher is SIGKILLed while the server holds one of its messages (then restarted),
-and PostgreSQL backends are terminated at random. Afterwards (``check``): the audit
+dispatcher is SIGKILLed while the server holds one of its messages and one scheduler
+while its backend is mid-transaction (each then restarted), and PostgreSQL backends
+are terminated at random. Afterwards (``check``): the audit
 chain verifies; every response's state and version equal the replay of its audit
 events; every queued message reached the server exactly once (Message-IDs counted
 there); every fired escalation has one audit event; no process saw an unhandled
 exception.
 
     python -m bench.stress run [--writers 8] [--ops 150] [--responses 200]
-                               [--scenario plain|kill-dispatcher|terminate-backends|all]
+                               [--scenario plain|kill-dispatcher|kill-scheduler|kill-both|
+                                           terminate-backends|all]
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import traceback
 from collections import Counter
@@ -163,8 +166,10 @@ def dispatcher(url: str, name: str, stop_file: str, out: str) -> None:
     Path(out).write_text(json.dumps({"sent": sent, "unhandled": unhandled}))
 
 
-def scheduler(url: str, start: str, days: int, step: int, out: str) -> None:
-    """Sweep escalations every ``step`` days (at 09:00) from ``start`` for ``days`` days."""
+def scheduler(url: str, start: str, days: int, step: int, out: str, first_day: int = 0) -> None:
+    """Sweep escalations every ``step`` days (at 09:00) from ``start`` for ``days`` days
+    (from day ``first_day``: a restarted scheduler goes on where it was killed). Each
+    day reached is written to ``out``.day."""
     from workflow import escalation
     from workflow.clock import FixedClock
     from workflow.config import Settings
@@ -174,7 +179,8 @@ def scheduler(url: str, start: str, days: int, step: int, out: str) -> None:
     db = Database(url)
     fired, errors, unhandled = 0, [], []
     first = datetime.fromisoformat(start)
-    for day in range(0, days, step):
+    for day in range(first_day, days, step):
+        Path(f"{out}.day").write_text(str(day))
         clock = FixedClock(first + timedelta(days=day))
         try:
             report = escalation.sweep(db, settings, clock)
@@ -198,6 +204,7 @@ class Options:
     sweep_days: int = 90  # the clock moves from publication across every rule ...
     sweep_step: int = 1  # ... this many days at a time
     kill_dispatcher: bool = False
+    kill_scheduler: bool = False
     terminate_backends: bool = False
 
 
@@ -209,6 +216,7 @@ class Outcome:
     crashed: list[str] = field(default_factory=list)
     received: Counter[str] = field(default_factory=Counter)
     killed: int = 0
+    killed_schedulers: int = 0
     terminated: int = 0
     seconds: float = 0.0
 
@@ -223,8 +231,6 @@ def run(url: str, opts: Options, smtp: Any) -> Outcome:
 
     ``smtp`` is a running ``bench.stress_support.Sink``.
     """
-    from bench.stress_support import BackendKiller
-
     published = datetime.now(UTC).date() - timedelta(days=10)
     seed(url, opts.responses, published)
     outcome, start = Outcome(), time.perf_counter()
@@ -243,11 +249,7 @@ def run(url: str, opts: Options, smtp: Any) -> Outcome:
             procs[f"scheduler{i}"] = _spawn("scheduler", [
                 url, sched_start.isoformat(), str(opts.sweep_days), str(opts.sweep_step),
                 f"{tmp}/scheduler{i}"], env)
-        if opts.kill_dispatcher:
-            smtp.kill_at(12, procs["dispatcher0"].pid)
-        killer = BackendKiller(url, every=0.4) if opts.terminate_backends else None
-        if killer:
-            killer.start()
+        killer = _inject_faults(procs, url, sched_start, opts, tmp, env, smtp, outcome)
         _wait_for_kind(procs, "writer", outcome)
         _wait_for_kind(procs, "scheduler", outcome)
         if killer:
@@ -259,14 +261,37 @@ def run(url: str, opts: Options, smtp: Any) -> Outcome:
         # Escalation mail is due at the schedulers' (future) moments: deliver it then.
         _drain_at(max(datetime.now(UTC), sched_start + timedelta(days=opts.sweep_days))
                   + timedelta(minutes=11), env)
-        for name in procs:
-            path = Path(tmp) / name
-            if path.exists():
-                getattr(outcome, name.rstrip("0123456789") + "s").append(json.loads(
-                    path.read_text()))
+        _collect(procs, tmp, outcome)
     outcome.received = Counter(smtp.message_ids())
     outcome.seconds = time.perf_counter() - start
     return outcome
+
+
+def _inject_faults(procs: dict[str, subprocess.Popen[str]], url: str, sched_start: datetime,
+                   opts: Options, tmp: str, env: dict[str, str], smtp: Any,
+                   outcome: Outcome) -> Any:
+    """Arm the dispatcher kill, start the backend killer (returned, or None) and kill and
+    restart a scheduler, as ``opts`` asks."""
+    from bench.stress_support import BackendKiller
+
+    if opts.kill_dispatcher:
+        smtp.kill_at(12, procs["dispatcher0"].pid)
+    killer = BackendKiller(url, every=0.4) if opts.terminate_backends else None
+    if killer:
+        killer.start()
+    if opts.kill_scheduler:
+        outcome.killed_schedulers = _kill_and_restart_scheduler(
+            procs, url, sched_start, opts, tmp, env)
+    return killer
+
+
+def _collect(procs: dict[str, subprocess.Popen[str]], tmp: str, outcome: Outcome) -> None:
+    """Each process's report (a killed one has none; its restart reports)."""
+    for name in procs:
+        path = Path(tmp) / name
+        if path.exists():
+            getattr(outcome, name.rstrip("0123456789") + "s").append(json.loads(
+                path.read_text()))
 
 
 def _wait_for_kind(procs: dict[str, subprocess.Popen[str]], kind: str, outcome: Outcome) -> None:
@@ -291,6 +316,35 @@ def _restart_killed(procs: dict[str, subprocess.Popen[str]], url: str, stop: str
     return 1
 
 
+def _kill_and_restart_scheduler(procs: dict[str, subprocess.Popen[str]], url: str,
+                                sched_start: datetime, opts: Options, tmp: str,
+                                env: dict[str, str]) -> int:
+    """SIGKILL scheduler0 mid-transaction once a quarter of its days are swept, then start
+    it again from the day it had reached (as a restarted service would go on)."""
+    from bench.stress_support import kill_mid_transaction
+
+    first, progress = procs["scheduler0"], Path(f"{tmp}/scheduler0.day")
+    quarter = (opts.sweep_days // opts.sweep_step // 4) * opts.sweep_step
+    marker = Path(f"{tmp}/scheduler0.quarter")
+
+    def watch() -> None:  # the marker appears once the quarter is reached
+        while first.poll() is None:
+            if progress.exists() and int(progress.read_text() or 0) >= quarter:
+                marker.touch()
+                return
+            time.sleep(0.01)
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    if not kill_mid_transaction(url, first.pid, marker):
+        return 0
+    first.wait(timeout=60)
+    procs["scheduler0"] = _spawn("scheduler", [
+        url, sched_start.isoformat(), str(opts.sweep_days), str(opts.sweep_step),
+        f"{tmp}/scheduler0", progress.read_text()], env)
+    return 1
+
+
 def _drain_at(when: datetime, env: dict[str, str]) -> None:
     """A dispatcher run at ``when`` (past every lease a killed dispatcher left behind)."""
     at = when.isoformat()
@@ -307,6 +361,8 @@ def _drain_at(when: datetime, env: dict[str, str]) -> None:
 SCENARIOS: dict[str, dict[str, bool]] = {
     "plain": {},
     "kill-dispatcher": {"kill_dispatcher": True},
+    "kill-scheduler": {"kill_scheduler": True},
+    "kill-both": {"kill_dispatcher": True, "kill_scheduler": True},
     "terminate-backends": {"terminate_backends": True},
 }
 
@@ -337,7 +393,7 @@ def main() -> None:
     sub = parser.add_subparsers(dest="kind")
     sub.add_parser("writer").add_argument("args", nargs=5)
     sub.add_parser("dispatcher").add_argument("args", nargs=4)
-    sub.add_parser("scheduler").add_argument("args", nargs=5)
+    sub.add_parser("scheduler").add_argument("args", nargs="+")
     stress = sub.add_parser("run")
     for name, value in vars(Options()).items():
         if not isinstance(value, bool):
@@ -350,8 +406,8 @@ def main() -> None:
     elif ns.kind == "dispatcher":
         dispatcher(*ns.args)
     elif ns.kind == "scheduler":
-        url, start, days, step, out = ns.args
-        scheduler(url, start, int(days), int(step), out)
+        url, start, days, step, out, *first_day = ns.args
+        scheduler(url, start, int(days), int(step), out, int(first_day[0]) if first_day else 0)
     else:
         options = Options(**{k: v for k, v in vars(ns).items() if k not in ("kind", "scenario")})
         sys.exit(main_run(options, list(SCENARIOS) if ns.scenario == "all" else [ns.scenario]))

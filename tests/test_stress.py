@@ -2,8 +2,9 @@
 
 Real processes at once - writers firing random legal and illegal triggers and editing
 content, two dispatchers delivering to aiosmtpd, two schedulers sweeping escalations
-under a clock moved across every rule - with one dispatcher SIGKILLed mid-delivery
-and restarted, or with PostgreSQL backends terminated at random. The claim each time:
+under a clock moved across every rule - with one dispatcher SIGKILLed mid-delivery and
+one scheduler mid-transaction, both restarted, or with PostgreSQL backends terminated
+at random. The claim each time:
 the audit chain verifies, every response's state and version are the replay of its
 audit events, every mail reached the server exactly once, every escalation fired once.
 """
@@ -27,12 +28,16 @@ def stress(pg_url: str, opts: Options) -> tuple[list[str], dict[str, int], Outco
     return problems, counts, outcome
 
 
-def test_dispatcher_killed_mid_run_loses_and_doubles_nothing(pg_url: str) -> None:
-    """A dispatcher SIGKILLed while the server holds one of its messages, then restarted:
-    nothing lost or doubled anywhere, and no process saw an unhandled exception."""
-    problems, counts, _ = stress(pg_url, Options(**{**vars(SMALL), "kill_dispatcher": True}))
+def test_dispatcher_and_scheduler_killed_mid_run_lose_and_double_nothing(pg_url: str) -> None:
+    """A dispatcher SIGKILLed while the server holds one of its messages and a scheduler
+    SIGKILLed while its backend is mid-transaction, each restarted: nothing lost or
+    doubled anywhere (every escalation fired once, its mail arrived once), and no
+    process saw an unhandled exception."""
+    problems, counts, _ = stress(pg_url, Options(**{**vars(SMALL), "kill_dispatcher": True,
+                                                    "kill_scheduler": True}))
     assert problems == []
     assert counts["killed"] == 1
+    assert counts["killed_schedulers"] == 1
     # Not vacuous: transitions, refusals, mail and escalations all happened.
     assert counts["transition"] > 0
     assert counts["refused:TriggerNotAllowedError"] + counts["refused:RoleError"] > 0
