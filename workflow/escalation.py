@@ -148,7 +148,7 @@ def _recipient_roles(firing: Firing, staffed: set[str]) -> tuple[list[str], list
 def _fire_one(session: Session, settings: Settings, rid: int, due: Firing,
               superseded: Sequence[Firing], now: datetime) -> list[Fired]:
     """Claim and send ``due``, record ``superseded``; [] if another scheduler got there."""
-    from workflow.mail import queue_alert  # mail imports the notifications stack
+    from workflow.mail import prepare_alert, write_prepared  # the notifications stack
 
     claim = _claim(session, rid, due, "fired", now)
     if claim is None:
@@ -159,18 +159,18 @@ def _fire_one(session: Session, settings: Settings, rid: int, due: Firing,
     report = session.get(InspectionReport, row.report_id)
     assert report is not None  # foreign key
     roles, missing = _recipient_roles(due, staffed_roles(session))
+    # Rendered before the append, which takes the chain lock held to the commit.
+    prepared = prepare_alert(
+        session, settings=settings, now=now, kind=due.rule.kind, actor=SCHEDULER,
+        context=_context(row, report, due, now.astimezone(LONDON).date(), [f for f, _ in others]),
+        roles=roles, response_id=rid) if roles else None
     event = audit.append(session, at=now, actor=SCHEDULER, action=Action.ESCALATION,
                          response_id=rid, payload={
                              "rule": due.rule.id, "occurrence": due.occurrence,
                              "due_on": due.day.isoformat(), "severity": due.rule.severity,
                              "state": row.state, "roles": roles, "unstaffed_roles": missing,
                              "superseded": [f"{f.rule.id}#{f.occurrence}" for f, _ in others]})
-    mails = []
-    if roles:
-        context = _context(row, report, due, now.astimezone(LONDON).date(), [f for f, _ in others])
-        mails = queue_alert(session, settings=settings, now=now, kind=due.rule.kind,
-                            context=context, roles=roles, event=event, actor=SCHEDULER,
-                            response_id=rid)
+    mails = write_prepared(session, prepared, event) if prepared else []
     session.execute(update(_FT).where(_F.id == claim).values(event_id=event.id))
     out = [Fired(rid, due.rule.id, due.occurrence, due.day, "fired",
                  tuple(m.recipient for m in mails))]

@@ -251,16 +251,25 @@ def _insert_new(session: Session, rows: list[OutboxMessage]) -> list[OutboxMessa
     return [r for r in rows if r.id is not None]
 
 
+def prepare_alert(session: Session, *, settings: Settings, now: datetime, kind: str,
+                  context: Mapping[str, Any], roles: Iterable[str], actor: str,
+                  response_id: int | None = None) -> Prepared:
+    """``kind`` for everyone holding ``roles`` (escalations, admin alerts), rendered and
+    checked; ``write_prepared`` adds it once the event causing it is appended."""
+    recipients = resolve(session, roles, f"send {kind}")
+    base = {"opcc_name": settings.opcc_name, "force": settings.force,
+            "response_id": response_id}
+    return prepare_messages(settings=settings, now=now, kind=kind, context={**base, **context},
+                            recipients=recipients, response_id=response_id, actor=actor)
+
+
 def queue_alert(session: Session, *, settings: Settings, now: datetime, kind: str,
                 context: Mapping[str, Any], roles: Iterable[str], event: AuditEvent,
                 actor: str, response_id: int | None = None) -> list[OutboxMessage]:
     """Queue ``kind`` to everyone holding ``roles`` (escalations, admin alerts)."""
-    recipients = resolve(session, roles, f"send {kind}")
-    base = {"opcc_name": settings.opcc_name, "force": settings.force,
-            "response_id": response_id}
-    return queue_messages(session, settings=settings, now=now, kind=kind,
-                          context={**base, **context}, recipients=recipients, event=event,
-                          response_id=response_id, actor=actor)
+    prepared = prepare_alert(session, settings=settings, now=now, kind=kind, context=context,
+                             roles=roles, actor=actor, response_id=response_id)
+    return write_prepared(session, prepared, event)
 
 
 def _as_dict(row: Any, names: Iterable[str]) -> dict[str, Any]:
