@@ -161,6 +161,8 @@ class Prepared:
     response_id: int | None
     actor: str
     rows: list[OutboxMessage]
+    #: The rows' column values, dumped now rather than under the lock.
+    values: list[dict[str, Any]]
 
 
 #: Stands in for the event id while a message is checked before the event exists; a
@@ -193,7 +195,8 @@ def prepare_messages(*, settings: Settings, now: datetime, kind: str,
             rows.append(row)
     except NotificationError as exc:
         raise MailRefusedError(action or kind, exc) from exc
-    return Prepared(kind, response_id, actor, rows)
+    return Prepared(kind, response_id, actor, rows,
+                    [row.model_dump(exclude={"id"}) for row in rows])
 
 
 def write_prepared(session: Session, prepared: Prepared, event: AuditEvent) -> list[OutboxMessage]:
@@ -202,16 +205,20 @@ def write_prepared(session: Session, prepared: Prepared, event: AuditEvent) -> l
     The dedupe key is ``<event id>:<recipient>``, so writing twice for one event adds
     nothing. A MAIL_QUEUED audit event records the queued ids.
     """
-    for row in prepared.rows:
-        row.event_id = event.id or 0
-        row.dedupe_key = f"{event.id}:{row.recipient}"
-        row.message_id = message_id_for(row.dedupe_key, row.sender)
-    rows = _insert_new(session, prepared.rows)
-    if rows:
-        audit.append(session, at=rows[0].created_at, actor=prepared.actor,
-                     action=Action.MAIL_QUEUED, response_id=prepared.response_id, payload={
-                         "kind": prepared.kind, "cause_event": event.id,
-                         "outbox": [{"id": r.id, "to": r.recipient} for r in rows]})
+    for row, values in zip(prepared.rows, prepared.values, strict=True):
+        key = f"{event.id}:{row.recipient}"
+        bound = {"event_id": event.id or 0, "dedupe_key": key,
+                 "message_id": message_id_for(key, row.sender)}
+        values.update(bound)
+        for name, value in bound.items():
+            setattr(row, name, value)
+    rows = _insert_new(session, prepared.rows, prepared.values)
+    if rows:  # the last write of the transaction: nobody needs this event's id
+        audit.append_many(session, [{
+            "at": rows[0].created_at, "actor": prepared.actor, "action": Action.MAIL_QUEUED,
+            "response_id": prepared.response_id, "payload": {
+                "kind": prepared.kind, "cause_event": event.id,
+                "outbox": [{"id": r.id, "to": r.recipient} for r in rows]}}])
     return rows
 
 
@@ -230,8 +237,10 @@ def queue_messages(session: Session, *, settings: Settings, now: datetime, kind:
     return write_prepared(session, prepared, event)
 
 
-def _insert_new(session: Session, rows: list[OutboxMessage]) -> list[OutboxMessage]:
-    """Insert the rows whose dedupe key is new, in one statement; the inserted ones, with ids.
+def _insert_new(session: Session, rows: list[OutboxMessage],
+                values: list[dict[str, Any]]) -> list[OutboxMessage]:
+    """Insert the rows (``values``: their columns) whose dedupe key is new, in one
+    statement; the inserted ones, with ids.
 
     ``INSERT ... ON CONFLICT (dedupe_key) DO NOTHING`` (both dialects have it) makes a
     repeat for the same event a no-op without a read first.
@@ -244,8 +253,7 @@ def _insert_new(session: Session, rows: list[OutboxMessage]) -> list[OutboxMessa
     # Core on the session's connection: the ORM's bulk-insert layer would double the cost.
     stmt = (insert_(table).on_conflict_do_nothing(index_elements=["dedupe_key"])
             .returning(table.c.id, table.c.dedupe_key))
-    ids = dict((key, id_) for id_, key in conn.execute(
-        stmt, [r.model_dump(exclude={"id"}) for r in rows]))
+    ids = dict((key, id_) for id_, key in conn.execute(stmt, values))
     for row in rows:
         row.id = ids.get(row.dedupe_key)
     return [r for r in rows if r.id is not None]
