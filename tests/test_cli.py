@@ -100,6 +100,25 @@ class TestErrors:
         assert result.stderr.strip() == line
         assert snapshot(wf) == before
 
+    @pytest.mark.parametrize(("env", "line"), [
+        ({"S55_ESCALATION_HOUR": "99"}, "Error: settings do not load: S55_ESCALATION_HOUR: "
+         "Input should be less than or equal to 23"),
+        ({"S55_HMICFRS_EMAIL": ""}, "Error: settings do not load: S55_HMICFRS_EMAIL: '' is "
+         "not one plain address local@domain"),
+        ({"S55_MAIL_FROM": "s55@opcc.example\r\nBcc: all@x.example"},
+         "Error: settings do not load: S55_MAIL_FROM: 's55@opcc.example\\r\\nBcc: "
+         "all@x.example' is not one plain address local@domain"),
+    ])
+    def test_bad_setting_is_one_line(self, wf: Workflow, db_url: str, env: dict[str, str],
+                                     line: str) -> None:
+        """A bad S55_* variable: one line naming it, before anything is read or written."""
+        before = snapshot(wf)
+        result = CliRunner().invoke(app, ["request-force-input", "1"], env={
+            "S55_DATABASE_URL": db_url, "S55_ACTOR": ADMIN, **env})
+        assert result.exit_code == 1
+        assert result.stderr.strip() == line
+        assert snapshot(wf) == before
+
     def test_usage_error_exits_2(self, wf: Workflow, run) -> None:  # type: ignore[no-untyped-def]
         result = run("do", "not-a-number", "sign_off", actor=ADMIN)
         assert result.exit_code == 2

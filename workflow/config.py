@@ -7,9 +7,12 @@ it to whatever it calls.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from workflow.errors import ConfigError
 
 
 class Settings(BaseSettings):
@@ -47,6 +50,33 @@ class Settings(BaseSettings):
     smtp_ca_file: Path | None = None  # a private CA bundle for the SMTP server's TLS cert
     mail_batch_size: int = Field(default=100, ge=1, le=10_000)
 
+    @field_validator("mail_from", "hmicfrs_email", "home_office_email")
+    @classmethod
+    def _one_address(cls, value: str) -> str:
+        """One plain ``local@domain`` (an empty or injected value never reaches a header)."""
+        from notifications.errors import NotificationError
+        from notifications.message import check_address
+
+        try:
+            return check_address(value.strip())
+        except NotificationError as exc:
+            raise ValueError(f"{value!r} is not one plain address local@domain") from exc
+
     # Escalations (issue 4).
     policy_file: Path | None = None
     escalation_hour: int = Field(default=9, ge=0, le=23)
+
+
+def describe(exc: ValidationError) -> str:
+    """One line naming each bad ``S55_*`` variable and what is wrong with it."""
+    return "; ".join(
+        f"S55_{'_'.join(map(str, e['loc'])).upper()}: {e['msg'].removeprefix('Value error, ')}"
+        for e in exc.errors())
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Settings from the environment; ``ConfigError`` (one line) if any do not load."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        raise ConfigError(f"settings do not load: {describe(exc)}") from None

@@ -73,10 +73,10 @@ FileOpt = Annotated[Path | None, typer.Option("--file", help="read the text from
 
 def open_database(*, need_schema: bool = True) -> tuple[Settings, Database]:
     """Settings from the environment and the database they name (no ORM models loaded)."""
-    from workflow.config import Settings
+    from workflow.config import load_settings
     from workflow.db import Database
 
-    settings = Settings()
+    settings = load_settings()
     db = Database(settings.database_url, statement_timeout_ms=settings.statement_timeout_ms)
     if need_schema:
         db.require_schema()
