@@ -65,14 +65,20 @@ def add_mail(db: Database, status: str, due: datetime) -> None:
                             created_at=NOW))
 
 
+OWN_ADDRESSES = {"mail_from": "s55@norfolk-pcc.example",
+                 "hmicfrs_email": "s55@hmicfrs.example",
+                 "home_office_email": "s55@homeoffice.example"}
+
+
 def test_healthy_installation_is_all_ok(db: Database, settings: Settings,
                                         smtp_server: Server) -> None:
     """Migrated database at head, SMTP answering, outbox clear, chain intact, scheduler
     beating a minute ago: every check OK, on both backends."""
     beat(db, NOW - timedelta(minutes=1))
-    results = run(smtp_settings(settings, smtp_server))
+    results = run(smtp_settings(settings, smtp_server, **OWN_ADDRESSES))
     assert statuses(results) == {c: Status.OK for c in (
-        "configuration", "secrets", "database", "mail", "outbox", "audit chain", "scheduler")}
+        "configuration", "secrets", "database", "mail", "addresses", "outbox", "audit chain",
+        "scheduler")}
     assert by_name(results, "database").detail.endswith(f"at revision {schema.head()} (head)")
     assert by_name(results, "mail").detail == (f"SMTP 127.0.0.1:{smtp_server.port} (none) "
                                                "answered EHLO")
@@ -112,6 +118,24 @@ class TestFaults:
         mail = by_name(run(blocked), "mail")
         assert mail.status is Status.FAIL
         assert mail.detail == f"spool: cannot create {tmp_path / 'a-file' / 'spool'}"
+
+    def test_reserved_addresses(self, settings: Settings, smtp_server: Server) -> None:
+        """The .invalid default addresses: a WARN naming the variables while mail is only
+        spooled, a FAIL once it would really be sent (it could never arrive); OK when
+        the OPCC has set its own."""
+        spooled = by_name(run(settings), "addresses")
+        assert (spooled.status, spooled.detail) == (Status.WARN, (
+            "S55_MAIL_FROM, S55_HMICFRS_EMAIL, S55_HOME_OFFICE_EMAIL not set: still the "
+            "reserved .invalid default"))
+        partly = settings.model_copy(update={"mail_from": "s55@norfolk-pcc.example"})
+        sent = by_name(run(smtp_settings(partly, smtp_server)), "addresses")
+        assert sent.status is Status.FAIL
+        assert sent.detail.startswith("S55_HMICFRS_EMAIL, S55_HOME_OFFICE_EMAIL not set")
+        assert "s55(6)" in sent.hint
+        own = by_name(run(settings.model_copy(update=OWN_ADDRESSES)), "addresses")
+        assert (own.status, own.detail) == (Status.OK, (
+            "from s55@norfolk-pcc.example; s55(6) copies to s55@hmicfrs.example and "
+            "s55@homeoffice.example"))
 
     def test_database_unreachable(self, settings: Settings) -> None:
         """A database nobody answers on: FAIL, and the checks that need it are reported as

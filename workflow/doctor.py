@@ -1,8 +1,9 @@
 """``s55 doctor``: is this installation fit to run? Each check returns a result, never prints.
 
 The checks, in order: configuration, secrets, database (reachable, schema at head),
-mail transport (SMTP answers EHLO, or the spool folder is writable), the outbox (dead
-or stuck mail), the audit chain, and the scheduler's heartbeat. Checks that need the
+mail transport (SMTP answers EHLO, or the spool folder is writable), the mail
+addresses (not the reserved ``.invalid`` defaults), the outbox (dead or stuck mail),
+the audit chain, and the scheduler's heartbeat. Checks that need the
 database are reported as not checked when it is unusable. OK and WARN leave the exit
 code at 0; any FAIL makes it non-zero.
 """
@@ -26,7 +27,7 @@ from sqlmodel import col
 
 from workflow import audit, schema
 from workflow.backup import known_revisions
-from workflow.config import Settings
+from workflow.config import Settings, describe
 from workflow.db import Database
 from workflow.errors import S55Error
 from workflow.models import OutboxMessage
@@ -76,9 +77,7 @@ def check_settings(load: Callable[[], Settings]) -> tuple[Result, Settings | Non
     try:
         settings = load()
     except ValidationError as exc:
-        problems = "; ".join(f"S55_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}"
-                             for e in exc.errors())
-        return _fail("configuration", f"settings do not load: {problems}",
+        return _fail("configuration", f"settings do not load: {describe(exc)}",
                      "fix the S55_* variable named above"), None
     except S55Error as exc:
         return _fail("configuration", f"settings do not load: {_first_line(exc)}",
@@ -181,6 +180,28 @@ def check_mail(settings: Settings) -> Result:
     return _ok("mail", f"{where} answered EHLO{auth}")
 
 
+#: The settings holding an address mail is sent from or to, by environment variable.
+_ADDRESSES = (("S55_MAIL_FROM", "mail_from"), ("S55_HMICFRS_EMAIL", "hmicfrs_email"),
+              ("S55_HOME_OFFICE_EMAIL", "home_office_email"))
+
+
+def check_addresses(settings: Settings) -> Result:
+    """The From address and the s55(6) copies' addresses are the OPCC's own, not the
+    reserved ``.invalid`` defaults (which reach nobody: a server refuses them, and the
+    copies to HMICFRS and the Home Office the statute asks for would go dead)."""
+    unset = [var for var, field in _ADDRESSES
+             if str(getattr(settings, field)).lower().endswith(".invalid")]
+    if not unset:
+        return _ok("addresses", f"from {settings.mail_from}; s55(6) copies to "
+                   f"{settings.hmicfrs_email} and {settings.home_office_email}")
+    detail = f"{', '.join(unset)} not set: still the reserved .invalid default"
+    hint = ("set them to your OPCC's sending address and the addresses HMICFRS and the "
+            "Home Office gave you for s55(6) copies")
+    if settings.smtp_host:
+        return _fail("addresses", f"{detail}, so that mail can never be delivered", hint)
+    return _warn("addresses", detail, hint)
+
+
 def check_outbox(db: Database, now: datetime) -> Result:
     with db.read() as s:
         dead = s.execute(select(func.count()).select_from(OutboxMessage)
@@ -250,10 +271,11 @@ def diagnose(load: Callable[[], Settings], env: Mapping[str, str],
         db = Database(settings.database_url, statement_timeout_ms=settings.statement_timeout_ms)
     except S55Error as exc:
         return [*results, _fail("database", _first_line(exc), "fix S55_DATABASE_URL"),
-                check_mail(settings), *_skipped("no database")]
+                check_mail(settings), check_addresses(settings), *_skipped("no database")]
     try:
         results.append(check_database(db))
         results.append(check_mail(settings))
+        results.append(check_addresses(settings))
         if results[2].status is Status.FAIL:
             return results + _skipped("the database is not usable")
         results += [check_outbox(db, now()), check_audit(db), check_scheduler(db, now())]
