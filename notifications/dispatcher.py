@@ -77,20 +77,9 @@ class OutboxItem:
 
     id: int
     kind: str
-    sender: str
-    recipient: str
-    subject: str
-    body_text: str
-    body_html: str
-    message_id: str
-    created_at: datetime
+    mail: Mail
     attempts: int  # attempts made before this claim
     response_id: int | None = None  # carried through for the store's audit events
-
-    def mail(self) -> Mail:
-        return Mail(sender=self.sender, recipient=self.recipient, subject=self.subject,
-                    body_text=self.body_text, body_html=self.body_html,
-                    message_id=self.message_id, date=self.created_at)
 
 
 class OutboxStore(Protocol):
@@ -263,14 +252,14 @@ class Dispatcher:
         the server answers MAIL FROM, and every other path runs it before going on.
         """
         try:
-            data = message_bytes(item.mail())
+            data = message_bytes(item.mail)
         except HeaderInjectionError as exc:
             settle()
             await self._fail(item, str(exc), permanent=True)
             return False
         for reconnect in (True, False):
             try:
-                await self.transport.send(item.sender, item.recipient, data, settle)
+                await self.transport.send(item.mail.sender, item.mail.recipient, data, settle)
                 return True
             except ConnectionLostError as exc:
                 settle()
@@ -305,7 +294,7 @@ class Dispatcher:
             await self._db(self.store.mark_dead, item, worker=self.worker, now=now, error=error)
             self._report.dead += 1
             self._report.dead_ids.append(item.id)
-            log.error("mail %s to %s is dead after %d attempt(s): %s", item.id, item.recipient,
+            log.error("mail %s to %s is dead after %d attempt(s): %s", item.id, item.mail.recipient,
                       attempts, error)
         else:
             retry_at = next_attempt_at(now, attempts, self.rng.random())
@@ -313,7 +302,7 @@ class Dispatcher:
                            error=error, retry_at=retry_at)
             self._report.retrying += 1
             log.warning("mail %s to %s failed (attempt %d), retry at %s: %s", item.id,
-                        item.recipient, attempts, retry_at.isoformat(), error)
+                        item.mail.recipient, attempts, retry_at.isoformat(), error)
 
 
 class _Recorder:

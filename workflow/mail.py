@@ -142,8 +142,9 @@ def recipients_for(session: Session, trigger: str, settings: Settings) -> list[R
     return resolve(session, ROUTES[trigger], trigger)
 
 
-def mail_of(row: OutboxMessage) -> Mail:
-    """The message an outbox row holds (checked at queueing, shown and sent later)."""
+def mail_of(row: OutboxMessage | Any) -> Mail:
+    """The message an outbox row holds (checked at queueing, shown and sent later); ``row``
+    is the model or a result row with its columns."""
     return Mail(sender=row.sender, recipient=row.recipient, subject=row.subject,
                 body_text=row.body_text, body_html=row.body_html, message_id=row.message_id,
                 date=row.created_at)

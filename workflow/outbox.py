@@ -54,7 +54,7 @@ from workflow.clock import Clock
 from workflow.config import Settings
 from workflow.db import RETRY_ATTEMPTS, RETRY_SQLSTATES, Database, backoff, single_instance
 from workflow.errors import DatabaseError
-from workflow.mail import MAILER, DispatcherLockedError, MailError, queue_alert
+from workflow.mail import MAILER, DispatcherLockedError, MailError, mail_of, queue_alert
 from workflow.models import OutboxMessage
 from workflow.outbox_views import (
     STATUSES,
@@ -85,18 +85,16 @@ _ITEM_COLUMNS = (_C.id, _C.kind, _C.sender, _C.recipient, _C.subject, _C.body_te
 
 
 def _item(row: Any) -> OutboxItem:
-    return OutboxItem(id=row.id, kind=row.kind, sender=row.sender, recipient=row.recipient,
-                      subject=row.subject, body_text=row.body_text, body_html=row.body_html,
-                      message_id=row.message_id, created_at=row.created_at,
-                      attempts=row.attempts, response_id=row.response_id)
+    return OutboxItem(id=row.id, kind=row.kind, mail=mail_of(row), attempts=row.attempts,
+                      response_id=row.response_id)
 
 
 def _sent_event(item: OutboxItem, *, worker: str, now: datetime,
                 **more: Any) -> dict[str, Any]:
     return {"at": now, "actor": MAILER, "action": Action.MAIL_SENT,
             "response_id": item.response_id,
-            "payload": {"outbox": item.id, "to": item.recipient, "kind": item.kind,
-                        "message_id": item.message_id, "attempt": item.attempts + 1,
+            "payload": {"outbox": item.id, "to": item.mail.recipient, "kind": item.kind,
+                        "message_id": item.mail.message_id, "attempt": item.attempts + 1,
                         "worker": worker, **more}}
 
 
@@ -295,7 +293,7 @@ class SqlOutboxStore:
             self._finish(s, item, status="pending", next_attempt_at=retry_at, last_error=error)
             audit.append(s, at=now, actor=MAILER, action=Action.MAIL_FAILED,
                          response_id=item.response_id, payload={
-                             "outbox": item.id, "to": item.recipient, "kind": item.kind,
+                             "outbox": item.id, "to": item.mail.recipient, "kind": item.kind,
                              "attempt": item.attempts + 1, "error": error,
                              "retry_at": retry_at.isoformat(), "worker": worker})
 
@@ -307,9 +305,9 @@ class SqlOutboxStore:
             self._finish(s, item, status="dead", last_error=error)
             event = audit.append(s, at=now, actor=MAILER, action=Action.MAIL_DEAD,
                                  response_id=item.response_id, payload={
-                                     "outbox": item.id, "to": item.recipient, "kind": item.kind,
-                                     "attempts": item.attempts + 1, "error": error,
-                                     "worker": worker})
+                                     "outbox": item.id, "to": item.mail.recipient,
+                                     "kind": item.kind, "attempts": item.attempts + 1,
+                                     "error": error, "worker": worker})
             if item.kind == "mail_dead":
                 return None  # an alert about an alert would loop; the audit event stands
             try:
@@ -317,9 +315,10 @@ class SqlOutboxStore:
                     queue_alert(s, settings=self.settings, now=now, kind="mail_dead",
                                 roles=[Role.ADMIN], event=event, actor=MAILER,
                                 response_id=item.response_id, context={
-                                    "outbox_id": item.id, "dead_recipient": item.recipient,
-                                    "dead_subject": item.subject, "attempts": item.attempts + 1,
-                                    "error": error})
+                                    "outbox_id": item.id,
+                                    "dead_recipient": item.mail.recipient,
+                                    "dead_subject": item.mail.subject,
+                                    "attempts": item.attempts + 1, "error": error})
             except MailError as exc:
                 return exc
             return None
