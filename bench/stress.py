@@ -26,7 +26,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import traceback
 from collections import Counter
@@ -325,18 +324,11 @@ def _kill_and_restart_scheduler(procs: dict[str, subprocess.Popen[str]], url: st
 
     first, progress = procs["scheduler0"], Path(f"{tmp}/scheduler0.day")
     quarter = (opts.sweep_days // opts.sweep_step // 4) * opts.sweep_step
-    marker = Path(f"{tmp}/scheduler0.quarter")
 
-    def watch() -> None:  # the marker appears once the quarter is reached
-        while first.poll() is None:
-            if progress.exists() and int(progress.read_text() or 0) >= quarter:
-                marker.touch()
-                return
-            time.sleep(0.01)
+    def reached_quarter() -> bool:  # the file may be caught half written: "" is day 0
+        return progress.exists() and int(progress.read_text() or 0) >= quarter
 
-    watcher = threading.Thread(target=watch, daemon=True)
-    watcher.start()
-    if not kill_mid_transaction(url, first.pid, marker):
+    if not kill_mid_transaction(url, first.pid, reached_quarter):
         return 0
     first.wait(timeout=60)
     procs["scheduler0"] = _spawn("scheduler", [

@@ -6,7 +6,9 @@ import os
 import random
 import signal
 import threading
+import time
 from collections import Counter
+from collections.abc import Callable
 from email import message_from_bytes
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -125,21 +127,20 @@ class BackendKiller(threading.Thread):
         return self.count
 
 
-def kill_mid_transaction(url: str, pid: int, after: Path, timeout: float = 120.0) -> bool:
+def kill_mid_transaction(url: str, pid: int, after: Callable[[], bool],
+                         timeout: float = 120.0) -> bool:
     """SIGKILL process ``pid`` while one of its backends is in a statement or a
-    transaction, once the file ``after`` exists (the process has made progress).
+    transaction, once ``after()`` says it has made enough progress.
 
     Returns whether it was killed so (False: it finished first, or never was caught).
     """
-    import time
-
     deadline = time.monotonic() + timeout
     with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"),
                          autocommit=True) as conn:
         while time.monotonic() < deadline:
             if not Path(f"/proc/{pid}").exists():
                 return False
-            if after.exists():
+            if after():
                 ports = [r[0] for r in conn.execute(
                     "SELECT client_port FROM pg_stat_activity WHERE application_name = 's55' "
                     "AND state IN ('active', 'idle in transaction') AND "
