@@ -19,9 +19,9 @@ from pathlib import Path
 
 from bench.common import report
 from bench.dataset import responses
-from workflow import schema
 from workflow.clock import SystemClock, london_today
-from workflow.db import Database
+from workflow.storage import schema
+from workflow.storage.db import Database
 
 
 def median_seconds(cmd: list[str], env: dict[str, str], runs: int) -> float:

@@ -22,13 +22,13 @@ from markdown_it import MarkdownIt
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from workflow import schema  # noqa: E402
-from workflow.db import Database  # noqa: E402
-from workflow.docimport import import_document, read_document  # noqa: E402
-from workflow.docmodel import format_date  # noqa: E402
-from workflow.docparse import parse_document  # noqa: E402
-from workflow.docrender import render_response  # noqa: E402
-from workflow.models import Person  # noqa: E402
+from workflow.documents.importer import import_document, read_document  # noqa: E402
+from workflow.documents.model import format_date  # noqa: E402
+from workflow.documents.parse import parse_document  # noqa: E402
+from workflow.documents.render import render_response  # noqa: E402
+from workflow.storage import schema  # noqa: E402
+from workflow.storage.db import Database  # noqa: E402
+from workflow.storage.models import Person  # noqa: E402
 
 FIXTURE = Path(__file__).resolve().parent.parent / "tests" / "data" / \
     "norfolk-asb-spotlight-2024.md"

@@ -1,6 +1,6 @@
 """Planning every open response's escalations vs one raw query selecting the open responses.
 
-Ours is ``workflow.escalation.plans``: read the open responses (state index) and their
+Ours is ``workflow.escalations.sweep.plans``: read the open responses (state index) and their
 firings (unique index), then run the pure planner for each - the due firing, what it
 supersedes, and the next firing instant - as a sweep does before it writes anything.
 The baseline is one raw SQL query returning the same open rows, nothing else.
@@ -26,9 +26,9 @@ from bench.common import fresh_database, report, timed
 from bench.dataset import responses
 from states.escalations import Moment
 from workflow.config import Settings
-from workflow.db import Database
-from workflow.escalation import OPEN_STATES, load_policy, plans
-from workflow.models import EscalationFiring
+from workflow.escalations.sweep import OPEN_STATES, load_policy, plans
+from workflow.storage.db import Database
+from workflow.storage.models import EscalationFiring
 
 TODAY = date(2025, 3, 3)
 NOW = datetime(2025, 3, 3, 12, 0, tzinfo=UTC)

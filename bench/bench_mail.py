@@ -10,7 +10,7 @@ server), then times, alternately for ``--rounds`` rounds:
 
 1. a bare aiosmtplib loop over one connection: for each message build its bytes with
    ``message_bytes`` and ``sendmail`` it;
-2. ``workflow.outbox.deliver_pending``: claim, build the same bytes from the row, send,
+2. ``workflow.mail.outbox.deliver_pending``: claim, build the same bytes from the row, send,
    commit "sent" before the next message's DATA, and audit each send.
 
 Both sides build every message inside the timer, send the same N messages of the same
@@ -41,12 +41,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import fresh_database  # noqa: E402
 from notifications.message import Mail, message_bytes  # noqa: E402
-from workflow import audit, mail, outbox  # noqa: E402
+from workflow import audit  # noqa: E402
 from workflow.audit import Action  # noqa: E402
 from workflow.clock import SystemClock  # noqa: E402
 from workflow.config import Settings  # noqa: E402
-from workflow.db import Database  # noqa: E402
-from workflow.models import OutboxMessage, Person  # noqa: E402
+from workflow.mail import outbox
+from workflow.mail import queue as mail
+from workflow.storage.db import Database  # noqa: E402
+from workflow.storage.models import OutboxMessage, Person  # noqa: E402
 
 
 def serve(port: int, control: Connection) -> None:

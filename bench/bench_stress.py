@@ -52,7 +52,7 @@ def _ready_then_wait(db: Any, go: str) -> None:
     timed part (eight processes importing s55 take seconds of both cores)."""
     from sqlalchemy import text
 
-    import workflow.mail  # noqa: F401  (a transition's first mail would import Jinja)
+    import workflow.mail.queue  # noqa: F401  (a transition's first mail would import Jinja)
 
     with db.engine.connect() as conn:
         conn.execute(text("SELECT 1"))
@@ -65,9 +65,9 @@ def ours(url: str, seed_: int, ops: int, responses: int, go: str) -> dict[str, A
     """``ops`` operations of the stress mix; latencies and what became of them."""
     from bench.stress import _one_op
     from workflow.config import Settings
-    from workflow.db import Database
     from workflow.errors import S55Error
     from workflow.service import Workflow
+    from workflow.storage.db import Database
 
     rng = random.Random(seed_)
     wf = Workflow(Database(url), Settings(database_url=url))
@@ -87,7 +87,7 @@ def written(url: str, after_id: int) -> list[dict[str, Any]]:
     """Our writers' transactions, oldest first, as the rows each one wrote."""
     from sqlalchemy import text
 
-    from workflow.db import Database
+    from workflow.storage.db import Database
 
     db = Database(url)
     with db.engine.connect() as conn:
@@ -129,8 +129,8 @@ def raw(url: str, work: list[dict[str, Any]], offset: int, go: str,
     response ``rid + offset``. ``serialised=False`` leaves out the chain lock."""
     from sqlalchemy import insert, select, text, update
 
-    from workflow.db import Database
-    from workflow.models import (
+    from workflow.storage.db import Database
+    from workflow.storage.models import (
         AuditEvent,
         InspectionReport,
         OutboxMessage,
@@ -246,7 +246,7 @@ def race(workers: list[dict[str, Any]]) -> tuple[float, list[float], float, list
 def last_event_id(url: str) -> int:
     from sqlalchemy import text
 
-    from workflow.db import Database
+    from workflow.storage.db import Database
 
     db = Database(url)
     with db.engine.connect() as conn:
@@ -285,7 +285,7 @@ def rows_per_pool(url: str, after_id: int, responses: int) -> dict[int, tuple[in
     """(audit events, outbox rows) written in each pool of responses since ``after_id``."""
     from sqlalchemy import text
 
-    from workflow.db import Database
+    from workflow.storage.db import Database
 
     db = Database(url)
     counts: dict[int, list[int]] = {0: [0, 0], 1: [0, 0], 2: [0, 0]}

@@ -21,10 +21,10 @@ from sqlalchemy import insert, select, update
 from bench.common import fresh_database, report, timed
 from workflow import content
 from workflow.config import Settings
-from workflow.db import Database
 from workflow.inputs import ReportInput, validate
-from workflow.models import AuditEvent, OutboxMessage, Response
 from workflow.service import Workflow
+from workflow.storage.db import Database
+from workflow.storage.models import AuditEvent, OutboxMessage, Response
 
 ADMIN, FORCE = "admin@opcc.example", "liaison@force.example"
 

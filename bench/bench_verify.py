@@ -16,8 +16,9 @@ from pathlib import Path
 
 from bench.common import report, timed
 from bench.dataset import audit_events
-from workflow import audit, schema
-from workflow.db import Database
+from workflow import audit
+from workflow.storage import schema
+from workflow.storage.db import Database
 
 
 def baseline(path: Path) -> tuple[int, str]:

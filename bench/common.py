@@ -10,8 +10,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from workflow import schema
-from workflow.db import Database
+from workflow.storage import schema
+from workflow.storage.db import Database
 
 PG_ADMIN = os.environ.get("S55_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 

@@ -9,8 +9,8 @@ from sqlalchemy import insert
 from states import State
 from states.deadlines import statutory_deadline
 from workflow.audit import GENESIS, canonical_payload, chain_hash
-from workflow.db import Database
-from workflow.models import AuditEvent, InspectionReport, Response
+from workflow.storage.db import Database
+from workflow.storage.models import AuditEvent, InspectionReport, Response
 
 FORCES = [f"Force {i:02d}" for i in range(43)]
 OPEN_STATES = [State.DRAFT, State.FORCE_INPUT, State.PCC_SIGNOFF, State.FORWARDED_TO_PANEL,

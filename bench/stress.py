@@ -59,9 +59,9 @@ def seed(url: str, responses: int, published: date) -> None:
     """People, and ``responses`` reports each with two recommendations (state draft)."""
     from workflow import content
     from workflow.config import Settings
-    from workflow.db import Database
     from workflow.inputs import ReportInput, validate
     from workflow.service import Workflow
+    from workflow.storage.db import Database
 
     wf = Workflow(Database(url), Settings(database_url=url))
     for i, (name, email, roles) in enumerate(PEOPLE):
@@ -93,7 +93,7 @@ def _one_op(wf: Any, rng: random.Random, rid: int) -> str:
 
     from states import BY_TRIGGER
     from workflow import content
-    from workflow.models import Response
+    from workflow.storage.models import Response
 
     roll = rng.random()
     if roll < 0.1:
@@ -117,9 +117,9 @@ def _one_op(wf: Any, rng: random.Random, rid: int) -> str:
 
 def writer(url: str, seed_: int, ops: int, responses: int, out: str) -> None:
     from workflow.config import Settings
-    from workflow.db import Database
     from workflow.errors import S55Error
     from workflow.service import Workflow
+    from workflow.storage.db import Database
 
     rng = random.Random(seed_)
     wf = Workflow(Database(url), Settings(database_url=url))
@@ -142,10 +142,10 @@ def writer(url: str, seed_: int, ops: int, responses: int, out: str) -> None:
 
 def dispatcher(url: str, name: str, stop_file: str, out: str) -> None:
     """Deliver until ``stop_file`` exists and nothing is due."""
-    from workflow import mail
     from workflow.clock import SystemClock
     from workflow.config import Settings
-    from workflow.db import Database
+    from workflow.mail import outbox as mail
+    from workflow.storage.db import Database
 
     settings = Settings()
     db = Database(url)
@@ -169,10 +169,10 @@ def scheduler(url: str, start: str, days: int, step: int, out: str, first_day: i
     """Sweep escalations every ``step`` days (at 09:00) from ``start`` for ``days`` days
     (from day ``first_day``: a restarted scheduler goes on where it was killed). Each
     day reached is written to ``out``.day."""
-    from workflow import escalation
     from workflow.clock import FixedClock
     from workflow.config import Settings
-    from workflow.db import Database
+    from workflow.escalations import sweep as escalation
+    from workflow.storage.db import Database
 
     settings = Settings()
     db = Database(url)
@@ -340,9 +340,9 @@ def _kill_and_restart_scheduler(procs: dict[str, subprocess.Popen[str]], url: st
 def _drain_at(when: datetime, env: dict[str, str]) -> None:
     """A dispatcher run at ``when`` (past every lease a killed dispatcher left behind)."""
     at = when.isoformat()
-    code = ("import sys; from datetime import datetime; from workflow import mail; "
+    code = ("import sys; from datetime import datetime; from workflow.mail import outbox as mail; "
             "from workflow.clock import FixedClock; from workflow.config import Settings; "
-            "from workflow.db import Database; s = Settings(); "
+            "from workflow.storage.db import Database; s = Settings(); "
             "r = mail.deliver_pending(Database(s.database_url), s, "
             "FixedClock(datetime.fromisoformat(sys.argv[1])), worker='drain'); "
             "sys.exit(1 if r.error else 0)")

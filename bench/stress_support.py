@@ -158,7 +158,7 @@ def _replay(db: Any) -> list[str]:
     """Every response's state and version against the replay of its audit events."""
     from sqlalchemy import select
 
-    from workflow.models import AuditEvent, Response
+    from workflow.storage.models import AuditEvent, Response
 
     problems: list[str] = []
     with db.read() as s:
@@ -192,7 +192,7 @@ def _replay(db: Any) -> list[str]:
 def _mail(db: Any, received: Counter[str]) -> list[str]:
     from sqlalchemy import select
 
-    from workflow.models import OutboxMessage
+    from workflow.storage.models import OutboxMessage
 
     with db.read() as s:
         rows = s.execute(select(OutboxMessage.message_id, OutboxMessage.status)).all()
@@ -212,7 +212,7 @@ def _mail(db: Any, received: Counter[str]) -> list[str]:
 def _escalations(db: Any, outcome: Outcome) -> list[str]:
     from sqlalchemy import func, select
 
-    from workflow.models import AuditEvent, EscalationFiring
+    from workflow.storage.models import AuditEvent, EscalationFiring
 
     with db.read() as s:
         fired = s.execute(select(func.count()).select_from(EscalationFiring)
@@ -249,8 +249,8 @@ def check(url: str, outcome: Outcome) -> tuple[list[str], dict[str, int]]:
     from sqlalchemy import func, select
 
     from workflow import audit
-    from workflow.db import Database
-    from workflow.models import EscalationFiring
+    from workflow.storage.db import Database
+    from workflow.storage.models import EscalationFiring
 
     db = Database(url)
     try:

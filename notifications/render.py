@@ -43,7 +43,7 @@ KINDS: tuple[str, ...] = (
     "mark_not_required",
     "mail_dead",
     "mail_test",
-    # Escalations (workflow/policy.toml names them per rule).
+    # Escalations (workflow/escalations/policy.toml names them per rule).
     "escalation_draft",
     "escalation_force_input",
     "escalation_signoff",

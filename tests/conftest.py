@@ -19,10 +19,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from workflow import schema
 from workflow.clock import SystemClock
 from workflow.config import Settings
-from workflow.db import Database
+from workflow.storage import schema
+from workflow.storage.db import Database
 
 pytest_plugins = ["smtp_server"]  # aiosmtpd servers and mail test data (issue 3)
 

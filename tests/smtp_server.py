@@ -182,7 +182,7 @@ PEOPLE = [("Ann Admin", ADMIN, ["admin"]), ("Force Liaison", FORCE, ["force"]),
 
 def add_people(session: Any, now: Any, people: list[tuple[str, str, list[str]]] | None = None
                ) -> None:
-    from workflow.models import Person
+    from workflow.storage.models import Person
 
     for name, email, roles in PEOPLE if people is None else people:
         session.add(Person(name=name, email=email, roles=roles, created_at=now))
@@ -194,7 +194,7 @@ def add_response(session: Any, now: Any, *, title: str = "The policing response 
     """The Norfolk report and its response (recommendations 1, 2, 3, 4, 8), state draft."""
     from datetime import date
 
-    from workflow.models import InspectionReport, Recommendation, Response
+    from workflow.storage.models import InspectionReport, Recommendation, Response
 
     report = InspectionReport(title=title, published_on=date(2024, 10, 10),
                               link="https://justiceinspectorates.gov.uk", created_at=now)

@@ -14,8 +14,8 @@ from sqlalchemy.exc import DatabaseError as SADatabaseError
 from tests.factories import ADMIN, norfolk, norfolk_report, snapshot
 from workflow import audit, content
 from workflow.config import Settings
-from workflow.db import Database
 from workflow.service import Workflow
+from workflow.storage.db import Database
 
 
 @pytest.fixture
@@ -111,7 +111,7 @@ class TestVerify:
 WRITER = """
 import sys
 from workflow.config import Settings
-from workflow.db import Database
+from workflow.storage.db import Database
 from workflow.service import Workflow
 from workflow import content
 url, n, rid = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])

@@ -16,12 +16,13 @@ import pytest
 from typer.testing import CliRunner
 
 from tests.factories import ADMIN, FORCE, answer_all, norfolk, snapshot
-from workflow import audit, content, schema
-from workflow.backup import BackupError, backup, check_backup
+from workflow import audit, content
 from workflow.cli import app
 from workflow.config import Settings
-from workflow.db import Database
 from workflow.service import Workflow
+from workflow.storage import schema
+from workflow.storage.backup import BackupError, backup, check_backup
+from workflow.storage.db import Database
 
 only_sqlite = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 

@@ -15,8 +15,8 @@ from typer.testing import CliRunner
 from tests.factories import ADMIN, FORCE, PCC, norfolk, snapshot
 from workflow.cli import app
 from workflow.config import Settings
-from workflow.db import Database
 from workflow.service import Workflow
+from workflow.storage.db import Database
 
 ROOT = Path(__file__).resolve().parents[1]
 S55 = [sys.executable, "-m", "workflow.cli"]

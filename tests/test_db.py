@@ -26,9 +26,9 @@ from sqlalchemy.orm import Session
 from sqlalchemy.pool import QueuePool
 
 from workflow import audit
-from workflow.db import XID_KEY, Database, backoff, transient
 from workflow.errors import DatabaseError, NotFoundError
-from workflow.models import AuditEvent, Person, Recommendation
+from workflow.storage.db import XID_KEY, Database, backoff, transient
+from workflow.storage.models import AuditEvent, Person, Recommendation
 
 ROOT = Path(__file__).resolve().parents[1]
 NOW = datetime(2024, 11, 1, 9, 0, tzinfo=UTC)

@@ -19,13 +19,14 @@ from smtp_server import Server
 from sqlalchemy import text
 from typer.testing import CliRunner
 
-from workflow import audit, schema
+from workflow import audit
 from workflow.audit import Action
 from workflow.cli import app
 from workflow.config import Settings
-from workflow.db import Database
 from workflow.doctor import Result, Status, diagnose
-from workflow.models import OutboxMessage
+from workflow.storage import schema
+from workflow.storage.db import Database
+from workflow.storage.models import OutboxMessage
 
 NOW = datetime(2024, 11, 22, 10, 0, tzinfo=UTC)
 only_sqlite = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
@@ -41,7 +42,7 @@ def by_name(results: list[Result], name: str) -> Result:
 
 def beat(db: Database, at: datetime) -> None:
     """A scheduler heartbeat at ``at`` (through the scheduler's own function)."""
-    escalation = pytest.importorskip("workflow.escalation")
+    escalation = pytest.importorskip("workflow.escalations.sweep")
     escalation.beat(db, "scheduler-1", at - timedelta(hours=1), at)
 
 
@@ -203,7 +204,7 @@ class TestFaults:
 
     def test_missing_heartbeat_table(self, db: Database, settings: Settings) -> None:
         """A database without the heartbeat table (an older schema) is a WARN, not a crash."""
-        pytest.importorskip("workflow.escalation")
+        pytest.importorskip("workflow.escalations.sweep")
         with db.engine.begin() as conn:
             conn.execute(text("DROP TABLE scheduler_heartbeat"))
         result = by_name(run(settings), "scheduler")

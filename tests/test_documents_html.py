@@ -14,10 +14,10 @@ import pytest
 
 from tests.factories import ADMIN, add_people
 from workflow.config import Settings
-from workflow.db import Database
-from workflow.docimport import import_document
-from workflow.docrender import render_response
+from workflow.documents.importer import import_document
+from workflow.documents.render import render_response
 from workflow.service import Workflow
+from workflow.storage.db import Database
 
 FIXTURE = Path(__file__).parent / "data" / "norfolk-asb-spotlight-2024.md"
 IN_CI = os.environ.get("CI", "").lower() == "true"

@@ -15,12 +15,12 @@ from workflow import audit
 from workflow.audit import Action
 from workflow.clock import FixedClock
 from workflow.config import Settings
-from workflow.db import Database
-from workflow.docimport import MAX_BYTES, import_document
-from workflow.docmodel import DocumentError
+from workflow.documents.importer import MAX_BYTES, import_document
+from workflow.documents.model import DocumentError
 from workflow.errors import DuplicateError, NotFoundError, RoleError
-from workflow.models import AreaForImprovement, InspectionReport, Recommendation, Response
 from workflow.service import Workflow
+from workflow.storage.db import Database
+from workflow.storage.models import AreaForImprovement, InspectionReport, Recommendation, Response
 
 FIXTURE = Path(__file__).parent / "data" / "norfolk-asb-spotlight-2024.md"
 NORFOLK = FIXTURE.read_text(encoding="utf-8")

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from workflow.docmodel import ChecklistItem, ParsedDocument, WarningKind
-from workflow.docparse import parse_document
+from workflow.documents.model import ChecklistItem, ParsedDocument, WarningKind
+from workflow.documents.parse import parse_document
 
 #: A byte-for-byte copy of shared/fixtures/norfolk-asb-spotlight-2024.md.
 FIXTURE = Path(__file__).parent / "data" / "norfolk-asb-spotlight-2024.md"

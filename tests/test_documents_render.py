@@ -15,13 +15,13 @@ import time_machine
 from tests.factories import ADMIN, FORCE, PCC, add_people, answer_all, norfolk_report
 from workflow import content
 from workflow.config import Settings
-from workflow.db import Database
-from workflow.docimport import import_document
-from workflow.docmodel import ParsedDocument
-from workflow.docparse import parse_document
-from workflow.docrender import TemplateError, render_response
+from workflow.documents.importer import import_document
+from workflow.documents.model import ParsedDocument
+from workflow.documents.parse import parse_document
+from workflow.documents.render import TemplateError, render_response
 from workflow.errors import InvalidInputError, NotFoundError
 from workflow.service import Workflow
+from workflow.storage.db import Database
 
 FIXTURE = Path(__file__).parent / "data" / "norfolk-asb-spotlight-2024.md"
 NORFOLK = FIXTURE.read_text(encoding="utf-8")

@@ -32,19 +32,20 @@ from tests.factories import (
     snapshot,
 )
 from tests.test_escalation_plan import EXPECTED
-from workflow import audit, content, escalation
+from workflow import audit, content
 from workflow.audit import Action
 from workflow.config import Settings
-from workflow.db import Database
-from workflow.escalation import SweepReport, last_heartbeat, next_escalations
-from workflow.models import (
+from workflow.escalations import sweep as escalation
+from workflow.escalations.sweep import SweepReport, last_heartbeat, next_escalations
+from workflow.service import Workflow
+from workflow.storage.db import Database
+from workflow.storage.models import (
     AuditEvent,
     EscalationFiring,
     OutboxMessage,
     Response,
     SchedulerHeartbeat,
 )
-from workflow.service import Workflow
 
 D = NORFOLK_DEADLINE
 EMAIL = {"admin": ADMIN, "force": FORCE, "pcc": PCC, "chief_executive": CHIEF_EXEC}
@@ -326,9 +327,9 @@ def test_the_open_states_sql_is_the_open_states() -> None:
     import importlib.util
     from pathlib import Path
 
-    from workflow.escalation_plan import OPEN_STATES, OPEN_STATES_SQL
+    from workflow.storage.indexes import OPEN_STATES, OPEN_STATES_SQL
 
-    path = Path(__file__).parents[1] / "workflow/migrations/versions/0002_escalations.py"
+    path = Path(__file__).parents[1] / "workflow/storage/migrations/versions/0002_escalations.py"
     spec = importlib.util.spec_from_file_location("m0002", path)
     assert spec is not None
     assert spec.loader is not None
@@ -344,8 +345,8 @@ def test_the_planner_reads_open_rows_through_the_partial_index(tmp_path: Any) ->
     state index loses to a table scan), the planner's read searches the covering partial
     index and the firings' unique index: no table scan."""
     from bench.dataset import responses
-    from workflow import schema
-    from workflow.escalation_plan import _OPEN_SQL
+    from workflow.escalations.plan import _OPEN_SQL
+    from workflow.storage import schema
 
     db = Database(f"sqlite:///{tmp_path / 'plan.db'}")
     schema.upgrade(db)

@@ -1,6 +1,6 @@
 """The pure planner (states.escalations) under the default policy, day by day.
 
-The expected firings are written by hand from workflow/policy.toml; the planner is run
+The expected firings are written by hand from workflow/escalations/policy.toml; the planner is run
 as the scheduler runs it (a sweep at some instant, firing what is due, marking it).
 """
 
@@ -24,7 +24,7 @@ from states.escalations import (
     upcoming,
 )
 from workflow.config import Settings
-from workflow.escalation import load_policy
+from workflow.escalations.sweep import load_policy
 
 POLICY: Policy = load_policy(Settings(policy_file=None))
 D = date(2024, 12, 4)  # Norfolk: 10 Oct 2024 + 55 days

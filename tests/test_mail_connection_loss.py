@@ -20,12 +20,13 @@ from sqlalchemy import event, select, update
 from sqlmodel import col
 
 from tests.test_mail_outbox import LEASE, NOW, seed, sent_events
-from workflow import audit, outbox
+from workflow import audit
 from workflow.audit import Action
 from workflow.clock import FixedClock
 from workflow.config import Settings
-from workflow.db import Database
-from workflow.models import AuditEvent, OutboxMessage
+from workflow.mail import outbox
+from workflow.storage.db import Database
+from workflow.storage.models import AuditEvent, OutboxMessage
 
 postgresql_only = pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
 

@@ -26,13 +26,15 @@ from smtp_server import (
 from sqlalchemy import select
 
 from states import TRIGGERS
-from workflow import audit, mail, outbox
+from workflow import audit
 from workflow.audit import Action
 from workflow.clock import FixedClock
 from workflow.config import Settings
-from workflow.db import Database
 from workflow.errors import NotFoundError
-from workflow.models import AuditEvent, OutboxMessage
+from workflow.mail import outbox
+from workflow.mail import queue as mail
+from workflow.storage.db import Database
+from workflow.storage.models import AuditEvent, OutboxMessage
 
 NOW = datetime(2024, 11, 22, 10, 0, tzinfo=UTC)
 

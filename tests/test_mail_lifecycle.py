@@ -26,11 +26,12 @@ from tests.factories import (
     norfolk,
     norfolk_report,
 )
-from workflow import audit, content, outbox
+from workflow import audit, content
 from workflow.clock import FixedClock
 from workflow.config import Settings
-from workflow.db import Database
+from workflow.mail import outbox
 from workflow.service import Workflow
+from workflow.storage.db import Database
 
 DURING = "2024-10-14 10:00:00+01:00"
 LATER = FixedClock(datetime(2025, 1, 1, tzinfo=UTC))  # everything queued is due

@@ -19,11 +19,12 @@ import pytest
 from smtp_server import ADMIN, Server, add_people, transition_event
 from sqlalchemy import select
 
-from workflow import audit, mail
+from workflow import audit
 from workflow.audit import Action
 from workflow.config import Settings
-from workflow.db import Database
-from workflow.models import AuditEvent, OutboxMessage
+from workflow.mail import queue as mail
+from workflow.storage.db import Database
+from workflow.storage.models import AuditEvent, OutboxMessage
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[1]
@@ -32,10 +33,10 @@ NOW = datetime(2024, 11, 22, 10, 0, tzinfo=UTC)
 WORKER = """
 import sys
 from datetime import datetime
-from workflow import outbox
+from workflow.mail import outbox
 from workflow.clock import FixedClock
 from workflow.config import Settings
-from workflow.db import Database
+from workflow.storage.db import Database
 
 settings = Settings()  # S55_* from the environment, as the CLI would
 db = Database(settings.database_url)

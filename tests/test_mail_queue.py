@@ -11,11 +11,11 @@ from sqlalchemy import func, select
 
 from notifications.render import KINDS
 from states import TRIGGERS
-from workflow import mail
 from workflow.audit import Action
 from workflow.config import Settings
-from workflow.db import Database
-from workflow.models import AuditEvent, OutboxMessage, Person
+from workflow.mail import queue as mail
+from workflow.storage.db import Database
+from workflow.storage.models import AuditEvent, OutboxMessage, Person
 
 NOW = datetime(2024, 11, 22, 10, 0, tzinfo=UTC)  # 12 days before the 4 Dec 2024 deadline
 

@@ -18,11 +18,11 @@ from sqlalchemy.exc import DBAPIError
 from sqlmodel import SQLModel
 from typer.testing import CliRunner
 
-import workflow.models  # noqa: F401  (registers every table on SQLModel.metadata)
-from workflow import schema
-from workflow.backup import known_revisions
+import workflow.storage.models  # noqa: F401  (registers every table on SQLModel.metadata)
 from workflow.cli import app
-from workflow.db import Database
+from workflow.storage import schema
+from workflow.storage.backup import known_revisions
+from workflow.storage.db import Database
 
 APPEND_ONLY = {
     "sqlite": {"audit_event_no_update", "audit_event_no_delete"},
@@ -166,8 +166,8 @@ class TestCommands:
 
 UPGRADER = """
 import sys
-from workflow import schema
-from workflow.db import Database
+from workflow.storage import schema
+from workflow.storage.db import Database
 schema.upgrade(Database(sys.argv[1]))
 """
 

@@ -36,7 +36,7 @@ CONTEXT = {
     "areas": [],
     "outbox_id": 3, "dead_recipient": "a@b.example", "dead_subject": "s", "attempts": 8,
     "error": "550 no", "transport": "spool folder x",
-    # Escalations (see workflow/escalation.py _context).
+    # Escalations (see workflow/escalations/sweep.py _context).
     "state": "force_input", "waiting_on": "force liaison", "rule_id": "force-input-d28",
     "summary": "force input still outstanding <4 weeks> before the deadline",
     "severity": "warning", "urgent": False, "occurrence": 0, "due_day": date(2024, 11, 6),

@@ -1,6 +1,6 @@
 """The escalation policy file: the default loads; every mistake is one line naming the rule.
 
-Each case edits the shipped default (workflow/policy.toml) in one place and expects the
+Each case edits the shipped default (workflow/escalations/policy.toml) in one place and expects the
 exact message. A bad policy stops a sweep before it reads or writes anything.
 """
 
@@ -15,12 +15,12 @@ import pytest
 
 from states import Role, State
 from tests.factories import norfolk, snapshot
-from workflow import escalation
 from workflow.config import Settings
-from workflow.db import Database
 from workflow.errors import ConfigError, S55Error
-from workflow.escalation import DEFAULT_POLICY, PolicyError, load_policy
+from workflow.escalations import sweep as escalation
+from workflow.escalations.sweep import DEFAULT_POLICY, PolicyError, load_policy
 from workflow.service import Workflow
+from workflow.storage.db import Database
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT = DEFAULT_POLICY.read_text(encoding="utf-8")

@@ -1,4 +1,4 @@
-"""The daemon (workflow.scheduler): the real APScheduler started briefly, the SQLite lock,
+"""The daemon (workflow.escalations.daemon): the real APScheduler started briefly, the SQLite lock,
 SIGTERM. The clock is fixed (``--now`` / ``FixedClock``); nothing here waits on time
 passing, only on the daemon reporting what it did.
 """
@@ -27,11 +27,11 @@ from tests.factories import CHIEF_EXEC, NORFOLK_DEADLINE, PCC, norfolk
 from workflow import audit
 from workflow.clock import FixedClock
 from workflow.config import Settings
-from workflow.db import Database
-from workflow.escalation import PolicyError, last_heartbeat
-from workflow.models import EscalationFiring, OutboxMessage
-from workflow.scheduler import Daemon, scheduler_lock
+from workflow.escalations.daemon import Daemon, scheduler_lock
+from workflow.escalations.sweep import PolicyError, last_heartbeat
 from workflow.service import Workflow
+from workflow.storage.db import Database
+from workflow.storage.models import EscalationFiring, OutboxMessage
 
 ROOT = Path(__file__).resolve().parents[1]
 D = NORFOLK_DEADLINE

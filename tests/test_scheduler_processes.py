@@ -26,10 +26,10 @@ from tests.factories import ADMIN, CHIEF_EXEC, FORCE, PCC, add_people, answer_al
 from workflow import audit, content
 from workflow.audit import Action
 from workflow.config import Settings
-from workflow.db import Database
-from workflow.escalation import load_policy
-from workflow.models import AuditEvent, EscalationFiring, OutboxMessage, Response
+from workflow.escalations.sweep import load_policy
 from workflow.service import Workflow
+from workflow.storage.db import Database
+from workflow.storage.models import AuditEvent, EscalationFiring, OutboxMessage, Response
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgresql]
 ROOT = Path(__file__).resolve().parents[1]

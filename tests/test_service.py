@@ -24,7 +24,6 @@ from tests.factories import (
 )
 from workflow import audit, content
 from workflow.config import Settings
-from workflow.db import Database
 from workflow.errors import (
     GuardError,
     InvalidInputError,
@@ -36,8 +35,9 @@ from workflow.errors import (
     TriggerNotAllowedError,
     UnknownTriggerError,
 )
-from workflow.models import AuditEvent, OutboxMessage, Response
 from workflow.service import Workflow
+from workflow.storage.db import Database
+from workflow.storage.models import AuditEvent, OutboxMessage, Response
 
 # The Norfolk report came out on 10 Oct 2024; officers work on it in October/November.
 DURING = "2024-10-14 10:00:00+01:00"

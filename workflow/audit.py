@@ -22,8 +22,8 @@ from sqlalchemy import func, insert, select, text
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from workflow.db import XID_KEY, Database
-from workflow.models import AuditEvent
+from workflow.storage.db import XID_KEY, Database
+from workflow.storage.models import AuditEvent
 
 GENESIS = "0" * 64
 #: Arbitrary but fixed key for the chain's advisory lock ("s55" on a phone keypad).

@@ -27,7 +27,6 @@ from workflow.errors import (
     NotFoundError,
 )
 from workflow.inputs import PersonInput, RecommendationInput, ReportInput, parse_date, validate
-from workflow.models import AreaForImprovement, InspectionReport, Person, Recommendation, Response
 from workflow.service import (
     Loaded,
     Workflow,
@@ -36,6 +35,13 @@ from workflow.service import (
     load,
     person_by_email,
     require_role,
+)
+from workflow.storage.models import (
+    AreaForImprovement,
+    InspectionReport,
+    Person,
+    Recommendation,
+    Response,
 )
 
 #: Response fields an officer edits as text, and who may edit each.

@@ -16,11 +16,11 @@ from states import FINAL, PUBLISHED_STATES, State
 from states.deadlines import days_left, rag
 from states.lifecycle import WAITING_ON
 from workflow.clock import Clock, london_today
-from workflow.escalation_plan import next_escalations
+from workflow.escalations.plan import next_escalations
 
 if TYPE_CHECKING:
     from workflow.config import Settings
-    from workflow.db import Database
+    from workflow.storage.db import Database
 
 _response = table(
     "response", column("id", Integer), column("report_id", Integer), column("state", String),

@@ -25,12 +25,13 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import col
 
-from workflow import audit, schema
-from workflow.backup import known_revisions
+from workflow import audit
 from workflow.config import Settings, describe
-from workflow.db import Database
 from workflow.errors import S55Error
-from workflow.models import OutboxMessage
+from workflow.storage import schema
+from workflow.storage.backup import known_revisions
+from workflow.storage.db import Database
+from workflow.storage.models import OutboxMessage
 
 #: Pending mail older than this means no dispatcher is delivering.
 STUCK_MAIL = timedelta(hours=1)
@@ -134,7 +135,7 @@ def check_database(db: Database) -> Result:
 # -- mail ---------------------------------------------------------------------------------
 
 async def _probe(settings: Settings) -> None:
-    from workflow.mail import make_transport
+    from workflow.mail.views import make_transport
 
     transport = make_transport(settings)
     try:
@@ -233,7 +234,7 @@ def check_audit(db: Database) -> Result:
 def check_scheduler(db: Database, now: datetime) -> Result:
     name = "scheduler"
     try:
-        from workflow.escalation import last_heartbeat
+        from workflow.escalations.sweep import last_heartbeat
     except ImportError:
         return _warn(name, "no scheduler heartbeat table", "this s55 has no scheduler yet")
     try:

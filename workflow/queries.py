@@ -18,9 +18,9 @@ from states.deadlines import statutory_deadline
 from workflow.audit import Action, events_for
 from workflow.clock import london_today
 from workflow.dashboard import list_responses, status
-from workflow.docoffice import ticked_from_log
-from workflow.models import AreaForImprovement, AuditEvent, Person
+from workflow.documents.office import ticked_from_log
 from workflow.service import Loaded, Workflow, find_person, load
+from workflow.storage.models import AreaForImprovement, AuditEvent, Person
 
 __all__ = ["event_dict", "export_events", "list_responses", "log", "people", "show", "status"]
 

@@ -28,7 +28,6 @@ from workflow import audit
 from workflow.audit import Action
 from workflow.clock import Clock, SystemClock, london_today
 from workflow.config import Settings
-from workflow.db import Database
 from workflow.errors import (
     GuardError,
     InvalidInputError,
@@ -40,7 +39,8 @@ from workflow.errors import (
     UnknownTriggerError,
 )
 from workflow.inputs import check_url, parse_date
-from workflow.models import InspectionReport, Person, Recommendation, Response
+from workflow.storage.db import Database
+from workflow.storage.models import InspectionReport, Person, Recommendation, Response
 
 
 @dataclass(frozen=True)
@@ -192,7 +192,7 @@ class Workflow:
         bump(session, loaded, state=dest.value, updated_at=now, **values)
         # Mail is rendered and checked before the audit append: the append takes the
         # chain lock, held to the commit, so only the writes happen under it.
-        from workflow import mail  # lazily: read-only commands never load Jinja
+        from workflow.mail import queue as mail  # lazily: read-only commands never load Jinja
 
         batches = mail.prepare_for_transition(
             session, settings=self.settings, now=now, response=loaded.response,

@@ -16,8 +16,8 @@ from typer.core import TyperGroup
 
 if TYPE_CHECKING:
     from workflow.config import Settings
-    from workflow.db import Database
     from workflow.service import Workflow
+    from workflow.storage.db import Database
 
 
 class _Group(TyperGroup):
@@ -74,7 +74,7 @@ FileOpt = Annotated[Path | None, typer.Option("--file", help="read the text from
 def open_database(*, need_schema: bool = True) -> tuple[Settings, Database]:
     """Settings from the environment and the database they name (no ORM models loaded)."""
     from workflow.config import load_settings
-    from workflow.db import Database
+    from workflow.storage.db import Database
 
     settings = load_settings()
     db = Database(settings.database_url, statement_timeout_ms=settings.statement_timeout_ms)

@@ -32,7 +32,8 @@ def init(
     admin_name: Annotated[str | None, typer.Option(help="the first admin's name")] = None,
 ) -> None:
     """Create or upgrade the database schema (and optionally the first admin)."""
-    from workflow import content, schema
+    from workflow import content
+    from workflow.storage import schema
 
     wf = open_workflow(need_schema=False)
     schema.upgrade(wf.db)

@@ -10,8 +10,8 @@ import typer
 from workflow.cli.app import AsJson, app, open_workflow, print_json, typer_app
 
 if TYPE_CHECKING:
-    from workflow.db import Database
     from workflow.doctor import Result
+    from workflow.storage.db import Database
 
 db_app = typer_app("The database: schema migrations and backups.")
 app.add_typer(db_app, name="db")
@@ -26,7 +26,7 @@ def _database() -> Database:
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Bring the schema to the newest revision (creates it on an empty database)."""
-    from workflow import schema
+    from workflow.storage import schema
 
     db = _database()
     before = schema.current(db)
@@ -46,8 +46,8 @@ def db_current(
     as_json: AsJson = False,
 ) -> None:
     """Show the database's schema revision and whether it is behind this s55's head."""
-    from workflow import schema
     from workflow.doctor import Status, schema_state
+    from workflow.storage import schema
 
     db = _database()
     status, what, hint = schema_state(db)
@@ -66,7 +66,7 @@ def db_current(
 @db_app.command("backup")
 def db_backup(file: BackupFile) -> None:
     """Copy the SQLite database to FILE while s55 keeps running (PostgreSQL: use pg_dump)."""
-    from workflow import backup
+    from workflow.storage import backup
 
     db = _database()
     made = backup.backup(db, file)
@@ -84,7 +84,7 @@ def db_check_backup(
     as_json: AsJson = False,
 ) -> None:
     """Restore FILE into a scratch copy; check its schema revision and its audit chain."""
-    from workflow import backup
+    from workflow.storage import backup
 
     result = backup.check_backup(file, head)
     v = result.verification

@@ -23,18 +23,18 @@ def import_(
     published_on: Annotated[str | None, typer.Option(help="the day it was published")] = None,
 ) -> None:
     """Import an existing Section 55 response (Markdown) with everything in it."""
-    from workflow import documents
+    from workflow.documents import importer
 
     wf = open_workflow()
     if dry_run:
-        doc = documents.parse_file(file, force=wf.settings.force, strict=strict)
+        doc = importer.parse_file(file, force=wf.settings.force, strict=strict)
         warnings = doc.warnings
         typer.echo(f"{file}: {doc.title} - {len(doc.recommendations)} recommendation(s); "
                    "nothing written (--dry-run)")
     else:
         from workflow.inputs import check_url, parse_date
 
-        result = documents.import_document(
+        result = importer.import_document(
             wf.db, file, actor=actor, force=wf.settings.force, strict=strict, clock=wf.clock,
             published_url=check_url(published_url) if published_url else None,
             published_on=parse_date(published_on, "published on") if published_on else None)
@@ -51,11 +51,11 @@ def render(
     output: Annotated[Path | None, typer.Option(help="write here instead of stdout")] = None,
 ) -> None:
     """Render the response as published, in the OPCC's layout (Markdown or HTML)."""
-    from workflow import documents
+    from workflow.documents.render import render_response
 
     wf = open_workflow()
-    text = documents.render_response(wf.db, response_id, fmt,  # type: ignore[arg-type]
-                                     template_dir=wf.settings.template_dir)
+    text = render_response(wf.db, response_id, fmt,  # type: ignore[arg-type]
+                           template_dir=wf.settings.template_dir)
     if output is None:
         typer.echo(text, nl=False)
     else:

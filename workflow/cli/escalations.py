@@ -60,7 +60,7 @@ def run(
     Catches up at start (only the most severe due escalation of each response is sent),
     logs what it plans and fires, and stops cleanly on SIGTERM or Ctrl-C.
     """
-    from workflow.scheduler import run_daemon
+    from workflow.escalations.daemon import run_daemon
 
     wf = open_workflow()
     clock = _clock(wf, now)
@@ -71,7 +71,7 @@ def run(
 @escalations_app.command("sweep")
 def sweep(now: NowOpt = None, as_json: AsJson = False) -> None:
     """Fire every escalation due now, once, and exit (for cron; the daemon does this too)."""
-    from workflow import escalation
+    from workflow.escalations import sweep as escalation
 
     wf = open_workflow()
     report = escalation.sweep(wf.db, wf.settings, _clock(wf, now))
@@ -113,7 +113,7 @@ def plan(
     Sends nothing. A transition changes the plan (e.g. publishing stops the overdue alerts).
     """
     from workflow.clock import LONDON, london_today
-    from workflow.escalation_views import day_label, plan_ahead
+    from workflow.escalations.views import day_label, plan_ahead
 
     wf = open_workflow()
     clock = _clock(wf, now)
@@ -141,7 +141,7 @@ def list_(
     as_json: AsJson = False,
 ) -> None:
     """What has fired (and what was superseded while the scheduler was down)."""
-    from workflow.escalation_views import list_firings
+    from workflow.escalations.views import list_firings
 
     rows = list_firings(open_workflow(), response, limit)
     if as_json:

@@ -1,4 +1,4 @@
-"""Mail commands: the outbox and delivery (``workflow.outbox``)."""
+"""Mail commands: the outbox and delivery (``workflow.mail.outbox``)."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ def outbox_list(
     as_json: AsJson = False,
 ) -> None:
     """List queued, sent and dead mail, and say where mail goes (SMTP or spool)."""
-    from workflow import outbox
+    from workflow.mail import outbox
 
     wf = open_workflow()
     rows = outbox.list_outbox(wf.db, status=status, response_id=response, limit=limit)
@@ -43,7 +43,7 @@ def outbox_list(
 def outbox_show(outbox_id: Annotated[int, typer.Argument(metavar="ID")],
                 as_json: AsJson = False) -> None:
     """Show one message as it will be (or was) sent."""
-    from workflow import outbox
+    from workflow.mail import outbox
 
     row, rendered = outbox.show_outbox(open_workflow().db, outbox_id)
     if as_json:
@@ -54,7 +54,7 @@ def outbox_show(outbox_id: Annotated[int, typer.Argument(metavar="ID")],
 @outbox_app.command("retry")
 def outbox_retry(outbox_id: Annotated[int, typer.Argument(metavar="ID")], actor: Actor) -> None:
     """Put a dead or failing message back in the queue now."""
-    from workflow import outbox
+    from workflow.mail import outbox
 
     wf = open_workflow()
     row = outbox.retry_outbox(wf.db, outbox_id, clock=wf.clock, actor=actor)
@@ -71,7 +71,7 @@ def _progress(total: int) -> Any:
 def mail_send(limit: Annotated[int | None, typer.Option(help="send at most this many")] = None
               ) -> None:
     """Deliver the mail that is due now (SMTP, or the spool folder when none is set)."""
-    from workflow import outbox
+    from workflow.mail import outbox
 
     wf = open_workflow()
     total = outbox.due_count(wf.db, wf.clock)
@@ -95,7 +95,7 @@ def mail_send(limit: Annotated[int | None, typer.Option(help="send at most this 
 @mail_app.command("test")
 def mail_test(address: str, actor: Actor) -> None:
     """Send a test message to ADDRESS now, checking the SMTP settings end to end."""
-    from workflow import outbox
+    from workflow.mail import outbox
 
     wf = open_workflow()
     typer.echo(outbox.send_test(wf.db, wf.settings, wf.clock, address, actor=actor))

@@ -24,8 +24,7 @@ from states.deadlines import DEFAULT_MILESTONES, MilestonePolicy
 from workflow import audit
 from workflow.audit import Action
 from workflow.clock import Clock, SystemClock
-from workflow.db import Database
-from workflow.docmodel import (
+from workflow.documents.model import (
     STRICT_KINDS,
     ChecklistItem,
     DocumentError,
@@ -33,11 +32,12 @@ from workflow.docmodel import (
     ParsedDocument,
     WarningKind,
 )
-from workflow.docoffice import document_state
-from workflow.docparse import parse_document
+from workflow.documents.office import document_state
+from workflow.documents.parse import parse_document
 from workflow.errors import DuplicateError
-from workflow.models import AreaForImprovement, InspectionReport, Recommendation, Response
 from workflow.service import person_by_email, require_role
+from workflow.storage.db import Database
+from workflow.storage.models import AreaForImprovement, InspectionReport, Recommendation, Response
 
 #: Larger than any real response (the Norfolk one is 40 kB); refuses mistakes early.
 MAX_BYTES = 5 * 1024 * 1024

@@ -11,7 +11,7 @@ What a crash can cost (the dispatcher docstring has the protocol):
   ~0.4 ms / ~1-4 ms through a session transaction). A dispatcher killed at any point
   resends at most the one message the server was holding, with the same Message-ID.
 - That statement commits without waiting for the disk: SQLite runs with
-  ``synchronous=NORMAL`` (``workflow.db``), and on PostgreSQL the connection sets
+  ``synchronous=NORMAL`` (``workflow.storage.db``), and on PostgreSQL the connection sets
   ``synchronous_commit = off``. A *database server* crash or power loss (not a
   dispatcher crash) can therefore forget the last fraction of a second of "sent"
   records; those messages go again, recognisable by their Message-ID. Every audit
@@ -52,11 +52,9 @@ from workflow import audit
 from workflow.audit import Action
 from workflow.clock import Clock
 from workflow.config import Settings
-from workflow.db import RETRY_ATTEMPTS, RETRY_SQLSTATES, Database, backoff, single_instance
 from workflow.errors import DatabaseError
-from workflow.mail import MAILER, DispatcherLockedError, MailError, mail_of, queue_alert
-from workflow.models import OutboxMessage
-from workflow.outbox_views import (
+from workflow.mail.queue import MAILER, DispatcherLockedError, MailError, mail_of, queue_alert
+from workflow.mail.views import (
     STATUSES,
     OutboxRow,
     due_count,
@@ -68,6 +66,8 @@ from workflow.outbox_views import (
     show_outbox,
     transport_description,
 )
+from workflow.storage.db import RETRY_ATTEMPTS, RETRY_SQLSTATES, Database, backoff, single_instance
+from workflow.storage.models import OutboxMessage
 
 __all__ = [
     "STATUSES", "DeliveryReport", "OutboxRow", "SqlOutboxStore", "adeliver_pending",
@@ -104,7 +104,7 @@ class _SentWriter:
     Plain DBAPI on purpose: through a SQLAlchemy connection the same commit costs ~0.4
     ms on SQLite (the ``BEGIN IMMEDIATE`` hook, the commit bookkeeping), and a Core
     ``AUTOCOMMIT`` connection still runs that hook and so never commits. Here SQLite is in
-    autocommit mode (``workflow.db`` sets ``isolation_level = None``), so the UPDATE is
+    autocommit mode (``workflow.storage.db`` sets ``isolation_level = None``), so the UPDATE is
     its own transaction; PostgreSQL gets autocommit and ``synchronous_commit = off`` (see
     the module docstring for what that trades). The connection is discarded afterwards,
     never returned to the pool with those settings.

@@ -11,8 +11,8 @@ from datetime import datetime
 from typing import Protocol
 
 from states.lifecycle import State
-from workflow.docblocks import Block, plain
-from workflow.docmodel import Checklist, ChecklistItem, WarningKind
+from workflow.documents.blocks import Block, plain
+from workflow.documents.model import Checklist, ChecklistItem, WarningKind
 
 Warn = Callable[[int | None, str, WarningKind], None]
 I = ChecklistItem  # noqa: E741 - short alias for the table below

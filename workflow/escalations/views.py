@@ -1,6 +1,6 @@
 """Read models for ``s55 escalations plan`` and ``s55 escalations list`` (nothing is sent).
 
-Kept apart from ``workflow.escalation`` (which fires) so each module stays small.
+Kept apart from ``workflow.escalations.sweep`` (which fires) so each module stays small.
 """
 
 from __future__ import annotations
@@ -14,8 +14,9 @@ from sqlalchemy import select
 from states.escalations import Firing, Moment, plan, upcoming
 from workflow.clock import LONDON, london_today
 from workflow.errors import NotFoundError
-from workflow.escalation import load_policy, open_responses
-from workflow.models import (
+from workflow.escalations.sweep import load_policy, open_responses
+from workflow.service import Workflow
+from workflow.storage.models import (
     AuditEvent,
     EscalationFiring,
     InspectionReport,
@@ -23,7 +24,6 @@ from workflow.models import (
     Person,
     Response,
 )
-from workflow.service import Workflow
 
 # Typed Any: SQLModel's attributes confuse mypy's select() overloads.
 _F: Any = EscalationFiring

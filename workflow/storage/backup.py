@@ -20,9 +20,10 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
-from workflow import audit, schema
-from workflow.db import Database
+from workflow import audit
 from workflow.errors import DatabaseError
+from workflow.storage import schema
+from workflow.storage.db import Database
 
 PG_DUMP_HINT = ("on PostgreSQL use pg_dump, e.g. `pg_dump --format=custom --file "
                 "s55-$(date +%F).dump \"$S55_DATABASE_URL\"`, and restore with pg_restore")

@@ -1,7 +1,7 @@
 """The CLI's side of the outbox: list, show, count, retry, a test send, the transport.
 
-Kept apart from ``workflow.outbox`` (which delivers) so each module stays small;
-``workflow.outbox`` re-exports every public name here, and imports this module (never
+Kept apart from ``workflow.mail.outbox`` (which delivers) so each module stays small;
+``workflow.mail.outbox`` re-exports every public name here, and imports this module (never
 the reverse). ``make_transport`` lives here because the test send and delivery both use
 it. Reads go through ``Database.query`` and writes through ``Database.run``, so a
 terminated backend is retried instead of surfacing as a driver error.
@@ -27,10 +27,10 @@ from workflow import audit
 from workflow.audit import Action
 from workflow.clock import Clock
 from workflow.config import Settings
-from workflow.db import Database
 from workflow.errors import InvalidInputError, NotFoundError
-from workflow.mail import MailTestError, OutboxStateError, mail_of
-from workflow.models import OutboxMessage
+from workflow.mail.queue import MailTestError, OutboxStateError, mail_of
+from workflow.storage.db import Database
+from workflow.storage.models import OutboxMessage
 
 STATUSES = ("pending", "sending", "sent", "dead")
 

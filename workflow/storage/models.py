@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import JSON, Column, DateTime, Index, Text, TypeDecorator, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
-from workflow.escalation_plan import OPEN_STATES_SQL
+from workflow.storage.indexes import OPEN_STATES_SQL
 
 
 class UTCDateTime(TypeDecorator[datetime]):

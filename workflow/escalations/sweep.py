@@ -34,11 +34,9 @@ from workflow import audit
 from workflow.audit import Action
 from workflow.clock import LONDON, Clock
 from workflow.config import Settings
-from workflow.db import Database
 from workflow.errors import S55Error
-from workflow.escalation_plan import (  # noqa: F401  (re-exported: the public API)
+from workflow.escalations.plan import (  # noqa: F401  (re-exported: the public API)
     DEFAULT_POLICY,
-    OPEN_STATES,
     PolicyError,
     load_policy,
     next_escalations,
@@ -46,7 +44,9 @@ from workflow.escalation_plan import (  # noqa: F401  (re-exported: the public A
     plans,
     policy_path,
 )
-from workflow.models import (
+from workflow.storage.db import Database
+from workflow.storage.indexes import OPEN_STATES  # noqa: F401  (re-exported)
+from workflow.storage.models import (
     EscalationFiring,
     InspectionReport,
     Person,
@@ -148,7 +148,7 @@ def _recipient_roles(firing: Firing, staffed: set[str]) -> tuple[list[str], list
 def _fire_one(session: Session, settings: Settings, rid: int, due: Firing,
               superseded: Sequence[Firing], now: datetime) -> list[Fired]:
     """Claim and send ``due``, record ``superseded``; [] if another scheduler got there."""
-    from workflow.mail import prepare_alert, write_prepared  # the notifications stack
+    from workflow.mail.queue import prepare_alert, write_prepared  # the notifications stack
 
     claim = _claim(session, rid, due, "fired", now)
     if claim is None:

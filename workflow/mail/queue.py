@@ -2,9 +2,8 @@
 
 Mail is queued in the caller's transaction (one ``OutboxMessage`` per recipient, with
 a dedupe key ``<event id>:<recipient>`` and a Message-ID derived from it), so a
-rolled-back transition leaves no mail. Delivery, the dispatcher lock and the outbox
-helpers of the CLI are in ``workflow.outbox``; the names they had here still resolve
-(``mail.deliver_pending`` and the rest, see ``__getattr__``).
+rolled-back transition leaves no mail. Delivery and the dispatcher lock are in
+``workflow.mail.outbox``, the outbox helpers of the CLI in ``workflow.mail.views``.
 """
 
 from __future__ import annotations
@@ -31,7 +30,7 @@ from workflow.audit import Action
 from workflow.clock import LONDON
 from workflow.config import Settings
 from workflow.errors import S55Error, UnknownTriggerError
-from workflow.models import (
+from workflow.storage.models import (
     AreaForImprovement,
     AuditEvent,
     InspectionReport,
@@ -363,20 +362,3 @@ def queue_for_transition(session: Session, *, settings: Settings, now: datetime,
         recommendations=recommendations, actor_name=actor_name)
     return [row for batch in batches for row in write_prepared(session, batch, event)]
 
-
-#: Delivery and the CLI helpers moved to ``workflow.outbox``; these names still resolve
-#: here for existing callers. Lazily, because ``workflow.outbox`` imports this module.
-_MOVED_TO_OUTBOX = frozenset({
-    "STATUSES", "DeliveryReport", "OutboxRow", "SqlOutboxStore", "adeliver_pending",
-    "deliver_pending", "default_worker", "dispatcher_lock", "due_count", "list_outbox",
-    "make_transport", "outbox_counts", "retry_outbox", "send_test", "show_outbox",
-    "transport_description",
-})
-
-
-def __getattr__(name: str) -> Any:
-    if name in _MOVED_TO_OUTBOX:
-        from workflow import outbox
-
-        return getattr(outbox, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -3,7 +3,7 @@
 from alembic import context
 from sqlmodel import SQLModel
 
-import workflow.models  # noqa: F401  (registers the tables on SQLModel.metadata)
+import workflow.storage.models  # noqa: F401  (registers the tables on SQLModel.metadata)
 
 target_metadata = SQLModel.metadata
 connection = context.config.attributes["connection"]

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from states.deadlines import STATUTE_RULE, statutory_deadline
-from workflow.docblocks import (
+from workflow.documents.blocks import (
     BOLD_LEVEL,
     Block,
     Field,
@@ -40,7 +40,7 @@ from workflow.docblocks import (
     normalise_source,
     plain,
 )
-from workflow.docmodel import (
+from workflow.documents.model import (
     DocumentError,
     DocumentWarning,
     ParsedAreaForImprovement,
@@ -51,8 +51,8 @@ from workflow.docmodel import (
     format_date,
     parse_date,
 )
-from workflow.docoffice import parse_checklist
-from workflow.docrecs import due_date, split_repetition, unbold
+from workflow.documents.office import parse_checklist
+from workflow.documents.recs import due_date, split_repetition, unbold
 
 U, A, N = WarningKind.UNPLACED, WarningKind.AMBIGUOUS, WarningKind.NOTICE
 

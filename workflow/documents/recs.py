@@ -10,8 +10,8 @@ import re
 from collections.abc import Callable, Sequence
 from datetime import date
 
-from workflow.docblocks import Block, plain
-from workflow.docmodel import DocumentError, WarningKind, format_date, parse_date
+from workflow.documents.blocks import Block, plain
+from workflow.documents.model import DocumentError, WarningKind, format_date, parse_date
 
 Warn = Callable[[int | None, str, WarningKind], None]
 

@@ -1,6 +1,6 @@
 """Escalation planning without the ORM: the policy, what planning reads, the next firings.
 
-Split from ``workflow.escalation`` (which fires) so that ``s55 list`` can show each
+Split from ``workflow.escalations.sweep`` (which fires) so that ``s55 list`` can show each
 response's next escalation without building the SQLModel classes or importing Jinja2:
 everything here is the policy file, one raw SQL query and the pure planner in
 ``states.escalations``.
@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from notifications import BUILTIN_TEMPLATES
-from states import FINAL, State
+from states import State
 from states.escalations import (
     Dates,
     Moment,
@@ -29,18 +29,15 @@ from states.escalations import (
 )
 from workflow.clock import Clock
 from workflow.errors import ConfigError
+from workflow.storage.indexes import OPEN_STATES_SQL
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
     from workflow.config import Settings
-    from workflow.db import Database
+    from workflow.storage.db import Database
 
 DEFAULT_POLICY = Path(__file__).with_name("policy.toml")
-OPEN_STATES: tuple[str, ...] = tuple(s.value for s in State if s not in FINAL)
-#: The open states as SQL text: the WHERE of the partial index ``ix_response_open`` and
-#: of the planner's query, which must say exactly this for SQLite to use the index.
-OPEN_STATES_SQL = "state IN (" + ", ".join(f"'{s}'" for s in OPEN_STATES) + ")"
 
 
 class PolicyError(ConfigError):

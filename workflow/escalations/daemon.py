@@ -1,7 +1,7 @@
 """``s55 run``: the escalation daemon. The only module that imports APScheduler.
 
 APScheduler (3.11) is used as a local alarm clock and nothing more: which escalation
-fires, and whether it already has, is decided by the database (``workflow.escalation``).
+fires, and whether it already has, is decided by the database (``workflow.escalations.sweep``).
 Several daemons on one PostgreSQL database are therefore safe; each has its own memory
 job store, since job stores must never be shared (apscheduler #160, #655).
 
@@ -40,11 +40,11 @@ from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from states.escalations import Policy
-from workflow import escalation
 from workflow.clock import Clock
 from workflow.config import Settings
-from workflow.db import Database, single_instance
 from workflow.errors import S55Error
+from workflow.escalations import sweep as escalation
+from workflow.storage.db import Database, single_instance
 
 log = logging.getLogger("s55.scheduler")
 
@@ -130,7 +130,8 @@ class Daemon:
 
     async def deliver(self) -> None:
         """Deliver due mail, a batch at a time so that a stop is never kept waiting long."""
-        from workflow.mail import MailError, adeliver_pending
+        from workflow.mail.outbox import adeliver_pending
+        from workflow.mail.queue import MailError
 
         async with self._mail_lock:
             try:

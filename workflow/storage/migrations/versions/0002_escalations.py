@@ -11,7 +11,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-import workflow.models
+import workflow.storage.models
 
 revision: str = "0002"
 down_revision: str | None = "0001"
@@ -28,8 +28,8 @@ def upgrade() -> None:
     op.create_table(
         "scheduler_heartbeat",
         sa.Column("worker", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
-        sa.Column("started_at", workflow.models.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("beat_at", workflow.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("started_at", workflow.storage.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("beat_at", workflow.storage.models.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("worker"),
     )
     with op.batch_alter_table("scheduler_heartbeat", schema=None) as batch_op:
@@ -45,7 +45,7 @@ def upgrade() -> None:
         sa.Column("rule_id", sqlmodel.sql.sqltypes.AutoString(length=60), nullable=False),
         sa.Column("occurrence", sa.Integer(), nullable=False),
         sa.Column("due_on", sa.Date(), nullable=False),
-        sa.Column("fired_at", workflow.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("fired_at", workflow.storage.models.UTCDateTime(timezone=True), nullable=False),
         sa.Column("status", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
         sa.Column("event_id", sa.Integer(), nullable=True),
         sa.ForeignKeyConstraint(["event_id"], ["audit_event.id"]),

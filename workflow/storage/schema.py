@@ -10,7 +10,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, text
 
-from workflow.db import Database
+from workflow.storage.db import Database
 
 _MIGRATIONS = Path(__file__).with_name("migrations")
 

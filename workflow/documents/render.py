@@ -31,12 +31,12 @@ from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from workflow import audit
-from workflow.db import Database
-from workflow.docmodel import format_date
-from workflow.docoffice import ticked_from_log
+from workflow.documents.model import format_date
+from workflow.documents.office import ticked_from_log
 from workflow.errors import InvalidInputError, S55Error
-from workflow.models import AreaForImprovement, InspectionReport, Recommendation, Response
 from workflow.service import load
+from workflow.storage.db import Database
+from workflow.storage.models import AreaForImprovement, InspectionReport, Recommendation, Response
 
 Format = Literal["md", "html"]
 FORMATS: tuple[str, ...] = ("md", "html")
