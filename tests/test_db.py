@@ -24,6 +24,7 @@ from sqlalchemy import event, select, text
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import QueuePool
+from waiting import wait_until
 
 from workflow import audit
 from workflow.errors import DatabaseError, NotFoundError
@@ -353,13 +354,12 @@ def row_locked(db: Database, response_id: int) -> Iterator[psycopg.Connection]:
 def waiting_s55_backend(db: Database, deadline: float) -> int:
     """The pid of an s55 backend blocked on a lock (poll until it shows up)."""
     with psycopg.connect(psycopg_url(db), autocommit=True) as conn:
-        while time.monotonic() < deadline:
-            row = conn.execute("SELECT pid FROM pg_stat_activity WHERE application_name = 's55'"
-                               " AND wait_event_type = 'Lock'").fetchone()
-            if row:
-                return int(row[0])
-            time.sleep(0.05)
-    raise AssertionError("the s55 process never blocked on the row lock")
+        row = wait_until(
+            lambda: conn.execute("SELECT pid FROM pg_stat_activity WHERE application_name = "
+                                 "'s55' AND wait_event_type = 'Lock'").fetchone(),
+            lambda r: r is not None, timeout=max(0.0, deadline - time.monotonic()),
+            what="an s55 backend blocked on the row lock")
+    return int(row[0])
 
 
 @pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
