@@ -3,6 +3,7 @@ checklist audit events, and refusals that write nothing (on SQLite and PostgreSQ
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -226,12 +227,30 @@ def test_bad_input_is_one_line_error_and_writes_nothing(wf: Workflow, tmp_path: 
 
 
 def test_oversized_file_is_refused(wf: Workflow, tmp_path: Path) -> None:
-    """Over 5 MB is refused before reading; nothing is written."""
+    """Over 5 MB is refused (read with a hard limit); nothing is written."""
     path = tmp_path / "huge.md"
     path.write_bytes(NORFOLK.encode() + b"x" * (MAX_BYTES + 1 - len(NORFOLK.encode())))
     before = snapshot(wf)
-    with pytest.raises(DocumentError, match=r"is 5\.0 MB; documents over 5 MB are refused"):
+    with pytest.raises(DocumentError) as info:
         do_import(wf, path)
+    assert str(info.value) == f"{path}: is larger than 5 MB, the most s55 reads here"
+    assert snapshot(wf) == before
+
+
+@pytest.mark.parametrize("special", ["/dev/zero", "fifo"])
+def test_a_device_or_pipe_is_refused_without_reading_it(wf: Workflow, tmp_path: Path,
+                                                        special: str) -> None:
+    """``/dev/zero`` reports size 0 and never ends; a FIFO with no writer would block for
+    ever: both are refused at once as not regular files, and nothing is written."""
+    path = Path(special)
+    if special == "fifo":
+        path = tmp_path / "pipe.md"
+        os.mkfifo(path)
+    before = snapshot(wf)
+    with pytest.raises(DocumentError) as info:
+        do_import(wf, path)
+    assert str(info.value) == (f"{path}: is not a regular file (a pipe, socket or device); "
+                               "save the text to a file first")
     assert snapshot(wf) == before
 
 

@@ -48,7 +48,11 @@ def import_(
 def render(
     response_id: ResponseId,
     fmt: Annotated[str, typer.Option("--format", help="md or html")] = "md",
-    output: Annotated[Path | None, typer.Option(help="write here instead of stdout")] = None,
+    output: Annotated[Path | None, typer.Option(help="write here instead of stdout (never "
+                                                     "over an existing file without --force)")]
+    = None,
+    force: Annotated[bool, typer.Option("--force", help="replace an existing --output file")]
+    = False,
 ) -> None:
     """Render the response as published, in the OPCC's layout (Markdown or HTML)."""
     from workflow.documents.render import render_response
@@ -59,5 +63,7 @@ def render(
     if output is None:
         typer.echo(text, nl=False)
     else:
-        output.write_text(text, encoding="utf-8")
+        from workflow import files
+
+        files.write_text(output, [text], overwrite=force)
         typer.echo(f"wrote {output}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -215,6 +216,8 @@ def audit_export(
     output: Annotated[Path | None, typer.Option(help="write JSON Lines here (default stdout)")]
     = None,
     response: Annotated[int | None, typer.Option(help="only this response's events")] = None,
+    force: Annotated[bool, typer.Option("--force", help="replace an existing --output file")]
+    = False,
 ) -> None:
     """Export the audit log as JSON Lines (one event a line, with its hashes)."""
     from workflow.queries import export_events
@@ -224,6 +227,15 @@ def audit_export(
         for line in lines:
             typer.echo(line)
         return
-    with output.open("w", encoding="utf-8") as fh:
-        count = sum(fh.write(line + "\n") > 0 for line in lines)
+    from workflow import files
+
+    count = 0
+
+    def counted() -> Iterator[str]:
+        nonlocal count
+        for line in lines:
+            count += 1
+            yield line + "\n"
+
+    files.write_text(output, counted(), overwrite=force)
     typer.echo(f"wrote {count} events to {output}")

@@ -21,7 +21,7 @@ from sqlmodel import col
 
 from states import Role, State
 from states.deadlines import DEFAULT_MILESTONES, MilestonePolicy
-from workflow import audit
+from workflow import audit, files
 from workflow.audit import Action
 from workflow.clock import Clock, SystemClock
 from workflow.documents.model import (
@@ -91,24 +91,16 @@ def _decode(path: str, data: bytes) -> str:
 
 
 def read_document(path: str | Path) -> str:
-    """The text of a Markdown file, or a ``DocumentError`` saying why it is not one."""
+    """The text of a Markdown file, or a ``DocumentError`` saying why it is not one.
+
+    Read with a hard limit of ``MAX_BYTES`` whatever size the file reports, and only from a
+    regular file (``/dev/zero`` or a FIFO is refused at once, never read or waited on).
+    """
     name = str(path)
-    p = Path(path)
     try:
-        size = p.stat().st_size
-    except FileNotFoundError:
-        raise DocumentError(name, None, "no such file") from None
-    except OSError as exc:
-        raise DocumentError(name, None, f"cannot read it: {exc.strerror}") from None
-    if p.is_dir():
-        raise DocumentError(name, None, "is a directory, not a Markdown file")
-    if size > MAX_BYTES:
-        raise DocumentError(name, None, f"is {size / 1024 / 1024:.1f} MB; documents over "
-                            f"{MAX_BYTES // 1024 // 1024} MB are refused")
-    try:
-        data = p.read_bytes()
-    except OSError as exc:
-        raise DocumentError(name, None, f"cannot read it: {exc.strerror}") from None
+        data = files.read_bytes(path, MAX_BYTES)
+    except files.FileError as exc:
+        raise DocumentError(name, None, exc.problem) from None
     if not data.strip():
         raise DocumentError(name, None, "the document is empty")
     _not_markdown(name, data)
