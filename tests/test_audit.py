@@ -63,6 +63,25 @@ class TestAppendOnly:
             db.dispose()
 
 
+    @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+    @pytest.mark.parametrize("clash", ["id", "hash"])
+    def test_insert_or_replace_cannot_swap_an_event_on_sqlite(self, wf: Workflow,
+                                                              clash: str) -> None:
+        """``INSERT OR REPLACE`` deletes the clashing row without firing delete triggers;
+        a BEFORE INSERT trigger refuses it, whether it clashes on the id or on the hash."""
+        before = snapshot(wf)
+        columns = ("id, at, actor, action, response_id, from_state, to_state, trigger, "
+                   "reason, payload, prev_hash, hash")
+        forged_id = "id" if clash == "id" else "(SELECT MAX(id) + 1 FROM audit_event)"
+        sql = (f"INSERT OR REPLACE INTO audit_event ({columns}) SELECT {forged_id}, at, "
+               "'forger@example.org', action, response_id, from_state, to_state, trigger, "
+               "reason, payload, prev_hash, hash FROM audit_event WHERE id = 3")
+        with pytest.raises(SADatabaseError, match="an event with this id or hash exists"), \
+                wf.db.engine.begin() as conn:
+            conn.execute(text(sql))
+        assert snapshot(wf) == before
+
+
 class TestVerify:
     def test_intact_chain_verifies(self, wf: Workflow) -> None:
         result = audit.verify(wf.db)
