@@ -134,3 +134,29 @@ def _print_table(results: list[Result]) -> None:
     for r in results:
         table.add_row(r.check, f"[{style[r.status.value]}]{r.status.value}[/]", r.detail, r.hint)
     Console(highlight=False).print(table)
+
+
+@db_app.command("roles")
+def db_roles(
+    owner: Annotated[str, typer.Option(help="the role that owns the schema and runs "
+                                            "migrations")] = "s55_owner",
+    app_role: Annotated[str, typer.Option("--app", help="the role s55 runs as: SELECT and "
+                                                        "INSERT only on the audit log")]
+    = "s55_app",
+    apply: Annotated[bool, typer.Option("--apply", help="run the SQL on S55_DATABASE_URL "
+                                                        "(as a superuser) instead of printing "
+                                                        "it")] = False,
+) -> None:
+    """PostgreSQL: the SQL for an owner role and an application role that cannot rewrite the
+    audit log (printed; run with --apply)."""
+    from workflow.storage import roles
+
+    if not apply:
+        for sql in roles.role_sql(owner, app_role):
+            typer.echo(sql + ";")
+        return
+    db = _database()
+    ran = roles.apply(db, owner, app_role)
+    typer.echo(f"applied {len(ran)} statements on {db.safe_url()}: {owner} owns the schema, "
+               f"{app_role} may only SELECT and INSERT on audit_event; set their passwords "
+               "with \\password and run s55 as " + app_role)
