@@ -17,12 +17,14 @@ from __future__ import annotations
 
 import fcntl
 import logging
+import os
 import random
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import quote
 
 from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
@@ -46,7 +48,7 @@ RETRY_ATTEMPTS = 6
 RETRY_BASE_S, RETRY_CAP_S = 0.02, 1.0
 
 
-def _sqlite_engine(url: str, *, immediate: bool) -> Engine:
+def _sqlite_engine(url: str, *, immediate: bool, read_only: bool = False) -> Engine:
     engine = create_engine(url, connect_args={"timeout": 30})
 
     @event.listens_for(engine, "connect")
@@ -54,7 +56,8 @@ def _sqlite_engine(url: str, *, immediate: bool) -> Engine:
         # Let SQLAlchemy's "begin" event issue BEGIN itself (pysqlite's own is deferred).
         dbapi_conn.isolation_level = None
         cur = dbapi_conn.cursor()
-        cur.execute("PRAGMA journal_mode=WAL")
+        if not read_only:  # setting the journal mode is a write
+            cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA busy_timeout=30000")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA synchronous=NORMAL")  # durable in WAL mode across app crashes
@@ -65,6 +68,28 @@ def _sqlite_engine(url: str, *, immediate: bool) -> Engine:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
     return engine
+
+
+def _read_only_sqlite_url(database: str | None) -> str | None:
+    """A URL that opens ``database`` read-only, if this process cannot write it (a backup
+    or a copy an auditor verifies where it lies); None when it can be opened as usual.
+
+    A WAL-mode file needs its ``-shm`` beside it, or a folder where it can be made; with
+    no ``-wal`` there is nothing beyond the file itself, and ``immutable`` reads it without
+    one (SQLite docs, "WAL mode: read-only databases").
+    """
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    path = Path(database)
+    if not path.is_file() or (os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)):
+        return None
+    wal, shm = Path(f"{path}-wal"), Path(f"{path}-shm")
+    has_wal = wal.exists() and wal.stat().st_size > 0
+    if has_wal and not shm.exists() and not os.access(path.parent, os.W_OK):
+        raise DatabaseError(f"cannot read {path} read-only: its write-ahead log {wal} has no "
+                            f"{shm.name} beside it; copy the folder somewhere writable")
+    query = "mode=ro" if has_wal else "mode=ro&immutable=1"
+    return f"sqlite:///file:{quote(str(path.resolve()))}?{query}&uri=true"
 
 
 def _postgres_engine(url: str, statement_timeout_ms: int) -> Engine:
@@ -124,7 +149,15 @@ class Database:
             raise DatabaseError(f"cannot parse database URL {url!r}") from exc
         self.url = url
         self.dialect = parsed.get_backend_name()
+        #: True when s55 may only read this database (a SQLite file it cannot write).
+        self.read_only = False
         if self.dialect == "sqlite":
+            read_only_url = _read_only_sqlite_url(parsed.database)
+            if read_only_url:
+                self.read_only = True
+                self.engine = self.read_engine = _sqlite_engine(
+                    read_only_url, immediate=False, read_only=True)
+                return
             self.engine = _sqlite_engine(url, immediate=True)
             self.read_engine = _sqlite_engine(url, immediate=False)
         elif self.dialect == "postgresql":
@@ -133,6 +166,11 @@ class Database:
         else:
             raise DatabaseError(f"unsupported database {self.dialect!r}: use sqlite or postgresql")
 
+    def _refuse_if_read_only(self) -> None:
+        if self.read_only:
+            raise DatabaseError(f"database {self.safe_url()} is read-only for this account: "
+                                "reading works, changes are refused")
+
     @property
     def is_sqlite(self) -> bool:
         return self.dialect == "sqlite"
@@ -140,6 +178,7 @@ class Database:
     @contextmanager
     def write(self) -> Iterator[Session]:
         """One write transaction: committed on success, rolled back on any error."""
+        self._refuse_if_read_only()
         with Session(self.engine, expire_on_commit=False) as session, session.begin():
             yield session
 
@@ -157,6 +196,7 @@ class Database:
             DatabaseError: the fault persisted for ``attempts`` tries, or the commit's
                 outcome cannot be learned.
         """
+        self._refuse_if_read_only()
         for attempt in range(1, attempts + 1):
             xid: int | None = None
             committing = False
