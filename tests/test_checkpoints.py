@@ -1,0 +1,108 @@
+"""Checkpoints kept outside the database (issue 14): a cut tail, an emptied log or a
+re-forged history is caught from copies nobody with database access can reach."""
+
+from __future__ import annotations
+
+import mailbox
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from pathlib import Path
+
+import pytest
+
+from tests.factories import ADMIN, norfolk
+from tests.test_audit import _behind_the_triggers
+from workflow import audit, audit_keys, checkpoints, content
+from workflow.config import Settings
+from workflow.errors import InvalidInputError
+from workflow.service import Workflow
+from workflow.storage.db import Database
+
+AT = datetime(2026, 11, 29, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def wf(db: Database, settings: Settings) -> Workflow:
+    workflow = Workflow(db, settings)
+    norfolk(workflow)
+    return workflow
+
+
+@pytest.fixture
+def ring(tmp_path: Path) -> audit_keys.Keyring:
+    return audit_keys.create(tmp_path / "audit.key")
+
+
+def test_a_checkpoint_line_reads_back_as_written(wf: Workflow, ring: audit_keys.Keyring) -> None:
+    cp = checkpoints.make(wf.db, AT, ring)
+    assert cp.count == audit.head(wf.db).count
+    assert cp.head == audit.head(wf.db).hash
+    assert cp.line().startswith(f"s55-checkpoint v1 count={cp.count} head={cp.head} "
+                                "at=2026-11-29T09:00:00+00:00 key=")
+    assert list(checkpoints.parse(f"some text\n{cp.line()}\nmore")) == [cp]
+
+
+def test_an_intact_log_contains_every_checkpoint(wf: Workflow,
+                                                ring: audit_keys.Keyring) -> None:
+    first = checkpoints.make(wf.db, AT, ring)
+    content.edit_text(wf, 1, "key_findings", "Later findings", ADMIN)
+    second = checkpoints.make(wf.db, AT, ring)
+    found = checkpoints.prove(wf.db, [first, second], ring)
+    assert [f.problem for f in found] == [None, None]
+
+
+def test_a_cut_tail_is_caught(wf: Workflow, ring: audit_keys.Keyring) -> None:
+    content.edit_text(wf, 1, "key_findings", "Later findings", ADMIN)
+    cp = checkpoints.make(wf.db, AT, ring)
+    _behind_the_triggers(wf.db, f"DELETE FROM audit_event WHERE id = {cp.count}")
+    assert audit.verify(wf.db).ok  # the chain alone cannot see a cut tail
+    [finding] = checkpoints.prove(wf.db, [cp], ring)
+    assert finding.problem == (f"the log now holds fewer events: event {cp.count} is gone "
+                               "(a cut tail or an emptied log)")
+
+
+def test_a_re_forged_history_is_caught(wf: Workflow, ring: audit_keys.Keyring) -> None:
+    cp = checkpoints.make(wf.db, AT, ring)
+    _behind_the_triggers(wf.db, "DELETE FROM audit_event")
+    with wf.db.write() as s:
+        for _ in range(cp.count):
+            audit.append(s, at=AT, actor="forger@x.y", action="created", payload={})
+    assert audit.verify(wf.db).ok
+    [finding] = checkpoints.prove(wf.db, [cp], ring)
+    assert finding.problem == (f"event {cp.count} no longer has hash {cp.head[:16]}...: the "
+                               "history up to it was rewritten")
+
+
+def test_a_planted_checkpoint_is_caught_with_the_key(wf: Workflow,
+                                                    ring: audit_keys.Keyring) -> None:
+    real = checkpoints.make(wf.db, AT, ring)
+    planted = checkpoints.Checkpoint(real.count, real.head, AT.replace(hour=10), real.key,
+                                     real.mac)
+    [finding] = checkpoints.prove(wf.db, [planted], ring)
+    assert finding.problem == (f"the checkpoint itself is forged (signature does not match "
+                               f"(key {real.key}))")
+
+
+def test_checkpoints_are_read_from_mail(wf: Workflow, ring: audit_keys.Keyring,
+                                        tmp_path: Path) -> None:
+    """From a folder of delivered .eml files and from an mbox."""
+    cp = checkpoints.make(wf.db, AT, ring)
+    msg = EmailMessage()
+    msg["Subject"] = "s55 audit checkpoint"
+    msg.set_content(f"The audit log's checkpoint:\n\n{cp.line()}\n")
+    folder = tmp_path / "mail"
+    folder.mkdir()
+    (folder / "1.eml").write_bytes(msg.as_bytes())
+    box = mailbox.mbox(tmp_path / "auditor.mbox")
+    box.add(msg)
+    box.flush()
+    assert checkpoints.read_sources(folder) == [cp]
+    assert checkpoints.read_sources(tmp_path / "auditor.mbox") == [cp]
+
+
+@pytest.mark.parametrize("head", ["garbage", "", "A" * 63, "g" * 64])
+def test_a_head_that_is_not_a_hash_is_refused(head: str) -> None:
+    with pytest.raises(InvalidInputError) as info:
+        checkpoints.check_head_text(head)
+    assert str(info.value) == (f"--head: {head!r} is not a SHA-256 hash (64 hex digits, as "
+                               "`s55 audit head` prints)")
