@@ -72,9 +72,11 @@ def test_recommendations_changed_behind_s55s_back_are_reported(wf: Workflow) -> 
     tamper(wf.db, f"UPDATE recommendation SET force_response = 'forged' WHERE number = 8 "
                   f"AND response_id = {rid}")
     tamper(wf.db, f"DELETE FROM recommendation WHERE number = 1 AND response_id = {rid}")
-    tamper(wf.db, f"UPDATE response SET deadline = '2025-01-31' WHERE id = {rid}")
+    tamper(wf.db, f"UPDATE response SET deadline = '2025-01-31', signoff_due = '2025-01-17' "
+                  f"WHERE id = {rid}")
     assert replay.verify(wf.db) == [
         Difference(rid, "deadline", dt.date(2025, 1, 31), dt.date(2024, 12, 4)),
+        Difference(rid, "signoff_due", dt.date(2025, 1, 17), dt.date(2024, 11, 20)),
         Difference(rid, "recommendation 1", "absent", "present"),
         Difference(rid, "recommendation 8 force_response", "forged", None),
     ]

@@ -123,7 +123,8 @@ def add_report(wf: Workflow, report_in: ReportInput, actor: str) -> Response:
         audit.append(s, at=now, actor=person.email, action=Action.CREATED, response_id=rid,
                      to_state=State.DRAFT.value,
                      payload={"report": report_in.model_dump(mode="json"), "force": force,
-                              "deadline": deadline.isoformat()})
+                              "deadline": deadline.isoformat(),
+                              "signoff_due": response.signoff_due.isoformat()})
         return response
 
     return wf.db.run(work)
@@ -248,12 +249,14 @@ def override_deadline(wf: Workflow, response_id: int, new: str | date, reason: s
         old = loaded.response.deadline
         statutory = statutory_deadline(published)
         now = wf.clock.now()
+        signoff_due = milestones(wf).signoff_due(day)
         bump(s, loaded, deadline=day, deadline_overridden=day != statutory,
-             signoff_due=milestones(wf).signoff_due(day), updated_at=now)
+             signoff_due=signoff_due, updated_at=now)
         audit.append(s, at=now, actor=person.email, action=Action.DEADLINE_OVERRIDE,
                      response_id=response_id, reason=reason.strip(),
                      payload={"from": old.isoformat(), "to": day.isoformat(),
-                              "statutory": statutory.isoformat()})
+                              "statutory": statutory.isoformat(),
+                              "signoff_due": signoff_due.isoformat()})
         return DeadlineChange(response_id, old, day, statutory)
 
     return wf.db.run(work)
