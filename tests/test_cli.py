@@ -29,17 +29,6 @@ def wf(db: Database, settings: Settings) -> Workflow:
     return workflow
 
 
-@pytest.fixture
-def run(db_url: str, tmp_path: Path):  # type: ignore[no-untyped-def]
-    runner = CliRunner()
-    env = {"S55_DATABASE_URL": db_url, "S55_SPOOL_DIR": str(tmp_path / "spool"), "S55_ACTOR": ""}
-
-    def invoke(*args: str, actor: str | None = None):  # type: ignore[no-untyped-def]
-        return runner.invoke(app, list(args), env={**env, "S55_ACTOR": actor or ""})
-
-    return invoke
-
-
 class TestErrors:
     """Each bad input: exit 1, one exact `Error:` line on stderr, the database unchanged."""
 
