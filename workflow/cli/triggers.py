@@ -24,6 +24,8 @@ ExpectVersion = Annotated[int | None, typer.Option(help="refuse if the response 
 def fire(response_id: int, trigger: str, actor: str, reason: str | None, url: str | None,
          published_on: str | None, portal_reference: str | None, due: str | None,
          expect_version: int | None) -> None:
+    """Fire one trigger and say where the response now stands against its deadline."""
+    from states.deadlines import outcome_text
     from workflow.clock import london_today
     from workflow.dashboard import status
 
@@ -32,9 +34,10 @@ def fire(response_id: int, trigger: str, actor: str, reason: str | None, url: st
               "force_input_due": due}
     row = wf.fire(response_id, trigger, actor, reason=reason, params=params,
                   expected_version=expect_version)
-    left = status(row, london_today(wf.clock))["days_left"]
-    typer.echo(f"response {row.id}: {trigger} -> {row.state} (version {row.version}; "
-               f"deadline {row.deadline:%d %b %Y}, {left} days left)")
+    standing = status(row, london_today(wf.clock))["outcome"]
+    where = ("closed" if standing["kind"] == "closed"
+             else f"deadline {row.deadline:%d %b %Y}, {outcome_text(standing)}")
+    typer.echo(f"response {row.id}: {trigger} -> {row.state} (version {row.version}); {where}")
 
 
 @app.command("do")
