@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
+from typing import Any
 
 #: s55(5A): comments must be published "before the end of the period of 56 days
 #: beginning with the day on which the report is published". The publication day is
@@ -96,3 +97,53 @@ def rag(
     if left <= AMBER_DAYS or milestone_missed:
         return Rag.AMBER
     return Rag.GREEN
+
+
+def outcome(deadline: date, today: date, *, published: bool, published_on: date | None,
+            closed: bool) -> dict[str, Any]:
+    """Where a response stands against its deadline, as plain data (``--json`` shows it as is).
+
+    One of, by ``kind``:
+    ``{"kind": "due", "days_left": 12}`` (0 on the deadline day, which is still lawful);
+    ``{"kind": "overdue", "days_overdue": 3}`` (not published, the deadline passed);
+    ``{"kind": "published", "published_on": "2024-12-02", "on_time": True, "days_early": 2,
+    "days_late": 0}`` (``published_on``, ``on_time`` and both counts None when the day of
+    publication is not known); ``{"kind": "closed"}`` (not required).
+    Once published or closed, the days to a deadline long gone mean nothing, so none are given.
+    """
+    if closed:
+        return {"kind": "closed"}
+    if published:
+        if published_on is None:
+            return {"kind": "published", "published_on": None, "on_time": None,
+                    "days_early": None, "days_late": None}
+        margin = (deadline - published_on).days
+        return {"kind": "published", "published_on": published_on.isoformat(),
+                "on_time": margin >= 0, "days_early": max(margin, 0), "days_late": max(-margin, 0)}
+    left = days_left(deadline, today)
+    if left < 0:
+        return {"kind": "overdue", "days_overdue": -left}
+    return {"kind": "due", "days_left": left}
+
+
+def _days(n: int) -> str:
+    return f"{n} day{'' if n == 1 else 's'}"
+
+
+def outcome_text(o: dict[str, Any]) -> str:
+    """An ``outcome`` in words: ``12 days left``, ``due today``, ``3 days overdue``,
+    ``published on time (2 days early)``, ``published 3 days late``, ``closed``."""
+    kind = o["kind"]
+    if kind == "closed":
+        return "closed"
+    if kind == "overdue":
+        return f"{_days(o['days_overdue'])} overdue"
+    if kind == "due":
+        return "due today" if o["days_left"] == 0 else f"{_days(o['days_left'])} left"
+    if o["on_time"] is None:
+        return "published (date not known)"
+    if not o["on_time"]:
+        return f"published {_days(o['days_late'])} late"
+    early = o["days_early"]
+    return ("published on time (on the deadline day)" if early == 0
+            else f"published on time ({_days(early)} early)")

@@ -129,6 +129,22 @@ def settings(db_url: str, tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
+def run(db_url: str, tmp_path: Path):  # type: ignore[no-untyped-def]
+    """``run(*args, actor=...)``: the ``s55`` command in this process (CliRunner) on ``db``."""
+    from typer.testing import CliRunner
+
+    from workflow.cli import app
+
+    runner = CliRunner()
+    env = {"S55_DATABASE_URL": db_url, "S55_SPOOL_DIR": str(tmp_path / "spool"), "S55_ACTOR": ""}
+
+    def invoke(*args: str, actor: str | None = None):  # type: ignore[no-untyped-def]
+        return runner.invoke(app, list(args), env={**env, "S55_ACTOR": actor or ""})
+
+    return invoke
+
+
+@pytest.fixture
 def clock() -> SystemClock:
     """The system clock; tests move it with ``time_machine.travel``."""
     return SystemClock()

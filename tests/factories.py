@@ -5,6 +5,7 @@ Values here are written by hand from shared/fixtures/norfolk-asb-spotlight-2024.
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Any
 
@@ -87,3 +88,21 @@ def snapshot(wf: Workflow) -> dict[str, list[tuple[Any, ...]]]:
         for table in sorted(SQLModel.metadata.tables):
             out[table] = [tuple(r) for r in conn.execute(text(f"SELECT * FROM {table} ORDER BY 1"))]
     return out
+
+
+def table_rows(text: str) -> list[dict[str, str]]:
+    """A plain table as printed when piped, read back by its header's column positions.
+
+    Columns start where their header starts (the first may be right-aligned), so a value
+    that spilled into the next column, or a column that drifted, shows up as a wrong cell.
+    """
+    header, *lines = text.splitlines()
+    starts: list[int] = []
+    names: list[str] = []
+    for part in re.finditer(r"\S+(?: \S+)*", header):
+        starts.append(part.start())
+        names.append(part.group())
+    starts[0] = 0
+    bounds = [*starts[1:], None]
+    return [{name: line[a:b].strip() for name, a, b in zip(names, starts, bounds, strict=True)}
+            for line in lines]

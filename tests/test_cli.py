@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from tests.factories import ADMIN, FORCE, PCC, norfolk, snapshot
+from tests.factories import ADMIN, FORCE, PCC, norfolk, snapshot, table_rows
 from workflow.cli import app
 from workflow.config import Settings
 from workflow.service import Workflow
@@ -27,17 +27,6 @@ def wf(db: Database, settings: Settings) -> Workflow:
     workflow = Workflow(db, settings)
     norfolk(workflow)
     return workflow
-
-
-@pytest.fixture
-def run(db_url: str, tmp_path: Path):  # type: ignore[no-untyped-def]
-    runner = CliRunner()
-    env = {"S55_DATABASE_URL": db_url, "S55_SPOOL_DIR": str(tmp_path / "spool"), "S55_ACTOR": ""}
-
-    def invoke(*args: str, actor: str | None = None):  # type: ignore[no-untyped-def]
-        return runner.invoke(app, list(args), env={**env, "S55_ACTOR": actor or ""})
-
-    return invoke
 
 
 class TestErrors:
@@ -144,7 +133,7 @@ class TestReads:
     def test_list_piped_is_one_plain_line_per_response(self, wf: Workflow, run) -> None:  # type: ignore[no-untyped-def]
         """Piped output (not a terminal): a header and aligned columns, nothing wrapped."""
         lines = run("list").stdout.splitlines()
-        assert lines[0].split() == ["id", "report", "state", "deadline", "days", "left",
+        assert lines[0].split() == ["id", "report", "state", "deadline", "timing",
                                     "status", "waiting", "on", "next", "escalation"]
         assert len(lines) == 2
         assert lines[1].split()[0] == "1"
@@ -165,9 +154,13 @@ class TestReads:
                    actor=ADMIN).exit_code == 0
         assert run("request-force-input", "1", actor=ADMIN).exit_code == 0
         assert run("return-to-draft", "1", "--reason", "Wrong report", actor=ADMIN).exit_code == 0
-        text = run("log", "1").stdout
-        assert re.search(r"request_force_input\s+draft -> force_input", text)
-        assert 'return_to_draft        force_input -> draft  reason: "Wrong report"' in text
+        moves = [(r["actor"], r["what"], r["change"], r["reason"])
+                 for r in table_rows(run("log", "1").stdout) if r["what"] != "mail_queued"]
+        assert moves == [
+            (ADMIN, "created", "- -> draft", "-"),
+            (ADMIN, "deadline_override", "deadline 2024-12-04 -> 2030-06-01", "Report republished"),
+            (ADMIN, "request_force_input", "draft -> force_input", "-"),
+            (ADMIN, "return_to_draft", "force_input -> draft", "Wrong report")]
         events = json.loads(run("log", "1", "--json").stdout)
         assert [e["action"] for e in events if not e["action"].startswith("mail_")] == [
             "created", "deadline_override", "transition", "transition"]

@@ -12,6 +12,8 @@ from states import BY_TRIGGER, FINAL, TRANSITIONS, TRIGGERS, State
 from states.deadlines import (
     Rag,
     default_force_input_due,
+    outcome,
+    outcome_text,
     rag,
     statutory_deadline,
 )
@@ -116,6 +118,49 @@ class TestDeadline:
         d = date(2024, 12, 4)
         assert rag(d, d, published_on=d) is Rag.DONE
         assert rag(d, d, published_on=d + timedelta(days=1)) is Rag.LATE
+
+
+D = date(2024, 12, 4)
+
+
+class TestOutcome:
+    """Where a response stands is said in words and in a field, never as "-725 days left"."""
+
+    @pytest.mark.parametrize(("today", "published", "published_on", "closed", "data", "words"), [
+        (date(2024, 11, 22), False, None, False, {"kind": "due", "days_left": 12},
+         "12 days left"),
+        (date(2024, 12, 3), False, None, False, {"kind": "due", "days_left": 1}, "1 day left"),
+        (D, False, None, False, {"kind": "due", "days_left": 0}, "due today"),
+        (date(2024, 12, 5), False, None, False, {"kind": "overdue", "days_overdue": 1},
+         "1 day overdue"),
+        (date(2026, 11, 29), False, None, False, {"kind": "overdue", "days_overdue": 725},
+         "725 days overdue"),
+        (date(2026, 11, 29), True, date(2024, 12, 2), False,
+         {"kind": "published", "published_on": "2024-12-02", "on_time": True, "days_early": 2,
+          "days_late": 0}, "published on time (2 days early)"),
+        (date(2026, 11, 29), True, date(2024, 12, 3), False,
+         {"kind": "published", "published_on": "2024-12-03", "on_time": True, "days_early": 1,
+          "days_late": 0}, "published on time (1 day early)"),
+        (date(2026, 11, 29), True, D, False,
+         {"kind": "published", "published_on": "2024-12-04", "on_time": True, "days_early": 0,
+          "days_late": 0}, "published on time (on the deadline day)"),
+        (date(2026, 11, 29), True, date(2024, 12, 7), False,
+         {"kind": "published", "published_on": "2024-12-07", "on_time": False, "days_early": 0,
+          "days_late": 3}, "published 3 days late"),
+        (date(2024, 12, 5), True, date(2024, 12, 5), False,
+         {"kind": "published", "published_on": "2024-12-05", "on_time": False, "days_early": 0,
+          "days_late": 1}, "published 1 day late"),
+        (date(2026, 11, 29), True, None, False,
+         {"kind": "published", "published_on": None, "on_time": None, "days_early": None,
+          "days_late": None}, "published (date not known)"),
+        (date(2026, 11, 29), False, None, True, {"kind": "closed"}, "closed"),
+    ])
+    def test_outcome_in_data_and_words(self, today: date, published: bool,
+                                       published_on: date | None, closed: bool,
+                                       data: dict[str, object], words: str) -> None:
+        got = outcome(D, today, published=published, published_on=published_on, closed=closed)
+        assert got == data
+        assert outcome_text(got) == words
 
 
 def test_diagrams_name_every_state_and_trigger() -> None:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Boolean, Date, Integer, String, column, select, table
 
 from states import FINAL, PUBLISHED_STATES, State
-from states.deadlines import days_left, rag
+from states.deadlines import days_left, outcome, rag
 from states.lifecycle import WAITING_ON
 from workflow.clock import Clock, london_today
 from workflow.escalations.plan import next_escalations
@@ -41,10 +41,13 @@ def _milestone_missed(state: State, today: date, force_input_due: date | None,
 
 
 def status(row: Any, today: date) -> dict[str, Any]:
-    """Deadline figures of one response: days left, RAG, who it waits on."""
+    """Deadline figures of one response: days left, RAG, who it waits on, and its
+    ``outcome`` (days left or overdue while open; on time or late once published; closed)."""
     state = State(row.state)
     return {
         "days_left": days_left(row.deadline, today),
+        "outcome": outcome(row.deadline, today, published=state in PUBLISHED_STATES,
+                           published_on=row.published_on, closed=state is State.NOT_REQUIRED),
         "rag": rag(row.deadline, today, published_on=row.published_on,
                    closed=state is State.NOT_REQUIRED,
                    milestone_missed=_milestone_missed(state, today, row.force_input_due,

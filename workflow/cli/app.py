@@ -40,6 +40,19 @@ class _Group(TyperGroup):
             typer.echo(f"Error: database: {first}", err=True)
             raise typer.Exit(1) from None
 
+    def format_commands(self, ctx: Any, formatter: Any) -> None:
+        """Each command with its whole one-line summary, wrapped to the terminal.
+
+        Click would cut a summary to what fits on one line with "…", and at the first
+        full stop it meets, even the one in "e.g.".
+        """
+        rows = [(name, " ".join((cmd.help or cmd.short_help or "").split("\n\n")[0].split()))
+                for name in self.list_commands(ctx)
+                if (cmd := self.get_command(ctx, name)) is not None and not cmd.hidden]
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
 
 def typer_app(help_text: str) -> typer.Typer:
     """A command group that shares the root's error boundary."""

@@ -62,12 +62,13 @@ def people_add(
 def people_list(as_json: AsJson = False) -> None:
     """List people and their roles."""
     from workflow import queries
+    from workflow.cli.table import print_table
 
     rows = queries.people(open_workflow())
     if as_json:
         return print_json(rows)
-    for p in rows:
-        typer.echo(f"{p['id']:>4}  {p['email']:<40} {p['name']:<30} {', '.join(p['roles'])}")
+    print_table(("id", "email", "name", "roles"),
+                [[p["id"], p["email"], p["name"], ", ".join(p["roles"])] for p in rows], right={0})
 
 
 # -- reports and content ------------------------------------------------------------------

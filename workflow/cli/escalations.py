@@ -112,6 +112,7 @@ def plan(
 
     Sends nothing. A transition changes the plan (e.g. publishing stops the overdue alerts).
     """
+    from workflow.cli.table import print_table
     from workflow.clock import LONDON, london_today
     from workflow.escalations.views import day_label, plan_ahead
 
@@ -124,14 +125,16 @@ def plan(
         typer.echo(f"no escalation in the next {days} days")
         return
     today = london_today(clock)
+    cells = []
     for r in rows:
         at = datetime.fromisoformat(r["at"]).astimezone(LONDON)
         who = ", ".join(r["recipients"]) or "nobody"
         if r["unstaffed"]:
             who += f" (nobody holds {', '.join(r['unstaffed'])})"
-        typer.echo(f"#{r['response_id']:<5} {r['state']:<18} {r['rule']:<16} "
-                   f"{at:%a %d %b %Y %H:%M} ({day_label(at.date(), today)}) {r['status']:<14} "
-                   f"{r['severity']:<10} -> {who}")
+        cells.append([r["response_id"], r["state"], r["rule"], f"{at:%a %d %b %Y %H:%M}",
+                      day_label(at.date(), today), r["status"], r["severity"], who])
+    print_table(("response", "state", "rule", "fires at", "when", "status", "severity", "to"),
+                cells, right={0})
 
 
 @escalations_app.command("list")
@@ -141,6 +144,7 @@ def list_(
     as_json: AsJson = False,
 ) -> None:
     """What has fired (and what was superseded while the scheduler was down)."""
+    from workflow.cli.table import print_table
     from workflow.escalations.views import list_firings
 
     rows = list_firings(open_workflow(), response, limit)
@@ -148,8 +152,10 @@ def list_(
         return print_json(rows)
     if not rows:
         typer.echo("no escalation has fired")
-    for r in rows:
-        detail = (f"to {', '.join(r['recipients'])}" if r["status"] == "fired"
-                  else f"superseded by {r['by']}")
-        typer.echo(f"{r['fired_at'][:16]}  #{r['response_id']:<5} {r['rule']:<16} "
-                   f"due {r['due_on']}  {r['status']:<10} {detail}")
+        return None
+    print_table(("at (UTC)", "response", "rule", "due", "status", "detail"), [
+        [r["fired_at"][:16].replace("T", " "), r["response_id"], r["rule"], r["due_on"],
+         r["status"], (f"to {', '.join(r['recipients'])}" if r["status"] == "fired"
+                       else f"superseded by {r['by']}")]
+        for r in rows], right={1})
+    return None

@@ -22,6 +22,7 @@ def outbox_list(
     as_json: AsJson = False,
 ) -> None:
     """List queued, sent and dead mail, and say where mail goes (SMTP or spool)."""
+    from workflow.cli.table import print_table
     from workflow.mail import outbox
 
     wf = open_workflow()
@@ -33,10 +34,9 @@ def outbox_list(
     counts = outbox.outbox_counts(wf.db)
     typer.echo(f"mail goes to: {outbox.transport_description(wf.settings)}")
     typer.echo("  ".join(f"{k}: {v}" for k, v in counts.items()))
-    for r in rows:
-        error = f"  ({r.last_error})" if r.last_error and r.status != "sent" else ""
-        typer.echo(f"{r.id:>6}  {r.status:<8} {r.attempts:>2}x  {r.recipient:<36} "
-                   f"{r.subject[:60]}{error}")
+    print_table(("id", "status", "tries", "to", "subject", "last error"), [
+        [r.id, r.status, r.attempts, r.recipient, r.subject,
+         r.last_error if r.status != "sent" else None] for r in rows], right={0, 2})
 
 
 @outbox_app.command("show")

@@ -1,58 +1,98 @@
-"""One command per lifecycle trigger (generated from the table) and ``s55 do ID TRIGGER``."""
+"""One command per lifecycle trigger (generated from the table) and ``s55 do ID TRIGGER``.
+
+Each trigger's command takes only the options that trigger takes (its ``Param``s from the
+table, a reason, the expected version); ``s55 do`` takes every option, since it fires any.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated
+import inspect
+from typing import Annotated, Any
 
 import typer
 
-from states import TRANSITIONS, TransitionSpec
+from states import TRANSITIONS, TRIGGERS, Param, TransitionSpec
 from workflow.cli.app import Actor, ResponseId, app, open_workflow
 
-Reason = Annotated[str | None, typer.Option(help="why (required to send back or close)")]
-Url = Annotated[str | None, typer.Option(help="publish: where the response is published")]
-PublishedOn = Annotated[str | None, typer.Option(help="publish: the day it went up "
-                                                      "(default today)")]
-PortalRef = Annotated[str | None, typer.Option(help="submit_to_portal: the HMICFRS Monitoring "
-                                                    "Portal reference")]
-Due = Annotated[str | None, typer.Option(help="request_force_input/return_to_force: the date "
-                                              "the force must comment by (s55(4))")]
 ExpectVersion = Annotated[int | None, typer.Option(help="refuse if the response changed since "
                                                         "this version (see `s55 show`)")]
 
+#: Each trigger parameter as an option: (Python name, option, what it is).
+_OPTIONS: dict[Param, tuple[str, str, str]] = {
+    Param.FORCE_INPUT_DUE: ("due", "--due", "the date the force must comment by (s55(4))"),
+    Param.URL: ("url", "--url", "where the response is published"),
+    Param.PUBLISHED_ON: ("published_on", "--published-on", "the day it went up (default today)"),
+    Param.PORTAL_REFERENCE: ("portal_reference", "--portal-reference",
+                             "the HMICFRS Monitoring Portal reference"),
+}
 
-def fire(response_id: int, trigger: str, actor: str, reason: str | None, url: str | None,
-         published_on: str | None, portal_reference: str | None, due: str | None,
-         expect_version: int | None) -> None:
+
+def fire(response_id: int, trigger: str, actor: str, reason: str | None,
+         params: dict[str, str | None], expect_version: int | None) -> None:
+    """Fire one trigger and say where the response now stands against its deadline."""
+    from states.deadlines import outcome_text
     from workflow.clock import london_today
     from workflow.dashboard import status
 
     wf = open_workflow()
-    params = {"url": url, "published_on": published_on, "portal_reference": portal_reference,
-              "force_input_due": due}
     row = wf.fire(response_id, trigger, actor, reason=reason, params=params,
                   expected_version=expect_version)
-    left = status(row, london_today(wf.clock))["days_left"]
-    typer.echo(f"response {row.id}: {trigger} -> {row.state} (version {row.version}; "
-               f"deadline {row.deadline:%d %b %Y}, {left} days left)")
+    standing = status(row, london_today(wf.clock))["outcome"]
+    where = ("closed" if standing["kind"] == "closed"
+             else f"deadline {row.deadline:%d %b %Y}, {outcome_text(standing)}")
+    typer.echo(f"response {row.id}: {trigger} -> {row.state} (version {row.version}); {where}")
 
 
-@app.command("do")
-def do(response_id: ResponseId, trigger: str, actor: Actor, reason: Reason = None,
-       url: Url = None, published_on: PublishedOn = None, portal_reference: PortalRef = None,
-       due: Due = None, expect_version: ExpectVersion = None) -> None:
+def _option(name: str, flag: str, help_text: str) -> inspect.Parameter:
+    return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=None,
+                             annotation=Annotated[str | None, typer.Option(flag, help=help_text)])
+
+
+def _signature(reason_help: str, params: list[tuple[Param, str]], *,
+               trigger_argument: bool = False) -> inspect.Signature:
+    """ID [TRIGGER], --as, --reason, the given trigger options, --expect-version."""
+    keyword = inspect.Parameter.KEYWORD_ONLY
+    trigger = [inspect.Parameter("trigger", keyword, annotation=Annotated[str, typer.Argument(
+        metavar="TRIGGER", help=f"one of {', '.join(TRIGGERS)}")])] if trigger_argument else []
+    return inspect.Signature([
+        inspect.Parameter("response_id", keyword, annotation=ResponseId), *trigger,
+        inspect.Parameter("actor", keyword, annotation=Actor),
+        _option("reason", "--reason", reason_help),
+        *(_option(_OPTIONS[p][0], _OPTIONS[p][1], help_text) for p, help_text in params),
+        inspect.Parameter("expect_version", keyword, default=None, annotation=ExpectVersion),
+    ])
+
+
+def _fire_with(trigger: str | None, values: dict[str, Any]) -> None:
+    params = {p.value: values.get(_OPTIONS[p][0]) for p in _OPTIONS}
+    fire(values["response_id"], trigger or values["trigger"], values["actor"],
+         values["reason"], params, values["expect_version"])
+
+
+def _do(**values: Any) -> None:
     """Fire any trigger by name (see `s55 show ID` for those allowed now)."""
-    fire(response_id, trigger, actor, reason, url, published_on, portal_reference, due,
-         expect_version)
+    _fire_with(None, values)
+
+
+def _takers(param: Param) -> str:
+    return "/".join(s.trigger for s in TRANSITIONS if param in s.required + s.optional)
+
+
+_do.__signature__ = _signature(  # type: ignore[attr-defined]
+    "why (required to send back or close)",
+    [(p, f"{_takers(p)}: {_OPTIONS[p][2]}") for p in _OPTIONS], trigger_argument=True)
+app.command("do")(_do)
 
 
 def _register(spec: TransitionSpec) -> None:
-    def command(response_id: ResponseId, actor: Actor, reason: Reason = None, url: Url = None,
-                published_on: PublishedOn = None, portal_reference: PortalRef = None,
-                due: Due = None, expect_version: ExpectVersion = None) -> None:
-        fire(response_id, spec.trigger, actor, reason, url, published_on, portal_reference, due,
-             expect_version)
+    def command(**values: Any) -> None:
+        _fire_with(spec.trigger, values)
 
+    takes = [p for p in _OPTIONS if p in spec.required + spec.optional]
+    reason = "why (required)" if spec.needs_reason else "a note for the state log"
+    command.__signature__ = _signature(  # type: ignore[attr-defined]
+        reason, [(p, _OPTIONS[p][2] + (" (required)" if p in spec.required else ""))
+                 for p in takes])
     roles = ", ".join(sorted(r.value for r in spec.roles))
     sources = ", ".join(s.value for s in spec.sources)
     command.__doc__ = f"{spec.summary[0].upper()}{spec.summary[1:]} ({sources} -> " \

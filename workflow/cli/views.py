@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
@@ -51,46 +49,27 @@ def list_(
                           include_closed=all_)
     if as_json:
         return print_json(rows)
+    from states.deadlines import outcome_text
+    from workflow.cli.table import print_table
+
     cells = [[str(r["id"]), r["title"], r["state"],
-              r["deadline"] + ("*" if r["deadline_overridden"] else ""), str(r["days_left"]),
-              r["rag"], r["waiting_on"], _escalation(r["next_escalation"])] for r in rows]
-    widths = [max([len(h)] + [len(c[i]) for c in cells]) for i, h in enumerate(_HEADERS)]
-    if sys.stdout.isatty():
-        width = shutil.get_terminal_size((120, 24)).columns
-        # One line per response: only the title gives way, to what the terminal leaves.
-        room = max(width - (sum(widths) - widths[1]) - 3 * len(_HEADERS) - 1, 12)
-        for c in cells:
-            if len(c[1]) > room:
-                c[1] = c[1][: room - 1] + "…"
-        widths[1] = min(widths[1], room)
-        _print_table(cells, widths, width)
-    else:
-        # Piped or redirected: whole titles in plain aligned columns, quick to print and
-        # to grep (Rich is not even imported).
-        for line in [list(_HEADERS), *cells]:
-            typer.echo("  ".join(v.rjust(w) if i in (0, 4) else v.ljust(w)
-                                 for i, (v, w) in enumerate(zip(line, widths, strict=True)))
-                       .rstrip())
+              r["deadline"] + ("*" if r["deadline_overridden"] else ""),
+              outcome_text(r["outcome"]), r["rag"], r["waiting_on"],
+              _escalation(r["next_escalation"])] for r in rows]
+    # At a terminal one line per response: only the title gives way; on a narrow one
+    # the last two columns wrap rather than fall off the edge.
+    print_table(("id", "report", "state", "deadline", "timing", "status", "waiting on",
+                 "next escalation"), cells, right={0}, title=f"{len(cells)} response(s)",
+                gives_way=1, wraps={6, 7}, styles={5: _RAG_STYLE})
     return None
 
 
-_HEADERS = ("id", "report", "state", "deadline", "days left", "status", "waiting on",
-            "next escalation")
+def _standing(d: dict[str, Any]) -> str:
+    """``12 days left (amber)``; once published or closed the words say it all."""
+    from states.deadlines import outcome_text
 
-
-def _print_table(cells: list[list[str]], widths: list[int], width: int) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
-    table = Table(title=f"{len(cells)} response(s)", title_justify="left")
-    for header, w in zip(_HEADERS, widths, strict=True):
-        # On a narrow terminal the last two columns wrap rather than fall off the edge.
-        wraps = header in ("waiting on", "next escalation")
-        table.add_column(header, no_wrap=not wraps, min_width=None if wraps else w,
-                         justify="right" if header in ("id", "days left") else "left")
-    for c in cells:
-        table.add_row(*c[:5], f"[{_RAG_STYLE[c[5]]}]{c[5]}[/]", *c[6:])
-    Console(highlight=False, soft_wrap=False, width=width).print(table)
+    words = outcome_text(d["outcome"])
+    return f"{words} ({d['rag']})" if d["outcome"]["kind"] in ("due", "overdue") else words
 
 
 def _show_text(d: dict[str, Any]) -> list[str]:
@@ -99,7 +78,7 @@ def _show_text(d: dict[str, Any]) -> list[str]:
         f"  report:     {d['report']['title']}",
         f"  published:  {d['report']['published_on']}   link: {d['report']['link'] or '-'}",
         f"  state:      {d['state']}   waiting on: {d['waiting_on']}",
-        f"  deadline:   {d['deadline']} ({d['days_left']} days left, {d['rag']})"
+        f"  deadline:   {d['deadline']}, {_standing(d)}"
         + (f"  [overridden; statutory {d['statutory_deadline']}]" if d["deadline_overridden"]
            else "  [s55(5A): publication + 55 days]"),
         f"  force input due: {d['force_input_due'] or '-'}   sign-off due: {d['signoff_due']}",
@@ -148,15 +127,14 @@ def log(response_id: ResponseId, as_json: AsJson = False) -> None:
     events = response_log(open_workflow(), response_id)
     if as_json:
         return print_json(events)
+    from workflow.cli.table import print_table
     from workflow.queries import describe
 
-    for e in events:
-        move = (f"{e['from_state'] or '-'} -> {e['to_state']}" if e["to_state"] else "")
-        what = e["trigger"] or e["action"]
-        detail = move or describe(e["action"], e["payload"])
-        reason = f'  reason: "{e["reason"]}"' if e["reason"] else ""
-        typer.echo(f"{e['at'][:19].replace('T', ' ')}Z  #{e['id']:<6} {e['actor']:<28} "
-                   f"{what:<22} {detail}{reason}")
+    print_table(("at (UTC)", "event", "actor", "what", "change", "reason"), [
+        [e["at"][:19].replace("T", " "), f"#{e['id']}", e["actor"], e["trigger"] or e["action"],
+         (f"{e['from_state'] or '-'} -> {e['to_state']}" if e["to_state"]
+          else describe(e["action"], e["payload"])), e["reason"]]
+        for e in events])
 
 
 @app.command()
