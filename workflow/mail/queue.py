@@ -15,7 +15,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -134,6 +134,24 @@ def resolve(session: Session, roles: Iterable[str], action: str) -> list[Recipie
     return list(found.values())
 
 
+def reply_contact(session: Session, settings: Settings) -> Recipient | None:
+    """Who replies reach (the Reply-To): ``S55_MAIL_REPLY_TO``, else the admin with the
+    lowest id now; None when neither exists (the message then carries no Reply-To).
+
+    The name is the person's holding that address, if any, so a mail can say who answers.
+    """
+    if settings.mail_reply_to:
+        email = settings.mail_reply_to.strip().lower()
+        person = session.scalars(select(Person).where(
+            func.lower(col(Person.email)) == email)).first()
+        return Recipient(person.name if person else "", email)
+    admins = people_with_role(session, str(Role.ADMIN))
+    if not admins:
+        return None
+    first = admins[0]
+    return Recipient(first.name, (first.email or "").strip().lower())
+
+
 def recipients_for(session: Session, trigger: str, settings: Settings) -> list[Recipient]:
     """Who ``trigger``'s mail goes to (check this before changing anything)."""
     if trigger not in ROUTES:
@@ -146,7 +164,7 @@ def mail_of(row: OutboxMessage | Any) -> Mail:
     is the model or a result row with its columns."""
     return Mail(sender=row.sender, recipient=row.recipient, subject=row.subject,
                 body_text=row.body_text, body_html=row.body_html, message_id=row.message_id,
-                date=row.created_at)
+                date=row.created_at, reply_to=row.reply_to)
 
 
 @dataclass
@@ -172,10 +190,11 @@ _UNBOUND_KEY = "0"
 
 def prepare_messages(*, settings: Settings, now: datetime, kind: str,
                      context: Mapping[str, Any], recipients: Sequence[Recipient],
-                     response_id: int | None, actor: str,
+                     response_id: int | None, actor: str, reply_to: Recipient | None,
                      action: str | None = None) -> Prepared:
     """Render ``kind`` for each recipient and check every header; nothing is written.
 
+    Every message carries ``reply_to`` (if any) as its Reply-To, stored with the row.
     Raises ``MailRefusedError`` naming ``action`` (default: the kind) for a template or
     an address that cannot make a valid message.
     """
@@ -188,7 +207,8 @@ def prepare_messages(*, settings: Settings, now: datetime, kind: str,
             row = OutboxMessage(
                 event_id=0, response_id=response_id, dedupe_key=_UNBOUND_KEY,
                 message_id=message_id_for(f"{_UNBOUND_KEY}:{rcpt.email}", sender), kind=kind,
-                sender=sender, recipient=rcpt.email, subject=rendered.subject,
+                sender=sender, recipient=rcpt.email,
+                reply_to=None if reply_to is None else reply_to.email, subject=rendered.subject,
                 body_text=rendered.text, body_html=rendered.html, status="pending", attempts=0,
                 next_attempt_at=now, created_at=now)
             message_bytes(mail_of(row))  # every header checked now, not at 3 a.m. in the dispatcher
@@ -233,7 +253,7 @@ def queue_messages(session: Session, *, settings: Settings, now: datetime, kind:
     """
     prepared = prepare_messages(settings=settings, now=now, kind=kind, context=context,
                                 recipients=recipients, response_id=response_id, actor=actor,
-                                action=action)
+                                reply_to=reply_contact(session, settings), action=action)
     return write_prepared(session, prepared, event)
 
 
@@ -268,7 +288,8 @@ def prepare_alert(session: Session, *, settings: Settings, now: datetime, kind: 
     base = {"opcc_name": settings.opcc_name, "force": settings.force,
             "response_id": response_id}
     return prepare_messages(settings=settings, now=now, kind=kind, context={**base, **context},
-                            recipients=recipients, response_id=response_id, actor=actor)
+                            recipients=recipients, response_id=response_id, actor=actor,
+                            reply_to=reply_contact(session, settings))
 
 
 def queue_alert(session: Session, *, settings: Settings, now: datetime, kind: str,
@@ -335,9 +356,10 @@ def prepare_for_transition(session: Session, *, settings: Settings, now: datetim
     context = transition_context(session, settings, now, response, report, actor_email, reason,
                                  recommendations=recommendations, actor_name=actor_name)
     action = f"{trigger} response {response.id}"
+    reply_to = reply_contact(session, settings)
     batches = [prepare_messages(settings=settings, now=now, kind=trigger, context=context,
                                 recipients=recipients, response_id=response.id,
-                                actor=actor_email, action=action)]
+                                actor=actor_email, reply_to=reply_to, action=action)]
     if trigger == "publish":  # s55(6): copies to the inspectorate and the Secretary of State
         copies = [Recipient("colleagues at HMICFRS", settings.hmicfrs_email.strip().lower()),
                   Recipient("colleagues at the Home Office",
@@ -345,7 +367,7 @@ def prepare_for_transition(session: Session, *, settings: Settings, now: datetim
         batches.append(prepare_messages(settings=settings, now=now, kind="publish_copy",
                                         context=context, recipients=copies,
                                         response_id=response.id, actor=actor_email,
-                                        action=action))
+                                        reply_to=reply_to, action=action))
     return batches
 
 
