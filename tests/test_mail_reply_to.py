@@ -53,13 +53,16 @@ def request_force_input(db: Database, settings: Settings) -> None:
 
 def test_replies_reach_the_admin_with_the_lowest_id(db: Database, settings: Settings,
                                                     smtp_server: Server) -> None:
-    """Unset, the Reply-To is the admin with the lowest id when the mail was queued."""
+    """Unset, the Reply-To is the admin with the lowest id when the mail was queued; the
+    body names that person as the one a reply reaches."""
     request_force_input(db, settings)
     report = outbox.deliver_pending(db, smtp(settings, smtp_server), LATER)
     assert (report.sent, report.error) == (1, None)
     (got,) = smtp_server.handler.received
     assert got.recipients == [FORCE]
     assert got.message["Reply-To"] == BEA
+    text = got.message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert f"Your reply goes to Bea Admin ({BEA}), who records it in s55." in text
 
 
 def test_configured_reply_to_is_used(db: Database, settings: Settings,
@@ -70,6 +73,8 @@ def test_configured_reply_to_is_used(db: Database, settings: Settings,
     outbox.deliver_pending(db, smtp(settings, smtp_server), LATER)
     (got,) = smtp_server.handler.received
     assert got.message["Reply-To"] == "s55-replies@norfolk-pcc.gov.uk"
+    text = got.message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert "Your reply goes to s55-replies@norfolk-pcc.gov.uk, who records it in s55." in text
 
 
 def test_the_message_sent_is_the_one_queued(db: Database, settings: Settings,

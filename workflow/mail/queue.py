@@ -24,7 +24,7 @@ from sqlmodel import col
 from notifications.errors import NotificationError
 from notifications.message import Mail, check_address, message_bytes, message_id_for
 from notifications.render import render
-from states import Role
+from states import BY_TRIGGER, Role
 from workflow import audit
 from workflow.audit import Action
 from workflow.clock import LONDON
@@ -106,8 +106,12 @@ class MailTestError(MailError):
 
 @dataclass(frozen=True)
 class Recipient:
+    """One address mail goes to; ``roles`` are the person's (what the mail asks of them
+    depends on them), empty for an address outside s55 such as the s55(6) copies."""
+
     name: str
     email: str
+    roles: tuple[str, ...] = ()
 
 
 # -- recipients and queueing -------------------------------------------------------------
@@ -130,7 +134,8 @@ def resolve(session: Session, roles: Iterable[str], action: str) -> list[Recipie
                 check_address((p.email or "").strip(), "To")
             except NotificationError:
                 raise PersonWithoutEmailError(p.name, action) from None
-            found.setdefault(p.email.strip().lower(), Recipient(p.name, p.email.strip().lower()))
+            email = p.email.strip().lower()
+            found.setdefault(email, Recipient(p.name, email, tuple(p.roles or ())))
     return list(found.values())
 
 
@@ -195,14 +200,21 @@ def prepare_messages(*, settings: Settings, now: datetime, kind: str,
     """Render ``kind`` for each recipient and check every header; nothing is written.
 
     Every message carries ``reply_to`` (if any) as its Reply-To, stored with the row.
+    Besides ``context`` every template gets ``today`` (the London date of ``now``, for
+    wording that follows the dates), the reader's ``recipient_name`` and
+    ``recipient_roles``, and ``contact`` (``reply_to``'s name and email, or None: who a
+    reply reaches). ``action_url`` stays absent until the approvers' web pages exist.
     Raises ``MailRefusedError`` naming ``action`` (default: the kind) for a template or
     an address that cannot make a valid message.
     """
     rows: list[OutboxMessage] = []
+    contact = None if reply_to is None else {"name": reply_to.name, "email": reply_to.email}
+    base = {**context, "today": now.astimezone(LONDON).date(), "contact": contact}
     try:
         sender = check_address(settings.mail_from, "From")
         for rcpt in recipients:
-            rendered = render(kind, {**context, "recipient_name": rcpt.name},
+            rendered = render(kind, {**base, "recipient_name": rcpt.name,
+                                     "recipient_roles": list(rcpt.roles)},
                               override_dir=settings.template_dir)
             row = OutboxMessage(
                 event_id=0, response_id=response_id, dedupe_key=_UNBOUND_KEY,
@@ -355,6 +367,8 @@ def prepare_for_transition(session: Session, *, settings: Settings, now: datetim
     # wrote (``service.bump``), so the mail shows the new state and values as they are.
     context = transition_context(session, settings, now, response, report, actor_email, reason,
                                  recommendations=recommendations, actor_name=actor_name)
+    # The state the trigger leads to: what the mail asks of its reader follows from it.
+    context["state"] = BY_TRIGGER[trigger].dest.value
     action = f"{trigger} response {response.id}"
     reply_to = reply_contact(session, settings)
     batches = [prepare_messages(settings=settings, now=now, kind=trigger, context=context,
