@@ -79,6 +79,9 @@ class Mail:
     message_id: str
     date: datetime
     headers: tuple[tuple[str, str], ...] = ()
+    #: Where a reply goes (one plain address), so a recipient who answers reaches a
+    #: person rather than the automatic sender; None sends no Reply-To.
+    reply_to: str | None = None
 
 
 def build_message(mail: Mail) -> EmailMessage:
@@ -112,6 +115,7 @@ def message_bytes(mail: Mail) -> bytes:
     headers = [
         ("From", check_address(mail.sender, "From")),
         ("To", check_address(mail.recipient, "To")),
+        *([("Reply-To", check_address(mail.reply_to, "Reply-To"))] if mail.reply_to else []),
         ("Subject", _header(check_header_text("Subject", mail.subject))),
         ("Message-ID", check_header_text("Message-ID", mail.message_id)),
         ("Date", format_datetime(mail.date)),

@@ -4,6 +4,13 @@
 gap in an inbox); HTML templates are autoescaped, text templates are not. An
 organisation's folder (``template_dir``) is searched first, so any file here can be
 overridden one by one.
+
+Besides its own values, every template sees ``kind`` (added here) and what the workflow
+adds to each message: ``today`` (the London date the mail was queued), the reader's
+``recipient_name`` and ``recipient_roles``, and ``contact`` (who a reply reaches, or
+none). Dates are worded against ``today`` through one filter, ``timing``. The
+approvers' web link, once there is one, is ``action_url``: absent until then, and
+printed only by the "What we need from you" partial (``_action``).
 """
 
 from __future__ import annotations
@@ -22,6 +29,8 @@ from jinja2 import (
     StrictUndefined,
     TemplateError,
     TemplateNotFound,
+    TemplateRuntimeError,
+    Undefined,
     select_autoescape,
 )
 
@@ -68,6 +77,88 @@ def days_phrase(days: int) -> str:
     return f"{-days} day{'s' if days != -1 else ''} overdue"
 
 
+def _days(n: int) -> str:
+    return f"{n} day{'s' if n != 1 else ''}"
+
+
+@dataclass(frozen=True)
+class Timing:
+    """Where a due date stands on a given day: ahead of it, on it, or past it.
+
+    The one way templates word a date against today (``{{ deadline | timing(today) }}``),
+    so a sentence can never promise a date that has already passed. Printed, it is the
+    short phrase of ``days_phrase``; ``status`` is ``due``, ``today`` or ``late`` for
+    sentences that must change with it.
+    """
+
+    due: date
+    on: date
+
+    @property
+    def days_left(self) -> int:
+        """Days from ``on`` to ``due``; negative once the date has passed."""
+        return (self.due - self.on).days
+
+    @property
+    def status(self) -> str:
+        return "due" if self.days_left > 0 else "today" if self.days_left == 0 else "late"
+
+    @property
+    def late(self) -> bool:
+        return self.days_left < 0
+
+    @property
+    def late_by(self) -> str:
+        """``3 days``: how long after the date (meaningful once ``late``)."""
+        return _days(-self.days_left)
+
+    def __str__(self) -> str:
+        return days_phrase(self.days_left)
+
+
+def timing(due: date, on: date) -> Timing:
+    """The ``timing`` filter: ``due`` as seen on the day ``on`` (usually ``today``)."""
+    for value in (due, on):
+        if isinstance(value, Undefined):  # StrictUndefined: name the missing variable
+            str(value)
+        if not isinstance(value, date):
+            raise TemplateRuntimeError(f"timing needs two dates, got {due!r} and {on!r}")
+    return Timing(due, on)
+
+
+#: Words for the identifiers mail would otherwise show (roles, states, severities), for
+#: readers who have never seen s55.
+WORDS: dict[str, str] = {
+    # roles
+    "admin": "the OPCC governance team",
+    "force": "the force liaison",
+    "pcc": "the Police and Crime Commissioner",
+    "chief_executive": "the OPCC chief executive",
+    "panel": "the Police and Crime Panel",
+    "auditor": "the auditors",
+    # states
+    "draft": "being drafted by the OPCC; the force has not yet been asked for its comments",
+    "force_input": "waiting for the force's comments",
+    "pcc_signoff": "waiting for the Police and Crime Commissioner's sign-off",
+    "forwarded_to_panel": "signed off and sent to the Police and Crime Panel; "
+                          "waiting to be published",
+    "published": "published; waiting to be submitted on the HMICFRS Monitoring Portal",
+    "portal_submitted": "published and submitted on the HMICFRS Monitoring Portal",
+    "not_required": "closed: no response is required",
+    # escalation severities
+    "reminder": "a reminder",
+    "warning": "a warning",
+    "escalation": "an escalation",
+    "urgent": "an urgent alert",
+    "overdue": "an overdue alert",
+}
+
+
+def in_words(value: str) -> str:
+    """The words for a role, state or severity; anything else as it is."""
+    return WORDS.get(str(value), str(value))
+
+
 @lru_cache(maxsize=8)
 def environment(override_dir: Path | None = None) -> Environment:
     """The Jinja2 environment: overrides first, then the built-in templates."""
@@ -83,6 +174,8 @@ def environment(override_dir: Path | None = None) -> Environment:
     )
     env.filters["long_date"] = long_date
     env.filters["days_phrase"] = days_phrase
+    env.filters["timing"] = timing
+    env.filters["in_words"] = in_words
     return env
 
 
@@ -116,6 +209,7 @@ def render(kind: str, context: Mapping[str, Any], *, override_dir: Path | None =
     title) is left for ``message.check_header_text`` to refuse, never silently mended.
     """
     env = environment(override_dir)
+    context = {"kind": kind, **context}
     subject = _render(env, kind, "subject", context).strip()
     return Rendered(
         subject=subject,

@@ -377,11 +377,12 @@ def test_every_escalation_template_renders_and_escapes(kind: str) -> None:
                "signoff_due": D - timedelta(14), "published_on": None, "published_url": None,
                "rule_id": "r", "summary": "", "severity": "overdue", "urgent": True,
                "occurrence": 0, "due_day": D, "notify_roles": ["admin"], "cc_roles": ["pcc"],
-               "superseded": ["publish-d2#0"]}
+               "superseded": ["publish-d2#0"], "today": D + timedelta(3),
+               "recipient_roles": ["admin"], "contact": None}
     out = render(kind, context)
     assert out.subject.startswith("[s55 #7] ")
     assert title in out.subject
     assert title in out.text
     assert "ASB &lt;spotlight&gt; &amp; more" in out.html
     assert "None" not in out.text + out.html
-    assert "copied to: pcc" in out.text
+    assert "with a copy to the Police and Crime Commissioner" in out.text

@@ -41,6 +41,9 @@ CONTEXT = {
     "summary": "force input still outstanding <4 weeks> before the deadline",
     "severity": "warning", "urgent": False, "occurrence": 0, "due_day": date(2024, 11, 6),
     "notify_roles": ["force"], "cc_roles": ["admin"], "superseded": ["draft-d42"],
+    # Added to every message by workflow.mail.queue.prepare_messages.
+    "today": date(2024, 11, 22), "recipient_roles": ["admin"],
+    "contact": {"name": "Gov <Officer>", "email": "gov@opcc.example"},
 }
 
 

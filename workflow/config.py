@@ -47,16 +47,21 @@ class Settings(BaseSettings):
     # mailbox before an OPCC sets the addresses it has been given.
     hmicfrs_email: str = "s55-comments@hmicfrs.invalid"
     home_office_email: str = "s55-comments@homeoffice.invalid"
+    # Where replies go (the Reply-To of every message): a person, so a force liaison who
+    # answers by mail reaches someone. Unset: the admin with the lowest id at queueing time.
+    mail_reply_to: str | None = None
     smtp_ca_file: Path | None = None  # a private CA bundle for the SMTP server's TLS cert
     mail_batch_size: int = Field(default=100, ge=1, le=10_000)
 
-    @field_validator("mail_from", "hmicfrs_email", "home_office_email")
+    @field_validator("mail_from", "hmicfrs_email", "home_office_email", "mail_reply_to")
     @classmethod
-    def _one_address(cls, value: str) -> str:
+    def _one_address(cls, value: str | None) -> str | None:
         """One plain ``local@domain`` (an empty or injected value never reaches a header)."""
         from notifications.errors import NotificationError
         from notifications.message import check_address
 
+        if value is None:  # only mail_reply_to may be unset
+            return None
         try:
             return check_address(value.strip())
         except NotificationError as exc:

@@ -80,8 +80,9 @@ log = logging.getLogger("s55.mail")
 
 _T: Table = OutboxMessage.__table__  # type: ignore[attr-defined]
 _C = _T.c
-_ITEM_COLUMNS = (_C.id, _C.kind, _C.sender, _C.recipient, _C.subject, _C.body_text,
-                 _C.body_html, _C.message_id, _C.created_at, _C.attempts, _C.response_id)
+_ITEM_COLUMNS = (_C.id, _C.kind, _C.sender, _C.recipient, _C.reply_to, _C.subject,
+                 _C.body_text, _C.body_html, _C.message_id, _C.created_at, _C.attempts,
+                 _C.response_id)
 
 
 def _item(row: Any) -> OutboxItem:

@@ -15,7 +15,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -24,7 +24,7 @@ from sqlmodel import col
 from notifications.errors import NotificationError
 from notifications.message import Mail, check_address, message_bytes, message_id_for
 from notifications.render import render
-from states import Role
+from states import BY_TRIGGER, Role
 from workflow import audit
 from workflow.audit import Action
 from workflow.clock import LONDON
@@ -106,8 +106,12 @@ class MailTestError(MailError):
 
 @dataclass(frozen=True)
 class Recipient:
+    """One address mail goes to; ``roles`` are the person's (what the mail asks of them
+    depends on them), empty for an address outside s55 such as the s55(6) copies."""
+
     name: str
     email: str
+    roles: tuple[str, ...] = ()
 
 
 # -- recipients and queueing -------------------------------------------------------------
@@ -130,8 +134,27 @@ def resolve(session: Session, roles: Iterable[str], action: str) -> list[Recipie
                 check_address((p.email or "").strip(), "To")
             except NotificationError:
                 raise PersonWithoutEmailError(p.name, action) from None
-            found.setdefault(p.email.strip().lower(), Recipient(p.name, p.email.strip().lower()))
+            email = p.email.strip().lower()
+            found.setdefault(email, Recipient(p.name, email, tuple(p.roles or ())))
     return list(found.values())
+
+
+def reply_contact(session: Session, settings: Settings) -> Recipient | None:
+    """Who replies reach (the Reply-To): ``S55_MAIL_REPLY_TO``, else the admin with the
+    lowest id now; None when neither exists (the message then carries no Reply-To).
+
+    The name is the person's holding that address, if any, so a mail can say who answers.
+    """
+    if settings.mail_reply_to:
+        email = settings.mail_reply_to.strip().lower()
+        person = session.scalars(select(Person).where(
+            func.lower(col(Person.email)) == email)).first()
+        return Recipient(person.name if person else "", email)
+    admins = people_with_role(session, str(Role.ADMIN))
+    if not admins:
+        return None
+    first = admins[0]
+    return Recipient(first.name, (first.email or "").strip().lower())
 
 
 def recipients_for(session: Session, trigger: str, settings: Settings) -> list[Recipient]:
@@ -146,7 +169,7 @@ def mail_of(row: OutboxMessage | Any) -> Mail:
     is the model or a result row with its columns."""
     return Mail(sender=row.sender, recipient=row.recipient, subject=row.subject,
                 body_text=row.body_text, body_html=row.body_html, message_id=row.message_id,
-                date=row.created_at)
+                date=row.created_at, reply_to=row.reply_to)
 
 
 @dataclass
@@ -172,23 +195,32 @@ _UNBOUND_KEY = "0"
 
 def prepare_messages(*, settings: Settings, now: datetime, kind: str,
                      context: Mapping[str, Any], recipients: Sequence[Recipient],
-                     response_id: int | None, actor: str,
+                     response_id: int | None, actor: str, reply_to: Recipient | None,
                      action: str | None = None) -> Prepared:
     """Render ``kind`` for each recipient and check every header; nothing is written.
 
+    Every message carries ``reply_to`` (if any) as its Reply-To, stored with the row.
+    Besides ``context`` every template gets ``today`` (the London date of ``now``, for
+    wording that follows the dates), the reader's ``recipient_name`` and
+    ``recipient_roles``, and ``contact`` (``reply_to``'s name and email, or None: who a
+    reply reaches). ``action_url`` stays absent until the approvers' web pages exist.
     Raises ``MailRefusedError`` naming ``action`` (default: the kind) for a template or
     an address that cannot make a valid message.
     """
     rows: list[OutboxMessage] = []
+    contact = None if reply_to is None else {"name": reply_to.name, "email": reply_to.email}
+    base = {**context, "today": now.astimezone(LONDON).date(), "contact": contact}
     try:
         sender = check_address(settings.mail_from, "From")
         for rcpt in recipients:
-            rendered = render(kind, {**context, "recipient_name": rcpt.name},
+            rendered = render(kind, {**base, "recipient_name": rcpt.name,
+                                     "recipient_roles": list(rcpt.roles)},
                               override_dir=settings.template_dir)
             row = OutboxMessage(
                 event_id=0, response_id=response_id, dedupe_key=_UNBOUND_KEY,
                 message_id=message_id_for(f"{_UNBOUND_KEY}:{rcpt.email}", sender), kind=kind,
-                sender=sender, recipient=rcpt.email, subject=rendered.subject,
+                sender=sender, recipient=rcpt.email,
+                reply_to=None if reply_to is None else reply_to.email, subject=rendered.subject,
                 body_text=rendered.text, body_html=rendered.html, status="pending", attempts=0,
                 next_attempt_at=now, created_at=now)
             message_bytes(mail_of(row))  # every header checked now, not at 3 a.m. in the dispatcher
@@ -233,7 +265,7 @@ def queue_messages(session: Session, *, settings: Settings, now: datetime, kind:
     """
     prepared = prepare_messages(settings=settings, now=now, kind=kind, context=context,
                                 recipients=recipients, response_id=response_id, actor=actor,
-                                action=action)
+                                reply_to=reply_contact(session, settings), action=action)
     return write_prepared(session, prepared, event)
 
 
@@ -268,7 +300,8 @@ def prepare_alert(session: Session, *, settings: Settings, now: datetime, kind: 
     base = {"opcc_name": settings.opcc_name, "force": settings.force,
             "response_id": response_id}
     return prepare_messages(settings=settings, now=now, kind=kind, context={**base, **context},
-                            recipients=recipients, response_id=response_id, actor=actor)
+                            recipients=recipients, response_id=response_id, actor=actor,
+                            reply_to=reply_contact(session, settings))
 
 
 def queue_alert(session: Session, *, settings: Settings, now: datetime, kind: str,
@@ -334,10 +367,13 @@ def prepare_for_transition(session: Session, *, settings: Settings, now: datetim
     # wrote (``service.bump``), so the mail shows the new state and values as they are.
     context = transition_context(session, settings, now, response, report, actor_email, reason,
                                  recommendations=recommendations, actor_name=actor_name)
+    # The state the trigger leads to: what the mail asks of its reader follows from it.
+    context["state"] = BY_TRIGGER[trigger].dest.value
     action = f"{trigger} response {response.id}"
+    reply_to = reply_contact(session, settings)
     batches = [prepare_messages(settings=settings, now=now, kind=trigger, context=context,
                                 recipients=recipients, response_id=response.id,
-                                actor=actor_email, action=action)]
+                                actor=actor_email, reply_to=reply_to, action=action)]
     if trigger == "publish":  # s55(6): copies to the inspectorate and the Secretary of State
         copies = [Recipient("colleagues at HMICFRS", settings.hmicfrs_email.strip().lower()),
                   Recipient("colleagues at the Home Office",
@@ -345,7 +381,7 @@ def prepare_for_transition(session: Session, *, settings: Settings, now: datetim
         batches.append(prepare_messages(settings=settings, now=now, kind="publish_copy",
                                         context=context, recipients=copies,
                                         response_id=response.id, actor=actor_email,
-                                        action=action))
+                                        reply_to=reply_to, action=action))
     return batches
 
 

@@ -28,7 +28,7 @@ from workflow.audit import Action
 from workflow.clock import Clock
 from workflow.config import Settings
 from workflow.errors import InvalidInputError, NotFoundError
-from workflow.mail.queue import MailTestError, OutboxStateError, mail_of
+from workflow.mail.queue import MailTestError, OutboxStateError, mail_of, reply_contact
 from workflow.storage.db import Database
 from workflow.storage.models import OutboxMessage
 
@@ -155,6 +155,7 @@ def send_test(db: Database, settings: Settings, clock: Clock, address: str, *,
     """
     now = clock.now()
     transport = make_transport(settings)
+    contact = db.query(lambda s: reply_contact(s, settings))
     try:
         to = check_address(address.strip())
         sender = check_address(settings.mail_from, "From")
@@ -164,7 +165,8 @@ def send_test(db: Database, settings: Settings, clock: Clock, address: str, *,
                           override_dir=settings.template_dir)
         mail = Mail(sender=sender, recipient=to, subject=rendered.subject, body_text=rendered.text,
                     body_html=rendered.html, date=now,
-                    message_id=message_id_for(f"test:{to}:{now.isoformat()}", sender))
+                    message_id=message_id_for(f"test:{to}:{now.isoformat()}", sender),
+                    reply_to=contact.email if contact else None)
         asyncio.run(_send_one(transport, mail))  # sent once, outside any retried transaction
     except NotificationError as exc:
         error = str(exc)

@@ -159,6 +159,8 @@ class OutboxMessage(SQLModel, table=True):
     kind: str = Field(max_length=60)  # template name, e.g. "request_force_input"
     sender: str
     recipient: str = Field(max_length=254)  # one row per recipient: one refusal spares the rest
+    # Stored, not looked up at sending: the message sent is the one queued.
+    reply_to: str | None = Field(default=None, max_length=254)
     subject: str
     body_text: str = Field(sa_column=Column(Text, nullable=False))
     body_html: str = Field(sa_column=Column(Text, nullable=False))
