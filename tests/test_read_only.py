@@ -87,7 +87,8 @@ def test_reads_and_verify_work_on_a_read_only_copy(db: Database, settings: Setti
     before = digest(mounted)
 
     for args in (["list", "--all"], ["show", "1"], ["log", "1"], ["audit", "verify"],
-                 ["audit", "head"], ["people", "list"], ["outbox", "list"]):
+                 ["audit", "head"], ["audit", "report", "--format", "html"], ["people", "list"],
+                 ["outbox", "list"]):
         result = s55(copy, *args)
         assert result.returncode == 0, (args, result.stderr)
         assert "Traceback" not in result.stderr
