@@ -1,32 +1,37 @@
-"""Throughput of the stress mix on PostgreSQL: ours vs raw SQL writing the same rows.
+"""Throughput of the stress mix on PostgreSQL: ours vs prebuilt Core writing the same rows.
 
 Each of our writer processes runs the stress run's operations (``bench.stress``): on
-a response picked at random from one shared pool, a random legal or illegal trigger
+a response picked at random from its round's pool, a random legal or illegal trigger
 fired by the right or a wrong person, or a content edit - each through ``Workflow``,
 one transaction (load, checks, compare-and-set, chained audit event, rendered mail
 queued with its audit events), or a refusal that writes nothing.
 
 What our writers wrote is then read back, transaction by transaction: the response
 row's new values, the transition or edit event, its outbox rows and mail-queued
-events. The baseline processes replay exactly those rows with SQLAlchemy Core on a
-second pool of responses (the version read and compare-and-set update, the events
-chained under the same advisory lock, or the chain would fork, and the outbox rows),
-and each refusal as the reads that refused it (person, response, recommendations).
-Both sides read a response's state before each operation (the harness's pick of a
-trigger). A third set replays the same work without the chain lock: that forks the
-chain, so it is no audit log, but shows how far this machine lets any writers scale
-(with two cores, four client processes and their four backends already share them).
+events. The baseline processes replay exactly those rows on a pool of their own with
+SQLAlchemy Core statements built once per process and run with bound parameters on
+plain connections: the version read and compare-and-set update, the events chained
+under the same advisory lock (or the chain would fork) and the outbox rows; each
+refusal as the reads that refused it (person, response with its report,
+recommendations). Before a transition or a refusal both sides read the response's
+state (the harness's pick of a trigger; edits pick none). A third set replays the same
+work without the chain lock: that forks the chain, so it is no audit log, but shows
+how far this machine lets any writers scale (with two cores, four client processes and
+their four backends already share them). Both write through s55's engine: the server's
+``synchronous_commit`` (printed) on both sides.
 
-All run in the same database in the same run, 1, 2, 4 and 8 processes at a time (the
-best of ``--rounds``); the cores kept busy during each run are printed beside it.
+For each count of processes (1, 2, 4, 8) one database holds a fresh pool of responses
+per side and round. Rounds alternate the sides' order (``bench.common.alternate``);
+a replay that runs before our side in its round replays our previous round's work
+(the same seeds, so the same mix). The median of the per-round ratios is reported, with
+the cores kept busy beside each side.
 
-    python -m bench.bench_stress [--ops 150] [--responses 200] [--procs 1,2,4,8] [--rounds 2]
+    python -m bench.bench_stress [--ops 150] [--responses 200] [--procs 1,2,4,8] [--rounds 3]
 """
 
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import random
@@ -36,33 +41,21 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from datetime import UTC, date, datetime, timedelta
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from bench.common import fresh_database
-from bench.stress import ADMIN, ROOT, seed
-
-#: Response columns a transition's audit payload may set (dates travel as ISO text).
-DATE_COLUMNS = frozenset({"force_input_due", "published_on"})
-
-
-def _ready_then_wait(db: Any, go: str) -> None:
-    """Connect, say so, and wait for the start: no process imports or connects in the
-    timed part (eight processes importing s55 take seconds of both cores)."""
-    from sqlalchemy import text
-
-    import workflow.mail.queue  # noqa: F401  (a transition's first mail would import Jinja)
-
-    with db.engine.connect() as conn:
-        conn.execute(text("SELECT 1"))
-    Path(f"{go}.{os.getpid()}").touch()
-    while not Path(go).exists():
-        time.sleep(0.005)
+from bench.common import Rounds, alternate, durability, fresh_database
+from bench.common import report as report_ratio
+from bench.stress import ROOT, seed
+from bench.stress_replay import deal, raw, ready_then_wait, written
 
 
-def ours(url: str, seed_: int, ops: int, responses: int, go: str) -> dict[str, Any]:
-    """``ops`` operations of the stress mix; latencies and what became of them."""
+def ours(url: str, seed_: int, ops: int, responses: int, base: int,
+         go: str) -> dict[str, Any]:
+    """``ops`` operations of the stress mix on responses ``base + 1 .. base + responses``;
+    latencies and what became of them."""
     from bench.stress import _one_op
     from workflow.config import Settings
     from workflow.errors import S55Error
@@ -71,142 +64,16 @@ def ours(url: str, seed_: int, ops: int, responses: int, go: str) -> dict[str, A
 
     rng = random.Random(seed_)
     wf = Workflow(Database(url), Settings(database_url=url))
-    _ready_then_wait(wf.db, go)
+    ready_then_wait(wf.db, go)
     lat, outcomes = [], Counter[str]()
     for _ in range(ops):
         t = time.perf_counter()
         try:
-            outcomes[_one_op(wf, rng, rng.randint(1, responses))] += 1
+            outcomes[_one_op(wf, rng, base + rng.randint(1, responses))] += 1
         except S55Error as exc:
             outcomes[f"refused:{type(exc).__name__}"] += 1
         lat.append(time.perf_counter() - t)
     return {"latencies": lat, "outcomes": outcomes}
-
-
-def written(url: str, after_id: int) -> list[dict[str, Any]]:
-    """Our writers' transactions, oldest first, as the rows each one wrote."""
-    from sqlalchemy import text
-
-    from workflow.storage.db import Database
-
-    db = Database(url)
-    with db.engine.connect() as conn:
-        events = conn.execute(text(
-            "SELECT id, response_id, at, actor, action, trigger, from_state, to_state, reason, "
-            "payload FROM audit_event WHERE id > :a ORDER BY id"), {"a": after_id}).mappings().all()
-        outbox = conn.execute(text(
-            "SELECT event_id, kind, sender, recipient, subject, body_text, body_html "
-            "FROM outbox WHERE event_id > :a ORDER BY id"), {"a": after_id}).mappings().all()
-    db.dispose()
-    mails: dict[int, list[dict[str, Any]]] = {}
-    for row in outbox:
-        mails.setdefault(row["event_id"], []).append(
-            {k: v for k, v in row.items() if k != "event_id"})
-    txns: list[dict[str, Any]] = []
-    for e in events:
-        event = {k: (v.isoformat() if isinstance(v, datetime) else v)
-                 for k, v in e.items() if k != "id"}
-        if e["action"] == "mail_queued":  # written in its cause's transaction, after it
-            txns[-1]["mail_events"].append(event)
-            continue
-        payload = json.loads(e["payload"])
-        change: dict[str, Any] = {}
-        rec = None
-        if e["action"] == "transition":
-            change = {"state": e["to_state"], **payload}
-        elif "recommendation" in payload:
-            rec = [payload["recommendation"], payload["field"], payload["value"]]
-        else:
-            change = {payload["field"]: payload["value"]}
-        txns.append({"rid": e["response_id"], "event": event, "change": change, "rec": rec,
-                     "outbox": mails.get(e["id"], []), "mail_events": []})
-    return txns
-
-
-def raw(url: str, work: list[dict[str, Any]], offset: int, go: str,
-        serialised: bool) -> dict[str, Any]:
-    """Replay ``work`` (transactions, and refusals as ``{"refusal": rid}``) with Core, on
-    response ``rid + offset``. ``serialised=False`` leaves out the chain lock."""
-    from sqlalchemy import insert, select, text, update
-
-    from workflow.storage.db import Database
-    from workflow.storage.models import (
-        AuditEvent,
-        InspectionReport,
-        OutboxMessage,
-        Person,
-        Recommendation,
-        Response,
-    )
-
-    events: Any = AuditEvent.__table__  # type: ignore[attr-defined]
-    outbox: Any = OutboxMessage.__table__  # type: ignore[attr-defined]
-    db = Database(url)
-    _ready_then_wait(db, go)
-    lat = []
-    for item in work:
-        t = time.perf_counter()
-        rid = item.get("refusal", item.get("rid", 0)) + offset
-        with db.read() as s:  # the harness's pick of a trigger, as on our side
-            s.execute(select(Response.state).where(Response.id == rid)).scalar_one()
-        if "refusal" in item:
-            with db.read() as s:
-                s.execute(select(Person).where(Person.email == ADMIN)).first()
-                s.execute(select(Response, InspectionReport).join(
-                    InspectionReport, InspectionReport.id == Response.report_id)
-                    .where(Response.id == rid)).first()
-                s.execute(select(Recommendation).where(Recommendation.response_id == rid)).all()
-            lat.append(time.perf_counter() - t)
-            continue
-        now = datetime.now(UTC)
-        with db.write() as s:
-            version = s.execute(select(Response.version).where(Response.id == rid)).scalar_one()
-            change = {k: date.fromisoformat(v) if k in DATE_COLUMNS and v else v
-                      for k, v in item["change"].items()}
-            s.execute(update(Response).where(Response.id == rid, Response.version == version)
-                      .values(version=version + 1, updated_at=now, **change))
-            if item["rec"]:
-                number, field, value = item["rec"]
-                s.execute(update(Recommendation).where(Recommendation.response_id == rid,
-                                                       Recommendation.number == number)
-                          .values(**{field: value}))
-            if serialised:
-                s.execute(text("SELECT pg_advisory_xact_lock(755)"))
-            head = s.execute(select(events.c.hash).order_by(events.c.id.desc())
-                             .limit(1)).scalar() or "0" * 64
-            chain = _chained([item["event"], *item["mail_events"]], head, rid, now)
-            first = s.execute(insert(events).returning(events.c.id), chain[0]).scalar_one()
-            if item["outbox"]:
-                s.execute(insert(outbox), [
-                    {**m, "event_id": first, "response_id": rid, "dedupe_key": f"{first}:{i}",
-                     "message_id": f"<{first}.{i}@s55>", "status": "pending", "attempts": 0,
-                     "next_attempt_at": now, "created_at": now}
-                    for i, m in enumerate(item["outbox"])])
-                s.execute(insert(events), chain[1:])
-        lat.append(time.perf_counter() - t)
-    return {"latencies": lat}
-
-
-def _chained(events: list[dict[str, Any]], prev: str, rid: int,
-             now: datetime) -> list[dict[str, Any]]:
-    """The events as rows of response ``rid`` at ``now``, each hashed after the one before."""
-    rows = []
-    for e in events:
-        row = {**e, "response_id": rid, "at": now, "prev_hash": prev}
-        row["hash"] = prev = hashlib.sha256(
-            "\x1f".join(str(v) for v in row.values()).encode()).hexdigest()
-        rows.append(row)
-    return rows
-
-
-def deal(txns: list[dict[str, Any]], refusals: int, n: int) -> list[list[dict[str, Any]]]:
-    """``txns`` in our order with ``refusals`` spread among them at random, dealt
-    round-robin to ``n`` processes."""
-    rng = random.Random(55)
-    work: list[dict[str, Any]] = list(txns)
-    for t in rng.choices(txns or [{"rid": 1}], k=refusals):
-        work.insert(rng.randint(0, len(work)), {"refusal": t["rid"]})
-    return [work[i::n] for i in range(n)]
 
 
 def _spawn(args: dict[str, Any]) -> subprocess.Popen[bytes]:
@@ -260,25 +127,57 @@ def pct(values: list[float], q: float) -> float:
 
 
 Run = tuple[float, list[float], float, list[dict[str, Any]]]
+#: The sides, as reported, and the worker kind each runs.
+SIDES = {"ours": "ours", "baseline": "raw", "no lock": "unserialised"}
 
 
-def one_round(n: int, ops: int, responses: int) -> dict[str, Run]:
-    """Ours, the baseline and the unserialised replay, ``n`` processes each, one database."""
+def measure(n: int, ops: int, responses: int,
+            rounds: int) -> tuple[Rounds, dict[str, list[Run]], str]:
+    """Every side with ``n`` processes for ``rounds`` alternated rounds, one database;
+    each side's figures, its runs, and the durability both sides wrote under."""
     with fresh_database("postgresql") as url:
         published = datetime.now(UTC).date() - timedelta(days=10)
-        seed(url, 3 * responses, published)  # three pools: ours, baseline, no lock
-        before = last_event_id(url)
-        runs = {"ours": race([{"kind": "ours", "url": url, "seed": 1000 * n + i, "ops": ops,
-                               "responses": responses} for i in range(n)])}
-        txns = written(url, before)
-        refusals = n * ops - len(txns)
-        for kind, pool in (("raw", 1), ("unserialised", 2)):
-            runs[kind] = race([{"kind": kind, "url": url, "work": share,
-                                "offset": pool * responses}
-                               for share in deal(txns, refusals, n)])
-        rows = rows_per_pool(url, before, responses)
-        assert len(set(rows.values())) == 1, f"the replays wrote other rows than ours: {rows}"
-    return runs
+        seed(url, len(SIDES) * rounds * responses, published)  # a pool per side and round
+        after = last_event_id(url)
+        pools = iter(range(len(SIDES) * rounds))
+        runs: dict[str, list[Run]] = {side: [] for side in SIDES}
+        latest: dict[str, Any] = {}  # our side's last work: its transactions and pool
+        replayed: list[tuple[int, int]] = []  # (our pool, the replay's pool)
+
+        def ours_side() -> float:
+            pool = next(pools)
+            before = last_event_id(url)
+            run = race([{"kind": "ours", "url": url, "seed": 1000 * n + i, "ops": ops,
+                         "responses": responses, "base": pool * responses} for i in range(n)])
+            txns = written(url, before)
+            latest.update(txns=txns, refusals=n * ops - len(txns), pool=pool)
+            runs["ours"].append(run)
+            return run[0]
+
+        def replay(side: str) -> Callable[[], float]:
+            def run_side() -> float:
+                pool = next(pools)
+                run = race([{"kind": SIDES[side], "url": url, "work": share,
+                             "offset": (pool - latest["pool"]) * responses}
+                            for share in deal(latest["txns"], latest["refusals"], n)])
+                replayed.append((latest["pool"], pool))
+                runs[side].append(run)
+                return run[0]
+            return run_side
+
+        # Round 0 starts with our side, so a replay always has work to replay.
+        result = alternate({"ours": ours_side, "baseline": replay("baseline"),
+                            "no lock": replay("no lock")}, rounds)
+        counts = rows_per_pool(url, after, responses)
+        wrong = {(a, b): (counts.get(a), counts.get(b)) for a, b in replayed
+                 if counts.get(a) != counts.get(b)}
+        assert not wrong, f"a replay wrote other rows than ours (events, outbox): {wrong}"
+        from workflow.storage.db import Database
+
+        db = Database(url)
+        settled = durability(db)
+        db.dispose()
+    return result, runs, settled
 
 
 def rows_per_pool(url: str, after_id: int, responses: int) -> dict[int, tuple[int, int]]:
@@ -288,71 +187,73 @@ def rows_per_pool(url: str, after_id: int, responses: int) -> dict[int, tuple[in
     from workflow.storage.db import Database
 
     db = Database(url)
-    counts: dict[int, list[int]] = {0: [0, 0], 1: [0, 0], 2: [0, 0]}
+    counts: dict[int, list[int]] = {}
     with db.engine.connect() as conn:
         for column, table, where in ((0, "audit_event", "id > :a"),
                                      (1, "outbox", "event_id > :a")):
             for pool, count in conn.execute(text(
                     f"SELECT (response_id - 1) / :r, count(*) FROM {table} WHERE {where} "
                     "GROUP BY 1"), {"a": after_id, "r": responses}):
-                counts[pool][column] = count
+                counts.setdefault(pool, [0, 0])[column] = count
     db.dispose()
     return {pool: (e, o) for pool, (e, o) in counts.items()}
 
 
-def report(n: int, r: dict[str, Run]) -> None:
+def describe(n: int, result: Rounds, runs: dict[str, list[Run]]) -> float:
+    """Print one count of processes; returns the median of the per-round ratios."""
     outcomes: Counter[str] = Counter()
-    for out in r["ours"][3]:
+    for out in runs["ours"][-1][3]:
         outcomes.update(out["outcomes"])
+    total = sum(outcomes.values())
     changed = outcomes["transition"] + outcomes["edit"]
-    print(f"{n} writer process(es), {len(r['ours'][1])} operations each "
-          f"({outcomes['transition']} transitions, {outcomes['edit']} edits, "
-          f"{len(r['ours'][1]) - changed} refused)")
-    for kind, label in (("ours", "ours"), ("raw", "baseline"), ("unserialised", "no lock")):
-        ops_s, lat, busy, _ = r[kind]
-        print(f"  {label:9} {ops_s:8.1f} ops/s ({ops_s * changed / len(lat):6.1f} changes/s)  "
+    print(f"{n} writer process(es); our last round: {total} operations ("
+          f"{outcomes['transition']} transitions, {outcomes['edit']} edits, "
+          f"{total - changed} refused)")
+    for side, side_runs in runs.items():
+        lat = [x for run in side_runs for x in run[1]]
+        busy = statistics.median(run[2] for run in side_runs)
+        ops_s = result.median(side)
+        print(f"  {side:9} {ops_s:8.1f} ops/s ({ops_s * changed / total:6.1f} changes/s)  "
               f"p50 {pct(lat, 50):6.1f} ms  p95 {pct(lat, 95):6.1f} ms  cores busy {busy:4.0%}")
-    print(f"  ratio     {r['ours'][0] / r['raw'][0]:8.3f}  (ours/baseline; target >= 0.4 at 4)",
-          flush=True)
+    return report_ratio(f"stress mix, {n} writer process(es) a side", "ops/s", result,
+                        higher_is_better=True, target=">= 0.4 at 4")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--ops", type=int, default=150, help="operations per process")
-    parser.add_argument("--responses", type=int, default=200, help="responses in the pool")
+    parser.add_argument("--responses", type=int, default=200, help="responses in a pool")
     parser.add_argument("--procs", default="1,2,4,8")
-    parser.add_argument("--rounds", type=int, default=2, help="best of this many runs")
+    parser.add_argument("--rounds", type=int, default=3, help="alternated rounds per count")
     parser.add_argument("--worker")
     args = parser.parse_args()
     if args.worker:
         w = json.loads(Path(args.worker).read_text())
-        out = ours(w["url"], w["seed"], w["ops"], w["responses"], w["go"]) \
+        out = ours(w["url"], w["seed"], w["ops"], w["responses"], w["base"], w["go"]) \
             if w["kind"] == "ours" else \
             raw(w["url"], w["work"], w["offset"], w["go"], serialised=w["kind"] == "raw")
         Path(w["out"]).write_text(json.dumps(out))
         return
     counts = [int(x) for x in args.procs.split(",")]
-    results: dict[int, dict[str, Run]] = {}
+    results: dict[int, tuple[Rounds, dict[str, list[Run]]]] = {}
     for n in counts:
-        best: dict[str, Run] = {}
-        for _ in range(args.rounds):  # the best round of each: other load only slows a run
-            for kind, run in one_round(n, args.ops, args.responses).items():
-                if kind not in best or run[0] > best[kind][0]:
-                    best[kind] = run
-        results[n] = best
-        report(n, best)
+        result, runs, settled = measure(n, args.ops, args.responses, args.rounds)
+        if n == counts[0]:
+            print(f"durability (every side): {settled}")
+        results[n] = (result, runs)
+        describe(n, result, runs)
     if 1 in results:
-        one = results[1]
+        one, one_runs = results[1]
         cores = os.cpu_count() or 1
-        print(f"one writer keeps {one['ours'][2] * cores:.2f} of this machine's {cores} cores busy "
+        busy = statistics.median(run[2] for run in one_runs["ours"])
+        print(f"one writer keeps {busy * cores:.2f} of this machine's {cores} cores busy "
               f"(its client and its PostgreSQL backend take turns): more writers can add about "
-              f"{1 / one['ours'][2]:.2f}x its throughput here, beyond {cores} they only share "
-              "the cores")
+              f"{1 / busy:.2f}x its throughput here, beyond {cores} they only share the cores")
         for n in counts[1:]:
-            print(f"scaling at {n}: ours {results[n]['ours'][0] / one['ours'][0]:.2f}x, "
-                  f"baseline {results[n]['raw'][0] / one['raw'][0]:.2f}x, no lock "
-                  f"{results[n]['unserialised'][0] / one['unserialised'][0]:.2f}x their own "
-                  "single writer (target for ours at 4: >= 2x)")
+            r = results[n][0]
+            print(f"scaling at {n}: " + ", ".join(
+                f"{side} {r.median(side) / one.median(side):.2f}x" for side in SIDES)
+                + " their own single writer (target for ours at 4: >= 2x)")
 
 
 if __name__ == "__main__":

@@ -1,17 +1,25 @@
-"""Large synthetic data written with raw SQL (fast), shaped like 20 years of 43 forces."""
+"""Large synthetic data written with raw SQL (fast), shaped like 20 years of 43 forces,
+and variants of the reference response document."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
 
 from sqlalchemy import insert
 
 from states import State
 from states.deadlines import statutory_deadline
 from workflow.audit import GENESIS, canonical_payload, chain_hash
+from workflow.documents.model import format_date
 from workflow.storage.db import Database
 from workflow.storage.models import AuditEvent, InspectionReport, Response
 
+#: The reference document (Norfolk's published response), as the tests keep it.
+NORFOLK = Path(__file__).resolve().parent.parent / "tests" / "data" / \
+    "norfolk-asb-spotlight-2024.md"
 FORCES = [f"Force {i:02d}" for i in range(43)]
 OPEN_STATES = [State.DRAFT, State.FORCE_INPUT, State.PCC_SIGNOFF, State.FORWARDED_TO_PANEL,
                State.PUBLISHED]
@@ -56,11 +64,12 @@ def audit_events(db: Database, count: int, *, batch: int = 20000) -> str:
         for lo in range(0, count, batch):
             rows = []
             for i in range(lo, min(lo + batch, count)):
-                e = {"response_id": i % 100_000 + 1, "at": at + timedelta(seconds=i),
-                     "actor": "officer@opcc.example", "action": "transition",
-                     "trigger": "publish", "from_state": "forwarded_to_panel",
-                     "to_state": "published", "reason": None,
-                     "payload": canonical_payload({"url": f"https://opcc.example/r/{i}"})}
+                e: dict[str, Any] = {
+                    "response_id": i % 100_000 + 1, "at": at + timedelta(seconds=i),
+                    "actor": "officer@opcc.example", "action": "transition",
+                    "trigger": "publish", "from_state": "forwarded_to_panel",
+                    "to_state": "published", "reason": None,
+                    "payload": canonical_payload({"url": f"https://opcc.example/r/{i}"})}
                 e["prev_hash"] = prev
                 e["hash"] = prev = chain_hash(prev, (
                     e["response_id"], e["at"].isoformat(timespec="microseconds"), e["actor"],
@@ -69,3 +78,22 @@ def audit_events(db: Database, count: int, *, batch: int = 20000) -> str:
                 rows.append(e)
             conn.execute(insert(AuditEvent), rows)
     return prev
+
+
+def variant(text: str, i: int, *, only_title: bool = False) -> str:
+    """The Norfolk document as report ``i``: its own title, and unless ``only_title`` its
+    own date and one of four writing styles (bold headings or not, extra blank lines,
+    CRLF line endings)."""
+    out = text.replace("PEEL spotlight report\n", f"PEEL spotlight report (variant {i})\n", 1)
+    if only_title:
+        return out
+    published = date(2024, 10, 10) + timedelta(days=i % 300)
+    out = out.replace("10 October 2024", format_date(published), 1)
+    style = i % 4
+    if style == 1:
+        out = re.sub(r"^(#+) \*\*(.*)\*\*$", r"\1 \2", out, flags=re.M)
+    elif style == 2:
+        out = out.replace("\n\n", "\n\n\n")
+    elif style == 3:
+        out = out.replace("\n", "\r\n")
+    return out

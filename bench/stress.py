@@ -90,6 +90,7 @@ def _pick(rng: random.Random, state: str) -> str:
 def _one_op(wf: Any, rng: random.Random, rid: int) -> str:
     """One random operation on response ``rid``; returns what it was."""
     from sqlalchemy import select
+    from sqlmodel import col
 
     from states import BY_TRIGGER
     from workflow import content
@@ -103,8 +104,8 @@ def _one_op(wf: Any, rng: random.Random, rid: int) -> str:
         content.edit_recommendation(wf, rid, rng.choice(RECS), "force_response",
                                     f"Force answer {rng.random()}", FORCE)
         return "edit"
-    state = wf.db.query(lambda s: s.execute(select(Response.state)
-                                            .where(Response.id == rid)).scalar_one())
+    state = wf.db.query(lambda s: s.execute(select(col(Response.state))
+                                            .where(col(Response.id) == rid)).scalar_one())
     trigger = _pick(rng, state)
     spec = BY_TRIGGER[trigger]
     actor = BY_ROLE[sorted(spec.roles)[0].value] if rng.random() < 0.85 else \

@@ -157,17 +157,18 @@ def kill_mid_transaction(url: str, pid: int, after: Callable[[], bool],
 def _replay(db: Any) -> list[str]:
     """Every response's state and version against the replay of its audit events."""
     from sqlalchemy import select
+    from sqlmodel import col
 
     from workflow.storage.models import AuditEvent, Response
 
     problems: list[str] = []
     with db.read() as s:
         rows = {r.id: (r.state, r.version) for r in s.execute(
-            select(Response.id, Response.state, Response.version))}
-        events = s.execute(select(AuditEvent.response_id, AuditEvent.action,
-                                  AuditEvent.from_state, AuditEvent.to_state)
-                           .where(AuditEvent.response_id.is_not(None))  # type: ignore[union-attr]
-                           .order_by(AuditEvent.id)).all()
+            select(col(Response.id), col(Response.state), col(Response.version)))}
+        events = s.execute(select(col(AuditEvent.response_id), col(AuditEvent.action),
+                                  col(AuditEvent.from_state), col(AuditEvent.to_state))
+                           .where(col(AuditEvent.response_id).is_not(None))
+                           .order_by(col(AuditEvent.id))).all()
     state: dict[int, str] = {}
     bumps: Counter[int] = Counter()
     for rid, action, from_state, to_state in events:
@@ -191,11 +192,12 @@ def _replay(db: Any) -> list[str]:
 
 def _mail(db: Any, received: Counter[str]) -> list[str]:
     from sqlalchemy import select
+    from sqlmodel import col
 
     from workflow.storage.models import OutboxMessage
 
     with db.read() as s:
-        rows = s.execute(select(OutboxMessage.message_id, OutboxMessage.status)).all()
+        rows = s.execute(select(col(OutboxMessage.message_id), col(OutboxMessage.status))).all()
     problems = [f"{n} messages {st}" for st, n in Counter(r[1] for r in rows).items()
                 if st != "sent"]
     queued = {r[0] for r in rows}
@@ -211,14 +213,15 @@ def _mail(db: Any, received: Counter[str]) -> list[str]:
 
 def _escalations(db: Any, outcome: Outcome) -> list[str]:
     from sqlalchemy import func, select
+    from sqlmodel import col
 
     from workflow.storage.models import AuditEvent, EscalationFiring
 
     with db.read() as s:
         fired = s.execute(select(func.count()).select_from(EscalationFiring)
-                          .where(EscalationFiring.status == "fired")).scalar_one()
+                          .where(col(EscalationFiring.status) == "fired")).scalar_one()
         events = s.execute(select(func.count()).select_from(AuditEvent)
-                           .where(AuditEvent.action == "escalation")).scalar_one()
+                           .where(col(AuditEvent.action) == "escalation")).scalar_one()
     claimed = sum(w["fired"] for w in outcome.schedulers)
     problems = [e for w in outcome.schedulers for e in w["errors"]]
     # A scheduler killed mid-run takes its tally with it: what it committed before
