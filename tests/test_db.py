@@ -27,6 +27,7 @@ from sqlalchemy.pool import QueuePool
 from waiting import wait_until
 
 from workflow import audit
+from workflow.config import Settings
 from workflow.errors import DatabaseError, NotFoundError
 from workflow.storage.db import XID_KEY, Database, backoff, transient
 from workflow.storage.models import AuditEvent, Person, Recommendation
@@ -403,3 +404,30 @@ def test_cli_unreachable_database_is_one_error_line(tmp_path: Path) -> None:
     assert proc.returncode == 1
     assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
     assert proc.stderr.startswith("Error: cannot open database postgresql://s55@127.0.0.1:9/s55")
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+@pytest.mark.postgresql
+def test_the_planners_raw_read_is_retried_after_its_backend_is_terminated(
+        db: Database, settings: Settings) -> None:
+    """The escalation planner reads on the driver's own cursor; a backend terminated under it
+    is still seen as a lost connection and the read runs again (it used to escape as a raw
+    psycopg error and stop a scheduler's sweep)."""
+    from tests.factories import norfolk
+    from workflow.escalations.plan import open_responses
+    from workflow.service import Workflow
+
+    rid = norfolk(Workflow(db, settings))
+    attempts: list[int] = []
+
+    def read(s: Session) -> object:
+        attempts.append(1)
+        if len(attempts) == 1:
+            pid = s.execute(text("SELECT pg_backend_pid()")).scalar()
+            with psycopg.connect(psycopg_url(db), autocommit=True) as killer:
+                killer.execute("SELECT pg_terminate_backend(%s)", (pid,))
+        return open_responses(s)
+
+    dates, _ = db.query(read)  # type: ignore[misc]
+    assert len(attempts) == 2
+    assert list(dates) == [rid]

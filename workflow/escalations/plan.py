@@ -11,10 +11,13 @@ from __future__ import annotations
 import tomllib
 from collections.abc import Iterable, Sequence
 from collections.abc import Set as AbstractSet
+from contextlib import suppress
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.exc import DBAPIError
 
 from notifications import BUILTIN_TEMPLATES
 from states import State
@@ -116,13 +119,27 @@ def _chunks(ids: Sequence[int], size: int = 900) -> Iterable[Sequence[int]]:
 
 
 def _fetch(session: Session, sql: str) -> list[Any]:
-    """Run parameterless SQL on the driver's own cursor: plain tuples, no Result objects."""
-    cursor = session.connection().connection.cursor()
+    """Run parameterless SQL on the driver's own cursor: plain tuples, no Result objects.
+
+    A driver error is raised as SQLAlchemy's, with the connection invalidated when the
+    server is gone, exactly as a statement through SQLAlchemy would be: ``Database.query``
+    retries a terminated backend only when it can see that it was one.
+    """
+    conn = session.connection()
+    dbapi = conn.dialect.loaded_dbapi
+    cursor = conn.connection.cursor()
     try:
         cursor.execute(sql)
         return list(cursor.fetchall())
+    except dbapi.Error as exc:
+        gone = conn.dialect.is_disconnect(exc, conn.connection.dbapi_connection, cursor)
+        if gone:
+            conn.invalidate(exc)
+        raise DBAPIError.instance(sql, None, exc, dbapi.Error, connection_invalidated=gone,
+                                  dialect=conn.dialect) from exc
     finally:
-        cursor.close()
+        with suppress(dbapi.Error):
+            cursor.close()
 
 
 _NONE_FIRED: frozenset[tuple[str, int]] = frozenset()
