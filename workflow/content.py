@@ -192,10 +192,13 @@ def edit_recommendation(wf: Workflow, response_id: int, number: int, field: str,
     return wf.db.run(work)
 
 
-def add_recommendation(wf: Workflow, response_id: int, data: dict[str, object],
+def add_recommendation(wf: Workflow, response_id: int,
+                       data: RecommendationInput | dict[str, object],
                        actor: str) -> Recommendation:
-    """Add a recommendation with its number exactly as published."""
-    rec_in = validate(RecommendationInput, data)
+    """Add a recommendation with its number exactly as published (due date read from its
+    text unless given)."""
+    rec_in = data if isinstance(data, RecommendationInput) else validate(RecommendationInput,
+                                                                         data)
 
     def work(s: Session) -> Recommendation:
         person, loaded = _editable(s, response_id, actor, frozenset({Role.ADMIN}),

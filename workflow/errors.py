@@ -38,6 +38,19 @@ class DuplicateError(S55Error):
         super().__init__(f"{kind} {key} already exists{(' ' + where) if where else ''}")
 
 
+class RecommendationDateError(S55Error):
+    """A recommendation's text states a due date that cannot be read, or that the due date
+    given with it contradicts.
+
+    Not a ``ValueError``: raised inside input validation, it reaches the user as itself,
+    naming the recommendation by its published number (not its place in a list).
+    """
+
+    def __init__(self, number: int, problem: str) -> None:
+        self.number, self.problem = number, problem
+        super().__init__(f"recommendation {number}: {problem}")
+
+
 def _allowed(allowed: Iterable[str]) -> str:
     return ", ".join(allowed) or "none"
 
