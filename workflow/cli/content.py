@@ -77,6 +77,12 @@ def people_list(as_json: AsJson = False) -> None:
 
 # -- reports and content ------------------------------------------------------------------
 
+#: A second response of this force to a report it already answers (rare; audited).
+Again = Annotated[bool, typer.Option("--again", help="register a second response of this "
+                                     "force to a report it already answers (needs --reason)")]
+AgainReason = Annotated[str | None, typer.Option("--reason", help="why, with --again "
+                                                 "(kept in the audit log)")]
+
 
 def _numbered(items: list[str], what: str) -> list[dict[str, Any]]:
     from workflow.errors import InvalidInputError
@@ -109,10 +115,12 @@ def report_add(
     force: Annotated[str | None, typer.Option(help="the force responding (S55_FORCE)")] = None,
     rec: Annotated[list[str], typer.Option(help="NUMBER=TEXT, as published")] = [],  # noqa: B006
     afi: Annotated[list[str], typer.Option(help="NUMBER=TEXT")] = [],  # noqa: B006
+    again: Again = False, reason: AgainReason = None,
 ) -> None:
     """Register an inspection report and open its Section 55 response in draft."""
-    from workflow import content, inputs
+    from workflow import content, inputs, reports
 
+    again_reason = reports.again_reason(again, reason)
     if file is not None:
         report = inputs.load_report_file(file)
     else:
@@ -122,7 +130,7 @@ def report_add(
             "recommendations": _numbered(rec, "--rec"),
             "areas_for_improvement": _numbered(afi, "--afi"),
         })
-    response = content.add_report(open_workflow(), report, actor)
+    response = content.add_report(open_workflow(), report, actor, again=again_reason)
     typer.echo(f"response {response.id}: {report.title} - Section 55 deadline "
                f"{response.deadline:%d %B %Y}")
     _due_notes(report.recommendations)

@@ -21,7 +21,7 @@ from sqlmodel import col
 
 from states import Role, State
 from states.deadlines import DEFAULT_MILESTONES, MilestonePolicy
-from workflow import audit, files
+from workflow import audit, files, reports
 from workflow.audit import Action
 from workflow.clock import Clock, SystemClock
 from workflow.documents.model import (
@@ -34,7 +34,6 @@ from workflow.documents.model import (
 )
 from workflow.documents.office import document_state
 from workflow.documents.parse import parse_document
-from workflow.errors import DuplicateError
 from workflow.service import person_by_email, require_role
 from workflow.storage.db import Database
 from workflow.storage.models import AreaForImprovement, InspectionReport, Recommendation, Response
@@ -141,15 +140,17 @@ def import_document(
     milestones: MilestonePolicy = DEFAULT_MILESTONES,
     published_url: str | None = None,
     published_on: date | None = None,
+    again: str | None = None,
 ) -> ImportResult:
     """Import one response document as ``actor`` (an admin) in one transaction.
 
     ``published_url``/``published_on`` record where and when a published document
-    went up (the document itself does not say).
+    went up (the document itself does not say). ``again`` is the reason for a second
+    response of ``force`` to a report it already answers (``reports.check_new_response``).
 
     Raises:
         DocumentError: the file is not an importable response (nothing is written).
-        DuplicateError: this force already has a response to that report.
+        DuplicateResponseError: this force already has a response to that report.
         NotFoundError, RoleError: the actor is unknown or not an admin.
     """
     text = read_document(path)
@@ -159,8 +160,10 @@ def import_document(
     with db.write() as s:
         person = person_by_email(s, actor)
         require_role(person, {Role.ADMIN}, "import responses")
-        report = _report(s, doc, now)
-        _check_unique(s, report, force.strip())
+        again_of = reports.check_new_response(
+            s, force=force, title=doc.title, published_on=doc.published,
+            link=doc.link.url if doc.link else "", again=again)
+        report = _report(s, doc, now, shared=again_of is None)
         response = Response(
             report_id=report.id or 0, force=force.strip(), state=state.value,
             deadline=doc.deadline, signoff_due=milestones.signoff_due(doc.deadline),
@@ -182,7 +185,8 @@ def import_document(
                   for a in doc.areas_for_improvement)
         s.flush()
         audit.append(s, at=now, actor=person.email, action=Action.IMPORTED, response_id=rid,
-                     to_state=state.value, payload=_imported_payload(path, text, doc, state))
+                     to_state=state.value, reason=again,
+                     payload={**_imported_payload(path, text, doc, state), "again_of": again_of})
         for item in ChecklistItem:  # the form's order
             if item in doc.checklist:
                 audit.append(s, at=now, actor=person.email, action=Action.CHECKLIST,
@@ -192,11 +196,13 @@ def import_document(
         return ImportResult(rid, report.id or 0, state, doc, doc.warnings)
 
 
-def _report(s: Session, doc: ParsedDocument, now: Any) -> InspectionReport:
-    """The report this document answers: an existing one (same title and date) or a new one."""
+def _report(s: Session, doc: ParsedDocument, now: Any, *, shared: bool) -> InspectionReport:
+    """The report this document answers: when ``shared``, an existing one (another force's,
+    same title and date) or a new one; else a new one (a second response of one force
+    needs a report row of its own: one response per force and report row)."""
     report = s.scalars(select(InspectionReport).where(
         col(InspectionReport.title) == doc.title,
-        col(InspectionReport.published_on) == doc.published)).first()
+        col(InspectionReport.published_on) == doc.published)).first() if shared else None
     if report is None:
         report = InspectionReport(
             title=doc.title, published_on=doc.published,
@@ -206,13 +212,6 @@ def _report(s: Session, doc: ParsedDocument, now: Any) -> InspectionReport:
         s.add(report)
         s.flush()
     return report
-
-
-def _check_unique(s: Session, report: InspectionReport, force: str) -> None:
-    taken = s.scalars(select(col(Response.id)).where(col(Response.report_id) == report.id,
-                                                     col(Response.force) == force)).first()
-    if taken is not None:
-        raise DuplicateError("response", taken, f"for {force} to {report.title!r}")
 
 
 def _imported_payload(path: str | Path, text: str, doc: ParsedDocument,
