@@ -65,6 +65,7 @@ class Rag(StrEnum):
     RED = "red"
     DONE = "done"  # published on time
     LATE = "late"  # published after the deadline
+    UNDATED = "undated"  # published on a day nobody recorded (an imported document)
     CLOSED = "closed"  # not required
 
 
@@ -85,12 +86,16 @@ def rag(
     published_on: date | None,
     closed: bool = False,
     milestone_missed: bool = False,
+    published: bool = False,
 ) -> Rag:
-    """The dashboard status of one response."""
+    """The dashboard status of one response (``published``: its state says it is, whether
+    or not the day is known)."""
     if closed:
         return Rag.CLOSED
     if published_on is not None:
         return Rag.DONE if published_on <= deadline else Rag.LATE
+    if published:
+        return Rag.UNDATED
     left = days_left(deadline, today)
     if left <= RED_DAYS:
         return Rag.RED

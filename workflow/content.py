@@ -17,7 +17,7 @@ from sqlmodel import col
 
 from states import EDITABLE, Role, State
 from states.deadlines import MilestonePolicy, statutory_deadline
-from workflow import audit
+from workflow import audit, reports
 from workflow.audit import Action
 from workflow.errors import (
     DuplicateError,
@@ -88,8 +88,14 @@ def milestones(wf: Workflow) -> MilestonePolicy:
     return MilestonePolicy(wf.settings.force_input_days_before, wf.settings.signoff_days_before)
 
 
-def add_report(wf: Workflow, report_in: ReportInput, actor: str) -> Response:
-    """Register a report and open its Section 55 response in ``draft``."""
+def add_report(wf: Workflow, report_in: ReportInput, actor: str, *,
+               again: str | None = None) -> Response:
+    """Register a report and open its Section 55 response in ``draft``.
+
+    A second response of the force to the same report is refused
+    (``reports.check_new_response``) unless ``again`` gives the reason, which the
+    ``created`` event keeps.
+    """
     report_in.check_unique_numbers()
     force = (report_in.force or wf.settings.force).strip()
     deadline = statutory_deadline(report_in.published_on)
@@ -97,6 +103,9 @@ def add_report(wf: Workflow, report_in: ReportInput, actor: str) -> Response:
     def work(s: Session) -> Response:
         person = person_by_email(s, actor)
         require_role(person, {Role.ADMIN}, "register reports")
+        again_of = reports.check_new_response(
+            s, force=force, title=report_in.title, published_on=report_in.published_on,
+            link=report_in.link, again=again)
         now = wf.clock.now()
         report = InspectionReport(
             title=report_in.title, published_on=report_in.published_on,
@@ -121,10 +130,11 @@ def add_report(wf: Workflow, report_in: ReportInput, actor: str) -> Response:
         s.add_all(AreaForImprovement(response_id=rid, **a.model_dump())
                   for a in report_in.areas_for_improvement)
         audit.append(s, at=now, actor=person.email, action=Action.CREATED, response_id=rid,
-                     to_state=State.DRAFT.value,
+                     to_state=State.DRAFT.value, reason=again,
                      payload={"report": report_in.model_dump(mode="json"), "force": force,
                               "deadline": deadline.isoformat(),
-                              "signoff_due": response.signoff_due.isoformat()})
+                              "signoff_due": response.signoff_due.isoformat(),
+                              "again_of": again_of})
         return response
 
     return wf.db.run(work)
@@ -192,10 +202,13 @@ def edit_recommendation(wf: Workflow, response_id: int, number: int, field: str,
     return wf.db.run(work)
 
 
-def add_recommendation(wf: Workflow, response_id: int, data: dict[str, object],
+def add_recommendation(wf: Workflow, response_id: int,
+                       data: RecommendationInput | dict[str, object],
                        actor: str) -> Recommendation:
-    """Add a recommendation with its number exactly as published."""
-    rec_in = validate(RecommendationInput, data)
+    """Add a recommendation with its number exactly as published (due date read from its
+    text unless given)."""
+    rec_in = data if isinstance(data, RecommendationInput) else validate(RecommendationInput,
+                                                                         data)
 
     def work(s: Session) -> Recommendation:
         person, loaded = _editable(s, response_id, actor, frozenset({Role.ADMIN}),

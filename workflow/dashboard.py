@@ -30,6 +30,7 @@ _response = table(
 )
 _report = table("inspection_report", column("id", Integer), column("title", String))
 _OPEN = sorted(s.value for s in State if s not in FINAL)
+_PUBLISHED = sorted(s.value for s in PUBLISHED_STATES)
 
 
 def _milestone_missed(state: State, today: date, force_input_due: date | None,
@@ -49,7 +50,7 @@ def status(row: Any, today: date) -> dict[str, Any]:
         "outcome": outcome(row.deadline, today, published=state in PUBLISHED_STATES,
                            published_on=row.published_on, closed=state is State.NOT_REQUIRED),
         "rag": rag(row.deadline, today, published_on=row.published_on,
-                   closed=state is State.NOT_REQUIRED,
+                   closed=state is State.NOT_REQUIRED, published=state in PUBLISHED_STATES,
                    milestone_missed=_milestone_missed(state, today, row.force_input_due,
                                                       row.signoff_due)).value,
         "waiting_on": WAITING_ON[state],
@@ -71,7 +72,8 @@ def list_responses(db: Database, settings: Settings, clock: Clock, *, state: str
     elif not include_closed:
         stmt = stmt.where(r.state.in_(_OPEN))
     if overdue:
-        stmt = stmt.where(r.deadline < today, r.published_on.is_(None))
+        stmt = stmt.where(r.deadline < today, r.published_on.is_(None),
+                          r.state.not_in(_PUBLISHED))
     rows = db.query(lambda s: s.execute(stmt).all())
     upcoming = next_escalations(db, settings, clock, [x.id for x in rows if x.state in _OPEN])
     return [

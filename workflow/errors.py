@@ -38,6 +38,32 @@ class DuplicateError(S55Error):
         super().__init__(f"{kind} {key} already exists{(' ' + where) if where else ''}")
 
 
+class RecommendationDateError(S55Error):
+    """A recommendation's text states a due date that cannot be read, or that the due date
+    given with it contradicts.
+
+    Not a ``ValueError``: raised inside input validation, it reaches the user as itself,
+    naming the recommendation by its published number (not its place in a list).
+    """
+
+    def __init__(self, number: int, problem: str) -> None:
+        self.number, self.problem = number, problem
+        super().__init__(f"recommendation {number}: {problem}")
+
+
+class DuplicateResponseError(DuplicateError):
+    """The force already has a response to this report (same title and date, or link)."""
+
+    def __init__(self, response_id: int, force: str, state: str, title: str,
+                 published_on: object, same_link: str | None = None) -> None:
+        self.kind, self.key = "response", response_id
+        self.response_id, self.force = response_id, force
+        link = f" at the same link {same_link}" if same_link else ""
+        S55Error.__init__(self, f"{force} already has response {response_id} ({state}) to "
+                          f"{title!r} (published {published_on}){link}; to register another, "
+                          "give --again --reason WHY")
+
+
 def _allowed(allowed: Iterable[str]) -> str:
     return ", ".join(allowed) or "none"
 

@@ -7,15 +7,26 @@ input goes through these plain models first. Every failure becomes one
 
 from __future__ import annotations
 
+import calendar
 import re
+from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from states import Role
-from workflow.errors import DuplicateError, InvalidInputError
+from workflow.documents.model import parse_date as document_date
+from workflow.errors import DuplicateError, InvalidInputError, RecommendationDateError
 
 _DATE_FORMATS = ("%Y-%m-%d", "%d %B %Y", "%d %b %Y", "%d/%m/%Y")
 # A deliberately plain address check: one @, no spaces or control characters (which
@@ -82,12 +93,20 @@ class PersonInput(_Input):
 
 
 class RecommendationInput(_Input):
+    """A recommendation as published; ``due_date``, when not given, is read from its text.
+
+    ``due_note`` (not stored) says how an approximate date in the text was read, for the
+    caller to show. A date the text states but that cannot be read, or that a given
+    ``due_date`` contradicts, is a ``RecommendationDateError``.
+    """
+
     number: int
     text: Text
     due_date: LooseDate | None = None
     directed_at: str = "chief constables"
     force_response: str | None = None
     pcc_note: str | None = None
+    _due_note: str | None = PrivateAttr(default=None)
 
     @field_validator("number")
     @classmethod
@@ -95,6 +114,31 @@ class RecommendationInput(_Input):
         if n < 1:
             raise ValueError("recommendation numbers start at 1")
         return n
+
+    @model_validator(mode="after")
+    def _due_from_text(self) -> RecommendationInput:
+        stated = due_date_in(self.text)
+        if self.due_date is None:
+            if stated.problem:
+                raise RecommendationDateError(self.number, stated.problem)
+            self.due_date, self._due_note = stated.day, stated.note
+        elif stated.day is not None and not _same_due(self.due_date, stated):
+            raise RecommendationDateError(
+                self.number, f"due date {self.due_date} is not the date its text gives "
+                f"({stated.phrase}); leave the due date out to take the text's")
+        return self
+
+    @property
+    def due_note(self) -> str | None:
+        return self._due_note
+
+
+def _same_due(given: date, stated: DueDate) -> bool:
+    """A given date agrees with the text's; "By March 2025," allows any day of March."""
+    if stated.day is None or given == stated.day:
+        return True
+    return stated.note is not None and (given.year, given.month) == (stated.day.year,
+                                                                      stated.day.month)
 
 
 class AreaInput(_Input):
@@ -194,15 +238,73 @@ def check_url(value: str, what: str = "url") -> str:
     return text
 
 
-_DUE = re.compile(r"^\W*by\s+(\d{1,2}\s+[A-Za-z]+\s+\d{4})", re.IGNORECASE)
+# HMICFRS writes "By 31 March 2025, forces should ..."; the date phrase ends at the comma.
+_BY = re.compile(r"^by\s+(?P<end>the\s+end\s+of\s+)?(?P<phrase>[^,:;]{1,60}?)\s*[,:;]",
+                 re.IGNORECASE)
+# ... or, without the comma, a full date right after "By" ("By 31 March 2025 forces ...").
+_BY_DAY = re.compile(r"^by\s+(?P<phrase>\d{1,2}(?:st|nd|rd|th)?\s+[a-z]{3,9}\.?\s+\d{4})\b",
+                     re.IGNORECASE)
+# A phrase meant as a date holds a year, with a month's name or in a date's shape
+# ("31 Smarch 2025", "Marhc 2025"), or is numeric (10/10/2025); "By the time forces may
+# act," and "By working with partners," are not dates.
+_NUMERIC_DATE = re.compile(r"\b\d{1,4}[/.-]\d{1,2}[/.-]\d{1,4}\b")
+_YEAR = re.compile(r"\b\d{4}\b")
+_MONTH_WORD = re.compile(r"\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\b",
+                         re.IGNORECASE)
+_DATE_SHAPE = re.compile(r"^(?:\d{1,2}(?:st|nd|rd|th)?\s+)?[a-z]+\.?\s+\d{4}$", re.IGNORECASE)
+_MONTH_YEAR = re.compile(r"^([a-z]+)\.?\s+([0-9]{4})$", re.IGNORECASE)
+_MONTHS = {name.lower(): i for i in range(1, 13)
+           for name in (calendar.month_name[i], calendar.month_abbr[i])} | {"sept": 9}
+_SPACING = str.maketrans({"\u00a0": " ", "\u2019": "'"})
 
 
-def due_date_in(text: str) -> date | None:
-    """The due date HMICFRS writes at the start of a recommendation ("By 31 March 2025, ...")."""
-    match = _DUE.match(text.strip())
-    if not match:
-        return None
-    try:
-        return parse_date(match.group(1), "recommendation due date")
-    except InvalidInputError:
-        return None
+@dataclass(frozen=True)
+class DueDate:
+    """What a recommendation's opening words say about its due date.
+
+    ``day`` is None when the text names none. ``note`` says how an approximate phrase
+    ("By March 2025,") was read; ``problem`` says why a date-like phrase could not be.
+    """
+
+    day: date | None
+    phrase: str | None = None
+    note: str | None = None
+    problem: str | None = None
+
+
+def due_date_in(text: str) -> DueDate:
+    """The due date a recommendation's text opens with ("By 31 March 2025, ...").
+
+    The one reading of recommendation due dates: ``RecommendationInput`` (``report add``
+    by file or ``--rec``, ``rec add``) and the document importer all use it. "By the end
+    of March 2025," is the month's last day; "By March 2025," is too, with a ``note``. A
+    date-like phrase that is not a date is a ``problem``, never silently no date.
+    """
+    opening = " ".join(text.translate(_SPACING).split()).lstrip("*_ ")
+    m = _BY_DAY.match(opening) or _BY.match(opening)
+    phrase = m["phrase"].strip("*_ ") if m else ""
+    if not _dateish(phrase):
+        return DueDate(None)
+    day = document_date(phrase)
+    if day is not None:
+        return DueDate(day, phrase)
+    my = _MONTH_YEAR.match(phrase)
+    month = _MONTHS.get(my.group(1).lower()) if my else None
+    if my and month:
+        year = int(my.group(2))
+        day = date(year, month, calendar.monthrange(year, month)[1])
+        if m and m.groupdict().get("end"):
+            return DueDate(day, phrase)  # "by the end of March 2025" is exact
+        return DueDate(day, phrase, note=f"due date {phrase!r} read as {_long(day)}, the "
+                       "month's last day")
+    return DueDate(None, phrase, problem=f"cannot read {phrase!r} as a due date "
+                   "(expected e.g. 'By 31 March 2025,')")
+
+
+def _dateish(phrase: str) -> bool:
+    return bool(_NUMERIC_DATE.search(phrase) or _YEAR.search(phrase) and (
+        _MONTH_WORD.search(phrase) or _DATE_SHAPE.match(phrase)))
+
+
+def _long(day: date) -> str:
+    return f"{day.day} {day:%B %Y}"

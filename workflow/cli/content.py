@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -22,6 +23,9 @@ from workflow.cli.app import (
     rec_app,
     report_app,
 )
+
+if TYPE_CHECKING:
+    from workflow.inputs import RecommendationInput
 
 # -- set-up -------------------------------------------------------------------------------
 
@@ -73,18 +77,30 @@ def people_list(as_json: AsJson = False) -> None:
 
 # -- reports and content ------------------------------------------------------------------
 
+#: A second response of this force to a report it already answers (rare; audited).
+Again = Annotated[bool, typer.Option("--again", help="register a second response of this "
+                                     "force to a report it already answers (needs --reason)")]
+AgainReason = Annotated[str | None, typer.Option("--reason", help="why, with --again "
+                                                 "(kept in the audit log)")]
+
 
 def _numbered(items: list[str], what: str) -> list[dict[str, Any]]:
     from workflow.errors import InvalidInputError
-    from workflow.inputs import due_date_in
 
     out = []
     for item in items:
         number, sep, text = item.partition("=")
         if not sep or not number.strip().isdigit():
             raise InvalidInputError(what, f"{item!r} is not NUMBER=TEXT")
-        out.append({"number": int(number), "text": text, "due_date": due_date_in(text)})
+        out.append({"number": int(number), "text": text})
     return out
+
+
+def _due_notes(recs: Iterable[RecommendationInput]) -> None:
+    """Say how an approximate due date ("By March 2025,") was read."""
+    for r in recs:
+        if r.due_note:
+            typer.echo(f"warning: recommendation {r.number}: {r.due_note}", err=True)
 
 
 @report_app.command("add")
@@ -99,10 +115,12 @@ def report_add(
     force: Annotated[str | None, typer.Option(help="the force responding (S55_FORCE)")] = None,
     rec: Annotated[list[str], typer.Option(help="NUMBER=TEXT, as published")] = [],  # noqa: B006
     afi: Annotated[list[str], typer.Option(help="NUMBER=TEXT")] = [],  # noqa: B006
+    again: Again = False, reason: AgainReason = None,
 ) -> None:
     """Register an inspection report and open its Section 55 response in draft."""
-    from workflow import content, inputs
+    from workflow import content, inputs, reports
 
+    again_reason = reports.again_reason(again, reason)
     if file is not None:
         report = inputs.load_report_file(file)
     else:
@@ -110,12 +128,12 @@ def report_add(
             "title": title, "published_on": published, "publication_types": types,
             "police_forces": forces, "link": link, "force": force,
             "recommendations": _numbered(rec, "--rec"),
-            "areas_for_improvement": [{k: v for k, v in a.items() if k != "due_date"}
-                                      for a in _numbered(afi, "--afi")],
+            "areas_for_improvement": _numbered(afi, "--afi"),
         })
-    response = content.add_report(open_workflow(), report, actor)
+    response = content.add_report(open_workflow(), report, actor, again=again_reason)
     typer.echo(f"response {response.id}: {report.title} - Section 55 deadline "
                f"{response.deadline:%d %B %Y}")
+    _due_notes(report.recommendations)
 
 
 @app.command()
@@ -143,13 +161,13 @@ def rec_add(
 ) -> None:
     """Add a recommendation with its number exactly as published."""
     from workflow import content
-    from workflow.inputs import due_date_in
+    from workflow.inputs import RecommendationInput, validate
 
-    body = read_text(text, file)
-    rec = content.add_recommendation(open_workflow(), response_id, {
-        "number": number, "text": body, "due_date": due or due_date_in(body),
-        "directed_at": directed_at}, actor)
+    rec_in = validate(RecommendationInput, {"number": number, "text": read_text(text, file),
+                                            "due_date": due, "directed_at": directed_at})
+    rec = content.add_recommendation(open_workflow(), response_id, rec_in, actor)
     typer.echo(f"response {response_id}: recommendation {rec.number} added")
+    _due_notes([rec_in])
 
 
 def _rec_setter(field: str, doc: str) -> None:

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from workflow.cli.app import Actor, ResponseId, app, open_workflow
+from workflow.cli.content import Again, AgainReason
 
 
 @app.command("import")
@@ -21,23 +22,30 @@ def import_(
     published_url: Annotated[str | None, typer.Option(help="where the response was published "
                                                            "(documents rarely say)")] = None,
     published_on: Annotated[str | None, typer.Option(help="the day it was published")] = None,
+    again: Again = False, reason: AgainReason = None,
 ) -> None:
     """Import an existing Section 55 response (Markdown) with everything in it."""
+    from workflow import reports
+    from workflow.clock import london_today
     from workflow.documents import importer
+    from workflow.inputs import parse_date
 
+    again_reason = reports.again_reason(again, reason)
     wf = open_workflow()
+    day = parse_date(published_on, "published on") if published_on else None
     if dry_run:
-        doc = importer.parse_file(file, force=wf.settings.force, strict=strict)
+        doc = importer.parse_file(file, force=wf.settings.force, strict=strict,
+                                  published_on=day, today=london_today(wf.clock))
         warnings = doc.warnings
         typer.echo(f"{file}: {doc.title} - {len(doc.recommendations)} recommendation(s); "
                    "nothing written (--dry-run)")
     else:
-        from workflow.inputs import check_url, parse_date
+        from workflow.inputs import check_url
 
         result = importer.import_document(
             wf.db, file, actor=actor, force=wf.settings.force, strict=strict, clock=wf.clock,
             published_url=check_url(published_url) if published_url else None,
-            published_on=parse_date(published_on, "published on") if published_on else None)
+            published_on=day, again=again_reason)
         warnings = result.warnings
         typer.echo(f"response {result.response_id}: imported {file.name} as {result.state}")
     for w in warnings:

@@ -20,7 +20,7 @@ from workflow.cli.app import (
 )
 
 _RAG_STYLE = {"red": "bold red", "amber": "yellow", "green": "green", "done": "cyan",
-              "late": "magenta", "closed": "dim"}
+              "late": "magenta", "undated": "yellow", "closed": "dim"}
 
 
 def _escalation(upcoming: dict[str, str] | None) -> str:
@@ -86,8 +86,12 @@ def _show_text(d: dict[str, Any]) -> list[str]:
     if d["stated_deadline"]:
         lines.append(f"  (the imported document stated {d['stated_deadline']}; s55 keeps the "
                      "statutory date)")
-    if d["published_url"]:
-        lines.append(f"  published:  {d['published_on']} at {d['published_url']}")
+    at = f" at {d['published_url']}" if d["published_url"] else ""
+    if d["published_on"]:
+        lines.append(f"  published:  {d['published_on']}{at}")
+    elif d["rag"] == "undated":
+        lines.append("  published:  date unknown (the imported document does not say; s55 "
+                     f"cannot tell whether it was on time){at}")
     if d["portal_reference"]:
         lines.append(f"  portal ref: {d['portal_reference']}")
     if d["closed_reason"]:

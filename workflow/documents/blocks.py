@@ -143,6 +143,7 @@ class Field(StrEnum):
     FORCES = "police_forces"
     LINK = "link"
     DEADLINE = "deadline"
+    RESPONSE_PUBLISHED = "response_published"  # the day the response itself went up
 
 
 #: The labels each metadata field goes by (compared lower-case, without ":" or bold).
@@ -158,6 +159,10 @@ FIELD_LABELS: dict[str, Field] = {
     "section 55 response deadline": Field.DEADLINE, "s55 response deadline": Field.DEADLINE,
     "section 55 deadline": Field.DEADLINE, "s.55 response deadline": Field.DEADLINE,
     "response deadline": Field.DEADLINE,
+    "response published on": Field.RESPONSE_PUBLISHED,
+    "response published": Field.RESPONSE_PUBLISHED,
+    "date response published": Field.RESPONSE_PUBLISHED,
+    "response publication date": Field.RESPONSE_PUBLISHED,
 }
 
 _SECTIONS: dict[str, Kind] = {

@@ -19,11 +19,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from states import Role, State
+from states import PUBLISHED_STATES, Role, State
 from states.deadlines import DEFAULT_MILESTONES, MilestonePolicy
-from workflow import audit, files
+from workflow import audit, files, reports
 from workflow.audit import Action
-from workflow.clock import Clock, SystemClock
+from workflow.clock import Clock, SystemClock, london_today
 from workflow.documents.model import (
     STRICT_KINDS,
     ChecklistItem,
@@ -31,10 +31,11 @@ from workflow.documents.model import (
     DocumentWarning,
     ParsedDocument,
     WarningKind,
+    format_date,
 )
 from workflow.documents.office import document_state
 from workflow.documents.parse import parse_document
-from workflow.errors import DuplicateError
+from workflow.errors import InvalidInputError
 from workflow.service import person_by_email, require_role
 from workflow.storage.db import Database
 from workflow.storage.models import AreaForImprovement, InspectionReport, Recommendation, Response
@@ -107,27 +108,80 @@ def read_document(path: str | Path) -> str:
     return _decode(name, data)
 
 
-def parse_file(path: str | Path, *, force: str | None = None,
-               strict: bool = False) -> ParsedDocument:
+def parse_file(path: str | Path, *, force: str | None = None, strict: bool = False,
+               published_on: date | None = None, today: date | None = None) -> ParsedDocument:
     """Read and parse one file; ``strict`` refuses anything unplaced or guessed.
 
     ``force`` is the force this OPCC oversees: a document headed for another force
-    is a warning (an error when strict).
+    is a warning (an error when strict). ``published_on`` and ``today`` are checked as
+    ``import_document`` checks them (see ``publication_date``).
     """
-    return _parse(read_document(path), path, force=force, strict=strict)
+    return _parse(read_document(path), path, force=force, strict=strict,
+                  published_on=published_on, today=today)[0]
 
 
-def _parse(text: str, path: str | Path, *, force: str | None, strict: bool) -> ParsedDocument:
+def _parse(text: str, path: str | Path, *, force: str | None, strict: bool,
+           published_on: date | None, today: date | None) -> tuple[ParsedDocument, date | None]:
     doc = parse_document(text, path=str(path))
     if force and doc.force and doc.force.casefold() != force.strip().casefold():
         w = DocumentWarning(None, f"the document is headed for {doc.force}, but this OPCC "
                             f"oversees {force.strip()}", WarningKind.AMBIGUOUS)
         doc = replace(doc, warnings=(w, *doc.warnings))
+    day, notes = publication_date(doc, str(path), published_on, today)
+    doc = replace(doc, warnings=(*doc.warnings, *notes))
     if strict:
         for w in doc.warnings:
             if w.kind in STRICT_KINDS:
                 raise DocumentError(str(path), w.line, f"{w.message} (strict import)")
-    return doc
+    return doc, day
+
+
+def publication_date(doc: ParsedDocument, path: str, given: date | None,
+                     today: date | None) -> tuple[date | None, list[DocumentWarning]]:
+    """The day an imported response was published: ``given`` (``--published-on``), else
+    the day the document states; with a notice when they differ, or when a published
+    document leaves it unknown (no portal reminder can be planned then).
+
+    Raises:
+        InvalidInputError: ``given`` is impossible, or the document is not published.
+        DocumentError: the document's day is after ``today``.
+    """
+    state = document_state(doc.checklist)
+    stated, line = doc.response_published, doc.response_published_line
+    line = line or doc.checklist.lines.get(ChecklistItem.PUBLISHED_ON_WEBSITE)
+    if given is not None:
+        _check_given(given, doc, state, today)
+        if stated is not None and stated != given:
+            return given, [DocumentWarning(line, "the document says the response was "
+                                           f"published on {format_date(stated)}; "
+                                           f"--published-on {format_date(given)} is recorded")]
+        return given, []
+    if stated is not None:
+        if today is not None and stated > today:
+            raise DocumentError(path, line, f"the response is said to be published on "
+                                f"{format_date(stated)}, after today ({format_date(today)})")
+        return stated, []
+    if state not in PUBLISHED_STATES:
+        return None, []
+    portal = " and plans no HMICFRS portal reminder" if state is State.PUBLISHED else ""
+    return None, [DocumentWarning(line, "the document does not say on which day the response "
+                                  "was published, so its publication date is unknown: s55 "
+                                  "cannot tell whether it was published on time (by "
+                                  f"{format_date(doc.deadline)}){portal}; import it with "
+                                  "--published-on DATE to record it")]
+
+
+def _check_given(given: date, doc: ParsedDocument, state: State, today: date | None) -> None:
+    # The same refusals as the publish trigger's (service._published_on).
+    if state not in PUBLISHED_STATES:
+        raise InvalidInputError("published on", "the document does not show the response "
+                                "published (no 'published' box ticked in its office-use "
+                                "list); import it without --published-on")
+    if given < doc.published:
+        raise InvalidInputError("published on", f"{given} is before the report itself was "
+                                f"published ({doc.published})")
+    if today is not None and given > today:
+        raise InvalidInputError("published on", f"{given} is in the future")
 
 
 def import_document(
@@ -141,26 +195,33 @@ def import_document(
     milestones: MilestonePolicy = DEFAULT_MILESTONES,
     published_url: str | None = None,
     published_on: date | None = None,
+    again: str | None = None,
 ) -> ImportResult:
     """Import one response document as ``actor`` (an admin) in one transaction.
 
     ``published_url``/``published_on`` record where and when a published document
-    went up (the document itself does not say).
+    went up (the document itself does not say). ``again`` is the reason for a second
+    response of ``force`` to a report it already answers (``reports.check_new_response``).
 
     Raises:
         DocumentError: the file is not an importable response (nothing is written).
-        DuplicateError: this force already has a response to that report.
+        DuplicateResponseError: this force already has a response to that report.
         NotFoundError, RoleError: the actor is unknown or not an admin.
     """
     text = read_document(path)
-    doc = _parse(text, path, force=force, strict=strict)
+    clock = clock or SystemClock()
+    now = clock.now()
+    given_published_on = published_on
+    doc, published_on = _parse(text, path, force=force, strict=strict,
+                               published_on=published_on, today=london_today(clock))
     state = document_state(doc.checklist)
-    now = (clock or SystemClock()).now()
     with db.write() as s:
         person = person_by_email(s, actor)
         require_role(person, {Role.ADMIN}, "import responses")
-        report = _report(s, doc, now)
-        _check_unique(s, report, force.strip())
+        again_of = reports.check_new_response(
+            s, force=force, title=doc.title, published_on=doc.published,
+            link=doc.link.url if doc.link else "", again=again)
+        report = _report(s, doc, now, shared=again_of is None)
         response = Response(
             report_id=report.id or 0, force=force.strip(), state=state.value,
             deadline=doc.deadline, signoff_due=milestones.signoff_due(doc.deadline),
@@ -182,7 +243,11 @@ def import_document(
                   for a in doc.areas_for_improvement)
         s.flush()
         audit.append(s, at=now, actor=person.email, action=Action.IMPORTED, response_id=rid,
-                     to_state=state.value, payload=_imported_payload(path, text, doc, state))
+                     to_state=state.value, reason=again,
+                     payload={**_imported_payload(path, text, doc, state), "again_of": again_of,
+                              "published_on": published_on.isoformat() if published_on
+                              else None, "published_on_from": _source(doc, published_on,
+                                                                      given_published_on)})
         for item in ChecklistItem:  # the form's order
             if item in doc.checklist:
                 audit.append(s, at=now, actor=person.email, action=Action.CHECKLIST,
@@ -192,11 +257,13 @@ def import_document(
         return ImportResult(rid, report.id or 0, state, doc, doc.warnings)
 
 
-def _report(s: Session, doc: ParsedDocument, now: Any) -> InspectionReport:
-    """The report this document answers: an existing one (same title and date) or a new one."""
+def _report(s: Session, doc: ParsedDocument, now: Any, *, shared: bool) -> InspectionReport:
+    """The report this document answers: when ``shared``, an existing one (another force's,
+    same title and date) or a new one; else a new one (a second response of one force
+    needs a report row of its own: one response per force and report row)."""
     report = s.scalars(select(InspectionReport).where(
         col(InspectionReport.title) == doc.title,
-        col(InspectionReport.published_on) == doc.published)).first()
+        col(InspectionReport.published_on) == doc.published)).first() if shared else None
     if report is None:
         report = InspectionReport(
             title=doc.title, published_on=doc.published,
@@ -208,11 +275,11 @@ def _report(s: Session, doc: ParsedDocument, now: Any) -> InspectionReport:
     return report
 
 
-def _check_unique(s: Session, report: InspectionReport, force: str) -> None:
-    taken = s.scalars(select(col(Response.id)).where(col(Response.report_id) == report.id,
-                                                     col(Response.force) == force)).first()
-    if taken is not None:
-        raise DuplicateError("response", taken, f"for {force} to {report.title!r}")
+def _source(doc: ParsedDocument, day: date | None, given: date | None) -> str | None:
+    """Where the recorded publication day came from, for the audit log."""
+    if day is None:
+        return None
+    return "--published-on" if given is not None else f"line {doc.response_published_line}"
 
 
 def _imported_payload(path: str | Path, text: str, doc: ParsedDocument,

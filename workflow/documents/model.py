@@ -92,6 +92,9 @@ class Checklist:
     ticked: frozenset[ChecklistItem] = frozenset()
     marked: bool = False
     lines: dict[ChecklistItem, int] = field(default_factory=dict, compare=False)
+    #: The day a ticked box's line gives ("Response published on the website on 3
+    #: December 2024."); only the publication is read.
+    dates: dict[ChecklistItem, date] = field(default_factory=dict, compare=False)
 
     def __contains__(self, item: object) -> bool:
         return item in self.ticked
@@ -118,6 +121,9 @@ class ParsedDocument:
     checklist: Checklist
     force: str | None  # from the heading ("Norfolk's Police and Crime Commissioner ...")
     warnings: tuple[DocumentWarning, ...] = ()
+    # The day the response itself went up, where the document says (None: it does not).
+    response_published: date | None = None
+    response_published_line: int | None = None
 
     def recommendation(self, number: int) -> ParsedRecommendation:
         for rec in self.recommendations:

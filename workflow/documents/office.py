@@ -7,12 +7,20 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Iterable
-from datetime import datetime
+from dataclasses import replace
+from datetime import date, datetime
 from typing import Protocol
 
 from states.lifecycle import State
 from workflow.documents.blocks import Block, plain
-from workflow.documents.model import Checklist, ChecklistItem, WarningKind
+from workflow.documents.model import (
+    Checklist,
+    ChecklistItem,
+    DocumentError,
+    WarningKind,
+    format_date,
+    parse_date,
+)
 
 Warn = Callable[[int | None, str, WarningKind], None]
 I = ChecklistItem  # noqa: E741 - short alias for the table below
@@ -42,6 +50,12 @@ class _SlotLike(Protocol):
 
 
 _URL = re.compile(r"https?://\S+|www\.\S+")
+# "3 December 2024", "3rd Dec. 2024", "December 3, 2024", "03/12/2024", "2024-12-03"; a
+# phrase of a date's shape whose month is misspelt is matched too, to be reported.
+_DATE_PHRASE = re.compile(
+    r"\b(?:\d{1,2}(?:st|nd|rd|th)?\s+[a-z]{3,9}\.?,?\s+\d{4}"
+    r"|[a-z]{3,9}\.?\s+\d{1,2}(?:st|nd|rd|th)?,?\s+\d{4}"
+    r"|\d{1,2}[/.]\d{1,2}[/.]\d{4}|\d{4}-\d{1,2}-\d{1,2})\b", re.IGNORECASE)
 
 
 def _item(text: str) -> ChecklistItem | None:
@@ -59,6 +73,17 @@ def _mark(text: str) -> tuple[bool | None, str]:
     return None, text
 
 
+def stated_date(text: str) -> tuple[date | None, str | None]:
+    """The day an office-use line gives ("... on the website on 3 December 2024."), as
+    ``(day, None)``; ``(None, phrase)`` when a date-like phrase is not a date; else
+    ``(None, None)``. Digits inside a URL are not a date."""
+    m = _DATE_PHRASE.search(_URL.sub(" ", text))
+    if m is None:
+        return None, None
+    day = parse_date(m.group(0))
+    return (day, None) if day is not None else (None, m.group(0))
+
+
 def parse_checklist(slot: _SlotLike | None, lines: list[str], warn: Warn) -> Checklist:
     """Read the office-use block's lines into a ``Checklist``."""
     if slot is None:
@@ -67,6 +92,7 @@ def parse_checklist(slot: _SlotLike | None, lines: list[str], warn: Warn) -> Che
         return Checklist()
     marks: dict[ChecklistItem, bool | None] = {}
     where: dict[ChecklistItem, int] = {}
+    dates: dict[ChecklistItem, date] = {}
     for block in slot.items:
         for offset, raw in enumerate(lines[block.start:block.end]):
             line = block.start + offset + 1
@@ -83,7 +109,45 @@ def parse_checklist(slot: _SlotLike | None, lines: list[str], warn: Warn) -> Che
                      f"{where[item]}); the first is used", WarningKind.AMBIGUOUS)
             else:
                 marks[item], where[item] = mark, line
-    return _resolve(marks, where, warn)
+                if item is I.PUBLISHED_ON_WEBSITE:
+                    _publication_date(rest, line, dates, warn)
+    checklist = _resolve(marks, where, warn)
+    if dates and I.PUBLISHED_ON_WEBSITE not in checklist.ticked:
+        warn(where[I.PUBLISHED_ON_WEBSITE], "office-use step published_on_website gives a "
+             "date but is not ticked; read as not published", WarningKind.AMBIGUOUS)
+        dates.clear()
+    return replace(checklist, dates=dates)
+
+
+def _publication_date(text: str, line: int, dates: dict[ChecklistItem, date],
+                      warn: Warn) -> None:
+    day, unreadable = stated_date(text)
+    if day is not None:
+        dates[I.PUBLISHED_ON_WEBSITE] = day
+    elif unreadable is not None:
+        warn(line, f"cannot read {unreadable!r} as the day the response was published; its "
+             "publication date is unknown", WarningKind.AMBIGUOUS)
+
+
+def response_published_on(checklist: Checklist, labelled: tuple[date | None, int | None],
+                          report_published: date, path: str,
+                          warn: Warn) -> tuple[date | None, int | None]:
+    """The day the response went up and its line: a labelled field's (``labelled``), else
+    the date on the ticked publication line; never before the report itself."""
+    day, line = labelled
+    office = checklist.dates.get(I.PUBLISHED_ON_WEBSITE)
+    at = checklist.lines.get(I.PUBLISHED_ON_WEBSITE)
+    if day is None:
+        day, line = office, at if office else None
+    elif office is not None and office != day:
+        warn(at, f"the office-use list says the response was published on "
+             f"{format_date(office)} but line {line} says {format_date(day)}; "
+             f"{format_date(day)} is used", WarningKind.AMBIGUOUS)
+    if day is not None and day < report_published:
+        raise DocumentError(path, line, f"the response is said to be published on "
+                            f"{format_date(day)}, before the report itself "
+                            f"({format_date(report_published)})")
+    return day, line
 
 
 def _resolve(marks: dict[ChecklistItem, bool | None], where: dict[ChecklistItem, int],

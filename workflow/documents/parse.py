@@ -19,7 +19,9 @@ form whose check boxes were lost on the way to the web: the document is the publ
 response, so publication - and the forwarding to the Chief Constable and the panel that
 must precede it (s55 lifecycle: ``sign_off`` before ``publish``) - is taken as done.
 Submission on the HMICFRS portal happens after publication and a published copy
-cannot show it, so it is *not* taken as done (a notice says so at its line).
+cannot show it, so it is *not* taken as done (a notice says so at its line). The day
+the response went up is read from a "Response published on:" field or from a date on
+the ticked publication line ("... on the website on 3 December 2024."), if either has it.
 """
 
 from __future__ import annotations
@@ -51,7 +53,7 @@ from workflow.documents.model import (
     format_date,
     parse_date,
 )
-from workflow.documents.office import parse_checklist
+from workflow.documents.office import parse_checklist, response_published_on
 from workflow.documents.recs import due_date, split_repetition, unbold
 
 U, A, N = WarningKind.UNPLACED, WarningKind.AMBIGUOUS, WarningKind.NOTICE
@@ -225,6 +227,9 @@ class _Builder:
         recs = self._recommendations()
         afis = self._afis()
         checklist = parse_checklist(self.w.slots.get("office"), self.w.lines, self.warn)
+        response_published, response_line = response_published_on(
+            checklist, self._date(Field.RESPONSE_PUBLISHED, required=False), published,
+            self.w.path, self.warn)
         self._report_unplaced()
         return ParsedDocument(
             title=title, published=published,
@@ -236,6 +241,7 @@ class _Builder:
             cc_response=self.w.markdown("cc"), pcc_response=self.w.markdown("pcc"),
             checklist=checklist, force=self._force(),
             warnings=tuple(sorted(self.warnings, key=lambda x: x.line or 0)),
+            response_published=response_published, response_published_line=response_line,
         )
 
     # -- fields ---------------------------------------------------------------
