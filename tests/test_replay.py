@@ -9,10 +9,12 @@ import pytest
 from sqlalchemy import text
 
 from states import State
-from tests.factories import ADMIN, FORCE, norfolk
+from tests.factories import ADMIN, FORCE, add_people, norfolk
+from tests.test_documents_import import FIXTURE
 from tests.test_service import drive
 from workflow import content, replay
 from workflow.config import Settings
+from workflow.documents.importer import import_document
 from workflow.replay import Difference
 from workflow.service import Workflow
 from workflow.storage.db import Database
@@ -80,3 +82,14 @@ def test_recommendations_changed_behind_s55s_back_are_reported(wf: Workflow) -> 
         Difference(rid, "recommendation 1", "absent", "present"),
         Difference(rid, "recommendation 8 force_response", "forged", None),
     ]
+
+
+def test_an_imported_response_replays_and_its_rows_are_checked(wf: Workflow) -> None:
+    """The import event carries what the import wrote, so its rows are compared too."""
+    add_people(wf)
+    rid = import_document(wf.db, FIXTURE, actor=ADMIN, force="Norfolk").response_id
+    assert replay.verify(wf.db) == []
+    tamper(wf.db, f"UPDATE response SET cc_response = 'forged' WHERE id = {rid}")
+    [difference] = replay.verify(wf.db)
+    assert (difference.response_id, difference.field, difference.row) == (
+        rid, "cc_response", "forged")

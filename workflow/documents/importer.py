@@ -247,7 +247,8 @@ def import_document(
                      payload={**_imported_payload(path, text, doc, state), "again_of": again_of,
                               "published_on": published_on.isoformat() if published_on
                               else None, "published_on_from": _source(doc, published_on,
-                                                                      given_published_on)})
+                                                                      given_published_on),
+                              "row": _row_payload(response, doc)})
         for item in ChecklistItem:  # the form's order
             if item in doc.checklist:
                 audit.append(s, at=now, actor=person.email, action=Action.CHECKLIST,
@@ -280,6 +281,21 @@ def _source(doc: ParsedDocument, day: date | None, given: date | None) -> str | 
     if day is None:
         return None
     return "--published-on" if given is not None else f"line {doc.response_published_line}"
+
+
+def _row_payload(response: Response, doc: ParsedDocument) -> dict[str, Any]:
+    """What the import wrote on the response and its recommendations, so that replaying the
+    log rebuilds the row (``workflow.replay``)."""
+    day = (lambda d: d.isoformat() if d else None)  # noqa: E731
+    return {
+        "signoff_due": day(response.signoff_due), "published_url": response.published_url,
+        "published_on": day(response.published_on),
+        **{f: getattr(response, f) for f in ("key_findings", "cc_response", "pcc_response",
+                                             "afi_statement", "recommendations_intro")},
+        "recommendations": [{"number": r.number, "text": r.text, "due_date": day(r.due_date),
+                             "force_response": r.force_response}
+                            for r in doc.recommendations],
+    }
 
 
 def _imported_payload(path: str | Path, text: str, doc: ParsedDocument,
