@@ -18,15 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 from notifications import BUILTIN_TEMPLATES
 from states import State
-from states.escalations import (
-    Dates,
-    Moment,
-    Plan,
-    Policy,
-    PolicyRuleError,
-    parse_policy,
-    plan,
-)
+from states.escalations import Dates, Moment, Plan, Policy, plan
+from states.policy import PolicyRuleError, parse_policy
 from workflow.clock import Clock
 from workflow.errors import ConfigError
 from workflow.storage.indexes import OPEN_STATES_SQL
