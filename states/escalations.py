@@ -1,17 +1,22 @@
 """Escalation rules and their evaluation: a pure function of (response, policy, fired, now).
 
-A rule fires on a calendar day in Europe/London (an offset in days from a milestone of
-the response: the Section 55 deadline by default) at a local hour, while the response
-is in one of the rule's states. Each (response, rule, occurrence) fires at most once;
-a repeating rule has occurrences 0, 1, 2, ... ``repeat_days`` apart.
+A rule names a calendar day in Europe/London (an offset in days from a milestone of
+the response: the Section 55 deadline by default) and fires at a local hour on that
+day, or on the working day before it when it is not a working day (``states.workdays``;
+the deadline itself never moves), while the response is in one of the rule's states.
+Each (response, rule, occurrence) fires at most once; a repeating rule has occurrences
+0, 1, 2, ... ``repeat_days`` apart. Only the roles who can act in the response's state,
+or oversee the duty, are told (``Rule.recipients_in``).
+
+The policy file's tables become a ``Policy`` in ``states.policy``.
 
 Catch-up: when several firings of one response are due and unfired (the scheduler was
 down, or a response was registered late), only the most severe fires; the others are
 superseded. A rule whose states do not include the response's current state is never
 due, whatever its date.
 
-The policy file's tables become a ``Policy`` in ``states.policy``. No I/O here: "now" is
-an argument.
+No I/O here: "now" is an argument, and so are the working days (``Moment.working``, with
+bank holidays looked up by ``workflow``).
 """
 
 from __future__ import annotations
@@ -24,7 +29,8 @@ from functools import lru_cache
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
-from states.lifecycle import Role, State
+from states.lifecycle import Role, State, can_be_told
+from states.workdays import EVERY_DAY, WorkingDays
 
 LONDON = ZoneInfo("Europe/London")
 
@@ -72,6 +78,12 @@ class Rule:
     def recipients(self) -> tuple[Role, ...]:
         """Roles notified, then cc'd, without repeats."""
         return tuple(dict.fromkeys(self.roles + self.cc))
+
+    def recipients_in(self, state: State) -> tuple[tuple[Role, ...], tuple[Role, ...]]:
+        """The roles told while the response is in ``state`` (those who can act there, or
+        oversee it), and the rule's roles left out because they cannot act there."""
+        told = tuple(r for r in self.recipients if can_be_told(r, state))
+        return told, tuple(r for r in self.recipients if r not in told)
 
     def day(self, anchor_day: date, occurrence: int = 0) -> date:
         """The local calendar day of one occurrence."""
@@ -138,13 +150,16 @@ class Dates(NamedTuple):
 class Firing(NamedTuple):
     """One occurrence of one rule for one response: the local day and the UTC instant.
 
-    A tuple, since a plan makes one for nearly every open response on every sweep.
+    ``day`` is the day it fires: the rule's day, or the working day before it, in which
+    case ``moved_from`` is the rule's day (else None). A tuple, since a plan makes one for
+    nearly every open response on every sweep.
     """
 
     rule: Rule
     occurrence: int
     day: date
     hour: int
+    moved_from: date | None
 
     @property
     def at(self) -> datetime:
@@ -158,18 +173,20 @@ class Firing(NamedTuple):
 
 @dataclass(frozen=True, slots=True)
 class Moment:
-    """"Now" as planning sees it: the instant, the hour rules fire, the last due day."""
+    """"Now" as planning sees it: the instant, the hour rules fire, the last due day, and
+    the days they fire on (calendar days unless a caller passes working days)."""
 
     now: datetime
     hour: int
     last_due_day: date  # firings on this day or before are due
+    working: WorkingDays = EVERY_DAY
 
     @classmethod
-    def at(cls, now: datetime, hour: int) -> Moment:
+    def at(cls, now: datetime, hour: int, working: WorkingDays = EVERY_DAY) -> Moment:
         local = now.astimezone(LONDON)
         today = local.date()
         due_today = now >= firing_instant(today, hour)
-        return cls(now, hour, today if due_today else today - timedelta(days=1))
+        return cls(now, hour, today if due_today else today - timedelta(days=1), working)
 
 
 class Plan(NamedTuple):
@@ -206,6 +223,11 @@ _ZERO = timedelta(0)
 _new: Any = tuple.__new__
 
 
+def _firing(rule: Rule, occurrence: int, rule_day: date, hour: int, day: date) -> Firing:
+    """A Firing built directly (the NamedTuple constructor costs as much as planning)."""
+    return _new(Firing, (rule, occurrence, day, hour, None if day == rule_day else rule_day))
+
+
 def plan(dates: Dates, policy: Policy, fired: Container[tuple[str, int]],
          moment: Moment) -> Plan:
     """Evaluate every rule for one response.
@@ -214,6 +236,7 @@ def plan(dates: Dates, policy: Policy, fired: Container[tuple[str, int]],
     firing is the most severe unfired one (ties: the latest day, then the later rule in
     the policy); every other unfired due firing is superseded. ``next`` is the earliest
     firing after ``moment`` in the current state (it may change if the state does).
+    Days are the days firings are sent on (``moment.working``).
     """
     last = moment.last_due_day
     anchor: date | None
@@ -222,11 +245,12 @@ def plan(dates: Dates, policy: Policy, fired: Container[tuple[str, int]],
         slot, offset, key, first = fast
         # dates[slot]: an anchor's index in the tuple (slot > 0, so never the state).
         anchor = dates[slot]  # type: ignore[assignment]
-        if anchor is not None and (base := anchor + offset) > last and key not in fired:
-            # Nothing is due before the state's earliest rule, and that rule is next: the
-            # common case, answered without looking at the other rules. (Tuples built
-            # directly: the NamedTuple constructors cost as much as the rest of the path.)
-            return _new(Plan, (None, (), _new(Firing, (first, 0, base, moment.hour))))
+        if anchor is not None and (base := anchor + offset) > last and key not in fired \
+                and (day := moment.working.on_or_before(base)) > last:
+            # Nothing is due before the state's earliest rule, and that rule is next (moving
+            # to the working day before keeps days in order): the common case, answered
+            # without looking at the other rules.
+            return _new(Plan, (None, (), _firing(first, 0, base, moment.hour, day)))
     return _plan_rules(dates, policy, fired, moment)
 
 
@@ -234,8 +258,9 @@ def _plan_rules(dates: Dates, policy: Policy, fired: Container[tuple[str, int]],
                 moment: Moment) -> Plan:
     """``plan`` the long way: every rule of the state."""
     last = moment.last_due_day
+    on = moment.working.on_or_before
     anchor: date | None
-    due: list[tuple[Rule, int, date]] = []
+    due: list[tuple[Rule, int, date]] = []  # (rule, occurrence, the rule's day)
     nxt: tuple[date, int] | None = None
     nxt_rule: Rule | None = None
     for rule, slot, offset, key, repeat in policy.steps[dates[0]]:
@@ -243,28 +268,31 @@ def _plan_rules(dates: Dates, policy: Policy, fired: Container[tuple[str, int]],
         if anchor is None:
             continue
         base = anchor + offset
-        if base > last:  # not due yet: the usual case
+        if on(base) > last:  # not due yet: the usual case
             ahead = (base, 0) if key not in fired else _next_unfired(rule, anchor, 0, fired)
         elif repeat is None:
             if key not in fired:
                 due.append((rule, 0, base))
             continue
         else:
-            count = (last - base).days // repeat.days + 1
+            count = (last - base).days // repeat.days + 1 if base <= last else 0
+            while on(base + repeat * count) <= last:  # moved back into the due days
+                count += 1
             rule_id = rule.id
             due.extend((rule, k, base + repeat * k) for k in range(count)
                        if (rule_id, k) not in fired)
             ahead = _next_unfired(rule, anchor, count, fired)
-        if ahead is not None and (nxt is None or ahead[0] < nxt[0]):
+        if ahead is not None and (nxt is None or on(ahead[0]) < on(nxt[0])):
             nxt, nxt_rule = ahead, rule
     hour = moment.hour
-    nxt_firing = _new(Firing, (nxt_rule, nxt[1], nxt[0], hour)) if nxt and nxt_rule else None
+    nxt_firing = (_firing(nxt_rule, nxt[1], nxt[0], hour, on(nxt[0]))
+                  if nxt and nxt_rule else None)
     if not due:
         return _new(Plan, (None, (), nxt_firing))
-    if len(due) > 1:
+    firings = [_firing(r, k, day, hour, on(day)) for r, k, day in due]
+    if len(firings) > 1:
         order = policy.order
-        due.sort(key=lambda d: (d[0].rank, d[2], order[d[0].id]))
-    firings = [_new(Firing, (r, k, day, hour)) for r, k, day in due]
+        firings.sort(key=lambda f: (f.rule.rank, f.day, order[f.rule.id]))
     return _new(Plan, (firings[-1], tuple(firings[:-1]), nxt_firing))
 
 
@@ -276,18 +304,19 @@ def upcoming(dates: Dates, policy: Policy, fired: Iterable[tuple[str, int]], mom
     what will fire if the response stays in its state.
     """
     done = frozenset(fired)
+    on = moment.working.on_or_before
+    last = moment.last_due_day
     out: list[Firing] = []
     for rule in policy.by_state[dates.state]:
         anchor = dates.anchor(rule.anchor)
         if anchor is None:
             continue
         k = 0
-        while (day := rule.day(anchor, k)) <= until:
+        while (day := on(rule_day := rule.day(anchor, k))) <= until:
             if (rule.id, k) not in done:
-                due = day <= moment.last_due_day
-                if not due or not rule.repeat_days or \
-                        rule.day(anchor, k + 1) > moment.last_due_day:
-                    out.append(Firing(rule, k, day, moment.hour))
+                # Of a repeating rule's due occurrences only the latest is listed.
+                if day > last or not rule.repeat_days or on(rule.day(anchor, k + 1)) > last:
+                    out.append(_firing(rule, k, rule_day, moment.hour, day))
             if not rule.repeat_days:
                 break
             k += 1

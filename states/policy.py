@@ -12,7 +12,7 @@ from enum import StrEnum
 from typing import Any
 
 from states.escalations import SEVERITIES, Anchor, Policy, Rule
-from states.lifecycle import FINAL, PUBLISHED_STATES, Role, State
+from states.lifecycle import FINAL, PUBLISHED_STATES, Role, State, can_be_told
 
 MAX_OFFSET_DAYS = 366
 _ID = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,59}$")
@@ -80,6 +80,22 @@ def _anchor(raw: Any, name: str) -> Anchor:
     return Anchor(raw)
 
 
+def _roles(raw: Mapping[str, Any], states: frozenset[State], name: str
+           ) -> tuple[tuple[Role, ...], tuple[Role, ...]]:
+    """``notify`` and ``cc``: somebody, and nobody who could never be told in the rule's
+    states (a force liaison of a rule for drafts only)."""
+    roles = _list_of(raw["notify"], Role, "roles", name)
+    if not roles:
+        raise PolicyRuleError(name, "notify is empty: nobody would be told")
+    cc = _list_of(raw.get("cc", []), Role, "roles", name)
+    for role in roles + cc:
+        if not any(can_be_told(role, s) for s in states):
+            raise PolicyRuleError(name, f"{role.value} can act in none of its states "
+                                  f"({_names(s.value for s in State if s in states)}), "
+                                  "so would never be told")
+    return roles, cc
+
+
 def _rule(raw: Any, position: int) -> Rule:
     name = f"#{position}"
     if not isinstance(raw, Mapping):
@@ -95,9 +111,7 @@ def _rule(raw: Any, position: int) -> Rule:
     states = _states(raw["states"], name)
     if anchor is Anchor.PUBLISHED_ON and not states <= PUBLISHED_STATES:
         raise PolicyRuleError(name, "counts from published_on but applies before publication")
-    roles = _list_of(raw["notify"], Role, "roles", name)
-    if not roles:
-        raise PolicyRuleError(name, "notify is empty: nobody would be told")
+    roles, cc = _roles(raw, states, name)
     severity = raw["severity"]
     if severity not in SEVERITIES:
         raise PolicyRuleError(name, f"unknown severity {severity!r} (severities: "
@@ -113,7 +127,7 @@ def _rule(raw: Any, position: int) -> Rule:
         id=rule_id, anchor=anchor, states=states, roles=roles, severity=severity, kind=kind,
         offset_days=_int(raw["offset_days"], "offset_days", name, -MAX_OFFSET_DAYS,
                          MAX_OFFSET_DAYS),
-        cc=_list_of(raw.get("cc", []), Role, "roles", name),
+        cc=cc,
         repeat_days=None if repeat is None else _int(repeat, "repeat_every_days", name, 1,
                                                      MAX_OFFSET_DAYS),
         summary=summary.strip(),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -111,6 +111,8 @@ def plan(
     """Which escalations fire when, and to whom, given each response's current state.
 
     Sends nothing. A transition changes the plan (e.g. publishing stops the overdue alerts).
+    A rule's day that is not a working day (England and Wales) moves to the working day
+    before it; such a row says from which day, and why.
     """
     from workflow.clock import LONDON, london_today
     from workflow.escalations.views import day_label, plan_ahead
@@ -129,9 +131,13 @@ def plan(
         who = ", ".join(r["recipients"]) or "nobody"
         if r["unstaffed"]:
             who += f" (nobody holds {', '.join(r['unstaffed'])})"
+        moved = ""
+        if r["moved_from"]:
+            moved = (f"  (moved from {date.fromisoformat(r['moved_from']):%a %d %b %Y}, not a "
+                     f"working day: {r['moved_because']})")
         typer.echo(f"#{r['response_id']:<5} {r['state']:<18} {r['rule']:<16} "
                    f"{at:%a %d %b %Y %H:%M} ({day_label(at.date(), today)}) {r['status']:<14} "
-                   f"{r['severity']:<10} -> {who}")
+                   f"{r['severity']:<10} -> {who}{moved}")
 
 
 @escalations_app.command("list")
