@@ -37,7 +37,12 @@ from workflow import audit, content
 from workflow.audit import Action
 from workflow.config import Settings
 from workflow.escalations import sweep as escalation
-from workflow.escalations.sweep import SweepReport, last_heartbeat, next_escalations
+from workflow.escalations.sweep import (
+    SweepReport,
+    last_beats,
+    last_heartbeat,
+    next_escalations,
+)
 from workflow.service import Workflow
 from workflow.storage.db import Database
 from workflow.storage.models import (
@@ -389,6 +394,21 @@ def test_a_deadline_on_a_saturday_is_alerted_on_the_friday(
             ) in mail.body_text
     assert "OVERDUE" not in mail.subject + mail.body_text
     assert "Today is the last day" not in mail.body_text
+
+
+def test_a_sweep_for_cron_records_its_heartbeat(wf: Workflow, traveller: Any) -> None:
+    """``sweep(heartbeat=...)`` (what ``s55 escalations sweep`` does) records the run as
+    that worker; the daemon's own sweeps pass none and beat separately."""
+    traveller.move_to(at(D - timedelta(42)))
+    sweep(wf)
+    assert last_beats(wf.db) == []
+    escalation.sweep(wf.db, wf.settings, wf.clock, heartbeat="sweep@cron-host")
+    assert [(b.kind, b.worker, b.at) for b in last_beats(wf.db)] == [
+        ("sweep", "sweep@cron-host", at(D - timedelta(42)))]
+    escalation.beat(wf.db, "scheduler@host:12", at(D - timedelta(43)), at(D - timedelta(41)))
+    assert [(b.kind, b.worker) for b in last_beats(wf.db)] == [
+        ("daemon", "scheduler@host:12"), ("sweep", "sweep@cron-host")]
+    assert escalation.sweep_worker().startswith("sweep@")
 
 
 def test_sweep_reads_only_open_responses(wf: Workflow, rid: int, traveller: Any) -> None:

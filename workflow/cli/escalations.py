@@ -74,7 +74,9 @@ def sweep(now: NowOpt = None, as_json: AsJson = False) -> None:
     from workflow.escalations import sweep as escalation
 
     wf = open_workflow()
-    report = escalation.sweep(wf.db, wf.settings, _clock(wf, now))
+    # Beats as sweep@HOST, so that `s55 doctor` sees a scheduler run from cron.
+    report = escalation.sweep(wf.db, wf.settings, _clock(wf, now),
+                              heartbeat=escalation.sweep_worker())
     if as_json:
         return print_json({
             "open_responses": report.open_responses,

@@ -11,6 +11,7 @@ database decides, never APScheduler: job stores are not shared, apscheduler #160
 from __future__ import annotations
 
 import logging
+import socket
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -231,15 +232,25 @@ def fire_response(db: Database, settings: Settings, policy: Policy, rid: int,
 
 
 def sweep(db: Database, settings: Settings, clock: Clock, *, policy: Policy | None = None,
-          now: datetime | None = None) -> SweepReport:
+          now: datetime | None = None, heartbeat: str | None = None) -> SweepReport:
     """Fire every escalation due now, once; the catch-up after downtime is the same call.
 
     Per response only the most severe due firing is sent and the others are recorded as
     superseded. A response whose firing fails (say, a template error) is logged and left
-    for the next sweep; the others still fire.
+    for the next sweep; the others still fire. With ``heartbeat`` (a worker name from
+    ``sweep_worker``: ``s55 escalations sweep`` run by cron), the finished sweep is recorded
+    for ``s55 doctor``; the daemon beats on its own and passes none.
     """
     policy = policy or load_policy(settings)
-    moment = moment_at(settings, now or clock.now())
+    started = now or clock.now()
+    report = _sweep(db, settings, policy, moment_at(settings, started))
+    if heartbeat is not None:
+        beat(db, heartbeat, started, clock.now() if now is None else now)
+    return report
+
+
+def _sweep(db: Database, settings: Settings, policy: Policy, moment: Moment) -> SweepReport:
+    """``sweep`` as of ``moment``: plan every open response, fire each due one."""
     planned = plans(db, policy, moment)
     report = SweepReport(open_responses=len(planned))
     for rid, p in planned.items():
@@ -264,6 +275,30 @@ def sweep(db: Database, settings: Settings, clock: Clock, *, policy: Policy | No
 
 # -- the scheduler's heartbeat (read by ``s55 doctor``) ------------------------------------
 
+#: A sweep run on its own (``s55 escalations sweep``, from cron) beats as ``sweep@HOST``:
+#: one row per host, its ``beat_at`` the end of the last sweep. Any other worker name is
+#: a daemon (``s55 run``, ``scheduler@HOST:PID``), beating every 30 s while it runs.
+SWEEP_PREFIX = "sweep@"
+
+
+def sweep_worker() -> str:
+    """The heartbeat name of ``s55 escalations sweep`` on this host."""
+    return f"{SWEEP_PREFIX}{socket.gethostname()}"
+
+
+@dataclass(frozen=True)
+class Beat:
+    """The last heartbeat of one worker."""
+
+    worker: str
+    at: datetime
+
+    @property
+    def kind(self) -> str:
+        """``sweep`` (``s55 escalations sweep``) or ``daemon`` (``s55 run``)."""
+        return "sweep" if self.worker.startswith(SWEEP_PREFIX) else "daemon"
+
+
 def beat(db: Database, worker: str, started_at: datetime, now: datetime) -> None:
     """Record that ``worker`` is alive at ``now``."""
 
@@ -281,3 +316,16 @@ def last_heartbeat(db: Database) -> datetime | None:
     return db.query(lambda s: s.execute(
         select(func.max(SchedulerHeartbeat.beat_at))).scalar_one_or_none())
 
+
+def last_beats(db: Database) -> list[Beat]:
+    """The latest daemon beat and the latest sweep (those that ever ran), newest first."""
+    hb: Any = SchedulerHeartbeat.__table__  # type: ignore[attr-defined]
+    sweeps = hb.c.worker.startswith(SWEEP_PREFIX, autoescape=True)
+    newest = select(hb.c.worker, hb.c.beat_at).order_by(hb.c.beat_at.desc()).limit(1)
+
+    def work(s: Session) -> list[Beat]:
+        rows = [s.execute(newest.where(where)).first() for where in (sweeps, ~sweeps)]
+        return sorted((Beat(r[0], r[1]) for r in rows if r is not None),
+                      key=lambda b: b.at, reverse=True)
+
+    return db.query(work)
