@@ -334,3 +334,15 @@ class TestCommand:
         assert check["detail"].startswith("settings do not load: S55_SMTP_SECURITY: String "
                                           "should match pattern")
 
+
+def test_the_readme_set_up_names_the_addresses_doctor_requires() -> None:
+    """``s55 doctor`` fails until every address whose default is a reserved ``.invalid``
+    one is set (the s55(6) copies would reach nobody): the README's set-up, where an OPCC
+    sets s55 up, names each of those variables."""
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    setup = readme.split("\n## Set-up", 1)[1].split("\n## ", 1)[0]
+    required = [f"S55_{name.upper()}" for name, field in Settings.model_fields.items()
+                if str(field.default).endswith(".invalid")]
+    assert sorted(required) == ["S55_HMICFRS_EMAIL", "S55_HOME_OFFICE_EMAIL", "S55_MAIL_FROM"]
+    for variable in required:
+        assert f"`{variable}`" in setup, f"the README's set-up does not name {variable}"
