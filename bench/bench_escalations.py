@@ -28,9 +28,8 @@ from sqlalchemy import insert
 
 from bench.common import alternate, fresh_database, report, timed
 from bench.dataset import responses
-from states.escalations import Moment
 from workflow.config import Settings
-from workflow.escalations.sweep import load_policy, plans
+from workflow.escalations.sweep import load_policy, moment_at, plans
 from workflow.storage.db import Database
 from workflow.storage.indexes import OPEN_STATES_SQL
 from workflow.storage.models import EscalationFiring
@@ -74,7 +73,7 @@ def run(backend: str, total: int, open_count: int, rounds: int,
         responses(db, total, open_count, today=TODAY)
         history(db, total, open_count)
         policy = load_policy(Settings(database_url=url))
-        moment = Moment.at(NOW, 9)
+        moment = moment_at(Settings(database_url=url), NOW)  # working days, as a sweep
         planned = plans(db, policy, moment)
         assert len(planned) == baseline(db) == open_count
         due = sum(p.due is not None for p in planned.values())

@@ -1,22 +1,26 @@
 """Escalation rules and their evaluation: a pure function of (response, policy, fired, now).
 
-A rule fires on a calendar day in Europe/London (an offset in days from a milestone of
-the response: the Section 55 deadline by default) at a local hour, while the response
-is in one of the rule's states. Each (response, rule, occurrence) fires at most once;
-a repeating rule has occurrences 0, 1, 2, ... ``repeat_days`` apart.
+A rule names a calendar day in Europe/London (an offset in days from a milestone of
+the response: the Section 55 deadline by default) and fires at a local hour on that
+day, or on the working day before it when it is not a working day (``states.workdays``;
+the deadline itself never moves), while the response is in one of the rule's states.
+Each (response, rule, occurrence) fires at most once; a repeating rule has occurrences
+0, 1, 2, ... ``repeat_days`` apart. Only the roles who can act in the response's state,
+or oversee the duty, are told (``Rule.recipients_in``).
+
+The policy file's tables become a ``Policy`` in ``states.policy``.
 
 Catch-up: when several firings of one response are due and unfired (the scheduler was
 down, or a response was registered late), only the most severe fires; the others are
 superseded. A rule whose states do not include the response's current state is never
 due, whatever its date.
 
-No I/O here: the policy arrives as a mapping (parsed from TOML by ``workflow``), and
-"now" is an argument.
+No I/O here: "now" is an argument, and so are the working days (``Moment.working``, with
+bank holidays looked up by ``workflow``).
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Container, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -25,15 +29,13 @@ from functools import lru_cache
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
-from states.lifecycle import FINAL, PUBLISHED_STATES, Role, State
+from states.lifecycle import Role, State, can_be_told
+from states.workdays import EVERY_DAY, WorkingDays
 
 LONDON = ZoneInfo("Europe/London")
 
 #: Least severe first; catch-up keeps the most severe due firing of a response.
 SEVERITIES: tuple[str, ...] = ("reminder", "warning", "escalation", "urgent", "overdue")
-MAX_OFFSET_DAYS = 366
-_ID = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,59}$")
-_KIND = re.compile(r"^[a-z][a-z0-9_]{0,59}$")
 
 
 class Anchor(StrEnum):
@@ -43,14 +45,6 @@ class Anchor(StrEnum):
     PUBLISHED_ON = "published_on"
     FORCE_INPUT_DUE = "force_input_due"
     SIGNOFF_DUE = "signoff_due"
-
-
-class PolicyRuleError(ValueError):
-    """One thing wrong with one rule of a policy (``workflow`` adds the file name)."""
-
-    def __init__(self, rule: str, problem: str) -> None:
-        self.rule, self.problem = rule, problem
-        super().__init__(f"rule {rule}: {problem}")
 
 
 @dataclass(frozen=True)
@@ -84,6 +78,12 @@ class Rule:
     def recipients(self) -> tuple[Role, ...]:
         """Roles notified, then cc'd, without repeats."""
         return tuple(dict.fromkeys(self.roles + self.cc))
+
+    def recipients_in(self, state: State) -> tuple[tuple[Role, ...], tuple[Role, ...]]:
+        """The roles told while the response is in ``state`` (those who can act there, or
+        oversee it), and the rule's roles left out because they cannot act there."""
+        told = tuple(r for r in self.recipients if can_be_told(r, state))
+        return told, tuple(r for r in self.recipients if r not in told)
 
     def day(self, anchor_day: date, occurrence: int = 0) -> date:
         """The local calendar day of one occurrence."""
@@ -150,13 +150,16 @@ class Dates(NamedTuple):
 class Firing(NamedTuple):
     """One occurrence of one rule for one response: the local day and the UTC instant.
 
-    A tuple, since a plan makes one for nearly every open response on every sweep.
+    ``day`` is the day it fires: the rule's day, or the working day before it, in which
+    case ``moved_from`` is the rule's day (else None). A tuple, since a plan makes one for
+    nearly every open response on every sweep.
     """
 
     rule: Rule
     occurrence: int
     day: date
     hour: int
+    moved_from: date | None
 
     @property
     def at(self) -> datetime:
@@ -170,18 +173,20 @@ class Firing(NamedTuple):
 
 @dataclass(frozen=True, slots=True)
 class Moment:
-    """"Now" as planning sees it: the instant, the hour rules fire, the last due day."""
+    """"Now" as planning sees it: the instant, the hour rules fire, the last due day, and
+    the days they fire on (calendar days unless a caller passes working days)."""
 
     now: datetime
     hour: int
     last_due_day: date  # firings on this day or before are due
+    working: WorkingDays = EVERY_DAY
 
     @classmethod
-    def at(cls, now: datetime, hour: int) -> Moment:
+    def at(cls, now: datetime, hour: int, working: WorkingDays = EVERY_DAY) -> Moment:
         local = now.astimezone(LONDON)
         today = local.date()
         due_today = now >= firing_instant(today, hour)
-        return cls(now, hour, today if due_today else today - timedelta(days=1))
+        return cls(now, hour, today if due_today else today - timedelta(days=1), working)
 
 
 class Plan(NamedTuple):
@@ -218,6 +223,11 @@ _ZERO = timedelta(0)
 _new: Any = tuple.__new__
 
 
+def _firing(rule: Rule, occurrence: int, rule_day: date, hour: int, day: date) -> Firing:
+    """A Firing built directly (the NamedTuple constructor costs as much as planning)."""
+    return _new(Firing, (rule, occurrence, day, hour, None if day == rule_day else rule_day))
+
+
 def plan(dates: Dates, policy: Policy, fired: Container[tuple[str, int]],
          moment: Moment) -> Plan:
     """Evaluate every rule for one response.
@@ -226,6 +236,7 @@ def plan(dates: Dates, policy: Policy, fired: Container[tuple[str, int]],
     firing is the most severe unfired one (ties: the latest day, then the later rule in
     the policy); every other unfired due firing is superseded. ``next`` is the earliest
     firing after ``moment`` in the current state (it may change if the state does).
+    Days are the days firings are sent on (``moment.working``).
     """
     last = moment.last_due_day
     anchor: date | None
@@ -234,11 +245,12 @@ def plan(dates: Dates, policy: Policy, fired: Container[tuple[str, int]],
         slot, offset, key, first = fast
         # dates[slot]: an anchor's index in the tuple (slot > 0, so never the state).
         anchor = dates[slot]  # type: ignore[assignment]
-        if anchor is not None and (base := anchor + offset) > last and key not in fired:
-            # Nothing is due before the state's earliest rule, and that rule is next: the
-            # common case, answered without looking at the other rules. (Tuples built
-            # directly: the NamedTuple constructors cost as much as the rest of the path.)
-            return _new(Plan, (None, (), _new(Firing, (first, 0, base, moment.hour))))
+        if anchor is not None and (base := anchor + offset) > last and key not in fired \
+                and (day := moment.working.on_or_before(base)) > last:
+            # Nothing is due before the state's earliest rule, and that rule is next (moving
+            # to the working day before keeps days in order): the common case, answered
+            # without looking at the other rules.
+            return _new(Plan, (None, (), _firing(first, 0, base, moment.hour, day)))
     return _plan_rules(dates, policy, fired, moment)
 
 
@@ -246,8 +258,9 @@ def _plan_rules(dates: Dates, policy: Policy, fired: Container[tuple[str, int]],
                 moment: Moment) -> Plan:
     """``plan`` the long way: every rule of the state."""
     last = moment.last_due_day
+    on = moment.working.on_or_before
     anchor: date | None
-    due: list[tuple[Rule, int, date]] = []
+    due: list[tuple[Rule, int, date]] = []  # (rule, occurrence, the rule's day)
     nxt: tuple[date, int] | None = None
     nxt_rule: Rule | None = None
     for rule, slot, offset, key, repeat in policy.steps[dates[0]]:
@@ -255,28 +268,31 @@ def _plan_rules(dates: Dates, policy: Policy, fired: Container[tuple[str, int]],
         if anchor is None:
             continue
         base = anchor + offset
-        if base > last:  # not due yet: the usual case
+        if on(base) > last:  # not due yet: the usual case
             ahead = (base, 0) if key not in fired else _next_unfired(rule, anchor, 0, fired)
         elif repeat is None:
             if key not in fired:
                 due.append((rule, 0, base))
             continue
         else:
-            count = (last - base).days // repeat.days + 1
+            count = (last - base).days // repeat.days + 1 if base <= last else 0
+            while on(base + repeat * count) <= last:  # moved back into the due days
+                count += 1
             rule_id = rule.id
             due.extend((rule, k, base + repeat * k) for k in range(count)
                        if (rule_id, k) not in fired)
             ahead = _next_unfired(rule, anchor, count, fired)
-        if ahead is not None and (nxt is None or ahead[0] < nxt[0]):
+        if ahead is not None and (nxt is None or on(ahead[0]) < on(nxt[0])):
             nxt, nxt_rule = ahead, rule
     hour = moment.hour
-    nxt_firing = _new(Firing, (nxt_rule, nxt[1], nxt[0], hour)) if nxt and nxt_rule else None
+    nxt_firing = (_firing(nxt_rule, nxt[1], nxt[0], hour, on(nxt[0]))
+                  if nxt and nxt_rule else None)
     if not due:
         return _new(Plan, (None, (), nxt_firing))
-    if len(due) > 1:
+    firings = [_firing(r, k, day, hour, on(day)) for r, k, day in due]
+    if len(firings) > 1:
         order = policy.order
-        due.sort(key=lambda d: (d[0].rank, d[2], order[d[0].id]))
-    firings = [_new(Firing, (r, k, day, hour)) for r, k, day in due]
+        firings.sort(key=lambda f: (f.rule.rank, f.day, order[f.rule.id]))
     return _new(Plan, (firings[-1], tuple(firings[:-1]), nxt_firing))
 
 
@@ -288,131 +304,20 @@ def upcoming(dates: Dates, policy: Policy, fired: Iterable[tuple[str, int]], mom
     what will fire if the response stays in its state.
     """
     done = frozenset(fired)
+    on = moment.working.on_or_before
+    last = moment.last_due_day
     out: list[Firing] = []
     for rule in policy.by_state[dates.state]:
         anchor = dates.anchor(rule.anchor)
         if anchor is None:
             continue
         k = 0
-        while (day := rule.day(anchor, k)) <= until:
+        while (day := on(rule_day := rule.day(anchor, k))) <= until:
             if (rule.id, k) not in done:
-                due = day <= moment.last_due_day
-                if not due or not rule.repeat_days or \
-                        rule.day(anchor, k + 1) > moment.last_due_day:
-                    out.append(Firing(rule, k, day, moment.hour))
+                # Of a repeating rule's due occurrences only the latest is listed.
+                if day > last or not rule.repeat_days or on(rule.day(anchor, k + 1)) > last:
+                    out.append(_firing(rule, k, rule_day, moment.hour, day))
             if not rule.repeat_days:
                 break
             k += 1
     return sorted(out, key=lambda f: (f.at, f.rule.rank))
-
-
-# -- the policy as data --------------------------------------------------------------------
-
-_REQUIRED = ("id", "offset_days", "states", "notify", "severity", "template")
-_OPTIONAL = ("from", "cc", "repeat_every_days", "summary")
-
-
-def _names(values: Iterable[str]) -> str:
-    return ", ".join(values)
-
-
-def _list_of(raw: Any, enum: type[StrEnum], what: str, rule: str) -> tuple[Any, ...]:
-    if not isinstance(raw, list) or not all(isinstance(v, str) for v in raw):
-        raise PolicyRuleError(rule, f"{what} must be a list of names")
-    known = {m.value: m for m in enum}  # type: ignore[attr-defined]
-    for v in raw:
-        if v not in known:
-            raise PolicyRuleError(rule, f"unknown {what[:-1]} {v!r} ({what}: {_names(known)})")
-    if len(set(raw)) != len(raw):
-        raise PolicyRuleError(rule, f"{what} lists a name twice")
-    return tuple(known[v] for v in raw)
-
-
-def _int(raw: Any, what: str, rule: str, lo: int, hi: int) -> int:
-    if isinstance(raw, bool) or not isinstance(raw, int) or not lo <= raw <= hi:
-        raise PolicyRuleError(rule, f"bad {what} {raw!r}: a whole number from {lo} to {hi}")
-    return raw
-
-
-def _check_keys(raw: Mapping[str, Any], name: str) -> None:
-    unknown = sorted(set(raw) - set(_REQUIRED) - set(_OPTIONAL))
-    if unknown:
-        raise PolicyRuleError(name, f"unknown key {unknown[0]!r} (keys: "
-                                  f"{_names(_REQUIRED + _OPTIONAL)})")
-    missing = [k for k in _REQUIRED if k not in raw]
-    if missing:
-        raise PolicyRuleError(name, f"missing {missing[0]!r}")
-
-
-def _states(raw: Any, name: str) -> frozenset[State]:
-    states = _list_of(raw, State, "states", name)
-    if not states:
-        raise PolicyRuleError(name, "states is empty: the rule could never fire")
-    final = [s.value for s in states if s in FINAL]
-    if final:
-        raise PolicyRuleError(name, f"state {final[0]} is final: there is nothing to escalate")
-    return frozenset(states)
-
-
-def _anchor(raw: Any, name: str) -> Anchor:
-    if raw not in {a.value for a in Anchor}:
-        raise PolicyRuleError(name, f"unknown milestone from = {raw!r} (milestones: "
-                                  f"{_names(a.value for a in Anchor)})")
-    return Anchor(raw)
-
-
-def _rule(raw: Any, position: int) -> Rule:
-    name = f"#{position}"
-    if not isinstance(raw, Mapping):
-        raise PolicyRuleError(name, "is not a table ([[rule]] with keys)")
-    rule_id = raw.get("id")
-    if isinstance(rule_id, str) and _ID.match(rule_id):
-        name = repr(rule_id)
-    _check_keys(raw, name)
-    if not isinstance(rule_id, str) or not _ID.match(rule_id):
-        raise PolicyRuleError(name, f"bad id {rule_id!r}: lower-case letters, digits, '-', '_', "
-                                  "'.', at most 60")
-    anchor = _anchor(raw.get("from", "deadline"), name)
-    states = _states(raw["states"], name)
-    if anchor is Anchor.PUBLISHED_ON and not states <= PUBLISHED_STATES:
-        raise PolicyRuleError(name, "counts from published_on but applies before publication")
-    roles = _list_of(raw["notify"], Role, "roles", name)
-    if not roles:
-        raise PolicyRuleError(name, "notify is empty: nobody would be told")
-    severity = raw["severity"]
-    if severity not in SEVERITIES:
-        raise PolicyRuleError(name, f"unknown severity {severity!r} (severities: "
-                                  f"{_names(SEVERITIES)})")
-    kind = raw["template"]
-    if not isinstance(kind, str) or not _KIND.match(kind):
-        raise PolicyRuleError(name, f"bad template name {kind!r}")
-    repeat = raw.get("repeat_every_days")
-    summary = raw.get("summary", "")
-    if not isinstance(summary, str):
-        raise PolicyRuleError(name, "summary must be text")
-    return Rule(
-        id=rule_id, anchor=anchor, states=states, roles=roles, severity=severity, kind=kind,
-        offset_days=_int(raw["offset_days"], "offset_days", name, -MAX_OFFSET_DAYS,
-                         MAX_OFFSET_DAYS),
-        cc=_list_of(raw.get("cc", []), Role, "roles", name),
-        repeat_days=None if repeat is None else _int(repeat, "repeat_every_days", name, 1,
-                                                     MAX_OFFSET_DAYS),
-        summary=summary.strip(),
-    )
-
-
-def parse_policy(data: Mapping[str, Any]) -> Policy:
-    """Build a policy from parsed TOML (``[[rule]]`` tables); raises ``PolicyRuleError``."""
-    extra = sorted(set(data) - {"rule"})
-    if extra:
-        raise PolicyRuleError("(top level)", f"unknown key {extra[0]!r}: rules are [[rule]] tables")
-    raw_rules = data.get("rule", [])
-    if not isinstance(raw_rules, list) or not raw_rules:
-        raise PolicyRuleError("(top level)", "no [[rule]] tables")
-    rules: list[Rule] = []
-    for i, raw in enumerate(raw_rules, start=1):
-        rule = _rule(raw, i)
-        if any(r.id == rule.id for r in rules):
-            raise PolicyRuleError(repr(rule.id), f"duplicate id (rule #{i})")
-        rules.append(rule)
-    return Policy(tuple(rules))

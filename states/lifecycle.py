@@ -176,3 +176,22 @@ TRIGGERS: tuple[str, ...] = tuple(BY_TRIGGER)
 def triggers_from(state: State) -> list[TransitionSpec]:
     """Every transition whose source includes ``state``, in table order."""
     return [t for t in TRANSITIONS if state in t.sources]
+
+
+#: Who may fire a trigger in each state (from the table above): the people who can act.
+ACTORS: dict[State, frozenset[Role]] = {
+    s: frozenset(r for t in triggers_from(s) for r in t.roles) for s in State}
+
+#: Roles that answer for the duty or scrutinise it rather than do a step of it: the PCC
+#: (the local policing body holds the s55 duty), the chief executive (answers for the
+#: office), the panel and auditors. Told of an escalation in whatever state the response
+#: is; the others (the OPCC's admins, the force liaison) only where they can act.
+OVERSIGHT: frozenset[Role] = frozenset({Role.PCC, Role.CHIEF_EXECUTIVE, Role.PANEL,
+                                        Role.AUDITOR})
+
+
+def can_be_told(role: Role, state: State) -> bool:
+    """Whether an escalation about a response in ``state`` is for ``role``: it can act
+    there, or it oversees the duty. (The force liaison hears nothing of a draft it was
+    never sent.)"""
+    return role in OVERSIGHT or role in ACTORS[state]

@@ -8,6 +8,7 @@ a hint, and any FAIL makes ``s55 doctor`` exit 1.
 from __future__ import annotations
 
 import json
+import socket
 import sqlite3
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -194,13 +195,82 @@ class TestFaults:
     def test_scheduler_heartbeat(self, db: Database, settings: Settings) -> None:
         """No heartbeat ever: WARN; one twenty minutes old: FAIL (the scheduler is down);
         one a minute old: OK."""
-        assert by_name(run(settings), "scheduler").status is Status.WARN
+        never = by_name(run(settings), "scheduler")
+        assert (never.status, never.detail) == (
+            Status.WARN, "no scheduler has ever run (neither `s55 run` nor `s55 escalations "
+            "sweep`): escalations are not being sent")
         beat(db, NOW - timedelta(minutes=20))
         stale = by_name(run(settings), "scheduler")
-        assert (stale.status, stale.detail) == (Status.FAIL, "last heartbeat 2024-11-22 09:40 "
-                                                "UTC, 20 minutes ago")
+        assert (stale.status, stale.detail) == (Status.FAIL, "last heartbeat: daemon "
+                                                "scheduler-1 at 2024-11-22 09:40 UTC, 20 "
+                                                "minutes ago")
         beat(db, NOW - timedelta(minutes=1))
         assert by_name(run(settings), "scheduler").status is Status.OK
+
+    def test_a_sweep_from_cron_is_a_scheduler(self, db: Database, settings: Settings) -> None:
+        """`s55 escalations sweep` (as the README suggests for cron) records its run: the
+        check names the sweep and when it ran, instead of "no scheduler has ever run"."""
+        result = CliRunner().invoke(app, ["escalations", "sweep", "--now",
+                                          "2024-11-22T09:05:00+00:00"],
+                                    env={"S55_DATABASE_URL": settings.database_url,
+                                         "S55_SPOOL_DIR": str(settings.spool_dir)})
+        assert result.exit_code == 0, result.output
+        check = by_name(run(settings), "scheduler")
+        assert (check.status, check.detail) == (
+            Status.OK, f"last run: sweep sweep@{socket.gethostname()} at 2024-11-22 09:05 "
+            "UTC, 55 minutes ago")
+
+    @pytest.mark.parametrize(("swept", "now", "status", "words"), [
+        # Fri 22 Nov 2024 09:05, checked Mon 25 Nov 09:30: the weekend needs no sweep.
+        (datetime(2024, 11, 22, 9, 5, tzinfo=UTC), datetime(2024, 11, 25, 9, 30, tzinfo=UTC),
+         Status.OK, "3 days ago"),
+        # ... but by 10:01 on Monday the 09:00 escalations should have been swept.
+        (datetime(2024, 11, 22, 9, 5, tzinfo=UTC), datetime(2024, 11, 25, 10, 1, tzinfo=UTC),
+         Status.FAIL, "escalations due at 09:00 on Mon 25 Nov 2024 have not been swept"),
+        # Tue 24 Dec 2024, checked Fri 27 Dec before nine: Christmas and Boxing Day are
+        # bank holidays, so nothing was due since.
+        (datetime(2024, 12, 24, 9, 5, tzinfo=UTC), datetime(2024, 12, 27, 8, 0, tzinfo=UTC),
+         Status.OK, "2 days ago"),
+        # A sweep at 08:55 runs before escalations fall due (09:00): they wait a day.
+        (datetime(2024, 11, 21, 8, 55, tzinfo=UTC), datetime(2024, 11, 21, 10, 30, tzinfo=UTC),
+         Status.FAIL, "escalations due at 09:00 on Thu 21 Nov 2024 have not been swept"),
+        # Summer time: 09:00 London is 08:00 UTC, so a sweep at 08:10 UTC is in time.
+        (datetime(2024, 6, 3, 8, 10, tzinfo=UTC), datetime(2024, 6, 3, 9, 30, tzinfo=UTC),
+         Status.OK, "80 minutes ago"),
+    ])
+    def test_a_sweep_must_follow_each_working_days_escalations(
+            self, db: Database, settings: Settings, swept: datetime, now: datetime,
+            status: Status, words: str) -> None:
+        """Run from cron, a sweep is late once escalations fell due (09:00 London on a
+        working day) more than an hour ago and no sweep has run since; weekends and bank
+        holidays ask for none."""
+        escalation = pytest.importorskip("workflow.escalations.sweep")
+        escalation.beat(db, "sweep@cron-host", swept, swept)
+        check = by_name(run(settings, now=now), "scheduler")
+        assert check.status is status
+        assert check.detail.startswith(
+            f"last run: sweep sweep@cron-host at {swept:%Y-%m-%d %H:%M} UTC")
+        assert words in check.detail
+
+    def test_the_latest_of_daemon_and_sweep_is_named(self, db: Database,
+                                                     settings: Settings) -> None:
+        """Both kinds have run: the check names the latest. A daemon that stopped beating
+        within the day is a WARN even though a sweep ran after it (someone may have swept
+        by hand while it was down); a daemon gone for days is not mentioned."""
+        escalation = pytest.importorskip("workflow.escalations.sweep")
+        beat(db, NOW - timedelta(hours=2))  # the daemon, scheduler-1
+        escalation.beat(db, "sweep@h", NOW - timedelta(minutes=30), NOW - timedelta(minutes=30))
+        check = by_name(run(settings), "scheduler")
+        assert (check.status, check.detail) == (
+            Status.WARN, "last run: sweep sweep@h at 2024-11-22 09:30 UTC, 30 minutes ago; "
+            "daemon scheduler-1 stopped beating 2 hours ago")
+        later = NOW + timedelta(days=3)  # Mon 25 Nov, 10:00
+        escalation.beat(db, "sweep@h", later - timedelta(minutes=30), later - timedelta(minutes=30))
+        assert by_name(run(settings, now=later), "scheduler").status is Status.OK
+        beat(db, later - timedelta(seconds=20))
+        check = by_name(run(settings, now=later), "scheduler")
+        assert (check.status, check.detail) == (
+            Status.OK, "last heartbeat: daemon scheduler-1 at 2024-11-25 09:59 UTC, 20 s ago")
 
     def test_missing_heartbeat_table(self, db: Database, settings: Settings) -> None:
         """A database without the heartbeat table (an older schema) is a WARN, not a crash."""
@@ -263,3 +333,16 @@ class TestCommand:
         assert check["status"] == "FAIL"
         assert check["detail"].startswith("settings do not load: S55_SMTP_SECURITY: String "
                                           "should match pattern")
+
+
+def test_the_readme_set_up_names_the_addresses_doctor_requires() -> None:
+    """``s55 doctor`` fails until every address whose default is a reserved ``.invalid``
+    one is set (the s55(6) copies would reach nobody): the README's set-up, where an OPCC
+    sets s55 up, names each of those variables."""
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    setup = readme.split("\n## Set-up", 1)[1].split("\n## ", 1)[0]
+    required = [f"S55_{name.upper()}" for name, field in Settings.model_fields.items()
+                if str(field.default).endswith(".invalid")]
+    assert sorted(required) == ["S55_HMICFRS_EMAIL", "S55_HOME_OFFICE_EMAIL", "S55_MAIL_FROM"]
+    for variable in required:
+        assert f"`{variable}`" in setup, f"the README's set-up does not name {variable}"

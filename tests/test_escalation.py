@@ -26,6 +26,7 @@ from tests.factories import (
     FORCE,
     NORFOLK_DEADLINE,
     PCC,
+    add_people,
     answer_all,
     norfolk,
     norfolk_report,
@@ -36,7 +37,12 @@ from workflow import audit, content
 from workflow.audit import Action
 from workflow.config import Settings
 from workflow.escalations import sweep as escalation
-from workflow.escalations.sweep import SweepReport, last_heartbeat, next_escalations
+from workflow.escalations.sweep import (
+    SweepReport,
+    last_beats,
+    last_heartbeat,
+    next_escalations,
+)
 from workflow.service import Workflow
 from workflow.storage.db import Database
 from workflow.storage.models import (
@@ -194,8 +200,9 @@ def test_catch_up_after_downtime(wf: Workflow, rid: int, traveller: Any, down_da
     assert sorted(f"{f.rule_id}#{f.occurrence}" for f in report.superseded) == sorted(skipped)
     fired_events = actions(wf, Action.ESCALATION)[1:]
     assert len(fired_events) == 1
-    rule_roles = {"publish-d7": ["pcc", "chief_executive"]}.get(fires.split("#")[0],
-                                                               list(EMAIL))
+    # A draft: the overdue alert goes to all but the force liaison, who was never sent it.
+    rule_roles = {"publish-d7": ["pcc", "chief_executive"]}.get(
+        fires.split("#")[0], ["admin", "pcc", "chief_executive"])
     assert outbox_for(wf, fired_events[0].id or 0) == sorted(EMAIL[r] for r in rule_roles)
     assert count(wf, OutboxMessage) == mails_before + len(rule_roles)
     superseded = actions(wf, Action.ESCALATION_SUPERSEDED)
@@ -310,6 +317,107 @@ def test_heartbeat(wf: Workflow, traveller: Any) -> None:
     assert count(wf, SchedulerHeartbeat) == 2
 
 
+#: How the mail's footer names each role (written out here, not taken from the code).
+TOLD_AS = {"admin": "the OPCC governance team", "force": "the force liaison",
+           "pcc": "the Police and Crime Commissioner",
+           "chief_executive": "the OPCC chief executive"}
+
+
+@pytest.mark.parametrize(("state", "roles"), [
+    (State.DRAFT, ["admin", "pcc", "chief_executive"]),
+    (State.FORCE_INPUT, ["admin", "force", "pcc", "chief_executive"]),
+    (State.PCC_SIGNOFF, ["admin", "pcc", "chief_executive"]),
+])
+def test_the_force_hears_only_while_the_response_waits_on_it(
+        wf: Workflow, rid: int, traveller: Any, state: State, roles: list[str]) -> None:
+    """The deadline-day and D-2 alerts name everyone, but the force liaison can act only in
+    force_input: a draft that was never sent to the force, or one with the PCC, mails
+    the others only, and the audit event says who was left out and why."""
+    traveller.move_to(at(D - timedelta(3), 8))
+    move(wf, rid, state)
+    fired = {("draft-d42", 0), ("force-input-d28", 0), ("signoff-d14", 0), ("publish-d7", 0)}
+    with wf.db.write() as s:  # the earlier reminders went out (not what this test is about)
+        for rule, occurrence in fired:
+            s.execute(insert(EscalationFiring).values(
+                response_id=rid, rule_id=rule, occurrence=occurrence, due_on=D,
+                status="fired", fired_at=datetime.now(UTC)))
+    for day, rule in [(D - timedelta(2), "publish-d2"), (D, "overdue")]:
+        traveller.move_to(at(day))
+        assert [f.rule_id for f in sweep(wf).fired] == [rule]
+        event = actions(wf, Action.ESCALATION)[-1]
+        assert outbox_for(wf, event.id or 0) == sorted(EMAIL[r] for r in roles)
+        payload = json.loads(event.payload)
+        assert payload["roles"] == roles
+        assert payload["roles_not_acting"] == ([] if "force" in roles else ["force"])
+        with wf.db.read() as s:
+            body = s.scalars(select(OutboxMessage.body_text).where(
+                OutboxMessage.event_id == event.id)).first()
+        went = (body or "").split("It went to ", 1)[1].split(".\n", 1)[0]
+        assert {r for r, words in TOLD_AS.items() if words in went} == set(roles), went
+    escalated = {r for e in actions(wf, Action.ESCALATION) for r in outbox_for(wf, e.id or 0)}
+    assert (FORCE in escalated) is (state is State.FORCE_INPUT)
+
+
+def test_a_deadline_on_a_saturday_is_alerted_on_the_friday(
+        wf: Workflow, traveller: Any) -> None:
+    """Report published Sun 13 Oct 2024: the last lawful day is Sat 7 Dec. The deadline
+    alert goes out on Fri 6 Dec at 09:00 and says the day is not a working day (not
+    "OVERDUE"); the firing row and audit event keep the rule's day and why it moved;
+    nothing goes out on the weekend."""
+    add_people(wf)
+    rid = content.add_report(wf, norfolk_report(published_on="13 October 2024"), ADMIN).id or 0
+    with wf.db.read() as s:
+        assert s.get(Response, rid).deadline == date(2024, 12, 7)  # type: ignore[union-attr]
+    fired = {("draft-d42", 0), ("signoff-d14", 0), ("publish-d7", 0), ("publish-d2", 0)}
+    with wf.db.write() as s:
+        for rule, occurrence in fired:
+            s.execute(insert(EscalationFiring).values(
+                response_id=rid, rule_id=rule, occurrence=occurrence, due_on=D,
+                status="fired", fired_at=datetime.now(UTC)))
+    traveller.move_to(at(date(2024, 12, 6), 8, 59))
+    assert sweep(wf).fired == []
+    traveller.move_to(at(date(2024, 12, 6), 9, 0))
+    report = sweep(wf)
+    assert [(f.rule_id, f.occurrence, f.day) for f in report.fired] == [
+        ("overdue", 0, date(2024, 12, 6))]
+    for day in (date(2024, 12, 7), date(2024, 12, 8)):
+        traveller.move_to(at(day, 12))
+        assert sweep(wf).fired == []
+    event = actions(wf, Action.ESCALATION)[-1]
+    payload = json.loads(event.payload)
+    assert (payload["due_on"], payload["rule_day"], payload["moved_because"]) == (
+        "2024-12-06", "2024-12-07", "Saturday")
+    with wf.db.read() as s:
+        row = s.scalars(select(EscalationFiring).where(
+            EscalationFiring.event_id == event.id)).one()  # type: ignore[arg-type]
+        mail = s.scalars(select(OutboxMessage).where(
+            OutboxMessage.event_id == event.id, OutboxMessage.recipient == ADMIN)).one()  # type: ignore[arg-type]
+    assert row.due_on == date(2024, 12, 6)
+    assert mail.subject == (f"[s55 #{rid}] Deadline 7 December 2024: The policing response to "
+                            "antisocial behaviour: PEEL spotlight report (1 day left)")
+    assert ("The last day on which the PCC's comments on the HMICFRS report below may "
+            "lawfully be published is 7 December 2024 (s55(5A), Police Act 1996), which is "
+            "not a working day (Saturday): today is the last working day before it."
+            ) in mail.body_text
+    assert "OVERDUE" not in mail.subject + mail.body_text
+    assert "Today is the last day" not in mail.body_text
+
+
+def test_a_sweep_for_cron_records_its_heartbeat(wf: Workflow, traveller: Any) -> None:
+    """``sweep(heartbeat=...)`` (what ``s55 escalations sweep`` does) records the run as
+    that worker; the daemon's own sweeps pass none and beat separately."""
+    traveller.move_to(at(D - timedelta(42)))
+    sweep(wf)
+    assert last_beats(wf.db) == []
+    escalation.sweep(wf.db, wf.settings, wf.clock, heartbeat="sweep@cron-host")
+    assert [(b.kind, b.worker, b.at) for b in last_beats(wf.db)] == [
+        ("sweep", "sweep@cron-host", at(D - timedelta(42)))]
+    escalation.beat(wf.db, "scheduler@host:12", at(D - timedelta(43)), at(D - timedelta(41)))
+    assert [(b.kind, b.worker) for b in last_beats(wf.db)] == [
+        ("daemon", "scheduler@host:12"), ("sweep", "sweep@cron-host")]
+    assert escalation.sweep_worker().startswith("sweep@")
+
+
 def test_sweep_reads_only_open_responses(wf: Workflow, rid: int, traveller: Any) -> None:
     """Closed responses are not planned at all; the report counts open ones."""
     traveller.move_to(at(D - timedelta(50)))
@@ -376,7 +484,8 @@ def test_every_escalation_template_renders_and_escapes(kind: str) -> None:
                "state": "draft", "waiting_on": "OPCC (drafting)", "force_input_due": None,
                "signoff_due": D - timedelta(14), "published_on": None, "published_url": None,
                "rule_id": "r", "summary": "", "severity": "overdue", "urgent": True,
-               "occurrence": 0, "due_day": D, "notify_roles": ["admin"], "cc_roles": ["pcc"],
+               "occurrence": 0, "due_day": D, "moved_from": None, "moved_because": None,
+               "notify_roles": ["admin"], "cc_roles": ["pcc"],
                "superseded": ["publish-d2#0"], "today": D + timedelta(3),
                "recipient_roles": ["admin"], "contact": None}
     out = render(kind, context)

@@ -106,6 +106,8 @@ ONLY_IN: dict[str, Callable[[str], bool]] = {
     "typer": lambda m: inside(m, "workflow.cli"),
     "apscheduler": lambda m: m == "workflow.escalations.daemon",
     "aiosmtplib": lambda m: m == "notifications.transports.smtp",
+    # Bank holidays reach states/ as a lookup; only workflow/workdays.py builds it.
+    "holidays": lambda m: m == "workflow.workdays",
 }
 IMPURE = {"workflow", "notifications", "sqlalchemy", "sqlmodel", "jinja2", "typer",
           "aiosmtplib", "apscheduler", "bench", "os", "socket", "subprocess", "pathlib"}

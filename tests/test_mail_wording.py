@@ -43,6 +43,7 @@ BASE: dict[str, Any] = {
     "waiting_on": "force liaison", "rule_id": "overdue",
     "summary": "Not published by the Section 55 deadline", "severity": "overdue",
     "urgent": True, "occurrence": 0, "due_day": DEADLINE,
+    "moved_from": None, "moved_because": None,
     "notify_roles": ["admin", "force"], "cc_roles": ["chief_executive"], "superseded": [],
     "outbox_id": 12, "dead_recipient": "x@force.example", "dead_subject": "S",
     "attempts": 8, "error": "550 no such user",

@@ -40,6 +40,7 @@ CONTEXT = {
     "state": "force_input", "waiting_on": "force liaison", "rule_id": "force-input-d28",
     "summary": "force input still outstanding <4 weeks> before the deadline",
     "severity": "warning", "urgent": False, "occurrence": 0, "due_day": date(2024, 11, 6),
+    "moved_from": None, "moved_because": None,
     "notify_roles": ["force"], "cc_roles": ["admin"], "superseded": ["draft-d42"],
     # Added to every message by workflow.mail.queue.prepare_messages.
     "today": date(2024, 11, 22), "recipient_roles": ["admin"],

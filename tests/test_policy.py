@@ -91,6 +91,12 @@ CASES = [
      "rule (top level): unknown key 'rules': rules are [[rule]] tables"),
     ('notify = ["admin"]', "notify = [",
      "not valid TOML: "),
+    # The force liaison can act only in force_input: a rule for drafts could never tell it.
+    ('notify = ["admin"]', 'notify = ["admin", "force"]',
+     "rule 'draft-d42': force can act in none of its states (draft), so would never be told"),
+    ('template = "escalation_portal"', 'template = "escalation_portal"\ncc = ["force"]',
+     "rule 'portal-p7': force can act in none of its states (published), so would never be "
+     "told"),
 ]
 
 

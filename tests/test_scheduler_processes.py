@@ -21,12 +21,12 @@ from sqlalchemy import func, select
 from waiting import wait_until
 
 from states import State
-from states.escalations import LONDON, Dates, Moment, plan
+from states.escalations import LONDON, Dates, plan
 from tests.factories import ADMIN, CHIEF_EXEC, FORCE, PCC, add_people, answer_all, norfolk_report
 from workflow import audit, content
 from workflow.audit import Action
 from workflow.config import Settings
-from workflow.escalations.sweep import load_policy
+from workflow.escalations.sweep import load_policy, moment_at
 from workflow.service import Workflow
 from workflow.storage.db import Database
 from workflow.storage.models import AuditEvent, EscalationFiring, OutboxMessage, Response
@@ -58,10 +58,11 @@ def seed(wf: Workflow, n: int) -> dict[int, list[str]]:
             with wf.db.read() as s:
                 row = s.get(Response, rid)
                 assert row is not None
-                p = plan(Dates(State(row.state), row.deadline), policy, set(),
-                         Moment.at(NOW, 9))
+                state = State(row.state)
+                # As the daemon plans: on working days, telling those who can act.
+                p = plan(Dates(state, row.deadline), policy, set(), moment_at(wf.settings, NOW))
             assert p.due is not None, "every response has something to catch up"
-            expected[rid] = sorted({EMAIL[r.value] for r in p.due.rule.recipients})
+            expected[rid] = sorted({EMAIL[r.value] for r in p.due.rule.recipients_in(state)[0]})
     return expected
 
 

@@ -21,6 +21,7 @@ from workflow.dashboard import list_responses, status
 from workflow.documents.office import ticked_from_log
 from workflow.service import Loaded, Workflow, find_person, load
 from workflow.storage.models import AreaForImprovement, AuditEvent, Person
+from workflow.workdays import deadline_note
 
 __all__ = ["event_dict", "export_events", "list_responses", "log", "people", "show", "status"]
 
@@ -74,6 +75,8 @@ def show(wf: Workflow, response_id: int, actor: str | None) -> dict[str, Any]:
         {"number": a.number, "text": a.text, "force_response": a.force_response} for a in afis
     ]
     detail["office_use"] = _checklist(events, loaded.response.published_url)
+    # The Act counts calendar days; officers work on working days: say so when they differ.
+    detail["deadline_not_working_day"] = deadline_note(loaded.response.deadline)
     detail["allowed_triggers"] = wf.allowed_triggers(loaded, person) if person else []
     detail["allowed_for"] = person.email if person else None
     return detail

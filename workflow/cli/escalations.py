@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -74,7 +74,9 @@ def sweep(now: NowOpt = None, as_json: AsJson = False) -> None:
     from workflow.escalations import sweep as escalation
 
     wf = open_workflow()
-    report = escalation.sweep(wf.db, wf.settings, _clock(wf, now))
+    # Beats as sweep@HOST, so that `s55 doctor` sees a scheduler run from cron.
+    report = escalation.sweep(wf.db, wf.settings, _clock(wf, now),
+                              heartbeat=escalation.sweep_worker())
     if as_json:
         return print_json({
             "open_responses": report.open_responses,
@@ -111,6 +113,8 @@ def plan(
     """Which escalations fire when, and to whom, given each response's current state.
 
     Sends nothing. A transition changes the plan (e.g. publishing stops the overdue alerts).
+    A rule's day that is not a working day (England and Wales) moves to the working day
+    before it; such a row says from which day, and why.
     """
     from workflow.cli.table import print_table
     from workflow.clock import LONDON, london_today
@@ -131,10 +135,14 @@ def plan(
         who = ", ".join(r["recipients"]) or "nobody"
         if r["unstaffed"]:
             who += f" (nobody holds {', '.join(r['unstaffed'])})"
+        moved = ""
+        if r["moved_from"]:
+            moved = (f"{date.fromisoformat(r['moved_from']):%a %d %b %Y} (not a working day: "
+                     f"{r['moved_because']})")
         cells.append([r["response_id"], r["state"], r["rule"], f"{at:%a %d %b %Y %H:%M}",
-                      day_label(at.date(), today), r["status"], r["severity"], who])
-    print_table(("response", "state", "rule", "fires at", "when", "status", "severity", "to"),
-                cells, right={0})
+                      day_label(at.date(), today), r["status"], r["severity"], who, moved])
+    print_table(("response", "state", "rule", "fires at", "when", "status", "severity", "to",
+                 "moved from"), cells, right={0})
 
 
 @escalations_app.command("list")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -72,6 +73,17 @@ def _standing(d: dict[str, Any]) -> str:
     return f"{words} ({d['rag']})" if d["outcome"]["kind"] in ("due", "overdue") else words
 
 
+def _deadline_warning(d: dict[str, Any]) -> list[str]:
+    """A line when the last lawful day is not a working day and it is still to publish."""
+    note = d["deadline_not_working_day"]
+    if not note or d["published_on"] is not None or d["closed_reason"]:
+        return []
+    day, last = (date.fromisoformat(v) for v in (d["deadline"], note["last_working_day"]))
+    return [f"  WARNING: the last lawful day, {day:%a %d %b %Y}, is not a working day "
+            f"({note['because']}): the last working day before it is {last:%a %d %b %Y} "
+            "(the deadline does not move: s55(5A) counts calendar days)"]
+
+
 def _show_text(d: dict[str, Any]) -> list[str]:
     lines = [
         f"Response {d['id']} (version {d['version']}) - {d['force']}",
@@ -81,6 +93,7 @@ def _show_text(d: dict[str, Any]) -> list[str]:
         f"  deadline:   {d['deadline']}, {_standing(d)}"
         + (f"  [overridden; statutory {d['statutory_deadline']}]" if d["deadline_overridden"]
            else "  [s55(5A): publication + 55 days]"),
+        *_deadline_warning(d),
         f"  force input due: {d['force_input_due'] or '-'}   sign-off due: {d['signoff_due']}",
     ]
     if d["stated_deadline"]:

@@ -12,7 +12,7 @@ import tomllib
 from collections.abc import Iterable, Sequence
 from collections.abc import Set as AbstractSet
 from contextlib import suppress
-from datetime import date
+from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -21,18 +21,12 @@ from sqlalchemy.exc import DBAPIError
 
 from notifications import BUILTIN_TEMPLATES
 from states import State
-from states.escalations import (
-    Dates,
-    Moment,
-    Plan,
-    Policy,
-    PolicyRuleError,
-    parse_policy,
-    plan,
-)
+from states.escalations import Dates, Moment, Plan, Policy, plan
+from states.policy import PolicyRuleError, parse_policy
 from workflow.clock import Clock
 from workflow.errors import ConfigError
 from workflow.storage.indexes import OPEN_STATES_SQL
+from workflow.workdays import england_and_wales
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -89,6 +83,12 @@ def _load(path: Path, _stamp: int, template_dir: Path | None) -> Policy:
                 raise PolicyError(path, f"rule {rule.id!r}: template {rule.kind!r} has no "
                                         f"{rule.kind}.{part}.j2")
     return policy
+
+
+def moment_at(settings: Settings, now: datetime) -> Moment:
+    """"Now" for planning: rules fire at ``S55_ESCALATION_HOUR`` London time on England
+    and Wales working days (a rule's day that is not one moves to the working day before)."""
+    return Moment.at(now, settings.escalation_hour, england_and_wales())
 
 
 # -- reading what planning needs -----------------------------------------------------------
@@ -200,7 +200,7 @@ def next_escalations(db: Database, settings: Settings, clock: Clock,
     if not response_ids:
         return {}
     policy = load_policy(settings)
-    moment = Moment.at(clock.now(), settings.escalation_hour)
+    moment = moment_at(settings, clock.now())
     out: dict[int, tuple[str, date]] = {}
     for chunk in _chunks(list(response_ids)):
         for rid, p in plans(db, policy, moment, chunk).items():

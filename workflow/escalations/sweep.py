@@ -11,6 +11,7 @@ database decides, never APScheduler: job stores are not shared, apscheduler #160
 from __future__ import annotations
 
 import logging
+import socket
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -39,6 +40,7 @@ from workflow.escalations.plan import (  # noqa: F401  (re-exported: the public 
     DEFAULT_POLICY,
     PolicyError,
     load_policy,
+    moment_at,
     next_escalations,
     open_responses,
     plans,
@@ -53,6 +55,7 @@ from workflow.storage.models import (
     Response,
     SchedulerHeartbeat,
 )
+from workflow.workdays import not_working
 
 if TYPE_CHECKING:
     pass
@@ -121,6 +124,7 @@ def staffed_roles(session: Session) -> set[str]:
 def _context(row: Response, report: InspectionReport, firing: Firing, today: date,
              superseded: Sequence[Firing]) -> dict[str, Any]:
     rule = firing.rule
+    told = set(rule.recipients_in(State(row.state))[0])
     return {
         "force": row.force, "report_title": report.title, "report_link": report.link,
         "report_published": report.published_on, "deadline": row.deadline,
@@ -130,19 +134,35 @@ def _context(row: Response, report: InspectionReport, firing: Firing, today: dat
         "published_url": row.published_url, "rule_id": rule.id, "summary": rule.summary,
         "severity": rule.severity, "urgent": rule.severity in ("urgent", "overdue"),
         "occurrence": firing.occurrence, "due_day": firing.day,
-        "notify_roles": [r.value for r in rule.roles], "cc_roles": [r.value for r in rule.cc],
+        # Set when the rule's day was not a working day and this is the working day before.
+        "moved_from": firing.moved_from,
+        "moved_because": firing.moved_from and not_working(firing.moved_from),
+        # The roles told in this state (the force liaison is not, of a draft it never saw).
+        "notify_roles": [r.value for r in rule.roles if r in told],
+        "cc_roles": [r.value for r in rule.cc if r in told],
         "superseded": [f.rule.id for f in superseded],
     }
 
 
-def _recipient_roles(firing: Firing, staffed: set[str]) -> tuple[list[str], list[str]]:
-    """The rule's roles that someone holds, and those nobody holds (falls back to admin)."""
-    wanted = [r.value for r in firing.rule.recipients]
+def _recipient_roles(firing: Firing, state: State, staffed: set[str]
+                     ) -> tuple[list[str], list[str], list[str]]:
+    """The rule's roles told in ``state`` that someone holds (falls back to admin), those
+    nobody holds, and those left out because they cannot act in ``state``."""
+    told, left_out = firing.rule.recipients_in(state)
+    wanted = [r.value for r in told]
     roles = [r for r in wanted if r in staffed]
     missing = [r for r in wanted if r not in staffed]
     if not roles and "admin" in staffed:
         roles = ["admin"]  # somebody must hear of it; the audit event names who was missing
-    return roles, missing
+    return roles, missing, [r.value for r in left_out]
+
+
+def _moved(firing: Firing) -> dict[str, str]:
+    """For the audit event: the rule's day, and why it fired on the working day before."""
+    if firing.moved_from is None:
+        return {}
+    return {"rule_day": firing.moved_from.isoformat(),
+            "moved_because": not_working(firing.moved_from) or ""}
 
 
 def _fire_one(session: Session, settings: Settings, rid: int, due: Firing,
@@ -158,7 +178,7 @@ def _fire_one(session: Session, settings: Settings, rid: int, due: Firing,
     assert row is not None  # locked by the caller
     report = session.get(InspectionReport, row.report_id)
     assert report is not None  # foreign key
-    roles, missing = _recipient_roles(due, staffed_roles(session))
+    roles, missing, cannot_act = _recipient_roles(due, State(row.state), staffed_roles(session))
     # Rendered before the append, which takes the chain lock held to the commit.
     prepared = prepare_alert(
         session, settings=settings, now=now, kind=due.rule.kind, actor=SCHEDULER,
@@ -169,7 +189,9 @@ def _fire_one(session: Session, settings: Settings, rid: int, due: Firing,
                              "rule": due.rule.id, "occurrence": due.occurrence,
                              "due_on": due.day.isoformat(), "severity": due.rule.severity,
                              "state": row.state, "roles": roles, "unstaffed_roles": missing,
-                             "superseded": [f"{f.rule.id}#{f.occurrence}" for f, _ in others]})
+                             "roles_not_acting": cannot_act,
+                             "superseded": [f"{f.rule.id}#{f.occurrence}" for f, _ in others],
+                             **_moved(due)})
     mails = write_prepared(session, prepared, event) if prepared else []
     session.execute(update(_FT).where(_F.id == claim).values(event_id=event.id))
     out = [Fired(rid, due.rule.id, due.occurrence, due.day, "fired",
@@ -210,15 +232,25 @@ def fire_response(db: Database, settings: Settings, policy: Policy, rid: int,
 
 
 def sweep(db: Database, settings: Settings, clock: Clock, *, policy: Policy | None = None,
-          now: datetime | None = None) -> SweepReport:
+          now: datetime | None = None, heartbeat: str | None = None) -> SweepReport:
     """Fire every escalation due now, once; the catch-up after downtime is the same call.
 
     Per response only the most severe due firing is sent and the others are recorded as
     superseded. A response whose firing fails (say, a template error) is logged and left
-    for the next sweep; the others still fire.
+    for the next sweep; the others still fire. With ``heartbeat`` (a worker name from
+    ``sweep_worker``: ``s55 escalations sweep`` run by cron), the finished sweep is recorded
+    for ``s55 doctor``; the daemon beats on its own and passes none.
     """
     policy = policy or load_policy(settings)
-    moment = Moment.at(now or clock.now(), settings.escalation_hour)
+    started = now or clock.now()
+    report = _sweep(db, settings, policy, moment_at(settings, started))
+    if heartbeat is not None:
+        beat(db, heartbeat, started, clock.now() if now is None else now)
+    return report
+
+
+def _sweep(db: Database, settings: Settings, policy: Policy, moment: Moment) -> SweepReport:
+    """``sweep`` as of ``moment``: plan every open response, fire each due one."""
     planned = plans(db, policy, moment)
     report = SweepReport(open_responses=len(planned))
     for rid, p in planned.items():
@@ -243,6 +275,30 @@ def sweep(db: Database, settings: Settings, clock: Clock, *, policy: Policy | No
 
 # -- the scheduler's heartbeat (read by ``s55 doctor``) ------------------------------------
 
+#: A sweep run on its own (``s55 escalations sweep``, from cron) beats as ``sweep@HOST``:
+#: one row per host, its ``beat_at`` the end of the last sweep. Any other worker name is
+#: a daemon (``s55 run``, ``scheduler@HOST:PID``), beating every 30 s while it runs.
+SWEEP_PREFIX = "sweep@"
+
+
+def sweep_worker() -> str:
+    """The heartbeat name of ``s55 escalations sweep`` on this host."""
+    return f"{SWEEP_PREFIX}{socket.gethostname()}"
+
+
+@dataclass(frozen=True)
+class Beat:
+    """The last heartbeat of one worker."""
+
+    worker: str
+    at: datetime
+
+    @property
+    def kind(self) -> str:
+        """``sweep`` (``s55 escalations sweep``) or ``daemon`` (``s55 run``)."""
+        return "sweep" if self.worker.startswith(SWEEP_PREFIX) else "daemon"
+
+
 def beat(db: Database, worker: str, started_at: datetime, now: datetime) -> None:
     """Record that ``worker`` is alive at ``now``."""
 
@@ -259,3 +315,17 @@ def last_heartbeat(db: Database) -> datetime | None:
     """When any scheduler last beat (None: no scheduler has ever run)."""
     return db.query(lambda s: s.execute(
         select(func.max(SchedulerHeartbeat.beat_at))).scalar_one_or_none())
+
+
+def last_beats(db: Database) -> list[Beat]:
+    """The latest daemon beat and the latest sweep (those that ever ran), newest first."""
+    hb: Any = SchedulerHeartbeat.__table__  # type: ignore[attr-defined]
+    sweeps = hb.c.worker.startswith(SWEEP_PREFIX, autoescape=True)
+    newest = select(hb.c.worker, hb.c.beat_at).order_by(hb.c.beat_at.desc()).limit(1)
+
+    def work(s: Session) -> list[Beat]:
+        rows = [s.execute(newest.where(where)).first() for where in (sweeps, ~sweeps)]
+        return sorted((Beat(r[0], r[1]) for r in rows if r is not None),
+                      key=lambda b: b.at, reverse=True)
+
+    return db.query(work)

@@ -11,10 +11,11 @@ from typing import Any
 
 from sqlalchemy import select
 
-from states.escalations import Firing, Moment, plan, upcoming
+from states import State
+from states.escalations import Firing, plan, upcoming
 from workflow.clock import LONDON, london_today
 from workflow.errors import NotFoundError
-from workflow.escalations.sweep import load_policy, open_responses
+from workflow.escalations.sweep import load_policy, moment_at, open_responses
 from workflow.service import Workflow
 from workflow.storage.models import (
     AuditEvent,
@@ -24,6 +25,7 @@ from workflow.storage.models import (
     Person,
     Response,
 )
+from workflow.workdays import not_working
 
 # Typed Any: SQLModel's attributes confuse mypy's select() overloads.
 _F: Any = EscalationFiring
@@ -43,15 +45,21 @@ def _people(wf: Workflow) -> dict[str, list[str]]:
     return out
 
 
-def _planned(f: Firing, status: str, people: dict[str, list[str]]) -> dict[str, Any]:
+def _planned(f: Firing, state: State, status: str,
+             people: dict[str, list[str]]) -> dict[str, Any]:
     rule = f.rule
-    emails = dict.fromkeys(e for r in rule.recipients for e in people.get(r.value, ()))
+    told, left_out = rule.recipients_in(state)
+    emails = dict.fromkeys(e for r in told for e in people.get(r.value, ()))
     return {"rule": rule.id, "occurrence": f.occurrence, "day": f.day.isoformat(),
             "at": f.at.isoformat(), "at_local": f.at.astimezone(LONDON).isoformat(),
+            # The rule's day when it is not a working day (it fires on the one before).
+            "moved_from": f.moved_from and f.moved_from.isoformat(),
+            "moved_because": f.moved_from and not_working(f.moved_from),
             "severity": rule.severity, "template": rule.kind, "status": status,
             "notify": [r.value for r in rule.roles], "cc": [r.value for r in rule.cc],
             "recipients": list(emails),
-            "unstaffed": [r.value for r in rule.recipients if not people.get(r.value)]}
+            "unstaffed": [r.value for r in told if not people.get(r.value)],
+            "not_acting": [r.value for r in left_out]}
 
 
 def plan_ahead(wf: Workflow, response_id: int | None = None,
@@ -63,7 +71,7 @@ def plan_ahead(wf: Workflow, response_id: int | None = None,
     ``planned`` fires on its day if the response is still in a state the rule covers.
     """
     policy = load_policy(wf.settings)
-    moment = Moment.at(wf.clock.now(), wf.settings.escalation_hour)
+    moment = moment_at(wf.settings, wf.clock.now())
     until = london_today(wf.clock) + timedelta(days=days)
     ids = None if response_id is None else [response_id]
     with wf.db.read() as s:
@@ -83,7 +91,8 @@ def plan_ahead(wf: Workflow, response_id: int | None = None,
             status = ("due now" if now_plan.due and f.key == now_plan.due.key
                       else "superseded now" if f.key in superseded else "planned")
             out.append({"response_id": rid, "title": titles.get(rid, ""), "state": d.state.value,
-                        "deadline": d.deadline.isoformat(), **_planned(f, status, people)})
+                        "deadline": d.deadline.isoformat(),
+                        **_planned(f, d.state, status, people)})
     return out
 
 

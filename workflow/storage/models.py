@@ -198,7 +198,9 @@ class EscalationFiring(SQLModel, table=True):
 
 
 class SchedulerHeartbeat(SQLModel, table=True):
-    """One row per scheduler process, beaten while it runs (``s55 doctor`` reads it)."""
+    """One row per daemon process, beaten while it runs, and one per host for ``s55
+    escalations sweep`` (worker ``sweep@HOST``, beaten when a sweep ends); ``s55 doctor``
+    reads it."""
 
     __tablename__ = "scheduler_heartbeat"
 
