@@ -52,6 +52,7 @@ KINDS: tuple[str, ...] = (
     "mark_not_required",
     "mail_dead",
     "mail_test",
+    "audit_checkpoint",
     # Escalations (workflow/escalations/policy.toml names them per rule).
     "escalation_draft",
     "escalation_force_input",

@@ -80,7 +80,7 @@ def test_healthy_installation_is_all_ok(db: Database, settings: Settings,
     results = run(smtp_settings(settings, smtp_server, **OWN_ADDRESSES))
     assert statuses(results) == {c: Status.OK for c in (
         "configuration", "secrets", "database", "mail", "addresses", "outbox", "audit chain",
-        "scheduler")}
+        "rows vs log", "scheduler")}
     assert by_name(results, "database").detail.endswith(f"at revision {schema.head()} (head)")
     assert by_name(results, "mail").detail == (f"SMTP 127.0.0.1:{smtp_server.port} (none) "
                                                "answered EHLO")
@@ -147,7 +147,7 @@ class TestFaults:
         assert by_name(results, "database").status is Status.FAIL
         assert "cannot open database postgresql://s55@127.0.0.1:9/s55" in \
             by_name(results, "database").detail
-        for name in ("outbox", "audit chain", "scheduler"):
+        for name in ("outbox", "audit chain", "rows vs log", "scheduler"):
             assert by_name(results, name).detail.startswith("not checked")
 
     @pytest.mark.parametrize("state", ["empty", "behind"])
@@ -191,6 +191,21 @@ class TestFaults:
         result = by_name(run(settings), "audit chain")
         assert result.status is Status.FAIL
         assert result.detail.startswith("broken at event 1: content does not match its hash")
+
+    def test_a_row_changed_behind_s55s_back(self, db: Database, settings: Settings) -> None:
+        """A response row that no longer equals the replay of its events is a FAIL naming the
+        response, the field and both values."""
+        from tests.factories import norfolk
+        from workflow.service import Workflow
+
+        rid = norfolk(Workflow(db, settings))
+        assert by_name(run(settings), "rows vs log").status is Status.OK
+        with db.engine.begin() as conn:
+            conn.execute(text(f"UPDATE response SET state = 'published' WHERE id = {rid}"))
+        result = by_name(run(settings), "rows vs log")
+        assert (result.status, result.detail) == (
+            Status.FAIL, f"response {rid}: state is 'published' in the row but 'draft' by its "
+                         "events")
 
     def test_scheduler_heartbeat(self, db: Database, settings: Settings) -> None:
         """No heartbeat ever: WARN; one twenty minutes old: FAIL (the scheduler is down);

@@ -42,6 +42,9 @@ CONTEXT = {
     "severity": "warning", "urgent": False, "occurrence": 0, "due_day": date(2024, 11, 6),
     "moved_from": None, "moved_because": None,
     "notify_roles": ["force"], "cc_roles": ["admin"], "superseded": ["draft-d42"],
+    # Audit checkpoints (see workflow/checkpoints.py record).
+    "line": "s55-checkpoint v1 count=3 head=" + "a" * 64, "count": 3, "head": "a" * 64,
+    "signed": True, "key": "0123456789abcdef",
     # Added to every message by workflow.mail.queue.prepare_messages.
     "today": date(2024, 11, 22), "recipient_roles": ["admin"],
     "contact": {"name": "Gov <Officer>", "email": "gov@opcc.example"},

@@ -56,6 +56,7 @@ class Action(StrEnum):
     MAIL_DEAD = "mail_dead"
     MAIL_RETRY = "mail_retry"
     PERSON_ADDED = "person_added"
+    CHECKPOINT = "checkpoint"  # the chain's head sent outside the database
 
 
 def canonical_payload(payload: Mapping[str, Any] | None) -> str:

@@ -16,12 +16,13 @@ from __future__ import annotations
 import email
 import email.policy
 import mailbox
+import os
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
 
@@ -29,6 +30,10 @@ from workflow import audit_keys, files
 from workflow.errors import InvalidInputError
 from workflow.storage.db import Database
 from workflow.storage.models import AuditEvent
+
+if TYPE_CHECKING:
+    from workflow.config import Settings
+    from workflow.service import Workflow
 
 _LINE = re.compile(r"s55-checkpoint v1 count=(?P<count>\d{1,12}) head=(?P<head>[0-9a-f]{64}) "
                    r"at=(?P<at>\S+)(?: key=(?P<key>[0-9a-f]{16}) mac=(?P<mac>[0-9a-f]{64}))?")
@@ -64,6 +69,61 @@ def make(db: Database, at: datetime, ring: audit_keys.Keyring | None) -> Checkpo
         return cp
     key, mac = ring.sign(cp.body())
     return Checkpoint(cp.count, cp.head, cp.at, key, mac)
+
+
+def keyring(settings: Settings) -> audit_keys.Keyring | None:
+    """The audit keyring the settings name, or None when no key is configured."""
+    return audit_keys.load(settings.audit_key_file) if settings.audit_key_file else None
+
+
+def record(wf: Workflow, actor: str) -> tuple[Checkpoint, int]:
+    """Take a checkpoint now: appended to ``S55_CHECKPOINT_FILE`` (first, so a checkpoint
+    is kept even if the database then fails), then a ``checkpoint`` event and its mail to
+    every auditor, in one transaction. The checkpoint and how many auditors were mailed.
+    """
+    from states import Role
+    from workflow.audit import Action, append
+    from workflow.mail.queue import people_with_role, prepare_alert, write_prepared
+    from workflow.service import person_by_email, require_role
+
+    with wf.db.read() as s:  # refuse an unknown or unentitled actor before writing anything
+        require_role(person_by_email(s, actor), {Role.ADMIN, Role.AUDITOR},
+                     "take an audit checkpoint")
+    ring = keyring(wf.settings)
+    cp = make(wf.db, wf.clock.now(), ring)
+    if wf.settings.checkpoint_file is not None:
+        _append_line(wf.settings.checkpoint_file, cp.line())
+
+    def work(s: Any) -> int:
+        person = person_by_email(s, actor)
+        auditors = people_with_role(s, Role.AUDITOR.value)
+        prepared = prepare_alert(
+            s, settings=wf.settings, now=cp.at, kind="audit_checkpoint", roles=[Role.AUDITOR],
+            actor=person.email, context={"line": cp.line(), "count": cp.count,
+                                         "head": cp.head, "signed": cp.key is not None,
+                                         "key": cp.key}) if auditors else None
+        event = append(s, at=cp.at, actor=person.email, action=Action.CHECKPOINT,
+                       payload={"count": cp.count, "head": cp.head, "at": cp.at.isoformat(),
+                                "key": cp.key, "mailed_to": len(auditors)})
+        if prepared is not None:
+            write_prepared(s, prepared, event)
+        return len(auditors)
+
+    return cp, wf.db.run(work)
+
+
+def _append_line(path: Path, line: str) -> None:
+    """Append one line and flush it to disk (the file only ever grows)."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+    except OSError as exc:
+        raise InvalidInputError("S55_CHECKPOINT_FILE", f"{path}: cannot append: "
+                                f"{exc.strerror}") from None
+    try:
+        os.write(fd, (line + "\n").encode("ascii"))
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def parse(text: str) -> Iterator[Checkpoint]:

@@ -67,6 +67,11 @@ class Settings(BaseSettings):
         except NotificationError as exc:
             raise ValueError(f"{value!r} is not one plain address local@domain") from exc
 
+    # The audit log's trust outside the database (issue 14): the key that signs every event
+    # (owner-only; `s55 init` creates it) and the file checkpoints of the chain go to.
+    audit_key_file: Path | None = None
+    checkpoint_file: Path | None = None
+
     # Escalations (issue 4).
     policy_file: Path | None = None
     escalation_hour: int = Field(default=9, ge=0, le=23)

@@ -236,6 +236,17 @@ def check_audit(db: Database) -> Result:
                "keep the head outside the database (`s55 audit head`)")
 
 
+def check_replay(db: Database) -> Result:
+    from workflow import replay
+
+    differences = replay.verify(db)
+    if differences:
+        more = f" (and {len(differences) - 1} more)" if len(differences) > 1 else ""
+        return _fail("rows vs log", differences[0].describe() + more,
+                     "a row was changed behind s55's back: see `s55 audit verify`")
+    return _ok("rows vs log", "every response equals the replay of its events")
+
+
 def _ago(at: datetime, now: datetime) -> str:
     seconds = int((now - at).total_seconds())
     if seconds < 120:
@@ -309,7 +320,7 @@ def check_scheduler(db: Database, settings: Settings, now: datetime) -> Result:
 
 def _skipped(why: str) -> list[Result]:
     return [_warn(c, f"not checked: {why}", "fix the checks above first")
-            for c in ("outbox", "audit chain", "scheduler")]
+            for c in ("outbox", "audit chain", "rows vs log", "scheduler")]
 
 
 def diagnose(load: Callable[[], Settings], env: Mapping[str, str],
@@ -331,7 +342,7 @@ def diagnose(load: Callable[[], Settings], env: Mapping[str, str],
         results.append(check_addresses(settings))
         if results[2].status is Status.FAIL:
             return results + _skipped("the database is not usable")
-        results += [check_outbox(db, now()), check_audit(db),
+        results += [check_outbox(db, now()), check_audit(db), check_replay(db),
                     check_scheduler(db, settings, now())]
         return results
     finally:

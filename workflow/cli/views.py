@@ -172,26 +172,59 @@ def audit_verify(
     head: Annotated[str | None, typer.Option(help="a head hash kept outside the database; "
                                                   "fail unless the chain still contains it")]
     = None,
+    checkpoints_from: Annotated[Path | None, typer.Option(
+        "--checkpoints", help="checkpoints kept outside: the S55_CHECKPOINT_FILE, a folder of "
+                              "the mailed .eml files, or an mbox")] = None,
     as_json: AsJson = False,
 ) -> None:
-    """Check the whole hash chain; name the first broken event."""
-    from workflow import audit
+    """Check the hash chain, that every response row equals the replay of its events, and
+    that kept heads and checkpoints are still in the chain; name each problem."""
+    from workflow import audit, replay
+    from workflow import checkpoints as cps
 
-    result = audit.verify(open_workflow().db, head)
+    kept = cps.check_head_text(head) if head is not None else None
+    found = cps.read_sources(checkpoints_from) if checkpoints_from is not None else None
+    db = open_workflow().db
+    result = audit.verify(db, kept)
+    differences = replay.verify(db)
+    proved = cps.prove(db, found, None) if found is not None else []
+    bad = [p for p in proved if p.problem]
     if as_json:
-        print_json({"ok": result.ok, "events": result.count, "head": result.head,
-                    "broken": result.broken.__dict__ if result.broken else None,
-                    "head_found": result.head_found})
-    elif result.broken:
+        return _verify_json(result, differences, proved)
+    if result.broken:
         typer.echo(f"Error: audit chain broken at event {result.broken.event_id}: "
                    f"{result.broken.problem} ({result.count} events verified before it)", err=True)
     elif result.head_found is False:
-        typer.echo(f"Error: head {head} is not in the chain: history was rewritten "
+        typer.echo(f"Error: head {kept} is not in the chain: history was rewritten "
                    f"({result.count} events, head now {result.head})", err=True)
     else:
         typer.echo(f"audit chain OK: {result.count} events, head {result.head}"
                    + (" (contains the given head)" if result.head_found else ""))
-    if not result.ok:
+    for d in differences:
+        typer.echo(f"Error: {d.describe()}", err=True)
+    if not differences:
+        typer.echo("rows OK: every response equals the replay of its events")
+    for p in bad:
+        typer.echo(f"Error: {p.describe()}", err=True)
+    if found is not None and not bad:
+        typer.echo(f"checkpoints OK: {len(found)} from {checkpoints_from}, each in the chain")
+    if not result.ok or differences or bad or found == []:
+        if found == []:
+            typer.echo(f"Error: no checkpoints found in {checkpoints_from}", err=True)
+        raise typer.Exit(1)
+
+
+def _verify_json(result: Any, differences: list[Any], proved: list[Any]) -> None:
+    print_json({"ok": result.ok and not differences and not any(p.problem for p in proved),
+                "events": result.count, "head": result.head,
+                "broken": result.broken.__dict__ if result.broken else None,
+                "head_found": result.head_found,
+                "rows": [{"response": d.response_id, "field": d.field, "row": d.row,
+                          "log": d.log} for d in differences],
+                "checkpoints": [{"count": p.checkpoint.count, "head": p.checkpoint.head,
+                                 "at": p.checkpoint.at.isoformat(), "problem": p.problem}
+                                for p in proved]})
+    if not result.ok or differences or any(p.problem for p in proved):
         raise typer.Exit(1)
 
 
