@@ -43,6 +43,7 @@ KINDS: tuple[str, ...] = (
     "mark_not_required",
     "mail_dead",
     "mail_test",
+    "role_change",  # a privilege change (pcc, force) told to auditors and the PCC
     # Escalations (workflow/escalations/policy.toml names them per rule).
     "escalation_draft",
     "escalation_force_input",

@@ -41,6 +41,9 @@ CONTEXT = {
     "summary": "force input still outstanding <4 weeks> before the deadline",
     "severity": "warning", "urgent": False, "occurrence": 0, "due_day": date(2024, 11, 6),
     "notify_roles": ["force"], "cc_roles": ["admin"], "superseded": ["draft-d42"],
+    # A privilege change (workflow/people.py _notify).
+    "person_name": "Puppet <PCC>", "person_email": "p@x.example", "change": "now holds pcc",
+    "roles": ["pcc"], "changed_by": "ann@x.example", "event_id": 12,
 }
 
 

@@ -62,6 +62,14 @@ class Settings(BaseSettings):
         except NotificationError as exc:
             raise ValueError(f"{value!r} is not one plain address local@domain") from exc
 
+    # Who is acting (issue 12). ``os``: the operating-system account running the command,
+    # mapped to a person by their login; ``claimed``: --as/S55_ACTOR taken on trust
+    # (demos, single-officer installs; every event says so and `s55 doctor` warns).
+    identity: str = Field(default="os", pattern="^(os|claimed)$")
+    # The force-input submitter may not sign off, nor the one who last returned the
+    # response to the force; `s55 doctor` warns when this is off.
+    separation_of_duties: bool = True
+
     # Escalations (issue 4).
     policy_file: Path | None = None
     escalation_hour: int = Field(default=9, ge=0, le=23)

@@ -11,8 +11,8 @@ import typer
 
 from workflow.cli.app import (
     AsJson,
-    OptionalActor,
     ResponseId,
+    acting_as,
     app,
     audit_app,
     open_database,
@@ -22,6 +22,11 @@ from workflow.cli.app import (
 
 _RAG_STYLE = {"red": "bold red", "amber": "yellow", "green": "green", "done": "cyan",
               "late": "magenta", "closed": "dim"}
+
+
+def _waiting(r: dict[str, Any]) -> str:
+    stuck = r.get("nobody_can_act")
+    return r["waiting_on"] + (f" (STUCK: no active {'/'.join(stuck)})" if stuck else "")
 
 
 def _escalation(upcoming: dict[str, str] | None) -> str:
@@ -52,7 +57,7 @@ def list_(
         return print_json(rows)
     cells = [[str(r["id"]), r["title"], r["state"],
               r["deadline"] + ("*" if r["deadline_overridden"] else ""), str(r["days_left"]),
-              r["rag"], r["waiting_on"], _escalation(r["next_escalation"])] for r in rows]
+              r["rag"], _waiting(r), _escalation(r["next_escalation"])] for r in rows]
     widths = [max([len(h)] + [len(c[i]) for c in cells]) for i, h in enumerate(_HEADERS)]
     if sys.stdout.isatty():
         width = shutil.get_terminal_size((120, 24)).columns
@@ -122,18 +127,25 @@ def _show_text(d: dict[str, Any]) -> list[str]:
         lines.append(f"    {r['number']:>3}. due {r['due_date'] or '-'}  {answered}"
                      + ("  + PCC note" if r["pcc_note"] else ""))
     lines.append(f"  areas for improvement: {len(d['areas_for_improvement'])}")
-    triggers = ", ".join(d["allowed_triggers"]) or "none"
-    who = d["allowed_for"] or "(give --as EMAIL to see what you may do)"
-    lines.append(f"  may fire now ({who}): {triggers}")
+    if d["signed_off"]:
+        lines.append(f"  signature:  {d['signed_off']['line']}")
+    if d["nobody_can_act"]:
+        lines.append(f"  STUCK:      no active person holds {' or '.join(d['nobody_can_act'])} "
+                     "to take the next step (`s55 people list`)")
+    if d["allowed_for"]:
+        triggers = ", ".join(d["allowed_triggers"]) or "none"
+        lines.append(f"  may fire now ({d['allowed_for']}): {triggers}")
+    else:
+        lines.append("  may fire now: give --as EMAIL to see the triggers that person may fire")
     return lines
 
 
 @app.command()
-def show(response_id: ResponseId, actor: OptionalActor = None, as_json: AsJson = False) -> None:
+def show(response_id: ResponseId, as_json: AsJson = False) -> None:
     """One response: deadlines, content status, and the triggers you may fire now."""
     from workflow.queries import show as show_response
 
-    detail = show_response(open_workflow(), response_id, actor)
+    detail = show_response(open_workflow(), response_id, acting_as())
     if as_json:
         return print_json(detail)
     typer.echo("\n".join(_show_text(detail)))
@@ -147,15 +159,15 @@ def log(response_id: ResponseId, as_json: AsJson = False) -> None:
     events = response_log(open_workflow(), response_id)
     if as_json:
         return print_json(events)
-    from workflow.queries import describe
+    from workflow.queries import describe, provenance
 
     for e in events:
         move = (f"{e['from_state'] or '-'} -> {e['to_state']}" if e["to_state"] else "")
         what = e["trigger"] or e["action"]
-        detail = move or describe(e["action"], e["payload"])
+        detail = " ".join(x for x in (move, describe(e["action"], e["payload"], e["actor"])) if x)
         reason = f'  reason: "{e["reason"]}"' if e["reason"] else ""
         typer.echo(f"{e['at'][:19].replace('T', ' ')}Z  #{e['id']:<6} {e['actor']:<28} "
-                   f"{what:<22} {detail}{reason}")
+                   f"{what:<22} {detail}{reason}  [{provenance(e)}]")
 
 
 @app.command()

@@ -35,7 +35,8 @@ from workflow.documents.model import (
 from workflow.documents.office import document_state
 from workflow.documents.parse import parse_document
 from workflow.errors import DuplicateError
-from workflow.service import person_by_email, require_role
+from workflow.identity import Identifier
+from workflow.service import require_role
 from workflow.storage.db import Database
 from workflow.storage.models import AreaForImprovement, InspectionReport, Recommendation, Response
 
@@ -142,9 +143,10 @@ def import_document(
     db: Database,
     path: str | Path,
     *,
-    actor: str,
+    actor: str | None,
     force: str,
     strict: bool = False,
+    identifier: Identifier | None = None,
     clock: Clock | None = None,
     milestones: MilestonePolicy = DEFAULT_MILESTONES,
     published_url: str | None = None,
@@ -153,7 +155,8 @@ def import_document(
     """Import one response document as ``actor`` (an admin) in one transaction.
 
     ``published_url``/``published_on`` record where and when a published document
-    went up (the document itself does not say).
+    went up (the document itself does not say). ``identifier`` says how the actor is
+    known (default: ``actor`` claimed, on the command line of this process).
 
     Raises:
         DocumentError: the file is not an importable response (nothing is written).
@@ -164,8 +167,10 @@ def import_document(
     doc = _parse(text, path, force=force, strict=strict)
     state = document_state(doc.checklist)
     now = (clock or SystemClock()).now()
+    identifier = identifier or Identifier.here("claimed")
     with db.write() as s:
-        person = person_by_email(s, actor)
+        acting = identifier.resolve(s, actor)
+        person = acting.person
         require_role(person, {Role.ADMIN}, "import responses")
         report = _report(s, doc, now)
         _check_unique(s, report, force.strip())
@@ -190,13 +195,15 @@ def import_document(
                   for a in doc.areas_for_improvement)
         s.flush()
         audit.append(s, at=now, actor=person.email, action=Action.IMPORTED, response_id=rid,
-                     to_state=state.value, payload=_imported_payload(path, text, doc, state))
+                     to_state=state.value, payload=_imported_payload(path, text, doc, state),
+                     by=acting.by)
         for item in ChecklistItem:  # the form's order
             if item in doc.checklist:
                 audit.append(s, at=now, actor=person.email, action=Action.CHECKLIST,
                              response_id=rid, payload={
                                  "item": item.value, "line": doc.checklist.lines.get(item),
-                                 "marked": doc.checklist.marked, "source": "import"})
+                                 "marked": doc.checklist.marked, "source": "import"},
+                             by=acting.by)
         return ImportResult(rid, report.id or 0, state, doc, doc.warnings)
 
 
