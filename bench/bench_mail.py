@@ -87,7 +87,8 @@ def queue(db: Database, settings: Settings, n: int) -> list[Mail]:
             s.add(Person(name="Admin", email="admin@opcc.example", roles=["admin"],
                          created_at=now))
         for start in range(0, n, 500):
-            event = audit.append(s, at=now, actor="bench", action=Action.CREATED)
+            event = audit.append(s, at=now, actor="bench", action=Action.CREATED,
+                                 by=audit.Provenance.here("cli"))
             mail.queue_messages(
                 s, settings=settings, now=now, kind="mail_test", event=event, response_id=None,
                 actor="bench", context={"opcc_name": "OPCC", "response_id": None,

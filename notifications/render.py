@@ -53,6 +53,7 @@ KINDS: tuple[str, ...] = (
     "mail_dead",
     "mail_test",
     "audit_checkpoint",
+    "role_change",  # a privilege change (pcc, force) told to auditors and the PCC
     # Escalations (workflow/escalations/policy.toml names them per rule).
     "escalation_draft",
     "escalation_force_input",

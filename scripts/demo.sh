@@ -7,6 +7,9 @@ cd "$ROOT"
 DEMO="$ROOT/demo"
 rm -rf "$DEMO" && mkdir -p "$DEMO"
 export S55_DATABASE_URL="sqlite:///$DEMO/s55.db" S55_SPOOL_DIR="$DEMO/spool" S55_FORCE="Norfolk"
+# One officer plays every part, so --as is taken on trust (every event says "claimed");
+# a real office runs S55_IDENTITY=os (see the README).
+export S55_IDENTITY=claimed
 EX="$ROOT/examples/norfolk"
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 

@@ -26,6 +26,11 @@ from workflow.storage.db import Database
 
 pytest_plugins = ["smtp_server"]  # aiosmtpd servers and mail test data (issue 3)
 
+# The tests written before issue 12 name their actor with --as / S55_ACTOR: they run
+# under S55_IDENTITY=claimed, explicitly, here (and so in every subprocess and CliRunner
+# they start). Tests of the operating-system identity set S55_IDENTITY=os themselves.
+os.environ["S55_IDENTITY"] = "claimed"
+
 PG_ADMIN_URL = os.environ.get("S55_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
@@ -125,7 +130,8 @@ def db(db_url: str) -> Iterator[Database]:
 
 @pytest.fixture
 def settings(db_url: str, tmp_path: Path) -> Settings:
-    return Settings(database_url=db_url, spool_dir=tmp_path / "spool", force="Norfolk")
+    return Settings(database_url=db_url, spool_dir=tmp_path / "spool", force="Norfolk",
+                    identity="claimed")
 
 
 @pytest.fixture

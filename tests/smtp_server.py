@@ -223,4 +223,5 @@ def transition_event(session: Any, now: Any, response: Any, trigger: str,
     from workflow.audit import Action
 
     return audit.append(session, at=now, actor=actor, action=Action.TRANSITION,
-                        response_id=response.id, trigger=trigger)
+                        response_id=response.id, trigger=trigger,
+                        by=audit.Provenance.here("cli"))

@@ -112,7 +112,7 @@ class TestVerify:
         _behind_the_triggers(wf.db, "DELETE FROM audit_event")
         with wf.db.write() as s:  # a forged, self-consistent history
             audit.append(s, at=wf.clock.now(), actor="forger@x.y",
-                         action="created", payload={})
+                         action="created", payload={}, by=audit.Provenance.here("cli"))
         result = audit.verify(wf.db, kept)
         assert result.broken is None
         assert result.head_found is False

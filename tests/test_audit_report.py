@@ -93,7 +93,9 @@ def history(wf: Workflow) -> dict[str, int]:
         content.edit_text(wf, a, "pcc_response", "I welcome this report.", PCC)
     fire(wf, a, "2024-10-16 09:00", "request_force_input", ADMIN)
     fire(wf, a, "2024-10-21 09:00", "submit_force_input", FORCE)
-    fire(wf, a, "2024-10-22 09:00", "return_to_force", PCC, reason=RETURN_A)
+    # The governance officer sends it back on the PCC's word (a PCC who returns it may not
+    # sign off the resubmitted comments: separation of duties, issue 12).
+    fire(wf, a, "2024-10-22 09:00", "return_to_force", ADMIN, reason=RETURN_A)
     fire(wf, a, "2024-10-25 09:00", "submit_force_input", FORCE)
     fire(wf, a, "2024-11-01 09:00", "sign_off", PCC)
     fire(wf, a, "2024-11-04 09:00", "publish", ADMIN, params={"url": URL_A})
@@ -159,7 +161,7 @@ class TestFigures:
                                          "pcc_signoff": 8 * DAY, "forwarded_to_panel": 3 * DAY,
                                          "published": 7 * DAY}
         assert [(r.at, r.by, r.trigger, r.from_state, r.to_state, r.reason) for r in a.returns] \
-            == [(utc("2024-10-22 09:00"), PCC, "return_to_force", "pcc_signoff", "force_input",
+            == [(utc("2024-10-22 09:00"), ADMIN, "return_to_force", "pcc_signoff", "force_input",
                  RETURN_A)]
         assert [(c.to, c.status, c.sent_at) for c in a.copies] == [
             (HMICFRS, "sent", utc("2024-11-04 10:00")),
@@ -295,7 +297,7 @@ class TestRenderings:
         assert [a[f"days_in_{s}"] for s in ("draft", "force_input", "pcc_signoff",
                                              "forwarded_to_panel", "published")] == [
             "2.00", "8.00", "8.00", "3.00", "7.00"]
-        assert a["returns"] == f"2024-10-22T09:00:00+00:00 {PCC} return_to_force: {RETURN_A}"
+        assert a["returns"] == f"2024-10-22T09:00:00+00:00 {ADMIN} return_to_force: {RETURN_A}"
         assert a["s55_6_copies"] == (f"{HMICFRS} sent 2024-11-04T10:00:00+00:00 | "
                                      f"{HOME_OFFICE} sent 2024-11-04T10:00:00+00:00")
         assert (b["outcome"], b["days_late"], b["days_early"]) == ("late", "7", "")

@@ -66,7 +66,8 @@ def test_a_re_forged_history_is_caught(wf: Workflow, ring: audit_keys.Keyring) -
     _behind_the_triggers(wf.db, "DELETE FROM audit_event")
     with wf.db.write() as s:
         for _ in range(cp.count):
-            audit.append(s, at=AT, actor="forger@x.y", action="created", payload={})
+            audit.append(s, at=AT, actor="forger@x.y", action="created", payload={},
+                         by=audit.Provenance.here("cli"))
     assert audit.verify(wf.db).ok
     [finding] = checkpoints.prove(wf.db, [cp], ring)
     assert finding.problem == (f"event {cp.count} no longer has hash {cp.head[:16]}...: the "

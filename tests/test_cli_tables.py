@@ -56,24 +56,25 @@ def _sweep(wf: Workflow) -> None:
 def test_people_list_piped_is_a_header_and_aligned_columns(wf: Workflow, run) -> None:  # type: ignore[no-untyped-def]
     """Every column as wide as its widest value, two spaces apart: a long email pushes the
     names along in every row, never into the next column."""
+    def row(pid: int, email: str, name: str, roles: str) -> str:
+        return f"{pid:>2}  {email:<66}  {name:<33}  active  {roles:<15}  -      -"
+
     assert run("people", "list").stdout.splitlines() == [
-        "id  email" + " " * 61 + "  name" + " " * 29 + "  roles",
-        " 1  ann.admin@norfolk-pcc.gov.uk" + " " * 38 + "  Ann Admin" + " " * 24 + "  admin",
-        " 6  audit@norfolk-pcc.gov.uk" + " " * 42 + "  Internal Audit" + " " * 19 + "  auditor",
-        " 4  ceo@norfolk-pcc.gov.uk" + " " * 44 + "  Chief Executive" + " " * 18
-        + "  chief_executive",
-        " 7  " + LONG + "  " + LONG_NAME + "  admin",
-        " 2  liaison@norfolk.police.uk" + " " * 41 + "  Force Liaison" + " " * 20 + "  force",
-        " 5  panel@norfolk.gov.uk" + " " * 46 + "  Police and Crime Panel" + " " * 11
-        + "  panel",
-        " 3  pcc@norfolk-pcc.gov.uk" + " " * 44 + "  Giles Orpen-Smellie" + " " * 14 + "  pcc",
+        f"id  {'email':<66}  {'name':<33}  status  {'roles':<15}  login  delegations",
+        row(1, "ann.admin@norfolk-pcc.gov.uk", "Ann Admin", "admin"),
+        row(6, "audit@norfolk-pcc.gov.uk", "Internal Audit", "auditor"),
+        row(4, "ceo@norfolk-pcc.gov.uk", "Chief Executive", "chief_executive"),
+        row(7, LONG, LONG_NAME, "admin"),
+        row(2, "liaison@norfolk.police.uk", "Force Liaison", "force"),
+        row(5, "panel@norfolk.gov.uk", "Police and Crime Panel", "panel"),
+        row(3, "pcc@norfolk-pcc.gov.uk", "Giles Orpen-Smellie", "pcc"),
     ]
 
 
 def test_log_piped_has_a_header_and_the_reason_in_its_own_column(wf: Workflow, run) -> None:  # type: ignore[no-untyped-def]
     text = run("log", "1").stdout
     assert re.split(r" {2,}", text.splitlines()[0]) == ["at (UTC)", "event", "actor", "what",
-                                                        "change", "reason"]
+                                                        "change", "reason", "how"]
     moves = [(r["at (UTC)"], r["actor"], r["what"], r["change"], r["reason"])
              for r in table_rows(text) if r["what"] != "mail_queued"]
     assert moves == [
@@ -90,7 +91,7 @@ def test_escalations_plan_keeps_status_and_severity_apart(wf: Workflow, run) -> 
     with time_machine.travel("2024-12-03 10:00:00+00:00", tick=False):
         text = run("escalations", "plan", "1", "--days", "1").stdout
     assert text.splitlines()[0].split() == ["response", "state", "rule", "fires", "at", "when",
-                                            "status", "severity", "to"]
+                                            "status", "severity", "to", "moved", "from"]
     assert [(r["response"], r["rule"], r["fires at"], r["when"], r["status"], r["severity"])
             for r in table_rows(text)] == [
         ("1", "force-input-d28", "Wed 06 Nov 2024 09:00", "27 days ago", "superseded now",
@@ -188,27 +189,31 @@ def env(wf: Workflow, db_url: str, tmp_path: Path) -> dict[str, str]:
 @pytest.mark.slow
 def test_people_list_at_a_wide_terminal_is_one_boxed_table(env: dict[str, str]) -> None:
     """Wide enough for everything: each person on one line, every border in line."""
-    rule = {"top": "┏━━━━┳" + "━" * 68 + "┳" + "━" * 35 + "┳" + "━" * 17 + "┓",
-            "mid": "┡━━━━╇" + "━" * 68 + "╇" + "━" * 35 + "╇" + "━" * 17 + "┩",
-            "end": "└────┴" + "─" * 68 + "┴" + "─" * 35 + "┴" + "─" * 17 + "┘"}
-    assert at_terminal(["people", "list"], env, columns=140) == [
-        rule["top"],
-        "┃ id ┃ email" + " " * 61 + " ┃ name" + " " * 29 + " ┃ roles" + " " * 10 + " ┃",
-        rule["mid"],
-        "│  1 │ ann.admin@norfolk-pcc.gov.uk" + " " * 38 + " │ Ann Admin" + " " * 24
-        + " │ admin" + " " * 10 + " │",
-        "│  6 │ audit@norfolk-pcc.gov.uk" + " " * 42 + " │ Internal Audit" + " " * 19
-        + " │ auditor" + " " * 8 + " │",
-        "│  4 │ ceo@norfolk-pcc.gov.uk" + " " * 44 + " │ Chief Executive" + " " * 18
-        + " │ chief_executive │",
-        "│  7 │ " + LONG + " │ " + LONG_NAME + " │ admin" + " " * 10 + " │",
-        "│  2 │ liaison@norfolk.police.uk" + " " * 41 + " │ Force Liaison" + " " * 20
-        + " │ force" + " " * 10 + " │",
-        "│  5 │ panel@norfolk.gov.uk" + " " * 46 + " │ Police and Crime Panel" + " " * 11
-        + " │ panel" + " " * 10 + " │",
-        "│  3 │ pcc@norfolk-pcc.gov.uk" + " " * 44 + " │ Giles Orpen-Smellie" + " " * 14
-        + " │ pcc" + " " * 12 + " │",
-        rule["end"],
+    widths = (2, 66, 33, 6, 15, 5, 11)  # id, email, name, status, roles, login, delegations
+
+    def line(left: str, mid: str, right: str, fill: str) -> str:
+        return left + mid.join(fill * (w + 2) for w in widths) + right
+
+    def row(*cells: str) -> str:
+        return "│ " + " │ ".join(c.rjust(w) if i == 0 else c.ljust(w)
+                                 for i, (c, w) in enumerate(zip(cells, widths, strict=True))) + " │"
+
+    def person(pid: str, email: str, name: str, roles: str) -> str:
+        return row(pid, email, name, "active", roles, "-", "-")
+
+    header = row("id", "email", "name", "status", "roles", "login", "delegations")
+    assert at_terminal(["people", "list"], env, columns=180) == [
+        line("┏", "┳", "┓", "━"),
+        header.replace("│", "┃"),
+        line("┡", "╇", "┩", "━"),
+        person("1", "ann.admin@norfolk-pcc.gov.uk", "Ann Admin", "admin"),
+        person("6", "audit@norfolk-pcc.gov.uk", "Internal Audit", "auditor"),
+        person("4", "ceo@norfolk-pcc.gov.uk", "Chief Executive", "chief_executive"),
+        person("7", LONG, LONG_NAME, "admin"),
+        person("2", "liaison@norfolk.police.uk", "Force Liaison", "force"),
+        person("5", "panel@norfolk.gov.uk", "Police and Crime Panel", "panel"),
+        person("3", "pcc@norfolk-pcc.gov.uk", "Giles Orpen-Smellie", "pcc"),
+        line("└", "┴", "┘", "─"),
     ]
 
 

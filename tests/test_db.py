@@ -290,7 +290,7 @@ class TestRetry:
         def work(s: Session) -> None:
             calls.append(1)
             audit.append(s, at=NOW, actor="t@opcc.example", action=audit.Action.EDITED,
-                         reason="once")
+                         reason="once", by=audit.Provenance.here("cli"))
             own = int(s.execute(text("SELECT txid_current()")).scalar_one())
             seen.append((int(s.info[XID_KEY]), own))
             if len(calls) == 1:

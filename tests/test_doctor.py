@@ -59,7 +59,8 @@ def smtp_settings(settings: Settings, server: Server, **extra: object) -> Settin
 
 def add_mail(db: Database, status: str, due: datetime) -> None:
     with db.write() as s:
-        event = audit.append(s, at=NOW, actor="t@x.example", action=Action.MAIL_QUEUED)
+        event = audit.append(s, at=NOW, actor="t@x.example", action=Action.MAIL_QUEUED,
+                             by=audit.Provenance.here("cli"))
         s.add(OutboxMessage(event_id=event.id or 0, dedupe_key=f"k{event.id}",
                             message_id=f"<m{event.id}@s55>", kind="mail_test",
                             sender="s55@x.example", recipient="r@x.example", subject="s",
@@ -77,10 +78,10 @@ def test_healthy_installation_is_all_ok(db: Database, settings: Settings,
     """Migrated database at head, SMTP answering, outbox clear, chain intact, scheduler
     beating a minute ago: every check OK, on both backends."""
     beat(db, NOW - timedelta(minutes=1))
-    results = run(smtp_settings(settings, smtp_server, **OWN_ADDRESSES))
+    results = run(smtp_settings(settings, smtp_server, identity="os", **OWN_ADDRESSES))
     assert statuses(results) == {c: Status.OK for c in (
-        "configuration", "secrets", "database", "mail", "addresses", "outbox", "audit chain",
-        "rows vs log", "scheduler")}
+        "configuration", "secrets", "identity", "database", "mail", "addresses", "outbox",
+        "audit chain", "rows vs log", "scheduler", "people")}
     assert by_name(results, "database").detail.endswith(f"at revision {schema.head()} (head)")
     assert by_name(results, "mail").detail == (f"SMTP 127.0.0.1:{smtp_server.port} (none) "
                                                "answered EHLO")

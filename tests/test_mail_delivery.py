@@ -27,7 +27,7 @@ from sqlalchemy import select
 
 from states import TRIGGERS
 from workflow import audit
-from workflow.audit import Action
+from workflow.audit import Action, Provenance
 from workflow.clock import FixedClock
 from workflow.config import Settings
 from workflow.errors import NotFoundError
@@ -38,6 +38,9 @@ from workflow.storage.models import AuditEvent, OutboxMessage
 
 NOW = datetime(2024, 11, 22, 10, 0, tzinfo=UTC)
 
+
+#: Where the tests' own events come from (the CLI identifies the person first).
+BY = Provenance.here("cli", "claimed")
 
 def smtp(settings: Settings, server: Server | None = None, port: int | None = None,
          **more: object) -> Settings:
@@ -292,10 +295,11 @@ def test_retry_list_show(db: Database, settings: Settings, smtp_server: Server) 
     assert row.status == "dead"
     assert "Subject: [s55] Test message" in eml
     smtp_server.handler.reject.clear()
-    assert outbox.retry_outbox(db, bad, clock=FixedClock(NOW), actor=ADMIN).status == "pending"
+    retried = outbox.retry_outbox(db, bad, clock=FixedClock(NOW), actor=ADMIN, by=BY)
+    assert retried.status == "pending"
     assert deliver(db, cfg).sent == 1
     with pytest.raises(mail.OutboxStateError, match=f"outbox message {bad} while it is sent"):
-        outbox.retry_outbox(db, bad, clock=FixedClock(NOW), actor=ADMIN)
+        outbox.retry_outbox(db, bad, clock=FixedClock(NOW), actor=ADMIN, by=BY)
     with pytest.raises(NotFoundError):
         outbox.show_outbox(db, 999)
     assert outbox.outbox_counts(db)["sent"] == 2  # the message and the admin alert
@@ -306,10 +310,11 @@ def test_retry_list_show(db: Database, settings: Settings, smtp_server: Server) 
 def test_mail_test_command(db: Database, settings: Settings, smtp_server: Server) -> None:
     """`mail test` sends straight through the transport and audits it; a bad server errors."""
     assert "SMTP 127.0.0.1" in outbox.send_test(db, smtp(settings, smtp_server),
-                                              FixedClock(NOW), "ops@x.example", actor=ADMIN)
+                                              FixedClock(NOW), "ops@x.example", actor=ADMIN,
+                                              by=BY)
     (got,) = smtp_server.handler.received
     assert got.recipients == ["ops@x.example"]
     assert got.message.get_content_type() == "multipart/alternative"
     with pytest.raises(mail.MailTestError, match="ops@x.example"):
         outbox.send_test(db, smtp(settings, port=free_port()), FixedClock(NOW), "ops@x.example",
-                       actor=ADMIN)
+                       actor=ADMIN, by=BY)

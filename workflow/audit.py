@@ -11,14 +11,17 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import socket
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import event as sa_event
 from sqlalchemy import func, insert, select, text
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
@@ -57,6 +60,71 @@ class Action(StrEnum):
     MAIL_RETRY = "mail_retry"
     PERSON_ADDED = "person_added"
     CHECKPOINT = "checkpoint"  # the chain's head sent outside the database
+    PERSON_CHANGED = "person_changed"  # name, email or login
+    ROLES_CHANGED = "roles_changed"
+    PERSON_DISABLED = "person_disabled"
+    PERSON_ENABLED = "person_enabled"
+    DELEGATED = "delegated"
+    DELEGATION_REVOKED = "delegation_revoked"
+
+
+class Channel(StrEnum):
+    """How an event entered s55."""
+
+    CLI = "cli"
+    SCHEDULER = "scheduler"
+    DISPATCHER = "dispatcher"
+    WEB = "web"
+
+
+class Identity(StrEnum):
+    """How the actor of an event is known."""
+
+    OS = "os"  # the operating-system account running the command is the person's login
+    CLAIMED = "claimed"  # taken on trust from --as / S55_ACTOR (S55_IDENTITY=claimed)
+    SYSTEM = "system"  # s55's own scheduler or mail dispatcher, not a person
+
+
+def os_account() -> str:
+    """The effective user of this process, from the system's user database (never from
+    ``USER``/``LOGNAME``, which the caller sets as it likes)."""
+    import pwd
+
+    uid = os.geteuid()
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:  # a container uid with no passwd entry
+        return f"uid {uid}"
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """Where an event came from: the channel, the operating-system account and host that
+    wrote it, how the actor is known, and whom the actor acted for (if anyone)."""
+
+    channel: str
+    account: str
+    host: str
+    identity: str = Identity.SYSTEM
+    on_behalf_of: str | None = None
+
+    @classmethod
+    def here(cls, channel: Channel | str, identity: Identity | str = Identity.SYSTEM
+             ) -> Provenance:
+        """This process, acting through ``channel``."""
+        return cls(str(channel), os_account(), socket.gethostname(), str(identity))
+
+    def known_as(self, identity: Identity | str) -> Provenance:
+        return replace(self, identity=str(identity))
+
+    def acting_for(self, email: str | None) -> Provenance:
+        return replace(self, on_behalf_of=email)
+
+    @classmethod
+    def of(cls, event: AuditEvent) -> Provenance:
+        """The provenance an appended event was written with."""
+        return cls(event.channel or "", event.account or "", event.host or "",
+                   event.identity or Identity.SYSTEM, event.on_behalf_of)
 
 
 def canonical_payload(payload: Mapping[str, Any] | None) -> str:
@@ -77,10 +145,17 @@ def chain_hash(prev_hash: str, fields: tuple[Any, ...]) -> str:
 
 def _row(spec: Mapping[str, Any]) -> dict[str, Any]:
     """The stored columns of an event, before it is chained (``append``'s keywords)."""
+    by: Provenance = spec["by"]
     return {"response_id": spec.get("response_id"), "at": spec["at"].astimezone(UTC),
             "actor": spec["actor"], "action": str(spec["action"]), "trigger": spec.get("trigger"),
             "from_state": spec.get("from_state"), "to_state": spec.get("to_state"),
-            "reason": spec.get("reason"), "payload": canonical_payload(spec.get("payload"))}
+            "reason": spec.get("reason"), "payload": canonical_payload(spec.get("payload")),
+            "channel": by.channel, "account": by.account, "host": by.host,
+            "identity": str(by.identity), "on_behalf_of": by.on_behalf_of}
+
+
+#: The provenance columns (migration 0003), hashed after the original nine fields.
+PROVENANCE_COLUMNS = ("channel", "account", "host", "identity", "on_behalf_of")
 
 
 def _chain(row: dict[str, Any], prev: str) -> str:
@@ -88,7 +163,8 @@ def _chain(row: dict[str, Any], prev: str) -> str:
     row["prev_hash"] = prev
     row["hash"] = chain_hash(prev, (
         row["response_id"], _at_text(row["at"]), row["actor"], row["action"], row["trigger"],
-        row["from_state"], row["to_state"], row["reason"], row["payload"]))
+        row["from_state"], row["to_state"], row["reason"], row["payload"],
+        *(row[c] for c in PROVENANCE_COLUMNS)))
     return str(row["hash"])
 
 
@@ -124,15 +200,17 @@ def append(
     to_state: str | None = None,
     reason: str | None = None,
     payload: Mapping[str, Any] | None = None,
+    by: Provenance,
 ) -> AuditEvent:
     """Append one event to the chain inside the caller's transaction; returns it with its id.
 
-    The chain lock is held until the caller's transaction ends, so call this as late
-    in the transaction as the work allows.
+    ``by`` says where the event came from (channel, account, host, identity,
+    on-behalf-of); it is hashed with the rest. The chain lock is held until the caller's
+    transaction ends, so call this as late in the transaction as the work allows.
     """
     row = _row({"response_id": response_id, "at": at, "actor": actor, "action": action,
                 "trigger": trigger, "from_state": from_state, "to_state": to_state,
-                "reason": reason, "payload": payload})
+                "reason": reason, "payload": payload, "by": by})
     event = AuditEvent(**row, prev_hash="", hash="")  # built before the lock is taken
     # Core statements on the session's connection: the ORM layer would cost more than
     # everything else an append does.
@@ -146,7 +224,7 @@ def append(
 def append_many(session: Session, events: Sequence[Mapping[str, Any]]) -> None:
     """Append several events, in order, with one ``executemany`` INSERT.
 
-    Each mapping holds ``append``'s keyword arguments. The chain is exactly what
+    Each mapping holds ``append``'s keyword arguments (``by`` included). The chain is exactly what
     ``append`` called once per event would make (same lock, same hashes); this only
     saves the per-event cost (the mail dispatcher audits each group of sends this way:
     ~0.03 ms an event instead of ~0.25 ms through model objects and RETURNING).
@@ -207,7 +285,7 @@ class Verification:
 
 
 _VERIFY_SQL = ("SELECT id, prev_hash, hash, response_id, at, actor, action, trigger, from_state, "
-               "to_state, reason, payload FROM audit_event ORDER BY id")
+               "to_state, reason, payload, {provenance} FROM audit_event ORDER BY id")
 
 
 def _at_from_sqlite(stored: str) -> str:
@@ -224,8 +302,12 @@ def _rows(db: Database, batch: int = 20_000) -> Iterator[Any]:
     """Every event as a raw driver row, oldest first, streamed (a 2M-row chain never sits
     in memory: a server-side cursor on PostgreSQL)."""
     with db.read_engine.connect() as conn:
+        # A database (or a backup) from before migration 0003 has no provenance columns.
+        columns = {c["name"] for c in sa_inspect(conn).get_columns("audit_event")}
+        provenance = (", ".join(PROVENANCE_COLUMNS) if "channel" in columns
+                      else ", ".join(["NULL"] * len(PROVENANCE_COLUMNS)))
         result = conn.execution_options(stream_results=True, max_row_buffer=batch) \
-            .exec_driver_sql(_VERIFY_SQL)
+            .exec_driver_sql(_VERIFY_SQL.format(provenance=provenance))
         yield from result
 
 
@@ -240,7 +322,9 @@ def verify(db: Database, expected_head: str | None = None) -> Verification:
             return Verification(count, prev, Broken(event_id, "does not follow the event before it "
                                 "(an event was removed, inserted or reordered)"), None)
         fields = [prev, "" if row[3] is None else str(row[3]), at_text(row[4])]
-        fields += ["" if f is None else f for f in row[5:]]
+        # Events written before migration 0003 carry no provenance (channel is NULL) and
+        # were hashed over the first nine fields only.
+        fields += ["" if f is None else f for f in row[5:12 if row[12] is None else 17]]
         if sha(sep.join(fields).encode()).hexdigest() != stored:
             return Verification(count, prev, Broken(event_id, "content does not match its hash "
                                 "(the event was altered)"), None)

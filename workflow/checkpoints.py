@@ -76,7 +76,7 @@ def keyring(settings: Settings) -> audit_keys.Keyring | None:
     return audit_keys.load(settings.audit_key_file) if settings.audit_key_file else None
 
 
-def record(wf: Workflow, actor: str) -> tuple[Checkpoint, int]:
+def record(wf: Workflow, actor: str | None) -> tuple[Checkpoint, int]:
     """Take a checkpoint now: appended to ``S55_CHECKPOINT_FILE`` (first, so a checkpoint
     is kept even if the database then fails), then a ``checkpoint`` event and its mail to
     every auditor, in one transaction. The checkpoint and how many auditors were mailed.
@@ -84,18 +84,18 @@ def record(wf: Workflow, actor: str) -> tuple[Checkpoint, int]:
     from states import Role
     from workflow.audit import Action, append
     from workflow.mail.queue import people_with_role, prepare_alert, write_prepared
-    from workflow.service import person_by_email, require_role
+    from workflow.service import require_role
 
-    with wf.db.read() as s:  # refuse an unknown or unentitled actor before writing anything
-        require_role(person_by_email(s, actor), {Role.ADMIN, Role.AUDITOR},
-                     "take an audit checkpoint")
+    # Refuse an unknown or unentitled actor before anything is written.
+    require_role(wf.identify(actor).person, {Role.ADMIN, Role.AUDITOR}, "take an audit checkpoint")
     ring = keyring(wf.settings)
     cp = make(wf.db, wf.clock.now(), ring)
     if wf.settings.checkpoint_file is not None:
         _append_line(wf.settings.checkpoint_file, cp.line())
 
     def work(s: Any) -> int:
-        person = person_by_email(s, actor)
+        acting = wf.acting(s, actor)
+        person = acting.person
         auditors = people_with_role(s, Role.AUDITOR.value)
         prepared = prepare_alert(
             s, settings=wf.settings, now=cp.at, kind="audit_checkpoint", roles=[Role.AUDITOR],
@@ -104,7 +104,7 @@ def record(wf: Workflow, actor: str) -> tuple[Checkpoint, int]:
                                          "key": cp.key}) if auditors else None
         event = append(s, at=cp.at, actor=person.email, action=Action.CHECKPOINT,
                        payload={"count": cp.count, "head": cp.head, "at": cp.at.isoformat(),
-                                "key": cp.key, "mailed_to": len(auditors)})
+                                "key": cp.key, "mailed_to": len(auditors)}, by=acting.by)
         if prepared is not None:
             write_prepared(s, prepared, event)
         return len(auditors)

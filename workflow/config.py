@@ -71,6 +71,13 @@ class Settings(BaseSettings):
     # (owner-only; `s55 init` creates it) and the file checkpoints of the chain go to.
     audit_key_file: Path | None = None
     checkpoint_file: Path | None = None
+    # Who is acting (issue 12). ``os``: the operating-system account running the command,
+    # mapped to a person by their login; ``claimed``: --as/S55_ACTOR taken on trust
+    # (demos, single-officer installs; every event says so and `s55 doctor` warns).
+    identity: str = Field(default="os", pattern="^(os|claimed)$")
+    # The force-input submitter may not sign off, nor the one who last returned the
+    # response to the force; `s55 doctor` warns when this is off.
+    separation_of_duties: bool = True
 
     # Escalations (issue 4).
     policy_file: Path | None = None

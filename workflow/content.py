@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlmodel import col
@@ -26,23 +26,26 @@ from workflow.errors import (
     NotEditableError,
     NotFoundError,
 )
-from workflow.inputs import PersonInput, RecommendationInput, ReportInput, parse_date, validate
+from workflow.identity import Acting
+from workflow.inputs import RecommendationInput, ReportInput, parse_date, validate
+from workflow.people import add_person
 from workflow.service import (
     Loaded,
     Workflow,
     bump,
     check_version,
     load,
-    person_by_email,
     require_role,
 )
 from workflow.storage.models import (
     AreaForImprovement,
     InspectionReport,
-    Person,
     Recommendation,
     Response,
 )
+
+__all__ = ["add_person", "add_recommendation", "add_report", "edit_recommendation",
+           "edit_text", "override_deadline"]
 
 #: Response fields an officer edits as text, and who may edit each.
 TEXT_FIELDS: dict[str, frozenset[Role]] = {
@@ -58,37 +61,11 @@ RECOMMENDATION_FIELDS: dict[str, frozenset[Role]] = {
 }
 
 
-def add_person(wf: Workflow, data: dict[str, object], actor: str | None) -> Person:
-    """Add a person. The very first person may be added without an actor (bootstrap)."""
-    person_in = validate(PersonInput, data)
-
-    def work(s: Session) -> Person:
-        count = s.execute(select(func.count()).select_from(Person)).scalar_one()
-        if count or actor is not None:
-            if actor is None:
-                raise InvalidInputError("actor", "give --as EMAIL (an admin) to add people")
-            require_role(person_by_email(s, actor), {Role.ADMIN}, "add people")
-        elif Role.ADMIN not in person_in.roles:
-            raise InvalidInputError("roles", "the first person must be an admin")
-        if s.scalars(select(Person).where(col(Person.email) == person_in.email)).first():
-            raise DuplicateError("person", person_in.email)
-        now = wf.clock.now()
-        person = Person(name=person_in.name, email=person_in.email,
-                        roles=[r.value for r in person_in.roles], created_at=now)
-        s.add(person)
-        s.flush()
-        audit.append(s, at=now, actor=actor or person.email, action=Action.PERSON_ADDED,
-                     payload={"person": person.email, "name": person.name, "roles": person.roles})
-        return person
-
-    return wf.db.run(work)
-
-
 def milestones(wf: Workflow) -> MilestonePolicy:
     return MilestonePolicy(wf.settings.force_input_days_before, wf.settings.signoff_days_before)
 
 
-def add_report(wf: Workflow, report_in: ReportInput, actor: str, *,
+def add_report(wf: Workflow, report_in: ReportInput, actor: str | None, *,
                again: str | None = None) -> Response:
     """Register a report and open its Section 55 response in ``draft``.
 
@@ -101,7 +78,8 @@ def add_report(wf: Workflow, report_in: ReportInput, actor: str, *,
     deadline = statutory_deadline(report_in.published_on)
 
     def work(s: Session) -> Response:
-        person = person_by_email(s, actor)
+        acting = wf.acting(s, actor)
+        person = acting.person
         require_role(person, {Role.ADMIN}, "register reports")
         again_of = reports.check_new_response(
             s, force=force, title=report_in.title, published_on=report_in.published_on,
@@ -134,25 +112,35 @@ def add_report(wf: Workflow, report_in: ReportInput, actor: str, *,
                      payload={"report": report_in.model_dump(mode="json"), "force": force,
                               "deadline": deadline.isoformat(),
                               "signoff_due": response.signoff_due.isoformat(),
-                              "again_of": again_of})
+                              "again_of": again_of}, by=acting.by)
         return response
 
     return wf.db.run(work)
 
 
-def _editable(s: Session, response_id: int, actor: str, roles: frozenset[Role],
-              what: str, expected_version: int | None = None) -> tuple[Person, Loaded]:
-    person = person_by_email(s, actor)
+def _editable(wf: Workflow, s: Session, response_id: int, actor: str | None,
+              roles: frozenset[Role], what: str, expected_version: int | None = None, *,
+              on_behalf_of: str | None = None, reason: str | None = None
+              ) -> tuple[Acting, Loaded]:
+    """The acting person (or the admin acting for someone) may edit ``what`` now."""
+    acting = wf.acting(s, actor, on_behalf_of=on_behalf_of, reason=reason,
+                       action=f"{what} edited")
     loaded = load(s, response_id)
     check_version(loaded, expected_version)
-    require_role(person, roles, f"edit {what} of response {response_id}")
+    require_role(acting.roles_of, roles, f"edit {what} of response {response_id}",
+                 actor=acting.email if acting.principal else None)
     if loaded.state not in EDITABLE:
         raise NotEditableError(response_id, loaded.state.value, what)
-    return person, loaded
+    return acting, loaded
 
 
-def edit_text(wf: Workflow, response_id: int, field: str, value: str, actor: str,
-              *, expected_version: int | None = None) -> Response:
+def _reason(reason: str | None) -> str | None:
+    return reason.strip() if reason and reason.strip() else None
+
+
+def edit_text(wf: Workflow, response_id: int, field: str, value: str, actor: str | None,
+              *, expected_version: int | None = None, on_behalf_of: str | None = None,
+              reason: str | None = None) -> Response:
     """Replace one text section of a response (an ``edited`` event carries the new text)."""
     roles = TEXT_FIELDS.get(field)
     if roles is None:
@@ -160,13 +148,14 @@ def edit_text(wf: Workflow, response_id: int, field: str, value: str, actor: str
                                 f"{', '.join(TEXT_FIELDS)}")
 
     def work(s: Session) -> Response:
-        person, loaded = _editable(s, response_id, actor, roles, field.replace("_", " "),
-                                   expected_version)
+        acting, loaded = _editable(wf, s, response_id, actor, roles, field.replace("_", " "),
+                                   expected_version, on_behalf_of=on_behalf_of, reason=reason)
         now = wf.clock.now()
         text = value.strip() or None
         bump(s, loaded, updated_at=now, **{field: text})
-        audit.append(s, at=now, actor=person.email, action=Action.EDITED, response_id=response_id,
-                     payload={"field": field, "value": text})
+        audit.append(s, at=now, actor=acting.email, action=Action.EDITED,
+                     response_id=response_id, reason=_reason(reason),
+                     payload={"field": field, "value": text}, by=acting.by)
         return loaded.response
 
     return wf.db.run(work)
@@ -181,7 +170,8 @@ def _recommendation(s: Session, response_id: int, number: int) -> Recommendation
 
 
 def edit_recommendation(wf: Workflow, response_id: int, number: int, field: str, value: str,
-                        actor: str) -> Recommendation:
+                        actor: str | None, *, on_behalf_of: str | None = None,
+                        reason: str | None = None) -> Recommendation:
     """Set the force's response or the PCC's s55(5B) note on one recommendation."""
     roles = RECOMMENDATION_FIELDS.get(field)
     if roles is None:
@@ -189,14 +179,17 @@ def edit_recommendation(wf: Workflow, response_id: int, number: int, field: str,
                                 f"{', '.join(RECOMMENDATION_FIELDS)}")
 
     def work(s: Session) -> Recommendation:
-        person, loaded = _editable(s, response_id, actor, roles, f"recommendation {number}")
+        acting, loaded = _editable(wf, s, response_id, actor, roles, f"recommendation {number}",
+                                   on_behalf_of=on_behalf_of, reason=reason)
         rec = _recommendation(s, response_id, number)
         now = wf.clock.now()
         text = value.strip() or None
         setattr(rec, field, text)
         bump(s, loaded, updated_at=now)
-        audit.append(s, at=now, actor=person.email, action=Action.EDITED, response_id=response_id,
-                     payload={"recommendation": number, "field": field, "value": text})
+        audit.append(s, at=now, actor=acting.email, action=Action.EDITED,
+                     response_id=response_id, reason=_reason(reason),
+                     payload={"recommendation": number, "field": field, "value": text},
+                     by=acting.by)
         return rec
 
     return wf.db.run(work)
@@ -204,14 +197,14 @@ def edit_recommendation(wf: Workflow, response_id: int, number: int, field: str,
 
 def add_recommendation(wf: Workflow, response_id: int,
                        data: RecommendationInput | dict[str, object],
-                       actor: str) -> Recommendation:
+                       actor: str | None) -> Recommendation:
     """Add a recommendation with its number exactly as published (due date read from its
     text unless given)."""
     rec_in = data if isinstance(data, RecommendationInput) else validate(RecommendationInput,
                                                                          data)
 
     def work(s: Session) -> Recommendation:
-        person, loaded = _editable(s, response_id, actor, frozenset({Role.ADMIN}),
+        acting, loaded = _editable(wf, s, response_id, actor, frozenset({Role.ADMIN}),
                                    "recommendations")
         exists = s.scalars(select(col(Recommendation.id)).where(
             col(Recommendation.response_id) == response_id,
@@ -228,8 +221,10 @@ def add_recommendation(wf: Workflow, response_id: int,
             raise DuplicateError("recommendation", rec_in.number,
                                  f"in response {response_id}") from None
         bump(s, loaded, updated_at=now)
-        audit.append(s, at=now, actor=person.email, action=Action.EDITED, response_id=response_id,
-                     payload={"added_recommendation": rec_in.model_dump(mode="json")})
+        audit.append(s, at=now, actor=acting.email, action=Action.EDITED,
+                     response_id=response_id,
+                     payload={"added_recommendation": rec_in.model_dump(mode="json")},
+                     by=acting.by)
         return rec
 
     return wf.db.run(work)
@@ -244,14 +239,15 @@ class DeadlineChange:
 
 
 def override_deadline(wf: Workflow, response_id: int, new: str | date, reason: str | None,
-                      actor: str) -> DeadlineChange:
+                      actor: str | None) -> DeadlineChange:
     """Set a deadline other than the statutory one; needs a reason and is audited."""
     day = parse_date(new, "deadline")
     if not reason or not reason.strip():
         raise MissingReasonError("deadline override", response_id)
 
     def work(s: Session) -> DeadlineChange:
-        person = person_by_email(s, actor)
+        acting = wf.acting(s, actor)
+        person = acting.person
         require_role(person, {Role.ADMIN, Role.CHIEF_EXECUTIVE},
                      f"override the deadline of response {response_id}")
         loaded = load(s, response_id)
@@ -269,7 +265,7 @@ def override_deadline(wf: Workflow, response_id: int, new: str | date, reason: s
                      response_id=response_id, reason=reason.strip(),
                      payload={"from": old.isoformat(), "to": day.isoformat(),
                               "statutory": statutory.isoformat(),
-                              "signoff_due": signoff_due.isoformat()})
+                              "signoff_due": signoff_due.isoformat()}, by=acting.by)
         return DeadlineChange(response_id, old, day, statutory)
 
     return wf.db.run(work)

@@ -17,6 +17,7 @@ from states.deadlines import days_left, outcome, rag
 from states.lifecycle import WAITING_ON
 from workflow.clock import Clock, london_today
 from workflow.escalations.plan import next_escalations
+from workflow.staffing import nobody_can_act
 
 if TYPE_CHECKING:
     from workflow.config import Settings
@@ -74,12 +75,14 @@ def list_responses(db: Database, settings: Settings, clock: Clock, *, state: str
     if overdue:
         stmt = stmt.where(r.deadline < today, r.published_on.is_(None),
                           r.state.not_in(_PUBLISHED))
-    rows = db.query(lambda s: s.execute(stmt).all())
+    rows, stuck = db.query(lambda s: (s.execute(stmt).all(), nobody_can_act(s, today)))
     upcoming = next_escalations(db, settings, clock, [x.id for x in rows if x.state in _OPEN])
     return [
         {"id": x.id, "title": x.title, "force": x.force, "state": x.state,
          "deadline": x.deadline.isoformat(), "deadline_overridden": bool(x.deadline_overridden),
-         **status(x, today), "next_escalation": _next(upcoming.get(x.id))}
+         **status(x, today), "next_escalation": _next(upcoming.get(x.id)),
+         # the roles nobody active holds, when that stops the next step (None: staffed)
+         "nobody_can_act": stuck.get(State(x.state))}
         for x in rows
     ]
 

@@ -15,7 +15,7 @@ import os
 import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 
@@ -25,6 +25,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import col
 
+from states import State
 from workflow import audit
 from workflow.clock import LONDON
 from workflow.config import Settings, describe
@@ -316,11 +317,49 @@ def check_scheduler(db: Database, settings: Settings, now: datetime) -> Result:
     return _ok(name, detail)
 
 
+# -- identity and people ------------------------------------------------------------------
+
+def check_identity(settings: Settings) -> Result:
+    """How the acting person is established, and whether duties are kept apart."""
+    name = "identity"
+    if settings.identity == "claimed":
+        return _warn(name, "S55_IDENTITY=claimed: --as is taken on trust, so the state log "
+                     "cannot prove who acted (every event says 'claimed')",
+                     "set S55_IDENTITY=os and give each person their login "
+                     "(`s55 people edit EMAIL --login ACCOUNT --reason ...`)")
+    if not settings.separation_of_duties:
+        return _warn(name, "S55_SEPARATION_OF_DUTIES=false: the force-input submitter may "
+                     "sign off", "unset it unless one person really must do both")
+    return _ok(name, "S55_IDENTITY=os: the operating-system account decides who acts; "
+               "separation of duties on")
+
+
+def check_people(db: Database, today: date) -> Result:
+    """Every open response's next step can be taken by somebody active."""
+    from sqlalchemy import Integer, String, column, table
+
+    from workflow.staffing import nobody_can_act
+
+    response = table("response", column("id", Integer), column("state", String))
+    with db.read() as s:
+        stuck = nobody_can_act(s, today)
+        rows = s.execute(select(response.c.id, response.c.state).where(
+            response.c.state.in_([st.value for st in stuck]))).all() if stuck else []
+    if rows:
+        detail = "; ".join(f"response {r.id} ({r.state}) needs an active "
+                           f"{' or '.join(stuck[State(r.state)])}" for r in rows[:5])
+        more = f" and {len(rows) - 5} more" if len(rows) > 5 else ""
+        return _fail("people", f"nobody active can take the next step: {detail}{more}",
+                     "add or enable a person with that role (`s55 people list`), or "
+                     "delegate the PCC's sign-off (`s55 people delegate`)")
+    return _ok("people", "every open response's next step has somebody active to take it")
+
+
 # -- all together -------------------------------------------------------------------------
 
 def _skipped(why: str) -> list[Result]:
     return [_warn(c, f"not checked: {why}", "fix the checks above first")
-            for c in ("outbox", "audit chain", "rows vs log", "scheduler")]
+            for c in ("outbox", "audit chain", "rows vs log", "scheduler", "people")]
 
 
 def diagnose(load: Callable[[], Settings], env: Mapping[str, str],
@@ -330,7 +369,7 @@ def diagnose(load: Callable[[], Settings], env: Mapping[str, str],
     config, settings = check_settings(load)
     if settings is None:
         return [config]
-    results = [config, check_secrets(settings, env)]
+    results = [config, check_secrets(settings, env), check_identity(settings)]
     try:
         db = Database(settings.database_url, statement_timeout_ms=settings.statement_timeout_ms)
     except S55Error as exc:
@@ -340,10 +379,11 @@ def diagnose(load: Callable[[], Settings], env: Mapping[str, str],
         results.append(check_database(db))
         results.append(check_mail(settings))
         results.append(check_addresses(settings))
-        if results[2].status is Status.FAIL:
+        if results[3].status is Status.FAIL:
             return results + _skipped("the database is not usable")
         results += [check_outbox(db, now()), check_audit(db), check_replay(db),
-                    check_scheduler(db, settings, now())]
+                    check_scheduler(db, settings, now()),
+                    check_people(db, now().astimezone(LONDON).date())]
         return results
     finally:
         db.dispose()

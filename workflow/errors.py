@@ -150,3 +150,16 @@ class ConfigError(S55Error):
 
 class DatabaseError(S55Error):
     """The database cannot be reached or is not at the expected schema."""
+
+
+class IdentityError(S55Error, PermissionError):
+    """Who is acting cannot be established, or may not act as they asked."""
+
+
+class SeparationOfDutiesError(S55Error, PermissionError):
+    """One person would do two steps that must be done by different people."""
+
+    def __init__(self, actor: str, trigger: str, response_id: int, earlier: str) -> None:
+        self.actor, self.trigger, self.response_id = actor, trigger, response_id
+        super().__init__(f"{actor} may not {trigger} response {response_id}: they {earlier} "
+                         "(separation of duties; S55_SEPARATION_OF_DUTIES=false turns it off)")

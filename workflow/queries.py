@@ -19,11 +19,14 @@ from workflow.audit import Action, events_for
 from workflow.clock import london_today
 from workflow.dashboard import list_responses, status
 from workflow.documents.office import ticked_from_log
-from workflow.service import Loaded, Workflow, find_person, load
-from workflow.storage.models import AreaForImprovement, AuditEvent, Person
+from workflow.people import people
+from workflow.service import Loaded, Workflow, load
+from workflow.staffing import nobody_can_act
+from workflow.storage.models import AreaForImprovement, AuditEvent
 from workflow.workdays import deadline_note
 
-__all__ = ["event_dict", "export_events", "list_responses", "log", "people", "show", "status"]
+__all__ = ["event_dict", "export_events", "list_responses", "log", "people", "provenance", "show",
+           "status"]
 
 def _checklist(events: list[AuditEvent], url: str | None) -> dict[str, Any]:
     """The "For Office Use Only" boxes with when each was ticked, from the audit log."""
@@ -63,14 +66,19 @@ def _detail(loaded: Loaded, today: date) -> dict[str, Any]:
 def show(wf: Workflow, response_id: int, actor: str | None) -> dict[str, Any]:
     """One response in full, with the triggers ``actor`` may fire now."""
     today = london_today(wf.clock)
+    from workflow.documents.signature import signed
+
     with wf.db.read() as s:
         loaded = load(s, response_id)
-        person = find_person(s, actor) if actor else None
+        person = wf.identifier.viewer(s, actor)
         afis = s.scalars(select(AreaForImprovement)
                          .where(col(AreaForImprovement.response_id) == response_id)
                          .order_by(col(AreaForImprovement.number))).all()
         events = events_for(s, response_id)
+        stuck = nobody_can_act(s, today).get(loaded.state)
     detail = _detail(loaded, today)
+    detail["nobody_can_act"] = stuck
+    detail["signed_off"] = signed(events)
     detail["areas_for_improvement"] = [
         {"number": a.number, "text": a.text, "force_response": a.force_response} for a in afis
     ]
@@ -90,7 +98,7 @@ def log(wf: Workflow, response_id: int) -> list[dict[str, Any]]:
     return [event_dict(e) for e in events]
 
 
-def describe(action: str, payload: dict[str, Any]) -> str:
+def describe(action: str, payload: dict[str, Any], actor: str = "") -> str:
     """A few words on what an event did, for the printed state log."""
     if action == Action.EDITED:
         if "added_recommendation" in payload:
@@ -102,23 +110,39 @@ def describe(action: str, payload: dict[str, Any]) -> str:
         return f"{payload.get('kind')} to " + ", ".join(o["to"] for o in payload.get("outbox", []))
     if action == Action.DEADLINE_OVERRIDE:
         return f"deadline {payload.get('from')} -> {payload.get('to')}"
+    if action == Action.TRANSITION and payload.get("delegation"):
+        return (f"signed off by {actor} for {payload.get('for')} under delegation "
+                f"#{payload['delegation']}")
+    if action in (Action.ROLES_CHANGED, Action.PERSON_CHANGED, Action.PERSON_ADDED,
+                  Action.PERSON_DISABLED, Action.PERSON_ENABLED):
+        return f"{payload.get('person')} " + (
+            f"+{','.join(payload.get('added', []))} -{','.join(payload.get('removed', []))}"
+            if action == Action.ROLES_CHANGED else "")
+    if action in (Action.DELEGATED, Action.DELEGATION_REVOKED):
+        return (f"#{payload.get('delegation')} {payload.get('pcc')} -> {payload.get('deputy')}"
+                + (f" {payload.get('from')}..{payload.get('until')}" if "from" in payload
+                   else ""))
     if action.startswith("mail_"):
         to = payload.get("to") or payload.get("recipient") or ""
         return f"{payload.get('kind', '')} {to}".strip()
     return ""
 
 
+def provenance(e: dict[str, Any]) -> str:
+    """Where an event came from, in words, for the printed state log."""
+    if not e.get("channel"):
+        return "written before provenance was recorded"
+    out = f"{e['channel']}, account {e['account']}@{e['host']}, {e['identity']}"
+    return out + (f", on behalf of {e['on_behalf_of']}" if e.get("on_behalf_of") else "")
+
+
 def event_dict(e: AuditEvent) -> dict[str, Any]:
     return {"id": e.id, "at": e.at.isoformat(), "actor": e.actor, "action": e.action,
             "trigger": e.trigger, "from_state": e.from_state, "to_state": e.to_state,
             "reason": e.reason, "payload": json.loads(e.payload), "hash": e.hash,
-            "prev_hash": e.prev_hash, "response_id": e.response_id}
-
-
-def people(wf: Workflow) -> list[dict[str, Any]]:
-    with wf.db.read() as s:
-        rows = s.scalars(select(Person).order_by(col(Person.email))).all()
-    return [{"id": p.id, "name": p.name, "email": p.email, "roles": p.roles} for p in rows]
+            "prev_hash": e.prev_hash, "response_id": e.response_id,
+            "channel": e.channel, "account": e.account, "host": e.host,
+            "identity": e.identity, "on_behalf_of": e.on_behalf_of}
 
 
 def export_events(wf: Workflow, response_id: int | None = None) -> Iterator[str]:

@@ -11,7 +11,6 @@ commit) runs the whole transaction again (``Database.run``).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -22,84 +21,40 @@ from sqlmodel import col
 
 from states import BY_TRIGGER, TRIGGERS, Param, Role, State, TransitionSpec
 from states.deadlines import default_force_input_due
-from states.guards import RecommendationView, Snapshot
 from states.machine import fire as machine_fire
 from workflow import audit
-from workflow.audit import Action
+from workflow.audit import Action, Channel
 from workflow.clock import Clock, SystemClock, london_today
 from workflow.config import Settings
 from workflow.errors import (
     GuardError,
+    IdentityError,
     InvalidInputError,
     MissingReasonError,
-    NotFoundError,
     RoleError,
+    SeparationOfDutiesError,
     StaleVersionError,
     TriggerNotAllowedError,
     UnknownTriggerError,
 )
+from workflow.identity import Acting, Identifier, find_person, on_behalf, person_by_email
 from workflow.inputs import check_url, parse_date
+from workflow.responses import Loaded, load
 from workflow.storage.db import Database
-from workflow.storage.models import InspectionReport, Person, Recommendation, Response
+from workflow.storage.models import AuditEvent, Person, Response
+from workflow.storage.people import delegation_for
+
+__all__ = ["Loaded", "Workflow", "bump", "check_version", "find_person", "load",
+           "person_by_email", "require_role"]
 
 
-@dataclass(frozen=True)
-class Loaded:
-    """A response with what the guards and mail need, loaded in one transaction."""
-
-    response: Response
-    report: InspectionReport
-    recommendations: list[Recommendation]
-
-    @property
-    def state(self) -> State:
-        return State(self.response.state)
-
-    def snapshot(self) -> Snapshot:
-        return Snapshot(
-            pcc_response=self.response.pcc_response,
-            recommendations=[
-                RecommendationView(r.number, r.force_response, r.pcc_note)
-                for r in self.recommendations
-            ],
-        )
-
-
-def load(session: Session, response_id: int) -> Loaded:
-    """A response with its report and recommendations (``NotFoundError`` if absent)."""
-    row = session.execute(
-        select(Response, InspectionReport)
-        .join(InspectionReport, col(InspectionReport.id) == col(Response.report_id))
-        .where(col(Response.id) == response_id)
-    ).first()
-    if row is None:
-        raise NotFoundError("response", response_id)
-    response, report = row
-    recs = list(
-        session.scalars(
-            select(Recommendation)
-            .where(col(Recommendation.response_id) == response_id)
-            .order_by(col(Recommendation.number))
-        )
-    )
-    return Loaded(response, report, recs)
-
-
-def find_person(session: Session, email: str) -> Person | None:
-    return session.scalars(
-        select(Person).where(col(Person.email) == email.strip().lower())).first()
-
-
-def person_by_email(session: Session, email: str) -> Person:
-    person = find_person(session, email)
-    if person is None:
-        raise NotFoundError("person", email)
-    return person
-
-
-def require_role(person: Person, roles: frozenset[Role] | set[Role], action: str) -> None:
+def require_role(person: Person, roles: frozenset[Role] | set[Role], action: str,
+                 actor: str | None = None) -> None:
+    """``person`` holds one of ``roles`` (``actor``: who is named as refused, when an admin
+    acts for ``person``)."""
     if not roles.intersection(Role(r) for r in person.roles):
-        raise RoleError(person.email, action, [r.value for r in roles], person.roles)
+        who = person.email if actor is None else f"{actor} (for {person.email})"
+        raise RoleError(who, action, [r.value for r in roles], person.roles)
 
 
 def _clean_reason(reason: str | None) -> str | None:
@@ -137,15 +92,38 @@ def bump(session: Session, loaded: Loaded, **values: Any) -> None:
 
 
 class Workflow:
-    """Everything that changes a response; each public method is one transaction."""
+    """Everything that changes a response; each public method is one transaction.
 
-    def __init__(self, db: Database, settings: Settings, clock: Clock | None = None) -> None:
+    ``identifier`` says how this process knows who acts (the ``S55_IDENTITY`` mode, and
+    the channel, account and host every event records); by default the command line of
+    this process under the settings' mode.
+    """
+
+    def __init__(self, db: Database, settings: Settings, clock: Clock | None = None,
+                 identifier: Identifier | None = None) -> None:
         self.db, self.settings, self.clock = db, settings, clock or SystemClock()
+        self.identifier = identifier or Identifier.here(settings.identity, Channel.CLI)
+
+    # -- who is acting -------------------------------------------------------------------
+
+    def acting(self, session: Session, actor: str | None, *, on_behalf_of: str | None = None,
+               reason: str | None = None, action: str = "act") -> Acting:
+        """The active person acting (and whom for), inside the caller's transaction."""
+        acting = self.identifier.resolve(session, actor)
+        if on_behalf_of:
+            acting = on_behalf(session, acting, on_behalf_of, reason, action)
+        return acting
+
+    def identify(self, actor: str | None) -> Acting:
+        """``acting`` in a transaction of its own (for work that is not a transition)."""
+        return self.db.query(lambda s: self.acting(s, actor))
 
     # -- what may happen now ------------------------------------------------------------
 
     def allowed_triggers(self, loaded: Loaded, person: Person | None) -> list[str]:
         """Triggers that start from the current state and that ``person`` may fire."""
+        if person is not None and not person.active:
+            return []
         held = {Role(r) for r in person.roles} if person else set(Role)
         return [
             t.trigger
@@ -159,34 +137,46 @@ class Workflow:
         self,
         response_id: int,
         trigger: str,
-        actor: str,
+        actor: str | None,
         *,
         reason: str | None = None,
         params: Mapping[str, Any] | None = None,
         expected_version: int | None = None,
+        on_behalf_of: str | None = None,
     ) -> Response:
-        """Fire ``trigger`` on one response as ``actor``; returns the moved row."""
+        """Fire ``trigger`` on one response as ``actor``; returns the moved row.
+
+        ``on_behalf_of``: an admin acting for that person (needs ``reason``; never for
+        ``sign_off``, the PCC's own act or their deputy's under a delegation).
+        """
         spec = BY_TRIGGER.get(trigger)
         if spec is None:
             raise UnknownTriggerError(trigger, TRIGGERS)
+        if on_behalf_of and spec.trigger == "sign_off":
+            raise IdentityError("sign_off cannot be done on behalf of someone: it is the PCC's "
+                                "own act (a PCC may delegate it to a deputy: `s55 people "
+                                "delegate`)")
         return self.db.run(lambda session: self._fire(session, spec, response_id, actor,
-                                                      reason, params, expected_version))
+                                                      reason, params, expected_version,
+                                                      on_behalf_of))
 
-    def _fire(self, session: Session, spec: TransitionSpec, response_id: int, actor: str,
-              reason: str | None, params: Mapping[str, Any] | None,
-              expected_version: int | None) -> Response:
+    def _fire(self, session: Session, spec: TransitionSpec, response_id: int,
+              actor: str | None, reason: str | None, params: Mapping[str, Any] | None,
+              expected_version: int | None, on_behalf_of: str | None) -> Response:
         """The body of ``fire``: one attempt inside one transaction (may run again)."""
         trigger = spec.trigger
-        person = person_by_email(session, actor)
+        acting = self.acting(session, actor, on_behalf_of=on_behalf_of, reason=reason,
+                             action=trigger)
         loaded = load(session, response_id)
         check_version(loaded, expected_version)
-        self._check(spec, loaded, person, reason)
+        acting, extra = self._check(session, spec, loaded, acting, reason)
         values = self._parameters(spec, loaded, dict(params or {}))
         if spec.dest is State.NOT_REQUIRED:
             values["closed_reason"] = _clean_reason(reason)
         dest = machine_fire(loaded.state, trigger, loaded.snapshot())
         if dest is None:  # the machine's own guard verdict; _check should have caught it
             raise GuardError(response_id, trigger, loaded.state.value, ["a guard refused"])
+        signature = self._seal(session, spec, loaded, acting, extra)
         now = self.clock.now()
         from_state = loaded.state.value
         bump(session, loaded, state=dest.value, updated_at=now, **values)
@@ -196,31 +186,91 @@ class Workflow:
 
         batches = mail.prepare_for_transition(
             session, settings=self.settings, now=now, response=loaded.response,
-            report=loaded.report, trigger=trigger, actor_email=person.email,
+            report=loaded.report, trigger=trigger, actor_email=acting.email,
             reason=_clean_reason(reason), recommendations=loaded.recommendations,
-            actor_name=person.name)
+            actor_name=acting.person.name, signature=signature)
+        payload = {k: v.isoformat() if isinstance(v, date) else v for k, v in values.items()}
         event = audit.append(
-            session, at=now, actor=person.email, action=Action.TRANSITION,
+            session, at=now, actor=acting.email, action=Action.TRANSITION,
             response_id=response_id, trigger=trigger, from_state=from_state,
-            to_state=dest.value, reason=_clean_reason(reason),
-            payload={k: v.isoformat() if isinstance(v, date) else v for k, v in values.items()},
+            to_state=dest.value, reason=_clean_reason(reason), payload={**payload, **extra},
+            by=acting.by,
         )
         for batch in batches:
             mail.write_prepared(session, batch, event)
         return loaded.response
 
-    def _check(self, spec: TransitionSpec, loaded: Loaded, person: Person,
-               reason: str | None) -> None:
+    def _check(self, session: Session, spec: TransitionSpec, loaded: Loaded, acting: Acting,
+               reason: str | None) -> tuple[Acting, dict[str, Any]]:
+        """Refuse the trigger unless state, role, reason, duties and guards allow it; the
+        acting person (a deputy signs off for their PCC) and what the event adds."""
         rid = loaded.response.id or 0
         if loaded.state not in spec.sources:
-            allowed = self.allowed_triggers(loaded, person)
+            allowed = self.allowed_triggers(loaded, acting.roles_of)
             raise TriggerNotAllowedError(rid, spec.trigger, loaded.state.value, allowed)
-        require_role(person, spec.roles, f"{spec.trigger} response {rid}")
+        acting, extra = self._authorise(session, spec, rid, acting)
         if spec.needs_reason and _clean_reason(reason) is None:
             raise MissingReasonError(spec.trigger, rid)
+        if spec.trigger == "sign_off" and self.settings.separation_of_duties:
+            self._separate(session, rid, acting)
         problems = [p for g in spec.guards if (p := g.problem(loaded.snapshot())) is not None]
         if problems:
             raise GuardError(rid, spec.trigger, loaded.state.value, problems)
+        return acting, extra
+
+    def _authorise(self, session: Session, spec: TransitionSpec, rid: int,
+                   acting: Acting) -> tuple[Acting, dict[str, Any]]:
+        action = f"{spec.trigger} response {rid}"
+        holder = acting.roles_of
+        if spec.roles & {Role(r) for r in holder.roles}:
+            return acting, {}
+        if spec.trigger == "sign_off" and acting.principal is None:
+            # PRSRA 2011 s18: the deputy signs off in the PCC's place while it runs.
+            found = delegation_for(session, acting.person, london_today(self.clock))
+            if found is not None:
+                delegation, pcc = found
+                return (Acting(acting.person, acting.by.acting_for(pcc.email)),
+                        {"delegation": delegation.id, "for": pcc.email})
+        require_role(holder, spec.roles, action,
+                     actor=acting.email if acting.principal is not None else None)
+        return acting, {}  # not reached: require_role raised
+
+    def _separate(self, session: Session, rid: int, acting: Acting) -> None:
+        """Separation of duties at sign-off, within the current round (since the
+        response was last sent to the force from draft): not the person who submitted
+        the force's comments, nor the one who last returned it to the force."""
+        rows = session.scalars(select(AuditEvent).where(
+            col(AuditEvent.response_id) == rid, col(AuditEvent.action) == Action.TRANSITION,
+            col(AuditEvent.trigger).in_(("request_force_input", "submit_force_input",
+                                         "return_to_force")))
+            .order_by(col(AuditEvent.id))).all()
+        starts = [i for i, e in enumerate(rows) if e.trigger == "request_force_input"]
+        rows = rows[starts[-1] + 1:] if starts else list(rows)
+        me = acting.email
+        for e in rows:
+            if e.trigger == "submit_force_input" and me in (e.actor, e.on_behalf_of):
+                raise SeparationOfDutiesError(me, "sign_off", rid, "submitted the force's "
+                                              f"comments (event #{e.id})")
+        returns = [e for e in rows if e.trigger == "return_to_force"]
+        if returns and me in (returns[-1].actor, returns[-1].on_behalf_of):
+            raise SeparationOfDutiesError(me, "sign_off", rid, "returned it to the force "
+                                          f"last (event #{returns[-1].id})")
+
+    def _seal(self, session: Session, spec: TransitionSpec, loaded: Loaded, acting: Acting,
+              extra: dict[str, Any]) -> str | None:
+        """At sign-off, fingerprint the text as it will be published (into ``extra``); at
+        publish, refuse a text that differs from the one signed. The signature line for
+        the sign-off mail, or None."""
+        if spec.trigger not in ("sign_off", "publish"):
+            return None
+        from workflow.documents import signature as sig  # Jinja and the templates: lazily
+
+        if spec.trigger == "publish":
+            sig.check_unchanged(session, loaded)
+            return None
+        extra.update({"fingerprint": sig.fingerprint(session, loaded),
+                      "signed_version": loaded.response.version})
+        return sig.line(acting.person.name, acting.by.on_behalf_of, extra, self.clock.now())
 
     def _parameters(self, spec: TransitionSpec, loaded: Loaded,
                     params: dict[str, Any]) -> dict[str, Any]:

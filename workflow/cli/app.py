@@ -7,7 +7,12 @@ on stderr and exit code 1; Typer/Click usage errors exit 2.
 
 from __future__ import annotations
 
+import functools
+import inspect
 import json
+import re
+from collections.abc import Callable
+from contextvars import ContextVar
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -18,6 +23,62 @@ if TYPE_CHECKING:
     from workflow.config import Settings
     from workflow.service import Workflow
     from workflow.storage.db import Database
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+#: The ``--as`` of the command running in this process.
+_ACTOR: ContextVar[str | None] = ContextVar("s55_actor", default=None)
+
+AsOption = Annotated[str | None, typer.Option(
+    "--as", envvar="S55_ACTOR", show_envvar=True, metavar="EMAIL",
+    help="who is acting: under S55_IDENTITY=claimed this email is taken on trust; under os "
+         "(the default) the operating-system account decides and --as may only name you")]
+
+
+def acting_as() -> str | None:
+    """The ``--as`` (or ``S55_ACTOR``) given to the running command, if any."""
+    return _ACTOR.get()
+
+
+def _with_as(command: Callable[..., Any]) -> Callable[..., Any]:
+    """``command`` taking the one shared ``--as`` option (read back with ``acting_as``).
+
+    A control character or line break in it (which would forge a line of ``s55 log``) is
+    refused before the command runs.
+    """
+    signature = inspect.signature(command, eval_str=True)
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, as_actor: str | None = None, **kwargs: Any) -> Any:
+        from workflow.errors import InvalidInputError
+
+        if as_actor and _CONTROL.search(as_actor):
+            raise InvalidInputError("--as", f"{as_actor!r} contains a control character or "
+                                    "line break")
+        _ACTOR.set(as_actor.strip() if as_actor and as_actor.strip() else None)
+        return command(*args, **kwargs)
+
+    shared = inspect.Parameter("as_actor", inspect.Parameter.KEYWORD_ONLY, default=None,
+                               annotation=AsOption)
+    wrapper.__signature__ = signature.replace(  # type: ignore[attr-defined]
+        parameters=[*signature.parameters.values(), shared])
+    wrapper.__annotations__ = {**command.__annotations__, "as_actor": AsOption}
+    return wrapper
+
+
+class _App(typer.Typer):
+    """A Typer app whose every command takes ``--as`` the same way."""
+
+    def command(  # type: ignore[override]  # same call, any function accepted
+            self, *args: Any, **kwargs: Any) -> Callable[[Callable[..., Any]],
+                                                             Callable[..., Any]]:
+        register = super().command(*args, **kwargs)
+
+        def decorator(function: Callable[..., Any]) -> Callable[..., Any]:
+            register(_with_as(function))
+            return function
+
+        return decorator
 
 
 class _Group(TyperGroup):
@@ -54,11 +115,11 @@ class _Group(TyperGroup):
                 formatter.write_dl(rows)
 
 
-def typer_app(help_text: str) -> typer.Typer:
+def typer_app(help_text: str) -> _App:
     """A command group that shares the root's error boundary."""
-    return typer.Typer(cls=_Group, help=help_text, no_args_is_help=True,
-                       add_completion=False, rich_markup_mode=None,
-                       pretty_exceptions_enable=False)
+    return _App(cls=_Group, help=help_text, no_args_is_help=True,
+                add_completion=False, rich_markup_mode=None,
+                pretty_exceptions_enable=False)
 
 
 app = typer_app("s55: carry Section 55 (Police Act 1996) responses from draft to the "
@@ -73,10 +134,9 @@ app.add_typer(report_app, name="report")
 app.add_typer(rec_app, name="rec")
 app.add_typer(audit_app, name="audit")
 
-Actor = Annotated[str, typer.Option("--as", envvar="S55_ACTOR", show_envvar=True,
-                                    help="email of the person acting")]
-OptionalActor = Annotated[str | None, typer.Option("--as", envvar="S55_ACTOR",
-                                                   help="email of the person viewing")]
+OnBehalfOf = Annotated[str | None, typer.Option(
+    "--on-behalf-of", metavar="EMAIL", help="an admin acting for this person (needs --reason; "
+    "never for sign-off)")]
 AsJson = Annotated[bool, typer.Option("--json", help="print JSON instead of a table")]
 ResponseId = Annotated[int, typer.Argument(help="response id (see `s55 list`)", metavar="ID")]
 TextOpt = Annotated[str | None, typer.Option("--text", help="the text itself")]

@@ -6,17 +6,17 @@ from typing import Annotated
 
 import typer
 
-from workflow.cli.app import Actor, audit_app, open_workflow
+from workflow.cli.app import acting_as, audit_app, open_workflow
 
 
 @audit_app.command("checkpoint")
-def audit_checkpoint(actor: Actor) -> None:
+def audit_checkpoint() -> None:
     """Take a checkpoint of the chain now: appended to S55_CHECKPOINT_FILE and mailed to every
     auditor (the daemon takes one each day)."""
     from workflow import checkpoints
 
     wf = open_workflow()
-    cp, mailed = checkpoints.record(wf, actor)
+    cp, mailed = checkpoints.record(wf, acting_as())
     typer.echo(cp.line())
     where = [f"appended to {wf.settings.checkpoint_file}"] if wf.settings.checkpoint_file else []
     where.append(f"mailed to {mailed} auditor(s)" if mailed else

@@ -9,16 +9,13 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from workflow.cli.app import (
-    Actor,
-    AsJson,
     FileOpt,
-    OptionalActor,
+    OnBehalfOf,
     ResponseId,
     TextOpt,
+    acting_as,
     app,
     open_workflow,
-    people_app,
-    print_json,
     read_text,
     rec_app,
     report_app,
@@ -27,6 +24,10 @@ from workflow.cli.app import (
 if TYPE_CHECKING:
     from workflow.inputs import RecommendationInput
 
+#: Why, when an admin acts for someone else (--on-behalf-of).
+WhyOpt = Annotated[str | None, typer.Option("--reason", help="why (needed with "
+                                                              "--on-behalf-of)")]
+
 # -- set-up -------------------------------------------------------------------------------
 
 
@@ -34,45 +35,26 @@ if TYPE_CHECKING:
 def init(
     admin_email: Annotated[str | None, typer.Option(help="add this first admin")] = None,
     admin_name: Annotated[str | None, typer.Option(help="the first admin's name")] = None,
+    admin_login: Annotated[str | None, typer.Option(
+        help="the first admin's operating-system account (S55_IDENTITY=os; default: the "
+             "account running this)")] = None,
 ) -> None:
     """Create or upgrade the database schema (and optionally the first admin)."""
-    from workflow import content
+    from workflow import people
     from workflow.storage import schema
 
     wf = open_workflow(need_schema=False)
     schema.upgrade(wf.db)
     typer.echo(f"database {wf.db.safe_url()} at schema {schema.current(wf.db)}")
+    mode = wf.settings.identity
+    typer.echo(f"identity: S55_IDENTITY={mode} - " + (
+        "the operating-system account running s55 decides who acts" if mode == "os" else
+        "--as is taken on trust and every event says so (demos, single-officer installs)"))
     if admin_email:
-        person = content.add_person(wf, {"name": admin_name or admin_email, "email": admin_email,
-                                         "roles": ["admin"]}, None)
-        typer.echo(f"added admin {person.email}")
-
-
-@people_app.command("add")
-def people_add(
-    name: str, email: str,
-    role: Annotated[list[str], typer.Option("--role", help="repeat for several roles")],
-    actor: OptionalActor = None,
-) -> None:
-    """Add a person with one or more roles (the first person must be an admin)."""
-    from workflow import content
-
-    person = content.add_person(open_workflow(), {"name": name, "email": email, "roles": role},
-                                actor)
-    typer.echo(f"added {person.name} <{person.email}> ({', '.join(person.roles)})")
-
-
-@people_app.command("list")
-def people_list(as_json: AsJson = False) -> None:
-    """List people and their roles."""
-    from workflow import queries
-    from workflow.cli.table import print_table
-
-    rows = queries.people(open_workflow())
-    if as_json:
-        return print_json(rows)
-    print_table(("id", "email", "name", "roles"),
-                [[p["id"], p["email"], p["name"], ", ".join(p["roles"])] for p in rows], right={0})
+        person = people.add_person(wf, {"name": admin_name or admin_email, "email": admin_email,
+                                        "roles": ["admin"]}, None, login=admin_login)
+        typer.echo(f"added admin {person.email}"
+                   + (f" (login {person.login})" if person.login else ""))
 
 
 # -- reports and content ------------------------------------------------------------------
@@ -105,7 +87,6 @@ def _due_notes(recs: Iterable[RecommendationInput]) -> None:
 
 @report_app.command("add")
 def report_add(
-    actor: Actor,
     file: Annotated[Path | None, typer.Option(help="a TOML or YAML file with every field")] = None,
     title: Annotated[str | None, typer.Option()] = None,
     published: Annotated[str | None, typer.Option(help="date HMICFRS published it")] = None,
@@ -130,7 +111,7 @@ def report_add(
             "recommendations": _numbered(rec, "--rec"),
             "areas_for_improvement": _numbered(afi, "--afi"),
         })
-    response = content.add_report(open_workflow(), report, actor, again=again_reason)
+    response = content.add_report(open_workflow(), report, acting_as(), again=again_reason)
     typer.echo(f"response {response.id}: {report.title} - Section 55 deadline "
                f"{response.deadline:%d %B %Y}")
     _due_notes(report.recommendations)
@@ -141,21 +122,23 @@ def edit(
     response_id: ResponseId,
     field: Annotated[str, typer.Argument(help="key_findings, cc_response, pcc_response, "
                                               "afi_statement")],
-    actor: Actor, text: TextOpt = None, file: FileOpt = None,
+    text: TextOpt = None, file: FileOpt = None,
     expect_version: Annotated[int | None, typer.Option(help="refuse if the response "
                                                           "changed since this version")] = None,
+    on_behalf_of: OnBehalfOf = None, reason: WhyOpt = None,
 ) -> None:
     """Replace one text section of a response."""
     from workflow import content
 
-    row = content.edit_text(open_workflow(), response_id, field, read_text(text, file), actor,
-                            expected_version=expect_version)
+    row = content.edit_text(open_workflow(), response_id, field, read_text(text, file),
+                            acting_as(), expected_version=expect_version,
+                            on_behalf_of=on_behalf_of, reason=reason)
     typer.echo(f"response {row.id}: {field} saved (version {row.version})")
 
 
 @rec_app.command("add")
 def rec_add(
-    response_id: ResponseId, number: int, actor: Actor, text: TextOpt = None,
+    response_id: ResponseId, number: int, text: TextOpt = None,
     file: FileOpt = None, due: Annotated[str | None, typer.Option()] = None,
     directed_at: Annotated[str, typer.Option()] = "chief constables",
 ) -> None:
@@ -165,18 +148,20 @@ def rec_add(
 
     rec_in = validate(RecommendationInput, {"number": number, "text": read_text(text, file),
                                             "due_date": due, "directed_at": directed_at})
-    rec = content.add_recommendation(open_workflow(), response_id, rec_in, actor)
+    rec = content.add_recommendation(open_workflow(), response_id, rec_in, acting_as())
     typer.echo(f"response {response_id}: recommendation {rec.number} added")
     _due_notes([rec_in])
 
 
 def _rec_setter(field: str, doc: str) -> None:
-    def command(response_id: ResponseId, number: int, actor: Actor, text: TextOpt = None,
-                file: FileOpt = None) -> None:
+    def command(response_id: ResponseId, number: int, text: TextOpt = None,
+                file: FileOpt = None, on_behalf_of: OnBehalfOf = None,
+                reason: WhyOpt = None) -> None:
         from workflow import content
 
         content.edit_recommendation(open_workflow(), response_id, number, field,
-                                    read_text(text, file), actor)
+                                    read_text(text, file), acting_as(),
+                                    on_behalf_of=on_behalf_of, reason=reason)
         typer.echo(f"response {response_id}: recommendation {number} {field} saved")
 
     command.__doc__ = doc
@@ -189,12 +174,12 @@ _rec_setter("pcc_note", "Record the PCC's s55(5B) explanation for one recommenda
 
 @app.command()
 def deadline(
-    response_id: ResponseId, date: str, actor: Actor,
+    response_id: ResponseId, date: str,
     reason: Annotated[str | None, typer.Option(help="why (required)")] = None,
 ) -> None:
     """Override the Section 55 deadline (audited; needs a reason)."""
     from workflow import content
 
-    change = content.override_deadline(open_workflow(), response_id, date, reason, actor)
+    change = content.override_deadline(open_workflow(), response_id, date, reason, acting_as())
     typer.echo(f"response {change.response_id}: deadline {change.old} -> {change.new} "
                f"(statutory {change.statutory})")

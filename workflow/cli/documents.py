@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from workflow.cli.app import Actor, ResponseId, app, open_workflow
+from workflow.cli.app import ResponseId, acting_as, app, open_workflow
 from workflow.cli.content import Again, AgainReason
 
 
@@ -15,7 +15,6 @@ from workflow.cli.content import Again, AgainReason
 def import_(
     file: Annotated[Path, typer.Argument(metavar="FILE.md", help="a response in the published "
                                                                  "layout")],
-    actor: Actor,
     strict: Annotated[bool, typer.Option(help="refuse anything that could not be placed")]
     = False,
     dry_run: Annotated[bool, typer.Option(help="parse and report only; write nothing")] = False,
@@ -43,7 +42,8 @@ def import_(
         from workflow.inputs import check_url
 
         result = importer.import_document(
-            wf.db, file, actor=actor, force=wf.settings.force, strict=strict, clock=wf.clock,
+            wf.db, file, actor=acting_as(), force=wf.settings.force, strict=strict,
+            clock=wf.clock, identifier=wf.identifier,
             published_url=check_url(published_url) if published_url else None,
             published_on=day, again=again_reason)
         warnings = result.warnings

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
-from workflow.cli.app import Actor, AsJson, app, open_workflow, print_json, typer_app
+from workflow.cli.app import AsJson, acting_as, app, open_workflow, print_json, typer_app
 
 outbox_app = typer_app("The outbox: every message s55 has queued, sent or given up on.")
 mail_app = typer_app("Deliver mail now, or test the SMTP settings.")
@@ -52,12 +52,13 @@ def outbox_show(outbox_id: Annotated[int, typer.Argument(metavar="ID")],
 
 
 @outbox_app.command("retry")
-def outbox_retry(outbox_id: Annotated[int, typer.Argument(metavar="ID")], actor: Actor) -> None:
+def outbox_retry(outbox_id: Annotated[int, typer.Argument(metavar="ID")]) -> None:
     """Put a dead or failing message back in the queue now."""
     from workflow.mail import outbox
 
     wf = open_workflow()
-    row = outbox.retry_outbox(wf.db, outbox_id, clock=wf.clock, actor=actor)
+    acting = wf.identify(acting_as())
+    row = outbox.retry_outbox(wf.db, outbox_id, clock=wf.clock, actor=acting.email, by=acting.by)
     typer.echo(f"message {row.id} to {row.recipient}: {row.status}, due now")
 
 
@@ -93,9 +94,11 @@ def mail_send(limit: Annotated[int | None, typer.Option(help="send at most this 
 
 
 @mail_app.command("test")
-def mail_test(address: str, actor: Actor) -> None:
+def mail_test(address: str) -> None:
     """Send a test message to ADDRESS now, checking the SMTP settings end to end."""
     from workflow.mail import outbox
 
     wf = open_workflow()
-    typer.echo(outbox.send_test(wf.db, wf.settings, wf.clock, address, actor=actor))
+    acting = wf.identify(acting_as())
+    typer.echo(outbox.send_test(wf.db, wf.settings, wf.clock, address, actor=acting.email,
+                                by=acting.by))

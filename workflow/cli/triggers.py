@@ -12,7 +12,7 @@ from typing import Annotated, Any
 import typer
 
 from states import TRANSITIONS, TRIGGERS, Param, TransitionSpec
-from workflow.cli.app import Actor, ResponseId, app, open_workflow
+from workflow.cli.app import OnBehalfOf, ResponseId, acting_as, app, open_workflow
 
 ExpectVersion = Annotated[int | None, typer.Option(help="refuse if the response changed since "
                                                         "this version (see `s55 show`)")]
@@ -27,8 +27,9 @@ _OPTIONS: dict[Param, tuple[str, str, str]] = {
 }
 
 
-def fire(response_id: int, trigger: str, actor: str, reason: str | None,
-         params: dict[str, str | None], expect_version: int | None) -> None:
+def fire(response_id: int, trigger: str, actor: str | None, reason: str | None,
+         params: dict[str, str | None], expect_version: int | None,
+         on_behalf_of: str | None = None) -> None:
     """Fire one trigger and say where the response now stands against its deadline."""
     from states.deadlines import outcome_text
     from workflow.clock import london_today
@@ -36,7 +37,7 @@ def fire(response_id: int, trigger: str, actor: str, reason: str | None,
 
     wf = open_workflow()
     row = wf.fire(response_id, trigger, actor, reason=reason, params=params,
-                  expected_version=expect_version)
+                  expected_version=expect_version, on_behalf_of=on_behalf_of)
     standing = status(row, london_today(wf.clock))["outcome"]
     where = ("closed" if standing["kind"] == "closed"
              else f"deadline {row.deadline:%d %b %Y}, {outcome_text(standing)}")
@@ -50,23 +51,25 @@ def _option(name: str, flag: str, help_text: str) -> inspect.Parameter:
 
 def _signature(reason_help: str, params: list[tuple[Param, str]], *,
                trigger_argument: bool = False) -> inspect.Signature:
-    """ID [TRIGGER], --as, --reason, the given trigger options, --expect-version."""
+    """ID [TRIGGER], --reason, the given trigger options, --expect-version, --on-behalf-of
+    (``--as`` is added to every command by the app)."""
     keyword = inspect.Parameter.KEYWORD_ONLY
     trigger = [inspect.Parameter("trigger", keyword, annotation=Annotated[str, typer.Argument(
         metavar="TRIGGER", help=f"one of {', '.join(TRIGGERS)}")])] if trigger_argument else []
     return inspect.Signature([
         inspect.Parameter("response_id", keyword, annotation=ResponseId), *trigger,
-        inspect.Parameter("actor", keyword, annotation=Actor),
         _option("reason", "--reason", reason_help),
         *(_option(_OPTIONS[p][0], _OPTIONS[p][1], help_text) for p, help_text in params),
         inspect.Parameter("expect_version", keyword, default=None, annotation=ExpectVersion),
+        # Offered on sign_off too, so that trying is refused in words (never for the PCC).
+        inspect.Parameter("on_behalf_of", keyword, default=None, annotation=OnBehalfOf),
     ])
 
 
 def _fire_with(trigger: str | None, values: dict[str, Any]) -> None:
     params = {p.value: values.get(_OPTIONS[p][0]) for p in _OPTIONS}
-    fire(values["response_id"], trigger or values["trigger"], values["actor"],
-         values["reason"], params, values["expect_version"])
+    fire(values["response_id"], trigger or values["trigger"], acting_as(),
+         values["reason"], params, values["expect_version"], values.get("on_behalf_of"))
 
 
 def _do(**values: Any) -> None:

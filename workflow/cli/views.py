@@ -11,8 +11,8 @@ import typer
 
 from workflow.cli.app import (
     AsJson,
-    OptionalActor,
     ResponseId,
+    acting_as,
     app,
     audit_app,
     open_database,
@@ -22,6 +22,11 @@ from workflow.cli.app import (
 
 _RAG_STYLE = {"red": "bold red", "amber": "yellow", "green": "green", "done": "cyan",
               "late": "magenta", "undated": "yellow", "closed": "dim"}
+
+
+def _waiting(r: dict[str, Any]) -> str:
+    stuck = r.get("nobody_can_act")
+    return r["waiting_on"] + (f" (STUCK: no active {'/'.join(stuck)})" if stuck else "")
 
 
 def _escalation(upcoming: dict[str, str] | None) -> str:
@@ -55,7 +60,7 @@ def list_(
 
     cells = [[str(r["id"]), r["title"], r["state"],
               r["deadline"] + ("*" if r["deadline_overridden"] else ""),
-              outcome_text(r["outcome"]), r["rag"], r["waiting_on"],
+              outcome_text(r["outcome"]), r["rag"], _waiting(r),
               _escalation(r["next_escalation"])] for r in rows]
     # At a terminal one line per response: only the title gives way; on a narrow one
     # the last two columns wrap rather than fall off the edge.
@@ -84,6 +89,22 @@ def _deadline_warning(d: dict[str, Any]) -> list[str]:
             "(the deadline does not move: s55(5A) counts calendar days)"]
 
 
+def _afterwards(d: dict[str, Any]) -> list[str]:
+    """Where and when it was published, the portal reference, why it was closed."""
+    lines = []
+    at = f" at {d['published_url']}" if d["published_url"] else ""
+    if d["published_on"]:
+        lines.append(f"  published:  {d['published_on']}{at}")
+    elif d["rag"] == "undated":
+        lines.append("  published:  date unknown (the imported document does not say; s55 "
+                     f"cannot tell whether it was on time){at}")
+    if d["portal_reference"]:
+        lines.append(f"  portal ref: {d['portal_reference']}")
+    if d["closed_reason"]:
+        lines.append(f"  closed:     {d['closed_reason']}")
+    return lines
+
+
 def _show_text(d: dict[str, Any]) -> list[str]:
     lines = [
         f"Response {d['id']} (version {d['version']}) - {d['force']}",
@@ -99,16 +120,7 @@ def _show_text(d: dict[str, Any]) -> list[str]:
     if d["stated_deadline"]:
         lines.append(f"  (the imported document stated {d['stated_deadline']}; s55 keeps the "
                      "statutory date)")
-    at = f" at {d['published_url']}" if d["published_url"] else ""
-    if d["published_on"]:
-        lines.append(f"  published:  {d['published_on']}{at}")
-    elif d["rag"] == "undated":
-        lines.append("  published:  date unknown (the imported document does not say; s55 "
-                     f"cannot tell whether it was on time){at}")
-    if d["portal_reference"]:
-        lines.append(f"  portal ref: {d['portal_reference']}")
-    if d["closed_reason"]:
-        lines.append(f"  closed:     {d['closed_reason']}")
+    lines += _afterwards(d)
     for name in ("key_findings", "cc_response", "pcc_response"):
         words = len((d[name] or "").split())
         lines.append(f"  {name.replace('_', ' ')}: {words} words" if words else
@@ -119,18 +131,25 @@ def _show_text(d: dict[str, Any]) -> list[str]:
         lines.append(f"    {r['number']:>3}. due {r['due_date'] or '-'}  {answered}"
                      + ("  + PCC note" if r["pcc_note"] else ""))
     lines.append(f"  areas for improvement: {len(d['areas_for_improvement'])}")
-    triggers = ", ".join(d["allowed_triggers"]) or "none"
-    who = d["allowed_for"] or "(give --as EMAIL to see what you may do)"
-    lines.append(f"  may fire now ({who}): {triggers}")
+    if d["signed_off"]:
+        lines.append(f"  signature:  {d['signed_off']['line']}")
+    if d["nobody_can_act"]:
+        lines.append(f"  STUCK:      no active person holds {' or '.join(d['nobody_can_act'])} "
+                     "to take the next step (`s55 people list`)")
+    if d["allowed_for"]:
+        triggers = ", ".join(d["allowed_triggers"]) or "none"
+        lines.append(f"  may fire now ({d['allowed_for']}): {triggers}")
+    else:
+        lines.append("  may fire now: give --as EMAIL to see the triggers that person may fire")
     return lines
 
 
 @app.command()
-def show(response_id: ResponseId, actor: OptionalActor = None, as_json: AsJson = False) -> None:
+def show(response_id: ResponseId, as_json: AsJson = False) -> None:
     """One response: deadlines, content status, and the triggers you may fire now."""
     from workflow.queries import show as show_response
 
-    detail = show_response(open_workflow(), response_id, actor)
+    detail = show_response(open_workflow(), response_id, acting_as())
     if as_json:
         return print_json(detail)
     typer.echo("\n".join(_show_text(detail)))
@@ -145,13 +164,15 @@ def log(response_id: ResponseId, as_json: AsJson = False) -> None:
     if as_json:
         return print_json(events)
     from workflow.cli.table import print_table
-    from workflow.queries import describe
+    from workflow.queries import describe, provenance
 
-    print_table(("at (UTC)", "event", "actor", "what", "change", "reason"), [
+    def change(e: dict[str, Any]) -> str:
+        move = f"{e['from_state'] or '-'} -> {e['to_state']}" if e["to_state"] else ""
+        return " ".join(x for x in (move, describe(e["action"], e["payload"], e["actor"])) if x)
+
+    print_table(("at (UTC)", "event", "actor", "what", "change", "reason", "how"), [
         [e["at"][:19].replace("T", " "), f"#{e['id']}", e["actor"], e["trigger"] or e["action"],
-         (f"{e['from_state'] or '-'} -> {e['to_state']}" if e["to_state"]
-          else describe(e["action"], e["payload"])), e["reason"]]
-        for e in events])
+         change(e), e["reason"], provenance(e)] for e in events])
 
 
 @app.command()

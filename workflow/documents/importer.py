@@ -36,7 +36,8 @@ from workflow.documents.model import (
 from workflow.documents.office import document_state
 from workflow.documents.parse import parse_document
 from workflow.errors import InvalidInputError
-from workflow.service import person_by_email, require_role
+from workflow.identity import Identifier
+from workflow.service import require_role
 from workflow.storage.db import Database
 from workflow.storage.models import AreaForImprovement, InspectionReport, Recommendation, Response
 
@@ -188,9 +189,10 @@ def import_document(
     db: Database,
     path: str | Path,
     *,
-    actor: str,
+    actor: str | None,
     force: str,
     strict: bool = False,
+    identifier: Identifier | None = None,
     clock: Clock | None = None,
     milestones: MilestonePolicy = DEFAULT_MILESTONES,
     published_url: str | None = None,
@@ -202,6 +204,8 @@ def import_document(
     ``published_url``/``published_on`` record where and when a published document
     went up (the document itself does not say). ``again`` is the reason for a second
     response of ``force`` to a report it already answers (``reports.check_new_response``).
+    ``identifier`` says how the actor is known (default: ``actor`` claimed, on the command
+    line of this process).
 
     Raises:
         DocumentError: the file is not an importable response (nothing is written).
@@ -215,8 +219,10 @@ def import_document(
     doc, published_on = _parse(text, path, force=force, strict=strict,
                                published_on=published_on, today=london_today(clock))
     state = document_state(doc.checklist)
+    identifier = identifier or Identifier.here("claimed")
     with db.write() as s:
-        person = person_by_email(s, actor)
+        acting = identifier.resolve(s, actor)
+        person = acting.person
         require_role(person, {Role.ADMIN}, "import responses")
         again_of = reports.check_new_response(
             s, force=force, title=doc.title, published_on=doc.published,
@@ -248,13 +254,15 @@ def import_document(
                               "published_on": published_on.isoformat() if published_on
                               else None, "published_on_from": _source(doc, published_on,
                                                                       given_published_on),
-                              "row": _row_payload(response, doc)})
+                              "row": _row_payload(response, doc)},
+                     by=acting.by)
         for item in ChecklistItem:  # the form's order
             if item in doc.checklist:
                 audit.append(s, at=now, actor=person.email, action=Action.CHECKLIST,
                              response_id=rid, payload={
                                  "item": item.value, "line": doc.checklist.lines.get(item),
-                                 "marked": doc.checklist.marked, "source": "import"})
+                                 "marked": doc.checklist.marked, "source": "import"},
+                             by=acting.by)
         return ImportResult(rid, report.id or 0, state, doc, doc.warnings)
 
 

@@ -40,6 +40,7 @@ from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from states.escalations import Policy
+from workflow.audit import Channel, Provenance
 from workflow.clock import Clock
 from workflow.config import Settings
 from workflow.errors import S55Error
@@ -82,6 +83,8 @@ class Daemon:
         self.policy = policy or escalation.load_policy(settings)
         self.db, self.settings, self.clock = db, settings, clock
         self.worker = worker or default_worker()
+        # The provenance of every event this daemon writes, read once at start.
+        self.by = {c: Provenance.here(c) for c in (Channel.SCHEDULER, Channel.DISPATCHER)}
         self.every = {"sweep": sweep_every, "mail": mail_every, "heartbeat": beat_every}
         self.scheduler: AsyncIOScheduler | None = None
         self.sweeps = 0
@@ -96,7 +99,8 @@ class Daemon:
         async with self._sweep_lock:
             try:
                 report = await asyncio.to_thread(escalation.sweep, self.db, self.settings,
-                                                 self.clock, policy=self.policy)
+                                                 self.clock, policy=self.policy,
+                                                 by=self.by[Channel.SCHEDULER])
             except Exception:  # the daemon outlives a database outage; next sweep retries
                 log.exception("%s sweep failed", why)
                 return
@@ -137,7 +141,8 @@ class Daemon:
             try:
                 result = await adeliver_pending(self.db, self.settings, self.clock,
                                                 worker=self.worker,
-                                                limit=self.settings.mail_batch_size)
+                                                limit=self.settings.mail_batch_size,
+                                                by=self.by[Channel.DISPATCHER])
             except MailError as exc:  # e.g. `s55 mail send` holds the SQLite dispatcher lock
                 log.warning("mail delivery skipped: %s", exc)
                 return

@@ -32,7 +32,7 @@ from states.escalations import (
 )
 from states.lifecycle import WAITING_ON
 from workflow import audit
-from workflow.audit import Action
+from workflow.audit import Action, Channel, Provenance
 from workflow.clock import LONDON, Clock
 from workflow.config import Settings
 from workflow.errors import S55Error
@@ -166,7 +166,7 @@ def _moved(firing: Firing) -> dict[str, str]:
 
 
 def _fire_one(session: Session, settings: Settings, rid: int, due: Firing,
-              superseded: Sequence[Firing], now: datetime) -> list[Fired]:
+              superseded: Sequence[Firing], now: datetime, by: Provenance) -> list[Fired]:
     """Claim and send ``due``, record ``superseded``; [] if another scheduler got there."""
     from workflow.mail.queue import prepare_alert, write_prepared  # the notifications stack
 
@@ -191,7 +191,8 @@ def _fire_one(session: Session, settings: Settings, rid: int, due: Firing,
                              "state": row.state, "roles": roles, "unstaffed_roles": missing,
                              "roles_not_acting": cannot_act,
                              "superseded": [f"{f.rule.id}#{f.occurrence}" for f, _ in others],
-                             **_moved(due)})
+                             **_moved(due)},
+                         by=by)
     mails = write_prepared(session, prepared, event) if prepared else []
     session.execute(update(_FT).where(_F.id == claim).values(event_id=event.id))
     out = [Fired(rid, due.rule.id, due.occurrence, due.day, "fired",
@@ -201,14 +202,14 @@ def _fire_one(session: Session, settings: Settings, rid: int, due: Firing,
                           response_id=rid, payload={
                               "rule": firing.rule.id, "occurrence": firing.occurrence,
                               "due_on": firing.day.isoformat(), "by": due.rule.id,
-                              "by_occurrence": due.occurrence, "state": row.state})
+                              "by_occurrence": due.occurrence, "state": row.state}, by=by)
         session.execute(update(_FT).where(_F.id == fid).values(event_id=ev.id))
         out.append(Fired(rid, firing.rule.id, firing.occurrence, firing.day, "superseded"))
     return out
 
 
 def fire_response(db: Database, settings: Settings, policy: Policy, rid: int,
-                  moment: Moment) -> list[Fired]:
+                  moment: Moment, by: Provenance | None = None) -> list[Fired]:
     """One transaction: lock the response, plan on committed data, fire what is due.
 
     Planning again under the row lock means a response that moved on since the sweep
@@ -226,37 +227,42 @@ def fire_response(db: Database, settings: Settings, policy: Policy, rid: int,
         current = plan(_dates(row), policy, fired, moment)
         if current.due is None:
             return []
-        return _fire_one(s, settings, rid, current.due, current.superseded, moment.now)
+        return _fire_one(s, settings, rid, current.due, current.superseded, moment.now,
+                         by or Provenance.here(Channel.SCHEDULER))
 
     return db.run(work)
 
 
 def sweep(db: Database, settings: Settings, clock: Clock, *, policy: Policy | None = None,
-          now: datetime | None = None, heartbeat: str | None = None) -> SweepReport:
+          now: datetime | None = None, heartbeat: str | None = None,
+          by: Provenance | None = None) -> SweepReport:
     """Fire every escalation due now, once; the catch-up after downtime is the same call.
 
     Per response only the most severe due firing is sent and the others are recorded as
     superseded. A response whose firing fails (say, a template error) is logged and left
     for the next sweep; the others still fire. With ``heartbeat`` (a worker name from
     ``sweep_worker``: ``s55 escalations sweep`` run by cron), the finished sweep is recorded
-    for ``s55 doctor``; the daemon beats on its own and passes none.
+    for ``s55 doctor``; the daemon beats on its own and passes none. ``by``: the scheduler's
+    provenance (this process by default).
     """
+    by = by or Provenance.here(Channel.SCHEDULER)
     policy = policy or load_policy(settings)
     started = now or clock.now()
-    report = _sweep(db, settings, policy, moment_at(settings, started))
+    report = _sweep(db, settings, policy, moment_at(settings, started), by)
     if heartbeat is not None:
         beat(db, heartbeat, started, clock.now() if now is None else now)
     return report
 
 
-def _sweep(db: Database, settings: Settings, policy: Policy, moment: Moment) -> SweepReport:
+def _sweep(db: Database, settings: Settings, policy: Policy, moment: Moment,
+           by: Provenance) -> SweepReport:
     """``sweep`` as of ``moment``: plan every open response, fire each due one."""
     planned = plans(db, policy, moment)
     report = SweepReport(open_responses=len(planned))
     for rid, p in planned.items():
         if p.due is not None:
             try:
-                done = fire_response(db, settings, policy, rid, moment)
+                done = fire_response(db, settings, policy, rid, moment, by)
             except S55Error as exc:
                 log.error("escalation %s of response %s failed: %s", p.due.rule.id, rid, exc)
                 report.errors.append(f"response {rid} rule {p.due.rule.id}: {exc}")

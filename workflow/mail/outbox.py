@@ -49,7 +49,7 @@ from notifications.dispatcher import DeliveryReport, Dispatcher, OutboxItem
 from notifications.transports.base import Transport
 from states import Role
 from workflow import audit
-from workflow.audit import Action
+from workflow.audit import Action, Channel, Provenance
 from workflow.clock import Clock
 from workflow.config import Settings
 from workflow.errors import DatabaseError
@@ -90,9 +90,9 @@ def _item(row: Any) -> OutboxItem:
                       response_id=row.response_id)
 
 
-def _sent_event(item: OutboxItem, *, worker: str, now: datetime,
+def _sent_event(item: OutboxItem, *, worker: str, now: datetime, by: Provenance,
                 **more: Any) -> dict[str, Any]:
-    return {"at": now, "actor": MAILER, "action": Action.MAIL_SENT,
+    return {"at": now, "actor": MAILER, "action": Action.MAIL_SENT, "by": by,
             "response_id": item.response_id,
             "payload": {"outbox": item.id, "to": item.mail.recipient, "kind": item.kind,
                         "message_id": item.mail.message_id, "attempt": item.attempts + 1,
@@ -206,8 +206,10 @@ class SqlOutboxStore:
     with ``time.sleep``, which here blocks the store's thread, not the event loop.
     """
 
-    def __init__(self, db: Database, settings: Settings) -> None:
+    def __init__(self, db: Database, settings: Settings, by: Provenance | None = None) -> None:
         self.db, self.settings = db, settings
+        #: The dispatcher's provenance on every event it writes.
+        self.by = by or Provenance.here(Channel.DISPATCHER)
         self._writer: _SentWriter | None = None
 
     def recover(self, *, worker: str, now: datetime) -> int:
@@ -240,7 +242,7 @@ class SqlOutboxStore:
             claimed_by=None, claimed_until=None))
         # ``attempts`` was already counted when "sent" was recorded.
         audit.append_many(s, [_sent_event(
-            replace(_item(r), attempts=r.attempts - 1), worker=r.claimed_by, now=now,
+            replace(_item(r), attempts=r.attempts - 1), worker=r.claimed_by, now=now, by=self.by,
             sent_at=r.sent_at.isoformat(), recovered_by=worker) for r in rows])
         return len(rows)
 
@@ -276,8 +278,9 @@ class SqlOutboxStore:
                 _C.id.in_([i.id for i in items]), _C.status == "sent",
                 _C.claimed_by == worker).values(claimed_by=None, claimed_until=None
                                                 ).returning(_C.id))) if items else set()
-            events = [_sent_event(i, worker=worker, now=now) for i in items if i.id in mine]
-            events += [_sent_event(i, worker=worker, now=now, duplicate=True)
+            events = [_sent_event(i, worker=worker, now=now, by=self.by)
+                      for i in items if i.id in mine]
+            events += [_sent_event(i, worker=worker, now=now, by=self.by, duplicate=True)
                        for i in duplicates]
             audit.append_many(s, events)
 
@@ -296,7 +299,8 @@ class SqlOutboxStore:
                          response_id=item.response_id, payload={
                              "outbox": item.id, "to": item.mail.recipient, "kind": item.kind,
                              "attempt": item.attempts + 1, "error": error,
-                             "retry_at": retry_at.isoformat(), "worker": worker})
+                             "retry_at": retry_at.isoformat(), "worker": worker},
+                         by=self.by)
 
         self.db.run(mark_failed)
 
@@ -308,7 +312,7 @@ class SqlOutboxStore:
                                  response_id=item.response_id, payload={
                                      "outbox": item.id, "to": item.mail.recipient,
                                      "kind": item.kind, "attempts": item.attempts + 1,
-                                     "error": error, "worker": worker})
+                                     "error": error, "worker": worker}, by=self.by)
             if item.kind == "mail_dead":
                 return None  # an alert about an alert would loop; the audit event stands
             try:
@@ -354,11 +358,14 @@ def dispatcher_lock(db: Database) -> AbstractContextManager[None]:
 async def adeliver_pending(db: Database, settings: Settings, clock: Clock, *,
                            worker: str | None = None, limit: int | None = None,
                            progress: Callable[[int], None] | None = None,
-                           transport: Transport | None = None) -> DeliveryReport:
+                           transport: Transport | None = None,
+                           by: Provenance | None = None) -> DeliveryReport:
     """``deliver_pending`` for callers already inside an event loop (the scheduler)."""
     worker = worker or default_worker()
+    by = by or Provenance.here(Channel.DISPATCHER)
     with dispatcher_lock(db):
-        dispatcher = Dispatcher(SqlOutboxStore(db, settings), transport or make_transport(settings),
+        dispatcher = Dispatcher(SqlOutboxStore(db, settings, by),
+                                transport or make_transport(settings),
                                 clock=clock.now, worker=worker,
                                 max_attempts=settings.mail_max_attempts,
                                 batch_size=settings.mail_batch_size, progress=progress)
@@ -371,14 +378,15 @@ async def adeliver_pending(db: Database, settings: Settings, clock: Clock, *,
         db.run(lambda s: audit.append(s, at=at, actor=MAILER, action=Action.MAIL_FAILED,
                                       payload={"error": report.error,
                                                "left_pending": report.released,
-                                               "worker": worker}))
+                                               "worker": worker}, by=by))
     return report
 
 
 def deliver_pending(db: Database, settings: Settings, clock: Clock, *,
                     worker: str | None = None, limit: int | None = None,
                     progress: Callable[[int], None] | None = None,
-                    transport: Transport | None = None) -> DeliveryReport:
+                    transport: Transport | None = None,
+                    by: Provenance | None = None) -> DeliveryReport:
     """Deliver every due outbox message now (``s55 mail send``); returns what happened.
 
     ``progress`` is called with the number processed so far (for a progress bar whose
@@ -387,13 +395,14 @@ def deliver_pending(db: Database, settings: Settings, clock: Clock, *,
     when another dispatcher runs against the same SQLite file.
     """
     return asyncio.run(adeliver_pending(db, settings, clock, worker=worker, limit=limit,
-                                        progress=progress, transport=transport))
+                                        progress=progress, transport=transport, by=by))
 
 
 async def run_dispatcher(db: Database, settings: Settings, clock: Clock,
                          stop_event: asyncio.Event, poll_seconds: float = 30.0, *,
                          worker: str | None = None,
-                         transport: Transport | None = None) -> int:
+                         transport: Transport | None = None,
+                         by: Provenance | None = None) -> int:
     """Deliver due mail until ``stop_event`` is set (the scheduler daemon runs this beside
     APScheduler); returns the number of messages processed.
 
@@ -409,7 +418,7 @@ async def run_dispatcher(db: Database, settings: Settings, clock: Clock,
         batch = settings.mail_batch_size
         try:
             report = await adeliver_pending(db, settings, clock, worker=worker, limit=batch,
-                                            transport=transport)
+                                            transport=transport, by=by)
         except DispatcherLockedError as exc:
             log.info("mail dispatcher waiting: %s", exc)
             report = DeliveryReport()

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +39,7 @@ from workflow.storage.models import (
     Recommendation,
     Response,
 )
+from workflow.storage.people import active_with_role, delegations_on
 
 log = logging.getLogger("s55.mail")
 MAILER = "s55-mailer"  # the actor of delivery audit events
@@ -116,17 +117,22 @@ class Recipient:
 
 # -- recipients and queueing -------------------------------------------------------------
 
-def people_with_role(session: Session, role: str) -> list[Person]:
-    """Everyone holding ``role``, by id (roles are a small JSON list per person)."""
-    people = session.scalars(select(Person).order_by(col(Person.id))).all()
-    return [p for p in people if role in (p.roles or [])]
+def people_with_role(session: Session, role: str, today: date | None = None) -> list[Person]:
+    """Every active person holding ``role``, by id; for ``pcc`` on ``today``, also the
+    deputies of the delegations running (they may sign off, so they hear what the PCC
+    hears). Disabled people get no mail."""
+    people = active_with_role(session, role)
+    if role == Role.PCC and today is not None:
+        people += [deputy for _, _, deputy in delegations_on(session, today)]
+    return people
 
 
-def resolve(session: Session, roles: Iterable[str], action: str) -> list[Recipient]:
+def resolve(session: Session, roles: Iterable[str], action: str,
+            today: date | None = None) -> list[Recipient]:
     """One recipient per address holding any of ``roles``; raises if a role has nobody."""
     found: dict[str, Recipient] = {}
     for role in roles:
-        people = people_with_role(session, str(role))
+        people = people_with_role(session, str(role), today)
         if not people:
             raise RecipientsMissingError(action, str(role))
         for p in people:
@@ -157,11 +163,12 @@ def reply_contact(session: Session, settings: Settings) -> Recipient | None:
     return Recipient(first.name, (first.email or "").strip().lower())
 
 
-def recipients_for(session: Session, trigger: str, settings: Settings) -> list[Recipient]:
+def recipients_for(session: Session, trigger: str, settings: Settings,
+                   today: date | None = None) -> list[Recipient]:
     """Who ``trigger``'s mail goes to (check this before changing anything)."""
     if trigger not in ROUTES:
         raise UnknownTriggerError(trigger, ROUTES)
-    return resolve(session, ROUTES[trigger], trigger)
+    return resolve(session, ROUTES[trigger], trigger, today)
 
 
 def mail_of(row: OutboxMessage | Any) -> Mail:
@@ -248,9 +255,9 @@ def write_prepared(session: Session, prepared: Prepared, event: AuditEvent) -> l
     if rows:  # the last write of the transaction: nobody needs this event's id
         audit.append_many(session, [{
             "at": rows[0].created_at, "actor": prepared.actor, "action": Action.MAIL_QUEUED,
-            "response_id": prepared.response_id, "payload": {
-                "kind": prepared.kind, "cause_event": event.id,
-                "outbox": [{"id": r.id, "to": r.recipient} for r in rows]}}])
+            "response_id": prepared.response_id, "by": audit.Provenance.of(event),
+            "payload": {"kind": prepared.kind, "cause_event": event.id,
+                        "outbox": [{"id": r.id, "to": r.recipient} for r in rows]}}])
     return rows
 
 
@@ -296,7 +303,7 @@ def prepare_alert(session: Session, *, settings: Settings, now: datetime, kind: 
                   response_id: int | None = None) -> Prepared:
     """``kind`` for everyone holding ``roles`` (escalations, admin alerts), rendered and
     checked; ``write_prepared`` adds it once the event causing it is appended."""
-    recipients = resolve(session, roles, f"send {kind}")
+    recipients = resolve(session, roles, f"send {kind}", now.astimezone(LONDON).date())
     base = {"opcc_name": settings.opcc_name, "force": settings.force,
             "response_id": response_id}
     return prepare_messages(settings=settings, now=now, kind=kind, context={**base, **context},
@@ -320,7 +327,8 @@ def _as_dict(row: Any, names: Iterable[str]) -> dict[str, Any]:
 def transition_context(session: Session, settings: Settings, now: datetime, response: Response,
                        report: InspectionReport, actor: str, reason: str | None, *,
                        recommendations: Sequence[Recommendation] | None = None,
-                       actor_name: str | None = None) -> dict[str, Any]:
+                       actor_name: str | None = None,
+                       signature: str | None = None) -> dict[str, Any]:
     """Everything any transition template may use (plain values, no ORM objects).
 
     The caller passes what it has already loaded (the service has the recommendations
@@ -343,7 +351,7 @@ def transition_context(session: Session, settings: Settings, now: datetime, resp
         "force_input_due": response.force_input_due, "signoff_due": response.signoff_due,
         "published_url": response.published_url, "published_on": response.published_on,
         "portal_reference": response.portal_reference, "reason": reason,
-        "actor": actor_name,
+        "actor": actor_name, "signature": signature,
         "response": _as_dict(response, ("key_findings", "cc_response", "pcc_response",
                                         "afi_statement")),
         "recommendations": [_as_dict(r, ("number", "text", "due_date", "force_response",
@@ -356,17 +364,20 @@ def prepare_for_transition(session: Session, *, settings: Settings, now: datetim
                            response: Response, report: InspectionReport, trigger: str,
                            actor_email: str, reason: str | None,
                            recommendations: Sequence[Recommendation] | None = None,
-                           actor_name: str | None = None) -> list[Prepared]:
+                           actor_name: str | None = None,
+                           signature: str | None = None) -> list[Prepared]:
     """The mail of one transition, rendered and checked but not written (reads only).
 
+    ``signature``: the sign-off's "Signed off by ... fingerprint ..." line.
     Raises ``RecipientsMissingError``/``PersonWithoutEmailError``/``MailRefusedError``;
     the caller's rollback then undoes the transition too.
     """
-    recipients = recipients_for(session, trigger, settings)
+    recipients = recipients_for(session, trigger, settings, now.astimezone(LONDON).date())
     # No refresh: the service's compare-and-set keeps ``response`` in step with what it
     # wrote (``service.bump``), so the mail shows the new state and values as they are.
     context = transition_context(session, settings, now, response, report, actor_email, reason,
-                                 recommendations=recommendations, actor_name=actor_name)
+                                 recommendations=recommendations, actor_name=actor_name,
+                                 signature=signature)
     # The state the trigger leads to: what the mail asks of its reader follows from it.
     context["state"] = BY_TRIGGER[trigger].dest.value
     action = f"{trigger} response {response.id}"

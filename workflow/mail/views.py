@@ -24,7 +24,7 @@ from notifications.transports.base import Transport
 from notifications.transports.smtp import SMTPTransport
 from notifications.transports.spool import SpoolTransport
 from workflow import audit
-from workflow.audit import Action
+from workflow.audit import Action, Provenance
 from workflow.clock import Clock
 from workflow.config import Settings
 from workflow.errors import InvalidInputError, NotFoundError
@@ -123,10 +123,12 @@ def show_outbox(db: Database, outbox_id: int) -> tuple[OutboxRow, str]:
     return db.query(read)
 
 
-def retry_outbox(db: Database, outbox_id: int, *, clock: Clock, actor: str) -> OutboxRow:
+def retry_outbox(db: Database, outbox_id: int, *, clock: Clock, actor: str,
+                 by: Provenance) -> OutboxRow:
     """Make a dead (or waiting) message due now, with a fresh attempt count; audited.
 
-    Refuses sent messages (that would send twice) and ones being delivered.
+    ``actor`` is an active person the caller has identified (``Workflow.identify``),
+    ``by`` how. Refuses sent messages (that would send twice) and ones being delivered.
     """
     now = clock.now()
 
@@ -141,16 +143,17 @@ def retry_outbox(db: Database, outbox_id: int, *, clock: Clock, actor: str) -> O
         s.flush()
         audit.append(s, at=now, actor=actor, action=Action.MAIL_RETRY, response_id=m.response_id,
                      payload={"outbox": m.id, "to": m.recipient, "was": before[0],
-                              "attempts_before": before[1]})
+                              "attempts_before": before[1]}, by=by)
         return _row(m)
 
     return db.run(retry)
 
 
 def send_test(db: Database, settings: Settings, clock: Clock, address: str, *,
-              actor: str) -> str:
+              actor: str, by: Provenance) -> str:
     """Send one test message straight through the configured transport (not the outbox).
 
+    ``actor`` is an active person the caller has identified, ``by`` how.
     Returns the transport's description; raises ``MailTestError`` saying what failed.
     """
     now = clock.now()
@@ -171,11 +174,12 @@ def send_test(db: Database, settings: Settings, clock: Clock, address: str, *,
     except NotificationError as exc:
         error = str(exc)
         db.run(lambda s: audit.append(s, at=now, actor=actor, action=Action.MAIL_FAILED,
-                                      payload={"test": True, "to": address, "error": error}))
+                                      payload={"test": True, "to": address, "error": error},
+                                      by=by))
         raise MailTestError(address, error) from exc
     db.run(lambda s: audit.append(s, at=now, actor=actor, action=Action.MAIL_SENT,
                                   payload={"test": True, "to": to, "message_id": mail.message_id,
-                                           "via": transport.description}))
+                                           "via": transport.description}, by=by))
     return transport.description
 
 

@@ -9,7 +9,17 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, Index, Text, TypeDecorator, UniqueConstraint, text
+from sqlalchemy import (
+    JSON,
+    Column,
+    DateTime,
+    Index,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    text,
+    true,
+)
 from sqlmodel import Field, SQLModel
 
 from workflow.storage.indexes import OPEN_STATES_SQL
@@ -46,6 +56,8 @@ def text_column(*, nullable: bool = True) -> Any:
 
 
 class Person(SQLModel, table=True):
+    """Someone who acts in or hears from s55. Never deleted (events name them): disabled."""
+
     __tablename__ = "person"
 
     id: int | None = Field(default=None, primary_key=True)
@@ -53,6 +65,36 @@ class Person(SQLModel, table=True):
     email: str = Field(sa_column_kwargs={"unique": True}, max_length=254)
     roles: list[str] = Field(sa_column=Column(JSON, nullable=False))
     created_at: datetime = utc_column()
+    #: The operating-system account that is this person under S55_IDENTITY=os.
+    login: str | None = Field(default=None, max_length=64, unique=True)
+    active: bool = Field(default=True, sa_column_kwargs={"server_default": true()})
+
+
+class RetiredEmail(SQLModel, table=True):
+    """An address a person used before: never given to anyone else."""
+
+    __tablename__ = "retired_email"
+
+    email: str = Field(primary_key=True, max_length=254)
+    person_id: int = Field(foreign_key="person.id", index=True)
+    retired_at: datetime = utc_column()
+
+
+class Delegation(SQLModel, table=True):
+    """A PCC's arrangement for a deputy to sign off in their place for a period (PRSRA
+    2011 s18); the days are Europe/London calendar days, both ends included."""
+
+    __tablename__ = "delegation"
+
+    id: int | None = Field(default=None, primary_key=True)
+    pcc_id: int = Field(foreign_key="person.id", index=True)
+    deputy_id: int = Field(foreign_key="person.id", index=True)
+    starts_on: date
+    ends_on: date
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime = utc_column()
+    revoked_at: datetime | None = utc_column(nullable=True)
+    revoke_reason: str | None = text_column()
 
 
 class InspectionReport(SQLModel, table=True):
@@ -143,6 +185,14 @@ class AuditEvent(SQLModel, table=True):
     payload: str = Field(sa_column=Column(Text, nullable=False))  # canonical JSON
     prev_hash: str = Field(max_length=64)
     hash: str = Field(max_length=64, sa_column_kwargs={"unique": True})
+    # Provenance (migration 0003; NULL on events written before it): how the event came
+    # in (cli, scheduler, dispatcher, web), the operating-system account and host that
+    # wrote it, how the actor is known (os, claimed, system), whom the actor acted for.
+    channel: str | None = Field(default=None, max_length=16)
+    account: str | None = Field(default=None, max_length=64)
+    host: str | None = Field(default=None, max_length=255)
+    identity: str | None = Field(default=None, max_length=16)
+    on_behalf_of: str | None = Field(default=None, max_length=254)
 
 
 class OutboxMessage(SQLModel, table=True):

@@ -1,0 +1,44 @@
+"""Look-ups on the people tables that several rooms share: who is active in a role, and
+the delegations in force on a day (Europe/London calendar days, both ends included)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from sqlmodel import col
+
+from states import Role
+from workflow.storage.models import Delegation, Person
+
+
+def active_with_role(session: Session, role: str) -> list[Person]:
+    """Every active person holding ``role``, by id (roles are a small JSON list each)."""
+    people = session.scalars(select(Person).where(col(Person.active))
+                             .order_by(col(Person.id))).all()
+    return [p for p in people if role in (p.roles or [])]
+
+
+def delegations_on(session: Session, today: date) -> list[tuple[Delegation, Person, Person]]:
+    """(delegation, PCC, deputy) for every delegation running ``today`` whose PCC is an
+    active PCC and whose deputy is active."""
+    rows = session.scalars(select(Delegation).where(
+        col(Delegation.revoked_at).is_(None), col(Delegation.starts_on) <= today,
+        col(Delegation.ends_on) >= today).order_by(col(Delegation.id))).all()
+    out = []
+    for d in rows:
+        pcc, deputy = session.get(Person, d.pcc_id), session.get(Person, d.deputy_id)
+        if (pcc is not None and deputy is not None and pcc.active and deputy.active
+                and Role.PCC.value in (pcc.roles or [])):
+            out.append((d, pcc, deputy))
+    return out
+
+
+def delegation_for(session: Session, deputy: Person, today: date
+                   ) -> tuple[Delegation, Person] | None:
+    """The delegation (and its PCC) under which ``deputy`` may sign off ``today``."""
+    for d, pcc, dep in delegations_on(session, today):
+        if dep.id == deputy.id:
+            return d, pcc
+    return None
