@@ -17,7 +17,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import event as sa_event
 from sqlalchemy import func, insert, select, text
@@ -25,7 +25,10 @@ from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from workflow.storage.db import XID_KEY, Database
+from workflow.storage.db import KEYRING_KEY, XID_KEY, Database
+
+if TYPE_CHECKING:
+    from workflow.audit_keys import Keyring
 from workflow.storage.models import AuditEvent
 
 GENESIS = "0" * 64
@@ -174,6 +177,14 @@ _INSERT = insert(_TABLE).returning(_TABLE.c.id)
 _LOCK = text("SELECT pg_advisory_xact_lock(:k) AS locked, txid_current() AS xid")
 
 
+def _sign(session: Session, row: dict[str, Any]) -> None:
+    """The HMAC of the event's hash under the audit key, when one is configured: someone
+    with only database access can recompute hashes, never this."""
+    ring = session.info.get(KEYRING_KEY)
+    if ring is not None:
+        row["key_id"], row["mac"] = ring.sign(row["hash"])
+
+
 def _head_locked(session: Session) -> str:
     """The chain's head, read under the chain lock (taken by the first append of a
     transaction and held until it ends, so the head stays ours)."""
@@ -215,6 +226,8 @@ def append(
     # Core statements on the session's connection: the ORM layer would cost more than
     # everything else an append does.
     head = _chain(row, _head_locked(session))
+    _sign(session, row)
+    event.key_id, event.mac = row.get("key_id"), row.get("mac")
     event.id = session.connection().execute(_INSERT, row).scalar_one()
     session.info[_HEAD_KEY] = event.hash = head
     event.prev_hash = row["prev_hash"]
@@ -235,6 +248,7 @@ def append_many(session: Session, events: Sequence[Mapping[str, Any]]) -> None:
     prev = _head_locked(session)
     for row in rows:
         prev = _chain(row, prev)
+        _sign(session, row)
     # No RETURNING: asking for the ids in order makes SQLAlchemy send one INSERT per
     # row on SQLite, which costs more than everything else here together.
     session.execute(insert(_TABLE), rows)
@@ -278,6 +292,7 @@ class Verification:
     head: str
     broken: Broken | None
     head_found: bool | None  # None when no head was asked about
+    signed: int | None = None  # events whose HMAC was checked; None: no key given
 
     @property
     def ok(self) -> bool:
@@ -285,7 +300,7 @@ class Verification:
 
 
 _VERIFY_SQL = ("SELECT id, prev_hash, hash, response_id, at, actor, action, trigger, from_state, "
-               "to_state, reason, payload, {provenance} FROM audit_event ORDER BY id")
+               "to_state, reason, payload, {provenance}, {keyed} FROM audit_event ORDER BY id")
 
 
 def _at_from_sqlite(stored: str) -> str:
@@ -306,14 +321,18 @@ def _rows(db: Database, batch: int = 20_000) -> Iterator[Any]:
         columns = {c["name"] for c in sa_inspect(conn).get_columns("audit_event")}
         provenance = (", ".join(PROVENANCE_COLUMNS) if "channel" in columns
                       else ", ".join(["NULL"] * len(PROVENANCE_COLUMNS)))
+        keyed = "key_id, mac" if "mac" in columns else "NULL, NULL"  # before migration 0006
         result = conn.execution_options(stream_results=True, max_row_buffer=batch) \
-            .exec_driver_sql(_VERIFY_SQL.format(provenance=provenance))
+            .exec_driver_sql(_VERIFY_SQL.format(provenance=provenance, keyed=keyed))
         yield from result
 
 
-def verify(db: Database, expected_head: str | None = None) -> Verification:
-    """Walk the whole chain; report the first broken link and whether ``expected_head`` is in it."""
-    prev, count, found = GENESIS, 0, False
+def verify(db: Database, expected_head: str | None = None,
+           ring: Keyring | None = None) -> Verification:
+    """Walk the whole chain; report the first broken link and whether ``expected_head`` is in
+    it. With the audit ``ring``, every event from the key's first one must also carry a
+    valid HMAC: someone with database access alone can re-hash, never re-sign."""
+    prev, count, found, signed = GENESIS, 0, False, 0
     sha, sep = hashlib.sha256, _SEP
     at_text = _at_from_sqlite if db.is_sqlite else _at_from_aware
     for row in _rows(db):
@@ -328,8 +347,16 @@ def verify(db: Database, expected_head: str | None = None) -> Verification:
         if sha(sep.join(fields).encode()).hexdigest() != stored:
             return Verification(count, prev, Broken(event_id, "content does not match its hash "
                                 "(the event was altered)"), None)
+        if ring is not None and event_id >= ring.since:
+            problem = ring.check(row[17], stored, row[18])
+            if problem:
+                return Verification(count, prev, Broken(event_id, f"{problem}: the event was "
+                                    "written or re-hashed without the audit key"), None,
+                                    signed)
+            signed += 1
         prev = stored
         count += 1
         if stored == expected_head:
             found = True
-    return Verification(count, prev, None, found if expected_head is not None else None)
+    return Verification(count, prev, None, found if expected_head is not None else None,
+                        signed if ring is not None else None)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
+import re
 import secrets
 import stat
 from dataclasses import dataclass
@@ -42,6 +43,7 @@ class Keyring:
 
     keys: dict[str, bytes]
     current: str
+    since: int = 1  # the first event id signed: events before it predate the key
 
     def sign(self, event_hash: str) -> tuple[str, str]:
         """(key id, HMAC) for an event: the MAC covers its chain hash, which covers every
@@ -86,7 +88,10 @@ def load(path: str | Path) -> Keyring:
     _check_private(p)
     keys: dict[str, bytes] = {}
     current = None
+    since = 1
     for number, line in enumerate(p.read_text(encoding="ascii").splitlines(), 1):
+        if m := _SINCE.fullmatch(line.strip()):
+            since = int(m[1])
         if not line.strip() or line.startswith("#"):
             continue
         try:
@@ -100,7 +105,10 @@ def load(path: str | Path) -> Keyring:
         current = kid
     if current is None:
         raise AuditKeyError(p, "holds no key")
-    return Keyring(keys, current)
+    return Keyring(keys, current, since)
+
+
+_SINCE = re.compile(r"# signs every event from #(\d{1,18})")
 
 
 def _line(key: bytes) -> str:
@@ -111,8 +119,9 @@ _HEADER = ("# s55 audit keys: never share, never store in the database; the last
            "# Losing this file loses the proof of the events it signed.\n")
 
 
-def create(path: str | Path) -> Keyring:
-    """A new key file at ``path`` (refused if anything is there), mode 0600."""
+def create(path: str | Path, since: int = 1) -> Keyring:
+    """A new key file at ``path`` (refused if anything is there), mode 0600; it signs every
+    event from id ``since`` on (the events before it predate the key)."""
     p = Path(path)
     key = secrets.token_bytes(KEY_BYTES)
     try:
@@ -122,10 +131,10 @@ def create(path: str | Path) -> Keyring:
     except OSError as exc:
         raise AuditKeyError(p, f"cannot create it: {exc.strerror}") from None
     with os.fdopen(fd, "w", encoding="ascii") as fh:
-        fh.write(_HEADER + _line(key))
+        fh.write(_HEADER + f"# signs every event from #{since}\n" + _line(key))
         fh.flush()
         os.fsync(fh.fileno())
-    return Keyring({key_id(key): key}, key_id(key))
+    return Keyring({key_id(key): key}, key_id(key), since)
 
 
 def rotate(path: str | Path) -> Keyring:
@@ -145,4 +154,4 @@ def rotate(path: str | Path) -> Keyring:
         os.replace(tmp, p)
     finally:
         tmp.unlink(missing_ok=True)
-    return Keyring({**ring.keys, key_id(key): key}, key_id(key))
+    return Keyring({**ring.keys, key_id(key): key}, key_id(key), ring.since)

@@ -371,7 +371,8 @@ def diagnose(load: Callable[[], Settings], env: Mapping[str, str],
         return [config]
     results = [config, check_secrets(settings, env), check_identity(settings)]
     try:
-        db = Database(settings.database_url, statement_timeout_ms=settings.statement_timeout_ms)
+        db = Database(settings.database_url, statement_timeout_ms=settings.statement_timeout_ms,
+                      audit_key_file=settings.audit_key_file)
     except S55Error as exc:
         return [*results, _fail("database", _first_line(exc), "fix S55_DATABASE_URL"),
                 check_mail(settings), check_addresses(settings), *_skipped("no database")]

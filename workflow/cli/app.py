@@ -150,7 +150,8 @@ def open_database(*, need_schema: bool = True) -> tuple[Settings, Database]:
     from workflow.storage.db import Database
 
     settings = load_settings()
-    db = Database(settings.database_url, statement_timeout_ms=settings.statement_timeout_ms)
+    db = Database(settings.database_url, statement_timeout_ms=settings.statement_timeout_ms,
+                  audit_key_file=settings.audit_key_file)
     if need_schema:
         db.require_schema()
     return settings, db

@@ -46,6 +46,13 @@ def init(
     wf = open_workflow(need_schema=False)
     schema.upgrade(wf.db)
     typer.echo(f"database {wf.db.safe_url()} at schema {schema.current(wf.db)}")
+    key_file = wf.settings.audit_key_file
+    if key_file is not None and not key_file.exists():
+        from workflow import audit, audit_keys
+
+        ring = audit_keys.create(key_file, since=(audit.head(wf.db).last_id or 0) + 1)
+        typer.echo(f"audit key {ring.current} created in {key_file} (owner-only): every event "
+                   f"from #{ring.since} is signed; keep a copy of the file somewhere safe")
     mode = wf.settings.identity
     typer.echo(f"identity: S55_IDENTITY={mode} - " + (
         "the operating-system account running s55 decides who acts" if mode == "os" else

@@ -205,13 +205,28 @@ def audit_verify(
 
     kept = cps.check_head_text(head) if head is not None else None
     found = cps.read_sources(checkpoints_from) if checkpoints_from is not None else None
-    db = open_workflow().db
-    result = audit.verify(db, kept)
-    differences = replay.verify(db)
-    proved = cps.prove(db, found, None) if found is not None else []
+    wf = open_workflow()
+    ring = cps.keyring(wf.settings)
+    result = audit.verify(wf.db, kept, ring)
+    differences = replay.verify(wf.db)
+    proved = cps.prove(wf.db, found, ring) if found is not None else []
     bad = [p for p in proved if p.problem]
     if as_json:
         return _verify_json(result, differences, proved)
+    failed = _verify_text(result, kept, ring, differences)
+    bad = [p for p in proved if p.problem]
+    for p in bad:
+        typer.echo(f"Error: {p.describe()}", err=True)
+    if found == []:
+        typer.echo(f"Error: no checkpoints found in {checkpoints_from}", err=True)
+    elif found is not None and not bad:
+        typer.echo(f"checkpoints OK: {len(found)} from {checkpoints_from}, each in the chain")
+    if failed or bad or found == []:
+        raise typer.Exit(1)
+
+
+def _verify_text(result: Any, kept: str | None, ring: Any, differences: list[Any]) -> bool:
+    """Print the chain, signature and replay findings; True when any failed."""
     if result.broken:
         typer.echo(f"Error: audit chain broken at event {result.broken.event_id}: "
                    f"{result.broken.problem} ({result.count} events verified before it)", err=True)
@@ -221,25 +236,25 @@ def audit_verify(
     else:
         typer.echo(f"audit chain OK: {result.count} events, head {result.head}"
                    + (" (contains the given head)" if result.head_found else ""))
+    if result.signed is None:
+        typer.echo("signatures: not checked (no S55_AUDIT_KEY_FILE): the chain above proves "
+                   "no event was changed unless someone re-hashed it")
+    elif not result.broken:
+        typer.echo(f"signatures OK: {result.signed} events signed with the audit key"
+                   + (f" (events before #{ring.since} predate the key)"
+                      if ring and ring.since > 1 else ""))
     for d in differences:
         typer.echo(f"Error: {d.describe()}", err=True)
     if not differences:
         typer.echo("rows OK: every response equals the replay of its events")
-    for p in bad:
-        typer.echo(f"Error: {p.describe()}", err=True)
-    if found is not None and not bad:
-        typer.echo(f"checkpoints OK: {len(found)} from {checkpoints_from}, each in the chain")
-    if not result.ok or differences or bad or found == []:
-        if found == []:
-            typer.echo(f"Error: no checkpoints found in {checkpoints_from}", err=True)
-        raise typer.Exit(1)
+    return not result.ok or bool(differences)
 
 
 def _verify_json(result: Any, differences: list[Any], proved: list[Any]) -> None:
     print_json({"ok": result.ok and not differences and not any(p.problem for p in proved),
                 "events": result.count, "head": result.head,
                 "broken": result.broken.__dict__ if result.broken else None,
-                "head_found": result.head_found,
+                "head_found": result.head_found, "signed": result.signed,
                 "rows": [{"response": d.response_id, "field": d.field, "row": d.row,
                           "log": d.log} for d in differences],
                 "checkpoints": [{"count": p.checkpoint.count, "head": p.checkpoint.head,

@@ -42,6 +42,9 @@ RETRY_SQLSTATES = frozenset({"40001", "40P01"})
 #: ``session.info`` key under which a statement that asked for ``txid_current()``
 #: leaves the answer for ``Database.run``.
 XID_KEY = "s55_xid"
+#: ``session.info`` key of the audit keyring that signs the events a write session appends
+#: (``workflow.audit``); None when no audit key is configured.
+KEYRING_KEY = "s55_audit_keyring"
 #: Attempts in all (the first one included) before the error reaches the caller.
 RETRY_ATTEMPTS = 6
 #: Backoff: a random wait up to base * 2**attempt seconds (full jitter), at most the cap.
@@ -142,13 +145,17 @@ def _close(session: Session) -> None:
 class Database:
     """One database: a write engine and a read engine over the same URL."""
 
-    def __init__(self, url: str, *, statement_timeout_ms: int = 30_000) -> None:
+    def __init__(self, url: str, *, statement_timeout_ms: int = 30_000,
+                 audit_key_file: Path | None = None) -> None:
         try:
             parsed = make_url(url)
         except ArgumentError as exc:
             raise DatabaseError(f"cannot parse database URL {url!r}") from exc
         self.url = url
         self.dialect = parsed.get_backend_name()
+        #: The owner-only key file whose newest key signs every event written here.
+        self.audit_key_file = audit_key_file
+        self._keyring: Any = None
         #: True when s55 may only read this database (a SQLite file it cannot write).
         self.read_only = False
         if self.dialect == "sqlite":
@@ -166,6 +173,15 @@ class Database:
         else:
             raise DatabaseError(f"unsupported database {self.dialect!r}: use sqlite or postgresql")
 
+    def _signing(self) -> dict[str, Any]:
+        """What write sessions carry: the audit keyring, read from its file once (a file
+        anyone else may read is refused before anything is written)."""
+        if self._keyring is None and self.audit_key_file is not None:
+            from workflow import audit_keys
+
+            self._keyring = audit_keys.load(self.audit_key_file)
+        return {KEYRING_KEY: self._keyring}
+
     def _refuse_if_read_only(self) -> None:
         if self.read_only:
             raise DatabaseError(f"database {self.safe_url()} is read-only for this account: "
@@ -179,7 +195,8 @@ class Database:
     def write(self) -> Iterator[Session]:
         """One write transaction: committed on success, rolled back on any error."""
         self._refuse_if_read_only()
-        with Session(self.engine, expire_on_commit=False) as session, session.begin():
+        with Session(self.engine, expire_on_commit=False, info=self._signing()) as session, \
+                session.begin():
             yield session
 
     def run(self, fn: Callable[[Session], T], *, attempts: int = RETRY_ATTEMPTS) -> T:
@@ -200,7 +217,7 @@ class Database:
         for attempt in range(1, attempts + 1):
             xid: int | None = None
             committing = False
-            session = Session(self.engine, expire_on_commit=False)
+            session = Session(self.engine, expire_on_commit=False, info=self._signing())
             try:
                 session.begin()
                 result = fn(session)

@@ -193,6 +193,10 @@ class AuditEvent(SQLModel, table=True):
     host: str | None = Field(default=None, max_length=255)
     identity: str | None = Field(default=None, max_length=16)
     on_behalf_of: str | None = Field(default=None, max_length=254)
+    # The keyed chain (migration 0006; NULL where no audit key was configured): the id of
+    # the key and the HMAC-SHA256 of ``hash`` under it (workflow.audit_keys).
+    key_id: str | None = Field(default=None, max_length=16)
+    mac: str | None = Field(default=None, max_length=64)
 
 
 class OutboxMessage(SQLModel, table=True):
