@@ -23,6 +23,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from workflow.mail.digest import altered
 from workflow.storage.db import Database
 from workflow.storage.models import AuditEvent, Recommendation, Response
 
@@ -159,6 +160,8 @@ class Difference:
     log: Any
 
     def describe(self) -> str:
+        if self.field.startswith("outbox "):
+            return f"response {self.response_id}: {self.field}: {self.log}"
         return (f"response {self.response_id}: {self.field} is {self.row!r} in the row but "
                 f"{self.log!r} by its events")
 
@@ -216,6 +219,9 @@ def verify(db: Database) -> list[Difference]:
         found: list[Difference] = []
         for rid in sorted(set(responses) | set(images)):
             found += compare(responses.get(rid), recs.get(rid, []), images.get(rid), rid)
+        for outbox_id, (rid, why) in sorted(altered(s).items()):
+            found.append(Difference(rid or 0, f"outbox {outbox_id}", "changed",
+                                    why.removeprefix("refused: ")))
         return found
 
     return db.query(read)

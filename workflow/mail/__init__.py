@@ -4,5 +4,6 @@ the outbox as the CLI shows it (``views``).
 
 May import ``states``, ``notifications``, ``storage`` and the core's ``audit``, ``errors``,
 ``clock`` and ``config``; never ``service``, a face, documents or escalations.
-Arrows inside: ``outbox`` → ``views`` → ``queue``.
+Arrows inside: ``outbox`` → ``views`` → ``queue`` → ``digest`` (what a queued message says,
+bound into the audit chain).
 """

@@ -53,7 +53,8 @@ from workflow.audit import Action, Channel, Provenance
 from workflow.clock import Clock
 from workflow.config import Settings
 from workflow.errors import DatabaseError
-from workflow.mail.queue import MAILER, DispatcherLockedError, MailError, mail_of, queue_alert
+from workflow.mail.digest import mail_of, tampered
+from workflow.mail.queue import MAILER, DispatcherLockedError, MailError, queue_alert
 from workflow.mail.views import (
     STATUSES,
     OutboxRow,
@@ -66,7 +67,13 @@ from workflow.mail.views import (
     show_outbox,
     transport_description,
 )
-from workflow.storage.db import RETRY_ATTEMPTS, RETRY_SQLSTATES, Database, backoff, single_instance
+from workflow.storage.db import (
+    RETRY_ATTEMPTS,
+    RETRY_SQLSTATES,
+    Database,
+    backoff,
+    single_instance,
+)
 from workflow.storage.models import OutboxMessage
 
 __all__ = [
@@ -82,7 +89,9 @@ _T: Table = OutboxMessage.__table__  # type: ignore[attr-defined]
 _C = _T.c
 _ITEM_COLUMNS = (_C.id, _C.kind, _C.sender, _C.recipient, _C.reply_to, _C.subject,
                  _C.body_text, _C.body_html, _C.message_id, _C.created_at, _C.attempts,
-                 _C.response_id)
+                 _C.response_id, _C.queued_event_id)
+
+
 
 
 def _item(row: Any) -> OutboxItem:
@@ -259,8 +268,17 @@ class SqlOutboxStore:
         stmt = update(_T).where(_C.id.in_(pick.scalar_subquery())).values(
             status="sending", claimed_by=worker, claimed_until=now + lease,
         ).returning(*_ITEM_COLUMNS)
-        return self.db.run(lambda s: sorted((_item(r) for r in s.execute(stmt)),
-                                            key=lambda i: i.id))
+
+        def claim(s: Session) -> tuple[list[OutboxItem], dict[int, str]]:
+            rows = list(s.execute(stmt))
+            return sorted((_item(r) for r in rows), key=lambda i: i.id), tampered(s, rows)
+
+        items, refused = self.db.run(claim)
+        for item in items:
+            if item.id in refused:  # never sent: dead, the admins told why
+                log.error("outbox %s %s", item.id, refused[item.id])
+                self.mark_dead(item, worker=worker, now=now, error=refused[item.id])
+        return [i for i in items if i.id not in refused]
 
     def record_sent(self, item: OutboxItem, *, worker: str, now: datetime) -> bool:
         """Commit "sent" for one message; ``claimed_by`` stays set until it is audited."""

@@ -15,14 +15,14 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from notifications.errors import NotificationError
-from notifications.message import Mail, check_address, message_bytes, message_id_for
+from notifications.message import check_address, message_bytes, message_id_for
 from notifications.render import render
 from states import BY_TRIGGER, Role
 from workflow import audit
@@ -30,6 +30,7 @@ from workflow.audit import Action
 from workflow.clock import LONDON
 from workflow.config import Settings
 from workflow.errors import S55Error, UnknownTriggerError
+from workflow.mail.digest import mail_digest, mail_of
 from workflow.storage.models import (
     AreaForImprovement,
     AuditEvent,
@@ -171,13 +172,6 @@ def recipients_for(session: Session, trigger: str, settings: Settings,
     return resolve(session, ROUTES[trigger], trigger, today)
 
 
-def mail_of(row: OutboxMessage | Any) -> Mail:
-    """The message an outbox row holds (checked at queueing, shown and sent later); ``row``
-    is the model or a result row with its columns."""
-    return Mail(sender=row.sender, recipient=row.recipient, subject=row.subject,
-                body_text=row.body_text, body_html=row.body_html, message_id=row.message_id,
-                date=row.created_at, reply_to=row.reply_to)
-
 
 @dataclass
 class Prepared:
@@ -252,13 +246,20 @@ def write_prepared(session: Session, prepared: Prepared, event: AuditEvent) -> l
         for name, value in bound.items():
             setattr(row, name, value)
     rows = _insert_new(session, prepared.rows, prepared.values)
-    if rows:  # the last write of the transaction: nobody needs this event's id
-        audit.append_many(session, [{
-            "at": rows[0].created_at, "actor": prepared.actor, "action": Action.MAIL_QUEUED,
-            "response_id": prepared.response_id, "by": audit.Provenance.of(event),
-            "payload": {"kind": prepared.kind, "cause_event": event.id,
-                        "outbox": [{"id": r.id, "to": r.recipient} for r in rows]}}])
+    if rows:
+        queued = audit.append(
+            session, at=rows[0].created_at, actor=prepared.actor, action=Action.MAIL_QUEUED,
+            response_id=prepared.response_id, by=audit.Provenance.of(event),
+            payload={"kind": prepared.kind, "cause_event": event.id,
+                     "outbox": [{"id": r.id, "to": r.recipient, "digest": mail_digest(mail_of(r))}
+                                for r in rows]})
+        # The row points at the event holding its digest (a row changed behind s55's back
+        # no longer matches it, and the dispatcher refuses to send it).
+        session.connection().execute(
+            update(OutboxMessage).where(col(OutboxMessage.id).in_([r.id for r in rows]))
+            .values(queued_event_id=queued.id))
     return rows
+
 
 
 def queue_messages(session: Session, *, settings: Settings, now: datetime, kind: str,

@@ -28,7 +28,8 @@ from workflow.audit import Action, Provenance
 from workflow.clock import Clock
 from workflow.config import Settings
 from workflow.errors import InvalidInputError, NotFoundError
-from workflow.mail.queue import MailTestError, OutboxStateError, mail_of, reply_contact
+from workflow.mail.digest import mail_of
+from workflow.mail.queue import MailTestError, OutboxStateError, reply_contact
 from workflow.storage.db import Database
 from workflow.storage.models import OutboxMessage
 

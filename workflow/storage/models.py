@@ -215,6 +215,9 @@ class OutboxMessage(SQLModel, table=True):
     recipient: str = Field(max_length=254)  # one row per recipient: one refusal spares the rest
     # Stored, not looked up at sending: the message sent is the one queued.
     reply_to: str | None = Field(default=None, max_length=254)
+    # The MAIL_QUEUED event that recorded this message's digest (migration 0007): the
+    # dispatcher sends only a row that still matches it (workflow.mail.queue.mail_digest).
+    queued_event_id: int | None = None
     subject: str
     body_text: str = Field(sa_column=Column(Text, nullable=False))
     body_html: str = Field(sa_column=Column(Text, nullable=False))

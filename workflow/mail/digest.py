@@ -1,0 +1,80 @@
+"""What a queued message says, bound into the audit chain: its digest is recorded in the
+MAIL_QUEUED event that queued it, and the dispatcher sends only a row that still matches."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Table, select
+from sqlalchemy.orm import Session
+
+from notifications.message import Mail
+from workflow.audit import Action
+from workflow.storage.db import KEYRING_KEY
+from workflow.storage.models import AuditEvent, OutboxMessage
+
+_EVENTS: Table = AuditEvent.__table__  # type: ignore[attr-defined]
+
+def mail_of(row: OutboxMessage | Any) -> Mail:
+    """The message an outbox row holds (checked at queueing, shown and sent later); ``row``
+    is the model or a result row with its columns."""
+    return Mail(sender=row.sender, recipient=row.recipient, subject=row.subject,
+                body_text=row.body_text, body_html=row.body_html, message_id=row.message_id,
+                date=row.created_at, reply_to=row.reply_to)
+
+def mail_digest(mail: Mail) -> str:
+    """SHA-256 over what a message says and to whom: sender, recipient, Reply-To, subject,
+    both bodies and the Message-ID."""
+    parts = (mail.sender, mail.recipient, mail.reply_to or "", mail.subject, mail.body_text,
+             mail.body_html or "", mail.message_id)
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
+
+def tampered(s: Session, rows: Sequence[Any]) -> dict[int, str]:
+    """The claimed rows that no longer match the digest their MAIL_QUEUED event recorded
+    (or whose event is not signed with the audit key, when there is one), with why."""
+    queued = {r.queued_event_id for r in rows if r.queued_event_id is not None}
+    if not queued:
+        return {}
+    ring = s.info.get(KEYRING_KEY)
+    events = {e.id: e for e in s.execute(select(
+        _EVENTS.c.id, _EVENTS.c.hash, _EVENTS.c.payload, _EVENTS.c.key_id, _EVENTS.c.mac)
+        .where(_EVENTS.c.id.in_(queued), _EVENTS.c.action == Action.MAIL_QUEUED.value))}
+    found: dict[int, str] = {}
+    for r in rows:
+        if r.queued_event_id is None:
+            continue  # queued before digests were recorded
+        event = events.get(r.queued_event_id)
+        recorded = {o["id"]: o.get("digest") for o in json.loads(event.payload)["outbox"]} \
+            if event is not None else {}
+        if event is None or r.id not in recorded:
+            found[r.id] = (f"refused: event #{r.queued_event_id} did not queue this message "
+                           "(changed behind s55's back)")
+        elif recorded[r.id] != mail_digest(mail_of(r)):
+            found[r.id] = (f"refused: recipient, subject or body differ from what event "
+                           f"#{event.id} queued (changed behind s55's back)")
+        elif ring is not None and ring.check(event.key_id, event.hash, event.mac):
+            found[r.id] = (f"refused: event #{event.id} that queued it is not signed with the "
+                           "audit key (forged behind s55's back)")
+    return found
+
+
+def altered(s: Session, batch: int = 1000) -> dict[int, tuple[int | None, str]]:
+    """Every outbox row, sent or not, that no longer matches what its MAIL_QUEUED event
+    recorded: id -> (response id, why). For ``s55 audit verify``."""
+    table: Table = OutboxMessage.__table__  # type: ignore[attr-defined]
+    c = table.c
+    columns = (c.id, c.sender, c.recipient, c.reply_to, c.subject, c.body_text, c.body_html,
+               c.message_id, c.created_at, c.queued_event_id, c.response_id)
+    found: dict[int, tuple[int | None, str]] = {}
+    last = 0
+    while True:
+        rows = list(s.execute(select(*columns).where(c.id > last, c.queued_event_id.is_not(None))
+                              .order_by(c.id).limit(batch)))
+        if not rows:
+            return found
+        for rid, why in tampered(s, rows).items():
+            found[rid] = (next(r.response_id for r in rows if r.id == rid), why)
+        last = rows[-1].id
