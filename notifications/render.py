@@ -36,6 +36,7 @@ from jinja2 import (
 
 from notifications import BUILTIN_TEMPLATES
 from notifications.errors import TemplateMissingError, TemplateRenderError
+from notifications.links import safe_href
 from notifications.message import MAX_SUBJECT
 
 BUILTIN_DIR = BUILTIN_TEMPLATES
@@ -179,6 +180,7 @@ def environment(override_dir: Path | None = None) -> Environment:
     env.filters["days_phrase"] = days_phrase
     env.filters["timing"] = timing
     env.filters["in_words"] = in_words
+    env.filters["safe_href"] = safe_href
     return env
 
 
