@@ -36,6 +36,8 @@ from jinja2 import (
 
 from notifications import BUILTIN_TEMPLATES
 from notifications.errors import TemplateMissingError, TemplateRenderError
+from notifications.links import safe_href
+from notifications.message import MAX_SUBJECT
 
 BUILTIN_DIR = BUILTIN_TEMPLATES
 
@@ -178,6 +180,7 @@ def environment(override_dir: Path | None = None) -> Environment:
     env.filters["days_phrase"] = days_phrase
     env.filters["timing"] = timing
     env.filters["in_words"] = in_words
+    env.filters["safe_href"] = safe_href
     return env
 
 
@@ -204,15 +207,55 @@ def _render(env: Environment, kind: str, part: str, context: Mapping[str, Any]) 
         raise TemplateRenderError(kind, name, str(exc)) from exc
 
 
+#: The free-text values a subject may shorten to fit, in the order they give way: the
+#: fixed words around them (the ``[s55 #ID]`` prefix, the days-left phrase) never do.
+SHORTENABLE: tuple[str, ...] = ("report_title", "dead_subject", "dead_recipient",
+                                "person_name", "opcc_name", "force")
+ELLIPSIS = "\u2026"
+
+
+def shorten(value: str, length: int) -> str:
+    """``value`` cut to at most ``length`` characters, the cut marked with an ellipsis."""
+    if len(value) <= length:
+        return value
+    return value[:max(length - 1, 0)].rstrip() + ELLIPSIS
+
+
+def _subject(env: Environment, kind: str, context: Mapping[str, Any]) -> str:
+    """The subject line, within ``MAX_SUBJECT`` characters whatever the values' length.
+
+    HMICFRS titles run past 200 characters; rendered whole into a subject they would make
+    the message unsendable. So a subject that is too long is rendered again with the
+    values of ``SHORTENABLE`` cut (each ending in an ellipsis) by as much as it overflows;
+    the body keeps them whole.
+    """
+    subject = _render(env, kind, "subject", context).strip()
+    for key in SHORTENABLE:
+        for _ in range(3):  # a value shown twice in a subject overflows twice
+            value = context.get(key)
+            over = len(subject) - MAX_SUBJECT
+            if over <= 0 or not isinstance(value, str) or len(value) <= 1:
+                break
+            context = {**context, key: shorten(value, len(value) - over)}
+            subject = _render(env, kind, "subject", context).strip()
+    return subject
+
+
+def render_subject(kind: str, context: Mapping[str, Any], *,
+                   override_dir: Path | None = None) -> str:
+    """Only the subject line of ``kind`` (as ``render`` makes it)."""
+    return _subject(environment(override_dir), kind, {"kind": kind, **context})
+
+
 def render(kind: str, context: Mapping[str, Any], *, override_dir: Path | None = None) -> Rendered:
-    """Render the three parts of ``kind``.
+    """Render the three parts of ``kind``; the subject fits ``MAX_SUBJECT`` (``_subject``).
 
     The subject is only stripped at its ends: a CR/LF inside it (say, from a report
     title) is left for ``message.check_header_text`` to refuse, never silently mended.
     """
     env = environment(override_dir)
     context = {"kind": kind, **context}
-    subject = _render(env, kind, "subject", context).strip()
+    subject = _subject(env, kind, context)
     return Rendered(
         subject=subject,
         text=_render(env, kind, "txt", context),

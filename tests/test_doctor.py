@@ -81,7 +81,7 @@ def test_healthy_installation_is_all_ok(db: Database, settings: Settings,
     results = run(smtp_settings(settings, smtp_server, identity="os", **OWN_ADDRESSES))
     assert statuses(results) == {c: Status.OK for c in (
         "configuration", "secrets", "identity", "database", "mail", "addresses", "outbox",
-        "audit chain", "rows vs log", "scheduler", "people")}
+        "audit chain", "rows vs log", "scheduler", "people", "content")}
     assert by_name(results, "database").detail.endswith(f"at revision {schema.head()} (head)")
     assert by_name(results, "mail").detail == (f"SMTP 127.0.0.1:{smtp_server.port} (none) "
                                                "answered EHLO")

@@ -117,13 +117,15 @@ def test_missing_role_refused_before_anything_is_written(db: Database, settings:
     assert _counts(db) == (0, 0)
 
 
-def test_person_without_email_refused(db: Database, settings: Settings) -> None:
-    """A recipient whose email is empty refuses the trigger, naming the person."""
+def test_person_without_email_is_recorded_dead(db: Database, settings: Settings) -> None:
+    """A recipient whose email is empty does not refuse the trigger: their message is
+    recorded dead, naming the person (tests/test_mail_bad_address.py has the rest)."""
     with db.write() as s:
         s.add(Person(name="No Mail", email="", roles=["pcc"], created_at=NOW))
-    with pytest.raises(mail.PersonWithoutEmailError, match="No Mail"):
-        _queue(db, settings, "submit_force_input", people=False)
-    assert _counts(db) == (0, 0)
+    (row,) = _queue(db, settings, "submit_force_input", people=False)
+    assert (row.recipient, row.status) == ("(no address: No Mail)", "dead")
+    assert row.last_error is not None
+    assert row.last_error.startswith("No Mail has no valid email address")
 
 
 def test_header_injection_in_title_refused(db: Database, settings: Settings) -> None:

@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from states import EDITABLE, Role, State
+from states import EDITABLE, FINAL, Role, State
 from states.deadlines import MilestonePolicy, statutory_deadline
 from workflow import audit, reports
 from workflow.audit import Action
@@ -25,6 +25,7 @@ from workflow.errors import (
     MissingReasonError,
     NotEditableError,
     NotFoundError,
+    ResponseClosedError,
 )
 from workflow.identity import Acting
 from workflow.inputs import RecommendationInput, ReportInput, parse_date, validate
@@ -45,7 +46,7 @@ from workflow.storage.models import (
 )
 
 __all__ = ["add_person", "add_recommendation", "add_report", "edit_recommendation",
-           "edit_text", "override_deadline"]
+           "edit_report", "edit_text", "override_deadline"]
 
 #: Response fields an officer edits as text, and who may edit each.
 TEXT_FIELDS: dict[str, frozenset[Role]] = {
@@ -156,6 +157,51 @@ def edit_text(wf: Workflow, response_id: int, field: str, value: str, actor: str
         audit.append(s, at=now, actor=acting.email, action=Action.EDITED,
                      response_id=response_id, reason=_reason(reason),
                      payload={"field": field, "value": text}, by=acting.by)
+        return loaded.response
+
+    return wf.db.run(work)
+
+
+#: The report's own fields, editable by an admin while its response is open.
+REPORT_FIELDS: tuple[str, ...] = ("title", "link", "publication_types", "police_forces")
+
+
+def check_report_field(field: str, value: str) -> str:
+    """``value`` as ``report add`` would store it in ``field`` (the same ``ReportInput``
+    rules), else one ``InvalidInputError`` naming the field."""
+    if field not in REPORT_FIELDS:
+        raise InvalidInputError("field", f"{field!r} is not a report field; fields: "
+                                f"{', '.join(REPORT_FIELDS)}")
+    # The other fields get values the rules accept, so only ``field`` is judged.
+    data: dict[str, object] = {"title": "-", "published_on": date(2020, 1, 1), field: value}
+    checked: str = getattr(validate(ReportInput, data), field)
+    return checked
+
+
+def edit_report(wf: Workflow, response_id: int, field: str, value: str, actor: str | None, *,
+                expected_version: int | None = None, reason: str | None = None) -> Response:
+    """Correct the report's title, link, publication types or forces (admins) while its
+    response is open: the response's version goes up and an ``edited`` event carries the
+    field, the new value and the old. A closed response is refused, changing nothing.
+    Returns the response (its new version)."""
+    new = check_report_field(field, value)
+
+    def work(s: Session) -> Response:
+        acting = wf.acting(s, actor)
+        loaded = load(s, response_id)
+        check_version(loaded, expected_version)
+        require_role(acting.person, {Role.ADMIN}, f"edit the report of response {response_id}")
+        what = f"the report's {field.replace('_', ' ')}"
+        if loaded.state in FINAL:
+            raise ResponseClosedError(response_id, loaded.state.value, what)
+        report, now = loaded.report, wf.clock.now()
+        old = getattr(report, field)
+        setattr(report, field, new)
+        bump(s, loaded, updated_at=now)
+        audit.append(s, at=now, actor=acting.email, action=Action.EDITED,
+                     response_id=response_id, reason=_reason(reason),
+                     payload={"report": report.id, "field": field, "value": new, "was": old},
+                     by=acting.by)
         return loaded.response
 
     return wf.db.run(work)

@@ -3,9 +3,10 @@
 The checks, in order: configuration, secrets, database (reachable, schema at head),
 mail transport (SMTP answers EHLO, or the spool folder is writable), the mail
 addresses (not the reserved ``.invalid`` defaults), the outbox (dead or stuck mail),
-the audit chain, and the scheduler (the daemon's heartbeat, or the last sweep from
-cron). Checks that need the database are reported as not checked when it is unusable.
-OK and WARN leave the exit code at 0; any FAIL makes it non-zero.
+the audit chain, the scheduler (the daemon's heartbeat, or the last sweep from cron),
+the people, and stored content that mail or rendering cannot use. Checks that need the
+database are reported as not checked when it is unusable. OK and WARN leave the exit
+code at 0; any FAIL makes it non-zero.
 """
 
 from __future__ import annotations
@@ -355,11 +356,28 @@ def check_people(db: Database, today: date) -> Result:
     return _ok("people", "every open response's next step has somebody active to take it")
 
 
+def check_content(db: Database) -> Result:
+    """Stored values mail or rendering cannot use (``workflow.unusable``), each with its fix."""
+    from workflow import unusable
+
+    with db.read() as s:
+        found = unusable.find(s)
+    if not found:
+        return _ok("content", "every open response's report and every active person's "
+                   "address can be mailed and rendered")
+    more = f" (and {len(found) - 5} more)" if len(found) > 5 else ""
+    detail = "; ".join(f"{u.what}" for u in found[:5]) + more
+    hint = "; ".join(u.fix for u in found[:5])
+    if any(u.blocking for u in found):
+        return _fail("content", detail, hint)
+    return _warn("content", detail, hint)
+
+
 # -- all together -------------------------------------------------------------------------
 
 def _skipped(why: str) -> list[Result]:
     return [_warn(c, f"not checked: {why}", "fix the checks above first")
-            for c in ("outbox", "audit chain", "rows vs log", "scheduler", "people")]
+            for c in ("outbox", "audit chain", "rows vs log", "scheduler", "people", "content")]
 
 
 def diagnose(load: Callable[[], Settings], env: Mapping[str, str],
@@ -384,7 +402,7 @@ def diagnose(load: Callable[[], Settings], env: Mapping[str, str],
             return results + _skipped("the database is not usable")
         results += [check_outbox(db, now()), check_audit(db), check_replay(db),
                     check_scheduler(db, settings, now()),
-                    check_people(db, now().astimezone(LONDON).date())]
+                    check_people(db, now().astimezone(LONDON).date()), check_content(db)]
         return results
     finally:
         db.dispose()

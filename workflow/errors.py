@@ -163,3 +163,12 @@ class SeparationOfDutiesError(S55Error, PermissionError):
         self.actor, self.trigger, self.response_id = actor, trigger, response_id
         super().__init__(f"{actor} may not {trigger} response {response_id}: they {earlier} "
                          "(separation of duties; S55_SEPARATION_OF_DUTIES=false turns it off)")
+
+
+class ResponseClosedError(S55Error):
+    """A change that only an open response allows (``s55 report edit``)."""
+
+    def __init__(self, response_id: int, state: str, what: str) -> None:
+        self.response_id, self.state = response_id, state
+        super().__init__(f"cannot edit {what} of response {response_id} while it is {state}: "
+                         "the response is closed")

@@ -11,6 +11,9 @@ the whole first version, ``edited`` the field and its new text, ``transition`` t
 and the values the trigger recorded, ``deadline_override`` the new deadline. Fields the log
 of an older database does not determine (an import made before imports recorded their
 text, say) are left out of the comparison, never guessed.
+
+The report row (title, link, types, forces) is not compared: an ``edited`` event naming a
+report field (``s55 report edit``) counts toward the version only.
 """
 
 from __future__ import annotations

@@ -22,6 +22,7 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from notifications.links import safe_href
 from states.deadlines import STATUTE_RULE
 from workflow.audit_report.chart import bar_chart
 from workflow.audit_report.model import (
@@ -109,7 +110,8 @@ def signed_text(line: ResponseLine) -> str:
 def _environment() -> Environment:
     env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=True,
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
-    env.filters.update(longdate=long_date, localtime=local_time, duration=duration)
+    env.filters.update(longdate=long_date, localtime=local_time, duration=duration,
+                       safe_href=safe_href)
     env.globals.update(outcome_text=OUTCOME_TEXT, timeliness=timeliness,
                        signed_text=signed_text, timed_states=TIMED_STATES)
     return env

@@ -124,6 +124,25 @@ def report_add(
     _due_notes(report.recommendations)
 
 
+@report_app.command("edit")
+def report_edit(
+    response_id: ResponseId,
+    field: Annotated[str, typer.Argument(help="title, link, publication_types, police_forces")],
+    value: Annotated[str, typer.Argument(help="the new value, checked as report add checks it "
+                                              "(an empty link or type clears it)")],
+    expect_version: Annotated[int | None, typer.Option(help="refuse if the response "
+                                                          "changed since this version")] = None,
+    reason: Annotated[str | None, typer.Option(help="why (kept in the audit log)")] = None,
+) -> None:
+    """Correct the report's title, link, publication types or forces while its response is
+    open (admins; audited)."""
+    from workflow import content
+
+    row = content.edit_report(open_workflow(), response_id, field, value, acting_as(),
+                              expected_version=expect_version, reason=reason)
+    typer.echo(f"response {row.id}: report {field} saved (version {row.version})")
+
+
 @app.command()
 def edit(
     response_id: ResponseId,

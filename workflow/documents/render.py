@@ -32,6 +32,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
+from notifications.links import safe_href
 from workflow import audit
 from workflow.audit import Action
 from workflow.clock import LONDON
@@ -56,6 +57,8 @@ TEMPLATES = Path(__file__).with_name("templates")
 
 # Raw HTML in imported text is shown as text, never passed through (html=False).
 _MD = MarkdownIt("commonmark", {"html": False})
+# Links in imported text follow the templates' one rule: http/https only, else text.
+_MD.validateLink = lambda url: bool(safe_href(url))  # type: ignore[method-assign]
 
 
 class TemplateError(S55Error):
@@ -172,7 +175,7 @@ def environment(template_dir: Path | None = None) -> Environment:
         keep_trailing_newline=True,
     )
     env.filters.update(longdate=format_date, md_label=_md_label, repeat=_repeat,
-                       markdown=_markdown)
+                       markdown=_markdown, safe_href=safe_href)
     return env
 
 

@@ -73,12 +73,6 @@ class RecipientsMissingError(MailError):
                          f"add a person with that role first")
 
 
-class PersonWithoutEmailError(MailError):
-    def __init__(self, person: str, action: str) -> None:
-        self.person, self.action = person, action
-        super().__init__(f"cannot {action}: {person} has no valid email address")
-
-
 class MailRefusedError(MailError):
     """A message could not be built (header injection, template error)."""
 
@@ -114,6 +108,9 @@ class Recipient:
     name: str
     email: str
     roles: tuple[str, ...] = ()
+    #: Why mail cannot reach this person (an address no message can carry), else None:
+    #: their message is recorded dead at once and the admins are alerted.
+    undeliverable: str | None = None
 
 
 # -- recipients and queueing -------------------------------------------------------------
@@ -130,18 +127,28 @@ def people_with_role(session: Session, role: str, today: date | None = None) -> 
 
 def resolve(session: Session, roles: Iterable[str], action: str,
             today: date | None = None) -> list[Recipient]:
-    """One recipient per address holding any of ``roles``; raises if a role has nobody."""
+    """One recipient per address holding any of ``roles``; raises if a role has nobody.
+
+    A person whose address no message can carry is still a recipient, marked
+    ``undeliverable`` (with why): one bad address must not stop a transition for
+    everyone, so that message is recorded dead instead (``write_prepared``).
+    """
     found: dict[str, Recipient] = {}
     for role in roles:
         people = people_with_role(session, str(role), today)
         if not people:
             raise RecipientsMissingError(action, str(role))
         for p in people:
+            raw = (p.email or "").strip()
             try:
-                check_address((p.email or "").strip(), "To")
-            except NotificationError:
-                raise PersonWithoutEmailError(p.name, action) from None
-            email = p.email.strip().lower()
+                check_address(raw, "To")
+            except NotificationError as exc:
+                shown = raw[:254] or f"(no address: {p.name})"[:254]
+                found.setdefault(shown.lower(), Recipient(
+                    p.name, shown, tuple(p.roles or ()),
+                    undeliverable=f"{p.name} has no valid email address: {exc}"))
+                continue
+            email = raw.lower()
             found.setdefault(email, Recipient(p.name, email, tuple(p.roles or ())))
     return list(found.values())
 
@@ -187,6 +194,9 @@ class Prepared:
     rows: list[OutboxMessage]
     #: The rows' column values, dumped now rather than under the lock.
     values: list[dict[str, Any]]
+    #: For the admin alert about a message recorded dead at once (an undeliverable
+    #: recipient); None: no alert.
+    settings: Settings | None = None
 
 
 #: Stands in for the event id while a message is checked before the event exists; a
@@ -222,14 +232,17 @@ def prepare_messages(*, settings: Settings, now: datetime, kind: str,
                 message_id=message_id_for(f"{_UNBOUND_KEY}:{rcpt.email}", sender), kind=kind,
                 sender=sender, recipient=rcpt.email,
                 reply_to=None if reply_to is None else reply_to.email, subject=rendered.subject,
-                body_text=rendered.text, body_html=rendered.html, status="pending", attempts=0,
-                next_attempt_at=now, created_at=now)
-            message_bytes(mail_of(row))  # every header checked now, not at 3 a.m. in the dispatcher
+                body_text=rendered.text, body_html=rendered.html,
+                status="pending" if rcpt.undeliverable is None else "dead", attempts=0,
+                last_error=rcpt.undeliverable, next_attempt_at=now, created_at=now)
+            if rcpt.undeliverable is None:
+                # every header checked now, not at 3 a.m. in the dispatcher
+                message_bytes(mail_of(row))
             rows.append(row)
     except NotificationError as exc:
         raise MailRefusedError(action or kind, exc) from exc
     return Prepared(kind, response_id, actor, rows,
-                    [row.model_dump(exclude={"id"}) for row in rows])
+                    [row.model_dump(exclude={"id"}) for row in rows], settings)
 
 
 def write_prepared(session: Session, prepared: Prepared, event: AuditEvent) -> list[OutboxMessage]:
@@ -245,7 +258,8 @@ def write_prepared(session: Session, prepared: Prepared, event: AuditEvent) -> l
         values.update(bound)
         for name, value in bound.items():
             setattr(row, name, value)
-    rows = _insert_new(session, prepared.rows, prepared.values)
+    added = _insert_new(session, prepared.rows, prepared.values)
+    rows = [r for r in added if r.status != "dead"]
     if rows:
         queued = audit.append(
             session, at=rows[0].created_at, actor=prepared.actor, action=Action.MAIL_QUEUED,
@@ -258,7 +272,39 @@ def write_prepared(session: Session, prepared: Prepared, event: AuditEvent) -> l
         session.connection().execute(
             update(OutboxMessage).where(col(OutboxMessage.id).in_([r.id for r in rows]))
             .values(queued_event_id=queued.id))
-    return rows
+    for row in added:
+        if row.status == "dead":
+            _record_dead(session, prepared, event, row)
+    return added
+
+
+def _record_dead(session: Session, prepared: Prepared, event: AuditEvent,
+                 row: OutboxMessage) -> None:
+    """A message that could never be sent (no address it can carry): a MAIL_DEAD event
+    naming the outbox row and why, and the admins' ``mail_dead`` alert, as the dispatcher
+    does for a message that failed delivery. No alert about an alert (that would loop),
+    and none when nobody can receive it: the event and the dead row stand."""
+    dead = audit.append(session, at=row.created_at, actor=MAILER, action=Action.MAIL_DEAD,
+                        response_id=prepared.response_id, by=audit.Provenance.of(event),
+                        payload={"outbox": row.id, "to": row.recipient, "kind": row.kind,
+                                 "attempts": 0, "error": row.last_error,
+                                 "cause_event": event.id})
+    if row.kind == "mail_dead" or prepared.settings is None:
+        return
+    try:  # reads only: a refusal here has written nothing
+        alert = prepare_alert(session, settings=prepared.settings, now=row.created_at,
+                              kind="mail_dead", roles=[Role.ADMIN], actor=MAILER,
+                              response_id=prepared.response_id, context={
+                                  "outbox_id": row.id,
+                                  # the bad address may hold a line break: shown, not obeyed
+                                  "dead_recipient": "".join(
+                                      c if c.isprintable() else "?" for c in row.recipient),
+                                  "dead_subject": row.subject, "attempts": 0,
+                                  "error": row.last_error})
+    except MailError as exc:
+        log.error("no admin alert for dead outbox %s: %s", row.id, exc)
+        return
+    write_prepared(session, alert, dead)
 
 
 
@@ -370,7 +416,7 @@ def prepare_for_transition(session: Session, *, settings: Settings, now: datetim
     """The mail of one transition, rendered and checked but not written (reads only).
 
     ``signature``: the sign-off's "Signed off by ... fingerprint ..." line.
-    Raises ``RecipientsMissingError``/``PersonWithoutEmailError``/``MailRefusedError``;
+    Raises ``RecipientsMissingError``/``MailRefusedError``;
     the caller's rollback then undoes the transition too.
     """
     recipients = recipients_for(session, trigger, settings, now.astimezone(LONDON).date())

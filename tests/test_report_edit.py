@@ -1,0 +1,109 @@
+"""``s55 report edit``: a report's title, link, types and forces corrected while its
+response is open, checked as ``report add`` checks them and audited (issue 15)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from tests.factories import ADMIN, FORCE, norfolk, snapshot
+from workflow import audit
+from workflow.config import Settings
+from workflow.replay import replay
+from workflow.service import Workflow
+from workflow.storage.db import Database
+from workflow.storage.models import AuditEvent, InspectionReport, OutboxMessage, Response
+
+OLD_TITLE = "The policing response to antisocial behaviour: PEEL spotlight report"
+NEW_TITLE = "The policing response to anti-social behaviour: a PEEL spotlight report"
+
+
+@pytest.fixture
+def wf(db: Database, settings: Settings) -> Workflow:
+    workflow = Workflow(db, settings)
+    norfolk(workflow)
+    return workflow
+
+
+def _report(wf: Workflow) -> InspectionReport:
+    with wf.db.read() as s:
+        return s.scalars(select(InspectionReport)).one()
+
+
+def _last_event(wf: Workflow) -> AuditEvent:
+    with wf.db.read() as s:
+        return s.scalars(select(AuditEvent).order_by(AuditEvent.id.desc())).first()  # type: ignore[attr-defined,return-value]
+
+
+def test_edit_the_title(wf: Workflow, run: Any) -> None:
+    result = run("report", "edit", "1", "title", f"  {NEW_TITLE} ", "--reason", "typo",
+                 actor=ADMIN)
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "response 1: report title saved (version 2)\n"
+    assert _report(wf).title == NEW_TITLE
+    event = _last_event(wf)
+    assert (event.action, event.actor, event.reason) == ("edited", ADMIN, "typo")
+    assert json.loads(event.payload) == {"report": 1, "field": "title", "value": NEW_TITLE,
+                                         "was": OLD_TITLE}
+    assert "title" in run("log", "1", actor=ADMIN).stdout
+    assert audit.verify(wf.db).ok
+    with wf.db.read() as s:  # the version the events give is the row's
+        image = replay(s.scalars(select(AuditEvent).order_by(AuditEvent.id)))[1]
+        assert image.values["version"] == s.get(Response, 1).version == 2  # type: ignore[union-attr]
+
+
+def test_mail_carries_the_edited_title(wf: Workflow, run: Any) -> None:
+    assert run("report", "edit", "1", "title", NEW_TITLE, actor=ADMIN).exit_code == 0
+    wf.fire(1, "request_force_input", ADMIN)
+    with wf.db.read() as s:
+        (row,) = s.scalars(select(OutboxMessage))
+    assert NEW_TITLE in row.subject
+
+
+def test_edit_link_types_and_forces(wf: Workflow, run: Any) -> None:
+    for field, value in [("link", "https://www.justiceinspectorates.gov.uk/hmicfrs/asb"),
+                         ("publication_types", "PEEL"), ("police_forces", "Norfolk"),
+                         ("link", "")]:
+        result = run("report", "edit", "1", field, value, actor=ADMIN)
+        assert result.exit_code == 0, result.output
+    report = _report(wf)
+    assert (report.link, report.publication_types, report.police_forces) == ("", "PEEL",
+                                                                             "Norfolk")
+
+
+def test_a_published_response_is_still_open(wf: Workflow, run: Any) -> None:
+    with wf.db.write() as s:
+        s.get(Response, 1).state = "published"  # type: ignore[union-attr]
+    assert run("report", "edit", "1", "title", NEW_TITLE, actor=ADMIN).exit_code == 0
+
+
+@pytest.mark.parametrize(("args", "actor", "line"), [
+    (["1", "title", "  "], ADMIN, "Error: title: must not be empty"),
+    (["1", "force", "Suffolk"], ADMIN, "Error: field: 'force' is not a report field; "
+     "fields: title, link, publication_types, police_forces"),
+    (["1", "title", NEW_TITLE], FORCE,
+     f"Error: {FORCE} may not edit the report of response 1: needs role admin, holds force"),
+    (["99", "title", NEW_TITLE], ADMIN, "Error: no response 99"),
+    (["1", "title", NEW_TITLE, "--expect-version", "7"], ADMIN,
+     "Error: response 1 changed since loaded (loaded version 7, now version 1); "
+     "reload it and try again"),
+])
+def test_refused(wf: Workflow, run: Any, args: list[str], actor: str, line: str) -> None:
+    before = snapshot(wf)
+    result = run("report", "edit", *args, actor=actor)
+    assert result.exit_code == 1
+    assert result.stderr.strip() == line
+    assert snapshot(wf) == before
+
+
+def test_closed_response_refused(wf: Workflow, run: Any) -> None:
+    wf.fire(1, "mark_not_required", ADMIN, reason="a national report")
+    before = snapshot(wf)
+    result = run("report", "edit", "1", "title", NEW_TITLE, actor=ADMIN)
+    assert result.exit_code == 1
+    assert result.stderr.strip() == ("Error: cannot edit the report's title of response 1 while "
+                                     "it is not_required: the response is closed")
+    assert snapshot(wf) == before
