@@ -7,6 +7,7 @@ row, columns two spaces apart and each as wide as its widest value, every value 
 
 from __future__ import annotations
 
+import re
 import shutil
 import sys
 from collections.abc import Collection, Mapping, Sequence
@@ -16,6 +17,15 @@ import typer
 
 #: At a terminal each column costs its border and padding besides its text.
 _RICH_COLUMN_EXTRA = 3
+#: Characters shown by name instead of acted on: a newline in stored text would forge a
+#: line of output, an escape sequence would recolour or move the terminal's cursor.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def visible(text: str) -> str:
+    """``text`` with every control character (newline, escape, U+2028 …) written out as an
+    escape (``\\n``, ``\\x1b``), so stored text can never forge or hide a line."""
+    return _CONTROL.sub(lambda m: repr(m.group())[1:-1], text)
 
 
 def plain_lines(headers: Sequence[str], rows: Sequence[Sequence[str]], *,
@@ -41,7 +51,7 @@ def print_table(headers: Sequence[str], rows: Sequence[Sequence[object]], *,
             terminal. Without it, long values wrap or fold within their own column.
         styles: at a terminal, a Rich style by column and value (``{5: {"red": "bold red"}}``).
     """
-    cells = [["-" if v is None or v == "" else str(v) for v in row] for row in rows]
+    cells = [["-" if v is None or v == "" else visible(str(v)) for v in row] for row in rows]
     if sys.stdout.isatty():
         _print_rich(list(headers), cells, right=right, title=title, gives_way=gives_way,
                     wraps=wraps, styles=styles or {})

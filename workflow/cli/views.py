@@ -152,7 +152,9 @@ def show(response_id: ResponseId, as_json: AsJson = False) -> None:
     detail = show_response(open_workflow(), response_id, acting_as())
     if as_json:
         return print_json(detail)
-    typer.echo("\n".join(_show_text(detail)))
+    from workflow.cli.table import visible
+
+    typer.echo("\n".join(visible(line) for line in _show_text(detail)))
 
 
 @app.command()
