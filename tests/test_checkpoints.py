@@ -107,3 +107,26 @@ def test_a_head_that_is_not_a_hash_is_refused(head: str) -> None:
         checkpoints.check_head_text(head)
     assert str(info.value) == (f"--head: {head!r} is not a SHA-256 hash (64 hex digits, as "
                                "`s55 audit head` prints)")
+
+
+def test_the_daemon_takes_one_checkpoint_a_london_day(wf: Workflow, tmp_path: Path) -> None:
+    """Tried hourly by every daemon: the first try of a London day takes it (file and
+    event); later tries that day take none; the next day's first try takes the next."""
+    import time_machine
+
+    from workflow.audit import Channel, Provenance
+
+    by = Provenance.here(Channel.SCHEDULER)
+    settings = wf.settings.model_copy(update={"checkpoint_file": tmp_path / "cp.txt"})
+    with time_machine.travel(datetime(2026, 11, 29, 0, 30, tzinfo=UTC), tick=False):  # 00:30 GMT
+        first = checkpoints.daily(wf.db, settings, datetime.now(UTC), "s55-scheduler", by)
+    with time_machine.travel(datetime(2026, 11, 29, 23, 30, tzinfo=UTC), tick=False):
+        again = checkpoints.daily(wf.db, settings, datetime.now(UTC), "s55-scheduler", by)
+    with time_machine.travel(datetime(2026, 11, 30, 0, 5, tzinfo=UTC), tick=False):
+        next_day = checkpoints.daily(wf.db, settings, datetime.now(UTC), "s55-scheduler", by)
+    assert first is not None
+    assert again is None
+    assert next_day is not None
+    assert next_day.count == first.count + 2  # its own event and the mail it queued
+    assert (tmp_path / "cp.txt").read_text().splitlines() == [first.line(), next_day.line()]
+    assert [f.problem for f in checkpoints.prove(wf.db, [first, next_day], None)] == [None, None]

@@ -83,7 +83,7 @@ def test_the_real_scheduler_catches_up_delivers_and_stops(wf: Workflow, settings
 
     asyncio.run(main())
     jobs = seen["jobs"]
-    assert set(jobs) == {"sweep", "mail", "heartbeat", "next-firing"}
+    assert set(jobs) == {"sweep", "mail", "heartbeat", "checkpoint", "next-firing"}
     assert {v[0] for v in jobs.values()} <= {"IntervalTrigger", "DateTrigger"}
     assert jobs["next-firing"][0] == "DateTrigger"
     assert all(v[1:4] == (None, True, 1) for v in jobs.values())

@@ -185,7 +185,7 @@ def _sign(session: Session, row: dict[str, Any]) -> None:
         row["key_id"], row["mac"] = ring.sign(row["hash"])
 
 
-def _head_locked(session: Session) -> str:
+def head_locked(session: Session) -> str:
     """The chain's head, read under the chain lock (taken by the first append of a
     transaction and held until it ends, so the head stays ours)."""
     prev = session.info.get(_HEAD_KEY)
@@ -225,7 +225,7 @@ def append(
     event = AuditEvent(**row, prev_hash="", hash="")  # built before the lock is taken
     # Core statements on the session's connection: the ORM layer would cost more than
     # everything else an append does.
-    head = _chain(row, _head_locked(session))
+    head = _chain(row, head_locked(session))
     _sign(session, row)
     event.key_id, event.mac = row.get("key_id"), row.get("mac")
     event.id = session.connection().execute(_INSERT, row).scalar_one()
@@ -245,7 +245,7 @@ def append_many(session: Session, events: Sequence[Mapping[str, Any]]) -> None:
     if not events:
         return
     rows = [_row(spec) for spec in events]
-    prev = _head_locked(session)
+    prev = head_locked(session)
     for row in rows:
         prev = _chain(row, prev)
         _sign(session, row)

@@ -20,7 +20,7 @@ import os
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -32,6 +32,7 @@ from workflow.storage.db import Database
 from workflow.storage.models import AuditEvent
 
 if TYPE_CHECKING:
+    from workflow.audit import Provenance
     from workflow.config import Settings
     from workflow.service import Workflow
 
@@ -61,9 +62,12 @@ class Checkpoint:
 
 def make(db: Database, at: datetime, ring: audit_keys.Keyring | None) -> Checkpoint:
     """The checkpoint of the log as it is now (the last event by id)."""
-    with db.read() as s:
-        count = s.execute(select(func.count()).select_from(_EVENTS)).scalar_one()
-        head = s.execute(select(_EVENTS.c.hash).order_by(_EVENTS.c.id.desc()).limit(1)).scalar()
+    return db.query(lambda s: _checkpoint(s, at, ring))
+
+
+def _checkpoint(s: Any, at: datetime, ring: audit_keys.Keyring | None) -> Checkpoint:
+    count = s.execute(select(func.count()).select_from(_EVENTS)).scalar_one()
+    head = s.execute(select(_EVENTS.c.hash).order_by(_EVENTS.c.id.desc()).limit(1)).scalar()
     cp = Checkpoint(count, head or "0" * 64, at)
     if ring is None:
         return cp
@@ -82,8 +86,6 @@ def record(wf: Workflow, actor: str | None) -> tuple[Checkpoint, int]:
     every auditor, in one transaction. The checkpoint and how many auditors were mailed.
     """
     from states import Role
-    from workflow.audit import Action, append
-    from workflow.mail.queue import people_with_role, prepare_alert, write_prepared
     from workflow.service import require_role
 
     # Refuse an unknown or unentitled actor before anything is written.
@@ -95,21 +97,62 @@ def record(wf: Workflow, actor: str | None) -> tuple[Checkpoint, int]:
 
     def work(s: Any) -> int:
         acting = wf.acting(s, actor)
-        person = acting.person
-        auditors = people_with_role(s, Role.AUDITOR.value)
-        prepared = prepare_alert(
-            s, settings=wf.settings, now=cp.at, kind="audit_checkpoint", roles=[Role.AUDITOR],
-            actor=person.email, context={"line": cp.line(), "count": cp.count,
-                                         "head": cp.head, "signed": cp.key is not None,
-                                         "key": cp.key}) if auditors else None
-        event = append(s, at=cp.at, actor=person.email, action=Action.CHECKPOINT,
-                       payload={"count": cp.count, "head": cp.head, "at": cp.at.isoformat(),
-                                "key": cp.key, "mailed_to": len(auditors)}, by=acting.by)
-        if prepared is not None:
-            write_prepared(s, prepared, event)
-        return len(auditors)
+        return _record_event(s, wf.settings, cp, acting.person.email, acting.by)
 
     return cp, wf.db.run(work)
+
+
+def _record_event(s: Any, settings: Settings, cp: Checkpoint, actor: str,
+                  by: Provenance) -> int:
+    """The ``checkpoint`` event and its mail to every auditor; how many were mailed."""
+    from states import Role
+    from workflow.audit import Action, append
+    from workflow.mail.queue import people_with_role, prepare_alert, write_prepared
+
+    auditors = people_with_role(s, Role.AUDITOR.value)
+    prepared = prepare_alert(
+        s, settings=settings, now=cp.at, kind="audit_checkpoint", roles=[Role.AUDITOR],
+        actor=actor, context={"line": cp.line(), "count": cp.count, "head": cp.head,
+                              "signed": cp.key is not None, "key": cp.key}) if auditors else None
+    event = append(s, at=cp.at, actor=actor, action=Action.CHECKPOINT,
+                   payload={"count": cp.count, "head": cp.head, "at": cp.at.isoformat(),
+                            "key": cp.key, "mailed_to": len(auditors)}, by=by)
+    if prepared is not None:
+        write_prepared(s, prepared, event)
+    return len(auditors)
+
+
+def daily(db: Database, settings: Settings, now: datetime, actor: str,
+          by: Provenance) -> Checkpoint | None:
+    """The daemon's checkpoint: one each London day, whichever daemon gets there first
+    (the check runs under the chain lock, so two daemons never both take one); None when
+    today's was already taken."""
+    from workflow.audit import Action, head_locked
+    from workflow.clock import LONDON
+
+    ring = keyring(settings)
+    midnight = datetime.combine(now.astimezone(LONDON).date(), time(), LONDON)
+
+    def work(s: Any) -> Checkpoint | None:
+        head_locked(s)  # the chain lock first: appends (and other daemons) wait for us
+        last = s.execute(select(func.max(_EVENTS.c.at)).where(
+            _EVENTS.c.action == Action.CHECKPOINT.value)).scalar()
+        if last is not None and _aware(last) >= midnight:
+            return None
+        cp = _checkpoint(s, now, ring)
+        _record_event(s, settings, cp, actor, by)
+        return cp
+
+    cp = db.run(work)
+    if cp is not None and settings.checkpoint_file is not None:
+        _append_line(settings.checkpoint_file, cp.line())
+    return cp
+
+
+def _aware(value: datetime | str) -> datetime:
+    if isinstance(value, str):  # SQLite's naive UTC text
+        value = datetime.fromisoformat(value)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def _append_line(path: Path, line: str) -> None:

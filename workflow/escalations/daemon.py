@@ -157,6 +157,21 @@ class Daemon:
         elif result.processed >= self.settings.mail_batch_size and self.scheduler:
             self.scheduler.modify_job("mail", next_run_time=datetime.now(UTC))
 
+    async def checkpoint(self) -> None:
+        """The day's audit checkpoint (to S55_CHECKPOINT_FILE and every auditor), once a
+        London day across every daemon; tried hourly."""
+        from workflow import checkpoints
+
+        try:
+            cp = await asyncio.to_thread(checkpoints.daily, self.db, self.settings,
+                                         self.clock.now(), escalation.SCHEDULER,
+                                         self.by[Channel.SCHEDULER])
+        except Exception:
+            log.exception("audit checkpoint failed")
+            return
+        if cp is not None:
+            log.info("audit checkpoint: %s", cp.line())
+
     async def heartbeat(self) -> None:
         try:
             await asyncio.to_thread(escalation.beat, self.db, self.worker, self._started_at,
@@ -174,6 +189,7 @@ class Daemon:
         scheduler.add_job(self.deliver, IntervalTrigger(seconds=self.every["mail"]), id="mail")
         scheduler.add_job(self.heartbeat, IntervalTrigger(seconds=self.every["heartbeat"]),
                           id="heartbeat")
+        scheduler.add_job(self.checkpoint, IntervalTrigger(hours=1), id="checkpoint")
         scheduler.start()  # inside the running loop (#994, #1029)
         return scheduler
 
