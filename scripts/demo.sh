@@ -7,6 +7,9 @@ cd "$ROOT"
 DEMO="$ROOT/demo"
 rm -rf "$DEMO" && mkdir -p "$DEMO"
 export S55_DATABASE_URL="sqlite:///$DEMO/s55.db" S55_SPOOL_DIR="$DEMO/spool" S55_FORCE="Norfolk"
+# The audit key (owner-only; `s55 init` makes it) signs every event; checkpoints of the
+# chain go to a file and to the auditors.
+export S55_AUDIT_KEY_FILE="$DEMO/audit.key" S55_CHECKPOINT_FILE="$DEMO/checkpoints.txt"
 # One officer plays every part, so --as is taken on trust (every event says "claimed");
 # a real office runs S55_IDENTITY=os (see the README).
 export S55_IDENTITY=claimed
@@ -20,6 +23,7 @@ s55 people add "Force Liaison" liaison@norfolk.police.example --role force
 s55 people add "Police and Crime Commissioner" pcc@opcc-norfolk.example --role pcc
 s55 people add "OPCC Chief Executive" ceo@opcc-norfolk.example --role chief_executive
 s55 people add "Police and Crime Panel" panel@norfolk-council.example --role panel
+s55 people add "Internal Audit" audit@opcc-norfolk.example --role auditor
 s55 people list
 
 step "Register the HMICFRS report (published 10 Oct 2024: deadline 4 Dec 2024 by s55(5A))"
@@ -59,5 +63,7 @@ s55 escalations plan 2
 step "Dashboard, state log and audit chain"
 s55 list --all
 s55 log 1
-s55 audit verify
+s55 audit checkpoint
+s55 audit verify --checkpoints "$DEMO/checkpoints.txt"
+s55 audit report --format html --output "$DEMO/audit-report.html" && echo "auditor's report in $DEMO/audit-report.html"
 s55 render 1 --format md --output "$DEMO/norfolk-response.md" && echo "rendered $DEMO/norfolk-response.md"
