@@ -44,3 +44,11 @@ def test_a_terminal_shows_markup_as_text(stored: Database, db_url: str, tmp_path
     lines = at_terminal(["list"], {"S55_DATABASE_URL": db_url,
                                    "S55_SPOOL_DIR": str(tmp_path / "spool")}, columns=400)
     assert any("ASB [/][bold]spotlight\\n2024-10-14" in line for line in lines), lines
+
+
+def test_an_error_naming_what_the_user_typed_is_one_line(stored: Database, run) -> None:  # type: ignore[no-untyped-def]
+    """The error boundary writes control characters out too: an error is one line."""
+    result = run("people", "disable", "no\nbody@x.example", "--reason", "left", actor=ADMIN)
+    assert result.exit_code == 1
+    assert result.stderr.count("\n") == 1
+    assert "no\\nbody@x.example" in result.stderr

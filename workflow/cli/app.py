@@ -91,7 +91,10 @@ class _Group(TyperGroup):
         try:
             return super().invoke(ctx)
         except (S55Error, NotificationError) as exc:
-            typer.echo(f"Error: {exc}", err=True)
+            from workflow.cli.table import visible
+
+            # One line, always: text a user gave (echoed in the message) cannot add one.
+            typer.echo(f"Error: {visible(str(exc))}", err=True)
             raise typer.Exit(1) from None
         except Exception as exc:
             # A driver error (database down, disk full) is still one line, not a traceback.
