@@ -46,9 +46,9 @@ def test_a_terminal_shows_markup_as_text(stored: Database, db_url: str, tmp_path
     assert any("ASB [/][bold]spotlight\\n2024-10-14" in line for line in lines), lines
 
 
-def test_an_error_naming_what_the_user_typed_is_one_line(stored: Database, run) -> None:  # type: ignore[no-untyped-def]
-    """The error boundary writes control characters out too: an error is one line."""
-    result = run("people", "disable", "no\nbody@x.example", "--reason", "left", actor=ADMIN)
-    assert result.exit_code == 1
-    assert result.stderr.count("\n") == 1
-    assert "no\\nbody@x.example" in result.stderr
+
+def test_control_characters_are_written_out_by_name() -> None:
+    """The one function every table, ``show`` and the error boundary print through."""
+    from workflow.cli.table import visible
+
+    assert visible("a\nb\r\x00\x1b[2J\u2028\x7f[/] é") == r"a\nb\r\x00\x1b[2J\u2028\x7f[/] é"
