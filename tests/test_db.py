@@ -431,3 +431,19 @@ def test_the_planners_raw_read_is_retried_after_its_backend_is_terminated(
     dates, _ = db.query(read)  # type: ignore[misc]
     assert len(attempts) == 2
     assert list(dates) == [rid]
+
+
+def test_a_connection_broken_on_the_clients_side_is_transient() -> None:
+    """psycopg reports a connection that died mid-reply ("server closed the connection
+    unexpectedly") as an OperationalError with no SQLSTATE, which SQLAlchemy does not always
+    mark invalidated; every server-reported error has a SQLSTATE. Only the former is run
+    again (test_stress saw it escape a dispatcher)."""
+    import sqlite3
+
+    broken = psycopg.OperationalError("consuming input failed: server closed the connection "
+                                      "unexpectedly")
+    assert broken.sqlstate is None
+    assert transient(OperationalError("SELECT 1", None, broken))
+    assert not transient(OperationalError("SELECT 1", None, psycopg.errors.QueryCanceled()))
+    assert not transient(OperationalError("SELECT 1", None,
+                                          sqlite3.OperationalError("no such table: x")))

@@ -112,12 +112,21 @@ def _postgres_engine(url: str, statement_timeout_ms: int) -> Engine:
     )
 
 
+def connection_lost(exc: DBAPIError) -> bool:
+    """The connection went away under ``exc``. SQLAlchemy says so when it recognises the
+    disconnect; a driver ``OperationalError`` with no SQLSTATE says so too: every error the
+    server reports carries one, so one without came from the client's side of a broken
+    connection ("server closed the connection unexpectedly", read half-way through a
+    reply), which SQLAlchemy does not always recognise."""
+    return bool(exc.connection_invalidated) or (
+        isinstance(exc, OperationalError) and getattr(exc.orig, "sqlstate", "?") is None)
+
+
 def transient(exc: BaseException) -> bool:
     """True when ``exc`` means "run the transaction again": nothing of it was kept."""
     if not isinstance(exc, DBAPIError):
         return False
-    return bool(exc.connection_invalidated) or (
-        getattr(exc.orig, "sqlstate", None) in RETRY_SQLSTATES)
+    return connection_lost(exc) or getattr(exc.orig, "sqlstate", None) in RETRY_SQLSTATES
 
 
 def backoff(attempt: int) -> float:
@@ -137,7 +146,7 @@ def _close(session: Session) -> None:
     try:
         session.close()
     except DBAPIError as exc:
-        if not exc.connection_invalidated:
+        if not connection_lost(exc):
             raise
         log.info("connection gone while closing a session: %s", _first_line(exc))
 
@@ -227,7 +236,7 @@ class Database:
                 session.commit()
                 return result
             except DBAPIError as exc:
-                if committing and xid is not None and exc.connection_invalidated and \
+                if committing and xid is not None and connection_lost(exc) and \
                         self._committed(xid, exc):
                     return result  # the server kept it before the connection went
                 self._give_up_unless_transient(exc, attempt, attempts)
