@@ -109,7 +109,7 @@ class TestErrors:
         assert snapshot(wf) == before
 
     def test_usage_error_exits_2(self, wf: Workflow, run) -> None:  # type: ignore[no-untyped-def]
-        result = run("do", "not-a-number", "sign_off", actor=ADMIN)
+        result = run("do", "1", "sign_off", "--no-such-option", actor=ADMIN)
         assert result.exit_code == 2
 
     def test_no_schema_says_run_init(self, tmp_path: Path) -> None:

@@ -200,6 +200,12 @@ BAD: dict[str, tuple[bytes | None, int | None, str]] = {
                      85, "cannot read '31 Smarch 2025' as a due date"),
     "no number": (_lines(NORFOLK, 87, 87, "### Recommendation").encode(), 87,
                   "recommendation heading 'Recommendation' has no number"),
+    # One rule for every path (issue 15): positive whole numbers, as `rec add` requires.
+    "number 0": (_lines(NORFOLK, 87, 87, "### Recommendation 0").encode(), 87,
+                 "recommendation heading 'Recommendation 0': 0 is out of range (1 to "
+                 "2147483647)"),
+    "huge number": (_lines(NORFOLK, 87, 87, "### Recommendation 99999999999999999999").encode(),
+                    87, "99999999999999999999 is out of range (1 to 2147483647)"),
     "duplicate number": (_lines(NORFOLK, 105, 105, "### Recommendation 4").encode(), 105,
                          "duplicated recommendation number 4 (first at line 98)"),
     "duplicate in force section": (_lines(NORFOLK, 137, 137, "## **Recommendation 1**").encode(),

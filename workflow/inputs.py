@@ -33,6 +33,25 @@ _DATE_FORMATS = ("%Y-%m-%d", "%d %B %Y", "%d %b %Y", "%d/%m/%Y")
 # would let a value inject mail headers), a dot in the domain.
 _EMAIL = re.compile(r"^[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f]+\.[^@\s\x00-\x1f\x7f]+$")
 _ISO_SHAPE = re.compile(r"^\d{4}-\d{1,2}-\d{1,2}$")
+#: The largest number a row can hold (PostgreSQL ``integer``; SQLite holds more).
+NUMBER_MAX = 2**31 - 1
+_ASCII_DIGITS = re.compile(r"[0-9]+")
+
+
+def published_number(value: object, what: str = "number") -> int:
+    """A recommendation's or area's number as published: a positive whole number written in
+    ASCII digits (1 to ``NUMBER_MAX``). The one rule for ``--rec``/``--afi``, ``rec add``, a
+    report file and an imported document: no 0, no ``true``, no "٣", no "1.0".
+    """
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise InvalidInputError(what, f"{value!r} is not a whole number")
+    text = str(value).strip()
+    if not _ASCII_DIGITS.fullmatch(text):
+        raise InvalidInputError(what, f"{text!r} is not a whole number in digits 0-9")
+    number = int(text)
+    if not 1 <= number <= NUMBER_MAX:
+        raise InvalidInputError(what, f"{number} is out of range (1 to {NUMBER_MAX})")
+    return number
 
 
 def parse_date(value: object, what: str = "date") -> date:
@@ -73,6 +92,7 @@ def _text(value: object) -> str:
 LooseDate = Annotated[date, BeforeValidator(_date)]
 Email = Annotated[str, BeforeValidator(_email)]
 Text = Annotated[str, BeforeValidator(_text)]
+Number = Annotated[int, BeforeValidator(published_number)]
 
 
 class _Input(BaseModel):
@@ -100,20 +120,13 @@ class RecommendationInput(_Input):
     ``due_date`` contradicts, is a ``RecommendationDateError``.
     """
 
-    number: int
+    number: Number
     text: Text
     due_date: LooseDate | None = None
     directed_at: str = "chief constables"
     force_response: str | None = None
     pcc_note: str | None = None
     _due_note: str | None = PrivateAttr(default=None)
-
-    @field_validator("number")
-    @classmethod
-    def _positive(cls, n: int) -> int:
-        if n < 1:
-            raise ValueError("recommendation numbers start at 1")
-        return n
 
     @model_validator(mode="after")
     def _due_from_text(self) -> RecommendationInput:
@@ -142,7 +155,7 @@ def _same_due(given: date, stated: DueDate) -> bool:
 
 
 class AreaInput(_Input):
-    number: int
+    number: Number
     text: Text
     force_response: str | None = None
 
@@ -196,16 +209,19 @@ def validate(model: type[M], data: Any) -> M:
         raise _first_error(exc) from None
 
 
+#: The most a report file may hold (as a document ``s55 import`` reads).
+REPORT_FILE_BYTES = 5 * 1024 * 1024
+
+
 def load_report_file(path: Path) -> ReportInput:
-    """A ``ReportInput`` from a TOML or YAML file."""
+    """A ``ReportInput`` from a TOML or YAML file (a regular UTF-8 file of at most 5 MB)."""
     import tomllib
 
     import yaml
 
-    try:
-        raw = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise InvalidInputError(str(path), exc.strerror or "cannot be read") from None
+    from workflow import files
+
+    raw = files.read_text(path, REPORT_FILE_BYTES)
     try:
         data = tomllib.loads(raw) if path.suffix == ".toml" else yaml.safe_load(raw)
     except (tomllib.TOMLDecodeError, yaml.YAMLError) as exc:

@@ -9,8 +9,10 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from workflow.cli.app import (
+    ExpectVersion,
     FileOpt,
     OnBehalfOf,
+    RecNumber,
     ResponseId,
     TextOpt,
     acting_as,
@@ -68,13 +70,14 @@ AgainReason = Annotated[str | None, typer.Option("--reason", help="why, with --a
 
 def _numbered(items: list[str], what: str) -> list[dict[str, Any]]:
     from workflow.errors import InvalidInputError
+    from workflow.inputs import published_number
 
     out = []
     for item in items:
         number, sep, text = item.partition("=")
-        if not sep or not number.strip().isdigit():
+        if not sep:
             raise InvalidInputError(what, f"{item!r} is not NUMBER=TEXT")
-        out.append({"number": int(number), "text": text})
+        out.append({"number": published_number(number, what), "text": text})
     return out
 
 
@@ -123,8 +126,7 @@ def edit(
     field: Annotated[str, typer.Argument(help="key_findings, cc_response, pcc_response, "
                                               "afi_statement")],
     text: TextOpt = None, file: FileOpt = None,
-    expect_version: Annotated[int | None, typer.Option(help="refuse if the response "
-                                                          "changed since this version")] = None,
+    expect_version: ExpectVersion = None,
     on_behalf_of: OnBehalfOf = None, reason: WhyOpt = None,
 ) -> None:
     """Replace one text section of a response."""
@@ -138,7 +140,7 @@ def edit(
 
 @rec_app.command("add")
 def rec_add(
-    response_id: ResponseId, number: int, text: TextOpt = None,
+    response_id: ResponseId, number: RecNumber, text: TextOpt = None,
     file: FileOpt = None, due: Annotated[str | None, typer.Option()] = None,
     directed_at: Annotated[str, typer.Option()] = "chief constables",
 ) -> None:
@@ -154,7 +156,7 @@ def rec_add(
 
 
 def _rec_setter(field: str, doc: str) -> None:
-    def command(response_id: ResponseId, number: int, text: TextOpt = None,
+    def command(response_id: ResponseId, number: RecNumber, text: TextOpt = None,
                 file: FileOpt = None, on_behalf_of: OnBehalfOf = None,
                 reason: WhyOpt = None) -> None:
         from workflow import content

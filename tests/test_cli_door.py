@@ -1,0 +1,146 @@
+"""Every input checked at the door (issue 15): each bad value is one exact ``Error:`` line,
+exit 1, and the database unchanged, on both backends."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from tests.factories import ADMIN, norfolk, snapshot
+from workflow.config import Settings
+from workflow.service import Workflow
+from workflow.storage.db import Database
+
+HUGE = "99999999999999999999"
+BIG = "9223372036854775808"  # 2**63: SQLite's OverflowError
+RANGE = "(1 to 2147483647)"
+
+
+@pytest.fixture
+def wf(db: Database, settings: Settings) -> Workflow:
+    workflow = Workflow(db, settings)
+    norfolk(workflow)
+    return workflow
+
+
+def refused(wf: Workflow, run, args: list[str], line: str,  # type: ignore[no-untyped-def]
+            actor: str | None = ADMIN) -> None:
+    before = snapshot(wf)
+    result = run(*args, actor=actor)
+    assert (result.exit_code, result.stderr.strip()) == (1, line), result.output
+    assert result.stdout == ""
+    assert snapshot(wf) == before
+
+
+@pytest.mark.parametrize(("args", "line"), [
+    (["show", HUGE], f"Error: ID: {HUGE} is out of range {RANGE}"),
+    (["log", BIG], f"Error: ID: {BIG} is out of range {RANGE}"),
+    (["log", "--", "-9223372036854775809"],
+     f"Error: ID: -9223372036854775809 is out of range {RANGE}"),
+    (["render", "0"], f"Error: ID: 0 is out of range {RANGE}"),
+    (["show", "٣"], f"Error: ID: '٣' is not a whole number in digits 0-9 {RANGE}"),
+    (["show", "1.0"], f"Error: ID: '1.0' is not a whole number in digits 0-9 {RANGE}"),
+    (["do", "not-a-number", "sign_off"],
+     f"Error: ID: 'not-a-number' is not a whole number in digits 0-9 {RANGE}"),
+    (["do", HUGE, "request_force_input"], f"Error: ID: {HUGE} is out of range {RANGE}"),
+    (["request-force-input", HUGE], f"Error: ID: {HUGE} is out of range {RANGE}"),
+    (["mark-not-required", "1", "--reason", "x", "--expect-version", BIG],
+     f"Error: --expect-version: {BIG} is out of range {RANGE}"),
+    (["edit", "1", "pcc_response", "--text", "x", "--expect-version", "0"],
+     f"Error: --expect-version: 0 is out of range {RANGE}"),
+    (["rec", "add", "1", HUGE, "--text", "x"], f"Error: NUMBER: {HUGE} is out of range {RANGE}"),
+    (["rec", "respond", "1", "²", "--text", "x"],
+     f"Error: NUMBER: '²' is not a whole number in digits 0-9 {RANGE}"),
+    (["deadline", HUGE, "2025-01-01", "--reason", "x"],
+     f"Error: ID: {HUGE} is out of range {RANGE}"),
+    (["outbox", "list", "--response", HUGE],
+     f"Error: --response: {HUGE} is out of range {RANGE}"),
+    (["outbox", "list", "--limit", "0"], f"Error: --limit: 0 is out of range {RANGE}"),
+    (["outbox", "show", HUGE], f"Error: ID: {HUGE} is out of range {RANGE}"),
+    (["outbox", "retry", HUGE], f"Error: ID: {HUGE} is out of range {RANGE}"),
+    (["mail", "send", "--limit", "-1"], f"Error: --limit: -1 is out of range {RANGE}"),
+    (["escalations", "list", "--response", BIG],
+     f"Error: --response: {BIG} is out of range {RANGE}"),
+    (["escalations", "plan", HUGE], f"Error: ID: {HUGE} is out of range {RANGE}"),
+    (["escalations", "plan", "--days", "3661"], "Error: --days: 3661 is out of range (0 to 3660)"),
+    (["audit", "export", "--response", HUGE], f"Error: --response: {HUGE} is out of range {RANGE}"),
+    (["people", "revoke", HUGE, "--reason", "x"],
+     f"Error: DELEGATION_ID: {HUGE} is out of range {RANGE}"),
+])
+def test_ids_and_numbers_are_bounded(wf: Workflow, run, args: list[str],  # type: ignore[no-untyped-def]
+                                     line: str) -> None:
+    """Beyond what the database holds, or not written in ASCII digits: one line naming the
+    option and the range (was SQLite's OverflowError, PostgreSQL's "integer out of range")."""
+    refused(wf, run, args, line)
+
+
+def test_mail_test_refuses_a_bad_address_before_any_event(wf: Workflow, run) -> None:  # type: ignore[no-untyped-def]
+    """Was: the attempt audited, then "refusing To header"."""
+    refused(wf, run, ["mail", "test", "yesterday"],
+            "Error: email: 'yesterday' is not an email address")
+
+
+@pytest.mark.parametrize(("args", "line"), [
+    (["--rec", "²=x"], "Error: --rec: '²' is not a whole number in digits 0-9"),
+    (["--rec", "٣=x"], "Error: --rec: '٣' is not a whole number in digits 0-9"),
+    (["--rec", "0=x"], "Error: --rec: 0 is out of range (1 to 2147483647)"),
+    (["--rec", f"{HUGE}=x"], f"Error: --rec: {HUGE} is out of range (1 to 2147483647)"),
+    (["--afi", "1.0=x"], "Error: --afi: '1.0' is not a whole number in digits 0-9"),
+    (["--rec", "x"], "Error: --rec: 'x' is not NUMBER=TEXT"),
+])
+def test_rec_numbers_on_report_add(wf: Workflow, run, args: list[str],  # type: ignore[no-untyped-def]
+                                   line: str) -> None:
+    """``--rec``/``--afi``: positive whole numbers in ASCII digits, like ``rec add`` (was a
+    ValueError for "²", and "٣" read as 3)."""
+    refused(wf, run, ["report", "add", "--title", "T", "--published", "2024-10-10", *args], line)
+
+
+@pytest.mark.parametrize(("number", "line"), [
+    ("0", "Error: recommendations.0.number: 0 is out of range (1 to 2147483647)"),
+    ("true", "Error: recommendations.0.number: True is not a whole number"),
+    ("'٣'", "Error: recommendations.0.number: '٣' is not a whole number in digits 0-9"),
+    ("1.0", "Error: recommendations.0.number: 1.0 is not a whole number"),
+    (HUGE, f"Error: recommendations.0.number: {HUGE} is out of range (1 to 2147483647)"),
+])
+def test_rec_numbers_in_a_report_file(wf: Workflow, run, tmp_path: Path,  # type: ignore[no-untyped-def]
+                                      number: str, line: str) -> None:
+    """A YAML report file: the same rule (``number: true`` was recommendation 1)."""
+    path = tmp_path / "report.yaml"
+    path.write_text(f"title: T\npublished_on: 2024-10-10\nrecommendations:\n"
+                    f"  - number: {number}\n    text: x\n", encoding="utf-8")
+    refused(wf, run, ["report", "add", "--file", str(path)], line)
+
+
+def test_toml_number_too_big_for_the_database(wf: Workflow, run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "report.toml"
+    path.write_text('title = "T"\npublished_on = 2024-10-10\n[[recommendations]]\n'
+                    f'number = {HUGE}\ntext = "x"\n', encoding="utf-8")
+    refused(wf, run, ["report", "add", "--file", str(path)],
+            f"Error: recommendations.0.number: {HUGE} is out of range (1 to 2147483647)")
+
+
+@pytest.mark.parametrize("command", [["edit", "1", "pcc_response"],
+                                     ["rec", "respond", "1", "1"], ["report", "add"]])
+@pytest.mark.parametrize(("kind", "problem"), [
+    ("fifo", "is not a regular file (a pipe, socket or device); save the text to a file first"),
+    ("latin1", "is not UTF-8 text (byte 0xe9 on line 1); save it as UTF-8"),
+])
+def test_text_files_are_read_safely(wf: Workflow, run, tmp_path: Path,  # type: ignore[no-untyped-def]
+                                    command: list[str], kind: str, problem: str) -> None:
+    """A FIFO is refused without blocking (it hung before); bytes that are not UTF-8 are
+    one line (was a UnicodeDecodeError for ``report add --file``)."""
+    path = tmp_path / kind
+    if kind == "fifo":
+        os.mkfifo(path)
+    else:
+        path.write_bytes("caf\xe9".encode("latin-1"))
+    refused(wf, run, [*command, "--file", str(path)], f"Error: {path}: {problem}")
+
+
+def test_an_argument_that_is_not_utf8(wf: Workflow, run) -> None:  # type: ignore[no-untyped-def]
+    """Bytes that are not UTF-8 reach Python as lone surrogates: refused before any command
+    runs (was a UnicodeEncodeError from the database driver)."""
+    refused(wf, run, ["people", "enable", "\udcff", "--reason", "2"],
+            "Error: argument: '\\udcff' is not UTF-8 text")
