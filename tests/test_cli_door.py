@@ -4,9 +4,11 @@ exit 1, and the database unchanged, on both backends."""
 from __future__ import annotations
 
 import os
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+import time_machine
 
 from tests.factories import ADMIN, norfolk, snapshot
 from workflow.config import Settings
@@ -144,3 +146,38 @@ def test_an_argument_that_is_not_utf8(wf: Workflow, run) -> None:  # type: ignor
     runs (was a UnicodeEncodeError from the database driver)."""
     refused(wf, run, ["people", "enable", "\udcff", "--reason", "2"],
             "Error: argument: '\\udcff' is not UTF-8 text")
+
+
+@pytest.mark.parametrize(("published", "line"), [
+    ("0001-01-01", "Error: published_on: 0001-01-01 is before 1 January 2000; no report s55 "
+                   "answers is that old (a typing mistake?)"),
+    ("1999-12-31", "Error: published_on: 1999-12-31 is before 1 January 2000; no report s55 "
+                   "answers is that old (a typing mistake?)"),
+    ("2099-01-01", "Error: published_on: 2099-01-01 is more than 31 days after today "
+                   "(2026-03-02); a report is registered once published, or under embargo at "
+                   "most 31 days before"),
+    ("2026-04-03", "Error: published_on: 2026-04-03 is more than 31 days after today "
+                   "(2026-03-02); a report is registered once published, or under embargo at "
+                   "most 31 days before"),
+])
+@pytest.mark.parametrize("by_file", [False, True])
+def test_publication_dates_are_plausible(wf: Workflow, run, tmp_path: Path,  # type: ignore[no-untyped-def]
+                                         published: str, line: str, by_file: bool) -> None:
+    """From 1 January 2000 to 31 days after today, by flags or by file (0001-01-01 and
+    2099-01-01 were accepted)."""
+    if by_file:
+        path = tmp_path / "report.yaml"
+        path.write_text(f"title: T\npublished_on: {published}\n", encoding="utf-8")
+        args = ["report", "add", "--file", str(path)]
+    else:
+        args = ["report", "add", "--title", "T", "--published", published]
+    with time_machine.travel(datetime(2026, 3, 2, 12, tzinfo=UTC), tick=False):
+        refused(wf, run, args, line)
+
+
+@pytest.mark.parametrize("published", ["2000-01-01", "2026-04-02"])
+def test_publication_date_limits_are_inclusive(wf: Workflow, run,  # type: ignore[no-untyped-def]
+                                               published: str) -> None:
+    with time_machine.travel(datetime(2026, 3, 2, 12, tzinfo=UTC), tick=False):
+        result = run("report", "add", "--title", "T", "--published", published, actor=ADMIN)
+    assert result.exit_code == 0, result.output

@@ -279,3 +279,19 @@ def test_strict_refuses_unplaced_content(wf: Workflow, tmp_path: Path) -> None:
     result = do_import(wf, path)
     assert [(w.line, w.kind) for w in result.warnings if w.kind != "notice"] == [
         (79, "unplaced")]
+
+
+@pytest.mark.parametrize(("published", "problem"), [
+    ("1 January 1999", "report published on: 1999-01-01 is before 1 January 2000"),
+    ("1 January 2099", "report published on: 2099-01-01 is more than 31 days after today "
+                       "(2025-01-15)"),
+])
+def test_implausible_publication_date_is_refused(wf: Workflow, tmp_path: Path, published: str,
+                                                 problem: str) -> None:
+    """The rule ``report add`` applies (issue 15), naming the document's line."""
+    path = write(tmp_path, _lines(NORFOLK, 15, 15, published))
+    before = snapshot(wf)
+    with pytest.raises(DocumentError) as info:
+        do_import(wf, path)
+    assert str(info.value).startswith(f"{path}:15: {problem}")
+    assert snapshot(wf) == before

@@ -19,6 +19,7 @@ from states import EDITABLE, Role, State
 from states.deadlines import MilestonePolicy, statutory_deadline
 from workflow import audit, reports
 from workflow.audit import Action
+from workflow.clock import london_today
 from workflow.errors import (
     DuplicateError,
     InvalidInputError,
@@ -27,7 +28,13 @@ from workflow.errors import (
     NotFoundError,
 )
 from workflow.identity import Acting
-from workflow.inputs import RecommendationInput, ReportInput, parse_date, validate
+from workflow.inputs import (
+    RecommendationInput,
+    ReportInput,
+    check_publication_date,
+    parse_date,
+    validate,
+)
 from workflow.people import add_person
 from workflow.service import (
     Loaded,
@@ -74,6 +81,7 @@ def add_report(wf: Workflow, report_in: ReportInput, actor: str | None, *,
     ``created`` event keeps.
     """
     report_in.check_unique_numbers()
+    check_publication_date(report_in.published_on, london_today(wf.clock))
     force = (report_in.force or wf.settings.force).strip()
     deadline = statutory_deadline(report_in.published_on)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import calendar
 import re
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -69,6 +69,28 @@ def parse_date(value: object, what: str = "date") -> date:
     if _ISO_SHAPE.match(text):
         raise InvalidInputError(what, f"{text} is not a real date")
     raise InvalidInputError(what, f"cannot read {text!r} as a date (use YYYY-MM-DD)")
+
+
+#: No report s55 answers was published before this day: an earlier date is a typing mistake.
+EARLIEST_PUBLICATION = date(2000, 1, 1)
+#: How far ahead a report may be registered: HMICFRS shares reports under embargo shortly
+#: before publication, never months ahead.
+EMBARGO_DAYS = 31
+
+
+def check_publication_date(day: date, today: date, what: str = "published_on") -> date:
+    """``day`` as a report's publication date, from 1 January 2000 to ``EMBARGO_DAYS`` after
+    ``today``: the one rule for ``report add`` (flags or file) and ``import``. Outside it, an
+    ``InvalidInputError`` saying why; the statutory deadline is counted from this day."""
+    if day < EARLIEST_PUBLICATION:
+        raise InvalidInputError(what, f"{day} is before 1 January 2000; no report s55 "
+                                "answers is that old (a typing mistake?)")
+    latest = today + timedelta(days=EMBARGO_DAYS)
+    if day > latest:
+        raise InvalidInputError(what, f"{day} is more than {EMBARGO_DAYS} days after today "
+                                f"({today}); a report is registered once published, or under "
+                                f"embargo at most {EMBARGO_DAYS} days before")
+    return day
 
 
 def _date(value: object) -> object:

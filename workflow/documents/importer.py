@@ -37,6 +37,7 @@ from workflow.documents.office import document_state
 from workflow.documents.parse import parse_document
 from workflow.errors import InvalidInputError
 from workflow.identity import Identifier
+from workflow.inputs import check_publication_date
 from workflow.service import require_role
 from workflow.storage.db import Database
 from workflow.storage.models import AreaForImprovement, InspectionReport, Recommendation, Response
@@ -124,6 +125,11 @@ def parse_file(path: str | Path, *, force: str | None = None, strict: bool = Fal
 def _parse(text: str, path: str | Path, *, force: str | None, strict: bool,
            published_on: date | None, today: date | None) -> tuple[ParsedDocument, date | None]:
     doc = parse_document(text, path=str(path))
+    if today is not None:
+        try:
+            check_publication_date(doc.published, today, "report published on")
+        except InvalidInputError as exc:
+            raise DocumentError(str(path), doc.published_line, str(exc)) from None
     if force and doc.force and doc.force.casefold() != force.strip().casefold():
         w = DocumentWarning(None, f"the document is headed for {doc.force}, but this OPCC "
                             f"oversees {force.strip()}", WarningKind.AMBIGUOUS)

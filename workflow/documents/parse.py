@@ -249,6 +249,7 @@ class _Builder:
             checklist=checklist, force=self._force(),
             warnings=tuple(sorted(self.warnings, key=lambda x: x.line or 0)),
             response_published=response_published, response_published_line=response_line,
+            published_line=line,
         )
 
     # -- fields ---------------------------------------------------------------
