@@ -181,3 +181,41 @@ def test_publication_date_limits_are_inclusive(wf: Workflow, run,  # type: ignor
     with time_machine.travel(datetime(2026, 3, 2, 12, tzinfo=UTC), tick=False):
         result = run("report", "add", "--title", "T", "--published", published, actor=ADMIN)
     assert result.exit_code == 0, result.output
+
+
+ONE_LINE = "contains a control character or line break ({}); it must be one line of text"
+TEXT = "contains a control character ({}); only text, line breaks and tabs are kept"
+
+
+@pytest.mark.parametrize(("args", "line"), [
+    (["report", "add", "--title", "a\x00b", "--published", "2024-10-10"],
+     "Error: title: " + ONE_LINE.format("U+0000")),
+    (["report", "add", "--title", "a\x1b[31mb", "--published", "2024-10-10"],
+     "Error: title: " + ONE_LINE.format("U+001B")),
+    (["report", "add", "--title", "a\r\nb", "--published", "2024-10-10"],
+     "Error: title: " + ONE_LINE.format("U+000A, U+000D")),
+    (["report", "add", "--title", "a\u2028b", "--published", "2024-10-10"],
+     "Error: title: " + ONE_LINE.format("U+2028")),
+    (["report", "add", "--title", "T", "--published", "2024-10-10", "--forces", "a\u2029"],
+     "Error: police_forces: " + ONE_LINE.format("U+2029")),
+    (["report", "add", "--title", "T", "--published", "2024-10-10", "--force", "Nor\tfolk"],
+     "Error: force: " + ONE_LINE.format("U+0009")),
+    (["report", "add", "--title", "T", "--published", "2024-10-10", "--rec", "1=a\x00b"],
+     "Error: recommendations.0.text: " + TEXT.format("U+0000")),
+    (["edit", "1", "key_findings", "--text", "a\x00b"],
+     "Error: key_findings: " + TEXT.format("U+0000")),
+    (["rec", "respond", "1", "1", "--text", "a\x7fb"],
+     "Error: force_response: " + TEXT.format("U+007F")),
+    (["people", "add", "Bob\x1b", "bob@x.example", "--role", "panel"],
+     "Error: name: " + ONE_LINE.format("U+001B")),
+])
+def test_control_characters_are_refused(wf: Workflow, run, args: list[str],  # type: ignore[no-untyped-def]
+                                        line: str) -> None:
+    """NUL was stored on SQLite and refused on PostgreSQL; ESC, CR/LF and U+2028 in a title
+    later broke mail subjects. Refused at entry on both backends."""
+    refused(wf, run, args, line)
+
+
+def test_line_breaks_and_tabs_are_text(wf: Workflow, run) -> None:  # type: ignore[no-untyped-def]
+    result = run("edit", "1", "key_findings", "--text", "one\r\n\ttwo", actor=ADMIN)
+    assert result.exit_code == 0, result.output

@@ -295,3 +295,18 @@ def test_implausible_publication_date_is_refused(wf: Workflow, tmp_path: Path, p
         do_import(wf, path)
     assert str(info.value).startswith(f"{path}:15: {problem}")
     assert snapshot(wf) == before
+
+
+@pytest.mark.parametrize(("line", "new", "problem"), [
+    (15, "10 October 2024\x1b[2J", "15: contains a control character (U+001B)"),
+    (90, "Some text\x0b here", "90: contains a control character (U+000B)"),
+])
+def test_control_characters_in_a_document_are_refused(wf: Workflow, tmp_path: Path, line: int,
+                                                      new: str, problem: str) -> None:
+    """As ``report add`` refuses them (issue 15); the line is named where it is known."""
+    path = write(tmp_path, _lines(NORFOLK, line, line, new))
+    before = snapshot(wf)
+    with pytest.raises(DocumentError) as info:
+        do_import(wf, path)
+    assert str(info.value).startswith(f"{path}:{problem}"), str(info.value)
+    assert snapshot(wf) == before

@@ -32,6 +32,7 @@ from workflow.inputs import (
     RecommendationInput,
     ReportInput,
     check_publication_date,
+    check_text,
     parse_date,
     validate,
 )
@@ -154,6 +155,7 @@ def edit_text(wf: Workflow, response_id: int, field: str, value: str, actor: str
     if roles is None:
         raise InvalidInputError("field", f"{field!r} is not editable; fields: "
                                 f"{', '.join(TEXT_FIELDS)}")
+    check_text(value, field)
 
     def work(s: Session) -> Response:
         acting, loaded = _editable(wf, s, response_id, actor, roles, field.replace("_", " "),
@@ -185,6 +187,7 @@ def edit_recommendation(wf: Workflow, response_id: int, number: int, field: str,
     if roles is None:
         raise InvalidInputError("field", f"{field!r} is not a recommendation field; fields: "
                                 f"{', '.join(RECOMMENDATION_FIELDS)}")
+    check_text(value, field)
 
     def work(s: Session) -> Recommendation:
         acting, loaded = _editable(wf, s, response_id, actor, roles, f"recommendation {number}",

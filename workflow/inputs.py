@@ -93,6 +93,44 @@ def check_publication_date(day: date, today: date, what: str = "published_on") -
     return day
 
 
+# In a one-line field (title, force, name, link): no control character at all, nor the
+# Unicode line and paragraph separators (a mail subject or a log line would break on them).
+_LINE_BREAKERS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+# In multi-line text: line breaks and tabs are text; NUL, ESC and the rest are not
+# (PostgreSQL refuses NUL outright; SQLite would store it).
+_TEXT_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def _controls(found: str) -> str:
+    return ", ".join(sorted({f"U+{ord(c):04X}" for c in found}))
+
+
+def check_line(value: str, what: str) -> str:
+    """``value`` if it holds no control character or line break (one-line fields)."""
+    found = "".join(_LINE_BREAKERS.findall(value))
+    if found:
+        raise InvalidInputError(what, f"contains a control character or line break "
+                                f"({_controls(found)}); it must be one line of text")
+    return value
+
+
+def check_text(value: str, what: str) -> str:
+    """``value`` if it holds no control character other than line breaks and tabs."""
+    found = "".join(_TEXT_CONTROLS.findall(value))
+    if found:
+        raise InvalidInputError(what, f"contains a control character ({_controls(found)}); "
+                                "only text, line breaks and tabs are kept")
+    return value
+
+
+def _line(value: object) -> object:
+    return check_line(value, "text") if isinstance(value, str) else value
+
+
+def _multiline(value: object) -> object:
+    return check_text(value, "text") if isinstance(value, str) else value
+
+
 def _date(value: object) -> object:
     return value if value is None else parse_date(value)
 
@@ -111,9 +149,19 @@ def _text(value: object) -> str:
     return text
 
 
+def _text_line(value: object) -> str:
+    return check_line(_text(value), "text")
+
+
 LooseDate = Annotated[date, BeforeValidator(_date)]
 Email = Annotated[str, BeforeValidator(_email)]
-Text = Annotated[str, BeforeValidator(_text)]
+Text = Annotated[str, BeforeValidator(_text), BeforeValidator(_multiline)]
+#: Required and one line: a title, a name.
+TextLine = Annotated[str, BeforeValidator(_text_line)]
+#: Optional, one line: publication types, forces, a link.
+Line = Annotated[str, BeforeValidator(_line)]
+#: Optional multi-line text: key findings, responses.
+Multiline = Annotated[str, BeforeValidator(_multiline)]
 Number = Annotated[int, BeforeValidator(published_number)]
 
 
@@ -122,7 +170,7 @@ class _Input(BaseModel):
 
 
 class PersonInput(_Input):
-    name: Text
+    name: TextLine
     email: Email
     roles: list[Role]
 
@@ -145,9 +193,9 @@ class RecommendationInput(_Input):
     number: Number
     text: Text
     due_date: LooseDate | None = None
-    directed_at: str = "chief constables"
-    force_response: str | None = None
-    pcc_note: str | None = None
+    directed_at: Line = "chief constables"
+    force_response: Multiline | None = None
+    pcc_note: Multiline | None = None
     _due_note: str | None = PrivateAttr(default=None)
 
     @model_validator(mode="after")
@@ -179,26 +227,26 @@ def _same_due(given: date, stated: DueDate) -> bool:
 class AreaInput(_Input):
     number: Number
     text: Text
-    force_response: str | None = None
+    force_response: Multiline | None = None
 
 
 class ReportInput(_Input):
     """A report as registered, with the content the OPCC already has."""
 
-    title: Text
+    title: TextLine
     published_on: LooseDate
-    publication_types: str = ""
-    police_forces: str = ""
-    link: str = ""
-    link_label: str = ""
-    force: str | None = None
-    key_findings: str | None = None
+    publication_types: Line = ""
+    police_forces: Line = ""
+    link: Line = ""
+    link_label: Line = ""
+    force: Line | None = None
+    key_findings: Multiline | None = None
     recommendations: list[RecommendationInput] = []
     areas_for_improvement: list[AreaInput] = []
-    afi_statement: str | None = None
-    recommendations_intro: str | None = None
-    cc_response: str | None = None
-    pcc_response: str | None = None
+    afi_statement: Multiline | None = None
+    recommendations_intro: Multiline | None = None
+    cc_response: Multiline | None = None
+    pcc_response: Multiline | None = None
 
     def check_unique_numbers(self) -> None:
         for kind, items in (("recommendation", self.recommendations),
