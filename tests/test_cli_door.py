@@ -81,7 +81,8 @@ def test_ids_and_numbers_are_bounded(wf: Workflow, run, args: list[str],  # type
 def test_mail_test_refuses_a_bad_address_before_any_event(wf: Workflow, run) -> None:  # type: ignore[no-untyped-def]
     """Was: the attempt audited, then "refusing To header"."""
     refused(wf, run, ["mail", "test", "yesterday"],
-            "Error: email: 'yesterday' is not an email address")
+            "Error: email: 'yesterday' is not an email address (an email address must have an "
+            "@-sign)")
 
 
 @pytest.mark.parametrize(("args", "line"), [
@@ -219,3 +220,28 @@ def test_control_characters_are_refused(wf: Workflow, run, args: list[str],  # t
 def test_line_breaks_and_tabs_are_text(wf: Workflow, run) -> None:  # type: ignore[no-untyped-def]
     result = run("edit", "1", "key_findings", "--text", "one\r\n\ttwo", actor=ADMIN)
     assert result.exit_code == 0, result.output
+
+
+@pytest.mark.parametrize(("email", "line"), [
+    ("jösé@exämple.example", "Error: email: 'jösé@exämple.example' is not an email address "
+     "(internationalized characters before the @-sign are not supported: 'é', 'ö')"),
+    ("jose@exämple.example", "Error: email: 'jose@exämple.example' is not an address mail "
+     "can be sent to (plain ASCII local@domain)"),
+    ("a,b@example.org", "Error: email: 'a,b@example.org' is not an email address (the email "
+     "address contains invalid characters before the @-sign: ',')"),
+    ("<x@example.org>", "Error: email: '<x@example.org>' is not an email address (a display "
+     "name and angle brackets around the email address are not permitted here)"),
+    ("Uni <uni@example.org>", "Error: email: 'Uni <uni@example.org>' is not an email address "
+     "(a display name and angle brackets around the email address are not permitted here)"),
+])
+def test_people_add_refuses_an_address_mail_cannot_carry(wf: Workflow, run, email: str,  # type: ignore[no-untyped-def]
+                                                         line: str) -> None:
+    """Accepted before, and then every sign-off failed ("Uni has no valid email address")."""
+    refused(wf, run, ["people", "add", "Uni", email, "--role", "panel"], line)
+
+
+def test_people_add_accepts_and_lowers_a_plain_address(wf: Workflow, run) -> None:  # type: ignore[no-untyped-def]
+    result = run("people", "add", "Uni", "Uni.Panel@Example.ORG", "--role", "panel",
+                 actor=ADMIN)
+    assert result.exit_code == 0, result.output
+    assert "uni.panel@example.org" in result.stdout
