@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import time_machine
 
-from tests.factories import ADMIN, norfolk, snapshot
+from tests.factories import ADMIN, PCC, answer_all, norfolk, snapshot
 from workflow.config import Settings
 from workflow.service import Workflow
 from workflow.storage.db import Database
@@ -245,3 +245,36 @@ def test_people_add_accepts_and_lowers_a_plain_address(wf: Workflow, run) -> Non
                  actor=ADMIN)
     assert result.exit_code == 0, result.output
     assert "uni.panel@example.org" in result.stdout
+
+
+@pytest.mark.parametrize(("extra", "line"), [
+    (["--title", "T"], "Error: --file: the report's fields come from the file; --title would "
+     "be ignored (put it in the file)"),
+    (["--published", "2024-10-10", "--rec", "1=x", "--force", "Suffolk"],
+     "Error: --file: the report's fields come from the file; --published, --force, --rec "
+     "would be ignored (put them in the file)"),
+])
+def test_report_add_refuses_options_a_file_would_override(wf: Workflow, run, tmp_path: Path,  # type: ignore[no-untyped-def]
+                                                          extra: list[str], line: str) -> None:
+    """``--title`` with ``--file`` was silently ignored."""
+    path = tmp_path / "report.yaml"
+    path.write_text("title: From the file\npublished_on: 2024-11-01\n", encoding="utf-8")
+    refused(wf, run, ["report", "add", "--file", str(path), *extra], line)
+
+
+def test_a_reason_given_to_publish_is_kept_in_the_log(wf: Workflow, run) -> None:  # type: ignore[no-untyped-def]
+    """``publish --reason`` is not ignored: it is the transition's note (documented in
+    ``--help`` as "a note for the state log"), so it stays accepted."""
+    assert "a note for the state log" in " ".join(run("publish", "--help").stdout.split())
+    steps = [("request-force-input", "--due", "2024-11-20"), ("submit-force-input",),
+             ("edit", "pcc_response", "--text", "The PCC's response."), ("sign-off",),
+             ("publish", "--url", "https://opcc.example/r", "--reason",
+              "published late: website outage")]
+    actors = {"request-force-input": ADMIN, "submit-force-input": ADMIN, "edit": PCC,
+              "sign-off": PCC, "publish": ADMIN}
+    with time_machine.travel("2024-11-01 10:00:00+00:00", tick=False):
+        answer_all(wf, 1)
+        for name, *args in steps:
+            result = run(name, "1", *args, actor=actors[name])
+            assert result.exit_code == 0, (name, result.output)
+    assert "published late: website outage" in run("log", "1", actor=ADMIN).stdout

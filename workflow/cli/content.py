@@ -101,11 +101,24 @@ def report_add(
     afi: Annotated[list[str], typer.Option(help="NUMBER=TEXT")] = [],  # noqa: B006
     again: Again = False, reason: AgainReason = None,
 ) -> None:
-    """Register an inspection report and open its Section 55 response in draft."""
+    """Register an inspection report and open its Section 55 response in draft.
+
+    Either every field from ``--file`` or every field as an option: an option given with
+    ``--file`` would be ignored, so it is refused.
+    """
     from workflow import content, inputs, reports
+    from workflow.errors import InvalidInputError
 
     again_reason = reports.again_reason(again, reason)
     if file is not None:
+        given = [flag for flag, value in (
+            ("--title", title), ("--published", published), ("--types", types or None),
+            ("--forces", forces or None), ("--link", link or None), ("--force", force),
+            ("--rec", rec or None), ("--afi", afi or None)) if value is not None]
+        if given:
+            raise InvalidInputError("--file", f"the report's fields come from the file; "
+                                    f"{', '.join(given)} would be ignored (put "
+                                    f"{'it' if len(given) == 1 else 'them'} in the file)")
         report = inputs.load_report_file(file)
     else:
         report = inputs.validate(inputs.ReportInput, {
