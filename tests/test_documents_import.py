@@ -310,3 +310,47 @@ def test_control_characters_in_a_document_are_refused(wf: Workflow, tmp_path: Pa
         do_import(wf, path)
     assert str(info.value).startswith(f"{path}:{problem}"), str(info.value)
     assert snapshot(wf) == before
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+@pytest.mark.postgresql
+def test_import_is_retried_when_its_backend_is_terminated(wf: Workflow) -> None:
+    """The backend dies mid-import (after the response row is written): the import runs
+    again in a fresh transaction, as every other command does, and is stored once.
+
+    The server itself ends the backend, from a trigger on the first recommendation row; a
+    sequence (not rolled back with the transaction) makes it happen on the first try only.
+    """
+    from sqlalchemy import func, select, text
+    from sqlmodel import col
+
+    from workflow.audit import Action
+    from workflow.storage.models import AuditEvent
+
+    ddl = ["CREATE SEQUENCE s55_test_kill_once",
+           "CREATE FUNCTION s55_test_kill() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+           "IF nextval('s55_test_kill_once') = 1 THEN "
+           "PERFORM pg_terminate_backend(pg_backend_pid()); END IF; RETURN NEW; END $$",
+           "CREATE TRIGGER s55_test_kill BEFORE INSERT ON recommendation "
+           "FOR EACH ROW EXECUTE FUNCTION s55_test_kill()"]
+    with wf.db.engine.begin() as conn:
+        for statement in ddl:
+            conn.execute(text(statement))
+    try:
+        result = do_import(wf, FIXTURE)
+        with wf.db.read() as s:
+            tries = s.execute(text("SELECT last_value FROM s55_test_kill_once")).scalar_one()
+            counts = [s.scalar(select(func.count()).select_from(m)) for m in (Response,
+                                                                            InspectionReport)]
+            imported = s.scalar(select(func.count()).select_from(AuditEvent).where(
+                col(AuditEvent.action) == Action.IMPORTED.value))
+            recs = s.scalar(select(func.count()).select_from(Recommendation))
+    finally:
+        wf.db.dispose()
+        with wf.db.engine.begin() as conn:
+            conn.execute(text("DROP TRIGGER IF EXISTS s55_test_kill ON recommendation"))
+            conn.execute(text("DROP FUNCTION IF EXISTS s55_test_kill()"))
+            conn.execute(text("DROP SEQUENCE IF EXISTS s55_test_kill_once"))
+    assert tries > 5  # the first row of the first try was the one that killed it
+    assert (counts, imported, recs) == ([1, 1], 1, 5)  # one response, one report, stored once
+    assert result.response_id > 0

@@ -245,7 +245,8 @@ def import_document(
                                published_on=published_on, today=london_today(clock))
     state = document_state(doc.checklist)
     identifier = identifier or Identifier.here("claimed")
-    with db.write() as s:
+
+    def work(s: Session) -> ImportResult:
         acting = identifier.resolve(s, actor)
         person = acting.person
         require_role(person, {Role.ADMIN}, "import responses")
@@ -289,6 +290,10 @@ def import_document(
                                  "marked": doc.checklist.marked, "source": "import"},
                              by=acting.by)
         return ImportResult(rid, report.id or 0, state, doc, doc.warnings)
+
+    # The retrying transaction every command uses: a terminated backend or a serialization
+    # failure runs the whole import again, never half of it.
+    return db.run(work)
 
 
 def _report(s: Session, doc: ParsedDocument, now: Any, *, shared: bool) -> InspectionReport:
