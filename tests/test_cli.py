@@ -63,9 +63,12 @@ class TestErrors:
         (["rec", "add", "1", "8", "--text", "By 1 May 2025, again"], ADMIN,
          "Error: recommendation 8 already exists in response 1"),
         (["people", "add", "Bob", "bob-at-example", "--role", "admin"], ADMIN,
-         "Error: email: 'bob-at-example' is not an email address"),
+         "Error: email: 'bob-at-example' is not an email address (an email address must have "
+         "an @-sign)"),
         (["people", "add", "Bob", "bob@x.example\r\nBcc: e@x.example", "--role", "admin"],
-         ADMIN, "Error: email: 'bob@x.example\\r\\nBcc: e@x.example' is not an email address"),
+         ADMIN, "Error: email: 'bob@x.example\\r\\nBcc: e@x.example' is not an email address "
+         "(the part after the @-sign contains invalid characters: ':', '@', SPACE, U+000A, "
+         "U+000D)"),
         (["people", "add", "Bob", "bob@x.example", "--role", "boss"], ADMIN,
          "Error: roles.0: Input should be 'admin', 'force', 'pcc', 'chief_executive', 'panel' "
          "or 'auditor'"),
@@ -109,7 +112,7 @@ class TestErrors:
         assert snapshot(wf) == before
 
     def test_usage_error_exits_2(self, wf: Workflow, run) -> None:  # type: ignore[no-untyped-def]
-        result = run("do", "not-a-number", "sign_off", actor=ADMIN)
+        result = run("do", "1", "sign_off", "--no-such-option", actor=ADMIN)
         assert result.exit_code == 2
 
     def test_no_schema_says_run_init(self, tmp_path: Path) -> None:

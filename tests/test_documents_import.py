@@ -200,6 +200,12 @@ BAD: dict[str, tuple[bytes | None, int | None, str]] = {
                      85, "cannot read '31 Smarch 2025' as a due date"),
     "no number": (_lines(NORFOLK, 87, 87, "### Recommendation").encode(), 87,
                   "recommendation heading 'Recommendation' has no number"),
+    # One rule for every path (issue 15): positive whole numbers, as `rec add` requires.
+    "number 0": (_lines(NORFOLK, 87, 87, "### Recommendation 0").encode(), 87,
+                 "recommendation heading 'Recommendation 0': 0 is out of range (1 to "
+                 "2147483647)"),
+    "huge number": (_lines(NORFOLK, 87, 87, "### Recommendation 99999999999999999999").encode(),
+                    87, "99999999999999999999 is out of range (1 to 2147483647)"),
     "duplicate number": (_lines(NORFOLK, 105, 105, "### Recommendation 4").encode(), 105,
                          "duplicated recommendation number 4 (first at line 98)"),
     "duplicate in force section": (_lines(NORFOLK, 137, 137, "## **Recommendation 1**").encode(),
@@ -273,3 +279,78 @@ def test_strict_refuses_unplaced_content(wf: Workflow, tmp_path: Path) -> None:
     result = do_import(wf, path)
     assert [(w.line, w.kind) for w in result.warnings if w.kind != "notice"] == [
         (79, "unplaced")]
+
+
+@pytest.mark.parametrize(("published", "problem"), [
+    ("1 January 1999", "report published on: 1999-01-01 is before 1 January 2000"),
+    ("1 January 2099", "report published on: 2099-01-01 is more than 31 days after today "
+                       "(2025-01-15)"),
+])
+def test_implausible_publication_date_is_refused(wf: Workflow, tmp_path: Path, published: str,
+                                                 problem: str) -> None:
+    """The rule ``report add`` applies (issue 15), naming the document's line."""
+    path = write(tmp_path, _lines(NORFOLK, 15, 15, published))
+    before = snapshot(wf)
+    with pytest.raises(DocumentError) as info:
+        do_import(wf, path)
+    assert str(info.value).startswith(f"{path}:15: {problem}")
+    assert snapshot(wf) == before
+
+
+@pytest.mark.parametrize(("line", "new", "problem"), [
+    (15, "10 October 2024\x1b[2J", "15: contains a control character (U+001B)"),
+    (90, "Some text\x0b here", "90: contains a control character (U+000B)"),
+])
+def test_control_characters_in_a_document_are_refused(wf: Workflow, tmp_path: Path, line: int,
+                                                      new: str, problem: str) -> None:
+    """As ``report add`` refuses them (issue 15); the line is named where it is known."""
+    path = write(tmp_path, _lines(NORFOLK, line, line, new))
+    before = snapshot(wf)
+    with pytest.raises(DocumentError) as info:
+        do_import(wf, path)
+    assert str(info.value).startswith(f"{path}:{problem}"), str(info.value)
+    assert snapshot(wf) == before
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+@pytest.mark.postgresql
+def test_import_is_retried_when_its_backend_is_terminated(wf: Workflow) -> None:
+    """The backend dies mid-import (after the response row is written): the import runs
+    again in a fresh transaction, as every other command does, and is stored once.
+
+    The server itself ends the backend, from a trigger on the first recommendation row; a
+    sequence (not rolled back with the transaction) makes it happen on the first try only.
+    """
+    from sqlalchemy import func, select, text
+    from sqlmodel import col
+
+    from workflow.audit import Action
+    from workflow.storage.models import AuditEvent
+
+    ddl = ["CREATE SEQUENCE s55_test_kill_once",
+           "CREATE FUNCTION s55_test_kill() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+           "IF nextval('s55_test_kill_once') = 1 THEN "
+           "PERFORM pg_terminate_backend(pg_backend_pid()); END IF; RETURN NEW; END $$",
+           "CREATE TRIGGER s55_test_kill BEFORE INSERT ON recommendation "
+           "FOR EACH ROW EXECUTE FUNCTION s55_test_kill()"]
+    with wf.db.engine.begin() as conn:
+        for statement in ddl:
+            conn.execute(text(statement))
+    try:
+        result = do_import(wf, FIXTURE)
+        with wf.db.read() as s:
+            tries = s.execute(text("SELECT last_value FROM s55_test_kill_once")).scalar_one()
+            counts = [s.scalar(select(func.count()).select_from(m)) for m in (Response,
+                                                                            InspectionReport)]
+            imported = s.scalar(select(func.count()).select_from(AuditEvent).where(
+                col(AuditEvent.action) == Action.IMPORTED.value))
+            recs = s.scalar(select(func.count()).select_from(Recommendation))
+    finally:
+        wf.db.dispose()
+        with wf.db.engine.begin() as conn:
+            conn.execute(text("DROP TRIGGER IF EXISTS s55_test_kill ON recommendation"))
+            conn.execute(text("DROP FUNCTION IF EXISTS s55_test_kill()"))
+            conn.execute(text("DROP SEQUENCE IF EXISTS s55_test_kill_once"))
+    assert tries > 5  # the first row of the first try was the one that killed it
+    assert (counts, imported, recs) == ([1, 1], 1, 5)  # one response, one report, stored once
+    assert result.response_id > 0

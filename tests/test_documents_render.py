@@ -44,7 +44,7 @@ def data(doc: ParsedDocument) -> dict[str, Any]:
     """What a document holds, without how it was written (lines, warnings, the stated
     deadline - the renderer states the statutory one - and whether boxes had marks)."""
     d = asdict(doc)
-    for key in ("warnings", "stated_deadline"):
+    for key in ("warnings", "stated_deadline", "published_line"):
         d.pop(key)
     d["checklist"] = sorted(doc.checklist.ticked)
     for item in (*d["recommendations"], *d["areas_for_improvement"]):

@@ -83,7 +83,7 @@ class TestSecondResponseRefused:
 
     @pytest.mark.parametrize("title", [
         "the policing response to ANTISOCIAL behaviour: PEEL spotlight report",
-        "  The policing response to antisocial  behaviour:\tPEEL spotlight report ",
+        "  The policing response to antisocial  behaviour:   PEEL spotlight report ",
         "The policing response to antisocial behaviour: PEEL spotlight report.",
     ])
     def test_title_compared_without_case_or_spacing(self, wf: Workflow, run,  # type: ignore[no-untyped-def]

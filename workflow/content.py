@@ -19,6 +19,7 @@ from states import EDITABLE, FINAL, Role, State
 from states.deadlines import MilestonePolicy, statutory_deadline
 from workflow import audit, reports
 from workflow.audit import Action
+from workflow.clock import london_today
 from workflow.errors import (
     DuplicateError,
     InvalidInputError,
@@ -28,7 +29,14 @@ from workflow.errors import (
     ResponseClosedError,
 )
 from workflow.identity import Acting
-from workflow.inputs import RecommendationInput, ReportInput, parse_date, validate
+from workflow.inputs import (
+    RecommendationInput,
+    ReportInput,
+    check_publication_date,
+    check_text,
+    parse_date,
+    validate,
+)
 from workflow.people import add_person
 from workflow.service import (
     Loaded,
@@ -75,6 +83,7 @@ def add_report(wf: Workflow, report_in: ReportInput, actor: str | None, *,
     ``created`` event keeps.
     """
     report_in.check_unique_numbers()
+    check_publication_date(report_in.published_on, london_today(wf.clock))
     force = (report_in.force or wf.settings.force).strip()
     deadline = statutory_deadline(report_in.published_on)
 
@@ -147,6 +156,7 @@ def edit_text(wf: Workflow, response_id: int, field: str, value: str, actor: str
     if roles is None:
         raise InvalidInputError("field", f"{field!r} is not editable; fields: "
                                 f"{', '.join(TEXT_FIELDS)}")
+    check_text(value, field)
 
     def work(s: Session) -> Response:
         acting, loaded = _editable(wf, s, response_id, actor, roles, field.replace("_", " "),
@@ -223,6 +233,7 @@ def edit_recommendation(wf: Workflow, response_id: int, number: int, field: str,
     if roles is None:
         raise InvalidInputError("field", f"{field!r} is not a recommendation field; fields: "
                                 f"{', '.join(RECOMMENDATION_FIELDS)}")
+    check_text(value, field)
 
     def work(s: Session) -> Recommendation:
         acting, loaded = _editable(wf, s, response_id, actor, roles, f"recommendation {number}",

@@ -22,6 +22,19 @@ class InvalidInputError(S55Error, ValueError):
         super().__init__(f"{what}: {problem}")
 
 
+class NumberError(S55Error):
+    """An id or number on the command line that is not a whole number in ASCII digits, or
+    is outside the range it may take.
+
+    Not a ``ValueError``: raised inside Typer's (Pydantic) parsing of an argument, it must
+    reach the CLI's error boundary as itself, not become a usage error.
+    """
+
+    def __init__(self, what: str, problem: str) -> None:
+        self.what, self.problem = what, problem
+        super().__init__(f"{what}: {problem}")
+
+
 class NotFoundError(S55Error, LookupError):
     """A response, person, report or message does not exist."""
 

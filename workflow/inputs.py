@@ -10,7 +10,7 @@ from __future__ import annotations
 import calendar
 import re
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -29,10 +29,26 @@ from workflow.documents.model import parse_date as document_date
 from workflow.errors import DuplicateError, InvalidInputError, RecommendationDateError
 
 _DATE_FORMATS = ("%Y-%m-%d", "%d %B %Y", "%d %b %Y", "%d/%m/%Y")
-# A deliberately plain address check: one @, no spaces or control characters (which
-# would let a value inject mail headers), a dot in the domain.
-_EMAIL = re.compile(r"^[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f]+\.[^@\s\x00-\x1f\x7f]+$")
 _ISO_SHAPE = re.compile(r"^\d{4}-\d{1,2}-\d{1,2}$")
+#: The largest number a row can hold (PostgreSQL ``integer``; SQLite holds more).
+NUMBER_MAX = 2**31 - 1
+_ASCII_DIGITS = re.compile(r"[0-9]+")
+
+
+def published_number(value: object, what: str = "number") -> int:
+    """A recommendation's or area's number as published: a positive whole number written in
+    ASCII digits (1 to ``NUMBER_MAX``). The one rule for ``--rec``/``--afi``, ``rec add``, a
+    report file and an imported document: no 0, no ``true``, no "٣", no "1.0".
+    """
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise InvalidInputError(what, f"{value!r} is not a whole number")
+    text = str(value).strip()
+    if not _ASCII_DIGITS.fullmatch(text):
+        raise InvalidInputError(what, f"{text!r} is not a whole number in digits 0-9")
+    number = int(text)
+    if not 1 <= number <= NUMBER_MAX:
+        raise InvalidInputError(what, f"{number} is out of range (1 to {NUMBER_MAX})")
+    return number
 
 
 def parse_date(value: object, what: str = "date") -> date:
@@ -52,15 +68,92 @@ def parse_date(value: object, what: str = "date") -> date:
     raise InvalidInputError(what, f"cannot read {text!r} as a date (use YYYY-MM-DD)")
 
 
+#: No report s55 answers was published before this day: an earlier date is a typing mistake.
+EARLIEST_PUBLICATION = date(2000, 1, 1)
+#: How far ahead a report may be registered: HMICFRS shares reports under embargo shortly
+#: before publication, never months ahead.
+EMBARGO_DAYS = 31
+
+
+def check_publication_date(day: date, today: date, what: str = "published_on") -> date:
+    """``day`` as a report's publication date, from 1 January 2000 to ``EMBARGO_DAYS`` after
+    ``today``: the one rule for ``report add`` (flags or file) and ``import``. Outside it, an
+    ``InvalidInputError`` saying why; the statutory deadline is counted from this day."""
+    if day < EARLIEST_PUBLICATION:
+        raise InvalidInputError(what, f"{day} is before 1 January 2000; no report s55 "
+                                "answers is that old (a typing mistake?)")
+    latest = today + timedelta(days=EMBARGO_DAYS)
+    if day > latest:
+        raise InvalidInputError(what, f"{day} is more than {EMBARGO_DAYS} days after today "
+                                f"({today}); a report is registered once published, or under "
+                                f"embargo at most {EMBARGO_DAYS} days before")
+    return day
+
+
+# In a one-line field (title, force, name, link): no control character at all, nor the
+# Unicode line and paragraph separators (a mail subject or a log line would break on them).
+_LINE_BREAKERS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+# In multi-line text: line breaks and tabs are text; NUL, ESC and the rest are not
+# (PostgreSQL refuses NUL outright; SQLite would store it).
+_TEXT_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def _controls(found: str) -> str:
+    return ", ".join(sorted({f"U+{ord(c):04X}" for c in found}))
+
+
+def check_line(value: str, what: str) -> str:
+    """``value`` if it holds no control character or line break (one-line fields)."""
+    found = "".join(_LINE_BREAKERS.findall(value))
+    if found:
+        raise InvalidInputError(what, f"contains a control character or line break "
+                                f"({_controls(found)}); it must be one line of text")
+    return value
+
+
+def check_text(value: str, what: str) -> str:
+    """``value`` if it holds no control character other than line breaks and tabs."""
+    found = "".join(_TEXT_CONTROLS.findall(value))
+    if found:
+        raise InvalidInputError(what, f"contains a control character ({_controls(found)}); "
+                                "only text, line breaks and tabs are kept")
+    return value
+
+
+def _line(value: object) -> object:
+    return check_line(value, "text") if isinstance(value, str) else value
+
+
+def _multiline(value: object) -> object:
+    return check_text(value, "text") if isinstance(value, str) else value
+
+
 def _date(value: object) -> object:
     return value if value is None else parse_date(value)
 
 
 def _email(value: object) -> str:
+    """The address, lower-cased, if ``email-validator`` reads it as one address (no DNS
+    look-up: nothing here may depend on the network) and the mail builder can put it in a
+    ``To`` header (``notifications.message.check_address``): what s55 accepts, it can
+    always send to."""
+    from email_validator import EmailNotValidError, validate_email
+
+    from notifications.errors import NotificationError
+    from notifications.message import check_address
+
     text = str(value).strip()
-    if not _EMAIL.match(text) or len(text) > 254:
-        raise ValueError(f"{value!r} is not an email address")
-    return text.lower()
+    try:
+        address = validate_email(text, check_deliverability=False, allow_smtputf8=False,
+                                 allow_display_name=False).normalized.lower()
+        return check_address(address)
+    except EmailNotValidError as exc:
+        why = str(exc).splitlines()[0].rstrip(".")
+        raise ValueError(f"{value!r} is not an email address ({why[:1].lower()}{why[1:]})"
+                         ) from None
+    except NotificationError:
+        raise ValueError(f"{value!r} is not an address mail can be sent to (plain ASCII "
+                         "local@domain)") from None
 
 
 def _text(value: object) -> str:
@@ -70,9 +163,20 @@ def _text(value: object) -> str:
     return text
 
 
+def _text_line(value: object) -> str:
+    return check_line(_text(value), "text")
+
+
 LooseDate = Annotated[date, BeforeValidator(_date)]
 Email = Annotated[str, BeforeValidator(_email)]
-Text = Annotated[str, BeforeValidator(_text)]
+Text = Annotated[str, BeforeValidator(_text), BeforeValidator(_multiline)]
+#: Required and one line: a title, a name.
+TextLine = Annotated[str, BeforeValidator(_text_line)]
+#: Optional, one line: publication types, forces, a link.
+Line = Annotated[str, BeforeValidator(_line)]
+#: Optional multi-line text: key findings, responses.
+Multiline = Annotated[str, BeforeValidator(_multiline)]
+Number = Annotated[int, BeforeValidator(published_number)]
 
 
 class _Input(BaseModel):
@@ -80,7 +184,7 @@ class _Input(BaseModel):
 
 
 class PersonInput(_Input):
-    name: Text
+    name: TextLine
     email: Email
     roles: list[Role]
 
@@ -100,20 +204,13 @@ class RecommendationInput(_Input):
     ``due_date`` contradicts, is a ``RecommendationDateError``.
     """
 
-    number: int
+    number: Number
     text: Text
     due_date: LooseDate | None = None
-    directed_at: str = "chief constables"
-    force_response: str | None = None
-    pcc_note: str | None = None
+    directed_at: Line = "chief constables"
+    force_response: Multiline | None = None
+    pcc_note: Multiline | None = None
     _due_note: str | None = PrivateAttr(default=None)
-
-    @field_validator("number")
-    @classmethod
-    def _positive(cls, n: int) -> int:
-        if n < 1:
-            raise ValueError("recommendation numbers start at 1")
-        return n
 
     @model_validator(mode="after")
     def _due_from_text(self) -> RecommendationInput:
@@ -142,28 +239,28 @@ def _same_due(given: date, stated: DueDate) -> bool:
 
 
 class AreaInput(_Input):
-    number: int
+    number: Number
     text: Text
-    force_response: str | None = None
+    force_response: Multiline | None = None
 
 
 class ReportInput(_Input):
     """A report as registered, with the content the OPCC already has."""
 
-    title: Text
+    title: TextLine
     published_on: LooseDate
-    publication_types: str = ""
-    police_forces: str = ""
-    link: str = ""
-    link_label: str = ""
-    force: str | None = None
-    key_findings: str | None = None
+    publication_types: Line = ""
+    police_forces: Line = ""
+    link: Line = ""
+    link_label: Line = ""
+    force: Line | None = None
+    key_findings: Multiline | None = None
     recommendations: list[RecommendationInput] = []
     areas_for_improvement: list[AreaInput] = []
-    afi_statement: str | None = None
-    recommendations_intro: str | None = None
-    cc_response: str | None = None
-    pcc_response: str | None = None
+    afi_statement: Multiline | None = None
+    recommendations_intro: Multiline | None = None
+    cc_response: Multiline | None = None
+    pcc_response: Multiline | None = None
 
     def check_unique_numbers(self) -> None:
         for kind, items in (("recommendation", self.recommendations),
@@ -196,16 +293,19 @@ def validate(model: type[M], data: Any) -> M:
         raise _first_error(exc) from None
 
 
+#: The most a report file may hold (as a document ``s55 import`` reads).
+REPORT_FILE_BYTES = 5 * 1024 * 1024
+
+
 def load_report_file(path: Path) -> ReportInput:
-    """A ``ReportInput`` from a TOML or YAML file."""
+    """A ``ReportInput`` from a TOML or YAML file (a regular UTF-8 file of at most 5 MB)."""
     import tomllib
 
     import yaml
 
-    try:
-        raw = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise InvalidInputError(str(path), exc.strerror or "cannot be read") from None
+    from workflow import files
+
+    raw = files.read_text(path, REPORT_FILE_BYTES)
     try:
         data = tomllib.loads(raw) if path.suffix == ".toml" else yaml.safe_load(raw)
     except (tomllib.TOMLDecodeError, yaml.YAMLError) as exc:

@@ -25,7 +25,8 @@ if TYPE_CHECKING:
     from workflow.storage.db import Database
 
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
 #: The ``--as`` of the command running in this process.
 _ACTOR: ContextVar[str | None] = ContextVar("s55_actor", default=None)
 
@@ -81,6 +82,17 @@ class _App(typer.Typer):
         return decorator
 
 
+def _check_utf8(args: list[str]) -> None:
+    """Refuse an argument that is not UTF-8 (bytes Python keeps as lone surrogates), which
+    no table, log line or message could hold."""
+    from workflow.errors import InvalidInputError
+
+    for arg in args:
+        if _SURROGATE.search(arg):
+            shown = arg.encode("utf-8", "backslashreplace").decode("ascii", "replace")
+            raise InvalidInputError("argument", f"'{shown}' is not UTF-8 text")
+
+
 class _Group(TyperGroup):
     """The one error boundary of the CLI."""
 
@@ -89,6 +101,7 @@ class _Group(TyperGroup):
         from workflow.errors import S55Error
 
         try:
+            _check_utf8([*getattr(ctx, "protected_args", []), *ctx.args])
             return super().invoke(ctx)
         except (S55Error, NotificationError) as exc:
             from workflow.cli.table import visible
@@ -137,14 +150,72 @@ app.add_typer(report_app, name="report")
 app.add_typer(rec_app, name="rec")
 app.add_typer(audit_app, name="audit")
 
+#: The largest id or count the database can hold (PostgreSQL ``integer``; SQLite holds more).
+INT_MAX = 2**31 - 1
+_DIGITS = re.compile(r"-?[0-9]+")
+
+
+class Bounded:
+    """A Typer ``parser``: a whole number written in ASCII digits, from ``low`` to ``high``.
+
+    Used by every id and number the command line takes, so that no value reaches the
+    database that it cannot hold (SQLite's ``OverflowError``, PostgreSQL's "integer out of
+    range"), and "٣", "1.0" or "1_000" are not read as numbers. A wrong value is a
+    ``NumberError`` (one ``Error:`` line, exit 1) naming the option and the range; it is not
+    a ``ValueError``, so Typer's own validation lets it through to the error boundary.
+    """
+
+    def __init__(self, what: str, low: int, high: int = INT_MAX) -> None:
+        self.what, self.low, self.high = what, low, high
+
+    def __call__(self, value: object) -> int:
+        from workflow.errors import NumberError
+
+        if isinstance(value, int) and not isinstance(value, bool):  # a default
+            return value
+        text = str(value)
+        shown = text if len(text) <= 40 else text[:40] + "..."
+        if not _DIGITS.fullmatch(text):
+            raise NumberError(self.what, f"{shown!r} is not a whole number in digits 0-9 "
+                                         f"({self.low} to {self.high})")
+        number = int(text)
+        if not self.low <= number <= self.high:
+            raise NumberError(self.what, f"{shown} is out of range ({self.low} to {self.high})")
+        return number
+
+
+def id_argument(metavar: str = "ID", help_text: str | None = None) -> Any:
+    """A positional id: a whole number from 1 to ``INT_MAX``."""
+    return typer.Argument(parser=Bounded(metavar.strip("[]"), 1), metavar=metavar,
+                          help=help_text)
+
+
+def number_option(flag: str, low: int, high: int = INT_MAX, *, help_text: str,
+                  metavar: str = "N") -> Any:
+    """An option taking a whole number from ``low`` to ``high`` (stated in ``--help``)."""
+    return typer.Option(flag, parser=Bounded(flag, low, high), metavar=metavar,
+                        help=f"{help_text} ({low} to {high})")
+
+
 OnBehalfOf = Annotated[str | None, typer.Option(
     "--on-behalf-of", metavar="EMAIL", help="an admin acting for this person (needs --reason; "
     "never for sign-off)")]
 AsJson = Annotated[bool, typer.Option("--json", help="print JSON instead of a table")]
-ResponseId = Annotated[int, typer.Argument(help="response id (see `s55 list`)", metavar="ID")]
+ResponseId = Annotated[int, id_argument(help_text="response id (see `s55 list`)")]
+#: ``--response ID`` of the listing commands.
+ResponseOpt = number_option("--response", 1, metavar="ID", help_text="only this response")
+#: ``--limit N`` of the listing commands.
+LimitOpt = number_option("--limit", 1, help_text="at most this many, newest first")
+ExpectVersion = Annotated[int | None, number_option(
+    "--expect-version", 1, metavar="VERSION",
+    help_text="refuse if the response changed since this version (see `s55 show`)")]
+#: A recommendation's number as published: a positive whole number.
+RecNumber = Annotated[int, id_argument("NUMBER")]
 TextOpt = Annotated[str | None, typer.Option("--text", help="the text itself")]
-FileOpt = Annotated[Path | None, typer.Option("--file", help="read the text from this file",
-                                              exists=False)]
+#: The most ``--file`` reads for one text (a long section is a few tens of kB).
+TEXT_FILE_BYTES = 1024 * 1024
+FileOpt = Annotated[Path | None, typer.Option(
+    "--file", help="read the text from this UTF-8 file (at most 1 MB)", exists=False)]
 
 
 def open_database(*, need_schema: bool = True) -> tuple[Settings, Database]:
@@ -178,10 +249,9 @@ def read_text(text: str | None, file: Path | None) -> str:
         raise InvalidInputError("input", "give exactly one of --text or --file")
     if file is None:
         return text or ""
-    try:
-        return file.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InvalidInputError(str(file), getattr(exc, "strerror", None) or str(exc)) from None
+    from workflow import files
+
+    return files.read_text(file, TEXT_FILE_BYTES)
 
 
 

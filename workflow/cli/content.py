@@ -9,8 +9,10 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from workflow.cli.app import (
+    ExpectVersion,
     FileOpt,
     OnBehalfOf,
+    RecNumber,
     ResponseId,
     TextOpt,
     acting_as,
@@ -75,13 +77,14 @@ AgainReason = Annotated[str | None, typer.Option("--reason", help="why, with --a
 
 def _numbered(items: list[str], what: str) -> list[dict[str, Any]]:
     from workflow.errors import InvalidInputError
+    from workflow.inputs import published_number
 
     out = []
     for item in items:
         number, sep, text = item.partition("=")
-        if not sep or not number.strip().isdigit():
+        if not sep:
             raise InvalidInputError(what, f"{item!r} is not NUMBER=TEXT")
-        out.append({"number": int(number), "text": text})
+        out.append({"number": published_number(number, what), "text": text})
     return out
 
 
@@ -105,11 +108,24 @@ def report_add(
     afi: Annotated[list[str], typer.Option(help="NUMBER=TEXT")] = [],  # noqa: B006
     again: Again = False, reason: AgainReason = None,
 ) -> None:
-    """Register an inspection report and open its Section 55 response in draft."""
+    """Register an inspection report and open its Section 55 response in draft.
+
+    Either every field from ``--file`` or every field as an option: an option given with
+    ``--file`` would be ignored, so it is refused.
+    """
     from workflow import content, inputs, reports
+    from workflow.errors import InvalidInputError
 
     again_reason = reports.again_reason(again, reason)
     if file is not None:
+        given = [flag for flag, value in (
+            ("--title", title), ("--published", published), ("--types", types or None),
+            ("--forces", forces or None), ("--link", link or None), ("--force", force),
+            ("--rec", rec or None), ("--afi", afi or None)) if value is not None]
+        if given:
+            raise InvalidInputError("--file", f"the report's fields come from the file; "
+                                    f"{', '.join(given)} would be ignored (put "
+                                    f"{'it' if len(given) == 1 else 'them'} in the file)")
         report = inputs.load_report_file(file)
     else:
         report = inputs.validate(inputs.ReportInput, {
@@ -149,8 +165,7 @@ def edit(
     field: Annotated[str, typer.Argument(help="key_findings, cc_response, pcc_response, "
                                               "afi_statement")],
     text: TextOpt = None, file: FileOpt = None,
-    expect_version: Annotated[int | None, typer.Option(help="refuse if the response "
-                                                          "changed since this version")] = None,
+    expect_version: ExpectVersion = None,
     on_behalf_of: OnBehalfOf = None, reason: WhyOpt = None,
 ) -> None:
     """Replace one text section of a response."""
@@ -164,7 +179,7 @@ def edit(
 
 @rec_app.command("add")
 def rec_add(
-    response_id: ResponseId, number: int, text: TextOpt = None,
+    response_id: ResponseId, number: RecNumber, text: TextOpt = None,
     file: FileOpt = None, due: Annotated[str | None, typer.Option()] = None,
     directed_at: Annotated[str, typer.Option()] = "chief constables",
 ) -> None:
@@ -180,7 +195,7 @@ def rec_add(
 
 
 def _rec_setter(field: str, doc: str) -> None:
-    def command(response_id: ResponseId, number: int, text: TextOpt = None,
+    def command(response_id: ResponseId, number: RecNumber, text: TextOpt = None,
                 file: FileOpt = None, on_behalf_of: OnBehalfOf = None,
                 reason: WhyOpt = None) -> None:
         from workflow import content

@@ -7,7 +7,17 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from workflow.cli.app import AsJson, app, open_workflow, print_json, typer_app
+from workflow.cli.app import (
+    AsJson,
+    LimitOpt,
+    ResponseOpt,
+    app,
+    id_argument,
+    number_option,
+    open_workflow,
+    print_json,
+    typer_app,
+)
 
 if TYPE_CHECKING:
     from workflow.clock import Clock
@@ -104,9 +114,10 @@ def _fired(f: Any) -> dict[str, Any]:
 
 @escalations_app.command("plan")
 def plan(
-    response_id: Annotated[int | None, typer.Argument(help="one response (default: all open)",
-                                                      metavar="[ID]")] = None,
-    days: Annotated[int, typer.Option(min=0, max=3660, help="look this many days ahead")] = 60,
+    response_id: Annotated[int | None, id_argument(
+        "[ID]", "one response (default: all open)")] = None,
+    days: Annotated[int, number_option(
+        "--days", 0, 3660, help_text="look this many days ahead")] = 60,
     now: NowOpt = None,
     as_json: AsJson = False,
 ) -> None:
@@ -147,8 +158,8 @@ def plan(
 
 @escalations_app.command("list")
 def list_(
-    response: Annotated[int | None, typer.Option(help="only this response")] = None,
-    limit: Annotated[int, typer.Option(help="at most this many, newest first")] = 200,
+    response: Annotated[int | None, ResponseOpt] = None,
+    limit: Annotated[int, LimitOpt] = 200,
     as_json: AsJson = False,
 ) -> None:
     """What has fired (and what was superseded while the scheduler was down)."""

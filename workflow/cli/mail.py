@@ -6,7 +6,18 @@ from typing import Annotated, Any
 
 import typer
 
-from workflow.cli.app import AsJson, acting_as, app, open_workflow, print_json, typer_app
+from workflow.cli.app import (
+    AsJson,
+    LimitOpt,
+    ResponseOpt,
+    acting_as,
+    app,
+    id_argument,
+    number_option,
+    open_workflow,
+    print_json,
+    typer_app,
+)
 
 outbox_app = typer_app("The outbox: every message s55 has queued, sent or given up on.")
 mail_app = typer_app("Deliver mail now, or test the SMTP settings.")
@@ -17,8 +28,8 @@ app.add_typer(mail_app, name="mail")
 @outbox_app.command("list")
 def outbox_list(
     status: Annotated[str | None, typer.Option(help="pending, sending, sent or dead")] = None,
-    response: Annotated[int | None, typer.Option(help="only this response's mail")] = None,
-    limit: Annotated[int, typer.Option(help="at most this many, newest first")] = 200,
+    response: Annotated[int | None, ResponseOpt] = None,
+    limit: Annotated[int, LimitOpt] = 200,
     as_json: AsJson = False,
 ) -> None:
     """List queued, sent and dead mail, and say where mail goes (SMTP or spool)."""
@@ -40,7 +51,7 @@ def outbox_list(
 
 
 @outbox_app.command("show")
-def outbox_show(outbox_id: Annotated[int, typer.Argument(metavar="ID")],
+def outbox_show(outbox_id: Annotated[int, id_argument()],
                 as_json: AsJson = False) -> None:
     """Show one message as it will be (or was) sent."""
     from workflow.mail import outbox
@@ -52,7 +63,7 @@ def outbox_show(outbox_id: Annotated[int, typer.Argument(metavar="ID")],
 
 
 @outbox_app.command("retry")
-def outbox_retry(outbox_id: Annotated[int, typer.Argument(metavar="ID")]) -> None:
+def outbox_retry(outbox_id: Annotated[int, id_argument()]) -> None:
     """Put a dead or failing message back in the queue now."""
     from workflow.mail import outbox
 
@@ -69,8 +80,8 @@ def _progress(total: int) -> Any:
 
 
 @mail_app.command("send")
-def mail_send(limit: Annotated[int | None, typer.Option(help="send at most this many")] = None
-              ) -> None:
+def mail_send(limit: Annotated[int | None, number_option(
+        "--limit", 1, help_text="send at most this many")] = None) -> None:
     """Deliver the mail that is due now (SMTP, or the spool folder when none is set)."""
     from workflow.mail import outbox
 
@@ -96,8 +107,10 @@ def mail_send(limit: Annotated[int | None, typer.Option(help="send at most this 
 @mail_app.command("test")
 def mail_test(address: str) -> None:
     """Send a test message to ADDRESS now, checking the SMTP settings end to end."""
+    from workflow.inputs import check_email
     from workflow.mail import outbox
 
+    address = check_email(address)  # refused at the door: no attempt, no audit event
     wf = open_workflow()
     acting = wf.identify(acting_as())
     typer.echo(outbox.send_test(wf.db, wf.settings, wf.clock, address, actor=acting.email,

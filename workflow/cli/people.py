@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
-from workflow.cli.app import AsJson, acting_as, open_workflow, people_app, print_json
+from workflow.cli.app import AsJson, acting_as, id_argument, open_workflow, people_app, print_json
 
 Reason = Annotated[str | None, typer.Option(help="why (required; kept in the state log)")]
 Login = Annotated[str | None, typer.Option(help="their operating-system account "
@@ -100,7 +100,7 @@ def people_delegate(
 
 @people_app.command("revoke")
 def people_revoke(
-    delegation_id: Annotated[int, typer.Argument(metavar="DELEGATION_ID")],
+    delegation_id: Annotated[int, id_argument("DELEGATION_ID")],
     reason: Reason = None,
 ) -> None:
     """End a delegation now."""

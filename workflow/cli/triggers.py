@@ -12,10 +12,14 @@ from typing import Annotated, Any
 import typer
 
 from states import TRANSITIONS, TRIGGERS, Param, TransitionSpec
-from workflow.cli.app import OnBehalfOf, ResponseId, acting_as, app, open_workflow
-
-ExpectVersion = Annotated[int | None, typer.Option(help="refuse if the response changed since "
-                                                        "this version (see `s55 show`)")]
+from workflow.cli.app import (
+    ExpectVersion,
+    OnBehalfOf,
+    ResponseId,
+    acting_as,
+    app,
+    open_workflow,
+)
 
 #: Each trigger parameter as an option: (Python name, option, what it is).
 _OPTIONS: dict[Param, tuple[str, str, str]] = {

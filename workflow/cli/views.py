@@ -12,6 +12,7 @@ import typer
 from workflow.cli.app import (
     AsJson,
     ResponseId,
+    ResponseOpt,
     acting_as,
     app,
     audit_app,
@@ -281,7 +282,7 @@ def audit_head(as_json: AsJson = False) -> None:
 def audit_export(
     output: Annotated[Path | None, typer.Option(help="write JSON Lines here (default stdout)")]
     = None,
-    response: Annotated[int | None, typer.Option(help="only this response's events")] = None,
+    response: Annotated[int | None, ResponseOpt] = None,
     force: Annotated[bool, typer.Option("--force", help="replace an existing --output file")]
     = False,
 ) -> None:

@@ -37,6 +37,7 @@ from workflow.documents.office import document_state
 from workflow.documents.parse import parse_document
 from workflow.errors import InvalidInputError
 from workflow.identity import Identifier
+from workflow.inputs import check_line, check_publication_date, check_text
 from workflow.service import require_role
 from workflow.storage.db import Database
 from workflow.storage.models import AreaForImprovement, InspectionReport, Recommendation, Response
@@ -123,7 +124,21 @@ def parse_file(path: str | Path, *, force: str | None = None, strict: bool = Fal
 
 def _parse(text: str, path: str | Path, *, force: str | None, strict: bool,
            published_on: date | None, today: date | None) -> tuple[ParsedDocument, date | None]:
+    _check_characters(text, str(path))
     doc = parse_document(text, path=str(path))
+    for what, value in (("inspection title", doc.title), ("publication types",
+                        doc.publication_types), ("police forces", doc.police_forces),
+                        ("force", doc.force or ""), ("report link", doc.link.url if doc.link
+                                                     else "")):
+        try:
+            check_line(value, what)
+        except InvalidInputError as exc:
+            raise DocumentError(str(path), None, str(exc)) from None
+    if today is not None:
+        try:
+            check_publication_date(doc.published, today, "report published on")
+        except InvalidInputError as exc:
+            raise DocumentError(str(path), doc.published_line, str(exc)) from None
     if force and doc.force and doc.force.casefold() != force.strip().casefold():
         w = DocumentWarning(None, f"the document is headed for {doc.force}, but this OPCC "
                             f"oversees {force.strip()}", WarningKind.AMBIGUOUS)
@@ -135,6 +150,16 @@ def _parse(text: str, path: str | Path, *, force: str | None, strict: bool,
             if w.kind in STRICT_KINDS:
                 raise DocumentError(str(path), w.line, f"{w.message} (strict import)")
     return doc, day
+
+
+def _check_characters(text: str, path: str) -> None:
+    """Refuse control characters (other than line breaks and tabs) where they are, as
+    ``report add`` does (issue 15): none would survive a mail subject or PostgreSQL."""
+    for number, line in enumerate(text.split("\n"), 1):  # not splitlines: it eats \x0b, \x1c
+        try:
+            check_text(line, "text")
+        except InvalidInputError as exc:
+            raise DocumentError(path, number, exc.problem) from None
 
 
 def publication_date(doc: ParsedDocument, path: str, given: date | None,
@@ -220,7 +245,8 @@ def import_document(
                                published_on=published_on, today=london_today(clock))
     state = document_state(doc.checklist)
     identifier = identifier or Identifier.here("claimed")
-    with db.write() as s:
+
+    def work(s: Session) -> ImportResult:
         acting = identifier.resolve(s, actor)
         person = acting.person
         require_role(person, {Role.ADMIN}, "import responses")
@@ -264,6 +290,10 @@ def import_document(
                                  "marked": doc.checklist.marked, "source": "import"},
                              by=acting.by)
         return ImportResult(rid, report.id or 0, state, doc, doc.warnings)
+
+    # The retrying transaction every command uses: a terminated backend or a serialization
+    # failure runs the whole import again, never half of it.
+    return db.run(work)
 
 
 def _report(s: Session, doc: ParsedDocument, now: Any, *, shared: bool) -> InspectionReport:

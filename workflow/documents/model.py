@@ -124,6 +124,7 @@ class ParsedDocument:
     # The day the response itself went up, where the document says (None: it does not).
     response_published: date | None = None
     response_published_line: int | None = None
+    published_line: int | None = None  # where the report's publication date is stated
 
     def recommendation(self, number: int) -> ParsedRecommendation:
         for rec in self.recommendations:

@@ -55,6 +55,8 @@ from workflow.documents.model import (
 )
 from workflow.documents.office import parse_checklist, response_published_on
 from workflow.documents.recs import due_date, split_repetition, unbold
+from workflow.errors import InvalidInputError
+from workflow.inputs import published_number
 
 U, A, N = WarningKind.UNPLACED, WarningKind.AMBIGUOUS, WarningKind.NOTICE
 
@@ -159,6 +161,11 @@ class _Walker:
         name = _NAMES[h.kind]
         if h.number is None:
             raise DocumentError(self.path, b.line, f"{name} heading {b.text!r} has no number")
+        try:
+            published_number(h.number)
+        except InvalidInputError as exc:
+            raise DocumentError(self.path, b.line, f"{name} heading {b.text!r}: "
+                                f"{exc.problem}") from None
         prefix = "rec" if h.kind is Kind.RECOMMENDATION else "afi"
         if self.major is Kind.CC:
             key = f"cc_{prefix}:{h.number}"
@@ -242,6 +249,7 @@ class _Builder:
             checklist=checklist, force=self._force(),
             warnings=tuple(sorted(self.warnings, key=lambda x: x.line or 0)),
             response_published=response_published, response_published_line=response_line,
+            published_line=line,
         )
 
     # -- fields ---------------------------------------------------------------
