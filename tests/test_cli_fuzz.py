@@ -26,7 +26,7 @@ from workflow.storage.db import Database
 
 #: Commands that serve or run for ever (a daemon, a server): never started here.
 LONG_RUNNING = {"run", "serve"}
-EXAMPLES = int(os.environ.get("S55_FUZZ_EXAMPLES", "800"))
+EXAMPLES = int(os.environ.get("S55_FUZZ_EXAMPLES", "400"))
 
 
 def commands() -> list[tuple[list[str], Any]]:
