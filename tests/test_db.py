@@ -444,6 +444,7 @@ def test_a_connection_broken_on_the_clients_side_is_transient() -> None:
                                       "unexpectedly")
     assert broken.sqlstate is None
     assert transient(OperationalError("SELECT 1", None, broken))
+    assert transient(OperationalError("SELECT 1", None, psycopg.errors.AdminShutdown()))
     assert not transient(OperationalError("SELECT 1", None, psycopg.errors.QueryCanceled()))
     assert not transient(OperationalError("SELECT 1", None,
                                           sqlite3.OperationalError("no such table: x")))

@@ -112,14 +112,24 @@ def _postgres_engine(url: str, statement_timeout_ms: int) -> Engine:
     )
 
 
+_SERVER_ENDED = frozenset({"57P01", "57P02", "57P03"})
+
+
 def connection_lost(exc: DBAPIError) -> bool:
     """The connection went away under ``exc``. SQLAlchemy says so when it recognises the
-    disconnect; a driver ``OperationalError`` with no SQLSTATE says so too: every error the
-    server reports carries one, so one without came from the client's side of a broken
-    connection ("server closed the connection unexpectedly", read half-way through a
-    reply), which SQLAlchemy does not always recognise."""
-    return bool(exc.connection_invalidated) or (
-        isinstance(exc, OperationalError) and getattr(exc.orig, "sqlstate", "?") is None)
+    disconnect, but not always (it depends on when psycopg marks the connection broken):
+    a driver ``OperationalError`` with no SQLSTATE (the client's side of a broken
+    connection, "server closed the connection unexpectedly"), a connection exception
+    (class 08) or the server ending the session (57P01-03, a terminated backend) say so too.
+    """
+    if exc.connection_invalidated:
+        return True
+    if not isinstance(exc, OperationalError):
+        return False
+    state = getattr(exc.orig, "sqlstate", "?")
+    # No SQLSTATE: the client's side; class 08: connection exceptions; 57P01-03: the server
+    # is shutting this connection down (a terminated backend: admin_shutdown).
+    return state is None or str(state).startswith("08") or state in _SERVER_ENDED
 
 
 def transient(exc: BaseException) -> bool:
