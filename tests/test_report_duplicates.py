@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select, text
 from typer.testing import CliRunner
+from waiting import wait_until
 
 from tests.factories import ADMIN, add_people, snapshot
 from workflow import audit
@@ -237,15 +238,12 @@ def test_two_processes_race_one_registration(wf: Workflow, db: Database, db_url:
 
 def _wait_for_waiters(db: Database, n: int, timeout: float = 60.0) -> None:
     """Until ``n`` sessions wait on an advisory lock (each process blocked at a lock)."""
-    import time
-
-    deadline = time.monotonic() + timeout
     with db.engine.connect() as conn:
-        while time.monotonic() < deadline:
-            waiting = conn.execute(text("SELECT count(*) FROM pg_locks WHERE "
-                                        "locktype = 'advisory' AND NOT granted")).scalar()
+        def waiting() -> int:
+            count = conn.execute(text("SELECT count(*) FROM pg_locks WHERE "
+                                      "locktype = 'advisory' AND NOT granted")).scalar()
             conn.commit()
-            if waiting == n:
-                return
-            time.sleep(0.05)
-    raise AssertionError(f"{n} processes never waited on a lock")
+            return int(count or 0)
+
+        wait_until(waiting, lambda count: count == n, timeout=timeout,
+                   what=f"{n} processes waiting on a lock")
