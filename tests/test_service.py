@@ -327,3 +327,16 @@ class TestDeadlineOverride:
             content.override_deadline(wf, rid, day, "typo", ADMIN)
         assert str(err.value) == message
         assert snapshot(wf) == before
+
+
+def test_the_deadline_cannot_move_once_signed_off(wf: Workflow, rid: int) -> None:
+    """The signed text states the deadline: overriding it after sign-off would make the
+    text differ from what the PCC signed, so it is refused and nothing changes."""
+    drive(wf, rid, State.FORWARDED_TO_PANEL)
+    before = snapshot(wf)
+    with pytest.raises(NotEditableError) as info:
+        content.override_deadline(wf, rid, "2024-12-11", "republished", ADMIN)
+    assert str(info.value) == (f"cannot edit the deadline of response {rid} while it is "
+                               "forwarded_to_panel: its content was signed off")
+    assert snapshot(wf) == before
+
