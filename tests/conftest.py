@@ -21,6 +21,7 @@ from sqlalchemy import text
 
 from workflow.clock import SystemClock
 from workflow.config import Settings
+from workflow.service import Workflow
 from workflow.storage import schema
 from workflow.storage.db import Database
 
@@ -132,6 +133,17 @@ def db(db_url: str) -> Iterator[Database]:
 def settings(db_url: str, tmp_path: Path) -> Settings:
     return Settings(database_url=db_url, spool_dir=tmp_path / "spool", force="Norfolk",
                     identity="claimed")
+
+
+@pytest.fixture
+def wf(db: Database, settings: Settings) -> Workflow:
+    """The service with Norfolk's people and no response yet (modules that need more
+    override it)."""
+    from tests.factories import add_people
+
+    workflow = Workflow(db, settings)
+    add_people(workflow)
+    return workflow
 
 
 @pytest.fixture

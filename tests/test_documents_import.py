@@ -11,16 +11,14 @@ import pytest
 from sqlalchemy import select
 
 from states import State
-from tests.factories import ADMIN, FORCE, add_people, snapshot
+from tests.factories import ADMIN, FORCE, snapshot
 from workflow import audit
 from workflow.audit import Action
 from workflow.clock import FixedClock
-from workflow.config import Settings
 from workflow.documents.importer import MAX_BYTES, import_document
 from workflow.documents.model import DocumentError
 from workflow.errors import DuplicateError, NotFoundError, RoleError
 from workflow.service import Workflow
-from workflow.storage.db import Database
 from workflow.storage.models import AreaForImprovement, InspectionReport, Recommendation, Response
 
 FIXTURE = Path(__file__).parent / "data" / "norfolk-asb-spotlight-2024.md"
@@ -30,13 +28,6 @@ OFFICE_PLAIN = """- Response forwarded to the Chief Constable.
 - Response forwarded to the Norfolk Police and Crime Panel.
 - Response published on the OPCQN website.
 - Response submitted on the HMICFRS Monitoring Portal."""
-
-
-@pytest.fixture
-def wf(db: Database, settings: Settings) -> Workflow:
-    w = Workflow(db, settings)
-    add_people(w)
-    return w
 
 
 def write(tmp_path: Path, text: str, name: str = "response.md") -> Path:

@@ -29,13 +29,6 @@ MONTHS = "January|February|March|April|May|June|July|August|September|October|No
 
 
 @pytest.fixture
-def wf(db: Database, settings: Settings) -> Workflow:
-    w = Workflow(db, settings)
-    add_people(w)
-    return w
-
-
-@pytest.fixture
 def imported(wf: Workflow) -> int:
     return import_document(wf.db, FIXTURE, actor=ADMIN, force="Norfolk").response_id
 

@@ -7,6 +7,7 @@ no date; the variants below add one, as an officer filling the form would.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
@@ -16,15 +17,11 @@ from typing import Any
 import pytest
 import time_machine
 from sqlalchemy import select
-from typer.testing import CliRunner
 
-from tests.factories import ADMIN, add_people, snapshot
-from workflow.cli import app
-from workflow.config import Settings
+from tests.factories import ADMIN, snapshot
 from workflow.documents.model import WarningKind
 from workflow.documents.parse import parse_document
 from workflow.service import Workflow
-from workflow.storage.db import Database
 from workflow.storage.models import Response
 
 FIXTURE = Path(__file__).parent / "data" / "norfolk-asb-spotlight-2024.md"
@@ -44,28 +41,15 @@ def with_published_line(line: str) -> str:
 
 
 @pytest.fixture
-def wf(db: Database, settings: Settings) -> Workflow:
-    w = Workflow(db, settings)
-    add_people(w)
-    return w
-
-
-@pytest.fixture
 def clock_at_now() -> Iterator[Any]:
     with time_machine.travel(NOW, tick=False) as t:
         yield t
 
 
 @pytest.fixture
-def run(db_url: str, tmp_path: Path, clock_at_now: Any):  # type: ignore[no-untyped-def]
-    runner = CliRunner()
-    env = {"S55_DATABASE_URL": db_url, "S55_SPOOL_DIR": str(tmp_path / "spool"),
-           "S55_ACTOR": ADMIN, "S55_FORCE": "Norfolk"}
-
-    def invoke(*args: str):  # type: ignore[no-untyped-def]
-        return runner.invoke(app, list(args), env=env)
-
-    return invoke
+def run(run, clock_at_now: Any):  # type: ignore[no-untyped-def]
+    """The conftest ``run``, as the admin."""
+    return functools.partial(run, actor=ADMIN)
 
 
 def write(tmp_path: Path, text: str) -> Path:

@@ -6,19 +6,16 @@ Expected dates are written by hand from the texts (HMICFRS writes "By 31 March 2
 
 from __future__ import annotations
 
+import functools
 from datetime import date
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
-from typer.testing import CliRunner
 
-from tests.factories import ADMIN, NORFOLK_RECS, add_people, norfolk_report, snapshot
+from tests.factories import ADMIN, NORFOLK_RECS, norfolk_report, snapshot
 from workflow import content
-from workflow.cli import app
-from workflow.config import Settings
 from workflow.service import Workflow
-from workflow.storage.db import Database
 from workflow.storage.models import Recommendation
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -58,22 +55,9 @@ A report with one recommendation
 
 
 @pytest.fixture
-def wf(db: Database, settings: Settings) -> Workflow:
-    w = Workflow(db, settings)
-    add_people(w)
-    return w
-
-
-@pytest.fixture
-def run(db_url: str, tmp_path: Path):  # type: ignore[no-untyped-def]
-    runner = CliRunner()
-    env = {"S55_DATABASE_URL": db_url, "S55_SPOOL_DIR": str(tmp_path / "spool"),
-           "S55_ACTOR": ADMIN, "S55_FORCE": "Norfolk"}
-
-    def invoke(*args: str):  # type: ignore[no-untyped-def]
-        return runner.invoke(app, list(args), env=env)
-
-    return invoke
+def run(run):  # type: ignore[no-untyped-def]
+    """The conftest ``run``, as the admin."""
+    return functools.partial(run, actor=ADMIN)
 
 
 def stored_due_dates(wf: Workflow) -> list[tuple[int, int, date | None]]:

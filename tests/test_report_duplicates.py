@@ -3,6 +3,7 @@ naming the first, unless `--again --reason` (issue 10). On SQLite and PostgreSQL
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -12,13 +13,10 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select, text
-from typer.testing import CliRunner
 from waiting import wait_until
 
-from tests.factories import ADMIN, add_people, snapshot
+from tests.factories import ADMIN, snapshot
 from workflow import audit
-from workflow.cli import app
-from workflow.config import Settings
 from workflow.service import Workflow
 from workflow.storage.db import Database
 from workflow.storage.models import InspectionReport, Response
@@ -34,22 +32,9 @@ AGAIN = "to register another, give --again --reason WHY"
 
 
 @pytest.fixture
-def wf(db: Database, settings: Settings) -> Workflow:
-    w = Workflow(db, settings)
-    add_people(w)
-    return w
-
-
-@pytest.fixture
-def run(db_url: str, tmp_path: Path):  # type: ignore[no-untyped-def]
-    runner = CliRunner()
-    env = {"S55_DATABASE_URL": db_url, "S55_SPOOL_DIR": str(tmp_path / "spool"),
-           "S55_ACTOR": ADMIN, "S55_FORCE": "Norfolk"}
-
-    def invoke(*args: str):  # type: ignore[no-untyped-def]
-        return runner.invoke(app, list(args), env=env)
-
-    return invoke
+def run(run):  # type: ignore[no-untyped-def]
+    """The conftest ``run``, as the admin."""
+    return functools.partial(run, actor=ADMIN)
 
 
 def ok(result) -> str:  # type: ignore[no-untyped-def]
