@@ -16,7 +16,7 @@ from workflow.cli.app import (
     acting_as,
     app,
     audit_app,
-    open_database,
+    open_reader,
     open_workflow,
     print_json,
 )
@@ -51,7 +51,7 @@ def list_(
     if state is not None and state not in {s.value for s in State}:
         raise InvalidInputError("--state", f"{state!r} is not a state; states: "
                                 f"{', '.join(s.value for s in State)}")
-    settings, db = open_database()
+    settings, db = open_reader()
     rows = list_responses(db, settings, SystemClock(), state=state, overdue=overdue,
                           include_closed=all_)
     if as_json:
