@@ -148,9 +148,12 @@ def _show_text(d: dict[str, Any]) -> list[str]:
 @app.command()
 def show(response_id: ResponseId, as_json: AsJson = False) -> None:
     """One response: deadlines, content status, and the triggers you may fire now."""
-    from workflow.queries import show as show_response
+    from workflow import reading
+    from workflow.clock import SystemClock
 
-    detail = show_response(open_workflow(), response_id, acting_as())
+    settings, db = open_reader()
+    detail = reading.show(db, SystemClock(), settings.identity, reading.os_account(),
+                          response_id, acting_as())
     if as_json:
         return print_json(detail)
     from workflow.cli.table import visible
@@ -161,13 +164,13 @@ def show(response_id: ResponseId, as_json: AsJson = False) -> None:
 @app.command()
 def log(response_id: ResponseId, as_json: AsJson = False) -> None:
     """The state log of one response: who moved what, when and why."""
-    from workflow.queries import log as response_log
+    from workflow import reading
 
-    events = response_log(open_workflow(), response_id)
+    events = reading.log(open_reader()[1], response_id)
     if as_json:
         return print_json(events)
     from workflow.cli.table import print_table
-    from workflow.queries import describe, provenance
+    from workflow.reading import describe, provenance
 
     def change(e: dict[str, Any]) -> str:
         move = f"{e['from_state'] or '-'} -> {e['to_state']}" if e["to_state"] else ""
