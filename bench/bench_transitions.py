@@ -1,20 +1,24 @@
 """Transitions per second (with audit events and queued mail) vs prebuilt SQLAlchemy Core.
 
-Each of our operations is ``Workflow.fire(request_force_input)``: load, check role,
-state and guards, compare-and-set the row, append the chained audit event, render and
-queue the force liaison's mail and its audit event, commit.
+Each of our operations is ``Workflow.fire(request_force_input)``: load, check who acts
+(an active person), role, state and guards, compare-and-set the row, render and check the
+force liaison's mail, append the chained and HMAC-signed transition event, queue the
+outbox row, append its signed ``mail_queued`` event (with the mail's digest) and point the
+row at it, commit. Both sides run with an audit key file (as ``s55 init`` makes one), so
+every event carries its HMAC.
 
-The baseline writes the same rows in the same transactions, through the same engine
-(so the same ``BEGIN IMMEDIATE`` and ``synchronous`` on SQLite, the same
-``synchronous_commit`` on PostgreSQL), with SQLAlchemy Core statements built once and
-executed with bound parameters on a plain connection: read the row's version and
-deadline, read who holds the force role, compare-and-set the row (``WHERE id, version
-and state = 'draft'``), take the chain's advisory lock (PostgreSQL), read the chain
-head, insert the chained transition event, the outbox row and its chained
-``mail_queued`` event. It checks nothing else and renders no template: its mail is the
-subject and bodies our side wrote in this run's warm-up (same sizes; the average sizes
-of both sides' rows are printed). Afterwards the whole audit chain is verified, so
-both sides' events are proven to be well-formed links.
+The baseline writes the same rows (same columns, same sizes) in the same transactions,
+through the same engine (so the same ``BEGIN IMMEDIATE`` and ``synchronous`` on SQLite,
+the same ``synchronous_commit`` on PostgreSQL), with SQLAlchemy Core statements built once
+and executed with bound parameters on a plain connection: read the row's version and
+deadline, read who holds the force role, compare-and-set the row (``WHERE id, version and
+state = 'draft'``), take the chain's advisory lock (PostgreSQL), read the chain head,
+insert the chained, signed transition event (with the same provenance columns), the
+outbox row, the signed ``mail_queued`` event holding the mail's digest, and update the
+row's ``queued_event_id``. It checks nothing else and renders no template: its mail is
+the subject and bodies our side wrote in this run's warm-up (same sizes; the average
+sizes of both sides' rows are printed). Afterwards the whole audit chain is verified
+with the key, so both sides' events are proven to be well-formed, signed links.
 
     python -m bench.bench_transitions [--n 150] [--rounds 5] [--backend sqlite|postgresql|both]
 """
@@ -24,16 +28,19 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, func, insert, select, text, update
 
 from bench.common import alternate, durability, fresh_database, report, timed
 from states.deadlines import default_force_input_due
-from workflow import audit, content
+from workflow import audit, audit_keys, content
+from workflow.audit_keys import Keyring
 from workflow.clock import LONDON
 from workflow.config import Settings
 from workflow.inputs import ReportInput, validate
@@ -51,7 +58,7 @@ _E: Any = AuditEvent.__table__  # type: ignore[attr-defined]
 _O: Any = OutboxMessage.__table__  # type: ignore[attr-defined]
 _P: Any = Person.__table__  # type: ignore[attr-defined]
 LOAD = select(_R.c.version, _R.c.deadline).where(_R.c.id == bindparam("rid"))
-PEOPLE = select(_P.c.email, _P.c.roles).order_by(_P.c.id)
+PEOPLE = select(_P.c.email, _P.c.roles).where(_P.c.active).order_by(_P.c.id)
 MOVE = (update(_R)
         .where(_R.c.id == bindparam("rid"), _R.c.version == bindparam("old"),
                _R.c.state == "draft")
@@ -62,7 +69,9 @@ LOCK = text("SELECT pg_advisory_xact_lock(755)")
 HEAD = select(_E.c.hash).order_by(_E.c.id.desc()).limit(1)
 EVENT = insert(_E).returning(_E.c.id)
 MAIL = insert(_O).returning(_O.c.id)
-MAIL_EVENT = insert(_E)
+POINT = (update(_O).where(_O.c.id == bindparam("oid"))
+         .values(queued_event_id=bindparam("queued")))
+PROVENANCE = ("channel", "account", "host", "identity", "on_behalf_of")
 
 
 @dataclass(frozen=True)
@@ -70,13 +79,18 @@ class Letter:
     """The mail our side wrote in the warm-up: the baseline writes the same."""
 
     sender: str
+    reply_to: str | None
     subject: str
     body_text: str
     body_html: str
 
 
-def setup(url: str, reports: int) -> Workflow:
-    wf = Workflow(Database(url), Settings(database_url=url))
+def setup(url: str, reports: int, key_file: Path) -> Workflow:
+    """A workflow signing every event with a new audit key in ``key_file`` (as after
+    ``s55 init``), an admin, a liaison and ``reports`` draft responses."""
+    audit_keys.create(key_file)
+    wf = Workflow(Database(url, audit_key_file=key_file),
+                  Settings(database_url=url, audit_key_file=key_file, identity="claimed"))
     content.add_person(wf, {"name": "Admin", "email": ADMIN, "roles": ["admin"]}, None)
     content.add_person(wf, {"name": "Liaison", "email": FORCE, "roles": ["force"]}, ADMIN)
     published = datetime.now(UTC).date()
@@ -93,68 +107,102 @@ def ours(wf: Workflow, ids: list[int]) -> None:
         wf.fire(rid, TRIGGER, ADMIN)
 
 
-def _event(prev: str, row: dict[str, Any]) -> tuple[dict[str, Any], str]:
-    """``row`` chained after ``prev`` exactly as the audit log chains (verify checks it)."""
+@dataclass(frozen=True)
+class Baseline:
+    """What the baseline knows before it starts: the mail, the key, the provenance."""
+
+    letter: Letter
+    ring: Keyring
+    provenance: dict[str, Any]
+    days_before: int
+
+
+def _event(prev: str, row: dict[str, Any], ring: Keyring) -> tuple[dict[str, Any], str]:
+    """``row`` chained after ``prev`` and signed, exactly as the audit log does (verify
+    checks both)."""
     fields = [prev, str(row["response_id"]), row["at"].isoformat(timespec="microseconds"),
               row["actor"], row["action"], row["trigger"] or "", row["from_state"] or "",
-              row["to_state"] or "", "", row["payload"]]
+              row["to_state"] or "", "", row["payload"],
+              *("" if row[c] is None else row[c] for c in PROVENANCE)]
     digest = hashlib.sha256(SEP.join(fields).encode()).hexdigest()
-    return {**row, "reason": None, "prev_hash": prev, "hash": digest}, digest
+    key_id, mac = ring.sign(digest)
+    return {**row, "reason": None, "prev_hash": prev, "hash": digest, "key_id": key_id,
+            "mac": mac}, digest
 
 
-def baseline_one(conn: Connection, rid: int, letter: Letter, days_before: int) -> None:
+def _json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def _outbox(letter: Letter, event_id: int, rid: int, to: str, now: datetime
+            ) -> tuple[dict[str, Any], str]:
+    """The outbox row of one recipient, and its digest (what the ``mail_queued`` event
+    records)."""
+    key = f"{event_id}:{to}"
+    message_id = (f"<s55.{hashlib.sha256(key.encode()).hexdigest()[:40]}"
+                  f"@{letter.sender.rpartition('@')[2]}>")
+    digest = hashlib.sha256(SEP.join((
+        letter.sender, to, letter.reply_to or "", letter.subject, letter.body_text,
+        letter.body_html, message_id)).encode()).hexdigest()
+    return {"event_id": event_id, "response_id": rid, "dedupe_key": key,
+            "message_id": message_id, "kind": TRIGGER, "sender": letter.sender,
+            "recipient": to, "reply_to": letter.reply_to, "subject": letter.subject,
+            "body_text": letter.body_text, "body_html": letter.body_html, "status": "pending",
+            "attempts": 0, "last_error": None, "next_attempt_at": now,
+            "created_at": now}, digest
+
+
+def baseline_one(conn: Connection, rid: int, base: Baseline) -> None:
     """One transition's rows, in the caller's transaction."""
     now = datetime.now(UTC)
     version, deadline = conn.execute(LOAD, {"rid": rid}).one()
     recipients = [email for email, roles in conn.execute(PEOPLE) if "force" in roles]
-    due = default_force_input_due(deadline, now.astimezone(LONDON).date(), days_before)
+    due = default_force_input_due(deadline, now.astimezone(LONDON).date(), base.days_before)
     if conn.execute(MOVE, {"rid": rid, "old": version, "new": version + 1, "now": now,
                            "due": due}).rowcount != 1:
         raise SystemExit(f"baseline: response {rid} moved under us")
     if conn.dialect.name == "postgresql":
         conn.execute(LOCK)
     prev = conn.execute(HEAD).scalar() or audit.GENESIS
-    payload = json.dumps({"force_input_due": due.isoformat()}, sort_keys=True,
-                         separators=(",", ":"), ensure_ascii=False)
     row, prev = _event(prev, {
         "response_id": rid, "at": now, "actor": ADMIN, "action": "transition",
         "trigger": TRIGGER, "from_state": "draft", "to_state": "force_input",
-        "payload": payload})
+        "payload": _json({"force_input_due": due.isoformat()}), **base.provenance}, base.ring)
     event_id = conn.execute(EVENT, row).scalar_one()
     queued = []
     for to in recipients:
-        key = f"{event_id}:{to}"
-        digest = hashlib.sha256(key.encode()).hexdigest()[:40]
-        queued.append({"id": conn.execute(MAIL, {
-            "event_id": event_id, "response_id": rid, "dedupe_key": key,
-            "message_id": f"<s55.{digest}@{letter.sender.rpartition('@')[2]}>", "kind": TRIGGER,
-            "sender": letter.sender, "recipient": to, "subject": letter.subject,
-            "body_text": letter.body_text, "body_html": letter.body_html, "status": "pending",
-            "attempts": 0, "next_attempt_at": now, "created_at": now}).scalar_one(), "to": to})
-    payload = json.dumps({"kind": TRIGGER, "cause_event": event_id, "outbox": queued},
-                         sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        mail, digest = _outbox(base.letter, event_id, rid, to, now)
+        queued.append({"id": conn.execute(MAIL, mail).scalar_one(), "to": to,
+                       "digest": digest})
     row, prev = _event(prev, {
         "response_id": rid, "at": now, "actor": ADMIN, "action": "mail_queued", "trigger": None,
-        "from_state": None, "to_state": None, "payload": payload})
-    conn.execute(MAIL_EVENT, row)
+        "from_state": None, "to_state": None,
+        "payload": _json({"kind": TRIGGER, "cause_event": event_id, "outbox": queued}),
+        **base.provenance}, base.ring)
+    queued_id = conn.execute(EVENT, row).scalar_one()
+    conn.execute(POINT, [{"oid": q["id"], "queued": queued_id} for q in queued])
 
 
-def baseline(db: Database, ids: list[int], letter: Letter, days_before: int) -> None:
+def baseline(db: Database, ids: list[int], base: Baseline) -> None:
     for rid in ids:
         with db.engine.begin() as conn:  # one transaction per transition, as ours
-            baseline_one(conn, rid, letter, days_before)
+            baseline_one(conn, rid, base)
 
 
-def warm_up(wf: Workflow, ours_id: int, base_id: int) -> Letter:
+def warm_up(wf: Workflow, ours_id: int, base_id: int) -> Baseline:
     """One transition each side (templates compiled, statements cached, pool filled);
-    the mail our side wrote is the baseline's."""
+    the mail our side wrote, the key and the provenance are the baseline's."""
     ours(wf, [ours_id])
     with wf.db.read() as s:
-        row = s.execute(select(_O.c.sender, _O.c.subject, _O.c.body_text, _O.c.body_html)
-                        .where(_O.c.response_id == ours_id)).one()
-    letter = Letter(*row)
-    baseline(wf.db, [base_id], letter, wf.settings.force_input_days_before)
-    return letter
+        row = s.execute(select(_O.c.sender, _O.c.reply_to, _O.c.subject, _O.c.body_text,
+                               _O.c.body_html).where(_O.c.response_id == ours_id)).one()
+    origin = wf.identifier.origin.known_as(audit.Identity.CLAIMED)
+    assert wf.db.audit_key_file is not None
+    base = Baseline(Letter(*row), audit_keys.load(wf.db.audit_key_file),
+                    {c: getattr(origin, c) for c in PROVENANCE},
+                    wf.settings.force_input_days_before)
+    baseline(wf.db, [base_id], base)
+    return base
 
 
 def sizes(db: Database, ids: list[int]) -> str:
@@ -169,8 +217,8 @@ def sizes(db: Database, ids: list[int]) -> str:
 
 
 def run(backend: str, n: int, rounds: int) -> float:
-    with fresh_database(backend) as url:
-        wf = setup(url, 2 * n * rounds + 2)
+    with fresh_database(backend) as url, tempfile.TemporaryDirectory() as keys:
+        wf = setup(url, 2 * n * rounds + 2, Path(keys) / "audit.key")
         ids: Iterator[int] = iter(range(1, 2 * n * rounds + 1))
         ours_ids: list[int] = []
         base_ids: list[int] = []
@@ -183,8 +231,7 @@ def run(backend: str, n: int, rounds: int) -> float:
         # The warm-up takes the last two responses: the longest ids and titles, so the
         # baseline's copy of our mail is never shorter than ours.
         first_ours, first_base = 2 * n * rounds + 1, 2 * n * rounds + 2
-        letter = warm_up(wf, first_ours, first_base)
-        days = wf.settings.force_input_days_before
+        base = warm_up(wf, first_ours, first_base)
 
         def ours_side() -> float:
             todo = chunk(ours_ids)
@@ -192,14 +239,16 @@ def run(backend: str, n: int, rounds: int) -> float:
 
         def baseline_side() -> float:
             todo = chunk(base_ids)
-            return n / timed(lambda: baseline(wf.db, todo, letter, days))
+            return n / timed(lambda: baseline(wf.db, todo, base))
 
         result = alternate({"ours": ours_side, "baseline": baseline_side}, rounds)
-        verified = audit.verify(wf.db)
+        verified = audit.verify(wf.db, ring=base.ring)
         assert verified.ok, verified
+        assert verified.signed == verified.count, verified
         print(f"durability (both sides): {durability(wf.db)}")
         print(f"mail written: ours {sizes(wf.db, ours_ids)}; baseline {sizes(wf.db, base_ids)}")
-        print(f"audit chain verified: {verified.count} events, both sides' links included")
+        print(f"audit chain verified with the key: {verified.count} events, every one signed, "
+              "both sides' links included")
         ratio = report(f"transitions/s on {backend} ({n} {TRIGGER} per round and side, "
                        "each with audit + mail)", "ops/s", result, higher_is_better=True,
                        target=">= 0.5")

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
@@ -35,9 +35,12 @@ def check_text(value: str, what: str) -> str:
     return value.strip()
 
 
+_BY_EMAIL = select(Person).where(col(Person.email) == bindparam("email"))
+_BY_LOGIN = select(Person).where(col(Person.login) == bindparam("login"))
+
+
 def find_person(session: Session, email: str) -> Person | None:
-    return session.scalars(
-        select(Person).where(col(Person.email) == email.strip().lower())).first()
+    return session.scalars(_BY_EMAIL, {"email": email.strip().lower()}).first()
 
 
 def person_by_email(session: Session, email: str) -> Person:
@@ -84,8 +87,7 @@ class Identifier:
         return cls(mode, Provenance.here(channel))
 
     def _os_person(self, session: Session) -> Person | None:
-        return session.scalars(select(Person).where(
-            col(Person.login) == self.origin.account)).first()
+        return session.scalars(_BY_LOGIN, {"login": self.origin.account}).first()
 
     def viewer(self, session: Session, claimed: str | None) -> Person | None:
         """Whose point of view a read takes (``None``: nobody in particular)."""

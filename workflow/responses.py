@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
@@ -36,21 +36,20 @@ class Loaded:
         )
 
 
+# Built once (statements with bound parameters): every transition loads its response.
+_LOAD = (select(Response, InspectionReport)
+         .join(InspectionReport, col(InspectionReport.id) == col(Response.report_id))
+         .where(col(Response.id) == bindparam("rid")))
+_RECOMMENDATIONS = (select(Recommendation)
+                    .where(col(Recommendation.response_id) == bindparam("rid"))
+                    .order_by(col(Recommendation.number)))
+
+
 def load(session: Session, response_id: int) -> Loaded:
     """A response with its report and recommendations (``NotFoundError`` if absent)."""
-    row = session.execute(
-        select(Response, InspectionReport)
-        .join(InspectionReport, col(InspectionReport.id) == col(Response.report_id))
-        .where(col(Response.id) == response_id)
-    ).first()
+    row = session.execute(_LOAD, {"rid": response_id}).first()
     if row is None:
         raise NotFoundError("response", response_id)
     response, report = row
-    recs = list(
-        session.scalars(
-            select(Recommendation)
-            .where(col(Recommendation.response_id) == response_id)
-            .order_by(col(Recommendation.number))
-        )
-    )
+    recs = list(session.scalars(_RECOMMENDATIONS, {"rid": response_id}))
     return Loaded(response, report, recs)

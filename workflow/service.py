@@ -12,9 +12,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import col
@@ -72,16 +73,29 @@ def check_version(loaded: Loaded, expected_version: int | None) -> None:
         raise StaleVersionError(row.id or 0, expected_version, row.version)
 
 
+_RESPONSE: Any = Response.__table__  # type: ignore[attr-defined]
+
+
+@lru_cache(maxsize=64)
+def _compare_and_set(columns: frozenset[str]) -> Any:
+    """UPDATE response SET version and ``columns`` WHERE id and version match (bound
+    parameters ``rid``, ``old``, ``new`` and ``set_<column>``)."""
+    c = _RESPONSE.c
+    return (update(_RESPONSE)
+            .where(c.id == bindparam("rid"), c.version == bindparam("old"))
+            .values(version=bindparam("new"),
+                    **{k: bindparam(f"set_{k}", type_=c[k].type) for k in sorted(columns)}))
+
+
 def bump(session: Session, loaded: Loaded, **values: Any) -> None:
     """Compare-and-set: write ``values`` only if the row is still at the loaded version."""
     row = loaded.response
     # A Core statement on the session's connection (no ORM bookkeeping needed: the
-    # loaded object is brought in step below).
+    # loaded object is brought in step below), built once per set of columns.
     result = session.connection().execute(
-        update(Response)
-        .where(col(Response.id) == row.id, col(Response.version) == row.version)
-        .values(version=row.version + 1, **values)
-    )
+        _compare_and_set(frozenset(values)),
+        {"rid": row.id, "old": row.version, "new": row.version + 1,
+         **{f"set_{k}": v for k, v in values.items()}})
     if result.rowcount != 1:  # type: ignore[attr-defined]
         # Another writer committed between our load and this update (PostgreSQL waits
         # for its row lock, then finds the version moved on).

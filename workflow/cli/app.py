@@ -19,6 +19,10 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from typer.core import TyperGroup
 
+from workflow.cli import coerce
+
+coerce.install()  # no Pydantic to parse a string or an id (see workflow/cli/coerce.py)
+
 if TYPE_CHECKING:
     from workflow.config import Settings
     from workflow.service import Workflow
@@ -218,12 +222,24 @@ FileOpt = Annotated[Path | None, typer.Option(
     "--file", help="read the text from this UTF-8 file (at most 1 MB)", exists=False)]
 
 
+def open_reader() -> tuple[Settings, Database]:
+    """``open_database`` for the read-only commands (list, show, log): the settings read
+    without pydantic-settings unless a value needs its word (``workflow.env_settings``)."""
+    from workflow.env_settings import read
+
+    return _open(read())
+
+
 def open_database(*, need_schema: bool = True) -> tuple[Settings, Database]:
     """Settings from the environment and the database they name (no ORM models loaded)."""
     from workflow.config import load_settings
+
+    return _open(load_settings(), need_schema=need_schema)
+
+
+def _open(settings: Settings, *, need_schema: bool = True) -> tuple[Settings, Database]:
     from workflow.storage.db import Database
 
-    settings = load_settings()
     db = Database(settings.database_url, statement_timeout_ms=settings.statement_timeout_ms,
                   audit_key_file=settings.audit_key_file)
     if need_schema:

@@ -16,7 +16,7 @@ from workflow.cli.app import (
     acting_as,
     app,
     audit_app,
-    open_database,
+    open_reader,
     open_workflow,
     print_json,
 )
@@ -51,7 +51,7 @@ def list_(
     if state is not None and state not in {s.value for s in State}:
         raise InvalidInputError("--state", f"{state!r} is not a state; states: "
                                 f"{', '.join(s.value for s in State)}")
-    settings, db = open_database()
+    settings, db = open_reader()
     rows = list_responses(db, settings, SystemClock(), state=state, overdue=overdue,
                           include_closed=all_)
     if as_json:
@@ -148,9 +148,12 @@ def _show_text(d: dict[str, Any]) -> list[str]:
 @app.command()
 def show(response_id: ResponseId, as_json: AsJson = False) -> None:
     """One response: deadlines, content status, and the triggers you may fire now."""
-    from workflow.queries import show as show_response
+    from workflow import reading
+    from workflow.clock import SystemClock
 
-    detail = show_response(open_workflow(), response_id, acting_as())
+    settings, db = open_reader()
+    detail = reading.show(db, SystemClock(), settings.identity, reading.os_account(),
+                          response_id, acting_as())
     if as_json:
         return print_json(detail)
     from workflow.cli.table import visible
@@ -161,13 +164,13 @@ def show(response_id: ResponseId, as_json: AsJson = False) -> None:
 @app.command()
 def log(response_id: ResponseId, as_json: AsJson = False) -> None:
     """The state log of one response: who moved what, when and why."""
-    from workflow.queries import log as response_log
+    from workflow import reading
 
-    events = response_log(open_workflow(), response_id)
+    events = reading.log(open_reader()[1], response_id)
     if as_json:
         return print_json(events)
     from workflow.cli.table import print_table
-    from workflow.queries import describe, provenance
+    from workflow.reading import describe, provenance
 
     def change(e: dict[str, Any]) -> str:
         move = f"{e['from_state'] or '-'} -> {e['to_state']}" if e["to_state"] else ""

@@ -10,13 +10,11 @@ portal, and ``checklist`` events record boxes ticked in an imported document.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 from jinja2 import (
     ChoiceLoader,
@@ -34,16 +32,14 @@ from sqlmodel import col
 
 from notifications.links import safe_href
 from workflow import audit
-from workflow.audit import Action
-from workflow.clock import LONDON
 from workflow.documents.model import format_date
 from workflow.documents.office import ticked_from_log
+from workflow.documents.signoff import signed
 from workflow.errors import InvalidInputError, S55Error
 from workflow.responses import load
 from workflow.storage.db import Database
 from workflow.storage.models import (
     AreaForImprovement,
-    AuditEvent,
     InspectionReport,
     Recommendation,
     Response,
@@ -104,33 +100,6 @@ def load_view(session: Session, response_id: int) -> ResponseView:
         recommendations_intro=loaded.response.recommendations_intro,
         signature=sealed["line"] if sealed else None,
     )
-
-
-def last_sign_off(events: Sequence[AuditEvent]) -> AuditEvent | None:
-    signs = [e for e in events if e.action == Action.TRANSITION and e.trigger == "sign_off"]
-    return signs[-1] if signs else None
-
-
-def line(name: str, for_email: str | None, extra: dict[str, Any], at: datetime) -> str:
-    """"Signed off by NAME [for PCC under delegation #N] on DATE, fingerprint HEX"."""
-    who = name + (f" for {for_email} under delegation #{extra['delegation']}"
-                  if extra.get("delegation") else "")
-    return (f"Signed off by {who} on {format_date(at.astimezone(LONDON).date())}, "
-            f"fingerprint {extra['fingerprint']}")
-
-
-def signed(events: Sequence[AuditEvent]) -> dict[str, Any] | None:
-    """Who signed the response off, when, for whom, and the fingerprint (None: never)."""
-    event = last_sign_off(events)
-    if event is None:
-        return None
-    payload = json.loads(event.payload)
-    if "fingerprint" not in payload:
-        return None
-    return {"by": event.actor, "for": payload.get("for"), "delegation": payload.get("delegation"),
-            "at": event.at.isoformat(), "fingerprint": payload["fingerprint"],
-            "version": payload.get("signed_version"), "event": event.id,
-            "line": line(event.actor, payload.get("for"), payload, event.at)}
 
 
 def _md_label(text: str) -> str:

@@ -16,7 +16,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from workflow.documents.render import last_sign_off, line, load_view, render_view, signed
+from workflow.documents.render import load_view, render_view
+from workflow.documents.signoff import last_sign_off, line, signed
 from workflow.errors import S55Error
 from workflow.responses import Loaded
 from workflow.storage.models import AuditEvent

@@ -15,7 +15,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -245,6 +245,11 @@ def prepare_messages(*, settings: Settings, now: datetime, kind: str,
                     [row.model_dump(exclude={"id"}) for row in rows], settings)
 
 
+_OUTBOX: Any = OutboxMessage.__table__  # type: ignore[attr-defined]
+_POINT = (update(_OUTBOX).where(_OUTBOX.c.id == bindparam("oid"))
+          .values(queued_event_id=bindparam("queued")))
+
+
 def write_prepared(session: Session, prepared: Prepared, event: AuditEvent) -> list[OutboxMessage]:
     """Add the prepared messages to the outbox as caused by ``event``; the ones added.
 
@@ -269,9 +274,7 @@ def write_prepared(session: Session, prepared: Prepared, event: AuditEvent) -> l
                                 for r in rows]})
         # The row points at the event holding its digest (a row changed behind s55's back
         # no longer matches it, and the dispatcher refuses to send it).
-        session.connection().execute(
-            update(OutboxMessage).where(col(OutboxMessage.id).in_([r.id for r in rows]))
-            .values(queued_event_id=queued.id))
+        session.connection().execute(_POINT, [{"oid": r.id, "queued": queued.id} for r in rows])
     for row in added:
         if row.status == "dead":
             _record_dead(session, prepared, event, row)
@@ -371,6 +374,10 @@ def _as_dict(row: Any, names: Iterable[str]) -> dict[str, Any]:
     return {n: getattr(row, n) for n in names}
 
 
+_AREAS = (select(AreaForImprovement).where(col(AreaForImprovement.response_id) == bindparam("rid"))
+          .order_by(col(AreaForImprovement.number)))
+
+
 def transition_context(session: Session, settings: Settings, now: datetime, response: Response,
                        report: InspectionReport, actor: str, reason: str | None, *,
                        recommendations: Sequence[Recommendation] | None = None,
@@ -384,9 +391,7 @@ def transition_context(session: Session, settings: Settings, now: datetime, resp
     recs = recommendations if recommendations is not None else session.scalars(
         select(Recommendation).where(col(Recommendation.response_id) == response.id)
         .order_by(col(Recommendation.number))).all()
-    areas = session.scalars(select(AreaForImprovement).where(
-        col(AreaForImprovement.response_id) == response.id).order_by(
-            col(AreaForImprovement.number))).all()
+    areas = session.scalars(_AREAS, {"rid": response.id}).all()
     if actor_name is None:
         actor_person = session.scalars(select(Person).where(col(Person.email) == actor)).first()
         actor_name = actor_person.name if actor_person else actor

@@ -6,16 +6,14 @@ dates (deadlines, due dates) are plain calendar dates in Europe/London.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     Column,
-    DateTime,
     Index,
     Text,
-    TypeDecorator,
     UniqueConstraint,
     text,
     true,
@@ -23,27 +21,7 @@ from sqlalchemy import (
 from sqlmodel import Field, SQLModel
 
 from workflow.storage.indexes import OPEN_STATES_SQL
-
-
-class UTCDateTime(TypeDecorator[datetime]):
-    """Aware UTC datetimes everywhere; SQLite hands back naive ones otherwise."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime given to a UTC column")
-        value = value.astimezone(UTC)
-        # SQLite stores text: keep it naive-UTC so ordering and comparisons are textual.
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
-
-    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
-        if value is None:
-            return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+from workflow.storage.types import UTCDateTime
 
 
 def utc_column(*, nullable: bool = False, index: bool = False) -> Any:

@@ -12,11 +12,13 @@ from sqlmodel import col
 from states import Role
 from workflow.storage.models import Delegation, Person
 
+#: Built once: every transition reads it twice (its recipients, the Reply-To).
+_ACTIVE = select(Person).where(col(Person.active)).order_by(col(Person.id))
+
 
 def active_with_role(session: Session, role: str) -> list[Person]:
     """Every active person holding ``role``, by id (roles are a small JSON list each)."""
-    people = session.scalars(select(Person).where(col(Person.active))
-                             .order_by(col(Person.id))).all()
+    people = session.scalars(_ACTIVE).all()
     return [p for p in people if role in (p.roles or [])]
 
 

@@ -1,0 +1,69 @@
+"""``workflow.reading``: the Core tables it reads are the models' own columns, and the
+read-only commands start without the ORM, Pydantic or Jinja2 (what keeps them fast)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sqlalchemy import String, Text
+
+from tests.factories import ADMIN, norfolk
+from workflow import audit, reading
+from workflow.config import Settings
+from workflow.service import Workflow
+from workflow.storage.db import Database
+from workflow.storage.models import SQLModel
+from workflow.storage.types import UTCDateTime
+
+TABLES = [reading.RESPONSE, reading.REPORT, reading.RECOMMENDATION, reading.AREA,
+          reading.EVENT, reading.PERSON]
+
+
+@pytest.mark.parametrize("core", TABLES, ids=lambda t: t.name)
+def test_core_columns_are_the_models(core) -> None:  # type: ignore[no-untyped-def]
+    model = SQLModel.metadata.tables[core.name]
+    for c in core.c:
+        assert c.name in model.c, f"{core.name}.{c.name} is not a column of the model"
+        ours, theirs = c.type, model.c[c.name].type
+        assert isinstance(ours, UTCDateTime) == isinstance(theirs, UTCDateTime), c.name
+        kinds = {ours._type_affinity, theirs._type_affinity}
+        assert len(kinds) == 1 or kinds <= {String, Text}, (core.name, c.name, kinds)
+
+
+def test_os_account_is_audits() -> None:
+    assert reading.os_account() == audit.os_account()
+
+
+@pytest.fixture
+def wf(db: Database, settings: Settings) -> Workflow:
+    workflow = Workflow(db, settings)
+    norfolk(workflow)
+    workflow.fire(1, "request_force_input", ADMIN)
+    return workflow
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("args", [["list"], ["show", "1"], ["log", "1"]])
+def test_read_commands_start_without_the_orm(wf: Workflow, args: list[str]) -> None:
+    """Each answers from the real database in a fresh process that never imported
+    sqlmodel, the models, pydantic(-settings) or Jinja2."""
+    code = ("import sys, runpy\n"
+            "sys.argv = ['s55', *sys.argv[1:]]\n"
+            "try:\n"
+            "    runpy.run_module('workflow.cli', run_name='__main__')\n"
+            "except SystemExit as exc:\n"
+            "    assert not exc.code, exc.code\n"
+            "heavy = ('sqlmodel', 'workflow.storage.models', 'pydantic', 'pydantic_settings',"
+            " 'jinja2', 'workflow.service')\n"
+            "print('LOADED', [m for m in heavy if m in sys.modules])\n")
+    env = {**os.environ, "S55_DATABASE_URL": wf.settings.database_url, "S55_ACTOR": ADMIN,
+           "S55_IDENTITY": "claimed"}
+    out = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True,
+                         env=env, cwd=Path(__file__).parents[1], check=False, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().splitlines()[-1] == "LOADED []"
+    assert "force_input" in out.stdout or args == ["list"]

@@ -1,0 +1,254 @@
+"""One response in full and its state log, read through SQLAlchemy Core (``s55 show``,
+``s55 log``), so that the commands officers run most never build the SQLModel classes.
+
+The columns read are declared here as lightweight Core tables (as ``workflow.dashboard``
+does); tests/test_reading.py checks each against the models' tables, and that ``show`` and
+``log`` say exactly what the ORM read of the same rows says.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from datetime import date
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, Date, Integer, String, Text, column, select, table
+from sqlalchemy.orm import Session
+
+from states import BY_TRIGGER, Role, State
+from states.deadlines import statutory_deadline
+from workflow.clock import Clock, london_today
+from workflow.dashboard import status
+from workflow.documents.office import ticked_from_log
+from workflow.documents.signoff import signed
+from workflow.errors import IdentityError, InvalidInputError, NotFoundError
+from workflow.staffing import nobody_can_act
+from workflow.storage.db import Database
+from workflow.storage.types import UTCDateTime
+from workflow.workdays import deadline_note
+
+
+def _table(table_name: str, /, **columns: Any) -> Any:
+    return table(table_name, *(column(n, t) for n, t in columns.items()))
+
+
+RESPONSE = _table(
+    "response", id=Integer, report_id=Integer, force=String, state=String, version=Integer,
+    deadline=Date, deadline_overridden=Boolean, stated_deadline=Date, force_input_due=Date,
+    signoff_due=Date, key_findings=Text, cc_response=Text, pcc_response=Text,
+    afi_statement=Text, published_url=String, published_on=Date, portal_reference=String,
+    closed_reason=Text)
+REPORT = _table("inspection_report", id=Integer, title=String, published_on=Date,
+                publication_types=String, police_forces=String, link=String)
+RECOMMENDATION = _table("recommendation", response_id=Integer, number=Integer, text=Text,
+                        due_date=Date, directed_at=String, force_response=Text, pcc_note=Text)
+AREA = _table("area_for_improvement", response_id=Integer, number=Integer, text=Text,
+              force_response=Text)
+EVENT = _table(
+    "audit_event", id=Integer, response_id=Integer, at=UTCDateTime(), actor=String,
+    action=String, trigger=String, from_state=String, to_state=String, reason=Text,
+    payload=Text, prev_hash=String, hash=String, channel=String, account=String, host=String,
+    identity=String, on_behalf_of=String)
+PERSON = _table("person", id=Integer, name=String, email=String, roles=JSON, login=String,
+                active=Boolean)
+
+class _A:
+    """The audit actions ``describe`` words (``workflow.audit.Action``'s values)."""
+
+    EDITED, TRANSITION, MAIL_QUEUED = "edited", "transition", "mail_queued"
+    DEADLINE_OVERRIDE, PERSON_ADDED, PERSON_CHANGED = ("deadline_override", "person_added",
+                                                       "person_changed")
+    ROLES_CHANGED, PERSON_DISABLED, PERSON_ENABLED = ("roles_changed", "person_disabled",
+                                                      "person_enabled")
+    DELEGATED, DELEGATION_REVOKED = "delegated", "delegation_revoked"
+
+
+_CONTROL_CHARS = {*range(0x20), *range(0x7f, 0xa0), 0x2028, 0x2029}
+
+
+def _response(s: Session, response_id: int) -> tuple[Any, Any, list[Any]]:
+    """The response row, its report's and its recommendations (``NotFoundError``)."""
+    r, rep = RESPONSE.c, REPORT.c
+    row = s.execute(select(*r, *(c.label(f"rep__{c.name}") for c in rep))
+                    .join(REPORT, rep.id == r.report_id).where(r.id == response_id)).first()
+    if row is None:
+        raise NotFoundError("response", response_id)
+    report = {c.name: getattr(row, f"rep__{c.name}") for c in rep}
+    x = RECOMMENDATION.c
+    recs = list(s.execute(select(RECOMMENDATION).where(x.response_id == response_id)
+                          .order_by(x.number)))
+    return row, report, recs
+
+
+def events(s: Session, response_id: int) -> list[Any]:
+    """Every event of one response, oldest first (as ``workflow.audit.events_for``)."""
+    e = EVENT.c
+    return list(s.execute(select(EVENT).where(e.response_id == response_id).order_by(e.id)))
+
+
+def os_account() -> str:
+    """The effective user of this process (as ``workflow.audit.os_account``, which the
+    ORM side uses; a test keeps them equal)."""
+    import pwd
+
+    uid = os.geteuid()
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return f"uid {uid}"
+
+
+def viewer(s: Session, mode: str, account: str, claimed: str | None) -> Any:
+    """Whose point of view a read takes, as ``Identifier.viewer`` decides it (``None``:
+    nobody in particular); the same refusals."""
+    if claimed and any(ord(ch) in _CONTROL_CHARS for ch in claimed):
+        raise InvalidInputError("--as", f"{claimed!r} contains a control character or "
+                                "line break")
+    claimed = claimed.strip() if claimed else None
+    p = PERSON.c
+    if mode == "os":
+        person = s.execute(select(PERSON).where(p.login == account)).first()
+        if claimed and (person is None or person.email != claimed.lower()):
+            you = (f"{person.email}, account {account}" if person else
+                   f"account {account}, which is nobody in s55")
+            raise IdentityError(f"--as {claimed} refused: under S55_IDENTITY=os you act as "
+                                f"yourself ({you}); an admin acting for someone else uses "
+                                "--on-behalf-of EMAIL --reason ...")
+        return person
+    if not claimed:
+        return None
+    person = s.execute(select(PERSON).where(p.email == claimed.lower())).first()
+    if person is None:
+        raise NotFoundError("person", claimed)
+    return person
+
+
+def allowed_triggers(state: State, person: Any) -> list[str]:
+    """Triggers that start from ``state`` and ``person`` may fire (as
+    ``Workflow.allowed_triggers``)."""
+    if person is not None and not person.active:
+        return []
+    held = {Role(r) for r in person.roles} if person else set(Role)
+    return [t.trigger for t in BY_TRIGGER.values() if state in t.sources and t.roles & held]
+
+
+def _iso(day: date | None) -> str | None:
+    return day.isoformat() if day else None
+
+
+def detail(r: Any, rep: Any, recs: Sequence[Any], today: date) -> dict[str, Any]:
+    """The response's fields, deadlines and recommendations (``show``'s first part)."""
+    return {
+        "id": r.id, "version": r.version, "state": r.state, "force": r.force,
+        "report": {"id": rep["id"], "title": rep["title"],
+                   "published_on": rep["published_on"].isoformat(),
+                   "publication_types": rep["publication_types"],
+                   "police_forces": rep["police_forces"], "link": rep["link"]},
+        "deadline": r.deadline.isoformat(),
+        "statutory_deadline": statutory_deadline(rep["published_on"]).isoformat(),
+        "deadline_overridden": bool(r.deadline_overridden),
+        "stated_deadline": _iso(r.stated_deadline),
+        "force_input_due": _iso(r.force_input_due),
+        "signoff_due": r.signoff_due.isoformat(),
+        **status(r, today),
+        "key_findings": r.key_findings, "cc_response": r.cc_response,
+        "pcc_response": r.pcc_response, "afi_statement": r.afi_statement,
+        "published_url": r.published_url, "published_on": _iso(r.published_on),
+        "portal_reference": r.portal_reference, "closed_reason": r.closed_reason,
+        "recommendations": [
+            {"number": x.number, "due_date": _iso(x.due_date), "directed_at": x.directed_at,
+             "text": x.text, "force_response": x.force_response, "pcc_note": x.pcc_note}
+            for x in recs],
+    }
+
+
+def show(db: Database, clock: Clock, mode: str, account: str, response_id: int,
+         actor: str | None) -> dict[str, Any]:
+    """One response in full, with the triggers ``actor`` may fire now."""
+    today = london_today(clock)
+
+    def read(s: Session) -> tuple[Any, ...]:
+        row, report, recs = _response(s, response_id)
+        person = viewer(s, mode, account, actor)
+        a = AREA.c
+        afis = list(s.execute(select(AREA).where(a.response_id == response_id)
+                              .order_by(a.number)))
+        return row, report, recs, person, afis, events(s, response_id), \
+            nobody_can_act(s, today).get(State(row.state))
+
+    row, report, recs, person, afis, evs, stuck = db.query(read)
+    out = detail(row, report, recs, today)
+    ticked = ticked_from_log(evs)
+    out.update({
+        "nobody_can_act": stuck, "signed_off": signed(evs),
+        "areas_for_improvement": [{"number": a.number, "text": a.text,
+                                   "force_response": a.force_response} for a in afis],
+        "office_use": {**{item.value: at.isoformat() if at else None
+                          for item, at in ticked.items()}, "published_url": row.published_url},
+        # The Act counts calendar days; officers work on working days: say so when they differ.
+        "deadline_not_working_day": deadline_note(row.deadline),
+        "allowed_triggers": allowed_triggers(State(row.state), person) if person else [],
+        "allowed_for": person.email if person else None,
+    })
+    return out
+
+
+def event_dict(e: Any) -> dict[str, Any]:
+    """One event as ``s55 log --json`` and ``audit export`` give it (model or row)."""
+    return {"id": e.id, "at": e.at.isoformat(), "actor": e.actor, "action": e.action,
+            "trigger": e.trigger, "from_state": e.from_state, "to_state": e.to_state,
+            "reason": e.reason, "payload": json.loads(e.payload), "hash": e.hash,
+            "prev_hash": e.prev_hash, "response_id": e.response_id,
+            "channel": e.channel, "account": e.account, "host": e.host,
+            "identity": e.identity, "on_behalf_of": e.on_behalf_of}
+
+
+def describe(action: str, payload: dict[str, Any], actor: str = "") -> str:
+    """A few words on what an event did, for the printed state log."""
+    if action == _A.EDITED:
+        if "added_recommendation" in payload:
+            return f"added recommendation {payload['added_recommendation'].get('number')}"
+        rec = payload.get("recommendation")
+        where = f"recommendation {rec} " if rec is not None else ""
+        return f"{where}{payload.get('field', '')}" + ("" if payload.get("value") else " cleared")
+    if action == _A.MAIL_QUEUED:
+        return f"{payload.get('kind')} to " + ", ".join(o["to"] for o in payload.get("outbox", []))
+    if action == _A.DEADLINE_OVERRIDE:
+        return f"deadline {payload.get('from')} -> {payload.get('to')}"
+    if action == _A.TRANSITION and payload.get("delegation"):
+        return (f"signed off by {actor} for {payload.get('for')} under delegation "
+                f"#{payload['delegation']}")
+    if action in (_A.ROLES_CHANGED, _A.PERSON_CHANGED, _A.PERSON_ADDED,
+                  _A.PERSON_DISABLED, _A.PERSON_ENABLED):
+        return f"{payload.get('person')} " + (
+            f"+{','.join(payload.get('added', []))} -{','.join(payload.get('removed', []))}"
+            if action == _A.ROLES_CHANGED else "")
+    if action in (_A.DELEGATED, _A.DELEGATION_REVOKED):
+        return (f"#{payload.get('delegation')} {payload.get('pcc')} -> {payload.get('deputy')}"
+                + (f" {payload.get('from')}..{payload.get('until')}" if "from" in payload
+                   else ""))
+    if action.startswith("mail_"):
+        to = payload.get("to") or payload.get("recipient") or ""
+        return f"{payload.get('kind', '')} {to}".strip()
+    return ""
+
+
+def provenance(e: dict[str, Any]) -> str:
+    """Where an event came from, in words, for the printed state log."""
+    if not e.get("channel"):
+        return "written before provenance was recorded"
+    out = f"{e['channel']}, account {e['account']}@{e['host']}, {e['identity']}"
+    return out + (f", on behalf of {e['on_behalf_of']}" if e.get("on_behalf_of") else "")
+
+
+def log(db: Database, response_id: int) -> list[dict[str, Any]]:
+    """The state log of one response, oldest first (``NotFoundError`` for an unknown id)."""
+    def read(s: Session) -> list[Any]:
+        r = RESPONSE.c
+        if s.execute(select(r.id).where(r.id == response_id)).first() is None:
+            raise NotFoundError("response", response_id)
+        return events(s, response_id)
+
+    return [event_dict(e) for e in db.query(read)]
