@@ -13,6 +13,7 @@ from states.lifecycle import (
     Role,
     State,
     TransitionSpec,
+    allowed_triggers,
     triggers_from,
 )
 
@@ -33,6 +34,7 @@ __all__ = [
     "Snapshot",
     "State",
     "TransitionSpec",
+    "allowed_triggers",
     "statutory_deadline",
     "triggers_from",
 ]

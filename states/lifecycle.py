@@ -7,6 +7,7 @@ diagram, so there is one source of truth.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -176,6 +177,17 @@ TRIGGERS: tuple[str, ...] = tuple(BY_TRIGGER)
 def triggers_from(state: State) -> list[TransitionSpec]:
     """Every transition whose source includes ``state``, in table order."""
     return [t for t in TRANSITIONS if state in t.sources]
+
+
+def allowed_triggers(state: State, roles: Iterable[str] | None, *, active: bool = True,
+                     ) -> list[str]:
+    """Triggers that start from ``state`` and that someone holding ``roles`` may fire
+    (``roles`` None: nobody in particular, so every trigger from ``state``; an inactive
+    person may fire none)."""
+    if not active:
+        return []
+    held = set(Role) if roles is None else {Role(r) for r in roles}
+    return [t.trigger for t in triggers_from(state) if t.roles & held]
 
 
 #: Who may fire a trigger in each state (from the table above): the people who can act.

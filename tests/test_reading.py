@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import String, Text
 
 from tests.factories import ADMIN, norfolk
-from workflow import audit, reading
+from workflow import reading
 from workflow.config import Settings
 from workflow.service import Workflow
 from workflow.storage.db import Database
@@ -32,10 +32,6 @@ def test_core_columns_are_the_models(core) -> None:  # type: ignore[no-untyped-d
         assert isinstance(ours, UTCDateTime) == isinstance(theirs, UTCDateTime), c.name
         kinds = {ours._type_affinity, theirs._type_affinity}
         assert len(kinds) == 1 or kinds <= {String, Text}, (core.name, c.name, kinds)
-
-
-def test_os_account_is_audits() -> None:
-    assert reading.os_account() == audit.os_account()
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import socket
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -25,6 +24,7 @@ from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
+from workflow.account import os_account
 from workflow.storage.db import KEYRING_KEY, XID_KEY, Database
 
 if TYPE_CHECKING:
@@ -86,18 +86,6 @@ class Identity(StrEnum):
     OS = "os"  # the operating-system account running the command is the person's login
     CLAIMED = "claimed"  # taken on trust from --as / S55_ACTOR (S55_IDENTITY=claimed)
     SYSTEM = "system"  # s55's own scheduler or mail dispatcher, not a person
-
-
-def os_account() -> str:
-    """The effective user of this process, from the system's user database (never from
-    ``USER``/``LOGNAME``, which the caller sets as it likes)."""
-    import pwd
-
-    uid = os.geteuid()
-    try:
-        return pwd.getpwuid(uid).pw_name
-    except KeyError:  # a container uid with no passwd entry
-        return f"uid {uid}"
 
 
 @dataclass(frozen=True)

@@ -168,6 +168,16 @@ class DatabaseError(S55Error):
 class IdentityError(S55Error, PermissionError):
     """Who is acting cannot be established, or may not act as they asked."""
 
+    @classmethod
+    def not_you(cls, claimed: str, email: str | None, account: str) -> IdentityError:
+        """``--as claimed`` under S55_IDENTITY=os, where the process's account ``account``
+        is the login of the person with ``email`` (None: of nobody)."""
+        you = f"{email}, account {account}" if email else (
+            f"account {account}, which is nobody in s55")
+        return cls(f"--as {claimed} refused: under S55_IDENTITY=os you act as yourself "
+                   f"({you}); an admin acting for someone else uses --on-behalf-of EMAIL "
+                   "--reason ...")
+
 
 class SeparationOfDutiesError(S55Error, PermissionError):
     """One person would do two steps that must be done by different people."""

@@ -11,7 +11,6 @@ account and the host (``audit.Provenance``).
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from sqlalchemy import bindparam, select
@@ -19,20 +18,12 @@ from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from states import Role
+from workflow.account import check_text
 from workflow.audit import Channel, Identity, Provenance
 from workflow.errors import IdentityError, InvalidInputError, NotFoundError
 from workflow.storage.models import Person
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 MODES = ("os", "claimed")
-
-
-def check_text(value: str, what: str) -> str:
-    """``value`` without control characters or line breaks (which would forge a line of
-    ``s55 log``), stripped."""
-    if _CONTROL.search(value):
-        raise InvalidInputError(what, f"{value!r} contains a control character or line break")
-    return value.strip()
 
 
 _BY_EMAIL = select(Person).where(col(Person.email) == bindparam("email"))
@@ -119,11 +110,8 @@ class Identifier:
         return Acting(require_active(person), self.origin.known_as(Identity.CLAIMED))
 
     def _not_you(self, claimed: str, person: Person | None) -> IdentityError:
-        you = (f"{person.email}, account {self.origin.account}" if person else
-               f"account {self.origin.account}, which is nobody in s55")
-        return IdentityError(f"--as {claimed} refused: under S55_IDENTITY=os you act as "
-                             f"yourself ({you}); an admin acting for someone else uses "
-                             "--on-behalf-of EMAIL --reason ...")
+        return IdentityError.not_you(claimed, person.email if person else None,
+                                     self.origin.account)
 
 
 def on_behalf(session: Session, acting: Acting, email: str, reason: str | None,

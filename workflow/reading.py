@@ -9,7 +9,6 @@ does); tests/test_reading.py checks each against the models' tables, and that ``
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Sequence
 from datetime import date
 from typing import Any
@@ -17,13 +16,14 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, Date, Integer, String, Text, column, select, table
 from sqlalchemy.orm import Session
 
-from states import BY_TRIGGER, Role, State
+from states import State, allowed_triggers
 from states.deadlines import statutory_deadline
+from workflow.account import check_text
 from workflow.clock import Clock, london_today
 from workflow.dashboard import status
 from workflow.documents.office import ticked_from_log
 from workflow.documents.signoff import signed
-from workflow.errors import IdentityError, InvalidInputError, NotFoundError
+from workflow.errors import IdentityError, NotFoundError
 from workflow.staffing import nobody_can_act
 from workflow.storage.db import Database
 from workflow.storage.types import UTCDateTime
@@ -65,7 +65,6 @@ class _A:
     DELEGATED, DELEGATION_REVOKED = "delegated", "delegation_revoked"
 
 
-_CONTROL_CHARS = {*range(0x20), *range(0x7f, 0xa0), 0x2028, 0x2029}
 
 
 def _response(s: Session, response_id: int) -> tuple[Any, Any, list[Any]]:
@@ -88,34 +87,15 @@ def events(s: Session, response_id: int) -> list[Any]:
     return list(s.execute(select(EVENT).where(e.response_id == response_id).order_by(e.id)))
 
 
-def os_account() -> str:
-    """The effective user of this process (as ``workflow.audit.os_account``, which the
-    ORM side uses; a test keeps them equal)."""
-    import pwd
-
-    uid = os.geteuid()
-    try:
-        return pwd.getpwuid(uid).pw_name
-    except KeyError:
-        return f"uid {uid}"
-
-
 def viewer(s: Session, mode: str, account: str, claimed: str | None) -> Any:
     """Whose point of view a read takes, as ``Identifier.viewer`` decides it (``None``:
     nobody in particular); the same refusals."""
-    if claimed and any(ord(ch) in _CONTROL_CHARS for ch in claimed):
-        raise InvalidInputError("--as", f"{claimed!r} contains a control character or "
-                                "line break")
-    claimed = claimed.strip() if claimed else None
+    claimed = check_text(claimed, "--as") if claimed else None
     p = PERSON.c
     if mode == "os":
         person = s.execute(select(PERSON).where(p.login == account)).first()
         if claimed and (person is None or person.email != claimed.lower()):
-            you = (f"{person.email}, account {account}" if person else
-                   f"account {account}, which is nobody in s55")
-            raise IdentityError(f"--as {claimed} refused: under S55_IDENTITY=os you act as "
-                                f"yourself ({you}); an admin acting for someone else uses "
-                                "--on-behalf-of EMAIL --reason ...")
+            raise IdentityError.not_you(claimed, person.email if person else None, account)
         return person
     if not claimed:
         return None
@@ -123,15 +103,6 @@ def viewer(s: Session, mode: str, account: str, claimed: str | None) -> Any:
     if person is None:
         raise NotFoundError("person", claimed)
     return person
-
-
-def allowed_triggers(state: State, person: Any) -> list[str]:
-    """Triggers that start from ``state`` and ``person`` may fire (as
-    ``Workflow.allowed_triggers``)."""
-    if person is not None and not person.active:
-        return []
-    held = {Role(r) for r in person.roles} if person else set(Role)
-    return [t.trigger for t in BY_TRIGGER.values() if state in t.sources and t.roles & held]
 
 
 def _iso(day: date | None) -> str | None:
@@ -189,7 +160,8 @@ def show(db: Database, clock: Clock, mode: str, account: str, response_id: int,
                           for item, at in ticked.items()}, "published_url": row.published_url},
         # The Act counts calendar days; officers work on working days: say so when they differ.
         "deadline_not_working_day": deadline_note(row.deadline),
-        "allowed_triggers": allowed_triggers(State(row.state), person) if person else [],
+        "allowed_triggers": allowed_triggers(State(row.state), person.roles,
+                                             active=person.active) if person else [],
         "allowed_for": person.email if person else None,
     })
     return out

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import col
 
-from states import BY_TRIGGER, TRIGGERS, Param, Role, State, TransitionSpec
+from states import BY_TRIGGER, TRIGGERS, Param, Role, State, TransitionSpec, allowed_triggers
 from states.deadlines import default_force_input_due
 from states.machine import fire as machine_fire
 from workflow import audit
@@ -136,14 +136,9 @@ class Workflow:
 
     def allowed_triggers(self, loaded: Loaded, person: Person | None) -> list[str]:
         """Triggers that start from the current state and that ``person`` may fire."""
-        if person is not None and not person.active:
-            return []
-        held = {Role(r) for r in person.roles} if person else set(Role)
-        return [
-            t.trigger
-            for t in BY_TRIGGER.values()
-            if loaded.state in t.sources and t.roles & held
-        ]
+        if person is None:
+            return allowed_triggers(loaded.state, None)
+        return allowed_triggers(loaded.state, person.roles, active=person.active)
 
     # -- transitions ---------------------------------------------------------------------
 

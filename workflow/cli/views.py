@@ -149,10 +149,11 @@ def _show_text(d: dict[str, Any]) -> list[str]:
 def show(response_id: ResponseId, as_json: AsJson = False) -> None:
     """One response: deadlines, content status, and the triggers you may fire now."""
     from workflow import reading
+    from workflow.account import os_account
     from workflow.clock import SystemClock
 
     settings, db = open_reader()
-    detail = reading.show(db, SystemClock(), settings.identity, reading.os_account(),
+    detail = reading.show(db, SystemClock(), settings.identity, os_account(),
                           response_id, acting_as())
     if as_json:
         return print_json(detail)
