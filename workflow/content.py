@@ -206,6 +206,12 @@ def edit_report(wf: Workflow, response_id: int, field: str, value: str, actor: s
             raise ResponseClosedError(response_id, loaded.state.value, what)
         report, now = loaded.report, wf.clock.now()
         old = getattr(report, field)
+        if field in ("title", "link"):
+            pair = (report.title, report.link)
+            reports.check_edited_report(
+                s, response_id=response_id, force=loaded.response.force,
+                published_on=report.published_on, before=pair,
+                after=(new, pair[1]) if field == "title" else (pair[0], new))
         setattr(report, field, new)
         bump(s, loaded, updated_at=now)
         audit.append(s, at=now, actor=acting.email, action=Action.EDITED,
