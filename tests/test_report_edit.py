@@ -12,6 +12,7 @@ from sqlalchemy import select
 from tests.factories import ADMIN, FORCE, norfolk, snapshot
 from workflow import audit
 from workflow.config import Settings
+from workflow.documents import signature
 from workflow.replay import replay
 from workflow.service import Workflow
 from workflow.storage.db import Database
@@ -46,8 +47,10 @@ def test_edit_the_title(wf: Workflow, run: Any) -> None:
     assert _report(wf).title == NEW_TITLE
     event = _last_event(wf)
     assert (event.action, event.actor, event.reason) == ("edited", ADMIN, "typo")
-    assert json.loads(event.payload) == {"report": 1, "field": "title", "value": NEW_TITLE,
-                                         "was": OLD_TITLE}
+    payload = json.loads(event.payload)
+    with wf.db.read() as s:  # the content after the edit, by the one fingerprint function
+        assert payload.pop("fingerprint") == signature.fingerprint(s, 1)
+    assert payload == {"report": 1, "field": "title", "value": NEW_TITLE, "was": OLD_TITLE}
     assert "title" in run("log", "1", actor=ADMIN).stdout
     assert audit.verify(wf.db).ok
     with wf.db.read() as s:  # the version the events give is the row's
