@@ -255,6 +255,10 @@ class Difference:
     log: Any
 
     def describe(self) -> str:
+        if self.field.startswith("fingerprint after event "):
+            return (f"response {self.response_id}: event {self.field.rsplit(' ', 1)[1]} "
+                    f"recorded fingerprint {self.row} but the replay of the log gives another: "
+                    "the content was changed outside s55 before that event")
         if self.field.startswith("outbox "):
             return f"response {self.response_id}: {self.field}: {self.log}"
         return (f"response {self.response_id}: {self.field} is {self.row!r} in the row but "
