@@ -27,6 +27,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
+from workflow.limits import check_length
 from workflow.storage.db import KEYRING_KEY, RETRY_ATTEMPTS, XID_KEY, Database, backoff
 
 if TYPE_CHECKING:
@@ -221,6 +222,8 @@ def append(
     on-behalf-of); it is hashed with the rest. The chain lock is held until the caller's
     transaction ends, so call this as late in the transaction as the work allows.
     """
+    if reason:  # every reason s55 keeps passes here: none longer than --help says
+        check_length(reason, "reason", "--reason")
     row = _row({"response_id": response_id, "at": at, "actor": actor, "action": action,
                 "trigger": trigger, "from_state": from_state, "to_state": to_state,
                 "reason": reason, "payload": payload, "by": by})

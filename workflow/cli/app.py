@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from typer.core import TyperGroup
 
+from workflow.limits import stated
+
 if TYPE_CHECKING:
     from workflow.config import Settings
     from workflow.service import Workflow
@@ -211,11 +213,23 @@ ExpectVersion = Annotated[int | None, number_option(
     help_text="refuse if the response changed since this version (see `s55 show`)")]
 #: A recommendation's number as published: a positive whole number.
 RecNumber = Annotated[int, id_argument("NUMBER")]
-TextOpt = Annotated[str | None, typer.Option("--text", help="the text itself")]
 #: The most ``--file`` reads for one text (a long section is a few tens of kB).
 TEXT_FILE_BYTES = 1024 * 1024
-FileOpt = Annotated[Path | None, typer.Option(
-    "--file", help="read the text from this UTF-8 file (at most 1 MB)", exists=False)]
+
+
+def text_options(field: str) -> tuple[Any, Any]:
+    """``--text`` and ``--file`` for a text kept in ``field``, its length limit stated."""
+    return (Annotated[str | None, typer.Option("--text", help="the text itself "
+                                                f"({stated(field)})")],
+            Annotated[Path | None, typer.Option(
+                "--file", help=f"read the text from this UTF-8 file (at most 1 MB; the text "
+                f"{stated(field)})", exists=False)])
+
+
+#: A response's section or a recommendation's answer or note.
+TextOpt, FileOpt = text_options("key_findings")
+#: A recommendation's own text.
+RecTextOpt, RecFileOpt = text_options("text")
 
 
 def open_database(*, need_schema: bool = True) -> tuple[Settings, Database]:
