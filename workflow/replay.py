@@ -107,7 +107,7 @@ class Replay:
     def row(self, row: Any) -> None:
         """One raw ``audit._VERIFY_SQL`` row (id, ..., response_id 3, action 6, to_state 9,
         payload 11)."""
-        if row[3] is not None and row[6] in _ACTIONS:
+        if row[3] is not None and row[6] in ACTIONS:
             self.event(row[0], row[3], row[6], row[9], row[11])
 
     def event(self, event_id: int, response_id: int, action: str, to_state: str | None,
@@ -116,10 +116,10 @@ class Replay:
         if image is None:
             image = self.images[response_id] = Image()
         payload = json.loads(payload_text or "{}")
-        _ACTIONS[action](self, image, to_state, payload)
+        ACTIONS[action](self, image, to_state, payload)
         stated = payload.get("fingerprint")
         if stated is not None and "fingerprint" not in image.unknown:
-            now = self._fingerprint(_view(image))
+            now = self._fingerprint(view(image))
             if now != stated:
                 self.mismatches.append(Difference(
                     response_id, f"fingerprint after event {event_id}", stated[:16] + "...",
@@ -208,13 +208,13 @@ class Replay:
             image.unknown.add("signoff_due")
 
 
-_ACTIONS: dict[str, Callable[[Replay, Image, str | None, dict[str, Any]], None]] = {
+ACTIONS: dict[str, Callable[[Replay, Image, str | None, dict[str, Any]], None]] = {
     "created": Replay.created, "imported": Replay.imported, "edited": Replay.edited,
     "transition": Replay.transition, "deadline_override": Replay.deadline,
 }
 
 
-def _view(image: Image) -> SimpleNamespace:
+def view(image: Image) -> SimpleNamespace:
     """What the canonical text's template reads, from the replayed image."""
     values = image.values
     r = SimpleNamespace(**{f: values.get(f) for f in TEXT_FIELDS}, deadline=values["deadline"],
@@ -242,7 +242,7 @@ def replayed(events: Iterable[AuditEvent]) -> Replay:
     """The replay of ``events`` (model objects, in log order), fingerprints checked."""
     done = Replay()
     for e in events:
-        if e.response_id is not None and e.action in _ACTIONS:
+        if e.response_id is not None and e.action in ACTIONS:
             done.event(e.id or 0, e.response_id, e.action, e.to_state, e.payload)
     return done
 
