@@ -251,14 +251,18 @@ def check(url: str, outcome: Outcome) -> tuple[list[str], dict[str, int]]:
     """(problems, counts) after a run: an empty list means nothing was lost or doubled."""
     from sqlalchemy import func, select
 
-    from workflow import audit
+    from workflow import audit, replay
     from workflow.storage.db import Database
     from workflow.storage.models import EscalationFiring
 
     db = Database(url)
     try:
-        verification = audit.verify(db)
+        # The chain, and the full replay riding on its read (``s55 audit verify``'s): every
+        # response's state, version, deadlines, content, recommendations and fingerprints.
+        done = replay.Replay()
+        verification = audit.verify(db, each=done.row)
         problems = [] if verification.ok else [f"audit chain: {verification.broken}"]
+        problems += [f"replay: {d.describe()}" for d in replay.differences(db, done)]
         problems += _replay(db) + _mail(db, outcome.received) + _escalations(db, outcome)
         with db.read() as s:
             escalated = s.execute(select(func.count()).select_from(EscalationFiring)

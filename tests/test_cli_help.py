@@ -72,10 +72,12 @@ def test_each_transition_command_lists_only_its_options(command: str,
 
 
 def test_reason_says_when_it_is_required() -> None:
-    assert re.search(r"--reason <str>\s+a note for the state log\n", _help("sign-off"))
-    assert re.search(r"--reason <str>\s+why \(required\)\n", _help("return-to-draft"))
-    assert re.search(r"--url <str>\s+where the response is published \(required\)\n",
-                     _help("publish"))
+    assert re.search(r"--reason <str>\s+a note for the state log \(at most 2,000\s+"
+                     r"characters\)\n", _help("sign-off"))
+    assert re.search(r"--reason <str>\s+why \(required; at most 2,000 characters\)\n",
+                     _help("return-to-draft"))
+    assert re.search(r"--url <str>\s+where the response is published \(at most 2,000\s+"
+                     r"characters\) \(required\)\n", _help("publish"))
 
 
 @pytest.fixture

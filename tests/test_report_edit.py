@@ -12,6 +12,7 @@ from sqlalchemy import select
 from tests.factories import ADMIN, FORCE, norfolk, snapshot
 from workflow import audit
 from workflow.config import Settings
+from workflow.documents import signature
 from workflow.replay import replay
 from workflow.service import Workflow
 from workflow.storage.db import Database
@@ -46,8 +47,10 @@ def test_edit_the_title(wf: Workflow, run: Any) -> None:
     assert _report(wf).title == NEW_TITLE
     event = _last_event(wf)
     assert (event.action, event.actor, event.reason) == ("edited", ADMIN, "typo")
-    assert json.loads(event.payload) == {"report": 1, "field": "title", "value": NEW_TITLE,
-                                         "was": OLD_TITLE}
+    payload = json.loads(event.payload)
+    with wf.db.read() as s:  # the content after the edit, by the one fingerprint function
+        assert payload.pop("fingerprint") == signature.fingerprint(s, 1)
+    assert payload == {"report": 1, "field": "title", "value": NEW_TITLE, "was": OLD_TITLE}
     assert "title" in run("log", "1", actor=ADMIN).stdout
     assert audit.verify(wf.db).ok
     with wf.db.read() as s:  # the version the events give is the row's
@@ -107,3 +110,59 @@ def test_closed_response_refused(wf: Workflow, run: Any) -> None:
     assert result.stderr.strip() == ("Error: cannot edit the report's title of response 1 while "
                                      "it is not_required: the response is closed")
     assert snapshot(wf) == before
+
+
+OTHER_LINK = "https://www.justiceinspectorates.gov.uk/hmicfrs/publications/other-report/"
+
+
+def _second(wf: Workflow, **overrides: Any) -> int:
+    from tests.factories import norfolk_report
+    from workflow import content
+
+    report = norfolk_report(title="A different inspection", link=OTHER_LINK, **overrides)
+    return content.add_report(wf, report, ADMIN).id or 0
+
+
+@pytest.mark.parametrize(("field", "value"), [
+    ("title", f"  {OLD_TITLE.upper()}. "),  # the same title as report add compares it
+    ("link", "https://justiceinspectorates.gov.uk"),  # response 1's link
+])
+def test_an_edit_into_a_duplicate_is_refused(wf: Workflow, run: Any, field: str,
+                                             value: str) -> None:
+    """`report edit` runs the check `report add` runs: response 2 may not become a second
+    response of Norfolk to response 1's report (same title and date, or same link)."""
+    if field == "link":  # response 1's link is a page of its own for this check
+        assert run("report", "edit", "1", "link", REPORT_PAGE, actor=ADMIN).exit_code == 0
+        value = REPORT_PAGE
+    second = _second(wf)
+    before = snapshot(wf)
+    result = run("report", "edit", str(second), field, value, actor=ADMIN)
+    assert result.exit_code == 1
+    assert result.stderr.startswith("Error: Norfolk already has response 1 (draft) to ")
+    assert result.stderr.strip().endswith(
+        f"; response {second} would become a second response to the same report; edit that "
+        "one or leave this one as it is")
+    assert snapshot(wf) == before
+
+
+def test_an_edit_that_stays_unique_is_saved(wf: Workflow, run: Any) -> None:
+    second = _second(wf)
+    assert run("report", "edit", str(second), "title", "A different inspection (revised)",
+               actor=ADMIN).exit_code == 0
+    assert run("report", "edit", str(second), "link", OTHER_LINK + "v2",
+               actor=ADMIN).exit_code == 0
+
+
+def test_a_response_registered_again_keeps_editable(wf: Workflow, run: Any) -> None:
+    """A second response registered on purpose (--again) beside the first may still have
+    its title and link corrected: it was a duplicate before the edit, knowingly."""
+    from tests.factories import norfolk_report
+    from workflow import content
+
+    again = content.add_report(wf, norfolk_report(), ADMIN, again="a second inspection").id
+    result = run("report", "edit", str(again), "title", f"{OLD_TITLE}.", actor=ADMIN)
+    assert result.exit_code == 0, result.output
+
+
+REPORT_PAGE = ("https://www.justiceinspectorates.gov.uk/hmicfrs/publications/"
+               "the-policing-response-to-antisocial-behaviour/")

@@ -12,7 +12,8 @@ from __future__ import annotations
 import hashlib
 import json
 import socket
-from collections.abc import Iterator, Mapping, Sequence
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -21,11 +22,13 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import event as sa_event
 from sqlalchemy import func, insert, select, text
 from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from workflow.account import os_account
-from workflow.storage.db import KEYRING_KEY, XID_KEY, Database
+from workflow.limits import check_length
+from workflow.storage.db import KEYRING_KEY, RETRY_ATTEMPTS, XID_KEY, Database, backoff
 
 if TYPE_CHECKING:
     from workflow.audit_keys import Keyring
@@ -207,6 +210,8 @@ def append(
     on-behalf-of); it is hashed with the rest. The chain lock is held until the caller's
     transaction ends, so call this as late in the transaction as the work allows.
     """
+    if reason:  # every reason s55 keeps passes here: none longer than --help says
+        check_length(reason, "reason", "--reason")
     row = _row({"response_id": response_id, "at": at, "actor": actor, "action": action,
                 "trigger": trigger, "from_state": from_state, "to_state": to_state,
                 "reason": reason, "payload": payload, "by": by})
@@ -288,7 +293,8 @@ class Verification:
 
 
 _VERIFY_SQL = ("SELECT id, prev_hash, hash, response_id, at, actor, action, trigger, from_state, "
-               "to_state, reason, payload, {provenance}, {keyed} FROM audit_event ORDER BY id")
+               "to_state, reason, payload, {provenance}, {keyed} FROM audit_event "
+               "WHERE id > {after} ORDER BY id")
 
 
 def _at_from_sqlite(stored: str) -> str:
@@ -301,29 +307,60 @@ def _at_from_aware(value: datetime) -> str:
     return _at_text(value.astimezone(UTC))
 
 
-def _rows(db: Database, batch: int = 20_000) -> Iterator[Any]:
-    """Every event as a raw driver row, oldest first, streamed (a 2M-row chain never sits
-    in memory: a server-side cursor on PostgreSQL)."""
+def _rows_after(db: Database, after: int, batch: int) -> Iterator[Any]:
+    """The events after id ``after`` as raw driver rows, oldest first, streamed (a 2M-row
+    chain never sits in memory: a server-side cursor on PostgreSQL)."""
     with db.read_engine.connect() as conn:
         # A database (or a backup) from before migration 0003 has no provenance columns.
         columns = {c["name"] for c in sa_inspect(conn).get_columns("audit_event")}
         provenance = (", ".join(PROVENANCE_COLUMNS) if "channel" in columns
                       else ", ".join(["NULL"] * len(PROVENANCE_COLUMNS)))
         keyed = "key_id, mac" if "mac" in columns else "NULL, NULL"  # before migration 0006
-        result = conn.execution_options(stream_results=True, max_row_buffer=batch) \
-            .exec_driver_sql(_VERIFY_SQL.format(provenance=provenance, keyed=keyed))
-        yield from result
+        sql = _VERIFY_SQL.format(provenance=provenance, keyed=keyed, after=int(after))
+        if db.is_sqlite:  # the driver's cursor itself: SQLAlchemy's rows cost a third more
+            cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+            try:
+                cursor.execute(sql)
+                while chunk := cursor.fetchmany(batch):
+                    yield from chunk
+            finally:
+                cursor.close()
+            return
+        yield from conn.execution_options(stream_results=True, max_row_buffer=batch) \
+            .exec_driver_sql(sql)
 
 
-def verify(db: Database, expected_head: str | None = None,
-           ring: Keyring | None = None) -> Verification:
+def rows(db: Database, batch: int = 20_000) -> Iterator[Any]:
+    """Every event as a raw driver row (``_VERIFY_SQL``'s columns), oldest first.
+
+    A connection lost part-way (a terminated PostgreSQL backend, say) is opened again and
+    the walk goes on after the last event read, as ``Database.run`` retries a transaction;
+    a fault that is not transient, or one that persists, ends it as there.
+    """
+    after, attempt = 0, 0
+    while True:
+        try:
+            for row in _rows_after(db, after, batch):
+                yield row
+                after = row[0]
+            return
+        except DBAPIError as exc:
+            attempt += 1
+            db.give_up_unless_transient(exc, attempt, RETRY_ATTEMPTS)
+            time.sleep(backoff(attempt))
+
+
+def verify(db: Database, expected_head: str | None = None, ring: Keyring | None = None,
+           each: Callable[[Any], None] | None = None) -> Verification:
     """Walk the whole chain; report the first broken link and whether ``expected_head`` is in
     it. With the audit ``ring``, every event from the key's first one must also carry a
-    valid HMAC: someone with database access alone can re-hash, never re-sign."""
+    valid HMAC: someone with database access alone can re-hash, never re-sign. ``each``
+    is given every event that verified (its raw row), in order: the replay rides along on
+    the one read of the log."""
     prev, count, found, signed = GENESIS, 0, False, 0
     sha, sep = hashlib.sha256, _SEP
     at_text = _at_from_sqlite if db.is_sqlite else _at_from_aware
-    for row in _rows(db):
+    for row in rows(db):
         event_id, prev_hash, stored = row[0], row[1], row[2]
         if prev_hash != prev:
             return Verification(count, prev, Broken(event_id, "does not follow the event before it "
@@ -342,6 +379,8 @@ def verify(db: Database, expected_head: str | None = None,
                                     "written or re-hashed without the audit key"), None,
                                     signed)
             signed += 1
+        if each is not None:
+            each(row)
         prev = stored
         count += 1
         if stored == expected_head:

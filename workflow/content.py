@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -70,6 +71,15 @@ RECOMMENDATION_FIELDS: dict[str, frozenset[Role]] = {
 }
 
 
+def sealed(s: Session, response_id: int, payload: dict[str, Any]) -> dict[str, Any]:
+    """``payload`` with the fingerprint of the response as this transaction leaves it
+    (the one fingerprint sign-off records): replay checks it after every content change."""
+    from workflow.documents import signature  # Jinja and the templates: lazily
+
+    s.flush()
+    return {**payload, "fingerprint": signature.fingerprint(s, response_id)}
+
+
 def milestones(wf: Workflow) -> MilestonePolicy:
     return MilestonePolicy(wf.settings.force_input_days_before, wf.settings.signoff_days_before)
 
@@ -119,10 +129,11 @@ def add_report(wf: Workflow, report_in: ReportInput, actor: str | None, *,
                   for a in report_in.areas_for_improvement)
         audit.append(s, at=now, actor=person.email, action=Action.CREATED, response_id=rid,
                      to_state=State.DRAFT.value, reason=again,
-                     payload={"report": report_in.model_dump(mode="json"), "force": force,
-                              "deadline": deadline.isoformat(),
-                              "signoff_due": response.signoff_due.isoformat(),
-                              "again_of": again_of}, by=acting.by)
+                     payload=sealed(s, rid, {
+                         "report": report_in.model_dump(mode="json"), "report_id": report.id,
+                         "force": force, "deadline": deadline.isoformat(),
+                         "signoff_due": response.signoff_due.isoformat(),
+                         "again_of": again_of}), by=acting.by)
         return response
 
     return wf.db.run(work)
@@ -166,7 +177,8 @@ def edit_text(wf: Workflow, response_id: int, field: str, value: str, actor: str
         bump(s, loaded, updated_at=now, **{field: text})
         audit.append(s, at=now, actor=acting.email, action=Action.EDITED,
                      response_id=response_id, reason=_reason(reason),
-                     payload={"field": field, "value": text}, by=acting.by)
+                     payload=sealed(s, response_id, {"field": field, "value": text}),
+                     by=acting.by)
         return loaded.response
 
     return wf.db.run(work)
@@ -206,12 +218,18 @@ def edit_report(wf: Workflow, response_id: int, field: str, value: str, actor: s
             raise ResponseClosedError(response_id, loaded.state.value, what)
         report, now = loaded.report, wf.clock.now()
         old = getattr(report, field)
+        if field in ("title", "link"):
+            pair = (report.title, report.link)
+            reports.check_edited_report(
+                s, response_id=response_id, force=loaded.response.force,
+                published_on=report.published_on, before=pair,
+                after=(new, pair[1]) if field == "title" else (pair[0], new))
         setattr(report, field, new)
         bump(s, loaded, updated_at=now)
         audit.append(s, at=now, actor=acting.email, action=Action.EDITED,
                      response_id=response_id, reason=_reason(reason),
-                     payload={"report": report.id, "field": field, "value": new, "was": old},
-                     by=acting.by)
+                     payload=sealed(s, response_id, {"report": report.id, "field": field,
+                                                     "value": new, "was": old}), by=acting.by)
         return loaded.response
 
     return wf.db.run(work)
@@ -245,8 +263,8 @@ def edit_recommendation(wf: Workflow, response_id: int, number: int, field: str,
         bump(s, loaded, updated_at=now)
         audit.append(s, at=now, actor=acting.email, action=Action.EDITED,
                      response_id=response_id, reason=_reason(reason),
-                     payload={"recommendation": number, "field": field, "value": text},
-                     by=acting.by)
+                     payload=sealed(s, response_id, {"recommendation": number, "field": field,
+                                                     "value": text}), by=acting.by)
         return rec
 
     return wf.db.run(work)
@@ -280,7 +298,8 @@ def add_recommendation(wf: Workflow, response_id: int,
         bump(s, loaded, updated_at=now)
         audit.append(s, at=now, actor=acting.email, action=Action.EDITED,
                      response_id=response_id,
-                     payload={"added_recommendation": rec_in.model_dump(mode="json")},
+                     payload=sealed(s, response_id,
+                                    {"added_recommendation": rec_in.model_dump(mode="json")}),
                      by=acting.by)
         return rec
 
@@ -322,9 +341,10 @@ def override_deadline(wf: Workflow, response_id: int, new: str | date, reason: s
              signoff_due=signoff_due, updated_at=now)
         audit.append(s, at=now, actor=person.email, action=Action.DEADLINE_OVERRIDE,
                      response_id=response_id, reason=reason.strip(),
-                     payload={"from": old.isoformat(), "to": day.isoformat(),
-                              "statutory": statutory.isoformat(),
-                              "signoff_due": signoff_due.isoformat()}, by=acting.by)
+                     payload=sealed(s, response_id, {
+                         "from": old.isoformat(), "to": day.isoformat(),
+                         "statutory": statutory.isoformat(),
+                         "signoff_due": signoff_due.isoformat()}), by=acting.by)
         return DeadlineChange(response_id, old, day, statutory)
 
     return wf.db.run(work)

@@ -68,13 +68,13 @@ class DuplicateResponseError(DuplicateError):
     """The force already has a response to this report (same title and date, or link)."""
 
     def __init__(self, response_id: int, force: str, state: str, title: str,
-                 published_on: object, same_link: str | None = None) -> None:
+                 published_on: object, same_link: str | None = None, *,
+                 hint: str = "to register another, give --again --reason WHY") -> None:
         self.kind, self.key = "response", response_id
         self.response_id, self.force = response_id, force
         link = f" at the same link {same_link}" if same_link else ""
         S55Error.__init__(self, f"{force} already has response {response_id} ({state}) to "
-                          f"{title!r} (published {published_on}){link}; to register another, "
-                          "give --again --reason WHY")
+                          f"{title!r} (published {published_on}){link}; {hint}")
 
 
 def _allowed(allowed: Iterable[str]) -> str:

@@ -27,6 +27,7 @@ from pydantic import (
 from states import Role
 from workflow.documents.model import parse_date as document_date
 from workflow.errors import DuplicateError, InvalidInputError, RecommendationDateError
+from workflow.limits import check_length
 
 _DATE_FORMATS = ("%Y-%m-%d", "%d %B %Y", "%d %b %Y", "%d/%m/%Y")
 _ISO_SHAPE = re.compile(r"^\d{4}-\d{1,2}-\d{1,2}$")
@@ -103,7 +104,9 @@ def _controls(found: str) -> str:
 
 
 def check_line(value: str, what: str) -> str:
-    """``value`` if it holds no control character or line break (one-line fields)."""
+    """``value`` if it holds no control character or line break (one-line fields), within
+    the length ``workflow.limits`` gives ``what`` (when it names a field there)."""
+    check_length(value, what.removeprefix("--").replace("-", "_"), what)
     found = "".join(_LINE_BREAKERS.findall(value))
     if found:
         raise InvalidInputError(what, f"contains a control character or line break "
@@ -112,7 +115,9 @@ def check_line(value: str, what: str) -> str:
 
 
 def check_text(value: str, what: str) -> str:
-    """``value`` if it holds no control character other than line breaks and tabs."""
+    """``value`` if it holds no control character other than line breaks and tabs, within
+    the length ``workflow.limits`` gives ``what`` (when it names a field there)."""
+    check_length(value, what.removeprefix("--").replace("-", "_"), what)
     found = "".join(_TEXT_CONTROLS.findall(value))
     if found:
         raise InvalidInputError(what, f"contains a control character ({_controls(found)}); "
@@ -181,6 +186,14 @@ Number = Annotated[int, BeforeValidator(published_number)]
 
 class _Input(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @model_validator(mode="after")
+    def _within_limits(self) -> _Input:
+        """Every text field within its length (``workflow.limits``, by the field's name)."""
+        for name, value in self:
+            if isinstance(value, str):
+                check_length(value, name)
+        return self
 
 
 class PersonInput(_Input):
@@ -331,7 +344,7 @@ def check_url(value: str, what: str = "url") -> str:
     """An absolute http(s) URL, or an ``InvalidInputError``."""
     from urllib.parse import urlsplit
 
-    text = value.strip()
+    text = check_length(value.strip(), "url", what)
     parts = urlsplit(text)
     if parts.scheme not in ("http", "https") or not parts.netloc or any(c.isspace() for c in text):
         raise InvalidInputError(what, f"{value!r} is not an http(s) URL")

@@ -92,8 +92,8 @@ def lock_registrations(s: Session, force: str) -> None:
 
 
 def existing_response(s: Session, force: str, title: str, published_on: date,
-                      link: str) -> Existing | None:
-    """The force's earliest response to the same report, if it has one."""
+                      link: str, *, besides: int | None = None) -> Existing | None:
+    """The force's earliest response to the same report (other than ``besides``), if any."""
     lkey = link_key(link)
     report = InspectionReport
     same = [col(report.published_on) == published_on]
@@ -110,7 +110,7 @@ def existing_response(s: Session, force: str, title: str, published_on: date,
         .where(or_(*same)).order_by(col(Response.id))).all()
     tkey, fkey = title_key(title), _force_key(force)
     for rid, rforce, state, rtitle, rpublished, rlink in rows:
-        if _force_key(rforce) != fkey:
+        if _force_key(rforce) != fkey or rid == besides:
             continue
         if rpublished == published_on and title_key(rtitle) == tkey:
             return Existing(rid or 0, state, rtitle, rpublished, rlink, same_link=False)
@@ -141,3 +141,26 @@ def check_new_response(s: Session, *, force: str, title: str, published_on: date
                                      found.title, found.published_on,
                                      found.link if found.same_link else None)
     return found.response_id
+
+
+def check_edited_report(s: Session, *, response_id: int, force: str, published_on: date,
+                        before: tuple[str, str], after: tuple[str, str]) -> None:
+    """``report edit`` keeps the rule ``report add`` keeps: a title or link edited into the
+    one of another response of the same force to the same report is refused (a response
+    registered again on purpose stays beside the one it repeats; ``before``/``after`` are
+    the (title, link) pairs).
+
+    Raises:
+        DuplicateResponseError: the edit would make this response a second one.
+    """
+    lock_registrations(s, force)
+    found = existing_response(s, force, after[0], published_on, after[1], besides=response_id)
+    if found is None:
+        return
+    was = existing_response(s, force, before[0], published_on, before[1], besides=response_id)
+    if was is not None and was.response_id == found.response_id:
+        return  # already registered beside it, with --again
+    raise DuplicateResponseError(found.response_id, force.strip(), found.state, found.title,
+                                 found.published_on, found.link if found.same_link else None,
+                                 hint=f"response {response_id} would become a second response "
+                                 "to the same report; edit that one or leave this one as it is")

@@ -40,6 +40,7 @@ from workflow.errors import (
 )
 from workflow.identity import Acting, Identifier, find_person, on_behalf, person_by_email
 from workflow.inputs import check_url, parse_date
+from workflow.limits import check_length
 from workflow.responses import Loaded, load
 from workflow.storage.db import Database
 from workflow.storage.models import AuditEvent, Person, Response
@@ -161,6 +162,8 @@ class Workflow:
         spec = BY_TRIGGER.get(trigger)
         if spec is None:
             raise UnknownTriggerError(trigger, TRIGGERS)
+        if reason:
+            check_length(reason, "reason", "--reason")
         if on_behalf_of and spec.trigger == "sign_off":
             raise IdentityError("sign_off cannot be done on behalf of someone: it is the PCC's "
                                 "own act (a PCC may delegate it to a deputy: `s55 people "
@@ -301,7 +304,9 @@ class Workflow:
             values["published_url"] = check_url(params[Param.URL])
             values["published_on"] = self._published_on(loaded, params, today)
         if spec.trigger == "submit_to_portal":
-            values["portal_reference"] = str(params[Param.PORTAL_REFERENCE]).strip()
+            values["portal_reference"] = check_length(
+                str(params[Param.PORTAL_REFERENCE]).strip(), "portal_reference",
+                "--portal-reference")
         return values
 
     def _force_input_due(self, row: Response, params: Mapping[str, Any], today: date) -> date:

@@ -20,6 +20,7 @@ import typer
 from typer.core import TyperGroup
 
 from workflow.cli import coerce
+from workflow.limits import stated
 
 coerce.install()  # no Pydantic to parse a string or an id (see workflow/cli/coerce.py)
 
@@ -215,11 +216,23 @@ ExpectVersion = Annotated[int | None, number_option(
     help_text="refuse if the response changed since this version (see `s55 show`)")]
 #: A recommendation's number as published: a positive whole number.
 RecNumber = Annotated[int, id_argument("NUMBER")]
-TextOpt = Annotated[str | None, typer.Option("--text", help="the text itself")]
 #: The most ``--file`` reads for one text (a long section is a few tens of kB).
 TEXT_FILE_BYTES = 1024 * 1024
-FileOpt = Annotated[Path | None, typer.Option(
-    "--file", help="read the text from this UTF-8 file (at most 1 MB)", exists=False)]
+
+
+def text_options(field: str) -> tuple[Any, Any]:
+    """``--text`` and ``--file`` for a text kept in ``field``, its length limit stated."""
+    return (Annotated[str | None, typer.Option("--text", help="the text itself "
+                                                f"({stated(field)})")],
+            Annotated[Path | None, typer.Option(
+                "--file", help=f"read the text from this UTF-8 file (at most 1 MB; the text "
+                f"{stated(field)})", exists=False)])
+
+
+#: A response's section or a recommendation's answer or note.
+TextOpt, FileOpt = text_options("key_findings")
+#: A recommendation's own text.
+RecTextOpt, RecFileOpt = text_options("text")
 
 
 def open_reader() -> tuple[Settings, Database]:

@@ -12,7 +12,9 @@ from workflow.cli.app import (
     ExpectVersion,
     FileOpt,
     OnBehalfOf,
+    RecFileOpt,
     RecNumber,
+    RecTextOpt,
     ResponseId,
     TextOpt,
     acting_as,
@@ -22,13 +24,14 @@ from workflow.cli.app import (
     rec_app,
     report_app,
 )
+from workflow.limits import stated
 
 if TYPE_CHECKING:
     from workflow.inputs import RecommendationInput
 
 #: Why, when an admin acts for someone else (--on-behalf-of).
 WhyOpt = Annotated[str | None, typer.Option("--reason", help="why (needed with "
-                                                              "--on-behalf-of)")]
+                                              f"--on-behalf-of; {stated('reason')})")]
 
 # -- set-up -------------------------------------------------------------------------------
 
@@ -72,7 +75,7 @@ def init(
 Again = Annotated[bool, typer.Option("--again", help="register a second response of this "
                                      "force to a report it already answers (needs --reason)")]
 AgainReason = Annotated[str | None, typer.Option("--reason", help="why, with --again "
-                                                 "(kept in the audit log)")]
+                                                 f"(kept in the audit log; {stated('reason')})")]
 
 
 def _numbered(items: list[str], what: str) -> list[dict[str, Any]]:
@@ -98,14 +101,19 @@ def _due_notes(recs: Iterable[RecommendationInput]) -> None:
 @report_app.command("add")
 def report_add(
     file: Annotated[Path | None, typer.Option(help="a TOML or YAML file with every field")] = None,
-    title: Annotated[str | None, typer.Option()] = None,
+    title: Annotated[str | None, typer.Option(help=stated("title"))] = None,
     published: Annotated[str | None, typer.Option(help="date HMICFRS published it")] = None,
-    types: Annotated[str, typer.Option(help="publication types")] = "",
-    forces: Annotated[str, typer.Option(help="police forces covered")] = "",
-    link: Annotated[str, typer.Option(help="link to the report")] = "",
-    force: Annotated[str | None, typer.Option(help="the force responding (S55_FORCE)")] = None,
-    rec: Annotated[list[str], typer.Option(help="NUMBER=TEXT, as published")] = [],  # noqa: B006
-    afi: Annotated[list[str], typer.Option(help="NUMBER=TEXT")] = [],  # noqa: B006
+    types: Annotated[str, typer.Option(help="publication types "
+                                            f"({stated('publication_types')})")] = "",
+    forces: Annotated[str, typer.Option(help="police forces covered "
+                                             f"({stated('police_forces')})")] = "",
+    link: Annotated[str, typer.Option(help=f"link to the report ({stated('link')})")] = "",
+    force: Annotated[str | None, typer.Option(help="the force responding (S55_FORCE; "
+                                                   f"{stated('force')})")] = None,
+    rec: Annotated[list[str], typer.Option(help="NUMBER=TEXT, as published (the text "
+                                                f"{stated('text')})")] = [],  # noqa: B006
+    afi: Annotated[list[str], typer.Option(help=f"NUMBER=TEXT (the text "
+                                                f"{stated('text')})")] = [],  # noqa: B006
     again: Again = False, reason: AgainReason = None,
 ) -> None:
     """Register an inspection report and open its Section 55 response in draft.
@@ -145,10 +153,13 @@ def report_edit(
     response_id: ResponseId,
     field: Annotated[str, typer.Argument(help="title, link, publication_types, police_forces")],
     value: Annotated[str, typer.Argument(help="the new value, checked as report add checks it "
-                                              "(an empty link or type clears it)")],
+                                              "(an empty link or type clears it; title, types, "
+                                              f"forces {stated('title')}, link "
+                                              f"{stated('link')})")],
     expect_version: Annotated[int | None, typer.Option(help="refuse if the response "
                                                           "changed since this version")] = None,
-    reason: Annotated[str | None, typer.Option(help="why (kept in the audit log)")] = None,
+    reason: Annotated[str | None, typer.Option(help="why (kept in the audit log; "
+                                                    f"{stated('reason')})")] = None,
 ) -> None:
     """Correct the report's title, link, publication types or forces while its response is
     open (admins; audited)."""
@@ -179,9 +190,9 @@ def edit(
 
 @rec_app.command("add")
 def rec_add(
-    response_id: ResponseId, number: RecNumber, text: TextOpt = None,
-    file: FileOpt = None, due: Annotated[str | None, typer.Option()] = None,
-    directed_at: Annotated[str, typer.Option()] = "chief constables",
+    response_id: ResponseId, number: RecNumber, text: RecTextOpt = None,
+    file: RecFileOpt = None, due: Annotated[str | None, typer.Option()] = None,
+    directed_at: Annotated[str, typer.Option(help=stated("directed_at"))] = "chief constables",
 ) -> None:
     """Add a recommendation with its number exactly as published."""
     from workflow import content
@@ -216,7 +227,8 @@ _rec_setter("pcc_note", "Record the PCC's s55(5B) explanation for one recommenda
 @app.command()
 def deadline(
     response_id: ResponseId, date: str,
-    reason: Annotated[str | None, typer.Option(help="why (required)")] = None,
+    reason: Annotated[str | None, typer.Option(help=f"why (required; {stated('reason')})")]
+    = None,
 ) -> None:
     """Override the Section 55 deadline (audited; needs a reason)."""
     from workflow import content

@@ -7,15 +7,17 @@ from typing import Annotated, Any
 import typer
 
 from workflow.cli.app import AsJson, acting_as, id_argument, open_workflow, people_app, print_json
+from workflow.limits import stated
 
-Reason = Annotated[str | None, typer.Option(help="why (required; kept in the state log)")]
+Reason = Annotated[str | None, typer.Option(help="why (required; kept in the state log; "
+                                                 f"{stated('reason')})")]
 Login = Annotated[str | None, typer.Option(help="their operating-system account "
                                                 "(S55_IDENTITY=os)")]
 
 
 @people_app.command("add")
 def people_add(
-    name: str, email: str,
+    name: Annotated[str, typer.Argument(help=stated("name"))], email: str,
     role: Annotated[list[str], typer.Option("--role", help="repeat for several roles")],
     login: Login = None,
 ) -> None:
@@ -31,7 +33,7 @@ def people_add(
 @people_app.command("edit")
 def people_edit(
     email: str,
-    name: Annotated[str | None, typer.Option(help="a new name")] = None,
+    name: Annotated[str | None, typer.Option(help=f"a new name ({stated('name')})")] = None,
     new_email: Annotated[str | None, typer.Option("--email", help="a new address (the old "
                                                                   "one is never reused)")]
     = None,

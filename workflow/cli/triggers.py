@@ -20,14 +20,16 @@ from workflow.cli.app import (
     app,
     open_workflow,
 )
+from workflow.limits import stated
 
 #: Each trigger parameter as an option: (Python name, option, what it is).
 _OPTIONS: dict[Param, tuple[str, str, str]] = {
     Param.FORCE_INPUT_DUE: ("due", "--due", "the date the force must comment by (s55(4))"),
-    Param.URL: ("url", "--url", "where the response is published"),
+    Param.URL: ("url", "--url", f"where the response is published ({stated('url')})"),
     Param.PUBLISHED_ON: ("published_on", "--published-on", "the day it went up (default today)"),
     Param.PORTAL_REFERENCE: ("portal_reference", "--portal-reference",
-                             "the HMICFRS Monitoring Portal reference"),
+                             "the HMICFRS Monitoring Portal reference "
+                             f"({stated('portal_reference')})"),
 }
 
 
@@ -86,7 +88,7 @@ def _takers(param: Param) -> str:
 
 
 _do.__signature__ = _signature(  # type: ignore[attr-defined]
-    "why (required to send back or close)",
+    f"why (required to send back or close; {stated('reason')})",
     [(p, f"{_takers(p)}: {_OPTIONS[p][2]}") for p in _OPTIONS], trigger_argument=True)
 app.command("do")(_do)
 
@@ -96,7 +98,8 @@ def _register(spec: TransitionSpec) -> None:
         _fire_with(spec.trigger, values)
 
     takes = [p for p in _OPTIONS if p in spec.required + spec.optional]
-    reason = "why (required)" if spec.needs_reason else "a note for the state log"
+    reason = (f"why (required; {stated('reason')})" if spec.needs_reason
+              else f"a note for the state log ({stated('reason')})")
     command.__signature__ = _signature(  # type: ignore[attr-defined]
         reason, [(p, _OPTIONS[p][2] + (" (required)" if p in spec.required else ""))
                  for p in takes])

@@ -214,8 +214,12 @@ def audit_verify(
     found = cps.read_sources(checkpoints_from) if checkpoints_from is not None else None
     wf = open_workflow()
     ring = cps.keyring(wf.settings)
-    result = audit.verify(wf.db, kept, ring)
-    differences = replay.verify(wf.db)
+    # One read of the log: the replay is fed each event as the chain verifies it (a broken
+    # chain stops the walk: the replay then reads the whole log itself).
+    done = replay.Replay()
+    result = audit.verify(wf.db, kept, ring, each=done.row)
+    differences = (replay.differences(wf.db, done) if result.broken is None
+                   else replay.verify(wf.db))
     proved = cps.prove(wf.db, found, ring) if found is not None else []
     bad = [p for p in proved if p.problem]
     if as_json:

@@ -247,6 +247,8 @@ def import_document(
     identifier = identifier or Identifier.here("claimed")
 
     def work(s: Session) -> ImportResult:
+        from workflow.documents import signature  # Jinja and the templates: lazily
+
         acting = identifier.resolve(s, actor)
         person = acting.person
         require_role(person, {Role.ADMIN}, "import responses")
@@ -280,7 +282,8 @@ def import_document(
                               "published_on": published_on.isoformat() if published_on
                               else None, "published_on_from": _source(doc, published_on,
                                                                       given_published_on),
-                              "row": _row_payload(response, doc)},
+                              "row": _row_payload(response, report, doc),
+                              "fingerprint": signature.fingerprint(s, rid)},
                      by=acting.by)
         for item in ChecklistItem:  # the form's order
             if item in doc.checklist:
@@ -321,7 +324,8 @@ def _source(doc: ParsedDocument, day: date | None, given: date | None) -> str | 
     return "--published-on" if given is not None else f"line {doc.response_published_line}"
 
 
-def _row_payload(response: Response, doc: ParsedDocument) -> dict[str, Any]:
+def _row_payload(response: Response, report: InspectionReport,
+                 doc: ParsedDocument) -> dict[str, Any]:
     """What the import wrote on the response and its recommendations, so that replaying the
     log rebuilds the row (``workflow.replay``)."""
     day = (lambda d: d.isoformat() if d else None)  # noqa: E731
@@ -333,6 +337,13 @@ def _row_payload(response: Response, doc: ParsedDocument) -> dict[str, Any]:
         "recommendations": [{"number": r.number, "text": r.text, "due_date": day(r.due_date),
                              "force_response": r.force_response}
                             for r in doc.recommendations],
+        "force": response.force, "report_id": report.id,
+        "report": {f: getattr(report, f) for f in ("title", "publication_types",
+                                                   "police_forces", "link", "link_label")}
+        | {"published_on": report.published_on.isoformat()},
+        "areas_for_improvement": [{"number": a.number, "text": a.text,
+                                   "force_response": a.force_response}
+                                  for a in doc.areas_for_improvement],
     }
 
 

@@ -11,19 +11,25 @@ from __future__ import annotations
 
 import hashlib
 import json
+from functools import lru_cache
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from workflow.documents.render import load_view, render_view
+from workflow.documents.model import ChecklistItem
+from workflow.documents.render import ResponseView, environment
 from workflow.documents.signoff import last_sign_off, line, signed
 from workflow.errors import S55Error
-from workflow.responses import Loaded
-from workflow.storage.models import AuditEvent
+from workflow.responses import Loaded, load
+from workflow.storage.models import AreaForImprovement, AuditEvent
 
-__all__ = ["TextChangedError", "canonical_text", "check_unchanged", "fingerprint", "line",
-           "signed"]
+__all__ = ["TextChangedError", "canonical_text", "check_unchanged", "fingerprint",
+           "fingerprint_of", "line", "signed"]
+
+#: The office-use boxes all unticked: they follow the part a fingerprint covers.
+NO_BOXES = {item.value: False for item in ChecklistItem}
 
 OFFICE_USE = "### For Office Use Only:"
 
@@ -38,16 +44,46 @@ class TextChangedError(S55Error):
                          f"now {now[:16]}...); it must be signed off again")
 
 
-def canonical_text(session: Session, response_id: int) -> str:
-    """The response as it will be published, without the office-use box."""
-    text = render_view(load_view(session, response_id), "md")
+def content_view(session: Session, response_id: int) -> ResponseView:
+    """What the canonical text shows of one response, as the rows hold it now."""
+    loaded = load(session, response_id)
+    afis = list(session.scalars(select(AreaForImprovement)
+                                .where(col(AreaForImprovement.response_id) == response_id)
+                                .order_by(col(AreaForImprovement.number))))
+    return ResponseView(response=loaded.response, report=loaded.report,
+                        recommendations=loaded.recommendations, areas_for_improvement=afis,
+                        checklist=NO_BOXES, link_label=loaded.report.link_label,
+                        recommendations_intro=loaded.response.recommendations_intro)
+
+
+@lru_cache(maxsize=1)
+def _own_template() -> Any:
+    """s55's own Markdown template (an organisation's layout is not what is signed), looked
+    up once: a replay fingerprints hundreds of thousands of texts."""
+    return environment(None).get_template("response.md.j2")
+
+
+def _canonical(view: Any) -> str:
+    text = _own_template().render(v=view, r=view.response, report=view.report,
+                                  done=view.checklist)
     return text.split(OFFICE_USE, 1)[0].rstrip() + "\n"
 
 
-def fingerprint(session: Session, loaded: Loaded) -> str:
-    """SHA-256 (hex) of ``canonical_text`` for the loaded response."""
-    return hashlib.sha256(canonical_text(session, loaded.response.id or 0)
-                          .encode("utf-8")).hexdigest()
+def canonical_text(session: Session, response_id: int) -> str:
+    """The response as it will be published, without the office-use box."""
+    return _canonical(content_view(session, response_id))
+
+
+def fingerprint_of(view: Any) -> str:
+    """The fingerprint: SHA-256 (hex) of the canonical text of ``view`` (a ``ResponseView``
+    or anything with its attributes: ``workflow.replay`` builds one from the events)."""
+    return hashlib.sha256(_canonical(view).encode("utf-8")).hexdigest()
+
+
+def fingerprint(session: Session, loaded: Loaded | int) -> str:
+    """``fingerprint_of`` the response as the rows hold it now (within the transaction)."""
+    rid = loaded if isinstance(loaded, int) else loaded.response.id or 0
+    return fingerprint_of(content_view(session, rid))
 
 
 def check_unchanged(session: Session, loaded: Loaded) -> None:

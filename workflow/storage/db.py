@@ -249,7 +249,7 @@ class Database:
                 if committing and xid is not None and connection_lost(exc) and \
                         self._committed(xid, exc):
                     return result  # the server kept it before the connection went
-                self._give_up_unless_transient(exc, attempt, attempts)
+                self.give_up_unless_transient(exc, attempt, attempts)
             finally:
                 _close(session)
             time.sleep(backoff(attempt))
@@ -263,7 +263,7 @@ class Database:
                 session.begin()
                 return fn(session)  # a read: closing (below) rolls back, nothing to commit
             except DBAPIError as exc:
-                self._give_up_unless_transient(exc, attempt, attempts)
+                self.give_up_unless_transient(exc, attempt, attempts)
             finally:
                 _close(session)
             time.sleep(backoff(attempt))
@@ -299,7 +299,7 @@ class Database:
         return status == "committed"
 
     @staticmethod
-    def _give_up_unless_transient(exc: DBAPIError, attempt: int, attempts: int) -> None:
+    def give_up_unless_transient(exc: DBAPIError, attempt: int, attempts: int) -> None:
         if not transient(exc):
             raise exc
         if attempt == attempts:
