@@ -361,7 +361,9 @@ class TestSignIn:
             token = token_of(wf, AUDITOR, "sign_in_link")
             reader = approvals.sign_in(wf, token)
             assert (reader.email, reader.roles) == (AUDITOR, ("auditor",))
-            refused("used", approvals.sign_in, wf, token)
+            again = refused("used", approvals.sign_in, wf, token)
+            assert str(again) == ("this sign-in link was already used on 14 Oct 2024 at "
+                                  "10:00: ask for a new one")
             refused("wrong_kind", approvals.fire, wf, token, "sign_off")
         assert links.reader(wf.db, reader.person_id) == reader
         people.set_active(wf, AUDITOR, ADMIN, "left", active=False)

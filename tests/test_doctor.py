@@ -161,7 +161,7 @@ class TestFaults:
 
     @pytest.mark.parametrize("value", ["javascript:alert(1)", "ftp://x.example",
                                        "https://x.example/?next=1", "s55.example"])
-    def test_a_base_url_that_is_no_web_address(self, value: str) -> None:
+    def test_a_base_url_that_is_no_web_address(self, settings: Settings, value: str) -> None:
         """Not an http(s) address with a host (or one with a query): the settings refuse
         it, naming the variable."""
         with pytest.raises(ConfigError, match="S55_BASE_URL: .* is not an http"):
