@@ -122,10 +122,10 @@ def describe(action: str, payload: dict[str, Any], actor: str = "") -> str:
         return (f"#{payload.get('delegation')} {payload.get('pcc')} -> {payload.get('deputy')}"
                 + (f" {payload.get('from')}..{payload.get('until')}" if "from" in payload
                    else ""))
-    if action.startswith("mail_"):
+    if action.startswith("mail_") or action == Action.LINK_SENT:
         to = payload.get("to") or payload.get("recipient") or ""
         return f"{payload.get('kind', '')} {to}".strip()
-    return ""
+    return "to the read-only pages" if action == Action.SIGNED_IN else ""
 
 
 def provenance(e: dict[str, Any]) -> str:
