@@ -16,10 +16,12 @@ what it may do:
 
 It expires ``S55_LINK_DAYS`` after issue, stops at once when its person is disabled, and is
 superseded as soon as the response is moved (any transition event after the one that
-issued it: the refusal names who moved it and when). Reading never changes anything;
-saving content does not use a link up (the force liaison saves over several visits); a
-transition does, in the same transaction as the transition (compare-and-set on
-``used_at``), so of two submits with one link exactly one wins.
+issued it: the refusal names who moved it and when). Saves move the response's version
+on without superseding the link (the version it was issued at is kept for the record);
+pass the version a page showed as ``expected_version`` to refuse a stale form. Reading
+never changes anything; saving content does not use a link up (the force liaison saves
+over several visits); a transition does, in the same transaction as the transition
+(compare-and-set on ``used_at``), so of two submits with one link exactly one wins.
 
 API for the web layer (stable; ``workflow.approvals`` has the acting side):
 
