@@ -16,7 +16,6 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import event as sa_event
@@ -27,6 +26,7 @@ from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from workflow.account import os_account
+from workflow.actions import Action, Channel, Identity
 from workflow.limits import check_length
 from workflow.storage.db import KEYRING_KEY, RETRY_ATTEMPTS, XID_KEY, Database, backoff
 
@@ -48,47 +48,6 @@ def _forget_head(session: Session, transaction: Any) -> None:
     if transaction.parent is None:
         session.info.pop(_HEAD_KEY, None)
         session.info.pop(XID_KEY, None)
-
-
-class Action(StrEnum):
-    CREATED = "created"
-    EDITED = "edited"
-    TRANSITION = "transition"
-    DEADLINE_OVERRIDE = "deadline_override"
-    IMPORTED = "imported"
-    CHECKLIST = "checklist"  # an office-use box ticked (import of a published document)
-    ESCALATION = "escalation"
-    ESCALATION_SUPERSEDED = "escalation_superseded"
-    MAIL_QUEUED = "mail_queued"
-    MAIL_SENT = "mail_sent"
-    MAIL_FAILED = "mail_failed"
-    MAIL_DEAD = "mail_dead"
-    MAIL_RETRY = "mail_retry"
-    PERSON_ADDED = "person_added"
-    CHECKPOINT = "checkpoint"  # the chain's head sent outside the database
-    PERSON_CHANGED = "person_changed"  # name, email or login
-    ROLES_CHANGED = "roles_changed"
-    PERSON_DISABLED = "person_disabled"
-    PERSON_ENABLED = "person_enabled"
-    DELEGATED = "delegated"
-    DELEGATION_REVOKED = "delegation_revoked"
-
-
-class Channel(StrEnum):
-    """How an event entered s55."""
-
-    CLI = "cli"
-    SCHEDULER = "scheduler"
-    DISPATCHER = "dispatcher"
-    WEB = "web"
-
-
-class Identity(StrEnum):
-    """How the actor of an event is known."""
-
-    OS = "os"  # the operating-system account running the command is the person's login
-    CLAIMED = "claimed"  # taken on trust from --as / S55_ACTOR (S55_IDENTITY=claimed)
-    SYSTEM = "system"  # s55's own scheduler or mail dispatcher, not a person
 
 
 @dataclass(frozen=True)

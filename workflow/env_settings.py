@@ -31,7 +31,7 @@ PREFIX = "S55_"
 class Field:
     """One setting: how a value is read (``kind``), its default and its limits."""
 
-    kind: str  # str, int, float, bool, path, secret, address
+    kind: str  # str, int, float, bool, path, secret, address, deferred (Settings reads it)
     default: Any = None
     optional: bool = False
     low: int | None = None
@@ -68,6 +68,8 @@ FIELDS: dict[str, Field] = {
     "checkpoint_file": Field("path", optional=True),
     "identity": Field("str", "os", pattern="^(os|claimed)$"),
     "separation_of_duties": Field("bool", True),
+    "base_url": Field("deferred", optional=True),
+    "link_days": Field("int", 14, low=1, high=56),
     "policy_file": Field("path", optional=True),
     "escalation_hour": Field("int", 9, low=0, high=23),
 }
@@ -135,7 +137,12 @@ def _text(field: Field, raw: str) -> str:
     return raw
 
 
-_KINDS: dict[str, Any] = {"bool": _flag, "path": Path, "secret": Secret, _ADDRESS: _address}
+def _deferred(raw: str) -> Any:
+    raise _UnsureError  # checked as Settings checks it (a link base URL): let Settings read it
+
+
+_KINDS: dict[str, Any] = {"bool": _flag, "path": Path, "secret": Secret, _ADDRESS: _address,
+                          "deferred": _deferred}
 
 
 def _value(field: Field, raw: str) -> Any:

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from states import State, allowed_triggers
 from states.deadlines import statutory_deadline
 from workflow.account import check_text
+from workflow.actions import Action
 from workflow.clock import Clock, london_today
 from workflow.dashboard import status
 from workflow.documents.office import ticked_from_log
@@ -53,19 +54,6 @@ EVENT = _table(
     identity=String, on_behalf_of=String)
 PERSON = _table("person", id=Integer, name=String, email=String, roles=JSON, login=String,
                 active=Boolean)
-
-class _A:
-    """The audit actions ``describe`` words (``workflow.audit.Action``'s values)."""
-
-    EDITED, TRANSITION, MAIL_QUEUED = "edited", "transition", "mail_queued"
-    DEADLINE_OVERRIDE, PERSON_ADDED, PERSON_CHANGED = ("deadline_override", "person_added",
-                                                       "person_changed")
-    ROLES_CHANGED, PERSON_DISABLED, PERSON_ENABLED = ("roles_changed", "person_disabled",
-                                                      "person_enabled")
-    DELEGATED, DELEGATION_REVOKED = "delegated", "delegation_revoked"
-
-
-
 
 def _response(s: Session, response_id: int) -> tuple[Any, Any, list[Any]]:
     """The response row, its report's and its recommendations (``NotFoundError``)."""
@@ -179,32 +167,32 @@ def event_dict(e: Any) -> dict[str, Any]:
 
 def describe(action: str, payload: dict[str, Any], actor: str = "") -> str:
     """A few words on what an event did, for the printed state log."""
-    if action == _A.EDITED:
+    if action == Action.EDITED:
         if "added_recommendation" in payload:
             return f"added recommendation {payload['added_recommendation'].get('number')}"
         rec = payload.get("recommendation")
         where = f"recommendation {rec} " if rec is not None else ""
         return f"{where}{payload.get('field', '')}" + ("" if payload.get("value") else " cleared")
-    if action == _A.MAIL_QUEUED:
+    if action == Action.MAIL_QUEUED:
         return f"{payload.get('kind')} to " + ", ".join(o["to"] for o in payload.get("outbox", []))
-    if action == _A.DEADLINE_OVERRIDE:
+    if action == Action.DEADLINE_OVERRIDE:
         return f"deadline {payload.get('from')} -> {payload.get('to')}"
-    if action == _A.TRANSITION and payload.get("delegation"):
+    if action == Action.TRANSITION and payload.get("delegation"):
         return (f"signed off by {actor} for {payload.get('for')} under delegation "
                 f"#{payload['delegation']}")
-    if action in (_A.ROLES_CHANGED, _A.PERSON_CHANGED, _A.PERSON_ADDED,
-                  _A.PERSON_DISABLED, _A.PERSON_ENABLED):
+    if action in (Action.ROLES_CHANGED, Action.PERSON_CHANGED, Action.PERSON_ADDED,
+                  Action.PERSON_DISABLED, Action.PERSON_ENABLED):
         return f"{payload.get('person')} " + (
             f"+{','.join(payload.get('added', []))} -{','.join(payload.get('removed', []))}"
-            if action == _A.ROLES_CHANGED else "")
-    if action in (_A.DELEGATED, _A.DELEGATION_REVOKED):
+            if action == Action.ROLES_CHANGED else "")
+    if action in (Action.DELEGATED, Action.DELEGATION_REVOKED):
         return (f"#{payload.get('delegation')} {payload.get('pcc')} -> {payload.get('deputy')}"
                 + (f" {payload.get('from')}..{payload.get('until')}" if "from" in payload
                    else ""))
-    if action.startswith("mail_"):
+    if action.startswith("mail_") or action == Action.LINK_SENT:
         to = payload.get("to") or payload.get("recipient") or ""
         return f"{payload.get('kind', '')} {to}".strip()
-    return ""
+    return "to the read-only pages" if action == Action.SIGNED_IN else ""
 
 
 def provenance(e: dict[str, Any]) -> str:
