@@ -1,10 +1,11 @@
-"""The web side of the personal links (``workflow.links``): what a link opens, acting as its
-person inside the action's own transaction, a fresh link, reader sign-in.
+"""The web side of the personal links: what a link opens, and acting through it.
 
-Acting goes through ``LinkIdentifier``: the service asks it who acts *inside* the
-transaction of the edit or transition, so the link is checked (live, this response, an
-action its kind may take) and, for an action that uses it up, marked used in that same
-transaction: a refusal rolls the use back, and of two tabs only one can use it.
+Built on ``workflow.links`` (the link itself: reading, checking, using up) and
+``workflow.approvals`` (transitions, fresh links, sign-in through a link). Acting goes
+through ``links.LinkIdentifier``: the service asks it who acts *inside* the transaction of
+the edit or transition, so the link is checked there (live, this response, an action its
+kind may take) and a transition uses it up in that same transaction: a refusal rolls the
+use back, and of two tabs only one can use it.
 """
 
 from __future__ import annotations
@@ -14,24 +15,20 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.orm import Session
-
-from workflow import links
+from workflow import approvals, content, links
 from workflow.clock import LONDON
 from workflow.documents.model import format_date
 from workflow.errors import S55Error
-from workflow.identity import Acting, Identifier
 from workflow.service import Workflow
-from workflow.storage.models import Person
 from workflow.web import views
 from workflow.web.context import Web
 
-#: Actions that use a link up (saving does not).
-CONSUMING = {"submit_force_input", "sign_off", "return_to_force", "return_to_draft"}
-READER_ROLES = {"auditor", "panel", "admin"}
+#: The field a save of each kind of link is checked against (every field the page sends
+#: is that kind's own; the service checks the person's role for each one again).
+SAVE_ACTION = {links.FORCE: "force_response", links.PCC: "pcc_response"}
 
 
-def _when(at: datetime | None) -> str:
+def when(at: datetime | None) -> str:
     if at is None:
         return ""
     local = at.astimezone(LONDON)
@@ -39,109 +36,93 @@ def _when(at: datetime | None) -> str:
 
 
 @dataclass(frozen=True)
-class LinkView:
-    """A link as its page needs it (never the token itself)."""
+class Opened:
+    """What a link opens: a live link (``live``) or why it no longer works."""
 
     token_hash: str
-    kind: str  # force | pcc | sign_in
-    status: str  # live | expired | used | superseded | disabled
-    email: str
-    name: str
-    response_id: int
-    expires_at: datetime
-    moved_by: str | None = None
-    moved_at: datetime | None = None
-    moved_to: str | None = None
+    live: links.LinkView | None
+    refused: links.LinkRefusedError | None = None
+
+    @property
+    def kind(self) -> str:
+        return self.live.kind if self.live else ""
+
+    @property
+    def status(self) -> str:
+        return "live" if self.live else (self.refused.why if self.refused else "unknown")
+
+    @property
+    def response_id(self) -> int:
+        if self.live is not None:
+            return self.live.response_id or 0
+        return (self.refused.response_id if self.refused else None) or 0
+
+    @property
+    def email(self) -> str:
+        return self.live.person_email if self.live else ""
+
+    @property
+    def name(self) -> str:
+        return self.live.person_name if self.live else ""
 
     @property
     def expires_text(self) -> str:
-        return _when(self.expires_at)
+        return when(self.live.expires_at) if self.live else ""
 
     @property
     def resendable(self) -> bool:
-        return self.status in ("expired", "used", "superseded") and self.kind != "sign_in"
+        return bool(self.refused and self.refused.can_resend)
 
     @property
     def status_title(self) -> str:
         return {"expired": "This link has expired", "used": "This link has been used",
                 "superseded": "This response has moved on",
-                "disabled": "This link no longer works"}.get(self.status, "This link works")
+                "disabled": "This link no longer works"}.get(self.status,
+                                                              "This link cannot do that")
 
     @property
     def status_text(self) -> str:
-        moved = (f" {self.moved_by} moved response {self.response_id} to "
-                 f"{(self.moved_to or '').replace('_', ' ')} on {_when(self.moved_at)}."
-                 if self.moved_by else "")
-        return {"expired": f"It worked until {self.expires_text}.{moved}",
-                "used": f"It was used to act on response {self.response_id}.{moved}",
-                "superseded": f"It was for an earlier step of response {self.response_id}."
-                              f"{moved}",
-                "disabled": "The person it was sent to can no longer act in s55; ask the "
-                            "OPCC."}.get(self.status, "")
+        if self.refused is None:
+            return ""
+        text = str(self.refused)
+        return text[:1].upper() + text[1:] + "."
 
 
-class LinkActionError(S55Error):
-    """The link's kind may not take this action (a force link asked to sign off)."""
-
-    def __init__(self, view: LinkView, action: str) -> None:
-        self.view, self.action = view, action
-        super().__init__(f"this link ({view.kind}) cannot {action.replace('-', ' ')} "
-                         f"response {view.response_id}")
-
-
-def look(w: Web, token: str) -> LinkView | None:
-    """What ``token`` opens (None: no such link). Reads only."""
-    with w.db.read() as s:
-        found = links.inspect(s, token, w.clock.now())
-        if found is None:
+def look(w: Web, token: str) -> Opened | None:
+    """What ``token`` opens (None: no link has this token). Reads only."""
+    digest = links.token_hash(token) if token.isascii() else ""
+    try:
+        return Opened(digest, links.read(w.db, w.clock, token))
+    except links.LinkRefusedError as refused:
+        if refused.why == "unknown":
             return None
-        return _view(found)
+        return Opened(digest, None, refused)
 
 
-def _view(found: Any) -> LinkView:
-    link, person = found.link, found.person
-    moved = found.moved
-    return LinkView(token_hash=link.token_hash, kind=link.kind, status=found.status,
-                    email=person.email, name=person.name, response_id=link.response_id or 0,
-                    expires_at=link.expires_at,
-                    moved_by=moved.actor if moved else None,
-                    moved_at=moved.at if moved else None,
-                    moved_to=moved.to_state if moved else None)
+def _wf(w: Web) -> Workflow:
+    return Workflow(w.db, w.settings, w.clock)
 
 
-@dataclass(frozen=True)
-class LinkIdentifier(Identifier):
-    """The person of one link, checked (and used up, for ``action`` in ``CONSUMING``) in
-    the transaction that acts."""
-
-    token: str = ""
-    action: str = "edit"
-    now: datetime | None = None
-
-    def resolve(self, session: Session, claimed: str | None) -> Acting:
-        person: Person = links.use(session, self.token, self.action, self.now,
-                                   consume=self.action in CONSUMING)
-        return Acting(person, self.origin)
-
-    def viewer(self, session: Session, claimed: str | None) -> Person | None:
-        return None
+def save(w: Web, token: str, opened: Opened, texts: Mapping[str, str],
+         recs: Mapping[int, Mapping[str, str]], expected_version: int | None) -> None:
+    """Every field of the page in one transaction, as the link's person; the link is
+    checked in that transaction and stays usable."""
+    ident = links.LinkIdentifier("link", w.origin, token=token,
+                                 action=SAVE_ACTION[opened.kind],
+                                 response_id=opened.response_id, clock=w.clock)
+    wf = Workflow(w.db, w.settings, w.clock, identifier=ident)
+    content.edit_many(wf, opened.response_id, texts, recs, None,
+                      expected_version=expected_version)
 
 
-def workflow(w: Web, token: str, view: LinkView, action: str) -> Workflow:
-    """The service acting as the person of ``token`` (channel ``web``)."""
-    ident = LinkIdentifier("link", w.origin, token=token, action=action, now=w.clock.now())
-    return Workflow(w.db, w.settings, w.clock, ident)
-
-
-def fire(w: Web, token: str, view: LinkView, trigger: str, *, reason: str | None = None,
+def fire(w: Web, token: str, trigger: str, *, reason: str | None = None,
          params: Mapping[str, Any] | None = None, expected_version: int | None = None) -> None:
-    workflow(w, token, view, trigger).fire(view.response_id, trigger, view.email,
-                                           reason=reason, params=params,
-                                           expected_version=expected_version)
+    approvals.fire(_wf(w), token, trigger, reason=reason, params=params,
+                   expected_version=expected_version)
 
 
-def response_page(w: Web, view: LinkView) -> dict[str, Any]:
-    return views.approver_page(w, view.response_id, view.kind)
+def response_page(w: Web, opened: Opened) -> dict[str, Any]:
+    return views.approver_page(w, opened.response_id, opened.kind)
 
 
 class TextChangedSinceLoadedError(S55Error):
@@ -152,49 +133,40 @@ class TextChangedSinceLoadedError(S55Error):
         super().__init__(f"Response {response_id} was not signed off: {why}")
 
 
-def check_signable(w: Web, view: LinkView, texts: Mapping[str, str],
+def check_signable(w: Web, opened: Opened, texts: Mapping[str, str],
                    recs: Mapping[int, Mapping[str, str]], shown: str,
                    version: int | None) -> None:
     """Refuse a sign-off of anything but the text the page showed, unedited since."""
-    data = views.approver_page(w, view.response_id, "pcc")
-    stored = {"pcc_response": data["pcc_response"] or ""}
+    data = views.approver_page(w, opened.response_id, links.PCC)
     by_number = {r["number"]: r for r in data["recommendations"]}
-    typed = any((v.strip() != (stored.get(k) or "").strip()) for k, v in texts.items()) or any(
+    typed = any(v.strip() != (data.get(k) or "").strip() for k, v in texts.items()) or any(
         v.strip() != (by_number.get(n, {}).get(k) or "").strip()
         for n, fields in recs.items() for k, v in fields.items())
     if typed:
-        raise TextChangedSinceLoadedError(view.response_id, "you changed the text on the page "
-                                          "without saving it. Save, read the response again, "
-                                          "then sign off")
-    fingerprint, _ = views.current_fingerprint(w, view.response_id)
-    if shown != fingerprint or version != data["version"]:
-        raise TextChangedSinceLoadedError(view.response_id, "the text changed since the page "
-                                          f"was loaded (fingerprint now {fingerprint[:16]}...). "
-                                          "Read it again, then sign off")
+        raise TextChangedSinceLoadedError(opened.response_id, "you changed the text on the "
+                                          "page without saving it. Save, read the response "
+                                          "again, then sign off")
+    if shown != data["fingerprint"] or version != data["version"]:
+        raise TextChangedSinceLoadedError(
+            opened.response_id, "the text changed since the page was loaded (fingerprint "
+            f"now {data['fingerprint'][:16]}...). Read it again, then sign off")
 
 
-def resend(w: Web, view: LinkView) -> None:
-    """Mail a fresh link to the person of ``view`` (``links`` limits how often)."""
-    links.resend(w.db, w.settings, view.token_hash, w.clock.now())
+def resend(w: Web, token: str) -> str:
+    """Mail a fresh link to the link's person (``approvals`` limits how often); to whom."""
+    return approvals.resend(_wf(w), token).email
 
 
 def request_sign_in(w: Web, email: str) -> None:
-    links.request_sign_in(w.db, w.settings, email, w.clock.now())
+    approvals.request_sign_in(_wf(w), email)
 
 
 def sign_in(w: Web, token: str) -> int:
-    person: Person = links.sign_in(w.db, token, w.clock.now(), w.origin)
-    return person.id or 0
+    return approvals.sign_in(_wf(w), token).person_id
 
 
-def reader(w: Web, person_id: int) -> Person | None:
-    """The person of a session, while active and holding a reading role."""
-    with w.db.read() as s:
-        person = s.get(Person, person_id)
-        if person is None or not person.active or not READER_ROLES & set(person.roles):
-            return None
-        s.expunge(person)
-        return person
+def reader(w: Web, person_id: int) -> links.Reader | None:
+    return links.reader(w.db, person_id)
 
 
 def open_responses(w: Web) -> list[dict[str, Any]]:

@@ -59,10 +59,10 @@ async def server_error(request: Request, exc: Exception) -> Response:
 def routes() -> list[Route | Mount]:
     return [
         Route("/", home, methods=["GET", "HEAD"]),
-        Route(f"/a/{TOKEN}", approvers.show, methods=["GET", "HEAD"]),
-        Route(f"/a/{TOKEN}/resend", approvers.resend, methods=["POST"]),
-        Route(f"/a/{TOKEN}/{{action:str}}", approvers.action, methods=["POST"]),
-        Route(f"/a/{TOKEN}/{{action:str}}", approvers.not_allowed, methods=["GET", "HEAD"]),
+        Route(f"/l/{TOKEN}", approvers.show, methods=["GET", "HEAD"]),
+        Route(f"/l/{TOKEN}/resend", approvers.resend, methods=["POST"]),
+        Route(f"/l/{TOKEN}/{{action:str}}", approvers.action, methods=["POST"]),
+        Route(f"/l/{TOKEN}/{{action:str}}", approvers.not_allowed, methods=["GET", "HEAD"]),
         Route("/sign-in", readers.sign_in_form, methods=["GET", "HEAD"]),
         Route("/sign-in", readers.request_link, methods=["POST"]),
         Route(f"/sign-in/{TOKEN}", readers.confirm, methods=["GET", "HEAD"]),

@@ -1,6 +1,6 @@
 """The force liaison's and the PCC's pages, opened from the personal link in their mail.
 
-``GET``/``HEAD /a/{token}`` only shows (mail scanners open every link); each action is a
+``GET``/``HEAD /l/{token}`` only shows (mail scanners open every link); each action is a
 ``POST`` carrying the page's CSRF token (bound to the link) and the version the page
 showed, and is one call into the library as the link's person, channel ``web``. A save
 keeps the link; submitting, signing off or returning uses it up.
@@ -15,10 +15,9 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from workflow import content
 from workflow.errors import S55Error, StaleVersionError
 from workflow.web import access
-from workflow.web.access import LinkView
+from workflow.web.access import Opened
 from workflow.web.context import Web, client_address, web
 from workflow.web.forms import Form, FormRefused, check_csrf, csrf_token, read_form
 from workflow.web.pages import page
@@ -31,7 +30,7 @@ DONE = {"saved": "Your changes are saved. You can come back to this page with th
         "resent": "A fresh link is on its way to your email address."}
 
 
-async def _link(request: Request) -> tuple[Web, str, LinkView | Response]:
+async def _link(request: Request) -> tuple[Web, str, Opened | Response]:
     """The link named in the path, or the page to show instead (unknown: 404; too many
     failed look-ups from this address: 429)."""
     w, token = web(request), request.path_params["token"]
@@ -58,22 +57,22 @@ async def show(request: Request) -> Response:
         return view
     if view.status != "live":
         return page("link_status.html", 410, v=view, csrf=csrf_token(w.secret, view.token_hash),
-                    action=f"/a/{token}/resend", done=DONE.get(request.query_params.get("done",
+                    action=f"/l/{token}/resend", done=DONE.get(request.query_params.get("done",
                                                                                           "")))
     return await run_in_threadpool(_form_page, w, token, view,
                                    DONE.get(request.query_params.get("done", "")), None, None)
 
 
-def _form_page(w: Web, token: str, view: LinkView, done: str | None, error: str | None,
+def _form_page(w: Web, token: str, view: Opened, done: str | None, error: str | None,
                posted: Form | None, status: int = 200) -> Response:
     """The force's or the PCC's page, with ``posted`` text kept when an action failed."""
     data = access.response_page(w, view)
-    return page(f"{view.kind}.html", status, v=view, r=data, base=f"/a/{token}",
+    return page(f"{view.kind}.html", status, v=view, r=data, base=f"/l/{token}",
                 csrf=csrf_token(w.secret, view.token_hash), done=done, error=error,
                 posted=posted or {})
 
 
-async def _posted(request: Request) -> tuple[Web, str, LinkView, Form] | Response:
+async def _posted(request: Request) -> tuple[Web, str, Opened, Form] | Response:
     """A POST's link, checked CSRF and form; or the page refusing it."""
     w, token, view = await _link(request)
     if isinstance(view, Response):
@@ -83,11 +82,11 @@ async def _posted(request: Request) -> tuple[Web, str, LinkView, Form] | Respons
         check_csrf(w.secret, view.token_hash, form)
     except FormRefused as refused:
         return page("message.html", refused.status, title="Nothing was changed",
-                    lines=[refused.message], back=f"/a/{token}", back_label="Back to the page")
+                    lines=[refused.message], back=f"/l/{token}", back_label="Back to the page")
     return w, token, view, form
 
 
-def _edits(view: LinkView, form: Form) -> tuple[dict[str, str], dict[int, dict[str, str]]]:
+def _edits(view: Opened, form: Form) -> tuple[dict[str, str], dict[int, dict[str, str]]]:
     texts_of, recs_of = EDITS[view.kind]
     texts = {f: form[f] for f in texts_of if f in form}
     recs: dict[int, dict[str, str]] = {}
@@ -103,11 +102,9 @@ def _version(form: Form) -> int | None:
     return int(raw) if raw.isdigit() and len(raw) < 10 else None
 
 
-def _save(w: Web, token: str, view: LinkView, form: Form) -> None:
+def _save(w: Web, token: str, view: Opened, form: Form) -> None:
     texts, recs = _edits(view, form)
-    wf = access.workflow(w, token, view, action="edit")
-    content.edit_many(wf, view.response_id, texts, recs, view.email,
-                      expected_version=_version(form))
+    access.save(w, token, view, texts, recs, _version(form))
 
 
 def _refused(w: Web, token: str, exc: S55Error, form: Form) -> Response:
@@ -116,7 +113,7 @@ def _refused(w: Web, token: str, exc: S55Error, form: Form) -> Response:
     view = access.look(w, token)
     if view is None or view.status != "live":
         return page("link_status.html", 409, v=view, csrf=csrf_token(w.secret, view.token_hash)
-                    if view else "", action=f"/a/{token}/resend", done=None,
+                    if view else "", action=f"/l/{token}/resend", done=None,
                     error=str(exc))
     message = str(exc)
     if isinstance(exc, StaleVersionError):
@@ -134,45 +131,45 @@ async def _act(request: Request, work: Any) -> Response:
     w, token, view, form = checked
     if view.status != "live":
         return page("link_status.html", 409, v=view, csrf=csrf_token(w.secret, view.token_hash),
-                    action=f"/a/{token}/resend", done=None, error=None)
+                    action=f"/l/{token}/resend", done=None, error=None)
 
     def attempt() -> Response:
         try:
             done = work(w, token, view, form)
         except S55Error as exc:
             return _refused(w, token, exc, form)
-        return RedirectResponse(f"/a/{quote(token)}{done}", status_code=303)
+        return RedirectResponse(f"/l/{quote(token)}{done}", status_code=303)
 
     return await run_in_threadpool(attempt)
 
 
-def _do_save(w: Web, token: str, view: LinkView, form: Form) -> str:
+def _do_save(w: Web, token: str, view: Opened, form: Form) -> str:
     _save(w, token, view, form)
     return "?done=saved"
 
 
-def _do_submit(w: Web, token: str, view: LinkView, form: Form) -> str:
+def _do_submit(w: Web, token: str, view: Opened, form: Form) -> str:
     _save(w, token, view, form)
-    access.fire(w, token, view, "submit_force_input")
+    access.fire(w, token, "submit_force_input")
     return ""
 
 
-def _do_sign_off(w: Web, token: str, view: LinkView, form: Form) -> str:
+def _do_sign_off(w: Web, token: str, view: Opened, form: Form) -> str:
     texts, recs = _edits(view, form)
     access.check_signable(w, view, texts, recs, form.get("fingerprint", ""), _version(form))
-    access.fire(w, token, view, "sign_off", expected_version=_version(form))
+    access.fire(w, token, "sign_off", expected_version=_version(form))
     return ""
 
 
-def _do_return_to_force(w: Web, token: str, view: LinkView, form: Form) -> str:
-    access.fire(w, token, view, "return_to_force", reason=form.text("reason"),
+def _do_return_to_force(w: Web, token: str, view: Opened, form: Form) -> str:
+    access.fire(w, token, "return_to_force", reason=form.text("reason"),
                 params={"force_input_due": form.text("force_input_due").strip() or None},
                 expected_version=_version(form))
     return ""
 
 
-def _do_return_to_draft(w: Web, token: str, view: LinkView, form: Form) -> str:
-    access.fire(w, token, view, "return_to_draft", reason=form.text("reason"),
+def _do_return_to_draft(w: Web, token: str, view: Opened, form: Form) -> str:
+    access.fire(w, token, "return_to_draft", reason=form.text("reason"),
                 expected_version=_version(form))
     return ""
 
@@ -185,14 +182,14 @@ ALLOWED = {"force": {"save", "submit"},
 
 
 async def action(request: Request) -> Response:
-    """``POST /a/{token}/{action}``."""
+    """``POST /l/{token}/{action}``."""
     name = request.path_params["action"]
     work = ACTIONS.get(name)
     if work is None:
         return page("message.html", 404, title="Page not found",
                     lines=["There is no such page."])
 
-    def guarded(w: Web, token: str, view: LinkView, form: Form) -> str:
+    def guarded(w: Web, token: str, view: Opened, form: Form) -> str:
         if name not in ALLOWED.get(view.kind, set()):
             raise access.LinkActionError(view, name)
         result: str = work(w, token, view, form)
@@ -202,18 +199,18 @@ async def action(request: Request) -> Response:
 
 
 async def resend(request: Request) -> Response:
-    """``POST /a/{token}/resend``: mail a fresh link to the same person (rate-limited)."""
+    """``POST /l/{token}/resend``: mail a fresh link to the same person (rate-limited)."""
     checked = await _posted(request)
     if isinstance(checked, Response):
         return checked
     w, token, view, _form = checked
     try:
-        await run_in_threadpool(access.resend, w, view)
+        await run_in_threadpool(access.resend, w, token)
     except S55Error as exc:
-        return page("link_status.html", 429 if "limit" in str(exc) else 409, v=view,
-                    csrf=csrf_token(w.secret, view.token_hash), action=f"/a/{token}/resend",
+        return page("link_status.html", 429 if getattr(exc, "retry_after", None) else 409, v=view,
+                    csrf=csrf_token(w.secret, view.token_hash), action=f"/l/{token}/resend",
                     done=None, error=str(exc))
-    return RedirectResponse(f"/a/{quote(token)}?done=resent", status_code=303)
+    return RedirectResponse(f"/l/{quote(token)}?done=resent", status_code=303)
 
 
 async def not_allowed(request: Request) -> Response:
@@ -221,4 +218,4 @@ async def not_allowed(request: Request) -> Response:
     token = request.path_params["token"]
     return page("message.html", 405, title="Use the page to do this",
                 lines=["This address only takes the page's own form; opening it does "
-                       "nothing."], back=f"/a/{token}", back_label="Open the page")
+                       "nothing."], back=f"/l/{token}", back_label="Open the page")
