@@ -88,6 +88,15 @@ class Opened:
         return text[:1].upper() + text[1:] + "."
 
 
+class LinkActionError(S55Error):
+    """The link's kind may not take this action (a force link asked to sign off)."""
+
+    def __init__(self, opened: Opened, action: str) -> None:
+        self.opened, self.action = opened, action
+        super().__init__(f"this link ({opened.kind}) cannot {action.replace('-', ' ')} "
+                         f"response {opened.response_id}")
+
+
 def look(w: Web, token: str) -> Opened | None:
     """What ``token`` opens (None: no link has this token). Reads only."""
     digest = links.token_hash(token) if token.isascii() else ""

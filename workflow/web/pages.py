@@ -29,5 +29,7 @@ def environment() -> Environment:
 
 def page(name: str, status: int = 200, **context: Any) -> HTMLResponse:
     """Template ``name`` rendered with ``context`` as an HTML response."""
+    context.setdefault("done", None)
+    context.setdefault("error", None)
     html = environment().get_template(name).render(**context)
     return HTMLResponse(html, status_code=status)
