@@ -21,16 +21,15 @@ from workflow.web.app import create_app
 
 BASE = "https://s55.example"
 LINK = re.compile(r"https://s55\.example/l/([A-Za-z0-9_-]{32,64})")
-SIGN_IN = re.compile(r"https://s55\.example/sign-in/([A-Za-z0-9_-]{32,64})")
 SECRET = b"web-test-secret-" * 2
 
 
-def tokens(wf: Workflow, to: str, pattern: re.Pattern[str] = LINK) -> list[str]:
+def tokens(wf: Workflow, to: str) -> list[str]:
     """Every link token in the mail queued to ``to``, oldest first."""
     with wf.db.engine.connect() as conn:
         bodies = conn.execute(text("SELECT body_text FROM outbox WHERE recipient = :to "
                                    "ORDER BY id"), {"to": to}).scalars().all()
-    return [t for body in bodies for t in pattern.findall(body)]
+    return [t for body in bodies for t in LINK.findall(body)]
 
 
 def csrf(html: str) -> str:

@@ -71,7 +71,7 @@ class Opened:
 
     @property
     def resendable(self) -> bool:
-        return bool(self.refused and self.refused.can_resend)
+        return bool(self.refused and self.refused.can_resend and self.response_id)
 
     @property
     def status_title(self) -> str:

@@ -59,6 +59,9 @@ async def show(request: Request) -> Response:
         return page("link_status.html", 410, v=view, csrf=csrf_token(w.secret, view.token_hash),
                     action=f"/l/{token}/resend", done=DONE.get(request.query_params.get("done",
                                                                                           "")))
+    if view.kind == "sign_in":
+        return page("sign_in_confirm.html", title="Sign in", v=view,
+                    csrf=csrf_token(w.secret, view.token_hash), action=f"/l/{token}/sign-in")
     return await run_in_threadpool(_form_page, w, token, view,
                                    DONE.get(request.query_params.get("done", "")), None, None)
 

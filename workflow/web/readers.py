@@ -74,35 +74,19 @@ async def request_link(request: Request) -> Response:
     return RedirectResponse("/sign-in?sent=1", status_code=303)
 
 
-async def confirm(request: Request) -> Response:
-    """``GET /sign-in/{token}``: a button to sign in (opening the link signs in nobody)."""
+async def sign_in(request: Request) -> Response:
+    """``POST /l/{token}/sign-in`` from the page a sign-in link opens (``GET /l/{token}``
+    only shows a button): use the link up and set the session cookie."""
     w, token = web(request), request.path_params["token"]
-    address = client_address(request)
-    if w.limit.blocked(address):
-        return page("message.html", 429, title="Too many attempts",
-                    lines=["Wait a few minutes, then ask for a new sign-in link."])
     view = await run_in_threadpool(access.look, w, token)
-    if view is None or view.kind != "sign_in":
-        w.limit.failed(address)
+    if view is None:
+        w.limit.failed(client_address(request))
         return page("message.html", 404, title="This link is not known",
                     lines=["Ask for a new sign-in link."], back="/sign-in",
                     back_label="Ask for a sign-in link")
     if view.status != "live":
         return page("message.html", 410, title=view.status_title, lines=[view.status_text],
                     back="/sign-in", back_label="Ask for a new sign-in link")
-    return page("sign_in_confirm.html", title="Sign in", v=view,
-                csrf=csrf_token(w.secret, view.token_hash), action=f"/sign-in/{token}")
-
-
-async def sign_in(request: Request) -> Response:
-    """``POST /sign-in/{token}``: use the link up and set the session cookie."""
-    w, token = web(request), request.path_params["token"]
-    view = await run_in_threadpool(access.look, w, token)
-    if view is None or view.kind != "sign_in":
-        w.limit.failed(client_address(request))
-        return page("message.html", 404, title="This link is not known",
-                    lines=["Ask for a new sign-in link."], back="/sign-in",
-                    back_label="Ask for a sign-in link")
     try:
         check_csrf(w.secret, view.token_hash, await read_form(request))
         person_id = await run_in_threadpool(access.sign_in, w, token)
