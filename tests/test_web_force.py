@@ -9,10 +9,10 @@ from datetime import timedelta
 
 import pytest
 import time_machine
-from sqlalchemy import text
-
 from factories import ADMIN, FORCE, NORFOLK_RECS
+from sqlalchemy import text
 from web_support import Env, make_env
+
 from workflow.errors import GuardError
 
 
@@ -47,7 +47,8 @@ class TestThePage:
             assert f"forces should act on item {n}." in html
             assert f'<label for="force_response_{n}">' in html
             assert f'<textarea id="force_response_{n}" name="force_response_{n}"' in html
-        assert "Due by 31 March 2025" in html and "Due by 31 December 2024" in html
+        assert "Due by 31 March 2025" in html
+        assert "Due by 31 December 2024" in html
         assert '<label for="cc_response">' in html
         assert "Submit the force's comments</button>" in html
 
@@ -67,14 +68,16 @@ class TestSaving:
         token = env.force_token()
         r = env.client.post(f"/l/{token}/save", data=answers(env, {
             "force_response_1": "We accept it.", "cc_response": "The force welcomes it."}))
-        assert r.status_code == 303 and r.headers["location"] == f"/l/{token}?done=saved"
+        assert r.status_code == 303
+        assert r.headers["location"] == f"/l/{token}?done=saved"
         edits = [e for e in events(env) if e["action"] == "edited"]
         assert [(e["actor"], e["channel"], e["identity"]) for e in edits] == [
             (FORCE, "web", "link")] * 2
         assert {json.loads(str(e["payload"]))["value"] for e in edits} == {
             "We accept it.", "The force welcomes it."}
         page = env.client.get(r.headers["location"]).text
-        assert "Your changes are saved" in page and "We accept it." in page
+        assert "Your changes are saved" in page
+        assert "We accept it." in page
 
     def test_saving_twice_over_two_visits_keeps_the_link(self, env: Env) -> None:
         token = env.force_token()
@@ -82,12 +85,14 @@ class TestSaving:
         r = env.client.post(f"/l/{token}/save", data=answers(env, {"force_response_2": "Two."}))
         assert r.status_code == 303
         html = env.client.get(f"/l/{token}").text
-        assert "One." in html and "Two." in html
+        assert "One." in html
+        assert "Two." in html
 
     def test_an_unchanged_form_writes_nothing(self, env: Env) -> None:
         before = env.snap()
         r = env.client.post(f"/l/{env.force_token()}/save", data=answers(env, {}))
-        assert r.status_code == 303 and env.snap() == before
+        assert r.status_code == 303
+        assert env.snap() == before
 
 
 class TestSubmitting:
@@ -112,8 +117,10 @@ class TestSubmitting:
         assert [(e["actor"], e["channel"], e["identity"]) for e in moved] == [
             (FORCE, "web", "link")]
         page = env.client.get(f"/l/{token}")
-        assert page.status_code == 410 and "This link has been used" in page.text
-        assert FORCE in page.text and "submit_force_input" in page.text
+        assert page.status_code == 410
+        assert "This link has been used" in page.text
+        assert FORCE in page.text
+        assert "submit_force_input" in page.text
         assert "Email me a fresh link" in page.text
 
 
@@ -122,9 +129,11 @@ class TestBadLinks:
         before = env.snap()
         for path in ("/l/" + "A" * 43, "/l/short", "/l/%00%ff"):
             r = env.client.get(path)
-            assert r.status_code == 404 and "This link is not known" in r.text
+            assert r.status_code == 404
+            assert "This link is not known" in r.text
         r = env.client.post("/l/" + "B" * 43 + "/save", data={"force_response_1": "x"})
-        assert r.status_code == 404 and env.snap() == before
+        assert r.status_code == 404
+        assert env.snap() == before
 
     def test_a_token_replayed_after_use_changes_nothing(self, env: Env) -> None:
         token = env.force_token()
@@ -134,7 +143,8 @@ class TestBadLinks:
         for action in ("submit", "save"):
             r = env.client.post(f"/l/{token}/{action}", data={**form,
                                                                "force_response_1": "Again"})
-            assert r.status_code == 409 and "already used" in r.text
+            assert r.status_code == 409
+            assert "already used" in r.text
         assert env.snap() == before
 
     def test_an_expired_link_changes_nothing(self, env: Env) -> None:
@@ -142,9 +152,11 @@ class TestBadLinks:
         before = env.snap()
         with time_machine.travel(env.wf.clock.now() + timedelta(days=15)):
             page = env.client.get(f"/l/{token}")
-            assert page.status_code == 410 and "This link has expired" in page.text
+            assert page.status_code == 410
+            assert "This link has expired" in page.text
             r = env.client.post(f"/l/{token}/save", data=form)
-            assert r.status_code == 409 and "expired" in r.text
+            assert r.status_code == 409
+            assert "expired" in r.text
         assert env.snap() == before
 
     def test_after_the_response_moved_on_the_link_changes_nothing(self, env: Env) -> None:
@@ -152,7 +164,9 @@ class TestBadLinks:
         env.wf.fire(env.rid, "return_to_draft", ADMIN, reason="wrong report")
         before = env.snap()
         page = env.client.get(f"/l/{token}")
-        assert page.status_code == 410 and "moved on" in page.text and ADMIN in page.text
+        assert page.status_code == 410
+        assert "moved on" in page.text
+        assert ADMIN in page.text
         for action in ("save", "submit"):
             r = env.client.post(f"/l/{token}/{action}", data=form)
             assert r.status_code == 409
@@ -168,7 +182,8 @@ class TestBadLinks:
         for action in ("sign-off", "return-to-force", "return-to-draft"):
             r = env.client.post(f"/l/{other}/{action}",
                                 data={**env.form(f"/l/{other}"), "reason": "x"})
-            assert r.status_code == 409 and "cannot" in r.text
+            assert r.status_code == 409
+            assert "cannot" in r.text
         assert env.snap() == before
 
     def test_another_responses_token_acts_only_on_its_own(self, env: Env) -> None:
@@ -192,6 +207,7 @@ def make_env_second(env: Env) -> str:
     """A second response sent to the force; its force link's token."""
     from factories import norfolk_report
     from web_support import tokens
+
     from workflow import content
 
     rid = content.add_report(env.wf, norfolk_report(title="A second report"), ADMIN).id or 0
@@ -207,7 +223,8 @@ class TestBadForms:
                     {**form, "csrf": "0" * 64}):
             for action in ("save", "submit"):
                 r = env.client.post(f"/l/{token}/{action}", data=bad)
-                assert r.status_code == 403 and "security token" in r.text
+                assert r.status_code == 403
+                assert "security token" in r.text
         assert env.snap() == before
 
     def test_two_tabs_saving_one_wins_the_other_is_told(self, env: Env) -> None:
@@ -217,7 +234,8 @@ class TestBadForms:
         assert r.status_code == 303
         before = env.snap()
         r = env.client.post(f"/l/{token}/save", data={**tab_b, "force_response_1": "B."})
-        assert r.status_code == 409 and "Someone else changed this response" in r.text
+        assert r.status_code == 409
+        assert "Someone else changed this response" in r.text
         assert "B." in r.text  # what the second tab typed is kept on the page
         assert env.snap() == before
 
@@ -227,14 +245,17 @@ class TestBadForms:
         assert env.client.post(f"/l/{token}/submit", data=tab_a).status_code == 303
         before = env.snap()
         r = env.client.post(f"/l/{token}/submit", data=tab_b)
-        assert r.status_code == 409 and "already used" in r.text and FORCE in r.text
+        assert r.status_code == 409
+        assert "already used" in r.text
+        assert FORCE in r.text
         assert env.snap() == before
 
     def test_a_form_over_the_size_limit_is_a_413_page(self, env: Env) -> None:
         token, before = env.force_token(), env.snap()
         r = env.client.post(f"/l/{token}/save",
                             data=answers(env, {"force_response_1": "x" * 300_000}))
-        assert r.status_code == 413 and "larger than" in r.text
+        assert r.status_code == 413
+        assert "larger than" in r.text
         assert env.snap() == before
 
     def test_a_form_that_is_not_utf8_is_a_400_page(self, env: Env) -> None:
@@ -245,7 +266,8 @@ class TestBadForms:
         for raw in (body, body.replace(b"%E9", b"\xe9")):
             r = env.client.post(f"/l/{token}/save", content=raw, headers={
                 "content-type": "application/x-www-form-urlencoded"})
-            assert r.status_code == 400 and "UTF-8" in r.text
+            assert r.status_code == 400
+            assert "UTF-8" in r.text
         assert env.snap() == before
 
     def test_get_and_head_of_every_action_url_change_nothing(self, env: Env) -> None:

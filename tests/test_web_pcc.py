@@ -8,10 +8,10 @@ import json
 import re
 
 import pytest
-from sqlalchemy import text
-
 from factories import ADMIN, FORCE, PCC
+from sqlalchemy import text
 from web_support import Env, make_env
+
 from workflow import content
 from workflow.documents.render import render_response
 
@@ -40,7 +40,8 @@ class TestThePage:
         html = env.client.get(f"/l/{env.pcc_token()}").text
         rendered = render_response(env.wf.db, env.rid, "html")
         body = re.search(r"<main[^>]*>(.*)</main>", rendered, re.S)
-        assert body and body.group(1) in html
+        assert body
+        assert body.group(1) in html
         assert '<label for="pcc_response">' in html
         for n in (1, 2, 3, 4, 8):
             assert f'<label for="pcc_note_{n}">' in html
@@ -75,7 +76,8 @@ class TestEditing:
         token, before = env.pcc_token(), env.snap()
         r = env.client.post(f"/l/{token}/save", data={
             **env.form(f"/l/{token}"), "cc_response": "forged", "force_response_1": "forged"})
-        assert r.status_code == 303 and env.snap() == before
+        assert r.status_code == 303
+        assert env.snap() == before
 
 
 class TestSignOffRefused:
@@ -85,21 +87,24 @@ class TestSignOffRefused:
         content.edit_text(env.wf, env.rid, "pcc_response", "Changed by the office.", ADMIN)
         before = env.snap()
         r = env.client.post(f"/l/{token}/sign-off", data=form)
-        assert r.status_code == 409 and "the text changed since the page was loaded" in r.text
+        assert r.status_code == 409
+        assert "the text changed since the page was loaded" in r.text
         assert env.snap() == before
 
     def test_when_the_page_holds_unsaved_text(self, env: Env) -> None:
         token, before = env.pcc_token(), env.snap()
         r = env.client.post(f"/l/{token}/sign-off", data={
             **env.form(f"/l/{token}"), "pcc_response": "Typed, not saved."})
-        assert r.status_code == 409 and "without saving it" in r.text
+        assert r.status_code == 409
+        assert "without saving it" in r.text
         assert env.snap() == before
 
     def test_with_a_made_up_fingerprint(self, env: Env) -> None:
         token, before = env.pcc_token(), env.snap()
         r = env.client.post(f"/l/{token}/sign-off", data={
             **env.form(f"/l/{token}"), "fingerprint": "0" * 64})
-        assert r.status_code == 409 and env.snap() == before
+        assert r.status_code == 409
+        assert env.snap() == before
 
     def test_a_sign_off_replayed_after_use(self, env: Env) -> None:
         token = env.pcc_token()
@@ -107,7 +112,8 @@ class TestSignOffRefused:
         assert env.client.post(f"/l/{token}/sign-off", data=form).status_code == 303
         before = env.snap()
         r = env.client.post(f"/l/{token}/sign-off", data=form)
-        assert r.status_code == 409 and "already used" in r.text
+        assert r.status_code == 409
+        assert "already used" in r.text
         assert env.snap() == before
 
 
@@ -128,16 +134,19 @@ class TestSendingBack:
         token, before = env.pcc_token(), env.snap()
         form = env.form(f"/l/{token}")
         r = env.client.post(f"/l/{token}/return-to-draft", data={**form, "reason": "  "})
-        assert r.status_code == 409 and "reason" in r.text
+        assert r.status_code == 409
+        assert "reason" in r.text
         assert env.snap() == before
         r = env.client.post(f"/l/{token}/return-to-draft", data={**form, "reason": "Redo."})
-        assert r.status_code == 303 and state(env) == "draft"
+        assert r.status_code == 303
+        assert state(env) == "draft"
 
     def test_a_bad_date_is_refused_and_changes_nothing(self, env: Env) -> None:
         token, before = env.pcc_token(), env.snap()
         r = env.client.post(f"/l/{token}/return-to-force", data={
             **env.form(f"/l/{token}"), "reason": "x", "force_input_due": "31/02/2025"})
-        assert r.status_code == 409 and env.snap() == before
+        assert r.status_code == 409
+        assert env.snap() == before
 
 
 class TestEscaping:
@@ -148,7 +157,8 @@ class TestEscaping:
         content.edit_text(env.wf, env.rid, "pcc_response", self.SCRIPT, ADMIN)
         content.edit_text(env.wf, env.rid, "key_findings", self.SCRIPT, ADMIN)
         html = env.client.get(f"/l/{env.pcc_token()}").text
-        assert "<script" not in html and "<img" not in html
+        assert "<script" not in html
+        assert "<img" not in html
         assert "&lt;script&gt;" in html
 
     def test_a_javascript_link_is_never_an_href(self, env: Env) -> None:
@@ -161,7 +171,8 @@ class TestEscaping:
             html = env.client.get(f"/l/{token}").text
             assert "javascript:alert" in html  # shown as text
             hrefs = re.findall(r'href="([^"]*)"', html)
-            assert hrefs and not [h for h in hrefs if "javascript" in h.lower()]
+            assert hrefs
+            assert not [h for h in hrefs if "javascript" in h.lower()]
 
 
 def test_the_force_liaison_is_named_in_neither_action(env: Env) -> None:

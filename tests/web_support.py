@@ -3,17 +3,16 @@ it, and the links taken from the mail s55 queued (as the person would click them
 
 from __future__ import annotations
 
+import asyncio
 import re
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import text
-import asyncio
-
 import httpx
+from factories import ADMIN, FORCE, PCC, answer_all, norfolk, snapshot
+from sqlalchemy import text
 from starlette.types import ASGIApp
 
-from factories import ADMIN, FORCE, PCC, answer_all, norfolk, snapshot
 from workflow import content
 from workflow.config import Settings
 from workflow.service import Workflow

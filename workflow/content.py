@@ -331,6 +331,36 @@ def override_deadline(wf: Workflow, response_id: int, new: str | date, reason: s
     return wf.db.run(work)
 
 
+def _check_fields(texts: Mapping[str, str], recs: Mapping[int, Mapping[str, str]]) -> None:
+    pairs = [(f, v, TEXT_FIELDS) for f, v in texts.items()] + [
+        (f, v, RECOMMENDATION_FIELDS) for fields in recs.values() for f, v in fields.items()]
+    for field, value, known in pairs:
+        if field not in known:
+            raise InvalidInputError("field", f"{field!r} is not editable here")
+        check_text(value, field)
+
+
+def _changes(acting: Acting, loaded: Loaded, texts: Mapping[str, str],
+             recs: Mapping[int, Mapping[str, str]]) -> list[tuple[object, str, str | None,
+                                                                  dict[str, object]]]:
+    """(row, field, new text, where) for each field ``acting`` may edit; refuses the rest."""
+    rid = loaded.response.id
+    out: list[tuple[object, str, str | None, dict[str, object]]] = []
+    for field, value in texts.items():
+        require_role(acting.person, TEXT_FIELDS[field], f"edit {field} of response {rid}")
+        out.append((loaded.response, field, value.strip() or None, {}))
+    by_number = {r.number: r for r in loaded.recommendations}
+    for number, fields in recs.items():
+        if number not in by_number:
+            raise NotFoundError("recommendation", f"{number} in response {rid}")
+        for field, value in fields.items():
+            require_role(acting.person, RECOMMENDATION_FIELDS[field],
+                         f"edit recommendation {number} of response {rid}")
+            out.append((by_number[number], field, value.strip() or None,
+                        {"recommendation": number}))
+    return out
+
+
 def edit_many(wf: Workflow, response_id: int, texts: Mapping[str, str],
               recs: Mapping[int, Mapping[str, str]], actor: str | None, *,
               expected_version: int | None = None) -> Response:
@@ -338,35 +368,13 @@ def edit_many(wf: Workflow, response_id: int, texts: Mapping[str, str],
     the response is still at ``expected_version``; each changed field is one ``edited``
     event shaped as ``edit_text``/``edit_recommendation`` write it (and one version step),
     so the state log and its replay read it the same. Unchanged fields write nothing."""
-    for field, value in texts.items():
-        if field not in TEXT_FIELDS:
-            raise InvalidInputError("field", f"{field!r} is not editable")
-        check_text(value, field)
-    for fields in recs.values():
-        for field, value in fields.items():
-            if field not in RECOMMENDATION_FIELDS:
-                raise InvalidInputError("field", f"{field!r} is not a recommendation field")
-            check_text(value, field)
+    _check_fields(texts, recs)
 
     def work(s: Session) -> Response:
         acting, loaded = _editable(wf, s, response_id, actor, frozenset(Role), "the response",
                                    expected_version)
-        changes: list[tuple[object, str, str | None, dict[str, object]]] = []
-        for field, value in texts.items():
-            require_role(acting.person, TEXT_FIELDS[field], f"edit {field} of response "
-                         f"{response_id}")
-            changes.append((loaded.response, field, value.strip() or None, {}))
-        by_number = {r.number: r for r in loaded.recommendations}
-        for number, fields in recs.items():
-            if number not in by_number:
-                raise NotFoundError("recommendation", f"{number} in response {response_id}")
-            for field, value in fields.items():
-                require_role(acting.person, RECOMMENDATION_FIELDS[field],
-                             f"edit recommendation {number} of response {response_id}")
-                changes.append((by_number[number], field, value.strip() or None,
-                                {"recommendation": number}))
         now = wf.clock.now()
-        for target, field, text, where in changes:
+        for target, field, text, where in _changes(acting, loaded, texts, recs):
             if getattr(target, field) == text:
                 continue
             if target is loaded.response:
