@@ -27,7 +27,12 @@ EDITS = {"force": (("cc_response",), ("force_response",)),
          "pcc": (("pcc_response",), ("pcc_note",))}
 DONE = {"saved": "Your changes are saved. You can come back to this page with the same "
                  "link until the response moves on.",
-        "resent": "A fresh link is on its way to your email address."}
+        "resent": "A fresh link is on its way to your email address.",
+        "submitted": "The force's comments are submitted: the Police and Crime "
+                     "Commissioner has been told.",
+        "signed": "You signed off the response: it goes to the Police and Crime Panel and "
+                  "the Chief Constable.",
+        "returned": "The response was sent back, with your reason."}
 
 
 async def _link(request: Request) -> tuple[Web, str, Opened | Response]:
@@ -154,27 +159,27 @@ def _do_save(w: Web, token: str, view: Opened, form: Form) -> str:
 def _do_submit(w: Web, token: str, view: Opened, form: Form) -> str:
     _save(w, token, view, form)
     access.fire(w, token, "submit_force_input")
-    return ""
+    return "?done=submitted"
 
 
 def _do_sign_off(w: Web, token: str, view: Opened, form: Form) -> str:
     texts, recs = _edits(view, form)
     access.check_signable(w, view, texts, recs, form.get("fingerprint", ""), _version(form))
     access.fire(w, token, "sign_off", expected_version=_version(form))
-    return ""
+    return "?done=signed"
 
 
 def _do_return_to_force(w: Web, token: str, view: Opened, form: Form) -> str:
     access.fire(w, token, "return_to_force", reason=form.text("reason"),
                 params={"force_input_due": form.text("force_input_due").strip() or None},
                 expected_version=_version(form))
-    return ""
+    return "?done=returned"
 
 
 def _do_return_to_draft(w: Web, token: str, view: Opened, form: Form) -> str:
     access.fire(w, token, "return_to_draft", reason=form.text("reason"),
                 expected_version=_version(form))
-    return ""
+    return "?done=returned"
 
 
 ACTIONS = {"save": _do_save, "submit": _do_submit, "sign-off": _do_sign_off,

@@ -104,6 +104,16 @@ def chain_verdict(w: Web) -> tuple[bool, list[str]]:
     return ok, lines
 
 
+def outcome_text(outcome: dict[str, Any]) -> str:
+    """``status``'s outcome in words: "12 days left", "726 days overdue", "on time"."""
+    kind = outcome.get("kind", "")
+    for key, words in (("days_left", "days left"), ("days_overdue", "days overdue"),
+                       ("days_late", "days late")):
+        if key in outcome:
+            return f"{outcome[key]} {words}"
+    return str(kind).replace("_", " ")
+
+
 def response_detail(w: Web, response_id: int) -> dict[str, Any]:
     wf = Workflow(w.db, w.settings, w.clock)
     detail = show(wf, response_id, None)
@@ -111,6 +121,8 @@ def response_detail(w: Web, response_id: int) -> dict[str, Any]:
                                                         describe(e["action"], e["payload"],
                                                                  e["actor"])) if x)}
                      for e in log(wf, response_id)]
+    outcome = detail.get("outcome") or {}
+    detail["outcome_text"] = outcome_text(outcome)
     ok, lines = chain_verdict(w)
     detail["audit"] = {"ok": ok, "lines": lines}
     detail["today"] = format_date(london_today(w.clock))
