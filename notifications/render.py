@@ -9,8 +9,9 @@ Besides its own values, every template sees ``kind`` (added here) and what the w
 adds to each message: ``today`` (the London date the mail was queued), the reader's
 ``recipient_name`` and ``recipient_roles``, and ``contact`` (who a reply reaches, or
 none). Dates are worded against ``today`` through one filter, ``timing``. The
-approvers' web link, once there is one, is ``action_url``: absent until then, and
-printed only by the "What we need from you" partial (``_action``).
+reader's own web link (issue 13), when the mail asks them to act, is ``action_url``:
+absent otherwise, and printed by the "What we need from you" partial (``_action``) and the
+link mails (``action_link``, ``sign_in_link``), always through ``safe_href`` in HTML.
 """
 
 from __future__ import annotations
@@ -56,6 +57,8 @@ KINDS: tuple[str, ...] = (
     "mail_test",
     "audit_checkpoint",
     "role_change",  # a privilege change (pcc, force) told to auditors and the PCC
+    "action_link",  # a fresh personal link, asked for from an expired or used one
+    "sign_in_link",  # a reader's sign-in link, asked for on the sign-in page
     # Escalations (workflow/escalations/policy.toml names them per rule).
     "escalation_draft",
     "escalation_force_input",

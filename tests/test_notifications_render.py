@@ -48,6 +48,8 @@ CONTEXT = {
     # Audit checkpoints (see workflow/checkpoints.py record).
     "line": "s55-checkpoint v1 count=3 head=" + "a" * 64, "count": 3, "head": "a" * 64,
     "signed": True, "key": "0123456789abcdef",
+    # The link mails (workflow/approvals.py _send).
+    "link_days": 14,
     # Added to every message by workflow.mail.queue.prepare_messages.
     "today": date(2024, 11, 22), "recipient_roles": ["admin"],
     "contact": {"name": "Gov <Officer>", "email": "gov@opcc.example"},

@@ -69,6 +69,8 @@ class Action(StrEnum):
     PERSON_ENABLED = "person_enabled"
     DELEGATED = "delegated"
     DELEGATION_REVOKED = "delegation_revoked"
+    LINK_SENT = "link_sent"  # a fresh personal link, or a sign-in link, mailed on request
+    SIGNED_IN = "signed_in"  # a reader signed in to the web pages with a sign-in link
 
 
 class Channel(StrEnum):
@@ -86,6 +88,7 @@ class Identity(StrEnum):
     OS = "os"  # the operating-system account running the command is the person's login
     CLAIMED = "claimed"  # taken on trust from --as / S55_ACTOR (S55_IDENTITY=claimed)
     SYSTEM = "system"  # s55's own scheduler or mail dispatcher, not a person
+    LINK = "link"  # the person's own single-use link, mailed to their address (web)
 
 
 def os_account() -> str:

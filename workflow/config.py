@@ -67,6 +67,23 @@ class Settings(BaseSettings):
         except NotificationError as exc:
             raise ValueError(f"{value!r} is not one plain address local@domain") from exc
 
+    @field_validator("base_url")
+    @classmethod
+    def _base_url(cls, value: str | None) -> str | None:
+        """An ``http(s)`` address with a host and no query or fragment (links are built
+        on it), without its trailing slash; empty is unset."""
+        from urllib.parse import urlsplit
+
+        from notifications.links import safe_href
+
+        if value is None or not value.strip():
+            return None
+        url = safe_href(value.strip())
+        if not url or urlsplit(url).query or urlsplit(url).fragment:
+            raise ValueError(f"{value!r} is not an http(s) address such as "
+                             "https://s55.opcc.example")
+        return url.rstrip("/")
+
     # The audit log's trust outside the database (issue 14): the key that signs every event
     # (owner-only; `s55 init` creates it) and the file checkpoints of the chain go to.
     audit_key_file: Path | None = None
@@ -78,6 +95,12 @@ class Settings(BaseSettings):
     # The force-input submitter may not sign off, nor the one who last returned the
     # response to the force; `s55 doctor` warns when this is off.
     separation_of_duties: bool = True
+
+    # The approvers' links (issue 13): the address people open their personal links at
+    # (https outside demo mode; `s55 doctor` fails otherwise) and how long a link lives.
+    # Unset: mail carries no link (and `s55 doctor` says what to set).
+    base_url: str | None = None
+    link_days: int = Field(default=14, ge=1, le=56)
 
     # Escalations (issue 4).
     policy_file: Path | None = None

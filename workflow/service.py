@@ -182,13 +182,17 @@ class Workflow:
         bump(session, loaded, state=dest.value, updated_at=now, **values)
         # Mail is rendered and checked before the audit append: the append takes the
         # chain lock, held to the commit, so only the writes happen under it.
+        from workflow import links  # lazily, as the mail it gives links to
         from workflow.mail import queue as mail  # lazily: read-only commands never load Jinja
 
+        # Whoever the mail asks to act next gets their own link (issue 13), issued here.
+        issuer = links.Issuer(self.settings, now, response_id, dest.value,
+                              loaded.response.version)
         batches = mail.prepare_for_transition(
             session, settings=self.settings, now=now, response=loaded.response,
             report=loaded.report, trigger=trigger, actor_email=acting.email,
             reason=_clean_reason(reason), recommendations=loaded.recommendations,
-            actor_name=acting.person.name, signature=signature)
+            actor_name=acting.person.name, signature=signature, links=issuer)
         payload = {k: v.isoformat() if isinstance(v, date) else v for k, v in values.items()}
         event = audit.append(
             session, at=now, actor=acting.email, action=Action.TRANSITION,

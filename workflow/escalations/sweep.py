@@ -168,6 +168,7 @@ def _moved(firing: Firing) -> dict[str, str]:
 def _fire_one(session: Session, settings: Settings, rid: int, due: Firing,
               superseded: Sequence[Firing], now: datetime, by: Provenance) -> list[Fired]:
     """Claim and send ``due``, record ``superseded``; [] if another scheduler got there."""
+    from workflow import links  # with the notifications stack it issues links for
     from workflow.mail.queue import prepare_alert, write_prepared  # the notifications stack
 
     claim = _claim(session, rid, due, "fired", now)
@@ -180,10 +181,12 @@ def _fire_one(session: Session, settings: Settings, rid: int, due: Firing,
     assert report is not None  # foreign key
     roles, missing, cannot_act = _recipient_roles(due, State(row.state), staffed_roles(session))
     # Rendered before the append, which takes the chain lock held to the commit.
+    # A reminder to someone who must act carries their own link (issue 13).
+    issuer = links.Issuer(settings, now, rid, row.state, row.version)
     prepared = prepare_alert(
         session, settings=settings, now=now, kind=due.rule.kind, actor=SCHEDULER,
         context=_context(row, report, due, now.astimezone(LONDON).date(), [f for f, _ in others]),
-        roles=roles, response_id=rid) if roles else None
+        roles=roles, response_id=rid, links=issuer) if roles else None
     event = audit.append(session, at=now, actor=SCHEDULER, action=Action.ESCALATION,
                          response_id=rid, payload={
                              "rule": due.rule.id, "occurrence": due.occurrence,

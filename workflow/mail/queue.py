@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -111,6 +111,20 @@ class Recipient:
     #: Why mail cannot reach this person (an address no message can carry), else None:
     #: their message is recorded dead at once and the admins are alerted.
     undeliverable: str | None = None
+    person_id: int | None = None  # the person's id (None: an address outside s55)
+
+
+class LinkIssuer(Protocol):
+    """Gives the reader of a message that asks them to act their own link (issue 13): the
+    core's ``workflow.links.Issuer``. Called while messages are rendered (before the event
+    causing them exists); ``write`` stores the links issued, bound to that event, in the
+    same transaction as the mail."""
+
+    def url_for(self, recipient: Recipient) -> str | None:
+        """The recipient's personal link, or None when the message asks nothing of them."""
+
+    def write(self, session: Session, event_id: int) -> None:
+        """Store the links handed out, as issued by event ``event_id``."""
 
 
 # -- recipients and queueing -------------------------------------------------------------
@@ -146,10 +160,11 @@ def resolve(session: Session, roles: Iterable[str], action: str,
                 shown = raw[:254] or f"(no address: {p.name})"[:254]
                 found.setdefault(shown.lower(), Recipient(
                     p.name, shown, tuple(p.roles or ()),
-                    undeliverable=f"{p.name} has no valid email address: {exc}"))
+                    undeliverable=f"{p.name} has no valid email address: {exc}", person_id=p.id))
                 continue
             email = raw.lower()
-            found.setdefault(email, Recipient(p.name, email, tuple(p.roles or ())))
+            found.setdefault(email, Recipient(p.name, email, tuple(p.roles or ()),
+                                              person_id=p.id))
     return list(found.values())
 
 
@@ -197,6 +212,8 @@ class Prepared:
     #: For the admin alert about a message recorded dead at once (an undeliverable
     #: recipient); None: no alert.
     settings: Settings | None = None
+    #: The personal links the messages carry, written with them (None: no links).
+    links: LinkIssuer | None = None
 
 
 #: Stands in for the event id while a message is checked before the event exists; a
@@ -207,14 +224,15 @@ _UNBOUND_KEY = "0"
 def prepare_messages(*, settings: Settings, now: datetime, kind: str,
                      context: Mapping[str, Any], recipients: Sequence[Recipient],
                      response_id: int | None, actor: str, reply_to: Recipient | None,
-                     action: str | None = None) -> Prepared:
+                     action: str | None = None, links: LinkIssuer | None = None) -> Prepared:
     """Render ``kind`` for each recipient and check every header; nothing is written.
 
     Every message carries ``reply_to`` (if any) as its Reply-To, stored with the row.
     Besides ``context`` every template gets ``today`` (the London date of ``now``, for
     wording that follows the dates), the reader's ``recipient_name`` and
     ``recipient_roles``, and ``contact`` (``reply_to``'s name and email, or None: who a
-    reply reaches). ``action_url`` stays absent until the approvers' web pages exist.
+    reply reaches). ``links`` gives a reader asked to act their own link, ``action_url``
+    (absent for everyone else).
     Raises ``MailRefusedError`` naming ``action`` (default: the kind) for a template or
     an address that cannot make a valid message.
     """
@@ -224,8 +242,10 @@ def prepare_messages(*, settings: Settings, now: datetime, kind: str,
     try:
         sender = check_address(settings.mail_from, "From")
         for rcpt in recipients:
+            url = links.url_for(rcpt) if links and rcpt.undeliverable is None else None
             rendered = render(kind, {**base, "recipient_name": rcpt.name,
-                                     "recipient_roles": list(rcpt.roles)},
+                                     "recipient_roles": list(rcpt.roles),
+                                     **({"action_url": url} if url else {})},
                               override_dir=settings.template_dir)
             row = OutboxMessage(
                 event_id=0, response_id=response_id, dedupe_key=_UNBOUND_KEY,
@@ -242,7 +262,7 @@ def prepare_messages(*, settings: Settings, now: datetime, kind: str,
     except NotificationError as exc:
         raise MailRefusedError(action or kind, exc) from exc
     return Prepared(kind, response_id, actor, rows,
-                    [row.model_dump(exclude={"id"}) for row in rows], settings)
+                    [row.model_dump(exclude={"id"}) for row in rows], settings, links)
 
 
 def write_prepared(session: Session, prepared: Prepared, event: AuditEvent) -> list[OutboxMessage]:
@@ -259,6 +279,8 @@ def write_prepared(session: Session, prepared: Prepared, event: AuditEvent) -> l
         for name, value in bound.items():
             setattr(row, name, value)
     added = _insert_new(session, prepared.rows, prepared.values)
+    if prepared.links is not None and added:
+        prepared.links.write(session, event.id or 0)
     rows = [r for r in added if r.status != "dead"]
     if rows:
         queued = audit.append(
@@ -347,7 +369,7 @@ def _insert_new(session: Session, rows: list[OutboxMessage],
 
 def prepare_alert(session: Session, *, settings: Settings, now: datetime, kind: str,
                   context: Mapping[str, Any], roles: Iterable[str], actor: str,
-                  response_id: int | None = None) -> Prepared:
+                  response_id: int | None = None, links: LinkIssuer | None = None) -> Prepared:
     """``kind`` for everyone holding ``roles`` (escalations, admin alerts), rendered and
     checked; ``write_prepared`` adds it once the event causing it is appended."""
     recipients = resolve(session, roles, f"send {kind}", now.astimezone(LONDON).date())
@@ -355,7 +377,7 @@ def prepare_alert(session: Session, *, settings: Settings, now: datetime, kind: 
             "response_id": response_id}
     return prepare_messages(settings=settings, now=now, kind=kind, context={**base, **context},
                             recipients=recipients, response_id=response_id, actor=actor,
-                            reply_to=reply_contact(session, settings))
+                            reply_to=reply_contact(session, settings), links=links)
 
 
 def queue_alert(session: Session, *, settings: Settings, now: datetime, kind: str,
@@ -412,7 +434,8 @@ def prepare_for_transition(session: Session, *, settings: Settings, now: datetim
                            actor_email: str, reason: str | None,
                            recommendations: Sequence[Recommendation] | None = None,
                            actor_name: str | None = None,
-                           signature: str | None = None) -> list[Prepared]:
+                           signature: str | None = None,
+                           links: LinkIssuer | None = None) -> list[Prepared]:
     """The mail of one transition, rendered and checked but not written (reads only).
 
     ``signature``: the sign-off's "Signed off by ... fingerprint ..." line.
@@ -431,7 +454,8 @@ def prepare_for_transition(session: Session, *, settings: Settings, now: datetim
     reply_to = reply_contact(session, settings)
     batches = [prepare_messages(settings=settings, now=now, kind=trigger, context=context,
                                 recipients=recipients, response_id=response.id,
-                                actor=actor_email, reply_to=reply_to, action=action)]
+                                actor=actor_email, reply_to=reply_to, action=action,
+                                links=links)]
     if trigger == "publish":  # s55(6): copies to the inspectorate and the Secretary of State
         copies = [Recipient("colleagues at HMICFRS", settings.hmicfrs_email.strip().lower()),
                   Recipient("colleagues at the Home Office",

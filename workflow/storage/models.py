@@ -231,6 +231,30 @@ class OutboxMessage(SQLModel, table=True):
     sent_at: datetime | None = utc_column(nullable=True)
 
 
+class ActionLink(SQLModel, table=True):
+    """A personal single-use link mailed to a person (issue 13): only the SHA-256 of its
+    token is stored, never the token. ``kind`` says what it may do (``force``, ``pcc``,
+    ``sign_in``); it acts on ``response_id`` while the response stays in ``state``, which it
+    was in at ``version`` when the link was issued by audit event ``event_id`` (a later
+    transition event of the response supersedes it and says who moved it, and when)."""
+
+    __tablename__ = "action_link"
+    __table_args__ = (Index("ix_action_link_person_issued", "person_id", "issued_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(max_length=64, sa_column_kwargs={"unique": True})
+    person_id: int = Field(foreign_key="person.id")  # the index above covers look-ups
+    response_id: int | None = Field(default=None, foreign_key="response.id", index=True)
+    kind: str = Field(max_length=16)  # force | pcc | sign_in
+    origin: str = Field(max_length=16)  # mail (asked to act) | resend | sign_in
+    state: str | None = Field(default=None, max_length=32)  # the response's, when issued
+    version: int | None = None  # the response's version when issued
+    event_id: int | None = Field(default=None, foreign_key="audit_event.id")
+    issued_at: datetime = utc_column()
+    expires_at: datetime = utc_column()
+    used_at: datetime | None = utc_column(nullable=True)
+
+
 class EscalationFiring(SQLModel, table=True):
     """One (response, rule, occurrence) of the escalation policy, fired or superseded.
 
