@@ -15,11 +15,11 @@ from pathlib import Path
 import httpx
 import pytest
 import uvicorn
-from playwright.sync_api import Page, sync_playwright
-
 from factories import ADMIN, AUDITOR, FORCE, NORFOLK_RECS, PCC, norfolk, snapshot
+from playwright.sync_api import Page, sync_playwright
 from smtp_server import Server, free_port
 from waiting import wait_until
+
 from workflow.clock import SystemClock
 from workflow.config import Settings
 from workflow.mail import outbox

@@ -22,6 +22,10 @@ from workflow.service import Workflow
 from workflow.web.context import Web
 
 _BODY = re.compile(r"<main[^>]*>(.*)</main>", re.S)
+_LOCK = threading.Lock()
+#: (response id, version, template folder) -> (fingerprint, document): every change to what
+#: the render shows (an edit, a transition, a report edit) moves the version on.
+_RENDERED: dict[tuple[int, int, Any], tuple[str, Markup]] = {}
 
 
 def document_body(html: str) -> Markup:
@@ -47,10 +51,18 @@ def approver_page(w: Web, response_id: int, kind: str) -> dict[str, Any]:
                                 for x in loaded.recommendations],
         }
         if kind == "pcc":
-            view = load_view(s, response_id)
-            data["fingerprint"] = signature.fingerprint(s, loaded)
-            html = render_view(view, "html", template_dir=w.settings.template_dir)
-            data["document"] = document_body(html)
+            key = (response_id, r.version, w.settings.template_dir)
+            with _LOCK:
+                cached = _RENDERED.get(key)
+            if cached is None:
+                html = render_view(load_view(s, response_id), "html",
+                                   template_dir=w.settings.template_dir)
+                cached = (signature.fingerprint(s, loaded), document_body(html))
+                with _LOCK:
+                    if len(_RENDERED) >= 256:
+                        _RENDERED.pop(next(iter(_RENDERED)))
+                    _RENDERED[key] = cached
+            data["fingerprint"], data["document"] = cached
     return data
 
 
@@ -70,7 +82,6 @@ def open_responses(w: Web) -> list[dict[str, Any]]:
 
 
 _VERIFIED: dict[str, list[str] | bool] = {}
-_LOCK = threading.Lock()
 
 
 def chain_verdict(w: Web) -> tuple[bool, list[str]]:
