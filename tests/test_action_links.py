@@ -13,13 +13,16 @@ from typing import Any
 
 import pytest
 import time_machine
+from smtp_server import Server
 from sqlalchemy import select
 
 from tests.factories import ADMIN, AUDITOR, FORCE, NORFOLK_RECS, PANEL, PCC, norfolk, snapshot
-from workflow import approvals, links, people
+from workflow import approvals, audit, links, people
 from workflow.audit import Action
 from workflow.config import Settings
-from workflow.errors import GuardError, S55Error
+from workflow.errors import GuardError, S55Error, SeparationOfDutiesError
+from workflow.escalations import sweep as escalation
+from workflow.mail import outbox
 from workflow.service import Workflow
 from workflow.storage.db import Database
 from workflow.storage.models import ActionLink, AuditEvent, OutboxMessage, Response
@@ -293,6 +296,22 @@ class TestRefused:
         assert snapshot(wf) == before
 
 
+    def test_separation_of_duties_holds_through_links(self, wf: Workflow, rid: int) -> None:
+        """The PCC who returned the response to the force may not sign it off in the next
+        round (S55_SEPARATION_OF_DUTIES), through a link as on the command line; the
+        refusal leaves the link usable and the database unchanged."""
+        answer_all_by_link(wf, token_of(wf, FORCE))
+        approvals.fire(wf, token_of(wf, FORCE), "submit_force_input")
+        approvals.fire(wf, token_of(wf, PCC), "return_to_force", reason="recommendation 4")
+        approvals.fire(wf, token_of(wf, FORCE, "return_to_force"), "submit_force_input")
+        second = token_of(wf, PCC)
+        before = snapshot(wf)
+        with pytest.raises(SeparationOfDutiesError, match="returned it to the force last"):
+            approvals.fire(wf, second, "sign_off")
+        assert snapshot(wf) == before
+        links.read(wf.db, wf.clock, second, action="sign_off")
+
+
 class TestResend:
     def test_a_fresh_link_for_a_used_or_expired_one_at_most_three_an_hour(
             self, wf: Workflow, rid: int) -> None:
@@ -342,7 +361,9 @@ class TestSignIn:
             token = token_of(wf, AUDITOR, "sign_in_link")
             reader = approvals.sign_in(wf, token)
             assert (reader.email, reader.roles) == (AUDITOR, ("auditor",))
-            refused("used", approvals.sign_in, wf, token)
+            again = refused("used", approvals.sign_in, wf, token)
+            assert str(again) == ("this sign-in link was already used on 14 Oct 2024 at "
+                                  "10:00: ask for a new one")
             refused("wrong_kind", approvals.fire, wf, token, "sign_off")
         assert links.reader(wf.db, reader.person_id) == reader
         people.set_active(wf, AUDITOR, ADMIN, "left", active=False)
@@ -377,3 +398,54 @@ class TestSecret:
                 AuditEvent.action == Action.MAIL_QUEUED.value)).all()
         assert queued
         assert all("/l/" not in e.payload for e in queued)
+
+
+class TestDelivered:
+    def test_the_delivered_mail_carries_the_persons_own_link(
+            self, wf: Workflow, rid: int, smtp_server: Server) -> None:
+        """Through a real SMTP server: the liaison's message holds their link in both
+        parts (the HTML one as an href), and that link opens as the liaison; the audit
+        chain, with the queued digests, still verifies."""
+        cfg = wf.settings.model_copy(update={
+            "smtp_host": smtp_server.host, "smtp_port": smtp_server.port,
+            "smtp_security": "none", "smtp_timeout": 5.0})
+        assert outbox.deliver_pending(wf.db, cfg, wf.clock).error is None
+        got = [r for r in smtp_server.handler.received if r.recipients == [FORCE]]
+        assert len(got) == 1
+        text_part, html_part = (p.get_content() for p in got[0].message.get_payload())
+        token = LINK.findall(text_part)
+        assert len(token) == 1
+        assert f'href="{BASE}/l/{token[0]}"' in html_part
+        seen = links.read(wf.db, wf.clock, token[0])
+        assert (seen.person_email, seen.response_id, seen.kind) == (FORCE, rid, "force")
+        assert "Open your own page with the link below" in text_part
+        others = [r for r in smtp_server.handler.received if r.recipients != [FORCE]]
+        assert all(BASE not in r.message.as_string() for r in others)
+        assert audit.verify(wf.db).ok
+
+
+class TestEscalated:
+    def test_reminders_to_whoever_must_act_carry_their_link(self, wf: Workflow,
+                                                           rid: int) -> None:
+        """The force-input reminder to the liaison, and the PCC's reminder a week before the
+        deadline while the sign-off waits on them, each carry a new link of that person's
+        own, issued by the escalation event."""
+        with time_machine.travel("2024-11-06 10:00:00+00:00", tick=False):
+            escalation.sweep(wf.db, wf.settings, wf.clock)
+            force_links = tokens_to(wf, FORCE, "escalation_force_input")
+            assert len(force_links) == 1
+            assert links.read(wf.db, wf.clock, force_links[0]).kind == "force"
+            answer_all_by_link(wf, force_links[0])
+            approvals.fire(wf, force_links[0], "submit_force_input")
+        with time_machine.travel("2024-11-27 10:00:00+00:00", tick=False):
+            escalation.sweep(wf.db, wf.settings, wf.clock)
+            pcc_links = tokens_to(wf, PCC, "escalation_publish")
+            assert len(pcc_links) == 1
+            seen = links.read(wf.db, wf.clock, pcc_links[0])
+            assert (seen.kind, seen.person_email) == ("pcc", PCC)
+            with wf.db.read() as s:
+                link = s.scalars(select(ActionLink).where(
+                    ActionLink.id == seen.link_id)).one()
+                issued_by = s.get(AuditEvent, link.event_id)
+            assert issued_by is not None
+            assert issued_by.action == Action.ESCALATION.value

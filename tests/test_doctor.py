@@ -23,8 +23,9 @@ from typer.testing import CliRunner
 from workflow import audit
 from workflow.audit import Action
 from workflow.cli import app
-from workflow.config import Settings
+from workflow.config import Settings, load_settings
 from workflow.doctor import Result, Status, diagnose
+from workflow.errors import ConfigError
 from workflow.storage import schema
 from workflow.storage.db import Database
 from workflow.storage.models import OutboxMessage
@@ -78,10 +79,11 @@ def test_healthy_installation_is_all_ok(db: Database, settings: Settings,
     """Migrated database at head, SMTP answering, outbox clear, chain intact, scheduler
     beating a minute ago: every check OK, on both backends."""
     beat(db, NOW - timedelta(minutes=1))
-    results = run(smtp_settings(settings, smtp_server, identity="os", **OWN_ADDRESSES))
+    results = run(smtp_settings(settings, smtp_server, identity="os",
+                                base_url="https://s55.norfolk-pcc.example", **OWN_ADDRESSES))
     assert statuses(results) == {c: Status.OK for c in (
-        "configuration", "secrets", "identity", "database", "mail", "addresses", "outbox",
-        "audit chain", "rows vs log", "scheduler", "people", "content")}
+        "configuration", "secrets", "identity", "database", "mail", "addresses", "links",
+        "outbox", "audit chain", "rows vs log", "scheduler", "people", "content")}
     assert by_name(results, "database").detail.endswith(f"at revision {schema.head()} (head)")
     assert by_name(results, "mail").detail == (f"SMTP 127.0.0.1:{smtp_server.port} (none) "
                                                "answered EHLO")
@@ -139,6 +141,31 @@ class TestFaults:
         assert (own.status, own.detail) == (Status.OK, (
             "from s55@norfolk-pcc.example; s55(6) copies to s55@hmicfrs.example and "
             "s55@homeoffice.example"))
+
+    def test_links_need_https_once_mail_is_sent(self, settings: Settings,
+                                                smtp_server: Server) -> None:
+        """S55_BASE_URL: unset is a WARN saying what to set; plain http is a FAIL once mail
+        really goes out, and fine while it is only spooled (the demo); https is OK."""
+        unset = by_name(run(settings), "links")
+        assert unset.status is Status.WARN
+        assert "set S55_BASE_URL" in unset.hint
+        demo = settings.model_copy(update={"base_url": "http://127.0.0.1:8055"})
+        assert by_name(run(demo), "links").status is Status.OK
+        sent = smtp_settings(demo, smtp_server)
+        plain = by_name(run(sent), "links")
+        assert (plain.status, plain.detail) == (Status.FAIL, (
+            "S55_BASE_URL http://127.0.0.1:8055 is not https: the links people are mailed "
+            "would carry their tokens in the clear"))
+        secure = sent.model_copy(update={"base_url": "https://s55.norfolk-pcc.example"})
+        assert by_name(run(secure), "links").status is Status.OK
+
+    @pytest.mark.parametrize("value", ["javascript:alert(1)", "ftp://x.example",
+                                       "https://x.example/?next=1", "s55.example"])
+    def test_a_base_url_that_is_no_web_address(self, settings: Settings, value: str) -> None:
+        """Not an http(s) address with a host (or one with a query): the settings refuse
+        it, naming the variable."""
+        with pytest.raises(ConfigError, match="S55_BASE_URL: .* is not an http"):
+            load_settings(base_url=value)
 
     def test_database_unreachable(self, settings: Settings) -> None:
         """A database nobody answers on: FAIL, and the checks that need it are reported as

@@ -2,7 +2,8 @@
 
 The checks, in order: configuration, secrets, database (reachable, schema at head),
 mail transport (SMTP answers EHLO, or the spool folder is writable), the mail
-addresses (not the reserved ``.invalid`` defaults), the outbox (dead or stuck mail),
+addresses (not the reserved ``.invalid`` defaults), the address of the approvers' links
+(https once mail is really sent), the outbox (dead or stuck mail),
 the audit chain, the scheduler (the daemon's heartbeat, or the last sweep from cron),
 the people, and stored content that mail or rendering cannot use. Checks that need the
 database are reported as not checked when it is unusable. OK and WARN leave the exit
@@ -375,6 +376,25 @@ def check_content(db: Database) -> Result:
 
 # -- all together -------------------------------------------------------------------------
 
+def check_links(settings: Settings) -> Result:
+    """``S55_BASE_URL``, where the approvers' personal links point (issue 13): https once
+    mail really goes out (the token is in the link: over http anyone on the path reads it
+    and can act as its person); plain http only while mail is spooled (the demo)."""
+    base = settings.base_url
+    hint = ("set S55_BASE_URL to the https address people reach `s55 serve` at (through "
+            "the reverse proxy), e.g. https://s55.your-opcc.example")
+    if not base:
+        return _warn("links", "S55_BASE_URL not set: mail asks people to act without their "
+                     "personal link", hint)
+    if base.lower().startswith("https://"):
+        return _ok("links", f"personal links point to {base} (valid {settings.link_days} days)")
+    if settings.smtp_host:
+        return _fail("links", f"S55_BASE_URL {base} is not https: the links people are "
+                     "mailed would carry their tokens in the clear", hint)
+    return _ok("links", f"personal links point to {base} (plain http: mail is only spooled, "
+               "as in the demo; https is required once S55_SMTP_HOST is set)")
+
+
 def _skipped(why: str) -> list[Result]:
     return [_warn(c, f"not checked: {why}", "fix the checks above first")
             for c in ("outbox", "audit chain", "rows vs log", "scheduler", "people", "content")]
@@ -393,11 +413,13 @@ def diagnose(load: Callable[[], Settings], env: Mapping[str, str],
                       audit_key_file=settings.audit_key_file)
     except S55Error as exc:
         return [*results, _fail("database", _first_line(exc), "fix S55_DATABASE_URL"),
-                check_mail(settings), check_addresses(settings), *_skipped("no database")]
+                check_mail(settings), check_addresses(settings), check_links(settings),
+                *_skipped("no database")]
     try:
         results.append(check_database(db))
         results.append(check_mail(settings))
         results.append(check_addresses(settings))
+        results.append(check_links(settings))
         if results[3].status is Status.FAIL:
             return results + _skipped("the database is not usable")
         results += [check_outbox(db, now()), check_audit(db), check_replay(db),

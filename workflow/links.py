@@ -182,6 +182,10 @@ def _mover(session: Session, link: ActionLink) -> AuditEvent | None:
 
 
 def _moved_refusal(session: Session, link: ActionLink, why: str) -> LinkRefusedError:
+    if link.response_id is None:  # a sign-in link: nothing moved, it was used
+        return LinkRefusedError(why, f"this sign-in link was already used on "
+                                f"{when(link.used_at or link.issued_at)}: ask for a new one",
+                                link_id=link.id, used_at=link.used_at)
     mover = _mover(session, link)
     response = session.get(Response, link.response_id) if link.response_id else None
     state = response.state if response else None
