@@ -13,7 +13,7 @@ import hashlib
 import hmac
 from urllib.parse import parse_qsl
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 
 #: The most a form may hold: five long recommendations' answers fit many times over.
 MAX_FORM_BYTES = 256 * 1024
@@ -45,10 +45,13 @@ async def read_form(request: Request, limit: int = MAX_FORM_BYTES) -> Form:
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise FormRefused(413, _too_big(limit))
     body = bytearray()
-    async for chunk in request.stream():
-        body.extend(chunk)
-        if len(body) > limit:
-            raise FormRefused(413, _too_big(limit))
+    try:
+        async for chunk in request.stream():
+            body.extend(chunk)
+            if len(body) > limit:
+                raise FormRefused(413, _too_big(limit))
+    except ClientDisconnect:
+        raise FormRefused(400, "The form did not arrive whole; nothing was saved.") from None
     try:
         pairs = parse_qsl(bytes(body).decode("ascii"), keep_blank_values=True,
                           encoding="utf-8", errors="strict", max_num_fields=MAX_FIELDS)
