@@ -13,6 +13,8 @@ export S55_AUDIT_KEY_FILE="$DEMO/audit.key" S55_CHECKPOINT_FILE="$DEMO/checkpoin
 # One officer plays every part, so --as is taken on trust (every event says "claimed");
 # a real office runs S55_IDENTITY=os (see the README).
 export S55_IDENTITY=claimed
+# The approvers' links in mail point here (`s55 serve` below); https in production.
+export S55_BASE_URL="http://127.0.0.1:${S55_DEMO_PORT:-8055}"
 EX="$ROOT/examples/norfolk"
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
@@ -67,3 +69,39 @@ s55 audit checkpoint
 s55 audit verify --checkpoints "$DEMO/checkpoints.txt"
 s55 audit report --format html --output "$DEMO/audit-report.html" && echo "auditor's report in $DEMO/audit-report.html"
 s55 render 1 --format md --output "$DEMO/norfolk-response.md" && echo "rendered $DEMO/norfolk-response.md"
+
+step "A third report, answered by the force, now waiting on the PCC's sign-off"
+s55 report add --title "Custody services in Norfolk: an unannounced inspection" \
+  --published "$(date -d '-10 days' +%F)" --types "Custody" --forces "Norfolk" \
+  --rec "1=By 30 June 2027, the constabulary should improve its custody records."
+s55 request-force-input 3
+s55 rec respond 3 1 --text "Accepted: a new records check starts in April." --as liaison@norfolk.police.example
+s55 submit-force-input 3 --as liaison@norfolk.police.example
+s55 mail send
+
+step "The web pages: the links the force liaison and the PCC received"
+PORT="${S55_DEMO_PORT:-8055}"
+s55 serve --port "$PORT" --secret-file "$DEMO/web.secret" > "$DEMO/serve.log" 2>&1 &
+SERVE_PID=$!
+for _ in $(seq 50); do curl -fsS -o /dev/null "http://127.0.0.1:$PORT/" 2>/dev/null && break; sleep 0.1; done
+python3 - "$S55_SPOOL_DIR" <<'PY'
+import re, sys
+from email import message_from_bytes, policy
+from pathlib import Path
+latest = {}
+for eml in sorted(Path(sys.argv[1]).glob("*.eml"), key=lambda p: p.stat().st_mtime):
+    msg = message_from_bytes(eml.read_bytes(), policy=policy.default)
+    body = msg.get_body(("plain",))
+    for url in re.findall(r"https?://\S+/l/[A-Za-z0-9_-]+", body.get_content() if body else ""):
+        latest[(str(msg["To"]), str(msg["Subject"])[:9])] = (url, str(msg["Subject"]))
+# The force still owes response 2; response 3 waits on the PCC.
+for who, tag in (("liaison@norfolk.police.example", "[s55 #2]"),
+                 ("pcc@opcc-norfolk.example", "[s55 #3]")):
+    for (to, start), (url, subject) in latest.items():
+        if who in to and start.startswith(tag):
+            print(f"{who}\n  {subject}\n  {url}\n")
+PY
+echo "s55 serve is running (pid $SERVE_PID, log $DEMO/serve.log): open the links above."
+echo "Readers sign in at http://127.0.0.1:$PORT/sign-in (e.g. audit@opcc-norfolk.example;"
+echo "the sign-in link lands in $S55_SPOOL_DIR after 's55 mail send')."
+echo "Stop it with: kill $SERVE_PID"

@@ -7,6 +7,7 @@ anything is written.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -54,7 +55,7 @@ from workflow.storage.models import (
     Response,
 )
 
-__all__ = ["add_person", "add_recommendation", "add_report", "edit_recommendation",
+__all__ = ["add_person", "add_recommendation", "add_report", "edit_many", "edit_recommendation",
            "edit_report", "edit_text", "override_deadline"]
 
 #: Response fields an officer edits as text, and who may edit each.
@@ -346,5 +347,64 @@ def override_deadline(wf: Workflow, response_id: int, new: str | date, reason: s
                          "statutory": statutory.isoformat(),
                          "signoff_due": signoff_due.isoformat()}), by=acting.by)
         return DeadlineChange(response_id, old, day, statutory)
+
+    return wf.db.run(work)
+
+
+def _check_fields(texts: Mapping[str, str], recs: Mapping[int, Mapping[str, str]]) -> None:
+    pairs = [(f, v, TEXT_FIELDS) for f, v in texts.items()] + [
+        (f, v, RECOMMENDATION_FIELDS) for fields in recs.values() for f, v in fields.items()]
+    for field, value, known in pairs:
+        if field not in known:
+            raise InvalidInputError("field", f"{field!r} is not editable here")
+        check_text(value, field)
+
+
+def _changes(acting: Acting, loaded: Loaded, texts: Mapping[str, str],
+             recs: Mapping[int, Mapping[str, str]]) -> list[tuple[object, str, str | None,
+                                                                  dict[str, object]]]:
+    """(row, field, new text, where) for each field ``acting`` may edit; refuses the rest."""
+    rid = loaded.response.id
+    out: list[tuple[object, str, str | None, dict[str, object]]] = []
+    for field, value in texts.items():
+        require_role(acting.person, TEXT_FIELDS[field], f"edit {field} of response {rid}")
+        out.append((loaded.response, field, value.strip() or None, {}))
+    by_number = {r.number: r for r in loaded.recommendations}
+    for number, fields in recs.items():
+        if number not in by_number:
+            raise NotFoundError("recommendation", f"{number} in response {rid}")
+        for field, value in fields.items():
+            require_role(acting.person, RECOMMENDATION_FIELDS[field],
+                         f"edit recommendation {number} of response {rid}")
+            out.append((by_number[number], field, value.strip() or None,
+                        {"recommendation": number}))
+    return out
+
+
+def edit_many(wf: Workflow, response_id: int, texts: Mapping[str, str],
+              recs: Mapping[int, Mapping[str, str]], actor: str | None, *,
+              expected_version: int | None = None) -> Response:
+    """Save several fields at once (a web form): one transaction, refused as a whole unless
+    the response is still at ``expected_version``; each changed field is one ``edited``
+    event shaped as ``edit_text``/``edit_recommendation`` write it (and one version step),
+    so the state log and its replay read it the same. Unchanged fields write nothing."""
+    _check_fields(texts, recs)
+
+    def work(s: Session) -> Response:
+        acting, loaded = _editable(wf, s, response_id, actor, frozenset(Role), "the response",
+                                   expected_version)
+        now = wf.clock.now()
+        for target, field, text, where in _changes(acting, loaded, texts, recs):
+            if getattr(target, field) == text:
+                continue
+            if target is loaded.response:
+                bump(s, loaded, updated_at=now, **{field: text})
+            else:
+                setattr(target, field, text)
+                bump(s, loaded, updated_at=now)
+            audit.append(s, at=now, actor=acting.email, action=Action.EDITED,
+                         response_id=response_id,
+                         payload={**where, "field": field, "value": text}, by=acting.by)
+        return loaded.response
 
     return wf.db.run(work)

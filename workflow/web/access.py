@@ -1,0 +1,186 @@
+"""The web side of the personal links: what a link opens, and acting through it.
+
+Built on ``workflow.links`` (the link itself: reading, checking, using up) and
+``workflow.approvals`` (transitions, fresh links, sign-in through a link). Acting goes
+through ``links.LinkIdentifier``: the service asks it who acts *inside* the transaction of
+the edit or transition, so the link is checked there (live, this response, an action its
+kind may take) and a transition uses it up in that same transaction: a refusal rolls the
+use back, and of two tabs only one can use it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from workflow import approvals, content, links
+from workflow.clock import LONDON
+from workflow.documents.model import format_date
+from workflow.errors import S55Error
+from workflow.service import Workflow
+from workflow.web import views
+from workflow.web.context import Web
+
+#: The field a save of each kind of link is checked against (every field the page sends
+#: is that kind's own; the service checks the person's role for each one again).
+SAVE_ACTION = {links.FORCE: "force_response", links.PCC: "pcc_response"}
+
+
+def when(at: datetime | None) -> str:
+    if at is None:
+        return ""
+    local = at.astimezone(LONDON)
+    return f"{format_date(local.date())} at {local:%H:%M}"
+
+
+@dataclass(frozen=True)
+class Opened:
+    """What a link opens: a live link (``live``) or why it no longer works."""
+
+    token_hash: str
+    live: links.LinkView | None
+    refused: links.LinkRefusedError | None = None
+
+    @property
+    def kind(self) -> str:
+        return self.live.kind if self.live else ""
+
+    @property
+    def status(self) -> str:
+        return "live" if self.live else (self.refused.why if self.refused else "unknown")
+
+    @property
+    def response_id(self) -> int:
+        if self.live is not None:
+            return self.live.response_id or 0
+        return (self.refused.response_id if self.refused else None) or 0
+
+    @property
+    def email(self) -> str:
+        return self.live.person_email if self.live else ""
+
+    @property
+    def name(self) -> str:
+        return self.live.person_name if self.live else ""
+
+    @property
+    def expires_text(self) -> str:
+        return when(self.live.expires_at) if self.live else ""
+
+    @property
+    def resendable(self) -> bool:
+        return bool(self.refused and self.refused.can_resend and self.response_id)
+
+    @property
+    def status_title(self) -> str:
+        return {"expired": "This link has expired", "used": "This link has been used",
+                "superseded": "This response has moved on",
+                "disabled": "This link no longer works"}.get(self.status,
+                                                              "This link cannot do that")
+
+    @property
+    def status_text(self) -> str:
+        if self.refused is None:
+            return ""
+        text = str(self.refused)
+        return text[:1].upper() + text[1:] + "."
+
+
+class LinkActionError(S55Error):
+    """The link's kind may not take this action (a force link asked to sign off)."""
+
+    def __init__(self, opened: Opened, action: str) -> None:
+        self.opened, self.action = opened, action
+        super().__init__(f"this link ({opened.kind}) cannot {action.replace('-', ' ')} "
+                         f"response {opened.response_id}")
+
+
+def look(w: Web, token: str) -> Opened | None:
+    """What ``token`` opens (None: no link has this token). Reads only."""
+    digest = links.token_hash(token) if token.isascii() else ""
+    try:
+        return Opened(digest, links.read(w.db, w.clock, token))
+    except links.LinkRefusedError as refused:
+        if refused.why == "unknown":
+            return None
+        return Opened(digest, None, refused)
+
+
+def _wf(w: Web) -> Workflow:
+    return Workflow(w.db, w.settings, w.clock)
+
+
+def save(w: Web, token: str, opened: Opened, texts: Mapping[str, str],
+         recs: Mapping[int, Mapping[str, str]], expected_version: int | None) -> None:
+    """Every field of the page in one transaction, as the link's person; the link is
+    checked in that transaction and stays usable."""
+    ident = links.LinkIdentifier("link", w.origin, token=token,
+                                 action=SAVE_ACTION[opened.kind],
+                                 response_id=opened.response_id, clock=w.clock)
+    wf = Workflow(w.db, w.settings, w.clock, identifier=ident)
+    content.edit_many(wf, opened.response_id, texts, recs, None,
+                      expected_version=expected_version)
+
+
+def fire(w: Web, token: str, trigger: str, *, reason: str | None = None,
+         params: Mapping[str, Any] | None = None, expected_version: int | None = None) -> None:
+    approvals.fire(_wf(w), token, trigger, reason=reason, params=params,
+                   expected_version=expected_version)
+
+
+def response_page(w: Web, opened: Opened) -> dict[str, Any]:
+    return views.approver_page(w, opened.response_id, opened.kind)
+
+
+class TextChangedSinceLoadedError(S55Error):
+    """The PCC would sign a text other than the one their page showed."""
+
+    def __init__(self, response_id: int, why: str) -> None:
+        self.response_id = response_id
+        super().__init__(f"Response {response_id} was not signed off: {why}")
+
+
+def check_signable(w: Web, opened: Opened, texts: Mapping[str, str],
+                   recs: Mapping[int, Mapping[str, str]], shown: str,
+                   version: int | None) -> None:
+    """Refuse a sign-off of anything but the text the page showed, unedited since."""
+    data = views.approver_page(w, opened.response_id, links.PCC)
+    by_number = {r["number"]: r for r in data["recommendations"]}
+    typed = any(v.strip() != (data.get(k) or "").strip() for k, v in texts.items()) or any(
+        v.strip() != (by_number.get(n, {}).get(k) or "").strip()
+        for n, fields in recs.items() for k, v in fields.items())
+    if typed:
+        raise TextChangedSinceLoadedError(opened.response_id, "you changed the text on the "
+                                          "page without saving it. Save, read the response "
+                                          "again, then sign off")
+    if shown != data["fingerprint"] or version != data["version"]:
+        raise TextChangedSinceLoadedError(
+            opened.response_id, "the text changed since the page was loaded (fingerprint "
+            f"now {data['fingerprint'][:16]}...). Read it again, then sign off")
+
+
+def resend(w: Web, token: str) -> str:
+    """Mail a fresh link to the link's person (``approvals`` limits how often); to whom."""
+    return approvals.resend(_wf(w), token).email
+
+
+def request_sign_in(w: Web, email: str) -> None:
+    approvals.request_sign_in(_wf(w), email)
+
+
+def sign_in(w: Web, token: str) -> int:
+    return approvals.sign_in(_wf(w), token).person_id
+
+
+def reader(w: Web, person_id: int) -> links.Reader | None:
+    return links.reader(w.db, person_id)
+
+
+def open_responses(w: Web) -> list[dict[str, Any]]:
+    return views.open_responses(w)
+
+
+def response_detail(w: Web, response_id: int) -> dict[str, Any]:
+    return views.response_detail(w, response_id)

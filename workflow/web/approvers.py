@@ -1,0 +1,229 @@
+"""The force liaison's and the PCC's pages, opened from the personal link in their mail.
+
+``GET``/``HEAD /l/{token}`` only shows (mail scanners open every link); each action is a
+``POST`` carrying the page's CSRF token (bound to the link) and the version the page
+showed, and is one call into the library as the link's person, channel ``web``. A save
+keeps the link; submitting, signing off or returning uses it up.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from workflow.errors import S55Error, StaleVersionError
+from workflow.web import access
+from workflow.web.access import Opened
+from workflow.web.context import Web, client_address, web
+from workflow.web.forms import Form, FormRefused, check_csrf, csrf_token, read_form
+from workflow.web.pages import page
+
+#: What each kind of link's page edits: response text fields and recommendation fields.
+EDITS = {"force": (("cc_response",), ("force_response",)),
+         "pcc": (("pcc_response",), ("pcc_note",))}
+DONE = {"saved": "Your changes are saved. You can come back to this page with the same "
+                 "link until the response moves on.",
+        "resent": "A fresh link is on its way to your email address.",
+        "submitted": "The force's comments are submitted: the Police and Crime "
+                     "Commissioner has been told.",
+        "signed": "You signed off the response: it goes to the Police and Crime Panel and "
+                  "the Chief Constable.",
+        "returned": "The response was sent back, with your reason."}
+
+
+async def _link(request: Request) -> tuple[Web, str, Opened | Response]:
+    """The link named in the path, or the page to show instead (unknown: 404; too many
+    failed look-ups from this address: 429)."""
+    w, token = web(request), request.path_params["token"]
+    address = client_address(request)
+    if w.limit.blocked(address):
+        return w, token, page("message.html", 429, title="Too many attempts",
+                              lines=["Too many links that do not exist were tried from your "
+                                     "address. Wait a few minutes, then open the link from "
+                                     "your email again."])
+    view = await run_in_threadpool(access.look, w, token)
+    if view is None:
+        w.limit.failed(address)
+        return w, token, page("message.html", 404, title="This link is not known",
+                              lines=["Check that you copied the whole link from your email; "
+                                     "links are long. If you clicked it, ask the OPCC for a "
+                                     "new one."])
+    return w, token, view
+
+
+async def show(request: Request) -> Response:
+    """The page a link opens: the form for a live link, else what happened to it."""
+    w, token, view = await _link(request)
+    if isinstance(view, Response):
+        return view
+    if view.status != "live":
+        return page("link_status.html", 410, v=view, csrf=csrf_token(w.secret, view.token_hash),
+                    action=f"/l/{token}/resend", done=DONE.get(request.query_params.get("done",
+                                                                                          "")))
+    if view.kind == "sign_in":
+        return page("sign_in_confirm.html", title="Sign in", v=view,
+                    csrf=csrf_token(w.secret, view.token_hash), action=f"/l/{token}/sign-in")
+    return await run_in_threadpool(_form_page, w, token, view,
+                                   DONE.get(request.query_params.get("done", "")), None, None)
+
+
+def _form_page(w: Web, token: str, view: Opened, done: str | None, error: str | None,
+               posted: Form | None, status: int = 200) -> Response:
+    """The force's or the PCC's page, with ``posted`` text kept when an action failed."""
+    data = access.response_page(w, view)
+    return page(f"{view.kind}.html", status, v=view, r=data, base=f"/l/{token}",
+                csrf=csrf_token(w.secret, view.token_hash), done=done, error=error,
+                posted=posted or {})
+
+
+async def _posted(request: Request) -> tuple[Web, str, Opened, Form] | Response:
+    """A POST's link, checked CSRF and form; or the page refusing it."""
+    w, token, view = await _link(request)
+    if isinstance(view, Response):
+        return view
+    try:
+        form = await read_form(request)
+        check_csrf(w.secret, view.token_hash, form)
+    except FormRefused as refused:
+        return page("message.html", refused.status, title="Nothing was changed",
+                    lines=[refused.message], back=f"/l/{token}", back_label="Back to the page")
+    return w, token, view, form
+
+
+def _edits(view: Opened, form: Form) -> tuple[dict[str, str], dict[int, dict[str, str]]]:
+    texts_of, recs_of = EDITS[view.kind]
+    texts = {f: form[f] for f in texts_of if f in form}
+    recs: dict[int, dict[str, str]] = {}
+    for name, value in form.items():
+        field, _, number = name.rpartition("_")
+        if field in recs_of and number.isdigit() and len(number) < 10:
+            recs.setdefault(int(number), {})[field] = value
+    return texts, recs
+
+
+def _version(form: Form) -> int | None:
+    raw = form.get("version", "")
+    return int(raw) if raw.isdigit() and len(raw) < 10 else None
+
+
+def _save(w: Web, token: str, view: Opened, form: Form) -> None:
+    texts, recs = _edits(view, form)
+    access.save(w, token, view, texts, recs, _version(form))
+
+
+def _refused(w: Web, token: str, exc: S55Error, form: Form) -> Response:
+    """The page again, saying why nothing happened, with the text as it was posted; a
+    link that has just been used or superseded shows what became of it."""
+    view = access.look(w, token)
+    if view is None or view.status != "live":
+        return page("link_status.html", 409, v=view, csrf=csrf_token(w.secret, view.token_hash)
+                    if view else "", action=f"/l/{token}/resend", done=None,
+                    error=str(exc))
+    message = str(exc)
+    if isinstance(exc, StaleVersionError):
+        message = ("Someone else changed this response after you opened this page, so "
+                   "nothing was saved. Your text is kept below: check the page, then save "
+                   "again.")
+    return _form_page(w, token, view, None, message, form, 409)
+
+
+async def _act(request: Request, work: Any) -> Response:
+    """Run ``work(w, token, view, form)`` in a thread; redirect on success, else explain."""
+    checked = await _posted(request)
+    if isinstance(checked, Response):
+        return checked
+    w, token, view, form = checked
+    if view.status != "live":
+        return page("link_status.html", 409, v=view, csrf=csrf_token(w.secret, view.token_hash),
+                    action=f"/l/{token}/resend", done=None, error=None)
+
+    def attempt() -> Response:
+        try:
+            done = work(w, token, view, form)
+        except S55Error as exc:
+            return _refused(w, token, exc, form)
+        return RedirectResponse(f"/l/{quote(token)}{done}", status_code=303)
+
+    return await run_in_threadpool(attempt)
+
+
+def _do_save(w: Web, token: str, view: Opened, form: Form) -> str:
+    _save(w, token, view, form)
+    return "?done=saved"
+
+
+def _do_submit(w: Web, token: str, view: Opened, form: Form) -> str:
+    _save(w, token, view, form)
+    access.fire(w, token, "submit_force_input")
+    return "?done=submitted"
+
+
+def _do_sign_off(w: Web, token: str, view: Opened, form: Form) -> str:
+    texts, recs = _edits(view, form)
+    access.check_signable(w, view, texts, recs, form.get("fingerprint", ""), _version(form))
+    access.fire(w, token, "sign_off", expected_version=_version(form))
+    return "?done=signed"
+
+
+def _do_return_to_force(w: Web, token: str, view: Opened, form: Form) -> str:
+    access.fire(w, token, "return_to_force", reason=form.text("reason"),
+                params={"force_input_due": form.text("force_input_due").strip() or None},
+                expected_version=_version(form))
+    return "?done=returned"
+
+
+def _do_return_to_draft(w: Web, token: str, view: Opened, form: Form) -> str:
+    access.fire(w, token, "return_to_draft", reason=form.text("reason"),
+                expected_version=_version(form))
+    return "?done=returned"
+
+
+ACTIONS = {"save": _do_save, "submit": _do_submit, "sign-off": _do_sign_off,
+           "return-to-force": _do_return_to_force, "return-to-draft": _do_return_to_draft}
+#: Which kind of link may take which action (the service checks roles again).
+ALLOWED = {"force": {"save", "submit"},
+           "pcc": {"save", "sign-off", "return-to-force", "return-to-draft"}}
+
+
+async def action(request: Request) -> Response:
+    """``POST /l/{token}/{action}``."""
+    name = request.path_params["action"]
+    work = ACTIONS.get(name)
+    if work is None:
+        return page("message.html", 404, title="Page not found",
+                    lines=["There is no such page."])
+
+    def guarded(w: Web, token: str, view: Opened, form: Form) -> str:
+        if name not in ALLOWED.get(view.kind, set()):
+            raise access.LinkActionError(view, name)
+        result: str = work(w, token, view, form)
+        return result
+
+    return await _act(request, guarded)
+
+
+async def resend(request: Request) -> Response:
+    """``POST /l/{token}/resend``: mail a fresh link to the same person (rate-limited)."""
+    checked = await _posted(request)
+    if isinstance(checked, Response):
+        return checked
+    w, token, view, _form = checked
+    try:
+        await run_in_threadpool(access.resend, w, token)
+    except S55Error as exc:
+        return page("link_status.html", 429 if getattr(exc, "retry_after", None) else 409, v=view,
+                    csrf=csrf_token(w.secret, view.token_hash), action=f"/l/{token}/resend",
+                    done=None, error=str(exc))
+    return RedirectResponse(f"/l/{quote(token)}?done=resent", status_code=303)
+
+
+async def not_allowed(request: Request) -> Response:
+    """``GET``/``HEAD`` of an action URL: changes nothing, points back to the page."""
+    token = request.path_params["token"]
+    return page("message.html", 405, title="Use the page to do this",
+                lines=["This address only takes the page's own form; opening it does "
+                       "nothing."], back=f"/l/{token}", back_label="Open the page")

@@ -1,0 +1,140 @@
+"""What the pages show, read from the library: a response for its approver's page (with
+the published render and its fingerprint for the PCC), the open responses and one
+response's state log with the audit chain's verdict for readers."""
+
+from __future__ import annotations
+
+import re
+import threading
+from typing import Any
+
+from markupsafe import Markup
+
+from workflow import audit, checkpoints, replay
+from workflow.clock import london_today
+from workflow.dashboard import list_responses
+from workflow.documents import signature
+from workflow.documents.model import format_date
+from workflow.documents.render import load_view, render_view
+from workflow.queries import describe, log, show
+from workflow.responses import load
+from workflow.service import Workflow
+from workflow.web.context import Web
+
+_BODY = re.compile(r"<main[^>]*>(.*)</main>", re.S)
+_LOCK = threading.Lock()
+#: (response id, version, template folder) -> (fingerprint, document): every change to what
+#: the render shows (an edit, a transition, a report edit) moves the version on.
+_RENDERED: dict[tuple[int, int, Any], tuple[str, Markup]] = {}
+
+
+def document_body(html: str) -> Markup:
+    """The ``<main>`` of a rendered response page: the published text, as ``s55 render
+    --format html`` writes it (escaped by its own templates; its ``<style>`` is left out,
+    our stylesheet applies, and the Content-Security-Policy stops any script)."""
+    found = _BODY.search(html)
+    return Markup(found.group(1) if found else "")  # noqa: S704 - escaped by the render
+
+
+def approver_page(w: Web, response_id: int, kind: str) -> dict[str, Any]:
+    """The response as its approver's page shows it."""
+    with w.db.read() as s:
+        loaded = load(s, response_id)
+        r, rep = loaded.response, loaded.report
+        data: dict[str, Any] = {
+            "id": r.id, "version": r.version, "state": r.state, "force": r.force,
+            "title": rep.title, "link": rep.link, "published_on": rep.published_on,
+            "deadline": r.deadline, "force_input_due": r.force_input_due,
+            "cc_response": r.cc_response, "pcc_response": r.pcc_response,
+            "recommendations": [{"number": x.number, "text": x.text, "due_date": x.due_date,
+                                 "force_response": x.force_response, "pcc_note": x.pcc_note}
+                                for x in loaded.recommendations],
+        }
+        if kind == "pcc":
+            key = (response_id, r.version, w.settings.template_dir)
+            with _LOCK:
+                cached = _RENDERED.get(key)
+            if cached is None:
+                html = render_view(load_view(s, response_id), "html",
+                                   template_dir=w.settings.template_dir)
+                cached = (signature.fingerprint(s, loaded), document_body(html))
+                with _LOCK:
+                    if len(_RENDERED) >= 256:
+                        _RENDERED.pop(next(iter(_RENDERED)))
+                    _RENDERED[key] = cached
+            data["fingerprint"], data["document"] = cached
+    return data
+
+
+def current_fingerprint(w: Web, response_id: int) -> tuple[str, int]:
+    """The fingerprint of the text as it would be signed now, and the version it is of."""
+    with w.db.read() as s:
+        loaded = load(s, response_id)
+        return signature.fingerprint(s, loaded), loaded.response.version
+
+
+def open_responses(w: Web) -> list[dict[str, Any]]:
+    rows = list_responses(w.db, w.settings, w.clock)
+    for row in rows:
+        row["deadline_text"] = row["deadline"]
+        row["waiting_on"] = str(row["waiting_on"])
+    return rows
+
+
+_VERIFIED: dict[str, list[str] | bool] = {}
+
+
+def chain_verdict(w: Web) -> tuple[bool, list[str]]:
+    """``s55 audit verify``'s verdict (chain, signatures, rows equal their replay), checked
+    once per chain head: a page read does not walk two million events each time."""
+    head = audit.head(w.db).hash
+    with _LOCK:
+        cached = _VERIFIED.get(head)
+    if isinstance(cached, list):
+        return bool(_VERIFIED.get(head + ":ok")), cached
+    ring = checkpoints.keyring(w.settings)
+    result = audit.verify(w.db, None, ring)
+    differences = replay.verify(w.db)
+    lines = []
+    if result.broken:
+        lines.append(f"Audit chain broken at event {result.broken.event_id}: "
+                     f"{result.broken.problem}.")
+    else:
+        lines.append(f"Audit chain OK: {result.count} events, head {result.head}.")
+    if result.signed is None:
+        lines.append("Signatures not checked: no audit key is configured for this server.")
+    elif not result.broken:
+        lines.append(f"Signatures OK: {result.signed} events signed with the audit key.")
+    lines += [d.describe() for d in differences]
+    if not differences:
+        lines.append("Rows OK: every response equals the replay of its events.")
+    ok = result.ok and not differences
+    with _LOCK:
+        _VERIFIED.clear()
+        _VERIFIED[head], _VERIFIED[head + ":ok"] = lines, ok
+    return ok, lines
+
+
+def outcome_text(outcome: dict[str, Any]) -> str:
+    """``status``'s outcome in words: "12 days left", "726 days overdue", "on time"."""
+    kind = outcome.get("kind", "")
+    for key, words in (("days_left", "days left"), ("days_overdue", "days overdue"),
+                       ("days_late", "days late")):
+        if key in outcome:
+            return f"{outcome[key]} {words}"
+    return str(kind).replace("_", " ")
+
+
+def response_detail(w: Web, response_id: int) -> dict[str, Any]:
+    wf = Workflow(w.db, w.settings, w.clock)
+    detail = show(wf, response_id, None)
+    detail["log"] = [{**e, "what": " ".join(x for x in (e["trigger"] or e["action"],
+                                                        describe(e["action"], e["payload"],
+                                                                 e["actor"])) if x)}
+                     for e in log(wf, response_id)]
+    outcome = detail.get("outcome") or {}
+    detail["outcome_text"] = outcome_text(outcome)
+    ok, lines = chain_verdict(w)
+    detail["audit"] = {"ok": ok, "lines": lines}
+    detail["today"] = format_date(london_today(w.clock))
+    return detail
