@@ -5,6 +5,8 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
 cd "$ROOT"
 DEMO="$ROOT/demo"
+# A server left running by an earlier demo would answer for a database deleted below.
+if [ -f "$DEMO/serve.pid" ]; then kill "$(cat "$DEMO/serve.pid")" 2>/dev/null || true; fi
 rm -rf "$DEMO" && mkdir -p "$DEMO"
 export S55_DATABASE_URL="sqlite:///$DEMO/s55.db" S55_SPOOL_DIR="$DEMO/spool" S55_FORCE="Norfolk"
 # The audit key (owner-only; `s55 init` makes it) signs every event; checkpoints of the
@@ -83,7 +85,13 @@ step "The web pages: the links the force liaison and the PCC received"
 PORT="${S55_DEMO_PORT:-8055}"
 s55 serve --port "$PORT" --secret-file "$DEMO/web.secret" > "$DEMO/serve.log" 2>&1 &
 SERVE_PID=$!
+echo "$SERVE_PID" > "$DEMO/serve.pid"
 for _ in $(seq 50); do curl -fsS -o /dev/null "http://127.0.0.1:$PORT/" 2>/dev/null && break; sleep 0.1; done
+if ! kill -0 "$SERVE_PID" 2>/dev/null; then
+  echo "s55 serve did not start (port $PORT taken? set S55_DEMO_PORT):" >&2
+  cat "$DEMO/serve.log" >&2
+  exit 1
+fi
 python3 - "$S55_SPOOL_DIR" <<'PY'
 import re, sys
 from email import message_from_bytes, policy
