@@ -225,6 +225,8 @@ def run(backend: str, clients: int, requests: int, rounds: int, profile: Path | 
               f"{clients} clients x {requests} pages, then x {requests} saves")
         db.dispose()
         prof = Path(profile) / f"ours-{backend}.prof" if profile else None
+        if profile:
+            Path(profile).mkdir(parents=True, exist_ok=True)
         refused: dict[str, dict[int, int]] = {"ours": {}, "baseline": {}}
         with server("ours", url, key_file, prof) as ours, \
                 server("baseline", url, key_file, None) as base:

@@ -91,6 +91,11 @@ class Raw:
             conn.close()
 
     def save(self, rid: int, value: str) -> None:
+        # The same in-process writer queue ours takes on SQLite (``Database.writers``).
+        with self.db.writers:
+            self._save(rid, value)
+
+    def _save(self, rid: int, value: str) -> None:
         conn = self.db.engine.raw_connection()
         try:
             cur = conn.cursor()
@@ -180,7 +185,7 @@ def _profiled(run: Callable[[], None], path: str) -> None:
 def main(argv: list[str]) -> None:
     side, url, port = argv[0], argv[1], int(argv[2])
     settings = settings_for(url, argv[3] if len(argv) > 3 else None)
-    db = Database(url)
+    db = Database(url, audit_key_file=settings.audit_key_file)  # as ``s55 serve`` opens it
     if side == "ours":
         from workflow.web.app import create_app
 
