@@ -12,7 +12,7 @@ from factories import AUDITOR, FORCE
 from sqlalchemy import text
 from web_support import Env, make_env, tokens
 
-from workflow import content
+from workflow import audit_keys, content
 from workflow.storage.db import Database
 from workflow.web.verdict import FULL_EVERY
 
@@ -137,3 +137,30 @@ def test_a_row_changed_without_an_event_shows_at_the_next_full_check(
     html = page(env)
     assert "NOT VERIFIED" in html
     assert "Rows OK" not in html
+
+
+def test_with_the_audit_key_a_new_event_without_its_hmac_is_not_verified(
+        db_url: str, settings, tmp_path, clock_at) -> None:  # type: ignore[no-untyped-def]
+    key = tmp_path / "audit.key"
+    audit_keys.create(key)
+    keyed = Database(db_url, audit_key_file=key)
+    try:
+        env = make_env(keyed, settings.model_copy(update={"audit_key_file": key}))
+        r = env.client.post("/sign-in", data={**env.form("/sign-in"), "email": AUDITOR})
+        assert r.status_code == 303
+        token = tokens(env.wf, AUDITOR)[-1]
+        env.client.post(f"/l/{token}/sign-in", data=env.form(f"/l/{token}"))
+        html = page(env)
+        assert f"Signatures OK: {events(env)} events signed with the audit key" in html
+        edit(env, "A signed answer.")
+        html = page(env)
+        assert f"Signatures OK: {events(env)} events signed" in html
+        edit(env, "Another signed answer.")
+        behind_the_triggers(keyed, f"UPDATE audit_event SET mac = '{'0' * 64}' "
+                            f"WHERE id = {events(env)}")
+        html = page(env)
+        assert "NOT VERIFIED" in html
+        assert f"broken at event {events(env)}" in html
+        assert "without the audit key" in html
+    finally:
+        keyed.dispose()
