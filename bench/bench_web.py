@@ -1,234 +1,262 @@
-"""The web pages under load: 20 concurrent clients opening the PCC's page and saving the
+"""The web pages under load: concurrent clients opening the PCC's page, then saving the
 force's response, against a bare Starlette app doing the same from raw SQL.
 
-Ours: ``s55 serve``'s app (``workflow.web.app.create_app``): the link checked
-(``links.read``), the response loaded, its published render and fingerprint (cached per
-response version), the page rendered from ``pcc.html``; a save is the link checked in the
-transaction, ``content.edit_many`` (role, state, compare-and-set of the version, a chained
-and keyed audit event), commit, a 303.
+Each server is its own process on a free loopback port (``bench/web_servers.py`` says
+what each side does and what the baseline leaves out); the load generator is this
+process: ``--clients`` httpx async clients, each with its own connection, its own PCC
+response and link (the page) and its own force response and link (the save), so saves
+never race each other. A save our server refuses (any answer but the 303 after a save)
+is counted and printed, never dropped.
 
-Baseline: a bare Starlette app on the same engine (so the same SQLite ``synchronous`` and
-WAL, or PostgreSQL ``synchronous_commit``): the page is one raw SQL query (response,
-report and recommendations joined) rendering the same ``pcc.html`` template with the same
-document HTML; a save is one raw ``UPDATE`` of the recommendation and the row's version,
-commit, a 303. It checks no link, no role, no state and writes no audit event.
-
-Both apps run under uvicorn on loopback (one server thread each); the clients are httpx
-async clients in this process. Rounds alternate (``bench.common.alternate``); the figures
-are medians over rounds and the ratio the median of per-round ratios.
+A round measures one side: first every client opens its page ``--requests`` times (page
+throughput, p50, p95), then every client saves ``--requests`` times, each save changing
+one answer and sending the version the client last saw, as the page does (save
+throughput, p50, p95). Rounds alternate between the sides (``bench.common.alternate``);
+figures are medians over rounds, ratios the median of per-round ratios.
 
     python -m bench.bench_web [--clients 20] [--requests 10] [--rounds 5]
-                              [--backend sqlite|postgresql|both]
+                              [--backend sqlite|postgresql|both] [--profile DIR]
+
+``--profile DIR`` runs our server under cProfile (``S55_BENCH_PROFILE``) and prints where
+its time went; figures measured that way are not the benchmark's.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import hashlib
+import os
+import pstats
 import re
+import signal
+import socket
 import statistics
-import threading
+import subprocess
+import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
-import uvicorn
 from sqlalchemy import text
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import HTMLResponse, RedirectResponse, Response
-from starlette.routing import Route
 
 from bench.common import alternate, durability, fresh_database, report
-from workflow import content
-from workflow.config import Settings
+from bench.web_servers import PCC_EMAIL, settings_for
+from workflow import audit_keys, content
 from workflow.inputs import ReportInput, validate
 from workflow.service import Workflow
 from workflow.storage.db import Database
-from workflow.web.app import create_app
-from workflow.web.pages import environment
-from workflow.web.views import approver_page
 
-ADMIN, FORCE, PCC = "admin@opcc.example", "liaison@force.example", "pcc@opcc.example"
-PAGE = text("SELECT r.id, r.version, r.state, r.force, r.deadline, r.force_input_due, "
-            "r.cc_response, r.pcc_response, p.title, p.link, p.published_on, c.number, "
-            "c.text, c.due_date, c.force_response, c.pcc_note FROM response r "
-            "JOIN inspection_report p ON p.id = r.report_id "
-            "JOIN recommendation c ON c.response_id = r.id WHERE r.id = :rid "
-            "ORDER BY c.number")
-SAVE = [text("UPDATE recommendation SET force_response = :v WHERE response_id = :rid "
-             "AND number = :n"),
-        text("UPDATE response SET version = version + 1 WHERE id = :rid")]
+ADMIN, FORCE = "admin@opcc.example", "liaison@force.example"
+_LINK = re.compile(r"/l/([A-Za-z0-9_-]{43})")
+_CSRF = re.compile(r'name="csrf" value="([0-9a-f]{64})"')
+_VERSION = re.compile(r'name="version" value="(\d+)"')
 
 
-def _day(key: str, value: Any) -> Any:
-    """SQLite hands dates back as text: the template wants dates (as ours are)."""
-    if isinstance(value, str) and key in ("deadline", "force_input_due", "published_on",
-                                          "due_date"):
-        return date.fromisoformat(value)
-    return value
+@dataclass
+class Client:
+    """One client's own responses and links, and what it last saw."""
+
+    pcc_id: int
+    pcc_token: str
+    force_id: int
+    force_token: str
+    #: The baseline saves into its own response (its version bump would stale ours).
+    baseline_force_id: int
+    csrf: str = ""
+    version: int = 0
+    saves: int = 0
 
 
-def baseline_app(db: Database, document: Any) -> Starlette:
-    template = environment().get_template("pcc.html")
+@dataclass
+class Figures:
+    page: list[float] = field(default_factory=list)
+    save: list[float] = field(default_factory=list)
+    refused: dict[int, int] = field(default_factory=dict)
 
-    def page_of(rid: int) -> str:
-        with db.engine.connect() as conn:
-            rows = conn.execute(PAGE, {"rid": rid}).mappings().all()
-        first = {k: _day(k, v) for k, v in rows[0].items()}
-        r = {**first, "recommendations": [
-            {k: _day(k, row[k]) for k in ("number", "text", "due_date", "force_response",
-                                          "pcc_note")} for row in rows]}
-        r["fingerprint"] = hashlib.sha256(str(rows).encode()).hexdigest()
-        r["document"] = document
-        v = {"name": "PCC", "email": PCC, "expires_text": ""}
-        return template.render(v=v, r=r, base="/b", csrf="0" * 64, done=None, error=None,
-                               posted={})
 
-    async def page(request: Request) -> Response:
-        from starlette.concurrency import run_in_threadpool
+def _report_data(title: str) -> dict[str, Any]:
+    return {"title": title, "published_on": "10 October 2024",
+            "key_findings": "Findings. " * 40,
+            "recommendations": [{"number": n, "text": f"By 31 March 2025, act on {n}. " * 4}
+                                for n in (1, 2, 3, 4, 8)]}
 
-        return HTMLResponse(await run_in_threadpool(page_of, 1))
 
-    async def save(request: Request) -> Response:
-        from starlette.concurrency import run_in_threadpool
+def setup(url: str, clients: int, key_file: Path) -> list[Client]:
+    """Per client, one response waiting on the PCC and one on the force; their links
+    (taken from the queued mail, as the people would)."""
+    db = Database(url)
+    wf = Workflow(db, settings_for(url, str(key_file)))
+    content.add_person(wf, {"name": "Admin", "email": ADMIN, "roles": ["admin"]}, None)
+    content.add_person(wf, {"name": "Liaison", "email": FORCE, "roles": ["force"]}, ADMIN)
+    content.add_person(wf, {"name": "PCC", "email": PCC_EMAIL, "roles": ["pcc"]}, ADMIN)
+    pairs = []
+    for c in range(clients):
+        ids = []
+        for kind in ("pcc", "force", "baseline"):
+            data = validate(ReportInput, _report_data(f"Report {c} for the {kind}"))
+            rid = content.add_report(wf, data, ADMIN).id or 0
+            wf.fire(rid, "request_force_input", ADMIN)
+            ids.append(rid)
+        for n in (1, 2, 3, 4, 8):
+            content.edit_recommendation(wf, ids[0], n, "force_response", "An answer. " * 30,
+                                        FORCE)
+        wf.fire(ids[0], "submit_force_input", FORCE)
+        pairs.append(ids)
+    with db.engine.connect() as conn:
+        mail = conn.execute(text("SELECT response_id, recipient, body_text FROM outbox "
+                                 "ORDER BY id")).all()
+    db.dispose()
+    token = {(rid, to): found[-1] for rid, to, body in mail if (found := _LINK.findall(body))}
+    return [Client(p, token[p, PCC_EMAIL], f, token[f, FORCE], b) for p, f, b in pairs]
 
-        form = await request.form()
-        params = {"v": str(form["force_response_1"]), "rid": 2, "n": 1}
 
-        def write() -> None:
-            with db.engine.begin() as conn:
-                for statement in SAVE:
-                    conn.execute(statement, params)
-
-        await run_in_threadpool(write)
-        return RedirectResponse("/b?done=saved", status_code=303)
-
-    return Starlette(routes=[Route("/page", page), Route("/save", save, methods=["POST"])])
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
 
 
 @contextmanager
-def serving(app: Any, port: int) -> Iterator[str]:
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
-                                           log_level="warning", lifespan="off",
-                                           access_log=False))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.01)
+def server(side: str, url: str, key_file: Path, profile: Path | None) -> Iterator[str]:
+    """``bench.web_servers`` ``side`` in its own process; its base URL while it runs."""
+    port = free_port()
+    env = {**os.environ, **({"S55_BENCH_PROFILE": str(profile)} if profile else {})}
+    proc = subprocess.Popen([sys.executable, "-m", "bench.web_servers", side, url, str(port),
+                             str(key_file)], env=env)
+    base = f"http://127.0.0.1:{port}"
     try:
-        yield f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while True:  # up when it answers (a benchmark, not a test: polling is fine here)
+            try:
+                httpx.get(base + "/", timeout=5)
+                break
+            except httpx.TransportError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise SystemExit(f"the {side} server did not start") from None
+                time.sleep(0.05)
+        yield base
     finally:
-        server.should_exit = True
-        thread.join()
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=60)
 
 
-def setup(url: str) -> tuple[Database, Settings, str, str]:
-    """Two Norfolk-like responses: 1 waiting on the PCC, 2 on the force; their links."""
-    db = Database(url)
-    settings = Settings(database_url=url, identity="claimed", base_url="https://s55.example")
-    wf = Workflow(db, settings)
-    content.add_person(wf, {"name": "Admin", "email": ADMIN, "roles": ["admin"]}, None)
-    content.add_person(wf, {"name": "Liaison", "email": FORCE, "roles": ["force"]}, ADMIN)
-    content.add_person(wf, {"name": "PCC", "email": PCC, "roles": ["pcc"]}, ADMIN)
-    for title in ("First report", "Second report"):
-        data: dict[str, Any] = {"title": title, "published_on": "10 October 2024",
-                                "key_findings": "Findings. " * 40, "recommendations": [
-                                    {"number": n, "text": f"By 31 March 2025, act on {n}. " * 4}
-                                    for n in (1, 2, 3, 4, 8)]}
-        rid = content.add_report(wf, validate(ReportInput, data), ADMIN).id or 0
-        wf.fire(rid, "request_force_input", ADMIN)
-    for n in (1, 2, 3, 4, 8):
-        content.edit_recommendation(wf, 1, n, "force_response", "An answer. " * 30, FORCE)
-    wf.fire(1, "submit_force_input", FORCE)
-    with db.engine.connect() as conn:
-        bodies = conn.execute(text("SELECT recipient, body_text FROM outbox ORDER BY id")).all()
-    found = {to: re.findall(r"/l/([A-Za-z0-9_-]{43})", body)[-1] for to, body in bodies
-             if re.search(r"/l/", body)}
-    return db, settings, found[PCC], found[FORCE]
+def _pct(times: list[float], q: int) -> float:
+    return statistics.quantiles(times, n=100)[q - 1] * 1000 if len(times) > 1 else 0.0
 
 
-async def load(base: str, paths: tuple[str, str], clients: int, requests: int,
-               form: dict[str, str]) -> dict[str, float]:
-    """``clients`` clients each opening the page then saving, ``requests`` times."""
-    page_times: list[float] = []
-    save_times: list[float] = []
-    conflicts: list[bool] = []
+async def _prepare(base: str, clients: list[Client]) -> None:
+    """Each client's CSRF token and version, from its force page (as the browser has)."""
+    async with httpx.AsyncClient(base_url=base) as http:
+        for c in clients:
+            body = (await http.get(f"/l/{c.force_token}")).text
+            csrf, version = _CSRF.search(body), _VERSION.search(body)
+            assert csrf, body[:300]
+            assert version, body[:300]
+            c.csrf, c.version = csrf.group(1), int(version.group(1))
 
-    async def one(c: int, client: httpx.AsyncClient) -> None:
-        for i in range(requests):
+
+async def _client(base: str, c: Client, ours: bool, requests: int, out: Figures,
+                  phase: str) -> None:
+    page = f"/l/{c.pcc_token}" if ours else f"/b/{c.pcc_id}"
+    save = f"/l/{c.force_token}/save" if ours else f"/b/{c.baseline_force_id}/save"
+    async with httpx.AsyncClient(base_url=base, timeout=60) as http:
+        await http.get("/static/s55.css" if ours else page)  # open the connection
+        for _ in range(requests):
             start = time.perf_counter()
-            r = await client.get(paths[0])
-            assert r.status_code == 200, r.status_code
-            page_times.append(time.perf_counter() - start)
-            start = time.perf_counter()
-            r = await client.post(paths[1], data={**form, "force_response_1": f"{c}-{i}"})
-            # 409: another client's save won the compare-and-set on the version (PostgreSQL
-            # lets both load it); the page says so. Answered, counted apart.
-            assert r.status_code in (303, 409), (r.status_code, r.text[:300])
-            conflicts.append(r.status_code == 409)
-            save_times.append(time.perf_counter() - start)
-
-    limits = httpx.Limits(max_connections=clients)
-    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=60) as client:
-        start = time.perf_counter()
-        await asyncio.gather(*(one(c, client) for c in range(clients)))
-        wall = time.perf_counter() - start
-    q = statistics.quantiles
-    return {"rps": (len(page_times) + len(save_times)) / wall,
-            "page_p50_ms": statistics.median(page_times) * 1000,
-            "page_p95_ms": q(page_times, n=20)[18] * 1000,
-            "save_p50_ms": statistics.median(save_times) * 1000,
-            "save_p95_ms": q(save_times, n=20)[18] * 1000,
-            "save_conflicts": float(sum(conflicts))}
+            if phase == "page":
+                r = await http.get(page)
+                assert r.status_code == 200, (r.status_code, r.text[:300])
+                out.page.append(time.perf_counter() - start)
+                continue
+            c.saves += 1
+            form = {"csrf": c.csrf, "version": str(c.version),
+                    "force_response_1": f"Answer {c.saves} from client {c.force_id}."}
+            r = await http.post(save, data=form)
+            out.save.append(time.perf_counter() - start)
+            if r.status_code == 303:
+                c.version += ours  # the baseline saves into its own response
+            else:  # refused: counted and reported; the page shows the version to use
+                out.refused[r.status_code] = out.refused.get(r.status_code, 0) + 1
+                found = _VERSION.search(r.text)
+                c.version = int(found.group(1)) if found else c.version
 
 
-def csrf_of(base: str, path: str) -> str:
-    found = re.search(r'name="csrf" value="([0-9a-f]{64})"', httpx.get(base + path).text)
-    assert found
-    return found.group(1)
+async def _phase(base: str, clients: list[Client], ours: bool, requests: int,
+                 out: Figures, phase: str) -> float:
+    start = time.perf_counter()
+    await asyncio.gather(*(_client(base, c, ours, requests, out, phase) for c in clients))
+    return (len(out.page) if phase == "page" else len(out.save)) / (time.perf_counter()
+                                                                     - start)
 
 
-def run(backend: str, clients: int, requests: int, rounds: int) -> None:
-    with fresh_database(backend) as url:
-        db, settings, pcc, force = setup(url)
-        print(f"\n{backend}: {durability(db)}; {clients} clients x {requests} (page + save)")
-        with db.read() as s:  # noqa: F841 - warm the engine
-            pass
-        from workflow.web.context import Web
+def one_round(base: str, clients: list[Client], ours: bool, requests: int,
+              refused: dict[int, int]) -> dict[str, float]:
+    out = Figures()
+    page_rps = asyncio.run(_phase(base, clients, ours, requests, out, "page"))
+    save_rps = asyncio.run(_phase(base, clients, ours, requests, out, "save"))
+    for status, n in out.refused.items():
+        refused[status] = refused.get(status, 0) + n
+    return {"page_rps": page_rps, "page_p50": _pct(out.page, 50),
+            "page_p95": _pct(out.page, 95), "save_rps": save_rps,
+            "save_p50": _pct(out.save, 50), "save_p95": _pct(out.save, 95),
+            "refused": float(sum(out.refused.values()))}
 
-        document = approver_page(Web(db, settings, __import__("workflow.clock").clock
-                                     .SystemClock(), b"k" * 32), 1, "pcc")["document"]
-        ours_app = create_app(db, settings, secret=b"bench-secret" * 3)
-        with serving(ours_app, 18555) as ours, serving(baseline_app(db, document),
-                                                       18556) as base:
-            form = {"csrf": csrf_of(ours, f"/l/{force}")}
 
-            def side(url: str, paths: tuple[str, str], data: dict[str, str]) -> Any:
+def print_profile(path: Path, lines: int = 30) -> None:
+    print(f"\nour server's profile ({path}), by cumulative time:")
+    stats = pstats.Stats(str(path))
+    stats.sort_stats("cumulative").print_stats(lines)
+    stats.sort_stats("tottime").print_stats(lines)
+
+
+def run(backend: str, clients: int, requests: int, rounds: int, profile: Path | None) -> None:
+    with fresh_database(backend) as url, tempfile.TemporaryDirectory() as tmp:
+        key_file = Path(tmp) / "audit.key"
+        audit_keys.create(key_file)
+        people = setup(url, clients, key_file)
+        db = Database(url)
+        print(f"\n{backend}: {durability(db)} (both servers open it through Database); "
+              f"{clients} clients x {requests} pages, then x {requests} saves")
+        db.dispose()
+        prof = Path(profile) / f"ours-{backend}.prof" if profile else None
+        if profile:
+            Path(profile).mkdir(parents=True, exist_ok=True)
+        refused: dict[str, dict[int, int]] = {"ours": {}, "baseline": {}}
+        with server("ours", url, key_file, prof) as ours, \
+                server("baseline", url, key_file, None) as base:
+            asyncio.run(_prepare(ours, people))
+
+            def side(name: str, url: str) -> Any:
                 def go() -> dict[str, float]:
-                    return asyncio.run(load(url, paths, clients, requests, data))
+                    got = one_round(url, people, name == "ours", requests, refused[name])
+                    return {f"{name}_{k}": v for k, v in got.items()}
                 return go
 
-            ours_side = side(ours, (f"/l/{pcc}", f"/l/{force}/save"), form)
-            base_side = side(base, ("/page", "/save"), {})
-            ours_side(), base_side()  # warm-up
-            figures = alternate({
-                "ours": lambda: {f"ours_{k}": v for k, v in ours_side().items()},
-                "baseline": lambda: {f"baseline_{k}": v for k, v in base_side().items()}},
-                rounds)
-        report(f"web, {backend}: requests/second (page + save)", "req/s", figures,
-               ours="ours_rps", baseline="baseline_rps", higher_is_better=True,
-               target=">= 0.5")
-        for key in ("page_p50_ms", "page_p95_ms", "save_p50_ms", "save_p95_ms",
-                    "save_conflicts"):
-            print(f"  {key:12} ours {figures.median('ours_' + key):8.1f}   baseline "
-                  f"{figures.median('baseline_' + key):8.1f}"
-                  + ("   (target: ours < 100 ms)" if key == "page_p95_ms" else ""))
-        db.dispose()
+            sides = {"ours": side("ours", ours), "baseline": side("baseline", base)}
+            sides["ours"](), sides["baseline"]()  # warm-up, not counted
+            for counted in refused.values():
+                counted.clear()
+            figures = alternate(sides, rounds)
+        for what in ("page", "save"):
+            report(f"web, {backend}: {what}s per second ({clients} clients)", "req/s",
+                   figures, ours=f"ours_{what}_rps", baseline=f"baseline_{what}_rps",
+                   higher_is_better=True, target=">= 0.5")
+            for q in ("p50", "p95"):
+                key = f"{what}_{q}"
+                note = "   (target: ours < 100 ms)" if key == "page_p95" else ""
+                print(f"  {q} ms    ours {figures.median('ours_' + key):8.1f}   baseline "
+                      f"{figures.median('baseline_' + key):8.1f}{note}")
+        for name, by_status in refused.items():
+            print(f"  saves refused ({name}): {sum(by_status.values())}"
+                  + (f" by status {dict(sorted(by_status.items()))}" if by_status else ""))
+        if prof:
+            print_profile(prof)
 
 
 def main() -> None:
@@ -238,9 +266,11 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--backend", choices=("sqlite", "postgresql", "both"),
                         default="both")
+    parser.add_argument("--profile", type=Path, default=None,
+                        help="folder for our server's cProfile output")
     args = parser.parse_args()
     for backend in ("sqlite", "postgresql") if args.backend == "both" else (args.backend,):
-        run(backend, args.clients, args.requests, args.rounds)
+        run(backend, args.clients, args.requests, args.rounds, args.profile)
 
 
 if __name__ == "__main__":

@@ -289,14 +289,15 @@ def _rows_after(db: Database, after: int, batch: int) -> Iterator[Any]:
             .exec_driver_sql(sql)
 
 
-def rows(db: Database, batch: int = 20_000) -> Iterator[Any]:
+def rows(db: Database, batch: int = 20_000, after: int = 0) -> Iterator[Any]:
     """Every event as a raw driver row (``_VERIFY_SQL``'s columns), oldest first.
 
     A connection lost part-way (a terminated PostgreSQL backend, say) is opened again and
     the walk goes on after the last event read, as ``Database.run`` retries a transaction;
-    a fault that is not transient, or one that persists, ends it as there.
+    a fault that is not transient, or one that persists, ends it as there. ``after``: start
+    after the event with this id.
     """
-    after, attempt = 0, 0
+    attempt = 0
     while True:
         try:
             for row in _rows_after(db, after, batch):
@@ -310,16 +311,20 @@ def rows(db: Database, batch: int = 20_000) -> Iterator[Any]:
 
 
 def verify(db: Database, expected_head: str | None = None, ring: Keyring | None = None,
-           each: Callable[[Any], None] | None = None) -> Verification:
+           each: Callable[[Any], None] | None = None, *,
+           after: Head | None = None) -> Verification:
     """Walk the whole chain; report the first broken link and whether ``expected_head`` is in
     it. With the audit ``ring``, every event from the key's first one must also carry a
     valid HMAC: someone with database access alone can re-hash, never re-sign. ``each``
     is given every event that verified (its raw row), in order: the replay rides along on
-    the one read of the log."""
+    the one read of the log. ``after``: walk only the events after that head, trusting it
+    (its ``count`` events were verified before); the count returned includes them."""
     prev, count, found, signed = GENESIS, 0, False, 0
+    if after is not None:
+        prev, count = after.hash, after.count
     sha, sep = hashlib.sha256, _SEP
     at_text = _at_from_sqlite if db.is_sqlite else _at_from_aware
-    for row in rows(db):
+    for row in rows(db, after=after.last_id or 0 if after is not None else 0):
         event_id, prev_hash, stored = row[0], row[1], row[2]
         if prev_hash != prev:
             return Verification(count, prev, Broken(event_id, "does not follow the event before it "

@@ -12,6 +12,7 @@ from workflow.clock import Clock
 from workflow.config import Settings
 from workflow.storage.db import Database
 from workflow.web.guard import FailureLimit
+from workflow.web.verdict import ChainWatch
 
 
 @dataclass
@@ -25,6 +26,8 @@ class Web:
     #: afresh when the server starts (sessions and open forms then end with the process).
     secret: bytes
     limit: FailureLimit = field(default_factory=FailureLimit)
+    #: What this process last verified of the audit chain (``verdict``).
+    watch: ChainWatch = field(default_factory=ChainWatch)
     origin: Provenance = field(default_factory=lambda: Provenance.here(Channel.WEB,
                                                                        Identity.LINK))
 

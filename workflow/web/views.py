@@ -10,7 +10,7 @@ from typing import Any
 
 from markupsafe import Markup
 
-from workflow import audit, checkpoints, replay
+from workflow import checkpoints
 from workflow.clock import london_today
 from workflow.dashboard import list_responses
 from workflow.documents import signature
@@ -81,38 +81,10 @@ def open_responses(w: Web) -> list[dict[str, Any]]:
     return rows
 
 
-_VERIFIED: dict[str, list[str] | bool] = {}
-
-
 def chain_verdict(w: Web) -> tuple[bool, list[str]]:
-    """``s55 audit verify``'s verdict (chain, signatures, rows equal their replay), checked
-    once per chain head: a page read does not walk two million events each time."""
-    head = audit.head(w.db).hash
-    with _LOCK:
-        cached = _VERIFIED.get(head)
-    if isinstance(cached, list):
-        return bool(_VERIFIED.get(head + ":ok")), cached
-    ring = checkpoints.keyring(w.settings)
-    result = audit.verify(w.db, None, ring)
-    differences = replay.verify(w.db)
-    lines = []
-    if result.broken:
-        lines.append(f"Audit chain broken at event {result.broken.event_id}: "
-                     f"{result.broken.problem}.")
-    else:
-        lines.append(f"Audit chain OK: {result.count} events, head {result.head}.")
-    if result.signed is None:
-        lines.append("Signatures not checked: no audit key is configured for this server.")
-    elif not result.broken:
-        lines.append(f"Signatures OK: {result.signed} events signed with the audit key.")
-    lines += [d.describe() for d in differences]
-    if not differences:
-        lines.append("Rows OK: every response equals the replay of its events.")
-    ok = result.ok and not differences
-    with _LOCK:
-        _VERIFIED.clear()
-        _VERIFIED[head], _VERIFIED[head + ":ok"] = lines, ok
-    return ok, lines
+    """The audit verdict, and exactly what was checked when (``workflow.web.verdict``)."""
+    found = w.watch.verdict(w.db, checkpoints.keyring(w.settings), w.clock)
+    return found.ok, found.lines
 
 
 def outcome_text(outcome: dict[str, Any]) -> str:
