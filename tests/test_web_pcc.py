@@ -180,3 +180,46 @@ def test_the_force_liaison_is_named_in_neither_action(env: Env) -> None:
     token = env.pcc_token()
     env.client.post(f"/l/{token}/sign-off", data=env.form(f"/l/{token}"))
     assert [t["actor"] for t in transitions(env)] == [ADMIN, FORCE, PCC]
+
+
+class TestTheRenderCache:
+    """The page's render is kept per app, by version and the report's fields (issue 13):
+    nothing stale is ever shown for signing."""
+
+    def test_a_report_edit_through_another_forces_response_shows(self, env: Env) -> None:
+        from pathlib import Path
+
+        from workflow.documents.importer import import_document
+
+        token = env.pcc_token()
+        assert "A corrected title" not in env.client.get(f"/l/{token}").text
+        doc = Path(__file__).parent / "data" / "norfolk-asb-spotlight-2024.md"
+        other = import_document(env.wf.db, doc, actor=ADMIN, force="Suffolk").response_id
+        with env.wf.db.engine.connect() as conn:
+            shared = conn.execute(text("SELECT count(DISTINCT report_id) FROM response "
+                                       "WHERE id IN (:a, :b)"), {"a": env.rid, "b": other})
+            assert shared.scalar() == 1, "the two forces' responses share one report"
+        content.edit_report(env.wf, other, "title", "A corrected title", ADMIN)
+        html = env.client.get(f"/l/{token}").text
+        rendered = render_response(env.wf.db, env.rid, "html")
+        assert "A corrected title" in rendered
+        body = re.search(r"<main[^>]*>(.*)</main>", rendered, re.S)
+        assert body
+        assert body.group(1) in html
+
+    def test_two_apps_never_share_a_render(self, env: Env) -> None:
+        """Two apps (two databases in one process, as the test suite and a multi-tenant
+        host have) with the same response id and version each show their own text."""
+        from web_support import SECRET, Client
+
+        from workflow.web.app import create_app
+
+        token = env.pcc_token()
+        before = env.client.get(f"/l/{token}").text
+        with env.wf.db.engine.begin() as conn:  # behind s55's back: no version bump
+            conn.execute(text("UPDATE response SET pcc_response = 'Changed in place.' "
+                              "WHERE id = :r"), {"r": env.rid})
+        assert "Changed in place." not in before
+        fresh = Client(create_app(env.wf.db, env.wf.settings, clock=env.wf.clock,
+                                  secret=SECRET))
+        assert "Changed in place." in fresh.get(f"/l/{token}").text

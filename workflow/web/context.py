@@ -3,7 +3,9 @@ the failure limit, and how the client is addressed."""
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
+from typing import Any
 
 from starlette.requests import Request
 
@@ -13,6 +15,27 @@ from workflow.config import Settings
 from workflow.storage.db import Database
 from workflow.web.guard import FailureLimit
 from workflow.web.verdict import ChainWatch
+
+
+class RenderCache:
+    """The PCC page's published render and fingerprint, by response id, version and the
+    report's fields, for one app (one database and template folder): every other change to
+    what the render shows (an edit, a transition) moves the response's version on."""
+
+    def __init__(self, size: int = 256) -> None:
+        self.size = size
+        self._items: dict[tuple[Any, ...], Any] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[Any, ...]) -> Any:
+        with self._lock:
+            return self._items.get(key)
+
+    def put(self, key: tuple[Any, ...], value: Any) -> None:
+        with self._lock:
+            if len(self._items) >= self.size:
+                self._items.pop(next(iter(self._items)))
+            self._items[key] = value
 
 
 @dataclass
@@ -26,6 +49,7 @@ class Web:
     #: afresh when the server starts (sessions and open forms then end with the process).
     secret: bytes
     limit: FailureLimit = field(default_factory=FailureLimit)
+    rendered: RenderCache = field(default_factory=RenderCache)
     #: What this process last verified of the audit chain (``verdict``).
     watch: ChainWatch = field(default_factory=ChainWatch)
     origin: Provenance = field(default_factory=lambda: Provenance.here(Channel.WEB,

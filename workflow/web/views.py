@@ -5,7 +5,6 @@ response's state log with the audit chain's verdict for readers."""
 from __future__ import annotations
 
 import re
-import threading
 from typing import Any
 
 from markupsafe import Markup
@@ -22,10 +21,6 @@ from workflow.service import Workflow
 from workflow.web.context import Web
 
 _BODY = re.compile(r"<main[^>]*>(.*)</main>", re.S)
-_LOCK = threading.Lock()
-#: (response id, version, template folder) -> (fingerprint, document): every change to what
-#: the render shows (an edit, a transition, a report edit) moves the version on.
-_RENDERED: dict[tuple[int, int, Any], tuple[str, Markup]] = {}
 
 
 def document_body(html: str) -> Markup:
@@ -51,17 +46,16 @@ def approver_page(w: Web, response_id: int, kind: str) -> dict[str, Any]:
                                 for x in loaded.recommendations],
         }
         if kind == "pcc":
-            key = (response_id, r.version, w.settings.template_dir)
-            with _LOCK:
-                cached = _RENDERED.get(key)
+            # A report may be shared by two forces' responses: an edit of it through the
+            # other one does not move this response's version, so it is part of the key.
+            key = (response_id, r.version, rep.title, rep.link, rep.link_label,
+                   rep.publication_types, rep.police_forces, rep.published_on)
+            cached = w.rendered.get(key)
             if cached is None:
                 html = render_view(load_view(s, response_id), "html",
                                    template_dir=w.settings.template_dir)
                 cached = (signature.fingerprint(s, loaded), document_body(html))
-                with _LOCK:
-                    if len(_RENDERED) >= 256:
-                        _RENDERED.pop(next(iter(_RENDERED)))
-                    _RENDERED[key] = cached
+                w.rendered.put(key, cached)
             data["fingerprint"], data["document"] = cached
     return data
 
