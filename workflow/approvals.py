@@ -42,6 +42,8 @@ from workflow.storage.models import InspectionReport, Person, Recommendation, Re
 
 #: The actor of a sign-in request: whoever typed the address is not known.
 WEB = "s55-web"
+NO_LINKS = ("s55 cannot issue links: S55_BASE_URL and an audit key (S55_AUDIT_KEY_FILE) "
+            "must both be set; ask the OPCC to record your answer instead")
 
 
 class ResendRefusedError(S55Error):
@@ -149,15 +151,15 @@ def resend(wf: Workflow, token: str) -> Sent:
                                      f"{person.email} in the last hour; ask again after "
                                      f"{links.when(after)}", after)
         report = s.get(InspectionReport, response.report_id)
-        issuer = links.Issuer(wf.settings, now, response.id, response.state, response.version,
-                              origin="resend", kind=link.kind)
+        issuer = links.issuer(s, wf.settings, now, response.id, response.state,
+                              response.version, origin="resend", kind=link.kind)
+        if not issuer.can_issue:
+            raise S55Error(NO_LINKS)
         _send(s, wf, person, issuer, "action_link",
               {"response_id": response.id, "report_title": report.title if report else "",
                "state": response.state, "deadline": response.deadline},
               person.email, _web(Identity.LINK),
               {"kind": link.kind, "to": person.email, "replaces_link": link.id})
-        if not issuer.pending and not wf.settings.base_url:
-            raise S55Error("S55_BASE_URL is not set: s55 cannot build the approvers' links")
         return Sent(person.email, issuer.now + timedelta(days=wf.settings.link_days))
 
     return wf.db.run(work)
@@ -171,11 +173,11 @@ def request_sign_in(wf: Workflow, email: str) -> None:
             person = find_person(s, check_text(email, "email")) if email else None
         except S55Error:
             return
-        if (person is None or not person.active or not wf.settings.base_url
+        if (person is None or not person.active or not links.can_issue(s, wf.settings)
                 or not links.READER_ROLES & set(person.roles or ())
                 or _limit(s, person.id or 0, "sign_in", now) is not None):
             return
-        issuer = links.Issuer(wf.settings, now, None, None, None, origin="sign_in",
+        issuer = links.issuer(s, wf.settings, now, None, None, None, origin="sign_in",
                               kind=links.SIGN_IN)
         _send(s, wf, person, issuer, "sign_in_link", {"response_id": None}, WEB,
               _web(Identity.SYSTEM), {"kind": links.SIGN_IN, "to": person.email})

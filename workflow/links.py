@@ -1,10 +1,12 @@
 """Personal single-use links (issue 13): issued with the mail that asks a person to act,
 read by the web pages, used up by the action they allow.
 
-A link's token is 256 random bits (``secrets.token_urlsafe(32)``); only its SHA-256 is
-stored (``ActionLink.token_hash``), and the token itself is never logged nor put in an
-audit payload: it exists in the mail that carries it (the outbox row holding that mail
-included) and in the reader's hands. A link is bound to one person, one response, the
+A link's token is 256 bits derived from the audit key, outside the database
+(``workflow.link_keys`` says how and why); only its SHA-256 is stored
+(``ActionLink.token_hash``). The outbox row holding the mail carries a placeholder, filled
+in by the dispatcher as it sends, so the token exists only in the mail as delivered and
+in the reader's hands: never in the database, a log or an audit payload. Without an audit
+key no link is issued. A link is bound to one person, one response, the
 state and version the response was in when the link was issued, and a kind that says
 what it may do:
 
@@ -42,7 +44,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
-import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -52,13 +53,15 @@ from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from states import TRIGGERS, Role, State
+from workflow import link_keys
 from workflow.audit import Action, Identity
+from workflow.audit_keys import Keyring
 from workflow.clock import LONDON, Clock, SystemClock
 from workflow.config import Settings
 from workflow.errors import IdentityError, S55Error
 from workflow.identity import Acting, Identifier
-from workflow.mail.queue import Recipient
-from workflow.storage.db import Database
+from workflow.mail.queue import Recipient, dedupe_key
+from workflow.storage.db import KEYRING_KEY, Database
 from workflow.storage.models import ActionLink, AuditEvent, Person, Response
 
 FORCE, PCC, SIGN_IN = "force", "pcc", "sign_in"
@@ -300,7 +303,10 @@ class Issuer:
     rows are written with the event that caused the mail (``write``), in its transaction.
 
     ``kind``: the one kind to issue (resends, sign-in); None: whatever ``kind_for`` gives
-    each recipient for ``state``. Nothing is issued while ``S55_BASE_URL`` is unset.
+    each recipient for ``state``. Nothing is issued while ``S55_BASE_URL`` is unset or
+    there is no audit key (``ring``: the tokens derive from it). The mail gets a
+    placeholder (``link_keys``); the token and its hash are computed in ``write``, once
+    the outbox row's dedupe key is known, and the token is forgotten there.
     """
 
     settings: Settings
@@ -310,25 +316,48 @@ class Issuer:
     version: int | None
     origin: str = "mail"
     kind: str | None = None
+    ring: Keyring | None = None
     pending: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def can_issue(self) -> bool:
+        return bool(self.settings.base_url) and self.ring is not None
 
     def url_for(self, recipient: Recipient) -> str | None:
         kind = self.kind or kind_for(self.state, recipient.roles)
-        if kind is None or recipient.person_id is None or not self.settings.base_url:
+        if kind is None or recipient.person_id is None or not self.can_issue:
             return None
-        token = secrets.token_urlsafe(32)
+        assert self.ring is not None  # can_issue
+        place = link_keys.placeholder(self.ring)
         self.pending.append({
-            "token_hash": token_hash(token), "person_id": recipient.person_id,
+            "place": place, "email": recipient.email, "person_id": recipient.person_id,
             "response_id": self.response_id, "kind": kind, "origin": self.origin,
             "state": self.state, "version": self.version, "issued_at": self.now,
             "expires_at": self.now + timedelta(days=self.settings.link_days)})
-        return url(self.settings, token)
+        return url(self.settings, place)
 
     def write(self, session: Session, event_id: int) -> None:
         if self.pending:
-            session.connection().execute(insert(_TABLE), [
-                {**row, "event_id": event_id} for row in self.pending])
+            rows = []
+            for row in self.pending:
+                place, email = row.pop("place"), row.pop("email")
+                token = link_keys.token_for(self.ring, place, dedupe_key(event_id, email))
+                rows.append({**row, "token_hash": token_hash(token), "event_id": event_id})
+            session.connection().execute(insert(_TABLE), rows)
             self.pending = []
+
+
+def can_issue(session: Session, settings: Settings) -> bool:
+    """Whether links can be issued in ``session``: a base URL and an audit key."""
+    return bool(settings.base_url) and session.info.get(KEYRING_KEY) is not None
+
+
+def issuer(session: Session, settings: Settings, now: datetime, response_id: int | None,
+           state: str | None, version: int | None, **more: Any) -> Issuer:
+    """An ``Issuer`` for mail queued in ``session``, whose audit key it derives tokens
+    from."""
+    return Issuer(settings, now, response_id, state, version,
+                  ring=session.info.get(KEYRING_KEY), **more)
 
 
 @dataclass(frozen=True)
