@@ -30,7 +30,7 @@ from tests.factories import (
 from workflow import approvals, audit, links, people
 from workflow.audit import Action
 from workflow.config import Settings
-from workflow.errors import GuardError, S55Error, SeparationOfDutiesError
+from workflow.errors import GuardError, S55Error, SeparationOfDutiesError, StaleVersionError
 from workflow.escalations import sweep as escalation
 from workflow.mail import outbox
 from workflow.service import Workflow
@@ -183,6 +183,24 @@ class TestActing:
         assert signed.state == "forwarded_to_panel"
         assert (event.actor, event.channel, event.trigger) == (PCC, "web", "sign_off")
         assert "fingerprint" in event.payload
+
+    def test_two_tabs_saving_one_recommendation_one_wins(self, wf: Workflow,
+                                                         rid: int) -> None:
+        """Both tabs loaded the response at one version: the first save lands, the
+        second is refused naming the versions, and nothing of it is written."""
+        token = token_of(wf, FORCE)
+        with wf.db.read() as s:
+            shown = s.get(Response, rid).version  # type: ignore[union-attr]
+        with time_machine.travel(DURING, tick=False):
+            approvals.edit_recommendation(wf, token, 1, "force_response", "Tab one.",
+                                          expected_version=shown)
+            before = snapshot(wf)
+            with pytest.raises(StaleVersionError) as caught:
+                approvals.edit_recommendation(wf, token, 1, "force_response", "Tab two.",
+                                              expected_version=shown)
+        assert snapshot(wf) == before
+        assert f"response {rid}" in str(caught.value).lower()
+        assert str(shown) in str(caught.value)
 
     def test_a_refused_action_does_not_use_the_link_up(self, wf: Workflow, rid: int) -> None:
         """Submitting before every recommendation is answered is refused with the CLI's

@@ -12,8 +12,9 @@ written), and the ``S55Error`` the command line would raise for a refused action
   ``return_to_draft``) on the link's response; uses the link up in the same transaction.
 - ``edit_text(wf, token, field, value, *, expected_version=None)``: ``cc_response``
   (force link) or ``pcc_response`` (pcc link); the link stays usable.
-- ``edit_recommendation(wf, token, number, field, value)``: ``force_response`` or
-  ``pcc_note`` of one recommendation; the link stays usable.
+- ``edit_recommendation(wf, token, number, field, value, *, expected_version=None)``:
+  ``force_response`` or ``pcc_note`` of one recommendation; the link stays usable. (The
+  web pages save through ``content.edit_many``, version-checked too.)
 - ``resend(wf, token) -> Sent``: mail a fresh link of the same kind to the link's person
   for the same response (an expired, used or superseded link), at most
   ``links.HOURLY_LIMIT`` an hour; ``ResendRefusedError`` says why not.
@@ -92,11 +93,11 @@ def edit_text(wf: Workflow, token: str, field: str, value: str, *,
                              expected_version=expected_version)
 
 
-def edit_recommendation(wf: Workflow, token: str, number: int, field: str,
-                        value: str) -> Recommendation:
+def edit_recommendation(wf: Workflow, token: str, number: int, field: str, value: str, *,
+                        expected_version: int | None = None) -> Recommendation:
     rid = _response_of(wf, token, field)
     return content.edit_recommendation(_by_link(wf, token, field, rid), rid, number, field,
-                                       value, None)
+                                       value, None, expected_version=expected_version)
 
 
 def _web(identity: Identity) -> Provenance:
