@@ -142,7 +142,7 @@ def resend(wf: Workflow, token: str) -> Sent:
             raise links.LinkRefusedError("disabled", f"{person.email} has been disabled: no "
                                          "new link is sent", link_id=link.id)
         response = s.get(Response, link.response_id) if link.response_id else None
-        if response is None or links.kind_for(response.state, person.roles) != link.kind:
+        if response is None or links.kind_of(s, response.state, person, now) != link.kind:
             state = response.state.replace("_", " ") if response else "gone"
             raise ResendRefusedError(f"response {link.response_id} is now {state}: nothing "
                                      "there waits on you, so no new link was sent")

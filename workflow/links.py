@@ -14,6 +14,11 @@ what it may do:
   ``force_response``) and ``submit_force_input``, while the response is in ``force_input``;
 - ``pcc``: save ``pcc_response`` and each ``pcc_note`` (the s55(5B) explanation), and
   ``sign_off``, ``return_to_force``, ``return_to_draft``, while it is in ``pcc_signoff``;
+- ``deputy``: ``sign_off`` in the PCC's place, while it is in ``pcc_signoff``, for the
+  deputy of a delegation running when the mail was queued (``s55 people delegate``); the
+  sign-off is recorded as the command line records a delegated one (the deputy acts, on
+  behalf of the PCC, under delegation #N). It stops working at once when the delegation
+  ends or is revoked;
 - ``sign_in``: a reader (auditor, panel, admin) signs in to the read-only pages.
 
 It expires ``S55_LINK_DAYS`` after issue, stops at once when its person is disabled, and is
@@ -63,15 +68,17 @@ from workflow.identity import Acting, Identifier
 from workflow.mail.queue import Recipient, dedupe_key
 from workflow.storage.db import KEYRING_KEY, Database
 from workflow.storage.models import ActionLink, AuditEvent, Person, Response
+from workflow.storage.people import delegation_for, delegations_on
 
-FORCE, PCC, SIGN_IN = "force", "pcc", "sign_in"
-KINDS = (FORCE, PCC, SIGN_IN)
+FORCE, PCC, DEPUTY, SIGN_IN = "force", "pcc", "deputy", "sign_in"
+KINDS = (FORCE, PCC, DEPUTY, SIGN_IN)
 #: What each kind of link may do: triggers (which use it up) and editable fields (which
 #: do not); ``sign_in`` signs a reader in (and is used up by it).
 ALLOWED: dict[str, frozenset[str]] = {
     FORCE: frozenset({"submit_force_input", "cc_response", "force_response"}),
     PCC: frozenset({"sign_off", "return_to_force", "return_to_draft", "pcc_response",
                     "pcc_note"}),
+    DEPUTY: frozenset({"sign_off"}),
     SIGN_IN: frozenset({"sign_in"}),
 }
 #: The state a response must be in for each kind of link to act on it, and the role.
@@ -80,7 +87,7 @@ KIND_STATE: dict[str, tuple[State, Role]] = {FORCE: (State.FORCE_INPUT, Role.FOR
 READER_ROLES = frozenset({Role.AUDITOR.value, Role.PANEL.value, Role.ADMIN.value})
 #: Why a link is refused (``LinkRefusedError.why``).
 REFUSALS = ("unknown", "disabled", "wrong_kind", "other_response", "used", "superseded",
-            "expired")
+            "expired", "delegation")
 #: Fresh links (``resend``) and sign-in links a person may be sent in one hour.
 HOURLY_LIMIT = 3
 #: What a token looks like (``token_urlsafe(32)`` gives 43 characters): anything else is
@@ -107,6 +114,24 @@ def kind_for(state: str | None, roles: tuple[str, ...] | list[str]) -> str | Non
         if state == needed.value and role.value in roles:
             return kind
     return None
+
+
+def deputies(session: Session, state: str | None, now: datetime) -> frozenset[int]:
+    """The people who may sign off in a PCC's place ``now`` (delegations running), when
+    ``state`` is the PCC's sign-off; else none."""
+    if state != State.PCC_SIGNOFF.value:
+        return frozenset()
+    today = now.astimezone(LONDON).date()
+    return frozenset(dep.id for _, _, dep in delegations_on(session, today) if dep.id)
+
+
+def kind_of(session: Session, state: str | None, person: Person, now: datetime) -> str | None:
+    """``kind_for`` the person, or ``deputy`` for a PCC's deputy under a running delegation
+    while the response waits for sign-off."""
+    kind = kind_for(state, tuple(person.roles or ()))
+    if kind is None and person.id in deputies(session, state, now):
+        return DEPUTY
+    return kind
 
 
 def when(at: datetime) -> str:
@@ -228,10 +253,23 @@ def _check_use(session: Session, link: ActionLink, person: Person, now: datetime
         response = session.get(Response, link.response_id)
         if response is None or response.state != link.state or _mover(session, link):
             raise _moved_refusal(session, link, "superseded")
+    if link.kind == DEPUTY:
+        _check_delegation(session, link, person, now)
     if now >= link.expires_at:
         raise LinkRefusedError("expired", f"this link expired on {when(link.expires_at)}",
                                link_id=link.id, response_id=link.response_id,
                                can_resend=link.kind != SIGN_IN)
+
+
+def _check_delegation(session: Session, link: ActionLink, person: Person,
+                      now: datetime) -> None:
+    """A deputy's link works only while a delegation to them runs."""
+    if delegation_for(session, person, now.astimezone(LONDON).date()) is None:
+        raise LinkRefusedError(
+            "delegation", f"this link let {person.email} sign off response "
+            f"{link.response_id} as the PCC's deputy, but no delegation to them runs now "
+            "(it ended or was revoked): the link no longer works", link_id=link.id,
+            response_id=link.response_id)
 
 
 def check(session: Session, token: str, now: datetime, *, action: str | None = None,
@@ -317,6 +355,8 @@ class Issuer:
     origin: str = "mail"
     kind: str | None = None
     ring: Keyring | None = None
+    #: Deputies under a delegation running now (their kind is ``deputy``).
+    deputies: frozenset[int] = frozenset()
     pending: list[dict[str, Any]] = field(default_factory=list)
 
     @property
@@ -324,7 +364,8 @@ class Issuer:
         return bool(self.settings.base_url) and self.ring is not None
 
     def url_for(self, recipient: Recipient) -> str | None:
-        kind = self.kind or kind_for(self.state, recipient.roles)
+        kind = self.kind or kind_for(self.state, recipient.roles) or (
+            DEPUTY if recipient.person_id in self.deputies else None)
         if kind is None or recipient.person_id is None or not self.can_issue:
             return None
         assert self.ring is not None  # can_issue
@@ -356,8 +397,10 @@ def issuer(session: Session, settings: Settings, now: datetime, response_id: int
            state: str | None, version: int | None, **more: Any) -> Issuer:
     """An ``Issuer`` for mail queued in ``session``, whose audit key it derives tokens
     from."""
-    return Issuer(settings, now, response_id, state, version,
-                  ring=session.info.get(KEYRING_KEY), **more)
+    ring = session.info.get(KEYRING_KEY)
+    return Issuer(settings, now, response_id, state, version, ring=ring,
+                  deputies=deputies(session, state, now) if ring and settings.base_url
+                  else frozenset(), **more)
 
 
 @dataclass(frozen=True)

@@ -50,7 +50,7 @@ def approver_page(w: Web, response_id: int, kind: str) -> dict[str, Any]:
                                  "force_response": x.force_response, "pcc_note": x.pcc_note}
                                 for x in loaded.recommendations],
         }
-        if kind == "pcc":
+        if kind in ("pcc", "deputy"):
             key = (response_id, r.version, w.settings.template_dir)
             with _LOCK:
                 cached = _RENDERED.get(key)
