@@ -28,11 +28,13 @@ import asyncio
 import hashlib
 import re
 import statistics
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -44,7 +46,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from bench.common import alternate, durability, fresh_database, report
-from workflow import content
+from workflow import audit_keys, content, link_keys
 from workflow.config import Settings
 from workflow.inputs import ReportInput, validate
 from workflow.service import Workflow
@@ -129,8 +131,11 @@ def serving(app: Any, port: int) -> Iterator[str]:
 
 def setup(url: str) -> tuple[Database, Settings, str, str]:
     """Two Norfolk-like responses: 1 waiting on the PCC, 2 on the force; their links."""
-    db = Database(url)
-    settings = Settings(database_url=url, identity="claimed", base_url="https://s55.example")
+    key = Path(tempfile.mkdtemp(prefix="s55-bench-web-")) / "audit.key"
+    ring = audit_keys.create(key)  # links' tokens derive from the audit key
+    db = Database(url, audit_key_file=key)
+    settings = Settings(database_url=url, identity="claimed", base_url="https://s55.example",
+                        audit_key_file=key)
     wf = Workflow(db, settings)
     content.add_person(wf, {"name": "Admin", "email": ADMIN, "roles": ["admin"]}, None)
     content.add_person(wf, {"name": "Liaison", "email": FORCE, "roles": ["force"]}, ADMIN)
@@ -146,7 +151,10 @@ def setup(url: str) -> tuple[Database, Settings, str, str]:
         content.edit_recommendation(wf, 1, n, "force_response", "An answer. " * 30, FORCE)
     wf.fire(1, "submit_force_input", FORCE)
     with db.engine.connect() as conn:
-        bodies = conn.execute(text("SELECT recipient, body_text FROM outbox ORDER BY id")).all()
+        rows = conn.execute(text("SELECT recipient, body_text, dedupe_key FROM outbox "
+                                 "ORDER BY id")).all()
+    # the stored mail holds placeholders: fill them in as the dispatcher does when it sends
+    bodies = [(to, link_keys.fill(body, ring, key_)) for to, body, key_ in rows]
     found = {to: re.findall(r"/l/([A-Za-z0-9_-]{43})", body)[-1] for to, body in bodies
              if re.search(r"/l/", body)}
     return db, settings, found[PCC], found[FORCE]

@@ -23,9 +23,10 @@ from workflow.web.context import Web
 
 _BODY = re.compile(r"<main[^>]*>(.*)</main>", re.S)
 _LOCK = threading.Lock()
-#: (response id, version, template folder) -> (fingerprint, document): every change to what
-#: the render shows (an edit, a transition, a report edit) moves the version on.
-_RENDERED: dict[tuple[int, int, Any], tuple[str, Markup]] = {}
+#: (database, response id, version, last change, template folder) -> (fingerprint,
+#: document): every change to what the render shows (an edit, a transition, a report edit)
+#: moves the version on.
+_RENDERED: dict[tuple[Any, ...], tuple[str, Markup]] = {}
 
 
 def document_body(html: str) -> Markup:
@@ -51,7 +52,9 @@ def approver_page(w: Web, response_id: int, kind: str) -> dict[str, Any]:
                                 for x in loaded.recommendations],
         }
         if kind in ("pcc", "deputy"):
-            key = (response_id, r.version, w.settings.template_dir)
+            # the database too: one process may serve several (the tests do, on one URL)
+            key = (id(w.db), w.db.url, response_id, r.version, r.updated_at,
+                   w.settings.template_dir)
             with _LOCK:
                 cached = _RENDERED.get(key)
             if cached is None:
