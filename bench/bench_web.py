@@ -46,7 +46,7 @@ from sqlalchemy import text
 
 from bench.common import alternate, durability, fresh_database, report
 from bench.web_servers import PCC_EMAIL, settings_for
-from workflow import audit_keys, content
+from workflow import audit_keys, content, link_keys
 from workflow.inputs import ReportInput, validate
 from workflow.service import Workflow
 from workflow.storage.db import Database
@@ -108,10 +108,13 @@ def setup(url: str, clients: int, key_file: Path) -> list[Client]:
         wf.fire(ids[0], "submit_force_input", FORCE)
         pairs.append(ids)
     with db.engine.connect() as conn:
-        mail = conn.execute(text("SELECT response_id, recipient, body_text FROM outbox "
-                                 "ORDER BY id")).all()
+        mail = conn.execute(text("SELECT response_id, recipient, body_text, dedupe_key "
+                                 "FROM outbox ORDER BY id")).all()
     db.dispose()
-    token = {(rid, to): found[-1] for rid, to, body in mail if (found := _LINK.findall(body))}
+    # The stored mail holds placeholders: fill them in as the dispatcher does when it sends.
+    ring = audit_keys.load(key_file)
+    token = {(rid, to): found[-1] for rid, to, body, dedupe in mail
+             if (found := _LINK.findall(link_keys.fill(body, ring, dedupe)))}
     return [Client(p, token[p, PCC_EMAIL], f, token[f, FORCE], b) for p, f, b in pairs]
 
 

@@ -130,6 +130,19 @@ def db(db_url: str) -> Iterator[Database]:
 
 
 @pytest.fixture
+def keyed_db(db_url: str, tmp_path: Path) -> Iterator[Database]:
+    """``db`` with an audit key (an owner-only file in ``tmp_path``): its events are signed,
+    and the approvers' personal links, whose tokens derive from that key, can be issued."""
+    from workflow import audit_keys
+
+    key = tmp_path / "audit.key"
+    audit_keys.create(key)
+    database = Database(db_url, audit_key_file=key)
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
 def settings(db_url: str, tmp_path: Path) -> Settings:
     return Settings(database_url=db_url, spool_dir=tmp_path / "spool", force="Norfolk",
                     identity="claimed")

@@ -106,3 +106,14 @@ def table_rows(text: str) -> list[dict[str, str]]:
     bounds = [*starts[1:], None]
     return [{name: line[a:b].strip() for name, a, b in zip(names, starts, bounds, strict=True)}
             for line in lines]
+
+
+def as_delivered(db: Any, row: Any) -> tuple[str, str]:
+    """An outbox row's text and HTML bodies as the dispatcher sends them: each personal
+    link's placeholder filled in with its token (``workflow.link_keys``, the dispatcher's
+    own function, under the database's audit key)."""
+    from workflow import audit_keys, link_keys
+
+    ring = audit_keys.load(db.audit_key_file) if db.audit_key_file else None
+    return (link_keys.fill(row.body_text, ring, row.dedupe_key),
+            link_keys.fill(row.body_html or "", ring, row.dedupe_key))

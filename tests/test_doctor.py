@@ -20,7 +20,7 @@ from smtp_server import Server
 from sqlalchemy import text
 from typer.testing import CliRunner
 
-from workflow import audit
+from workflow import audit, audit_keys, web_secret
 from workflow.audit import Action
 from workflow.cli import app
 from workflow.config import Settings, load_settings
@@ -74,16 +74,26 @@ OWN_ADDRESSES = {"mail_from": "s55@norfolk-pcc.example",
                  "home_office_email": "s55@homeoffice.example"}
 
 
+def keyed(settings: Settings, tmp_path: Path, db: Database | None = None) -> Settings:
+    """``settings`` with an audit key (signing every event after the ones ``db`` holds)
+    and a web secret file, both owner-only in ``tmp_path``."""
+    since = (audit.head(db).last_id or 0) + 1 if db is not None else 1
+    audit_keys.create(tmp_path / "audit.key", since=since)
+    web_secret.create(tmp_path / "web.secret")
+    return settings.model_copy(update={"audit_key_file": tmp_path / "audit.key",
+                                       "web_secret_file": tmp_path / "web.secret"})
+
+
 def test_healthy_installation_is_all_ok(db: Database, settings: Settings,
-                                        smtp_server: Server) -> None:
+                                        smtp_server: Server, tmp_path: Path) -> None:
     """Migrated database at head, SMTP answering, outbox clear, chain intact, scheduler
     beating a minute ago: every check OK, on both backends."""
     beat(db, NOW - timedelta(minutes=1))
-    results = run(smtp_settings(settings, smtp_server, identity="os",
+    results = run(smtp_settings(keyed(settings, tmp_path, db), smtp_server, identity="os",
                                 base_url="https://s55.norfolk-pcc.example", **OWN_ADDRESSES))
     assert statuses(results) == {c: Status.OK for c in (
         "configuration", "secrets", "identity", "database", "mail", "addresses", "links",
-        "outbox", "audit chain", "rows vs log", "scheduler", "people", "content")}
+        "web", "outbox", "audit chain", "rows vs log", "scheduler", "people", "content")}
     assert by_name(results, "database").detail.endswith(f"at revision {schema.head()} (head)")
     assert by_name(results, "mail").detail == (f"SMTP 127.0.0.1:{smtp_server.port} (none) "
                                                "answered EHLO")
@@ -143,13 +153,19 @@ class TestFaults:
             "s55@homeoffice.example"))
 
     def test_links_need_https_once_mail_is_sent(self, settings: Settings,
-                                                smtp_server: Server) -> None:
+                                                smtp_server: Server, tmp_path: Path) -> None:
         """S55_BASE_URL: unset is a WARN saying what to set; plain http is a FAIL once mail
         really goes out, and fine while it is only spooled (the demo); https is OK."""
         unset = by_name(run(settings), "links")
         assert unset.status is Status.WARN
         assert "set S55_BASE_URL" in unset.hint
-        demo = settings.model_copy(update={"base_url": "http://127.0.0.1:8055"})
+        keyless = settings.model_copy(update={"base_url": "https://s55.norfolk-pcc.example"})
+        no_key = by_name(run(keyless), "links")
+        assert no_key.status is Status.WARN
+        assert no_key.detail.startswith("S55_AUDIT_KEY_FILE not set: the links' tokens "
+                                        "derive from the audit key, so none is issued")
+        demo = keyed(settings, tmp_path).model_copy(
+            update={"base_url": "http://127.0.0.1:8055"})
         assert by_name(run(demo), "links").status is Status.OK
         sent = smtp_settings(demo, smtp_server)
         plain = by_name(run(sent), "links")
@@ -158,6 +174,44 @@ class TestFaults:
             "would carry their tokens in the clear"))
         secure = sent.model_copy(update={"base_url": "https://s55.norfolk-pcc.example"})
         assert by_name(run(secure), "links").status is Status.OK
+
+    def test_the_web_secret_file_must_be_owner_only(self, settings: Settings,
+                                                    tmp_path: Path) -> None:
+        """S55_WEB_SECRET_FILE: unset is a WARN (sessions end with the process); missing
+        or readable by others is a FAIL saying what to do; owner-only is OK; a proxy
+        list of * is a WARN."""
+        unset = by_name(run(settings), "web")
+        assert unset.status is Status.WARN
+        assert "set S55_WEB_SECRET_FILE" in unset.hint
+        path = tmp_path / "web.secret"
+        named = settings.model_copy(update={"web_secret_file": path})
+        missing = by_name(run(named), "web")
+        assert (missing.status, missing.detail) == (Status.FAIL, (
+            f"web secret file {path}: does not exist; `s55 init` or `s55 serve` makes it"))
+        web_secret.create(path)
+        assert by_name(run(named), "web").status is Status.OK
+        path.chmod(0o640)
+        shared = by_name(run(named), "web")
+        assert (shared.status, shared.hint) == (Status.FAIL, f"`s55 init` creates it; "
+                                                f"chmod 600 {path}")
+        assert "may be read by others (mode 640)" in shared.detail
+        path.chmod(0o600)
+        anyone = named.model_copy(update={"trusted_proxy": "*"})
+        assert by_name(run(anyone), "web").status is Status.WARN
+
+    def test_init_creates_the_web_secret_and_bad_proxies_are_refused(
+            self, db_url: str, tmp_path: Path) -> None:
+        path = tmp_path / "web.secret"
+        env = {"S55_DATABASE_URL": db_url, "S55_WEB_SECRET_FILE": str(path)}
+        done = CliRunner().invoke(app, ["init"], env=env)
+        assert done.exit_code == 0, done.output
+        assert f"web secret created in {path} (owner-only)" in done.output
+        assert path.stat().st_mode & 0o777 == 0o600
+        with pytest.raises(ConfigError, match="S55_TRUSTED_PROXY: 'proxy.example' is not an "
+                                              "IP address or network"):
+            load_settings(trusted_proxy="127.0.0.1, proxy.example")
+        assert load_settings(trusted_proxy=" 10.0.0.1, 10.1.0.0/16").trusted_proxy == \
+            "10.0.0.1,10.1.0.0/16"
 
     @pytest.mark.parametrize("value", ["javascript:alert(1)", "ftp://x.example",
                                        "https://x.example/?next=1", "s55.example"])

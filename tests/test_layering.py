@@ -68,7 +68,7 @@ def product_imports(source: str) -> set[str]:
 
 FACES = ("workflow.cli", "workflow.web")
 CORE_LEAVES = {"workflow", "workflow.errors", "workflow.clock", "workflow.config",
-               "workflow.audit_keys", "workflow.inputs"}
+               "workflow.audit_keys", "workflow.link_keys", "workflow.inputs"}
 
 
 def inside(name: str, *packages: str) -> bool:

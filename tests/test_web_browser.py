@@ -41,11 +41,13 @@ def artefacts(tmp_path: Path, request: pytest.FixtureRequest) -> Path:
 
 
 @pytest.fixture
-def site(db, settings: Settings, smtp_server: Server) -> Iterator[tuple[Workflow, str]]:  # type: ignore[no-untyped-def]
+def site(keyed_db, settings: Settings, smtp_server: Server) -> Iterator[tuple[Workflow, str]]:  # type: ignore[no-untyped-def]
     """A real uvicorn on a free loopback port, mail going to aiosmtpd."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    s = settings.model_copy(update={"base_url": base, "smtp_host": "127.0.0.1",
+    db = keyed_db
+    s = settings.model_copy(update={"base_url": base, "audit_key_file": db.audit_key_file,
+                                    "smtp_host": "127.0.0.1",
                                     "smtp_port": smtp_server.port, "smtp_security": "none",
                                     "smtp_timeout": 5.0})
     wf = Workflow(db, s, SystemClock())

@@ -17,8 +17,8 @@ from workflow.errors import GuardError
 
 
 @pytest.fixture
-def env(db, settings) -> Env:  # type: ignore[no-untyped-def]
-    return make_env(db, settings)
+def env(keyed_db, settings) -> Env:  # type: ignore[no-untyped-def]
+    return make_env(keyed_db, settings)
 
 
 def answers(env: Env, fields: dict[str, str], **extra: str) -> dict[str, str]:

@@ -17,8 +17,8 @@ from workflow.documents.render import render_response
 
 
 @pytest.fixture
-def env(db, settings) -> Env:  # type: ignore[no-untyped-def]
-    return make_env(db, settings, to_pcc=True)
+def env(keyed_db, settings) -> Env:  # type: ignore[no-untyped-def]
+    return make_env(keyed_db, settings, to_pcc=True)
 
 
 def transitions(env: Env) -> list[dict[str, object]]:

@@ -14,8 +14,8 @@ from workflow import people
 
 
 @pytest.fixture
-def env(db, settings) -> Env:  # type: ignore[no-untyped-def]
-    return make_env(db, settings)
+def env(keyed_db, settings) -> Env:  # type: ignore[no-untyped-def]
+    return make_env(keyed_db, settings)
 
 
 def sign_in(env: Env, email: str) -> None:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
-from factories import ADMIN, FORCE, PCC, answer_all, norfolk, snapshot
+from factories import ADMIN, FORCE, PCC, answer_all, as_delivered, norfolk, snapshot
 from sqlalchemy import text
 from starlette.types import ASGIApp
 
@@ -26,9 +26,9 @@ SECRET = b"web-test-secret-" * 2
 def tokens(wf: Workflow, to: str) -> list[str]:
     """Every link token in the mail queued to ``to``, oldest first."""
     with wf.db.engine.connect() as conn:
-        bodies = conn.execute(text("SELECT body_text FROM outbox WHERE recipient = :to "
-                                   "ORDER BY id"), {"to": to}).scalars().all()
-    return [t for body in bodies for t in LINK.findall(body)]
+        rows = conn.execute(text("SELECT body_text, body_html, dedupe_key FROM outbox "
+                                 "WHERE recipient = :to ORDER BY id"), {"to": to}).all()
+    return [t for row in rows for t in LINK.findall(as_delivered(wf.db, row)[0])]
 
 
 def csrf(html: str) -> str:
@@ -105,14 +105,15 @@ class Env:
         return fields
 
 
-def web_settings(settings: Settings) -> Settings:
-    return settings.model_copy(update={"base_url": BASE})
+def web_settings(settings: Settings, db: Any = None) -> Settings:
+    key = {"audit_key_file": db.audit_key_file} if db is not None else {}
+    return settings.model_copy(update={"base_url": BASE, **key})
 
 
 def make_env(db: Any, settings: Settings, *, to_pcc: bool = False) -> Env:
     """Norfolk registered and sent to the force (a force link mailed); with ``to_pcc``
     the force has answered and submitted on the command line (a PCC link mailed)."""
-    s = web_settings(settings)
+    s = web_settings(settings, db)
     wf = Workflow(db, s)
     rid = norfolk(wf)
     wf.fire(rid, "request_force_input", ADMIN)

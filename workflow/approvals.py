@@ -12,8 +12,9 @@ written), and the ``S55Error`` the command line would raise for a refused action
   ``return_to_draft``) on the link's response; uses the link up in the same transaction.
 - ``edit_text(wf, token, field, value, *, expected_version=None)``: ``cc_response``
   (force link) or ``pcc_response`` (pcc link); the link stays usable.
-- ``edit_recommendation(wf, token, number, field, value)``: ``force_response`` or
-  ``pcc_note`` of one recommendation; the link stays usable.
+- ``edit_recommendation(wf, token, number, field, value, *, expected_version=None)``:
+  ``force_response`` or ``pcc_note`` of one recommendation; the link stays usable. (The
+  web pages save through ``content.edit_many``, version-checked too.)
 - ``resend(wf, token) -> Sent``: mail a fresh link of the same kind to the link's person
   for the same response (an expired, used or superseded link), at most
   ``links.HOURLY_LIMIT`` an hour; ``ResendRefusedError`` says why not.
@@ -42,6 +43,8 @@ from workflow.storage.models import InspectionReport, Person, Recommendation, Re
 
 #: The actor of a sign-in request: whoever typed the address is not known.
 WEB = "s55-web"
+NO_LINKS = ("s55 cannot issue links: S55_BASE_URL and an audit key (S55_AUDIT_KEY_FILE) "
+            "must both be set; ask the OPCC to record your answer instead")
 
 
 class ResendRefusedError(S55Error):
@@ -90,11 +93,11 @@ def edit_text(wf: Workflow, token: str, field: str, value: str, *,
                              expected_version=expected_version)
 
 
-def edit_recommendation(wf: Workflow, token: str, number: int, field: str,
-                        value: str) -> Recommendation:
+def edit_recommendation(wf: Workflow, token: str, number: int, field: str, value: str, *,
+                        expected_version: int | None = None) -> Recommendation:
     rid = _response_of(wf, token, field)
     return content.edit_recommendation(_by_link(wf, token, field, rid), rid, number, field,
-                                       value, None)
+                                       value, None, expected_version=expected_version)
 
 
 def _web(identity: Identity) -> Provenance:
@@ -139,7 +142,7 @@ def resend(wf: Workflow, token: str) -> Sent:
             raise links.LinkRefusedError("disabled", f"{person.email} has been disabled: no "
                                          "new link is sent", link_id=link.id)
         response = s.get(Response, link.response_id) if link.response_id else None
-        if response is None or links.kind_for(response.state, person.roles) != link.kind:
+        if response is None or links.kind_of(s, response.state, person, now) != link.kind:
             state = response.state.replace("_", " ") if response else "gone"
             raise ResendRefusedError(f"response {link.response_id} is now {state}: nothing "
                                      "there waits on you, so no new link was sent")
@@ -149,15 +152,15 @@ def resend(wf: Workflow, token: str) -> Sent:
                                      f"{person.email} in the last hour; ask again after "
                                      f"{links.when(after)}", after)
         report = s.get(InspectionReport, response.report_id)
-        issuer = links.Issuer(wf.settings, now, response.id, response.state, response.version,
-                              origin="resend", kind=link.kind)
+        issuer = links.issuer(s, wf.settings, now, response.id, response.state,
+                              response.version, origin="resend", kind=link.kind)
+        if not issuer.can_issue:
+            raise S55Error(NO_LINKS)
         _send(s, wf, person, issuer, "action_link",
               {"response_id": response.id, "report_title": report.title if report else "",
                "state": response.state, "deadline": response.deadline},
               person.email, _web(Identity.LINK),
               {"kind": link.kind, "to": person.email, "replaces_link": link.id})
-        if not issuer.pending and not wf.settings.base_url:
-            raise S55Error("S55_BASE_URL is not set: s55 cannot build the approvers' links")
         return Sent(person.email, issuer.now + timedelta(days=wf.settings.link_days))
 
     return wf.db.run(work)
@@ -171,11 +174,11 @@ def request_sign_in(wf: Workflow, email: str) -> None:
             person = find_person(s, check_text(email, "email")) if email else None
         except S55Error:
             return
-        if (person is None or not person.active or not wf.settings.base_url
+        if (person is None or not person.active or not links.can_issue(s, wf.settings)
                 or not links.READER_ROLES & set(person.roles or ())
                 or _limit(s, person.id or 0, "sign_in", now) is not None):
             return
-        issuer = links.Issuer(wf.settings, now, None, None, None, origin="sign_in",
+        issuer = links.issuer(s, wf.settings, now, None, None, None, origin="sign_in",
                               kind=links.SIGN_IN)
         _send(s, wf, person, issuer, "sign_in_link", {"response_id": None}, WEB,
               _web(Identity.SYSTEM), {"kind": links.SIGN_IN, "to": person.email})

@@ -101,6 +101,31 @@ class Settings(BaseSettings):
     # Unset: mail carries no link (and `s55 doctor` says what to set).
     base_url: str | None = None
     link_days: int = Field(default=14, ge=1, le=56)
+    # The web server (`s55 serve`): the owner-only file holding the secret that signs
+    # reader sessions and CSRF tokens (made by `s55 init` or `s55 serve`; unset: a secret
+    # per process, so sessions end when it restarts), and the reverse proxies whose
+    # X-Forwarded-For/-Proto are believed (comma-separated addresses or networks).
+    web_secret_file: Path | None = None
+    trusted_proxy: str = "127.0.0.1"
+
+    @field_validator("trusted_proxy")
+    @classmethod
+    def _proxies(cls, value: str) -> str:
+        """Comma-separated IP addresses or networks (``*``: any, only behind a proxy
+        that is the sole way in)."""
+        import ipaddress
+
+        items = [v.strip() for v in value.split(",") if v.strip()]
+        for item in items:
+            if item == "*":
+                continue
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(f"{item!r} is not an IP address or network") from None
+        if not items:
+            raise ValueError("name at least one proxy address (127.0.0.1 by default)")
+        return ",".join(items)
 
     # Escalations (issue 4).
     policy_file: Path | None = None

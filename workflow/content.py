@@ -245,9 +245,11 @@ def _recommendation(s: Session, response_id: int, number: int) -> Recommendation
 
 
 def edit_recommendation(wf: Workflow, response_id: int, number: int, field: str, value: str,
-                        actor: str | None, *, on_behalf_of: str | None = None,
+                        actor: str | None, *, expected_version: int | None = None,
+                        on_behalf_of: str | None = None,
                         reason: str | None = None) -> Recommendation:
-    """Set the force's response or the PCC's s55(5B) note on one recommendation."""
+    """Set the force's response or the PCC's s55(5B) note on one recommendation (refused,
+    as ``edit_text`` is, unless the response is still at ``expected_version``)."""
     roles = RECOMMENDATION_FIELDS.get(field)
     if roles is None:
         raise InvalidInputError("field", f"{field!r} is not a recommendation field; fields: "
@@ -256,7 +258,7 @@ def edit_recommendation(wf: Workflow, response_id: int, number: int, field: str,
 
     def work(s: Session) -> Recommendation:
         acting, loaded = _editable(wf, s, response_id, actor, roles, f"recommendation {number}",
-                                   on_behalf_of=on_behalf_of, reason=reason)
+                                   expected_version, on_behalf_of=on_behalf_of, reason=reason)
         rec = _recommendation(s, response_id, number)
         now = wf.clock.now()
         text = value.strip() or None

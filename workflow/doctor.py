@@ -31,7 +31,7 @@ from states import State
 from workflow import audit
 from workflow.clock import LONDON
 from workflow.config import Settings, describe
-from workflow.errors import S55Error
+from workflow.errors import ConfigError, S55Error
 from workflow.storage import schema
 from workflow.storage.backup import known_revisions
 from workflow.storage.db import Database
@@ -386,13 +386,40 @@ def check_links(settings: Settings) -> Result:
     if not base:
         return _warn("links", "S55_BASE_URL not set: mail asks people to act without their "
                      "personal link", hint)
-    if base.lower().startswith("https://"):
-        return _ok("links", f"personal links point to {base} (valid {settings.link_days} days)")
-    if settings.smtp_host:
+    https = base.lower().startswith("https://")
+    if not https and settings.smtp_host:
         return _fail("links", f"S55_BASE_URL {base} is not https: the links people are "
                      "mailed would carry their tokens in the clear", hint)
+    if settings.audit_key_file is None:
+        return _warn("links", "S55_AUDIT_KEY_FILE not set: the links' tokens derive from the "
+                     "audit key, so none is issued and mail asks people to reply instead",
+                     "set S55_AUDIT_KEY_FILE and run `s55 init` (it creates the key)")
+    if https:
+        return _ok("links", f"personal links point to {base} (valid {settings.link_days} days)")
     return _ok("links", f"personal links point to {base} (plain http: mail is only spooled, "
                "as in the demo; https is required once S55_SMTP_HOST is set)")
+
+
+def check_web(settings: Settings) -> Result:
+    """``s55 serve``'s secret file (owner-only; unset: sessions end with the process) and
+    the proxies whose forwarded headers it believes."""
+    from workflow import web_secret
+
+    path = settings.web_secret_file
+    if path is None:
+        return _warn("web", "S55_WEB_SECRET_FILE not set: s55 serve makes a secret per "
+                     "process, so reader sessions and open forms end when it restarts",
+                     "set S55_WEB_SECRET_FILE (e.g. /var/lib/s55/web.secret); `s55 init` "
+                     "creates it")
+    try:
+        web_secret.check(path)
+    except ConfigError as exc:
+        return _fail("web", str(exc), f"`s55 init` creates it; chmod 600 {path}")
+    if "*" in settings.trusted_proxy.split(","):
+        return _warn("web", "S55_TRUSTED_PROXY is *: any client may claim any address",
+                     "name the reverse proxy's address")
+    return _ok("web", f"secret in {path} (owner-only); forwarded headers believed from "
+               f"{settings.trusted_proxy}")
 
 
 def _skipped(why: str) -> list[Result]:
@@ -414,12 +441,13 @@ def diagnose(load: Callable[[], Settings], env: Mapping[str, str],
     except S55Error as exc:
         return [*results, _fail("database", _first_line(exc), "fix S55_DATABASE_URL"),
                 check_mail(settings), check_addresses(settings), check_links(settings),
-                *_skipped("no database")]
+                check_web(settings), *_skipped("no database")]
     try:
         results.append(check_database(db))
         results.append(check_mail(settings))
         results.append(check_addresses(settings))
         results.append(check_links(settings))
+        results.append(check_web(settings))
         if results[3].status is Status.FAIL:
             return results + _skipped("the database is not usable")
         results += [check_outbox(db, now()), check_audit(db), check_replay(db),

@@ -70,6 +70,8 @@ FIELDS: dict[str, Field] = {
     "separation_of_duties": Field("bool", True),
     "base_url": Field("deferred", optional=True),
     "link_days": Field("int", 14, low=1, high=56),
+    "web_secret_file": Field("path", optional=True),
+    "trusted_proxy": Field("deferred", "127.0.0.1"),
     "policy_file": Field("path", optional=True),
     "escalation_hour": Field("int", 9, low=0, high=23),
 }

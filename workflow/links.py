@@ -1,10 +1,12 @@
 """Personal single-use links (issue 13): issued with the mail that asks a person to act,
 read by the web pages, used up by the action they allow.
 
-A link's token is 256 random bits (``secrets.token_urlsafe(32)``); only its SHA-256 is
-stored (``ActionLink.token_hash``), and the token itself is never logged nor put in an
-audit payload: it exists in the mail that carries it (the outbox row holding that mail
-included) and in the reader's hands. A link is bound to one person, one response, the
+A link's token is 256 bits derived from the audit key, outside the database
+(``workflow.link_keys`` says how and why); only its SHA-256 is stored
+(``ActionLink.token_hash``). The outbox row holding the mail carries a placeholder, filled
+in by the dispatcher as it sends, so the token exists only in the mail as delivered and
+in the reader's hands: never in the database, a log or an audit payload. Without an audit
+key no link is issued. A link is bound to one person, one response, the
 state and version the response was in when the link was issued, and a kind that says
 what it may do:
 
@@ -12,6 +14,11 @@ what it may do:
   ``force_response``) and ``submit_force_input``, while the response is in ``force_input``;
 - ``pcc``: save ``pcc_response`` and each ``pcc_note`` (the s55(5B) explanation), and
   ``sign_off``, ``return_to_force``, ``return_to_draft``, while it is in ``pcc_signoff``;
+- ``deputy``: ``sign_off`` in the PCC's place, while it is in ``pcc_signoff``, for the
+  deputy of a delegation running when the mail was queued (``s55 people delegate``); the
+  sign-off is recorded as the command line records a delegated one (the deputy acts, on
+  behalf of the PCC, under delegation #N). It stops working at once when the delegation
+  ends or is revoked;
 - ``sign_in``: a reader (auditor, panel, admin) signs in to the read-only pages.
 
 It expires ``S55_LINK_DAYS`` after issue, stops at once when its person is disabled, and is
@@ -42,7 +49,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
-import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -52,23 +58,27 @@ from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from states import TRIGGERS, Role, State
+from workflow import link_keys
 from workflow.audit import Action, Identity
+from workflow.audit_keys import Keyring
 from workflow.clock import LONDON, Clock, SystemClock
 from workflow.config import Settings
 from workflow.errors import IdentityError, S55Error
 from workflow.identity import Acting, Identifier
-from workflow.mail.queue import Recipient
-from workflow.storage.db import Database
+from workflow.mail.queue import Recipient, dedupe_key
+from workflow.storage.db import KEYRING_KEY, Database
 from workflow.storage.models import ActionLink, AuditEvent, Person, Response
+from workflow.storage.people import delegation_for, delegations_on
 
-FORCE, PCC, SIGN_IN = "force", "pcc", "sign_in"
-KINDS = (FORCE, PCC, SIGN_IN)
+FORCE, PCC, DEPUTY, SIGN_IN = "force", "pcc", "deputy", "sign_in"
+KINDS = (FORCE, PCC, DEPUTY, SIGN_IN)
 #: What each kind of link may do: triggers (which use it up) and editable fields (which
 #: do not); ``sign_in`` signs a reader in (and is used up by it).
 ALLOWED: dict[str, frozenset[str]] = {
     FORCE: frozenset({"submit_force_input", "cc_response", "force_response"}),
     PCC: frozenset({"sign_off", "return_to_force", "return_to_draft", "pcc_response",
                     "pcc_note"}),
+    DEPUTY: frozenset({"sign_off"}),
     SIGN_IN: frozenset({"sign_in"}),
 }
 #: The state a response must be in for each kind of link to act on it, and the role.
@@ -77,7 +87,7 @@ KIND_STATE: dict[str, tuple[State, Role]] = {FORCE: (State.FORCE_INPUT, Role.FOR
 READER_ROLES = frozenset({Role.AUDITOR.value, Role.PANEL.value, Role.ADMIN.value})
 #: Why a link is refused (``LinkRefusedError.why``).
 REFUSALS = ("unknown", "disabled", "wrong_kind", "other_response", "used", "superseded",
-            "expired")
+            "expired", "delegation")
 #: Fresh links (``resend``) and sign-in links a person may be sent in one hour.
 HOURLY_LIMIT = 3
 #: What a token looks like (``token_urlsafe(32)`` gives 43 characters): anything else is
@@ -104,6 +114,24 @@ def kind_for(state: str | None, roles: tuple[str, ...] | list[str]) -> str | Non
         if state == needed.value and role.value in roles:
             return kind
     return None
+
+
+def deputies(session: Session, state: str | None, now: datetime) -> frozenset[int]:
+    """The people who may sign off in a PCC's place ``now`` (delegations running), when
+    ``state`` is the PCC's sign-off; else none."""
+    if state != State.PCC_SIGNOFF.value:
+        return frozenset()
+    today = now.astimezone(LONDON).date()
+    return frozenset(dep.id for _, _, dep in delegations_on(session, today) if dep.id)
+
+
+def kind_of(session: Session, state: str | None, person: Person, now: datetime) -> str | None:
+    """``kind_for`` the person, or ``deputy`` for a PCC's deputy under a running delegation
+    while the response waits for sign-off."""
+    kind = kind_for(state, tuple(person.roles or ()))
+    if kind is None and person.id in deputies(session, state, now):
+        return DEPUTY
+    return kind
 
 
 def when(at: datetime) -> str:
@@ -225,10 +253,23 @@ def _check_use(session: Session, link: ActionLink, person: Person, now: datetime
         response = session.get(Response, link.response_id)
         if response is None or response.state != link.state or _mover(session, link):
             raise _moved_refusal(session, link, "superseded")
+    if link.kind == DEPUTY:
+        _check_delegation(session, link, person, now)
     if now >= link.expires_at:
         raise LinkRefusedError("expired", f"this link expired on {when(link.expires_at)}",
                                link_id=link.id, response_id=link.response_id,
                                can_resend=link.kind != SIGN_IN)
+
+
+def _check_delegation(session: Session, link: ActionLink, person: Person,
+                      now: datetime) -> None:
+    """A deputy's link works only while a delegation to them runs."""
+    if delegation_for(session, person, now.astimezone(LONDON).date()) is None:
+        raise LinkRefusedError(
+            "delegation", f"this link let {person.email} sign off response "
+            f"{link.response_id} as the PCC's deputy, but no delegation to them runs now "
+            "(it ended or was revoked): the link no longer works", link_id=link.id,
+            response_id=link.response_id)
 
 
 def check(session: Session, token: str, now: datetime, *, action: str | None = None,
@@ -300,7 +341,10 @@ class Issuer:
     rows are written with the event that caused the mail (``write``), in its transaction.
 
     ``kind``: the one kind to issue (resends, sign-in); None: whatever ``kind_for`` gives
-    each recipient for ``state``. Nothing is issued while ``S55_BASE_URL`` is unset.
+    each recipient for ``state``. Nothing is issued while ``S55_BASE_URL`` is unset or
+    there is no audit key (``ring``: the tokens derive from it). The mail gets a
+    placeholder (``link_keys``); the token and its hash are computed in ``write``, once
+    the outbox row's dedupe key is known, and the token is forgotten there.
     """
 
     settings: Settings
@@ -310,25 +354,53 @@ class Issuer:
     version: int | None
     origin: str = "mail"
     kind: str | None = None
+    ring: Keyring | None = None
+    #: Deputies under a delegation running now (their kind is ``deputy``).
+    deputies: frozenset[int] = frozenset()
     pending: list[dict[str, Any]] = field(default_factory=list)
 
+    @property
+    def can_issue(self) -> bool:
+        return bool(self.settings.base_url) and self.ring is not None
+
     def url_for(self, recipient: Recipient) -> str | None:
-        kind = self.kind or kind_for(self.state, recipient.roles)
-        if kind is None or recipient.person_id is None or not self.settings.base_url:
+        kind = self.kind or kind_for(self.state, recipient.roles) or (
+            DEPUTY if recipient.person_id in self.deputies else None)
+        if kind is None or recipient.person_id is None or not self.can_issue:
             return None
-        token = secrets.token_urlsafe(32)
+        assert self.ring is not None  # can_issue
+        place = link_keys.placeholder(self.ring)
         self.pending.append({
-            "token_hash": token_hash(token), "person_id": recipient.person_id,
+            "place": place, "email": recipient.email, "person_id": recipient.person_id,
             "response_id": self.response_id, "kind": kind, "origin": self.origin,
             "state": self.state, "version": self.version, "issued_at": self.now,
             "expires_at": self.now + timedelta(days=self.settings.link_days)})
-        return url(self.settings, token)
+        return url(self.settings, place)
 
     def write(self, session: Session, event_id: int) -> None:
         if self.pending:
-            session.connection().execute(insert(_TABLE), [
-                {**row, "event_id": event_id} for row in self.pending])
+            rows = []
+            for row in self.pending:
+                place, email = row.pop("place"), row.pop("email")
+                token = link_keys.token_for(self.ring, place, dedupe_key(event_id, email))
+                rows.append({**row, "token_hash": token_hash(token), "event_id": event_id})
+            session.connection().execute(insert(_TABLE), rows)
             self.pending = []
+
+
+def can_issue(session: Session, settings: Settings) -> bool:
+    """Whether links can be issued in ``session``: a base URL and an audit key."""
+    return bool(settings.base_url) and session.info.get(KEYRING_KEY) is not None
+
+
+def issuer(session: Session, settings: Settings, now: datetime, response_id: int | None,
+           state: str | None, version: int | None, **more: Any) -> Issuer:
+    """An ``Issuer`` for mail queued in ``session``, whose audit key it derives tokens
+    from."""
+    ring = session.info.get(KEYRING_KEY)
+    return Issuer(settings, now, response_id, state, version, ring=ring,
+                  deputies=deputies(session, state, now) if ring and settings.base_url
+                  else frozenset(), **more)
 
 
 @dataclass(frozen=True)

@@ -198,7 +198,7 @@ class Workflow:
         from workflow.mail import queue as mail  # lazily: read-only commands never load Jinja
 
         # Whoever the mail asks to act next gets their own link (issue 13), issued here.
-        issuer = links.Issuer(self.settings, now, response_id, dest.value,
+        issuer = links.issuer(session, self.settings, now, response_id, dest.value,
                               loaded.response.version)
         batches = mail.prepare_for_transition(
             session, settings=self.settings, now=now, response=loaded.response,

@@ -58,6 +58,11 @@ def init(
         ring = audit_keys.create(key_file, since=(audit.head(wf.db).last_id or 0) + 1)
         typer.echo(f"audit key {ring.current} created in {key_file} (owner-only): every event "
                    f"from #{ring.since} is signed; keep a copy of the file somewhere safe")
+    if wf.settings.web_secret_file is not None:
+        from workflow import web_secret
+
+        if web_secret.create(wf.settings.web_secret_file):
+            typer.echo(f"web secret created in {wf.settings.web_secret_file} (owner-only)")
     mode = wf.settings.identity
     typer.echo(f"identity: S55_IDENTITY={mode} - " + (
         "the operating-system account running s55 decides who acts" if mode == "os" else

@@ -182,7 +182,7 @@ def _fire_one(session: Session, settings: Settings, rid: int, due: Firing,
     roles, missing, cannot_act = _recipient_roles(due, State(row.state), staffed_roles(session))
     # Rendered before the append, which takes the chain lock held to the commit.
     # A reminder to someone who must act carries their own link (issue 13).
-    issuer = links.Issuer(settings, now, rid, row.state, row.version)
+    issuer = links.issuer(session, settings, now, rid, row.state, row.version)
     prepared = prepare_alert(
         session, settings=settings, now=now, kind=due.rule.kind, actor=SCHEDULER,
         context=_context(row, report, due, now.astimezone(LONDON).date(), [f for f, _ in others]),

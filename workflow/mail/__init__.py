@@ -3,7 +3,8 @@
 the outbox as the CLI shows it (``views``).
 
 May import ``states``, ``notifications``, ``storage`` and the core's ``audit``, ``errors``,
-``clock`` and ``config``; never ``service``, a face, documents or escalations.
+``clock``, ``config``, ``audit_keys`` and ``link_keys`` (the dispatcher fills in the
+approvers' link tokens); never ``service``, a face, documents or escalations.
 Arrows inside: ``outbox`` → ``views`` → ``queue`` → ``digest`` (what a queued message says,
 bound into the audit chain).
 """

@@ -48,7 +48,7 @@ from sqlalchemy.orm import Session
 from notifications.dispatcher import DeliveryReport, Dispatcher, OutboxItem
 from notifications.transports.base import Transport
 from states import Role
-from workflow import audit
+from workflow import audit, audit_keys, link_keys
 from workflow.audit import Action, Channel, Provenance
 from workflow.clock import Clock
 from workflow.config import Settings
@@ -68,6 +68,7 @@ from workflow.mail.views import (
     transport_description,
 )
 from workflow.storage.db import (
+    KEYRING_KEY,
     RETRY_ATTEMPTS,
     RETRY_SQLSTATES,
     Database,
@@ -89,7 +90,7 @@ _T: Table = OutboxMessage.__table__  # type: ignore[attr-defined]
 _C = _T.c
 _ITEM_COLUMNS = (_C.id, _C.kind, _C.sender, _C.recipient, _C.reply_to, _C.subject,
                  _C.body_text, _C.body_html, _C.message_id, _C.created_at, _C.attempts,
-                 _C.response_id, _C.queued_event_id)
+                 _C.response_id, _C.queued_event_id, _C.dedupe_key)
 
 
 
@@ -97,6 +98,32 @@ _ITEM_COLUMNS = (_C.id, _C.kind, _C.sender, _C.recipient, _C.reply_to, _C.subjec
 def _item(row: Any) -> OutboxItem:
     return OutboxItem(id=row.id, kind=row.kind, mail=mail_of(row), attempts=row.attempts,
                       response_id=row.response_id)
+
+
+def _deliverable(rows: Sequence[Any], ring: audit_keys.Keyring | None,
+                 key_file: Any) -> tuple[list[OutboxItem], dict[int, str]]:
+    """The claimed rows as their readers get them, each link placeholder filled in with
+    its token (``workflow.link_keys``), and the rows whose link cannot be (why). A key
+    the cached keyring lacks (rotated since this process read it) is read afresh."""
+    needed = {k for r in rows for k in link_keys.key_ids(f"{r.body_text}\n{r.body_html}")}
+    if needed and key_file is not None and (ring is None or not needed <= ring.keys.keys()):
+        try:
+            ring = audit_keys.load(key_file)
+        except audit_keys.AuditKeyError as exc:
+            log.error("cannot fill in personal links: %s", exc)
+    items, refused = [], {}
+    for r in rows:
+        item = _item(r)
+        try:
+            mail = replace(item.mail, body_text=link_keys.fill(r.body_text, ring, r.dedupe_key),
+                           body_html=r.body_html and link_keys.fill(r.body_html, ring,
+                                                                    r.dedupe_key))
+        except link_keys.LinkKeyError as exc:
+            refused[r.id] = f"refused: {exc}"
+            items.append(item)
+            continue
+        items.append(replace(item, mail=mail))
+    return items, refused
 
 
 def _sent_event(item: OutboxItem, *, worker: str, now: datetime, by: Provenance,
@@ -271,7 +298,11 @@ class SqlOutboxStore:
 
         def claim(s: Session) -> tuple[list[OutboxItem], dict[int, str]]:
             rows = list(s.execute(stmt))
-            return sorted((_item(r) for r in rows), key=lambda i: i.id), tampered(s, rows)
+            refused = tampered(s, rows)
+            items, unfilled = _deliverable([r for r in rows if r.id not in refused],
+                                           s.info.get(KEYRING_KEY), self.db.audit_key_file)
+            items += [_item(r) for r in rows if r.id in refused]
+            return sorted(items, key=lambda i: i.id), {**unfilled, **refused}
 
         items, refused = self.db.run(claim)
         for item in items:

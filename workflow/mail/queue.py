@@ -270,6 +270,11 @@ _POINT = (update(_OUTBOX).where(_OUTBOX.c.id == bindparam("oid"))
           .values(queued_event_id=bindparam("queued")))
 
 
+def dedupe_key(event_id: int, recipient: str) -> str:
+    """An outbox row's dedupe key: the event that caused it and its recipient."""
+    return f"{event_id}:{recipient}"
+
+
 def write_prepared(session: Session, prepared: Prepared, event: AuditEvent) -> list[OutboxMessage]:
     """Add the prepared messages to the outbox as caused by ``event``; the ones added.
 
@@ -277,7 +282,7 @@ def write_prepared(session: Session, prepared: Prepared, event: AuditEvent) -> l
     nothing. A MAIL_QUEUED audit event records the queued ids.
     """
     for row, values in zip(prepared.rows, prepared.values, strict=True):
-        key = f"{event.id}:{row.recipient}"
+        key = dedupe_key(event.id or 0, row.recipient)
         bound = {"event_id": event.id or 0, "dedupe_key": key,
                  "message_id": message_id_for(key, row.sender)}
         values.update(bound)

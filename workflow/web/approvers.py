@@ -24,7 +24,7 @@ from workflow.web.pages import page
 
 #: What each kind of link's page edits: response text fields and recommendation fields.
 EDITS = {"force": (("cc_response",), ("force_response",)),
-         "pcc": (("pcc_response",), ("pcc_note",))}
+         "pcc": (("pcc_response",), ("pcc_note",)), "deputy": ((), ())}
 DONE = {"saved": "Your changes are saved. You can come back to this page with the same "
                  "link until the response moves on.",
         "resent": "A fresh link is on its way to your email address.",
@@ -186,7 +186,8 @@ ACTIONS = {"save": _do_save, "submit": _do_submit, "sign-off": _do_sign_off,
            "return-to-force": _do_return_to_force, "return-to-draft": _do_return_to_draft}
 #: Which kind of link may take which action (the service checks roles again).
 ALLOWED = {"force": {"save", "submit"},
-           "pcc": {"save", "sign-off", "return-to-force", "return-to-draft"}}
+           "pcc": {"save", "sign-off", "return-to-force", "return-to-draft"},
+           "deputy": {"sign-off"}}
 
 
 async def action(request: Request) -> Response:

@@ -45,7 +45,7 @@ def approver_page(w: Web, response_id: int, kind: str) -> dict[str, Any]:
                                  "force_response": x.force_response, "pcc_note": x.pcc_note}
                                 for x in loaded.recommendations],
         }
-        if kind == "pcc":
+        if kind in ("pcc", "deputy"):
             # A report may be shared by two forces' responses: an edit of it through the
             # other one does not move this response's version, so it is part of the key.
             key = (response_id, r.version, rep.title, rep.link, rep.link_label,

@@ -1,5 +1,7 @@
 """The web server's secret (signs reader sessions, derives CSRF tokens): kept in an
-owner-only file, made on first use; never in the database, a log or an audit payload."""
+owner-only file (``S55_WEB_SECRET_FILE``), made by ``s55 init`` or on the first
+``s55 serve``, refused when anyone else may read it (as the audit key is); never in the
+database, a log or an audit payload. ``s55 doctor`` checks it (``check``)."""
 
 from __future__ import annotations
 
@@ -20,19 +22,35 @@ def load_or_create(path: Path | None) -> tuple[bytes, str]:
         return secrets.token_bytes(SIZE), ("web secret: made for this process only (sessions "
                                            "and open forms end when it stops; set "
                                            "S55_WEB_SECRET_FILE to keep them)")
+    if not create(path):
+        return _read(path), f"web secret: {path}"
+    return _read(path), f"web secret: made {path} (owner-only)"
+
+
+def create(path: Path) -> bool:
+    """Make the secret file (mode 0600) unless it exists; whether it was made."""
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
     except FileExistsError:
-        return _read(path), f"web secret: {path}"
+        return False
     except OSError as exc:
         raise ConfigError(f"web secret file {path}: {exc.strerror}") from None
     with os.fdopen(fd, "w", encoding="ascii") as f:
         f.write(secrets.token_hex(SIZE) + "\n")
-    return _read(path), f"web secret: made {path} (owner-only)"
+    return True
+
+
+def check(path: Path) -> None:
+    """``ConfigError`` (one line) unless ``path`` is a usable owner-only secret file."""
+    _read(path)
 
 
 def _read(path: Path) -> bytes:
-    st = os.lstat(path)
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        raise ConfigError(f"web secret file {path}: does not exist; `s55 init` or "
+                          "`s55 serve` makes it") from None
     if not stat.S_ISREG(st.st_mode):
         raise ConfigError(f"web secret file {path}: not a regular file")
     if st.st_mode & 0o077:

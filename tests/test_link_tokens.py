@@ -1,0 +1,218 @@
+"""The approvers' link tokens never rest in the database (issue 13): the outbox holds a
+placeholder naming the link, the dispatcher fills in the token (derived from the audit
+key) as it sends. Real databases, real aiosmtpd, a real dump of every table."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import time_machine
+from smtp_server import Server
+from sqlalchemy import select
+from sqlalchemy.engine import make_url
+
+from tests.factories import ADMIN, FORCE, NORFOLK_RECS, PCC, norfolk, snapshot
+from workflow import approvals, audit, audit_keys, link_keys, links
+from workflow.config import Settings
+from workflow.errors import S55Error
+from workflow.mail import outbox
+from workflow.service import Workflow
+from workflow.storage.db import Database
+from workflow.storage.models import ActionLink, OutboxMessage
+
+DURING = "2024-10-14 10:00:00+01:00"
+BASE = "https://s55.opcc.example"
+LINK = re.compile(re.escape(BASE) + r"/l/([A-Za-z0-9_-]{43})")
+
+
+@pytest.fixture(autouse=True)
+def _during() -> Iterator[None]:
+    with time_machine.travel(DURING, tick=False):
+        yield
+
+
+@pytest.fixture
+def wf(keyed_db: Database, settings: Settings, smtp_server: Server) -> Workflow:
+    return Workflow(keyed_db, settings.model_copy(update={
+        "base_url": BASE, "audit_key_file": keyed_db.audit_key_file,
+        "smtp_host": smtp_server.host, "smtp_port": smtp_server.port,
+        "smtp_security": "none", "smtp_timeout": 5.0}))
+
+
+def deliver(wf: Workflow, db: Database | None = None) -> None:
+    report = outbox.deliver_pending(db or wf.db, wf.settings, wf.clock)
+    assert report.error is None
+
+
+def delivered(smtp: Server, to: str) -> list[str]:
+    """Every link token in the mail ``to`` received (text and HTML parts), oldest first."""
+    found: list[str] = []
+    for got in smtp.handler.received:
+        if to in got.recipients:
+            text, html = (p.get_content() for p in got.message.get_payload())
+            assert LINK.findall(html) == LINK.findall(text)
+            found += LINK.findall(text)
+    return found
+
+
+def dump(db: Database) -> str:
+    """The whole database as text: SQLite's ``.dump``, or ``pg_dump`` (every table, every
+    column, as a backup would hold them)."""
+    url = make_url(db.url)
+    if db.is_sqlite:
+        with sqlite3.connect(str(url.database)) as conn:
+            return "\n".join(conn.iterdump())
+    libpq = url.set(drivername="postgresql").render_as_string(hide_password=False)
+    return subprocess.run(["pg_dump", "--data-only", "--inserts", libpq], check=True,
+                          capture_output=True, text=True).stdout
+
+
+def test_a_full_journey_leaves_no_usable_token_in_the_database(
+        wf: Workflow, smtp_server: Server) -> None:
+    """Mail to the force liaison, then to the PCC, delivered to aiosmtpd: each delivered
+    link works, and no delivered token is anywhere in a dump of the database, where each
+    stored mail holds its placeholder instead; ``audit verify`` still checks every row."""
+    rid = norfolk(wf)
+    wf.fire(rid, "request_force_input", ADMIN)
+    deliver(wf)
+    force = delivered(smtp_server, FORCE)
+    assert len(force) == 1
+    for n in NORFOLK_RECS:
+        approvals.edit_recommendation(wf, force[0], n, "force_response", f"Answer {n}.")
+    approvals.fire(wf, force[0], "submit_force_input")
+    deliver(wf)
+    pcc = delivered(smtp_server, PCC)
+    assert len(pcc) == 1
+    approvals.edit_text(wf, pcc[0], "pcc_response", "I welcome the report.")
+    assert approvals.fire(wf, pcc[0], "sign_off").state == "forwarded_to_panel"
+    deliver(wf)
+
+    text = dump(wf.db)
+    assert "action_link" in text  # the dump holds the tables...
+    assert "s55-link." in text  # ...and the mail as stored
+    for token in force + pcc:
+        assert token not in text
+    with wf.db.read() as s:
+        stored = s.scalars(select(OutboxMessage).where(
+            OutboxMessage.recipient.in_([FORCE, PCC]),  # type: ignore[attr-defined]
+            OutboxMessage.kind.in_(["request_force_input", "submit_force_input"])  # type: ignore[attr-defined]
+        )).all()
+        assert len(s.scalars(select(ActionLink)).all()) == 2
+    assert len(stored) == 2
+    for row in stored:
+        assert row.status == "sent"
+        assert LINK.search(row.body_text) is None
+        assert re.search(re.escape(BASE) + r"/l/" + link_keys.PLACEHOLDER.pattern,
+                         row.body_text)
+        assert re.search(r'href="' + re.escape(BASE) + "/l/" + link_keys.PLACEHOLDER.pattern,
+                         row.body_html or "")
+    assert audit.verify(wf.db).ok
+
+
+def test_outbox_show_shows_the_placeholder_never_the_token(
+        wf: Workflow, smtp_server: Server, run) -> None:  # type: ignore[no-untyped-def]
+    rid = norfolk(wf)
+    wf.fire(rid, "request_force_input", ADMIN)
+    with wf.db.read() as s:
+        row = s.scalars(select(OutboxMessage).where(OutboxMessage.recipient == FORCE)).one()
+    deliver(wf)
+    token = delivered(smtp_server, FORCE)[0]
+    shown = run("outbox", "show", str(row.id))
+    assert shown.exit_code == 0, shown.output
+    assert token not in shown.output
+    assert "s55-link." in shown.output
+
+
+def test_a_key_rotation_does_not_break_links_already_mailed(
+        wf: Workflow, smtp_server: Server) -> None:
+    """Mail queued before ``s55 audit rotate-key`` and sent after it is filled in under the
+    key its link was issued with (kept in the key file); links issued after the rotation
+    use the new key."""
+    rid = norfolk(wf)
+    wf.fire(rid, "request_force_input", ADMIN)  # queued under the first key
+    assert wf.db.audit_key_file is not None
+    ring = audit_keys.rotate(wf.db.audit_key_file)
+    deliver(wf, Database(wf.db.url, audit_key_file=wf.db.audit_key_file))
+    token = delivered(smtp_server, FORCE)[0]
+    assert links.read(wf.db, wf.clock, token).person_email == FORCE
+
+    after = Workflow(Database(wf.db.url, audit_key_file=wf.db.audit_key_file), wf.settings,
+                     wf.clock)
+    for n in NORFOLK_RECS:
+        approvals.edit_recommendation(after, token, n, "force_response", f"Answer {n}.")
+    approvals.fire(after, token, "submit_force_input")  # the PCC's link: the new key
+    with wf.db.read() as s:
+        body = s.scalars(select(OutboxMessage.body_text).where(
+            OutboxMessage.recipient == PCC)).one()
+    assert f"s55-link.{ring.current}." in body
+    deliver(wf, Database(wf.db.url, audit_key_file=wf.db.audit_key_file))
+    pcc = delivered(smtp_server, PCC)[0]
+    assert links.read(wf.db, wf.clock, pcc).person_email == PCC
+
+
+def test_a_dispatcher_without_the_key_refuses_the_message_saying_so(
+        wf: Workflow, smtp_server: Server) -> None:
+    """A dispatcher run without the audit key (S55_AUDIT_KEY_FILE unset) cannot fill in
+    a link: that message is not sent (never a link that cannot work); it is dead and its
+    error names the key and what to do. (A key file replaced by another is refused
+    earlier: the event that queued the mail no longer verifies.)"""
+    rid = norfolk(wf)
+    wf.fire(rid, "request_force_input", ADMIN)
+    kid = audit_keys.load(wf.db.audit_key_file or "").current
+    deliver(wf, Database(wf.db.url))
+    assert delivered(smtp_server, FORCE) == []
+    with wf.db.read() as s:
+        row = s.scalars(select(OutboxMessage).where(OutboxMessage.recipient == FORCE)).one()
+    assert row.status == "dead"
+    assert f"issued under audit key {kid}" in (row.last_error or "")
+    assert "S55_AUDIT_KEY_FILE" in (row.last_error or "")
+    assert "s55 outbox retry" in (row.last_error or "")
+
+
+def test_without_an_audit_key_no_link_is_issued(db: Database, settings: Settings,
+                                                tmp_path: Path) -> None:
+    """No audit key: the mail asks the reader to reply (an admin records it on the
+    command line) and no link row is written; a fresh link for one issued while there was
+    a key is refused, saying what to set, and nothing is written."""
+    wf = Workflow(db, settings.model_copy(update={"base_url": BASE}))
+    rid = norfolk(wf)
+    wf.fire(rid, "request_force_input", ADMIN)
+    with db.read() as s:
+        assert s.scalars(select(ActionLink)).all() == []
+        body = s.scalars(select(OutboxMessage.body_text).where(
+            OutboxMessage.recipient == FORCE)).one()
+    assert "/l/" not in body
+    assert "Reply to this message" in body
+
+    key = tmp_path / "audit.key"
+    ring = audit_keys.create(key)
+    keyed = Workflow(Database(db.url, audit_key_file=key), wf.settings, wf.clock)
+    keyed.fire(rid, "return_to_draft", ADMIN, reason="redraft")
+    keyed.fire(rid, "request_force_input", ADMIN)
+    with db.read() as s:
+        row = s.scalars(select(OutboxMessage).where(OutboxMessage.recipient == FORCE)
+                        .order_by(OutboxMessage.id.desc())).first()  # type: ignore[attr-defined]
+    assert row is not None
+    token = LINK.findall(link_keys.fill(row.body_text, ring, row.dedupe_key))[0]
+    before = snapshot(wf)
+    with pytest.raises(S55Error, match="S55_AUDIT_KEY_FILE"):
+        approvals.resend(wf, token)
+    assert snapshot(wf) == before
+
+
+def test_a_placeholder_copied_into_another_mail_opens_nothing(tmp_path: Path) -> None:
+    """The token is bound to the outbox row (event and recipient): a placeholder pasted
+    into content that reaches someone else's mail fills in a token no link has."""
+    ring = audit_keys.create(tmp_path / "k.key")
+    place = link_keys.placeholder(ring)
+    mine = link_keys.token_for(ring, place, "7:liaison@norfolk.example")
+    assert link_keys.token_for(ring, place, "7:liaison@norfolk.example") == mine
+    assert link_keys.token_for(ring, place, "9:pcc@norfolk.example") != mine
+    assert re.fullmatch(r"[A-Za-z0-9_-]{43}", mine)
+    with pytest.raises(link_keys.LinkKeyError, match="not in the audit key file"):
+        link_keys.token_for(audit_keys.create(tmp_path / "other.key"), place, "7:x@y.example")
