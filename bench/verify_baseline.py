@@ -37,7 +37,8 @@ def _clean(value: Any) -> str | None:
 def fingerprint(r: dict[str, Any], template: Any) -> str:
     resp = SimpleNamespace(**{f: r[f] for f in TEXT}, deadline=r["deadline"],
                            published_url=None, portal_reference=None, force=r["force"])
-    recs = [SimpleNamespace(number=n, text=x["text"], force_response=x["force_response"])
+    recs = [SimpleNamespace(number=n, text=x["text"], force_response=x["force_response"],
+                            pcc_note=x["pcc_note"])
             for n, x in sorted(r["recs"].items())]
     rep = r["report"]
     v = SimpleNamespace(force=r["force"], recommendations=recs, areas_for_improvement=[],

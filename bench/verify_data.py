@@ -18,7 +18,7 @@ from sqlalchemy import insert
 
 from workflow import audit, replay
 from workflow.audit_keys import Keyring
-from workflow.documents.signature import fingerprint_of
+from workflow.documents.signature import TEXT_VERSION, fingerprint_of
 from workflow.storage.db import Database
 from workflow.storage.models import AuditEvent, InspectionReport, Recommendation, Response
 
@@ -74,7 +74,7 @@ def build(db: Database, events: int, ring: Keyring, *, batch: int = 20_000) -> s
                                audit.canonical_payload(payload))
                 if spec["action"] in ("created", "edited"):  # the content after it
                     payload = {**payload, "fingerprint": fingerprint_of(
-                        replay.view(done.images[rid]))}
+                        replay.view(done.images[rid])), "text_version": TEXT_VERSION}
                 at += timedelta(milliseconds=7)
                 row = audit._row({**spec, "payload": payload, "response_id": rid, "at": at,
                                   "actor": "ann.admin@opcc.example", "by": _BY})

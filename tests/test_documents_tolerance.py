@@ -90,6 +90,27 @@ class TestSameData:
         assert b == c
         same_as_fixture(NORFOLK[:a] + NORFOLK[c:d] + NORFOLK[a:b] + NORFOLK[d:])
 
+    def test_recommendation_heading_in_the_pcc_section_is_its_note(self) -> None:
+        """s55(5B): "Recommendation N" under the PCC's heading is the PCC's explanation for
+        recommendation N (its note), at any heading level; the overall response stays."""
+        text = NORFOLK.replace("### **For Office Use Only:**",
+                               "## Recommendation 2\n\nNo further action: the force's "
+                               "plan covers it.\n\n#### Why\n\nSee above.\n\n"
+                               "### **Recommendation 8**\n\n- one\n- two\n\n"
+                               "### **For Office Use Only:**")
+        doc = parse(text)
+        assert doc.recommendation(2).pcc_note == ("No further action: the force's plan covers "
+                                                  "it.\n\n#### Why\n\nSee above.")
+        assert doc.recommendation(8).pcc_note == "- one\n- two"
+        assert [r.pcc_note for r in doc.recommendations if r.number not in (2, 8)] == [None] * 3
+        assert doc.pcc_response == parse(NORFOLK).pcc_response
+        assert non_notice(doc) == []
+        fixture = data(parse(NORFOLK))
+        for rec in fixture["recommendations"]:
+            rec["pcc_note"] = data(doc)["recommendations"][[1, 2, 3, 4, 8].index(
+                rec["number"])]["pcc_note"]
+        assert data(doc) == fixture  # nothing else moved
+
     def test_sub_heading_inside_the_pcc_response_is_its_text(self) -> None:
         """A deeper heading inside a free-text section is part of that text, not lost."""
         text = NORFOLK.replace("I welcome the many useful observations",
@@ -142,11 +163,25 @@ class TestReported:
         assert [(w.line, w.kind) for w in doc.warnings if w.kind != "notice"] == [
             (1, WarningKind.UNPLACED)]
 
-    def test_recommendation_heading_in_the_pcc_section_is_unplaced(self) -> None:
-        text = NORFOLK.replace("I welcome the many useful observations",
-                               "## Recommendation 2\n\nI welcome the many useful observations")
+    def test_an_unknown_recommendation_in_the_pcc_section_is_unplaced(self) -> None:
+        """A PCC note for a recommendation the report does not make (Norfolk has 1-4 and 8)
+        is reported with its lines, never attached to another one."""
+        text = NORFOLK.replace("My observations tell me",
+                               "### Recommendation 5\n\nNo action.\n\nMy observations tell me")
         doc = parse(text)
-        assert non_notice(doc) == [(196, WarningKind.UNPLACED)]
+        assert non_notice(doc) == [(200, WarningKind.UNPLACED)]
+        [w] = [w for w in doc.warnings if w.kind is WarningKind.UNPLACED]
+        assert w.message == ("'Recommendation 5 (in the PCC response, but the report makes no "
+                             "recommendation 5)' (lines 200-204) is not part of a Section 55 "
+                             "response layout; it was not imported")
+        assert [r.pcc_note for r in doc.recommendations] == [None] * 5
+
+    def test_a_second_note_for_one_recommendation_is_refused(self) -> None:
+        text = NORFOLK.replace("### **For Office Use Only:**", "### Recommendation 2\n\nA.\n\n"
+                               "### Recommendation 2\n\nB.\n\n### **For Office Use Only:**")
+        with pytest.raises(DocumentError, match=r"^variant\.md:206: duplicated recommendation "
+                           r"number 2 in the PCC's response \(first at line 202\)$"):
+            parse(text)
 
     def test_partly_repeated_recommendation_is_kept_and_reported(self) -> None:
         text = NORFOLK.replace(

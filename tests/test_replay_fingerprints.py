@@ -86,7 +86,7 @@ def test_each_content_change_records_the_fingerprint_after_it(wf: Workflow, run:
     assert len(changes) == 14
     stated = [json.loads(e.payload).get("fingerprint") for e in changes]
     assert all(stated)
-    assert len(set(stated)) == 13  # rec note: not in the published text
+    assert len(set(stated)) == 14  # each changed the published text (a rec note too)
     assert stated[-1] == now  # the last change left the content as it is now
     [sign_off] = [e for e in events if e.trigger == "sign_off"]
     assert json.loads(sign_off.payload)["fingerprint"] == now  # one fingerprint, not two

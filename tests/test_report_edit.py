@@ -50,6 +50,7 @@ def test_edit_the_title(wf: Workflow, run: Any) -> None:
     payload = json.loads(event.payload)
     with wf.db.read() as s:  # the content after the edit, by the one fingerprint function
         assert payload.pop("fingerprint") == signature.fingerprint(s, 1)
+    assert payload.pop("text_version") == signature.TEXT_VERSION
     assert payload == {"report": 1, "field": "title", "value": NEW_TITLE, "was": OLD_TITLE}
     assert "title" in run("log", "1", actor=ADMIN).stdout
     assert audit.verify(wf.db).ok

@@ -78,7 +78,7 @@ def sealed(s: Session, response_id: int, payload: dict[str, Any]) -> dict[str, A
     from workflow.documents import signature  # Jinja and the templates: lazily
 
     s.flush()
-    return {**payload, "fingerprint": signature.fingerprint(s, response_id)}
+    return {**payload, **signature.seal(s, response_id)}
 
 
 def milestones(wf: Workflow) -> MilestonePolicy:

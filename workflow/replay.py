@@ -119,7 +119,8 @@ class Replay:
         ACTIONS[action](self, image, to_state, payload)
         stated = payload.get("fingerprint")
         if stated is not None and "fingerprint" not in image.unknown:
-            now = self._fingerprint(view(image))
+            # An event recorded before the text held the PCC's notes states version 1's.
+            now = self._fingerprint(view(image), payload.get("text_version", 1))
             if now != stated:
                 self.mismatches.append(Difference(
                     response_id, f"fingerprint after event {event_id}", stated[:16] + "...",
@@ -220,7 +221,8 @@ def view(image: Image) -> SimpleNamespace:
     r = SimpleNamespace(**{f: values.get(f) for f in TEXT_FIELDS}, deadline=values["deadline"],
                         published_url=None, portal_reference=None, force=image.force)
     recs = [SimpleNamespace(number=n, text=rec.get("text"),
-                            force_response=rec.get("force_response"))
+                            force_response=rec.get("force_response"),
+                            pcc_note=rec.get("pcc_note"))
             for n, rec in sorted(image.recommendations.items())]
     return SimpleNamespace(
         response=r, force=image.force, report=SimpleNamespace(**image.report),

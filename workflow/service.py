@@ -284,8 +284,7 @@ class Workflow:
         if spec.trigger == "publish":
             sig.check_unchanged(session, loaded)
             return None
-        extra.update({"fingerprint": sig.fingerprint(session, loaded),
-                      "signed_version": loaded.response.version})
+        extra.update({**sig.seal(session, loaded), "signed_version": loaded.response.version})
         return sig.line(acting.person.name, acting.by.on_behalf_of, extra, self.clock.now())
 
     def _parameters(self, spec: TransitionSpec, loaded: Loaded,

@@ -270,7 +270,8 @@ def import_document(
         s.flush()
         rid = response.id or 0
         s.add_all(Recommendation(response_id=rid, number=r.number, text=r.text,
-                                 due_date=r.due_date, force_response=r.force_response)
+                                 due_date=r.due_date, force_response=r.force_response,
+                                 pcc_note=r.pcc_note)
                   for r in doc.recommendations)
         s.add_all(AreaForImprovement(response_id=rid, number=a.number, text=a.text,
                                      force_response=a.force_response)
@@ -283,7 +284,7 @@ def import_document(
                               else None, "published_on_from": _source(doc, published_on,
                                                                       given_published_on),
                               "row": _row_payload(response, report, doc),
-                              "fingerprint": signature.fingerprint(s, rid)},
+                              **signature.seal(s, rid)},
                      by=acting.by)
         for item in ChecklistItem:  # the form's order
             if item in doc.checklist:
@@ -335,7 +336,7 @@ def _row_payload(response: Response, report: InspectionReport,
         **{f: getattr(response, f) for f in ("key_findings", "cc_response", "pcc_response",
                                              "afi_statement", "recommendations_intro")},
         "recommendations": [{"number": r.number, "text": r.text, "due_date": day(r.due_date),
-                             "force_response": r.force_response}
+                             "force_response": r.force_response, "pcc_note": r.pcc_note}
                             for r in doc.recommendations],
         "force": response.force, "report_id": report.id,
         "report": {f: getattr(report, f) for f in ("title", "publication_types",

@@ -71,6 +71,8 @@ class ParsedRecommendation:
     due_date: date | None  # from "By 31 March 2025, ..."
     force_response: str | None  # Markdown, without the repeated recommendation text
     line: int  # where its heading is
+    #: The PCC's s55(5B) explanation: Markdown under its heading in the PCC's section.
+    pcc_note: str | None = None
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,8 @@ The layout is the Norfolk fixture's (``shared/fixtures/norfolk-asb-spotlight-202
 a banner heading, labelled fields (Inspection Title, Published on, ...), Key Findings,
 Recommendations (numbered as published), Areas For Improvement, the Chief Constable's
 response (overall, then per recommendation, repeating each recommendation's text), the
-PCC's response and the "For Office Use Only" list. Pure: text in, data out.
+PCC's response (overall, then a "Recommendation N" heading for each recommendation the PCC
+explains: its note, s55(5B)) and the "For Office Use Only" list. Pure: text in, data out.
 
 Tolerated: headings bold or not and at any level, bold paragraphs used as headings,
 "Label: value" on one line, extra blank lines, smart quotes, CRLF, sections absent or
@@ -170,6 +171,8 @@ class _Walker:
         if self.major is Kind.CC:
             key = f"cc_{prefix}:{h.number}"
             where = " in the Chief Constable's response"
+        elif self.major is Kind.PCC and h.kind is Kind.RECOMMENDATION:
+            key, where = f"pcc_rec:{h.number}", " in the PCC's response"  # its s55(5B) note
         elif self.major in _DEFINES[h.kind]:
             key, where = f"{prefix}:{h.number}", ""
         else:
@@ -373,11 +376,22 @@ class _Builder:
             own = self.w.slots.get(f"rec:{number}")
             text_line = own.items[0].line if own and own.items else line
             due = due_date(text, text_line, self.w.path, self.warn)
-            if answer is None:
+            note = self.w.markdown(f"pcc_rec:{number}")
+            if answer is None and note is None:
                 self.warn(line, f"recommendation {number} has no response from the force "
-                          "(s55(5B) needs one before sign-off)", N)
-            out.append(ParsedRecommendation(number, text, due, answer, line))
+                          "(s55(5B) needs one, or a PCC note, before sign-off)", N)
+            out.append(ParsedRecommendation(number, text, due, answer, line, note))
+        self._stray_notes({r.number for r in out})
         return tuple(out)
+
+    def _stray_notes(self, numbers: set[int]) -> None:
+        """A note in the PCC's section for a recommendation the report does not make."""
+        for key, slot in self.w.slots.items():
+            number = int(key.removeprefix("pcc_rec:")) if key.startswith("pcc_rec:") else None
+            if number is not None and number not in numbers:
+                slot.title = (f"{slot.title} (in the PCC response, but the report makes no "
+                              f"recommendation {number})")
+                self.w.unplaced.append(slot)
 
     def _afis(self) -> tuple[ParsedAreaForImprovement, ...]:
         out = []

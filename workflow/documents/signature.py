@@ -5,6 +5,10 @@ layout is presentation, not what was signed), up to the office-use box (which re
 what happened *after* sign-off: forwarding, publication, the portal). ``sign_off``
 stores its SHA-256 and the version signed in its audit event; ``publish`` refuses a
 text that no longer has that fingerprint.
+
+Every recorded fingerprint names the ``TEXT_VERSION`` it was computed under
+(``text_version`` in the event; none: version 1), so a fingerprint recorded before the text
+grew is still checked against the text it covered, never reported as a forgery.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 from functools import lru_cache
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import select
@@ -25,13 +30,17 @@ from workflow.errors import S55Error
 from workflow.responses import Loaded, load
 from workflow.storage.models import AreaForImprovement, AuditEvent
 
-__all__ = ["TextChangedError", "canonical_text", "check_unchanged", "fingerprint",
-           "fingerprint_of", "line", "signed"]
+__all__ = ["TEXT_VERSION", "TextChangedError", "canonical_text", "check_unchanged",
+           "fingerprint", "fingerprint_of", "line", "seal", "signed"]
 
 #: The office-use boxes all unticked: they follow the part a fingerprint covers.
 NO_BOXES = {item.value: False for item in ChecklistItem}
 
 OFFICE_USE = "### For Office Use Only:"
+
+#: What the canonical text holds. 1: without the PCC's notes; 2: with them, under the PCC's
+#: section (s55(5B): the explanation for each recommendation is published).
+TEXT_VERSION = 2
 
 
 class TextChangedError(S55Error):
@@ -74,16 +83,36 @@ def canonical_text(session: Session, response_id: int) -> str:
     return _canonical(content_view(session, response_id))
 
 
-def fingerprint_of(view: Any) -> str:
+def _without_notes(view: Any) -> Any:
+    """``view`` as text version 1 showed it: no PCC notes."""
+    recs = [SimpleNamespace(number=r.number, text=r.text, force_response=r.force_response,
+                            pcc_note=None) for r in view.recommendations]
+    return SimpleNamespace(
+        response=view.response, report=view.report, recommendations=recs,
+        areas_for_improvement=view.areas_for_improvement, checklist=view.checklist,
+        link_label=view.link_label, recommendations_intro=view.recommendations_intro,
+        signature=view.signature, force=view.force)
+
+
+def fingerprint_of(view: Any, text_version: int = TEXT_VERSION) -> str:
     """The fingerprint: SHA-256 (hex) of the canonical text of ``view`` (a ``ResponseView``
-    or anything with its attributes: ``workflow.replay`` builds one from the events)."""
+    or anything with its attributes: ``workflow.replay`` builds one from the events), as
+    ``text_version`` of the canonical text has it."""
+    if text_version < 2:
+        view = _without_notes(view)
     return hashlib.sha256(_canonical(view).encode("utf-8")).hexdigest()
 
 
-def fingerprint(session: Session, loaded: Loaded | int) -> str:
+def fingerprint(session: Session, loaded: Loaded | int,
+                text_version: int = TEXT_VERSION) -> str:
     """``fingerprint_of`` the response as the rows hold it now (within the transaction)."""
     rid = loaded if isinstance(loaded, int) else loaded.response.id or 0
-    return fingerprint_of(content_view(session, rid))
+    return fingerprint_of(content_view(session, rid), text_version)
+
+
+def seal(session: Session, loaded: Loaded | int) -> dict[str, Any]:
+    """What an event records of the text: its fingerprint now and the text version."""
+    return {"fingerprint": fingerprint(session, loaded), "text_version": TEXT_VERSION}
 
 
 def check_unchanged(session: Session, loaded: Loaded) -> None:
@@ -101,6 +130,6 @@ def check_unchanged(session: Session, loaded: Loaded) -> None:
     signed = payload.get("fingerprint")
     if signed is None:
         return
-    now = fingerprint(session, loaded)
+    now = fingerprint(session, loaded, payload.get("text_version", 1))
     if now != signed:
         raise TextChangedError(rid, signed, now, payload.get("signed_version", 0))
