@@ -406,7 +406,8 @@ def edit_many(wf: Workflow, response_id: int, texts: Mapping[str, str],
                 bump(s, loaded, updated_at=now)
             audit.append(s, at=now, actor=acting.email, action=Action.EDITED,
                          response_id=response_id,
-                         payload={**where, "field": field, "value": text}, by=acting.by)
+                         payload=sealed(s, response_id, {**where, "field": field,
+                                                         "value": text}), by=acting.by)
         return loaded.response
 
     return wf.db.run(work)
