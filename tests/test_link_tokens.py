@@ -4,9 +4,11 @@ key) as it sends. Real databases, real aiosmtpd, a real dump of every table."""
 
 from __future__ import annotations
 
+import os
 import re
 import sqlite3
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,7 +25,7 @@ from workflow.errors import S55Error
 from workflow.mail import outbox
 from workflow.service import Workflow
 from workflow.storage.db import Database
-from workflow.storage.models import ActionLink, OutboxMessage
+from workflow.storage.models import ActionLink, AuditEvent, OutboxMessage
 
 DURING = "2024-10-14 10:00:00+01:00"
 BASE = "https://s55.opcc.example"
@@ -153,6 +155,41 @@ def test_a_key_rotation_does_not_break_links_already_mailed(
     deliver(wf, Database(wf.db.url, audit_key_file=wf.db.audit_key_file))
     pcc = delivered(smtp_server, PCC)[0]
     assert links.read(wf.db, wf.clock, pcc).person_email == PCC
+
+
+def test_a_running_daemon_follows_a_key_rotation_made_by_another_process(
+        wf: Workflow, smtp_server: Server) -> None:
+    """One long-lived ``Database`` (the daemon's) reads the key file, then
+    ``s55 audit rotate-key`` runs in another process: the daemon's next events are signed
+    with the new key, and mail another process queued under the new key is sent, not
+    refused as forged (it was, while the daemon kept the keys it read at start)."""
+    daemon = Database(wf.db.url, audit_key_file=wf.db.audit_key_file)
+    rid = norfolk(wf)
+    wf.fire(rid, "request_force_input", ADMIN)
+    deliver(wf, daemon)  # the daemon has read the key file
+    assert delivered(smtp_server, FORCE)
+    rotated = subprocess.run(
+        [str(Path(sys.executable).parent / "s55"), "audit", "rotate-key", "--yes"],
+        env={**os.environ, "S55_DATABASE_URL": wf.db.url,
+             "S55_AUDIT_KEY_FILE": str(wf.db.audit_key_file)},
+        capture_output=True, text=True, timeout=120)
+    assert rotated.returncode == 0, rotated.stderr
+    new_key = audit_keys.load(wf.db.audit_key_file or "").current
+
+    other = Workflow(Database(wf.db.url, audit_key_file=wf.db.audit_key_file), wf.settings,
+                     wf.clock)
+    token = delivered(smtp_server, FORCE)[0]
+    for n in NORFOLK_RECS:
+        approvals.edit_recommendation(other, token, n, "force_response", f"Answer {n}.")
+    approvals.fire(other, token, "submit_force_input")  # queued under the new key
+    deliver(wf, daemon)
+    with wf.db.read() as s:
+        rows = s.scalars(select(OutboxMessage).where(OutboxMessage.recipient == PCC)).all()
+        assert [r.status for r in rows] == ["sent"], [r.last_error for r in rows]
+        signed = s.scalars(select(AuditEvent.key_id).where(
+            AuditEvent.action == "mail_sent").order_by(AuditEvent.id.desc())).first()
+    assert signed == new_key  # the daemon's own event after the rotation
+    assert links.read(wf.db, wf.clock, delivered(smtp_server, PCC)[0]).person_email == PCC
 
 
 def test_a_dispatcher_without_the_key_refuses_the_message_saying_so(

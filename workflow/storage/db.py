@@ -176,6 +176,7 @@ class Database:
         #: The owner-only key file whose newest key signs every event written here.
         self.audit_key_file = audit_key_file
         self._keyring: Any = None
+        self._key_seen: tuple[int, ...] | None = None  # the key file's inode, mtime, size
         #: SQLite: this process's writers queue here for the one write lock, handed on at
         #: once; without it each waits in SQLite's busy handler, which sleeps and polls (up
         #: to 100 ms a try), so under load the lock sits free while writers sleep. Other
@@ -199,12 +200,20 @@ class Database:
             raise DatabaseError(f"unsupported database {self.dialect!r}: use sqlite or postgresql")
 
     def _signing(self) -> dict[str, Any]:
-        """What write sessions carry: the audit keyring, read from its file once (a file
-        anyone else may read is refused before anything is written)."""
-        if self._keyring is None and self.audit_key_file is not None:
-            from workflow import audit_keys
+        """What write sessions carry: the audit keyring, read from its file (a file anyone
+        else may read is refused before anything is written) and read again whenever the
+        file has changed since: after ``s55 audit rotate-key`` a long-running daemon signs
+        with the new key and accepts mail queued under it, without a restart."""
+        if self.audit_key_file is not None:
+            try:
+                st = os.stat(self.audit_key_file)
+                seen: tuple[int, ...] | None = (st.st_ino, st.st_mtime_ns, st.st_size)
+            except OSError:
+                seen = None  # gone since: keep the keys read (s55 doctor says it is gone)
+            if self._keyring is None or (seen is not None and seen != self._key_seen):
+                from workflow import audit_keys
 
-            self._keyring = audit_keys.load(self.audit_key_file)
+                self._keyring, self._key_seen = audit_keys.load(self.audit_key_file), seen
         return {KEYRING_KEY: self._keyring}
 
     def _refuse_if_read_only(self) -> None:
