@@ -26,8 +26,8 @@ def clock_at() -> Iterator[time_machine.Coordinates]:
 
 
 @pytest.fixture
-def env(db, settings, clock_at) -> Env:  # type: ignore[no-untyped-def]
-    env = make_env(db, settings)
+def env(keyed_db, settings, clock_at) -> Env:  # type: ignore[no-untyped-def]
+    env = make_env(keyed_db, settings)
     r = env.client.post("/sign-in", data={**env.form("/sign-in"), "email": AUDITOR})
     assert r.status_code == 303
     token = tokens(env.wf, AUDITOR)[-1]
