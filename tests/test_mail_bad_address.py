@@ -16,7 +16,7 @@ import time_machine
 from sqlalchemy import select
 
 from states.escalations import LONDON
-from tests.factories import ADMIN, FORCE, norfolk
+from tests.factories import ADMIN, FORCE, norfolk, snapshot
 from workflow import audit
 from workflow.audit import Action
 from workflow.config import Settings
@@ -105,3 +105,25 @@ def test_a_bad_admin_address_makes_no_alert_loop(wf: Workflow) -> None:
         ("mail_dead", "bad admin@x.example", "dead"),
     ]
     assert [e["to"] for e in _events(wf, Action.MAIL_DEAD)] == [BAD, "bad admin@x.example"]
+
+
+def test_retrying_a_message_to_an_unusable_address_is_refused(wf: Workflow, run) -> None:  # type: ignore[no-untyped-def]
+    """The message died at queueing because its address is unusable: a retry would only
+    send it to die again, so ``s55 outbox retry`` refuses it in one line, saying what to
+    do, and changes nothing."""
+    rid = norfolk(wf)
+    _add_force_person(wf, BAD)
+    wf.fire(rid, "request_force_input", ADMIN)
+    dead = [i for i, row in enumerate(_outbox(wf), 1) if row[1] == BAD]
+    assert dead == [2]
+    before = snapshot(wf)
+    result = run("outbox", "retry", "2", actor=ADMIN)
+    assert result.exit_code == 1
+    lines = result.output.strip().splitlines()
+    assert lines == [f"Error: outbox message 2 cannot be retried: its address {BAD!r} is "
+                     "unusable (refusing To header "
+                     f"{BAD!r}: is not a single plain address local@domain); correct the "
+                     "person's address with `s55 people edit EMAIL --email NEW --reason ...` "
+                     "so that their next mail reaches them, and tell them of this one "
+                     "yourself"]
+    assert snapshot(wf) == before

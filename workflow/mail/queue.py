@@ -87,6 +87,17 @@ class OutboxStateError(MailError):
         super().__init__(f"cannot {action} outbox message {outbox_id} while it is {status}")
 
 
+class UnusableAddressError(MailError):
+    """A retry of a message whose recipient mail cannot carry: it would only die again."""
+
+    def __init__(self, outbox_id: int, recipient: str, why: str) -> None:
+        self.outbox_id, self.recipient = outbox_id, recipient
+        super().__init__(f"outbox message {outbox_id} cannot be retried: its address "
+                         f"{recipient!r} is unusable ({why}); correct the person's address "
+                         "with `s55 people edit EMAIL --email NEW --reason ...` so that their "
+                         "next mail reaches them, and tell them of this one yourself")
+
+
 class DispatcherLockedError(MailError):
     def __init__(self, lock: Path, holder: str) -> None:
         self.lock, self.holder = lock, holder

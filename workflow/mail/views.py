@@ -29,7 +29,7 @@ from workflow.clock import Clock
 from workflow.config import Settings
 from workflow.errors import InvalidInputError, NotFoundError
 from workflow.mail.digest import mail_of
-from workflow.mail.queue import MailTestError, OutboxStateError, reply_contact
+from workflow.mail.queue import MailTestError, OutboxStateError, UnusableAddressError, reply_contact
 from workflow.storage.db import Database
 from workflow.storage.models import OutboxMessage
 
@@ -139,6 +139,10 @@ def retry_outbox(db: Database, outbox_id: int, *, clock: Clock, actor: str,
             raise NotFoundError("outbox message", outbox_id)
         if m.status not in ("dead", "pending"):
             raise OutboxStateError(outbox_id, m.status, "retry")
+        try:
+            check_address(m.recipient, "To")
+        except NotificationError as exc:  # dead at queueing: the address was never usable
+            raise UnusableAddressError(outbox_id, m.recipient, str(exc)) from None
         before = (m.status, m.attempts)
         m.status, m.attempts, m.next_attempt_at = "pending", 0, now
         s.flush()
