@@ -410,8 +410,9 @@ def _as_dict(row: Any, names: Iterable[str]) -> dict[str, Any]:
     return {n: getattr(row, n) for n in names}
 
 
-_AREAS = (select(AreaForImprovement).where(col(AreaForImprovement.response_id) == bindparam("rid"))
-          .order_by(col(AreaForImprovement.number)))
+_AFI: Any = AreaForImprovement.__table__  # type: ignore[attr-defined]
+_AREAS = (select(_AFI.c.number, _AFI.c.text, _AFI.c.force_response)
+          .where(_AFI.c.response_id == bindparam("rid")).order_by(_AFI.c.number))
 
 
 def transition_context(session: Session, settings: Settings, now: datetime, response: Response,
@@ -427,7 +428,7 @@ def transition_context(session: Session, settings: Settings, now: datetime, resp
     recs = recommendations if recommendations is not None else session.scalars(
         select(Recommendation).where(col(Recommendation.response_id) == response.id)
         .order_by(col(Recommendation.number))).all()
-    areas = session.scalars(_AREAS, {"rid": response.id}).all()
+    areas = session.connection().execute(_AREAS, {"rid": response.id}).all()
     if actor_name is None:
         actor_person = session.scalars(select(Person).where(col(Person.email) == actor)).first()
         actor_name = actor_person.name if actor_person else actor
