@@ -185,9 +185,9 @@ def bytecode_cache() -> FileSystemBytecodeCache | None:
     per-user folder named for this Jinja and Python (``~/.cache/s55``), never when that
     folder or its parent is anyone else's or writable by others; None then (each process
     compiles for itself, as without a cache)."""
-    folder = (Path.home() / ".cache" / "s55" /
-              f"jinja-{jinja2.__version__}-py{sys.version_info[0]}.{sys.version_info[1]}")
     try:
+        folder = (Path.home() / ".cache" / "s55" /
+                  f"jinja-{jinja2.__version__}-py{sys.version_info[0]}.{sys.version_info[1]}")
         folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         if not (_private(folder.parent) and _private(folder)
                 and not os.lstat(folder).st_mode & 0o077):
