@@ -15,10 +15,14 @@ deadline, read who holds the force role, compare-and-set the row (``WHERE id, ve
 state = 'draft'``), take the chain's advisory lock (PostgreSQL), read the chain head,
 insert the chained, signed transition event (with the same provenance columns), the
 outbox row, the signed ``mail_queued`` event holding the mail's digest, and update the
-row's ``queued_event_id``. It checks nothing else and renders no template: its mail is
-the subject and bodies our side wrote in this run's warm-up (same sizes; the average
-sizes of both sides' rows are printed). Afterwards the whole audit chain is verified
-with the key, so both sides' events are proven to be well-formed, signed links.
+row's ``queued_event_id``. Both sides run with ``S55_BASE_URL`` set, so the force
+liaison's mail carries their personal link: the baseline draws a new token
+(``secrets.token_urlsafe(32)``), puts it in the mail in place of the warm-up's, and inserts
+the ``action_link`` row (the token's SHA-256, person, response, kind, state, version,
+issuing event, expiry) in the same transaction. It checks nothing else and renders no
+template: its mail is the subject and bodies our side wrote in this run's warm-up (same
+sizes; the average sizes of both sides' rows are printed). Afterwards the whole audit chain
+is verified with the key, so both sides' events are proven to be well-formed, signed links.
 
     python -m bench.bench_transitions [--n 150] [--rounds 5] [--backend sqlite|postgresql|both]
 """
@@ -28,10 +32,11 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import secrets
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -46,19 +51,21 @@ from workflow.config import Settings
 from workflow.inputs import ReportInput, validate
 from workflow.service import Workflow
 from workflow.storage.db import Database
-from workflow.storage.models import AuditEvent, OutboxMessage, Person, Response
+from workflow.storage.models import ActionLink, AuditEvent, OutboxMessage, Person, Response
 
 ADMIN, FORCE = "admin@opcc.example", "liaison@force.example"
 TRIGGER = "request_force_input"
 SEP = "\x1f"
+BASE_URL = "https://s55.opcc.example"
 
 # The baseline's statements, built once (typed Any: SQLModel tables confuse mypy).
 _R: Any = Response.__table__  # type: ignore[attr-defined]
 _E: Any = AuditEvent.__table__  # type: ignore[attr-defined]
 _O: Any = OutboxMessage.__table__  # type: ignore[attr-defined]
 _P: Any = Person.__table__  # type: ignore[attr-defined]
+_L: Any = ActionLink.__table__  # type: ignore[attr-defined]
 LOAD = select(_R.c.version, _R.c.deadline).where(_R.c.id == bindparam("rid"))
-PEOPLE = select(_P.c.email, _P.c.roles).where(_P.c.active).order_by(_P.c.id)
+PEOPLE = select(_P.c.id, _P.c.email, _P.c.roles).where(_P.c.active).order_by(_P.c.id)
 MOVE = (update(_R)
         .where(_R.c.id == bindparam("rid"), _R.c.version == bindparam("old"),
                _R.c.state == "draft")
@@ -69,6 +76,7 @@ LOCK = text("SELECT pg_advisory_xact_lock(755)")
 HEAD = select(_E.c.hash).order_by(_E.c.id.desc()).limit(1)
 EVENT = insert(_E).returning(_E.c.id)
 MAIL = insert(_O).returning(_O.c.id)
+LINK = insert(_L)
 POINT = (update(_O).where(_O.c.id == bindparam("oid"))
          .values(queued_event_id=bindparam("queued")))
 PROVENANCE = ("channel", "account", "host", "identity", "on_behalf_of")
@@ -83,6 +91,8 @@ class Letter:
     subject: str
     body_text: str
     body_html: str
+    #: The warm-up's link token, replaced by each transition's own.
+    token: str
 
 
 def setup(url: str, reports: int, key_file: Path) -> Workflow:
@@ -90,7 +100,8 @@ def setup(url: str, reports: int, key_file: Path) -> Workflow:
     ``s55 init``), an admin, a liaison and ``reports`` draft responses."""
     audit_keys.create(key_file)
     wf = Workflow(Database(url, audit_key_file=key_file),
-                  Settings(database_url=url, audit_key_file=key_file, identity="claimed"))
+                  Settings(database_url=url, audit_key_file=key_file, identity="claimed",
+                           base_url=BASE_URL))
     content.add_person(wf, {"name": "Admin", "email": ADMIN, "roles": ["admin"]}, None)
     content.add_person(wf, {"name": "Liaison", "email": FORCE, "roles": ["force"]}, ADMIN)
     published = datetime.now(UTC).date()
@@ -115,6 +126,7 @@ class Baseline:
     ring: Keyring
     provenance: dict[str, Any]
     days_before: int
+    link_days: int
 
 
 def _event(prev: str, row: dict[str, Any], ring: Keyring) -> tuple[dict[str, Any], str]:
@@ -134,20 +146,22 @@ def _json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-def _outbox(letter: Letter, event_id: int, rid: int, to: str, now: datetime
+def _outbox(letter: Letter, event_id: int, rid: int, to: str, now: datetime, token: str
             ) -> tuple[dict[str, Any], str]:
-    """The outbox row of one recipient, and its digest (what the ``mail_queued`` event
-    records)."""
+    """The outbox row of one recipient (their mail carrying ``token``'s link), and its
+    digest (what the ``mail_queued`` event records)."""
     key = f"{event_id}:{to}"
     message_id = (f"<s55.{hashlib.sha256(key.encode()).hexdigest()[:40]}"
                   f"@{letter.sender.rpartition('@')[2]}>")
+    text_ = letter.body_text.replace(letter.token, token)
+    html = letter.body_html.replace(letter.token, token)
     digest = hashlib.sha256(SEP.join((
-        letter.sender, to, letter.reply_to or "", letter.subject, letter.body_text,
-        letter.body_html, message_id)).encode()).hexdigest()
+        letter.sender, to, letter.reply_to or "", letter.subject, text_, html,
+        message_id)).encode()).hexdigest()
     return {"event_id": event_id, "response_id": rid, "dedupe_key": key,
             "message_id": message_id, "kind": TRIGGER, "sender": letter.sender,
             "recipient": to, "reply_to": letter.reply_to, "subject": letter.subject,
-            "body_text": letter.body_text, "body_html": letter.body_html, "status": "pending",
+            "body_text": text_, "body_html": html, "status": "pending",
             "attempts": 0, "last_error": None, "next_attempt_at": now,
             "created_at": now}, digest
 
@@ -156,7 +170,7 @@ def baseline_one(conn: Connection, rid: int, base: Baseline) -> None:
     """One transition's rows, in the caller's transaction."""
     now = datetime.now(UTC)
     version, deadline = conn.execute(LOAD, {"rid": rid}).one()
-    recipients = [email for email, roles in conn.execute(PEOPLE) if "force" in roles]
+    recipients = [(pid, email) for pid, email, roles in conn.execute(PEOPLE) if "force" in roles]
     due = default_force_input_due(deadline, now.astimezone(LONDON).date(), base.days_before)
     if conn.execute(MOVE, {"rid": rid, "old": version, "new": version + 1, "now": now,
                            "due": due}).rowcount != 1:
@@ -169,11 +183,17 @@ def baseline_one(conn: Connection, rid: int, base: Baseline) -> None:
         "trigger": TRIGGER, "from_state": "draft", "to_state": "force_input",
         "payload": _json({"force_input_due": due.isoformat()}), **base.provenance}, base.ring)
     event_id = conn.execute(EVENT, row).scalar_one()
-    queued = []
-    for to in recipients:
-        mail, digest = _outbox(base.letter, event_id, rid, to, now)
+    queued, links = [], []
+    for pid, to in recipients:
+        token = secrets.token_urlsafe(32)
+        mail, digest = _outbox(base.letter, event_id, rid, to, now, token)
         queued.append({"id": conn.execute(MAIL, mail).scalar_one(), "to": to,
                        "digest": digest})
+        links.append({"token_hash": hashlib.sha256(token.encode("ascii")).hexdigest(),
+                      "person_id": pid, "response_id": rid, "kind": "force", "origin": "mail",
+                      "state": "force_input", "version": version + 1, "event_id": event_id,
+                      "issued_at": now, "expires_at": now + timedelta(days=base.link_days)})
+    conn.execute(LINK, links)
     row, prev = _event(prev, {
         "response_id": rid, "at": now, "actor": ADMIN, "action": "mail_queued", "trigger": None,
         "from_state": None, "to_state": None,
@@ -196,11 +216,14 @@ def warm_up(wf: Workflow, ours_id: int, base_id: int) -> Baseline:
     with wf.db.read() as s:
         row = s.execute(select(_O.c.sender, _O.c.reply_to, _O.c.subject, _O.c.body_text,
                                _O.c.body_html).where(_O.c.response_id == ours_id)).one()
+    token = row.body_text.partition(f"{BASE_URL}/l/")[2][:43]
+    if len(token) != 43 or token not in row.body_html:
+        raise SystemExit("our mail carries no personal link")
     origin = wf.identifier.origin.known_as(audit.Identity.CLAIMED)
     assert wf.db.audit_key_file is not None
-    base = Baseline(Letter(*row), audit_keys.load(wf.db.audit_key_file),
+    base = Baseline(Letter(*row, token=token), audit_keys.load(wf.db.audit_key_file),
                     {c: getattr(origin, c) for c in PROVENANCE},
-                    wf.settings.force_input_days_before)
+                    wf.settings.force_input_days_before, wf.settings.link_days)
     baseline(wf.db, [base_id], base)
     return base
 
@@ -212,8 +235,9 @@ def sizes(db: Database, ids: list[int]) -> str:
             func.count(), func.avg(func.length(_O.c.subject)),
             func.avg(func.length(_O.c.body_text)), func.avg(func.length(_O.c.body_html)))
             .where(_O.c.response_id.in_(ids))).one()
+        links = s.execute(select(func.count()).where(_L.c.response_id.in_(ids))).scalar()
     return (f"{count} rows, subject {float(subject):.0f}, text {float(body_text):.0f}, "
-            f"html {float(body_html):.0f} chars on average")
+            f"html {float(body_html):.0f} chars on average, {links} personal links")
 
 
 def run(backend: str, n: int, rounds: int) -> float:

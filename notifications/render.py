@@ -16,6 +16,9 @@ link mails (``action_link``, ``sign_in_link``), always through ``safe_href`` in 
 
 from __future__ import annotations
 
+import os
+import stat
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -23,9 +26,11 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import jinja2
 from jinja2 import (
     ChoiceLoader,
     Environment,
+    FileSystemBytecodeCache,
     FileSystemLoader,
     StrictUndefined,
     TemplateError,
@@ -166,6 +171,32 @@ def in_words(value: str) -> str:
     return WORDS.get(str(value), str(value))
 
 
+def _private(folder: Path) -> bool:
+    st = os.lstat(folder)
+    return stat.S_ISDIR(st.st_mode) and st.st_uid == os.getuid() and not st.st_mode & 0o022
+
+
+def bytecode_cache() -> FileSystemBytecodeCache | None:
+    """Compiled templates kept between processes: a one-shot command (a transition from
+    the command line) otherwise compiles every template it renders, which costs more than
+    rendering them. Jinja's own file cache checks each entry against its template's
+    source (an edited template is compiled again) and writes entries whole (a temporary
+    file renamed). It holds code this process runs, so it is used only in an owner-only
+    per-user folder named for this Jinja and Python (``~/.cache/s55``), never when that
+    folder or its parent is anyone else's or writable by others; None then (each process
+    compiles for itself, as without a cache)."""
+    try:
+        folder = (Path.home() / ".cache" / "s55" /
+                  f"jinja-{jinja2.__version__}-py{sys.version_info[0]}.{sys.version_info[1]}")
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if not (_private(folder.parent) and _private(folder)
+                and not os.lstat(folder).st_mode & 0o077):
+            return None
+    except (OSError, RuntimeError):  # no home, or a folder we cannot make
+        return None
+    return FileSystemBytecodeCache(str(folder))
+
+
 @lru_cache(maxsize=8)
 def environment(override_dir: Path | None = None) -> Environment:
     """The Jinja2 environment: overrides first, then the built-in templates."""
@@ -178,6 +209,7 @@ def environment(override_dir: Path | None = None) -> Environment:
         keep_trailing_newline=True,
         trim_blocks=True,
         lstrip_blocks=True,
+        bytecode_cache=bytecode_cache(),
     )
     env.filters["long_date"] = long_date
     env.filters["days_phrase"] = days_phrase

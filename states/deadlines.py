@@ -135,6 +135,16 @@ def _days(n: int) -> str:
     return f"{n} day{'' if n == 1 else 's'}"
 
 
+def outcome_in(state: str, deadline: date, today: date, published_on: date | None
+               ) -> dict[str, Any]:
+    """``outcome`` of a response in ``state`` (a state's value): published once it is in a
+    published state, closed when not required."""
+    from states.lifecycle import PUBLISHED_STATES, State
+
+    return outcome(deadline, today, published=State(state) in PUBLISHED_STATES,
+                   published_on=published_on, closed=state == State.NOT_REQUIRED)
+
+
 def outcome_text(o: dict[str, Any]) -> str:
     """An ``outcome`` in words: ``12 days left``, ``due today``, ``3 days overdue``,
     ``published on time (2 days early)``, ``published 3 days late``, ``closed``."""

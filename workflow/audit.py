@@ -33,6 +33,7 @@ from workflow.storage.db import KEYRING_KEY, RETRY_ATTEMPTS, XID_KEY, Database, 
 if TYPE_CHECKING:
     from workflow.audit_keys import Keyring
 from workflow.storage.models import AuditEvent
+from workflow.storage.rows import built
 
 GENESIS = "0" * 64
 #: Arbitrary but fixed key for the chain's advisory lock ("s55" on a phone keypad).
@@ -174,16 +175,13 @@ def append(
     row = _row({"response_id": response_id, "at": at, "actor": actor, "action": action,
                 "trigger": trigger, "from_state": from_state, "to_state": to_state,
                 "reason": reason, "payload": payload, "by": by})
-    event = AuditEvent(**row, prev_hash="", hash="")  # built before the lock is taken
     # Core statements on the session's connection: the ORM layer would cost more than
     # everything else an append does.
     head = _chain(row, head_locked(session))
     _sign(session, row)
-    event.key_id, event.mac = row.get("key_id"), row.get("mac")
-    event.id = session.connection().execute(_INSERT, row).scalar_one()
-    session.info[_HEAD_KEY] = event.hash = head
-    event.prev_hash = row["prev_hash"]
-    return event
+    event_id = session.connection().execute(_INSERT, row).scalar_one()
+    session.info[_HEAD_KEY] = head
+    return built(AuditEvent, {**row, "id": event_id})  # the record of what was written
 
 
 def append_many(session: Session, events: Sequence[Mapping[str, Any]]) -> None:

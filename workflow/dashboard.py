@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Boolean, Date, Integer, String, column, select, table
 
 from states import FINAL, PUBLISHED_STATES, State
-from states.deadlines import days_left, outcome, rag
+from states.deadlines import days_left, outcome_in, rag
 from states.lifecycle import WAITING_ON
 from workflow.clock import Clock, london_today
 from workflow.escalations.plan import next_escalations
@@ -48,8 +48,7 @@ def status(row: Any, today: date) -> dict[str, Any]:
     state = State(row.state)
     return {
         "days_left": days_left(row.deadline, today),
-        "outcome": outcome(row.deadline, today, published=state in PUBLISHED_STATES,
-                           published_on=row.published_on, closed=state is State.NOT_REQUIRED),
+        "outcome": outcome_in(state, row.deadline, today, row.published_on),
         "rag": rag(row.deadline, today, published_on=row.published_on,
                    closed=state is State.NOT_REQUIRED, published=state in PUBLISHED_STATES,
                    milestone_missed=_milestone_missed(state, today, row.force_input_due,

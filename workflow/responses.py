@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
@@ -12,6 +13,7 @@ from states import State
 from states.guards import RecommendationView, Snapshot
 from workflow.errors import NotFoundError
 from workflow.storage.models import InspectionReport, Recommendation, Response
+from workflow.storage.rows import built
 
 
 @dataclass(frozen=True)
@@ -52,4 +54,32 @@ def load(session: Session, response_id: int) -> Loaded:
         raise NotFoundError("response", response_id)
     response, report = row
     recs = list(session.scalars(_RECOMMENDATIONS, {"rid": response_id}))
+    return Loaded(response, report, recs)
+
+
+# The same reads in Core (column names are the models' attribute names).
+_R: Any = Response.__table__  # type: ignore[attr-defined]
+_I: Any = InspectionReport.__table__  # type: ignore[attr-defined]
+_C: Any = Recommendation.__table__  # type: ignore[attr-defined]
+_SPLIT = len(_R.c)
+_READ = (select(*_R.c, *_I.c).join_from(_R, _I, _I.c.id == _R.c.report_id)
+         .where(_R.c.id == bindparam("rid")))
+_READ_RECOMMENDATIONS = (select(_C).where(_C.c.response_id == bindparam("rid"))
+                         .order_by(_C.c.number))
+
+
+def read(session: Session, response_id: int) -> Loaded:
+    """``load``, as records built from Core rows: the same values, in no session.
+
+    For a transition, which writes the row with its own compare-and-set (``service.bump``
+    keeps the record in step) and never flushes it; use ``load`` to change a response
+    through the session.
+    """
+    row = session.connection().execute(_READ, {"rid": response_id}).first()
+    if row is None:
+        raise NotFoundError("response", response_id)
+    response = built(Response, dict(zip(_R.c.keys(), row[:_SPLIT], strict=True)))
+    report = built(InspectionReport, dict(zip(_I.c.keys(), row[_SPLIT:], strict=True)))
+    recs = [built(Recommendation, dict(r._mapping)) for r in
+            session.connection().execute(_READ_RECOMMENDATIONS, {"rid": response_id})]
     return Loaded(response, report, recs)

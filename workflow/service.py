@@ -41,7 +41,7 @@ from workflow.errors import (
 from workflow.identity import Acting, Identifier, find_person, on_behalf, person_by_email
 from workflow.inputs import check_url, parse_date
 from workflow.limits import check_length
-from workflow.responses import Loaded, load
+from workflow.responses import Loaded, load, read
 from workflow.storage.db import Database
 from workflow.storage.models import AuditEvent, Person, Response
 from workflow.storage.people import delegation_for
@@ -179,7 +179,7 @@ class Workflow:
         trigger = spec.trigger
         acting = self.acting(session, actor, on_behalf_of=on_behalf_of, reason=reason,
                              action=trigger)
-        loaded = load(session, response_id)
+        loaded = read(session, response_id)  # written by bump's compare-and-set only
         check_version(loaded, expected_version)
         acting, extra = self._check(session, spec, loaded, acting, reason)
         values = self._parameters(spec, loaded, dict(params or {}))

@@ -37,14 +37,13 @@ def fire(response_id: int, trigger: str, actor: str | None, reason: str | None,
          params: dict[str, str | None], expect_version: int | None,
          on_behalf_of: str | None = None) -> None:
     """Fire one trigger and say where the response now stands against its deadline."""
-    from states.deadlines import outcome_text
+    from states.deadlines import outcome_in, outcome_text
     from workflow.clock import london_today
-    from workflow.dashboard import status
 
     wf = open_workflow()
     row = wf.fire(response_id, trigger, actor, reason=reason, params=params,
                   expected_version=expect_version, on_behalf_of=on_behalf_of)
-    standing = status(row, london_today(wf.clock))["outcome"]
+    standing = outcome_in(row.state, row.deadline, london_today(wf.clock), row.published_on)
     where = ("closed" if standing["kind"] == "closed"
              else f"deadline {row.deadline:%d %b %Y}, {outcome_text(standing)}")
     typer.echo(f"response {row.id}: {trigger} -> {row.state} (version {row.version}); {where}")

@@ -40,7 +40,8 @@ from workflow.storage.models import (
     Recommendation,
     Response,
 )
-from workflow.storage.people import active_with_role, delegations_on
+from workflow.storage.people import active_people, active_with_role, delegations_on, with_role
+from workflow.storage.rows import built
 
 log = logging.getLogger("s55.mail")
 MAILER = "s55-mailer"  # the actor of delivery audit events
@@ -140,18 +141,21 @@ class LinkIssuer(Protocol):
 
 # -- recipients and queueing -------------------------------------------------------------
 
-def people_with_role(session: Session, role: str, today: date | None = None) -> list[Person]:
+def people_with_role(session: Session, role: str, today: date | None = None, *,
+                     active: Sequence[Any] | None = None) -> list[Person]:
     """Every active person holding ``role``, by id; for ``pcc`` on ``today``, also the
     deputies of the delegations running (they may sign off, so they hear what the PCC
-    hears). Disabled people get no mail."""
-    people = active_with_role(session, role)
+    hears). Disabled people get no mail. ``active``: the active people, when the caller
+    has read them (``active_people``)."""
+    people = active_with_role(session, role) if active is None else with_role(active, role)
     if role == Role.PCC and today is not None:
         people += [deputy for _, _, deputy in delegations_on(session, today)]
     return people
 
 
 def resolve(session: Session, roles: Iterable[str], action: str,
-            today: date | None = None) -> list[Recipient]:
+            today: date | None = None, *, active: Sequence[Any] | None = None
+            ) -> list[Recipient]:
     """One recipient per address holding any of ``roles``; raises if a role has nobody.
 
     A person whose address no message can carry is still a recipient, marked
@@ -160,7 +164,7 @@ def resolve(session: Session, roles: Iterable[str], action: str,
     """
     found: dict[str, Recipient] = {}
     for role in roles:
-        people = people_with_role(session, str(role), today)
+        people = people_with_role(session, str(role), today, active=active)
         if not people:
             raise RecipientsMissingError(action, str(role))
         for p in people:
@@ -179,7 +183,8 @@ def resolve(session: Session, roles: Iterable[str], action: str,
     return list(found.values())
 
 
-def reply_contact(session: Session, settings: Settings) -> Recipient | None:
+def reply_contact(session: Session, settings: Settings, *,
+                  active: Sequence[Any] | None = None) -> Recipient | None:
     """Who replies reach (the Reply-To): ``S55_MAIL_REPLY_TO``, else the admin with the
     lowest id now; None when neither exists (the message then carries no Reply-To).
 
@@ -190,7 +195,7 @@ def reply_contact(session: Session, settings: Settings) -> Recipient | None:
         person = session.scalars(select(Person).where(
             func.lower(col(Person.email)) == email)).first()
         return Recipient(person.name if person else "", email)
-    admins = people_with_role(session, str(Role.ADMIN))
+    admins = people_with_role(session, str(Role.ADMIN), active=active)
     if not admins:
         return None
     first = admins[0]
@@ -198,11 +203,12 @@ def reply_contact(session: Session, settings: Settings) -> Recipient | None:
 
 
 def recipients_for(session: Session, trigger: str, settings: Settings,
-                   today: date | None = None) -> list[Recipient]:
+                   today: date | None = None, *, active: Sequence[Any] | None = None
+                   ) -> list[Recipient]:
     """Who ``trigger``'s mail goes to (check this before changing anything)."""
     if trigger not in ROUTES:
         raise UnknownTriggerError(trigger, ROUTES)
-    return resolve(session, ROUTES[trigger], trigger, today)
+    return resolve(session, ROUTES[trigger], trigger, today, active=active)
 
 
 
@@ -248,6 +254,7 @@ def prepare_messages(*, settings: Settings, now: datetime, kind: str,
     an address that cannot make a valid message.
     """
     rows: list[OutboxMessage] = []
+    values: list[dict[str, Any]] = []
     contact = None if reply_to is None else {"name": reply_to.name, "email": reply_to.email}
     base = {**context, "today": now.astimezone(LONDON).date(), "contact": contact}
     try:
@@ -258,22 +265,26 @@ def prepare_messages(*, settings: Settings, now: datetime, kind: str,
                                      "recipient_roles": list(rcpt.roles),
                                      **({"action_url": url} if url else {})},
                               override_dir=settings.template_dir)
-            row = OutboxMessage(
-                event_id=0, response_id=response_id, dedupe_key=_UNBOUND_KEY,
-                message_id=message_id_for(f"{_UNBOUND_KEY}:{rcpt.email}", sender), kind=kind,
-                sender=sender, recipient=rcpt.email,
-                reply_to=None if reply_to is None else reply_to.email, subject=rendered.subject,
-                body_text=rendered.text, body_html=rendered.html,
-                status="pending" if rcpt.undeliverable is None else "dead", attempts=0,
-                last_error=rcpt.undeliverable, next_attempt_at=now, created_at=now)
+            # Every column but the id (the INSERT's parameters), and the row they make.
+            columns = {
+                "event_id": 0, "response_id": response_id, "dedupe_key": _UNBOUND_KEY,
+                "message_id": message_id_for(f"{_UNBOUND_KEY}:{rcpt.email}", sender),
+                "kind": kind, "sender": sender, "recipient": rcpt.email,
+                "reply_to": None if reply_to is None else reply_to.email,
+                "queued_event_id": None, "subject": rendered.subject,
+                "body_text": rendered.text, "body_html": rendered.html,
+                "status": "pending" if rcpt.undeliverable is None else "dead", "attempts": 0,
+                "next_attempt_at": now, "claimed_by": None, "claimed_until": None,
+                "last_error": rcpt.undeliverable, "created_at": now, "sent_at": None}
+            row = built(OutboxMessage, columns)
             if rcpt.undeliverable is None:
                 # every header checked now, not at 3 a.m. in the dispatcher
                 message_bytes(mail_of(row))
             rows.append(row)
+            values.append(columns)
     except NotificationError as exc:
         raise MailRefusedError(action or kind, exc) from exc
-    return Prepared(kind, response_id, actor, rows,
-                    [row.model_dump(exclude={"id"}) for row in rows], settings, links)
+    return Prepared(kind, response_id, actor, rows, values, settings, links)
 
 
 _OUTBOX: Any = OutboxMessage.__table__  # type: ignore[attr-defined]
@@ -364,6 +375,12 @@ def queue_messages(session: Session, *, settings: Settings, now: datetime, kind:
     return write_prepared(session, prepared, event)
 
 
+#: The outbox INSERT, built once per dialect (keyed by "is SQLite").
+_INSERT_NEW = {sqlite: (insert_(_OUTBOX).on_conflict_do_nothing(index_elements=["dedupe_key"])
+                        .returning(_OUTBOX.c.id, _OUTBOX.c.dedupe_key))
+               for sqlite, insert_ in ((True, sqlite_insert), (False, pg_insert))}
+
+
 def _insert_new(session: Session, rows: list[OutboxMessage],
                 values: list[dict[str, Any]]) -> list[OutboxMessage]:
     """Insert the rows (``values``: their columns) whose dedupe key is new, in one
@@ -375,11 +392,8 @@ def _insert_new(session: Session, rows: list[OutboxMessage],
     if not rows:
         return []
     conn = session.connection()
-    insert_ = sqlite_insert if conn.dialect.name == "sqlite" else pg_insert
-    table: Any = OutboxMessage.__table__  # type: ignore[attr-defined]
     # Core on the session's connection: the ORM's bulk-insert layer would double the cost.
-    stmt = (insert_(table).on_conflict_do_nothing(index_elements=["dedupe_key"])
-            .returning(table.c.id, table.c.dedupe_key))
+    stmt = _INSERT_NEW[conn.dialect.name == "sqlite"]
     ids = dict((key, id_) for id_, key in conn.execute(stmt, values))
     for row in rows:
         row.id = ids.get(row.dedupe_key)
@@ -412,8 +426,9 @@ def _as_dict(row: Any, names: Iterable[str]) -> dict[str, Any]:
     return {n: getattr(row, n) for n in names}
 
 
-_AREAS = (select(AreaForImprovement).where(col(AreaForImprovement.response_id) == bindparam("rid"))
-          .order_by(col(AreaForImprovement.number)))
+_AFI: Any = AreaForImprovement.__table__  # type: ignore[attr-defined]
+_AREAS = (select(_AFI.c.number, _AFI.c.text, _AFI.c.force_response)
+          .where(_AFI.c.response_id == bindparam("rid")).order_by(_AFI.c.number))
 
 
 def transition_context(session: Session, settings: Settings, now: datetime, response: Response,
@@ -429,7 +444,7 @@ def transition_context(session: Session, settings: Settings, now: datetime, resp
     recs = recommendations if recommendations is not None else session.scalars(
         select(Recommendation).where(col(Recommendation.response_id) == response.id)
         .order_by(col(Recommendation.number))).all()
-    areas = session.scalars(_AREAS, {"rid": response.id}).all()
+    areas = session.connection().execute(_AREAS, {"rid": response.id}).all()
     if actor_name is None:
         actor_person = session.scalars(select(Person).where(col(Person.email) == actor)).first()
         actor_name = actor_person.name if actor_person else actor
@@ -463,7 +478,9 @@ def prepare_for_transition(session: Session, *, settings: Settings, now: datetim
     Raises ``RecipientsMissingError``/``MailRefusedError``;
     the caller's rollback then undoes the transition too.
     """
-    recipients = recipients_for(session, trigger, settings, now.astimezone(LONDON).date())
+    active = active_people(session)  # read once: the recipients and the Reply-To
+    recipients = recipients_for(session, trigger, settings, now.astimezone(LONDON).date(),
+                                active=active)
     # No refresh: the service's compare-and-set keeps ``response`` in step with what it
     # wrote (``service.bump``), so the mail shows the new state and values as they are.
     context = transition_context(session, settings, now, response, report, actor_email, reason,
@@ -472,7 +489,7 @@ def prepare_for_transition(session: Session, *, settings: Settings, now: datetim
     # The state the trigger leads to: what the mail asks of its reader follows from it.
     context["state"] = BY_TRIGGER[trigger].dest.value
     action = f"{trigger} response {response.id}"
-    reply_to = reply_contact(session, settings)
+    reply_to = reply_contact(session, settings, active=active)
     batches = [prepare_messages(settings=settings, now=now, kind=trigger, context=context,
                                 recipients=recipients, response_id=response.id,
                                 actor=actor_email, reply_to=reply_to, action=action,

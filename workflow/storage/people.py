@@ -3,7 +3,9 @@ the delegations in force on a day (Europe/London calendar days, both ends includ
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -19,6 +21,22 @@ _ACTIVE = select(Person).where(col(Person.active)).order_by(col(Person.id))
 def active_with_role(session: Session, role: str) -> list[Person]:
     """Every active person holding ``role``, by id (roles are a small JSON list each)."""
     people = session.scalars(_ACTIVE).all()
+    return [p for p in people if role in (p.roles or [])]
+
+
+_PERSON: Any = Person.__table__  # type: ignore[attr-defined]
+_ACTIVE_ROWS = (select(_PERSON.c.id, _PERSON.c.name, _PERSON.c.email, _PERSON.c.roles)
+                .where(_PERSON.c.active).order_by(_PERSON.c.id))
+
+
+def active_people(session: Session) -> list[Any]:
+    """Every active person's id, name, email and roles, by id, as rows (read once where a
+    transaction needs several roles' people: mail recipients and the Reply-To)."""
+    return list(session.execute(_ACTIVE_ROWS))
+
+
+def with_role(people: Sequence[Any], role: str) -> list[Any]:
+    """Those of ``people`` holding ``role``, in order."""
     return [p for p in people if role in (p.roles or [])]
 
 
