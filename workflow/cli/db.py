@@ -46,7 +46,8 @@ def db_current(
     as_json: AsJson = False,
 ) -> None:
     """Show the database's schema revision and whether it is behind this s55's head."""
-    from workflow.doctor import Status, schema_state
+    from workflow.doctor import Status
+    from workflow.doctor.database import schema_state
     from workflow.storage import schema
 
     db = _database()

@@ -1,0 +1,78 @@
+"""``s55 doctor``: is this installation fit to run? Each check returns a result, never prints.
+
+The checks, in order: configuration, secrets, database (reachable, schema at head),
+mail transport (SMTP answers EHLO, or the spool folder is writable), the mail
+addresses (not the reserved ``.invalid`` defaults), the address of the approvers' links
+(https once mail is really sent), the outbox (dead or stuck mail),
+the audit chain, the scheduler (the daemon's heartbeat, or the last sweep from cron),
+the people, and stored content that mail or rendering cannot use. Checks that need the
+database are reported as not checked when it is unusable. OK and WARN leave the exit
+code at 0; any FAIL makes it non-zero.
+
+Where each check lives: ``result`` (``Result``, ``Status``), ``settings`` (configuration,
+secrets, identity), ``database``, ``mail`` (transport, addresses, outbox), ``web`` (links,
+``s55 serve``'s secret and proxies), ``audit`` (audit chain, rows vs log), ``scheduler``,
+``people`` (people, content); ``diagnose`` here runs them in order.
+
+May import the core and any room's library modules (it reads what they keep); never a face.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import datetime
+
+from workflow.clock import LONDON
+from workflow.config import Settings
+from workflow.doctor.audit import check_audit, check_replay
+from workflow.doctor.database import check_database
+from workflow.doctor.mail import check_addresses, check_mail, check_outbox
+from workflow.doctor.people import check_content, check_people
+from workflow.doctor.result import Result, Status, _fail, _first_line, _warn
+from workflow.doctor.scheduler import check_scheduler
+from workflow.doctor.settings import check_identity, check_secrets, check_settings
+from workflow.doctor.web import check_links, check_web
+from workflow.errors import S55Error
+from workflow.storage.db import Database
+
+__all__ = ["Result", "Status", "check_content", "diagnose", "failed"]
+
+
+def _skipped(why: str) -> list[Result]:
+    return [_warn(c, f"not checked: {why}", "fix the checks above first")
+            for c in ("outbox", "audit chain", "rows vs log", "scheduler", "people", "content")]
+
+
+def diagnose(load: Callable[[], Settings], env: Mapping[str, str],
+             now: Callable[[], datetime]) -> list[Result]:
+    """Every check, in order. ``load`` builds the settings; ``env`` is the environment
+    (only to tell where a secret came from); ``now`` is the clock."""
+    config, settings = check_settings(load)
+    if settings is None:
+        return [config]
+    results = [config, check_secrets(settings, env), check_identity(settings)]
+    try:
+        db = Database(settings.database_url, statement_timeout_ms=settings.statement_timeout_ms,
+                      audit_key_file=settings.audit_key_file)
+    except S55Error as exc:
+        return [*results, _fail("database", _first_line(exc), "fix S55_DATABASE_URL"),
+                check_mail(settings), check_addresses(settings), check_links(settings),
+                check_web(settings), *_skipped("no database")]
+    try:
+        results.append(check_database(db))
+        results.append(check_mail(settings))
+        results.append(check_addresses(settings))
+        results.append(check_links(settings))
+        results.append(check_web(settings))
+        if results[3].status is Status.FAIL:
+            return results + _skipped("the database is not usable")
+        results += [check_outbox(db, now()), check_audit(db), check_replay(db),
+                    check_scheduler(db, settings, now()),
+                    check_people(db, now().astimezone(LONDON).date()), check_content(db)]
+        return results
+    finally:
+        db.dispose()
+
+
+def failed(results: list[Result]) -> bool:
+    return any(r.status is Status.FAIL for r in results)

@@ -1,0 +1,57 @@
+"""Checks of the configuration: the settings load, secrets come from the environment
+only, and who acts is provable (identity, separation of duties)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+from pydantic import ValidationError
+from sqlalchemy.engine import make_url
+
+from workflow.config import Settings, describe
+from workflow.doctor.result import Result, _fail, _first_line, _ok, _warn
+from workflow.errors import S55Error
+
+
+def check_settings(load: Callable[[], Settings]) -> tuple[Result, Settings | None]:
+    try:
+        settings = load()
+    except ValidationError as exc:
+        return _fail("configuration", f"settings do not load: {describe(exc)}",
+                     "fix the S55_* variable named above"), None
+    except S55Error as exc:
+        return _fail("configuration", f"settings do not load: {_first_line(exc)}",
+                     "fix the S55_* variable named above"), None
+    return _ok("configuration", "settings loaded from S55_* environment variables"), settings
+
+
+def check_secrets(settings: Settings, env: Mapping[str, str]) -> Result:
+    """The SMTP password comes from the environment only, and nowhere else holds one."""
+    name = "secrets"
+    if settings.smtp_password is not None and "S55_SMTP_PASSWORD" not in env:
+        return _fail(name, "an SMTP password was read from somewhere other than "
+                     "S55_SMTP_PASSWORD", "remove it from files; set it in the environment "
+                     "(e.g. a systemd EnvironmentFile readable by the service only)")
+    if settings.smtp_username and settings.smtp_password is None:
+        return _warn(name, f"S55_SMTP_USERNAME is {settings.smtp_username} but "
+                     "S55_SMTP_PASSWORD is not set", "set S55_SMTP_PASSWORD in the "
+                     "service's environment")
+    if make_url(settings.database_url).password:
+        return _warn(name, "the database URL contains a password", "leave it out of "
+                     "S55_DATABASE_URL and use ~/.pgpass or PGPASSWORD instead")
+    return _ok(name, "SMTP password only from the environment; none in the database URL")
+
+
+def check_identity(settings: Settings) -> Result:
+    """How the acting person is established, and whether duties are kept apart."""
+    name = "identity"
+    if settings.identity == "claimed":
+        return _warn(name, "S55_IDENTITY=claimed: --as is taken on trust, so the state log "
+                     "cannot prove who acted (every event says 'claimed')",
+                     "set S55_IDENTITY=os and give each person their login "
+                     "(`s55 people edit EMAIL --login ACCOUNT --reason ...`)")
+    if not settings.separation_of_duties:
+        return _warn(name, "S55_SEPARATION_OF_DUTIES=false: the force-input submitter may "
+                     "sign off", "unset it unless one person really must do both")
+    return _ok(name, "S55_IDENTITY=os: the operating-system account decides who acts; "
+               "separation of duties on")
