@@ -37,7 +37,9 @@ from workflow import audit, content, links
 from workflow.audit import Action, Channel, Identity, Provenance
 from workflow.errors import S55Error
 from workflow.identity import check_text, find_person
-from workflow.mail.queue import Recipient, prepare_messages, reply_contact, write_prepared
+from workflow.mail.prepare import prepare_messages
+from workflow.mail.recipients import Recipient, reply_contact
+from workflow.mail.write import write_prepared
 from workflow.service import Workflow
 from workflow.storage.models import InspectionReport, Person, Recommendation, Response
 

@@ -107,7 +107,9 @@ def _record_event(s: Any, settings: Settings, cp: Checkpoint, actor: str,
     """The ``checkpoint`` event and its mail to every auditor; how many were mailed."""
     from states import Role
     from workflow.audit import Action, append
-    from workflow.mail.queue import people_with_role, prepare_alert, write_prepared
+    from workflow.mail.prepare import prepare_alert
+    from workflow.mail.recipients import people_with_role
+    from workflow.mail.write import write_prepared
 
     auditors = people_with_role(s, Role.AUDITOR.value)
     prepared = prepare_alert(

@@ -81,7 +81,8 @@ def _notify(wf: Workflow, s: Session, event: audit.AuditEvent, person: Person, c
             acting: Acting, reason: str | None, pccs: list[Person]) -> list[str]:
     """Mail a privilege change to every active auditor and to the PCC(s) in office before
     it (``pccs``)."""
-    from workflow.mail.queue import Recipient, queue_messages
+    from workflow.mail.queue import queue_messages
+    from workflow.mail.recipients import Recipient
     from workflow.storage.people import active_with_role
 
     people = active_with_role(s, Role.AUDITOR.value) + pccs

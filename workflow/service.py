@@ -195,12 +195,12 @@ class Workflow:
         # Mail is rendered and checked before the audit append: the append takes the
         # chain lock, held to the commit, so only the writes happen under it.
         from workflow import links  # lazily, as the mail it gives links to
-        from workflow.mail import queue as mail  # lazily: read-only commands never load Jinja
+        from workflow.mail import transition, write  # lazily: read-only commands never load Jinja
 
         # Whoever the mail asks to act next gets their own link (issue 13), issued here.
         issuer = links.issuer(session, self.settings, now, response_id, dest.value,
                               loaded.response.version)
-        batches = mail.prepare_for_transition(
+        batches = transition.prepare_for_transition(
             session, settings=self.settings, now=now, response=loaded.response,
             report=loaded.report, trigger=trigger, actor_email=acting.email,
             reason=_clean_reason(reason), recommendations=loaded.recommendations,
@@ -213,7 +213,7 @@ class Workflow:
             by=acting.by,
         )
         for batch in batches:
-            mail.write_prepared(session, batch, event)
+            write.write_prepared(session, batch, event)
         return loaded.response
 
     def _check(self, session: Session, spec: TransitionSpec, loaded: Loaded, acting: Acting,

@@ -64,7 +64,7 @@ class EventRow(Protocol):
 _EVENTS: Any = AuditEvent.__table__  # type: ignore[attr-defined]
 _COLUMNS = ("response_id", "at", "actor", "action", "trigger", "from_state", "to_state",
             "reason", "payload")
-#: The mail kind of the s55(6) copies (``workflow.mail.queue``).
+#: The mail kind of the s55(6) copies (``workflow.mail.transition``).
 COPY_KIND = "publish_copy"
 
 

@@ -2,9 +2,19 @@
 (``queue``), the outbox store and its delivery through ``notifications`` (``outbox``), and
 the outbox as the CLI shows it (``views``).
 
+Queueing is built from ``recipients`` (who gets what, the Reply-To), ``prepare`` (render
+and check; the reader's personal link from a ``LinkIssuer``), ``transition`` (a
+transition's context and batches) and ``write`` (the outbox rows, the MAIL_QUEUED event, a
+message dead at once). Delivery from ``store`` (``SqlOutboxStore``: claims, the "sent"
+record, auditing sends), ``failures`` (after a failed send: retry, dead, the admins'
+alert) and ``deliverable`` (a claimed row with its personal links filled in). The errors
+are in ``errors``.
+
 May import ``states``, ``notifications``, ``storage`` and the core's ``audit``, ``errors``,
 ``clock``, ``config``, ``audit_keys`` and ``link_keys`` (the dispatcher fills in the
 approvers' link tokens); never ``service``, a face, documents or escalations.
-Arrows inside: ``outbox`` → ``views`` → ``queue`` → ``digest`` (what a queued message says,
-bound into the audit chain).
+Arrows inside point down this order, never up: ``outbox`` → ``store`` → ``failures``,
+``deliverable`` → ``views`` → ``queue`` → ``transition``, ``write`` → ``prepare`` →
+``recipients`` → ``errors``, ``digest`` (what a queued message says, bound into the audit
+chain).
 """

@@ -29,7 +29,8 @@ from workflow.clock import Clock
 from workflow.config import Settings
 from workflow.errors import InvalidInputError, NotFoundError
 from workflow.mail.digest import mail_of
-from workflow.mail.queue import MailTestError, OutboxStateError, UnusableAddressError, reply_contact
+from workflow.mail.errors import MailTestError, OutboxStateError, UnusableAddressError
+from workflow.mail.recipients import reply_contact
 from workflow.storage.db import Database
 from workflow.storage.models import OutboxMessage
 

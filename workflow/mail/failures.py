@@ -1,0 +1,82 @@
+"""What the outbox store does after a failed send: ``mark_failed`` (pending again, retried
+at ``retry_at``) and ``mark_dead`` (given up, the admins alerted), each with its audit
+event."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Table, update
+from sqlalchemy.orm import Session
+
+from notifications.dispatcher import OutboxItem
+from states import Role
+from workflow import audit
+from workflow.audit import Action, Provenance
+from workflow.config import Settings
+from workflow.mail.errors import MailError
+from workflow.mail.queue import queue_alert
+from workflow.mail.write import MAILER
+from workflow.storage.db import Database
+from workflow.storage.models import OutboxMessage
+
+log = logging.getLogger("s55.mail")
+
+_T: Table = OutboxMessage.__table__  # type: ignore[attr-defined]
+_C = _T.c
+
+
+class FailedSends:
+    """The failure half of ``SqlOutboxStore`` (its base): each method one ``Database.run``."""
+
+    db: Database
+    settings: Settings
+    by: Provenance
+
+    def _finish(self, s: Session, item: OutboxItem, **values: Any) -> bool:
+        res = s.execute(update(_T).where(_C.id == item.id, _C.status == "sending").values(
+            attempts=item.attempts + 1, claimed_by=None, claimed_until=None, **values))
+        return bool(res.rowcount)  # type: ignore[attr-defined]
+
+    def mark_failed(self, item: OutboxItem, *, worker: str, now: datetime, error: str,
+                    retry_at: datetime) -> None:
+        def mark_failed(s: Session) -> None:
+            self._finish(s, item, status="pending", next_attempt_at=retry_at, last_error=error)
+            audit.append(s, at=now, actor=MAILER, action=Action.MAIL_FAILED,
+                         response_id=item.response_id, payload={
+                             "outbox": item.id, "to": item.mail.recipient, "kind": item.kind,
+                             "attempt": item.attempts + 1, "error": error,
+                             "retry_at": retry_at.isoformat(), "worker": worker},
+                         by=self.by)
+
+        self.db.run(mark_failed)
+
+    def mark_dead(self, item: OutboxItem, *, worker: str, now: datetime, error: str) -> None:
+        def mark_dead(s: Session) -> MailError | None:
+            """Returns why the admins could not be alerted (logged once, after the commit)."""
+            self._finish(s, item, status="dead", last_error=error)
+            event = audit.append(s, at=now, actor=MAILER, action=Action.MAIL_DEAD,
+                                 response_id=item.response_id, payload={
+                                     "outbox": item.id, "to": item.mail.recipient,
+                                     "kind": item.kind, "attempts": item.attempts + 1,
+                                     "error": error, "worker": worker}, by=self.by)
+            if item.kind == "mail_dead":
+                return None  # an alert about an alert would loop; the audit event stands
+            try:
+                with s.begin_nested():
+                    queue_alert(s, settings=self.settings, now=now, kind="mail_dead",
+                                roles=[Role.ADMIN], event=event, actor=MAILER,
+                                response_id=item.response_id, context={
+                                    "outbox_id": item.id,
+                                    "dead_recipient": item.mail.recipient,
+                                    "dead_subject": item.mail.subject,
+                                    "attempts": item.attempts + 1, "error": error})
+            except MailError as exc:
+                return exc
+            return None
+
+        problem = self.db.run(mark_dead)
+        if problem is not None:
+            log.error("no admin alert for dead outbox %s: %s", item.id, problem)

@@ -1,0 +1,122 @@
+"""Writing prepared mail into the outbox as caused by an event (one INSERT, a repeat for
+the same event a no-op, the MAIL_QUEUED digests), and a message dead at once recorded and
+the admins alerted."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from sqlalchemy import bindparam, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from notifications.message import message_id_for
+from states import Role
+from workflow import audit
+from workflow.audit import Action
+from workflow.mail.digest import mail_digest, mail_of
+from workflow.mail.errors import MailError
+from workflow.mail.prepare import Prepared, prepare_alert
+from workflow.storage.models import AuditEvent, OutboxMessage
+
+log = logging.getLogger("s55.mail")
+MAILER = "s55-mailer"  # the actor of delivery audit events
+
+
+_OUTBOX: Any = OutboxMessage.__table__  # type: ignore[attr-defined]
+_POINT = (update(_OUTBOX).where(_OUTBOX.c.id == bindparam("oid"))
+          .values(queued_event_id=bindparam("queued")))
+
+
+def dedupe_key(event_id: int, recipient: str) -> str:
+    """An outbox row's dedupe key: the event that caused it and its recipient."""
+    return f"{event_id}:{recipient}"
+
+
+def write_prepared(session: Session, prepared: Prepared, event: AuditEvent) -> list[OutboxMessage]:
+    """Add the prepared messages to the outbox as caused by ``event``; the ones added.
+
+    The dedupe key is ``<event id>:<recipient>``, so writing twice for one event adds
+    nothing. A MAIL_QUEUED audit event records the queued ids.
+    """
+    for row, values in zip(prepared.rows, prepared.values, strict=True):
+        key = dedupe_key(event.id or 0, row.recipient)
+        bound = {"event_id": event.id or 0, "dedupe_key": key,
+                 "message_id": message_id_for(key, row.sender)}
+        values.update(bound)
+        for name, value in bound.items():
+            setattr(row, name, value)
+    added = _insert_new(session, prepared.rows, prepared.values)
+    if prepared.links is not None and added:
+        prepared.links.write(session, event.id or 0)
+    rows = [r for r in added if r.status != "dead"]
+    if rows:
+        queued = audit.append(
+            session, at=rows[0].created_at, actor=prepared.actor, action=Action.MAIL_QUEUED,
+            response_id=prepared.response_id, by=audit.Provenance.of(event),
+            payload={"kind": prepared.kind, "cause_event": event.id,
+                     "outbox": [{"id": r.id, "to": r.recipient, "digest": mail_digest(mail_of(r))}
+                                for r in rows]})
+        # The row points at the event holding its digest (a row changed behind s55's back
+        # no longer matches it, and the dispatcher refuses to send it).
+        session.connection().execute(_POINT, [{"oid": r.id, "queued": queued.id} for r in rows])
+    for row in added:
+        if row.status == "dead":
+            _record_dead(session, prepared, event, row)
+    return added
+
+
+def _record_dead(session: Session, prepared: Prepared, event: AuditEvent,
+                 row: OutboxMessage) -> None:
+    """A message that could never be sent (no address it can carry): a MAIL_DEAD event
+    naming the outbox row and why, and the admins' ``mail_dead`` alert, as the dispatcher
+    does for a message that failed delivery. No alert about an alert (that would loop),
+    and none when nobody can receive it: the event and the dead row stand."""
+    dead = audit.append(session, at=row.created_at, actor=MAILER, action=Action.MAIL_DEAD,
+                        response_id=prepared.response_id, by=audit.Provenance.of(event),
+                        payload={"outbox": row.id, "to": row.recipient, "kind": row.kind,
+                                 "attempts": 0, "error": row.last_error,
+                                 "cause_event": event.id})
+    if row.kind == "mail_dead" or prepared.settings is None:
+        return
+    try:  # reads only: a refusal here has written nothing
+        alert = prepare_alert(session, settings=prepared.settings, now=row.created_at,
+                              kind="mail_dead", roles=[Role.ADMIN], actor=MAILER,
+                              response_id=prepared.response_id, context={
+                                  "outbox_id": row.id,
+                                  # the bad address may hold a line break: shown, not obeyed
+                                  "dead_recipient": "".join(
+                                      c if c.isprintable() else "?" for c in row.recipient),
+                                  "dead_subject": row.subject, "attempts": 0,
+                                  "error": row.last_error})
+    except MailError as exc:
+        log.error("no admin alert for dead outbox %s: %s", row.id, exc)
+        return
+    write_prepared(session, alert, dead)
+
+
+#: The outbox INSERT, built once per dialect (keyed by "is SQLite").
+_INSERT_NEW = {sqlite: (insert_(_OUTBOX).on_conflict_do_nothing(index_elements=["dedupe_key"])
+                        .returning(_OUTBOX.c.id, _OUTBOX.c.dedupe_key))
+               for sqlite, insert_ in ((True, sqlite_insert), (False, pg_insert))}
+
+
+def _insert_new(session: Session, rows: list[OutboxMessage],
+                values: list[dict[str, Any]]) -> list[OutboxMessage]:
+    """Insert the rows (``values``: their columns) whose dedupe key is new, in one
+    statement; the inserted ones, with ids.
+
+    ``INSERT ... ON CONFLICT (dedupe_key) DO NOTHING`` (both dialects have it) makes a
+    repeat for the same event a no-op without a read first.
+    """
+    if not rows:
+        return []
+    conn = session.connection()
+    # Core on the session's connection: the ORM's bulk-insert layer would double the cost.
+    stmt = _INSERT_NEW[conn.dialect.name == "sqlite"]
+    ids = dict((key, id_) for id_, key in conn.execute(stmt, values))
+    for row in rows:
+        row.id = ids.get(row.dedupe_key)
+    return [r for r in rows if r.id is not None]
