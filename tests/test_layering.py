@@ -195,6 +195,21 @@ def test_the_product_does_not_import_bench_or_tests() -> None:
                 {n.split(".")[0] for n in imports_in(p.read_text(encoding="utf-8"))}]
 
 
+#: The mail room's modules, top to bottom (its ``__init__`` docstring); a rung may import
+#: only the rungs below it, so one on the same rung or above is an arrow pointing up.
+MAIL_ORDER = (("outbox",), ("store",), ("failures", "deliverable"), ("views",), ("queue",),
+              ("transition", "write"), ("prepare",), ("recipients",), ("errors", "digest"))
+
+
+def test_the_mail_room_imports_down_its_order() -> None:
+    """Every mail module is on a rung, and imports only mail modules on lower rungs."""
+    rung = {f"workflow.mail.{m}": i for i, names in enumerate(MAIL_ORDER) for m in names}
+    assert set(rung) == {m for m in KNOWN if m.startswith("workflow.mail.")}
+    edges = graph()
+    assert [(m, t) for m in sorted(rung) for t in sorted(edges[m])
+            if t in rung and rung[t] <= rung[m]] == []
+
+
 class TestTheRulesCanFail:
     """The checks above would catch a forbidden import (each case is one line of source)."""
 
