@@ -256,44 +256,69 @@ def plan(dates: Dates, policy: Policy, fired: Container[tuple[str, int]],
 
 def _plan_rules(dates: Dates, policy: Policy, fired: Container[tuple[str, int]],
                 moment: Moment) -> Plan:
-    """``plan`` the long way: every rule of the state."""
-    last = moment.last_due_day
-    on = moment.working.on_or_before
+    """``plan`` the long way: every rule of the state.
+
+    Each day's working day is looked up once (``WorkingDays.known``, the days already
+    answered, before asking ``on_or_before``) and Firings are built as they are found.
+    """
+    last, hour = moment.last_due_day, moment.hour
+    known, on = moment.working.known, moment.working.on_or_before
     anchor: date | None
-    due: list[tuple[Rule, int, date]] = []  # (rule, occurrence, the rule's day)
-    nxt: tuple[date, int] | None = None
-    nxt_rule: Rule | None = None
+    due: list[Firing] = []
+    nxt: Firing | None = None
     for rule, slot, offset, key, repeat in policy.steps[dates[0]]:
         anchor = dates[slot]  # type: ignore[assignment]
         if anchor is None:
             continue
         base = anchor + offset
-        if on(base) > last:  # not due yet: the usual case
-            ahead = (base, 0) if key not in fired else _next_unfired(rule, anchor, 0, fired)
+        if (day := known.get(base) or on(base)) > last:  # not due yet: the usual case
+            k = 0
+            if key in fired:
+                if (ahead := _next_unfired(rule, anchor, 0, fired)) is None:
+                    continue
+                base, k = ahead
+                day = known.get(base) or on(base)
         elif repeat is None:
             if key not in fired:
-                due.append((rule, 0, base))
+                due.append(_new(Firing, (rule, 0, day, hour, None if day == base else base)))
+            continue
+        elif (ahead := _due_repeats(rule, anchor, base, repeat, moment, fired, due)) is None:
             continue
         else:
-            count = (last - base).days // repeat.days + 1 if base <= last else 0
-            while on(base + repeat * count) <= last:  # moved back into the due days
-                count += 1
-            rule_id = rule.id
-            due.extend((rule, k, base + repeat * k) for k in range(count)
-                       if (rule_id, k) not in fired)
-            ahead = _next_unfired(rule, anchor, count, fired)
-        if ahead is not None and (nxt is None or on(ahead[0]) < on(nxt[0])):
-            nxt, nxt_rule = ahead, rule
-    hour = moment.hour
-    nxt_firing = (_firing(nxt_rule, nxt[1], nxt[0], hour, on(nxt[0]))
-                  if nxt and nxt_rule else None)
+            base, k = ahead
+            day = known.get(base) or on(base)
+        if nxt is None or day < nxt[2]:  # the earliest; the first in policy order on ties
+            nxt = _new(Firing, (rule, k, day, hour, None if day == base else base))
+    return _chosen(due, nxt, policy.order)
+
+
+def _chosen(due: list[Firing], nxt: Firing | None, order: Mapping[str, int]) -> Plan:
+    """The plan: the most severe due firing (ties: the latest day, then the later rule in
+    the policy) supersedes the others."""
     if not due:
-        return _new(Plan, (None, (), nxt_firing))
-    firings = [_firing(r, k, day, hour, on(day)) for r, k, day in due]
-    if len(firings) > 1:
-        order = policy.order
-        firings.sort(key=lambda f: (f.rule.rank, f.day, order[f.rule.id]))
-    return _new(Plan, (firings[-1], tuple(firings[:-1]), nxt_firing))
+        return _new(Plan, (None, (), nxt))
+    if len(due) > 1:
+        due.sort(key=lambda f: (f[0].rank, f[2], order[f[0].id]))
+    return _new(Plan, (due[-1], tuple(due[:-1]), nxt))
+
+
+def _due_repeats(rule: Rule, anchor: date, base: date, repeat: timedelta, moment: Moment,
+                 fired: Container[tuple[str, int]], due: list[Firing]
+                 ) -> tuple[date, int] | None:
+    """Add a repeating rule's unfired due occurrences (its first is due) to ``due``; its
+    first unfired occurrence ahead (the rule's day and occurrence)."""
+    last, hour = moment.last_due_day, moment.hour
+    known, on = moment.working.known, moment.working.on_or_before
+    count = (last - base).days // repeat.days + 1 if base <= last else 0
+    while on(base + repeat * count) <= last:  # moved back into the due days
+        count += 1
+    rule_id = rule.id
+    for k in range(count):
+        if (rule_id, k) not in fired:
+            rule_day = base + repeat * k
+            sent = known.get(rule_day) or on(rule_day)
+            due.append(_new(Firing, (rule, k, sent, hour, None if sent == rule_day else rule_day)))
+    return _next_unfired(rule, anchor, count, fired)
 
 
 def upcoming(dates: Dates, policy: Policy, fired: Iterable[tuple[str, int]], moment: Moment,

@@ -31,13 +31,14 @@ class WorkingDays:
     """Monday to Friday except the bank holidays ``holiday`` names (or, with
     ``weekends=False`` and no lookup, every day: calendar days, nothing moves)."""
 
-    __slots__ = ("_holiday", "_weekend", "_before")
+    __slots__ = ("_holiday", "_weekend", "known")
 
     def __init__(self, holiday: HolidayLookup = _no_holidays, *, weekends: bool = True) -> None:
         self._holiday = holiday
         self._weekend = _WEEKEND if weekends else {}
-        # The planner asks about the same few days for every open response: remembered.
-        self._before: dict[date, date] = {}
+        #: The days already answered: day -> ``on_or_before(day)``. The planner asks about
+        #: the same few days for every open response, and reads this before calling.
+        self.known: dict[date, date] = {}
 
     def closed(self, day: date) -> str | None:
         """Why ``day`` is not a working day ("Christmas Day", "Saturday"), or None."""
@@ -45,12 +46,12 @@ class WorkingDays:
 
     def on_or_before(self, day: date) -> date:
         """``day`` if it is a working day, else the last working day before it."""
-        found = self._before.get(day)
+        found = self.known.get(day)
         if found is None:
             found = day
             while self.closed(found) is not None:
                 found -= _DAY
-            self._before[day] = found
+            self.known[day] = found
         return found
 
 

@@ -21,7 +21,7 @@ from pathlib import Path
 import psycopg
 import pytest
 from sqlalchemy import event, select, text
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import QueuePool
 from waiting import wait_until
@@ -431,6 +431,24 @@ def test_the_planners_raw_read_is_retried_after_its_backend_is_terminated(
     dates, _ = db.query(read)  # type: ignore[misc]
     assert len(attempts) == 2
     assert list(dates) == [rid]
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+@pytest.mark.postgresql
+def test_a_fetch_without_a_session_is_retried_after_its_backend_is_terminated(
+        db: Database) -> None:
+    """``Database.fetch`` (the planner's read, no Session) runs again on a fresh connection
+    when its backend is terminated under its statement; a statement that fails for good is
+    refused at once, not retried."""
+    with db.engine.begin() as conn:
+        conn.exec_driver_sql("CREATE SEQUENCE once")
+    rows = db.fetch("SELECT CASE WHEN nextval('once') = 1 "
+                    "THEN pg_terminate_backend(pg_backend_pid()) END, 7")
+    assert rows == [(None, 7)]
+    assert db.fetch("SELECT last_value FROM once") == [(2,)]  # two attempts, no more
+    with pytest.raises(DBAPIError, match="no_such_table"):
+        db.fetch("SELECT * FROM no_such_table")
+    assert db.fetch("SELECT last_value FROM once") == [(2,)]
 
 
 def test_a_connection_broken_on_the_clients_side_is_transient() -> None:

@@ -23,6 +23,7 @@ from workflow.cli import app
 from workflow.storage import schema
 from workflow.storage.backup import known_revisions
 from workflow.storage.db import Database
+from workflow.storage.indexes import OPEN_STATES, OPEN_STATES_SQL
 
 APPEND_ONLY = {
     "sqlite": {"audit_event_no_update", "audit_event_no_delete"},
@@ -91,6 +92,24 @@ def test_models_and_migrations_agree(empty: Database) -> None:
     assert schema.current(empty) == schema.head()
     assert tables(empty) == set(SQLModel.metadata.tables)
     assert differences(empty) == []
+
+
+def test_the_open_responses_index_is_partial_with_the_planners_where(empty: Database) -> None:
+    """ix_response_open is partial, its WHERE word for word the planner's (SQLite uses a
+    partial index only when the query repeats it). The models do not carry the WHERE and
+    autogenerate does not compare it, so this is the check."""
+    schema.upgrade(empty)
+    with empty.engine.connect() as conn:
+        if empty.is_sqlite:
+            sql = conn.execute(text("SELECT sql FROM sqlite_master WHERE type = 'index' "
+                                    "AND name = 'ix_response_open'")).scalar_one()
+            assert sql.endswith(f"WHERE {OPEN_STATES_SQL}"), sql
+        else:
+            where = conn.execute(text(
+                "SELECT pg_get_expr(indpred, indrelid) FROM pg_index "
+                "WHERE indexrelid = 'ix_response_open'::regclass")).scalar_one()
+            assert where == "((state)::text = ANY ((ARRAY[" + ", ".join(
+                f"'{s}'::character varying" for s in OPEN_STATES) + "])::text[]))", where
 
 
 def test_upgrade_downgrade_upgrade(empty: Database) -> None:

@@ -94,6 +94,7 @@ HOURLY_LIMIT = 3
 #: unknown without a look-up.
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{32,64}")
 _TABLE: Any = ActionLink.__table__  # type: ignore[attr-defined]
+_INSERT = insert(_TABLE)  # built once: its cache key is computed once, not every transition
 
 
 def token_hash(token: str) -> str:
@@ -384,7 +385,7 @@ class Issuer:
                 place, email = row.pop("place"), row.pop("email")
                 token = link_keys.token_for(self.ring, place, dedupe_key(event_id, email))
                 rows.append({**row, "token_hash": token_hash(token), "event_id": event_id})
-            session.connection().execute(insert(_TABLE), rows)
+            session.connection().execute(_INSERT, rows)
             self.pending = []
 
 

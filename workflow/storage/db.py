@@ -22,12 +22,12 @@ import random
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager, nullcontext, suppress
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import quote
 
-from sqlalchemy import Engine, create_engine, event, inspect, text
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 from sqlalchemy.orm import Session
@@ -162,6 +162,30 @@ def _close(session: Session) -> None:
         log.info("connection gone while closing a session: %s", _first_line(exc))
 
 
+def fetch_on(conn: Connection, sql: str) -> list[Any]:
+    """Every row of parameterless ``sql``, run on the driver's own cursor: plain tuples, no
+    Result objects.
+
+    A driver error is raised as SQLAlchemy's, with the connection invalidated when the
+    server is gone, exactly as a statement through SQLAlchemy would be: ``Database.query``
+    and ``Database.fetch`` retry a terminated backend only when they can see it was one.
+    """
+    dbapi = conn.dialect.loaded_dbapi
+    cursor = conn.connection.cursor()
+    try:
+        cursor.execute(sql)
+        return list(cursor.fetchall())
+    except dbapi.Error as exc:
+        gone = conn.dialect.is_disconnect(exc, conn.connection.dbapi_connection, cursor)
+        if gone:
+            conn.invalidate(exc)
+        raise DBAPIError.instance(sql, None, exc, dbapi.Error, connection_invalidated=gone,
+                                  dialect=conn.dialect) from exc
+    finally:
+        with suppress(dbapi.Error):
+            cursor.close()
+
+
 class Database:
     """One database: a write engine and a read engine over the same URL."""
 
@@ -283,6 +307,20 @@ class Database:
                 self.give_up_unless_transient(exc, attempt, attempts)
             finally:
                 _close(session)
+            time.sleep(backoff(attempt))
+        raise AssertionError("unreachable")
+
+    def fetch(self, sql: str, *, attempts: int = RETRY_ATTEMPTS) -> list[Any]:
+        """Every row of parameterless ``sql`` (``fetch_on``), read on a pooled connection
+        without a Session, and run again on a transient fault as ``query`` runs. One
+        statement sees one snapshot on its own; the Session and its BEGIN cost more than
+        a small read (the escalation planner reads every open response on every sweep)."""
+        for attempt in range(1, attempts + 1):
+            try:
+                with self.read_engine.connect() as conn:  # closing returns it, rolled back
+                    return fetch_on(conn, sql)
+            except DBAPIError as exc:
+                self.give_up_unless_transient(exc, attempt, attempts)
             time.sleep(backoff(attempt))
         raise AssertionError("unreachable")
 
