@@ -5,14 +5,13 @@ refused precisely (database unchanged) otherwise."""
 from __future__ import annotations
 
 import hashlib
-import re
 import threading
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
 import pytest
 import time_machine
+from link_support import BASE, DURING, LINK, _during  # noqa: F401 - _during is autouse
 from smtp_server import Server
 from sqlalchemy import select
 
@@ -36,17 +35,6 @@ from workflow.mail import outbox
 from workflow.service import Workflow
 from workflow.storage.db import Database
 from workflow.storage.models import ActionLink, AuditEvent, OutboxMessage, Response
-
-DURING = "2024-10-14 10:00:00+01:00"
-BASE = "https://s55.opcc.example"
-LINK = re.compile(re.escape(BASE) + r"/l/([A-Za-z0-9_-]{43})")
-
-
-@pytest.fixture(autouse=True)
-def _during() -> Iterator[None]:
-    """Officers work on the Norfolk report in October 2024 (tests move on from here)."""
-    with time_machine.travel(DURING, tick=False):
-        yield
 
 
 @pytest.fixture

@@ -9,11 +9,10 @@ import re
 import sqlite3
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import time_machine
+from link_support import BASE, LINK, _during  # noqa: F401 - _during is autouse
 from smtp_server import Server
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
@@ -26,16 +25,6 @@ from workflow.mail import outbox
 from workflow.service import Workflow
 from workflow.storage.db import Database
 from workflow.storage.models import ActionLink, AuditEvent, OutboxMessage
-
-DURING = "2024-10-14 10:00:00+01:00"
-BASE = "https://s55.opcc.example"
-LINK = re.compile(re.escape(BASE) + r"/l/([A-Za-z0-9_-]{43})")
-
-
-@pytest.fixture(autouse=True)
-def _during() -> Iterator[None]:
-    with time_machine.travel(DURING, tick=False):
-        yield
 
 
 @pytest.fixture
