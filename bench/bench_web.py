@@ -89,7 +89,7 @@ def _report_data(title: str) -> dict[str, Any]:
 def setup(url: str, clients: int, key_file: Path) -> list[Client]:
     """Per client, one response waiting on the PCC and one on the force; their links
     (taken from the queued mail, as the people would)."""
-    db = Database(url)
+    db = Database(url, audit_key_file=key_file)  # the links derive from the audit key
     wf = Workflow(db, settings_for(url, str(key_file)))
     content.add_person(wf, {"name": "Admin", "email": ADMIN, "roles": ["admin"]}, None)
     content.add_person(wf, {"name": "Liaison", "email": FORCE, "roles": ["force"]}, ADMIN)
