@@ -117,3 +117,17 @@ def as_delivered(db: Any, row: Any) -> tuple[str, str]:
     ring = audit_keys.load(db.audit_key_file) if db.audit_key_file else None
     return (link_keys.fill(row.body_text, ring, row.dedupe_key),
             link_keys.fill(row.body_html or "", ring, row.dedupe_key))
+
+
+def behind_the_triggers(db: Any, sql: str) -> None:
+    """Alter the audit table the way only someone with DDL rights could: its append-only
+    triggers dropped (SQLite) or disabled (PostgreSQL) around ``sql``."""
+    with db.engine.begin() as conn:
+        if db.is_sqlite:
+            conn.execute(text("DROP TRIGGER IF EXISTS audit_event_no_update"))
+            conn.execute(text("DROP TRIGGER IF EXISTS audit_event_no_delete"))
+            conn.execute(text(sql))
+        else:
+            conn.execute(text("ALTER TABLE audit_event DISABLE TRIGGER USER"))
+            conn.execute(text(sql))
+            conn.execute(text("ALTER TABLE audit_event ENABLE TRIGGER USER"))

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DatabaseError as SADatabaseError
 
-from tests.factories import ADMIN, norfolk, norfolk_report, snapshot
+from tests.factories import ADMIN, behind_the_triggers, norfolk, norfolk_report, snapshot
 from workflow import audit, content
 from workflow.config import Settings
 from workflow.service import Workflow
@@ -23,19 +23,6 @@ def wf(db: Database, settings: Settings) -> Workflow:
     workflow = Workflow(db, settings)
     norfolk(workflow)
     return workflow
-
-
-def _behind_the_triggers(db: Database, sql: str) -> None:
-    """Alter the table the way only someone with DDL rights could."""
-    with db.engine.begin() as conn:
-        if db.is_sqlite:
-            conn.execute(text("DROP TRIGGER audit_event_no_update"))
-            conn.execute(text("DROP TRIGGER audit_event_no_delete"))
-            conn.execute(text(sql))
-        else:
-            conn.execute(text("ALTER TABLE audit_event DISABLE TRIGGER USER"))
-            conn.execute(text(sql))
-            conn.execute(text("ALTER TABLE audit_event ENABLE TRIGGER USER"))
 
 
 class TestAppendOnly:
@@ -91,7 +78,7 @@ class TestVerify:
 
     def test_altered_row_is_found(self, wf: Workflow) -> None:
         """Changing a field behind the triggers' back breaks that very event."""
-        _behind_the_triggers(wf.db, "UPDATE audit_event SET reason = 'edited later' WHERE id = 4")
+        behind_the_triggers(wf.db, "UPDATE audit_event SET reason = 'edited later' WHERE id = 4")
         result = audit.verify(wf.db)
         assert result.broken is not None
         assert result.broken.event_id == 4
@@ -99,7 +86,7 @@ class TestVerify:
         assert result.count == 3
 
     def test_deleted_row_is_found(self, wf: Workflow) -> None:
-        _behind_the_triggers(wf.db, "DELETE FROM audit_event WHERE id = 2")
+        behind_the_triggers(wf.db, "DELETE FROM audit_event WHERE id = 2")
         result = audit.verify(wf.db)
         assert result.broken is not None
         assert result.broken.event_id == 3
@@ -109,7 +96,7 @@ class TestVerify:
         """A tamperer who rewrites the chain from scratch is caught by the head kept outside."""
         kept = audit.head(wf.db).hash
         assert audit.verify(wf.db, kept).head_found is True
-        _behind_the_triggers(wf.db, "DELETE FROM audit_event")
+        behind_the_triggers(wf.db, "DELETE FROM audit_event")
         with wf.db.write() as s:  # a forged, self-consistent history
             audit.append(s, at=wf.clock.now(), actor="forger@x.y",
                          action="created", payload={}, by=audit.Provenance.here("cli"))

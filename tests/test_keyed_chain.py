@@ -14,8 +14,7 @@ import pytest
 from sqlalchemy import text
 from typer.testing import CliRunner
 
-from tests.factories import ADMIN, AUDITOR, norfolk
-from tests.test_audit import _behind_the_triggers
+from tests.factories import ADMIN, AUDITOR, behind_the_triggers, norfolk
 from workflow import audit
 from workflow.cli import app
 from workflow.config import Settings
@@ -62,7 +61,7 @@ def test_init_makes_an_owner_only_key_and_every_event_is_signed(keyed: Any) -> N
 def _forge(db: Database, sql: str | None = None) -> None:
     """What a DBA without the key can do: write behind the triggers, append unsigned."""
     if sql:
-        _behind_the_triggers(db, sql)
+        behind_the_triggers(db, sql)
     plain = Database(db.url)  # no key: what the attacker's own connection writes
     try:
         with plain.write() as s:
@@ -102,7 +101,7 @@ def test_an_edited_and_re_hashed_event_keeps_no_valid_signature(keyed: Any) -> N
     run, db, _, _ = keyed
     with db.read() as s:
         rows = s.execute(text("SELECT id FROM audit_event ORDER BY id")).scalars().all()
-    _behind_the_triggers(db, "UPDATE audit_event SET actor = 'forger@x.example' WHERE id = 2")
+    behind_the_triggers(db, "UPDATE audit_event SET actor = 'forger@x.example' WHERE id = 2")
     _rehash(db, rows)
     assert audit.verify(db).ok  # the plain chain is fooled
     result = run("audit", "verify")
@@ -183,7 +182,7 @@ def test_checkpoints_mailed_to_the_auditors_prove_a_cut_tail(keyed: Any, smtp_se
     count = int(line.split("count=")[1].split()[0])
     with db.engine.begin() as conn:  # the mail those events queued goes too
         conn.execute(text(f"DELETE FROM outbox WHERE event_id >= {count}"))
-    _behind_the_triggers(db, f"DELETE FROM audit_event WHERE id >= {count}")
+    behind_the_triggers(db, f"DELETE FROM audit_event WHERE id >= {count}")
     cut = run("audit", "verify", "--checkpoints", str(folder))
     assert cut.exit_code == 1
     assert f"event {count} is gone (a cut tail or an emptied log)" in cut.stderr

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from link_support import BASE, LINK, _during  # noqa: F401 - _during is autouse
+from link_support import BASE, LINK, _during, assert_mail_without_a_link  # noqa: F401 - _during is autouse
 from smtp_server import Server
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
@@ -208,12 +208,7 @@ def test_without_an_audit_key_no_link_is_issued(db: Database, settings: Settings
     wf = Workflow(db, settings.model_copy(update={"base_url": BASE}))
     rid = norfolk(wf)
     wf.fire(rid, "request_force_input", ADMIN)
-    with db.read() as s:
-        assert s.scalars(select(ActionLink)).all() == []
-        body = s.scalars(select(OutboxMessage.body_text).where(
-            OutboxMessage.recipient == FORCE)).one()
-    assert "/l/" not in body
-    assert "Reply to this message" in body
+    assert_mail_without_a_link(db, FORCE)
 
     key = tmp_path / "audit.key"
     ring = audit_keys.create(key)

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 import pytest
 import time_machine
-from factories import AUDITOR, FORCE
+from factories import AUDITOR, FORCE, behind_the_triggers
 from sqlalchemy import text
 from web_support import Env, make_env, tokens
 
@@ -34,18 +34,6 @@ def env(keyed_db, settings, clock_at) -> Env:  # type: ignore[no-untyped-def]
     assert env.client.post(f"/l/{token}/sign-in", data=env.form(f"/l/{token}")) \
         .status_code == 303
     return env
-
-
-def behind_the_triggers(db: Database, sql: str) -> None:
-    """Alter the audit table the way only someone with DDL rights could."""
-    with db.engine.begin() as conn:
-        if db.is_sqlite:
-            conn.execute(text("DROP TRIGGER IF EXISTS audit_event_no_update"))
-            conn.execute(text(sql))
-        else:
-            conn.execute(text("ALTER TABLE audit_event DISABLE TRIGGER USER"))
-            conn.execute(text(sql))
-            conn.execute(text("ALTER TABLE audit_event ENABLE TRIGGER USER"))
 
 
 def events(env: Env) -> int:
