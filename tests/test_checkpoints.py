@@ -10,8 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.factories import ADMIN, norfolk
-from tests.test_audit import _behind_the_triggers
+from tests.factories import ADMIN, behind_the_triggers, norfolk
 from workflow import audit, audit_keys, checkpoints, content
 from workflow.config import Settings
 from workflow.errors import InvalidInputError
@@ -54,7 +53,7 @@ def test_an_intact_log_contains_every_checkpoint(wf: Workflow,
 def test_a_cut_tail_is_caught(wf: Workflow, ring: audit_keys.Keyring) -> None:
     content.edit_text(wf, 1, "key_findings", "Later findings", ADMIN)
     cp = checkpoints.make(wf.db, AT, ring)
-    _behind_the_triggers(wf.db, f"DELETE FROM audit_event WHERE id = {cp.count}")
+    behind_the_triggers(wf.db, f"DELETE FROM audit_event WHERE id = {cp.count}")
     assert audit.verify(wf.db).ok  # the chain alone cannot see a cut tail
     [finding] = checkpoints.prove(wf.db, [cp], ring)
     assert finding.problem == (f"the log now holds fewer events: event {cp.count} is gone "
@@ -63,7 +62,7 @@ def test_a_cut_tail_is_caught(wf: Workflow, ring: audit_keys.Keyring) -> None:
 
 def test_a_re_forged_history_is_caught(wf: Workflow, ring: audit_keys.Keyring) -> None:
     cp = checkpoints.make(wf.db, AT, ring)
-    _behind_the_triggers(wf.db, "DELETE FROM audit_event")
+    behind_the_triggers(wf.db, "DELETE FROM audit_event")
     with wf.db.write() as s:
         for _ in range(cp.count):
             audit.append(s, at=AT, actor="forger@x.y", action="created", payload={},

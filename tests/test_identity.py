@@ -113,10 +113,10 @@ class TestProvenance:
 
     def test_the_chain_covers_provenance(self, wf: Workflow) -> None:
         """Rewriting where an event came from breaks that very event."""
-        from tests.test_audit import _behind_the_triggers
+        from tests.factories import behind_the_triggers
 
         assert audit.verify(wf.db).ok
-        _behind_the_triggers(wf.db, "UPDATE audit_event SET account = 'someone' WHERE id = 3")
+        behind_the_triggers(wf.db, "UPDATE audit_event SET account = 'someone' WHERE id = 3")
         broken = audit.verify(wf.db).broken
         assert broken is not None
         assert broken.event_id == 3
