@@ -108,12 +108,13 @@ RUNNERS = {"tty": run_tty, "piped": run_piped}
 def build(folder: Path, total: int, open_count: int) -> tuple[str, int]:
     """The database (``total`` responses, ``open_count`` open, an admin and a liaison,
     one draft moved on so that it has a log); its URL and the moved response's id."""
-    from workflow import content
-    from workflow.clock import SystemClock, london_today
-    from workflow.config import Settings
-    from workflow.service import Workflow
+    from workflow.storage.loading.service import Workflow
+
+    from workflow.core.clock import SystemClock, london_today
+    from workflow.core.settings import Settings
     from workflow.storage import schema
     from workflow.storage.db import Database
+    from workflow.storage.loading import content
 
     url = f"sqlite:///{folder / 'big.db'}"
     db = Database(url)

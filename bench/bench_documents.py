@@ -28,9 +28,9 @@ from markdown_it import MarkdownIt
 
 from bench.common import alternate, durability, fresh_database, report
 from bench.dataset import NORFOLK, variant
-from workflow.documents.importer import import_document, read_document
 from workflow.documents.parse import parse_document
 from workflow.documents.render import render_response
+from workflow.responses.importing import import_document, read_document
 from workflow.storage.db import Database
 from workflow.storage.models import Person
 

@@ -28,8 +28,8 @@ from sqlalchemy import insert
 
 from bench.common import alternate, fresh_database, report, timed
 from bench.dataset import responses
-from workflow.config import Settings
-from workflow.escalations.sweep import load_policy, moment_at, plans
+from workflow.core.settings import Settings
+from workflow.escalations.plan import load_policy, moment_at, plans
 from workflow.storage.db import Database
 from workflow.storage.indexes import OPEN_STATES_SQL
 from workflow.storage.models import EscalationFiring

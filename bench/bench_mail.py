@@ -11,7 +11,7 @@ server), then times, in rounds that alternate which side goes first
 
 1. a bare aiosmtplib loop over one connection: for each message build its bytes with
    ``message_bytes`` and ``sendmail`` it;
-2. ``workflow.mail.outbox.deliver_pending``: claim, build the same bytes from the row, send,
+2. ``workflow.mail.delivery.deliver_pending``: claim, build the same bytes from the row, send,
    commit "sent" before the next message's DATA, and audit each send.
 
 Both sides build every message inside the timer, send the same N messages of the same
@@ -41,11 +41,11 @@ from sqlmodel import col
 
 from bench.common import alternate, durability, fresh_database, report
 from notifications.message import Mail, message_bytes
-from workflow import audit
-from workflow.audit import Action
-from workflow.clock import SystemClock
-from workflow.config import Settings
-from workflow.mail import outbox
+from workflow.audit import trail
+from workflow.audit.words import Action
+from workflow.core.clock import SystemClock
+from workflow.core.settings import Settings
+from workflow.mail import delivery
 from workflow.mail import queue as mail
 from workflow.storage.db import Database
 from workflow.storage.models import OutboxMessage, Person
@@ -87,8 +87,8 @@ def queue(db: Database, settings: Settings, n: int) -> list[Mail]:
             s.add(Person(name="Admin", email="admin@opcc.example", roles=["admin"],
                          created_at=now))
         for start in range(0, n, 500):
-            event = audit.append(s, at=now, actor="bench", action=Action.CREATED,
-                                 by=audit.Provenance.here("cli"))
+            event = trail.append(s, at=now, actor="bench", action=Action.CREATED,
+                                 by=trail.Provenance.here("cli"))
             mail.queue_messages(
                 s, settings=settings, now=now, kind="mail_test", event=event, response_id=None,
                 actor="bench", context={"opcc_name": "OPCC", "response_id": None,
@@ -120,7 +120,7 @@ async def baseline(port: int, mails: list[Mail]) -> float:
 def ours(db: Database, settings: Settings, n: int) -> float:
     requeue(db)  # untimed: every round starts from the same queued outbox
     start = time.perf_counter()
-    report = outbox.deliver_pending(db, settings, SystemClock())
+    report = delivery.deliver_pending(db, settings, SystemClock())
     elapsed = time.perf_counter() - start
     assert (report.sent, report.error) == (n, None), report
     return elapsed

@@ -57,9 +57,9 @@ def ours(url: str, seed_: int, ops: int, responses: int, base: int,
     """``ops`` operations of the stress mix on responses ``base + 1 .. base + responses``;
     latencies and what became of them."""
     from bench.stress import _one_op
-    from workflow.config import Settings
-    from workflow.errors import S55Error
-    from workflow.service import Workflow
+    from workflow.core.errors import S55Error
+    from workflow.core.settings import Settings
+    from workflow.responses.service import Workflow
     from workflow.storage.db import Database
 
     rng = random.Random(seed_)

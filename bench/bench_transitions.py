@@ -44,12 +44,15 @@ from sqlalchemy import Connection, bindparam, func, insert, select, text, update
 
 from bench.common import alternate, durability, fresh_database, report, timed
 from states.deadlines import default_force_input_due
-from workflow import audit, audit_keys, content
-from workflow.audit_keys import Keyring
-from workflow.clock import LONDON
-from workflow.config import Settings
-from workflow.inputs import ReportInput, validate
-from workflow.service import Workflow
+from workflow.audit import trail
+from workflow.core.checks import ReportInput, validate
+from workflow.core.clock import LONDON
+from workflow.core.settings import Settings
+from workflow.keys import audit_key
+from workflow.keys.audit_key import Keyring
+from workflow.people import management
+from workflow.responses import content
+from workflow.responses.service import Workflow
 from workflow.storage.db import Database
 from workflow.storage.models import ActionLink, AuditEvent, OutboxMessage, Person, Response
 
@@ -98,12 +101,12 @@ class Letter:
 def setup(url: str, reports: int, key_file: Path) -> Workflow:
     """A workflow signing every event with a new audit key in ``key_file`` (as after
     ``s55 init``), an admin, a liaison and ``reports`` draft responses."""
-    audit_keys.create(key_file)
+    audit_key.create(key_file)
     wf = Workflow(Database(url, audit_key_file=key_file),
                   Settings(database_url=url, audit_key_file=key_file, identity="claimed",
                            base_url=BASE_URL))
-    content.add_person(wf, {"name": "Admin", "email": ADMIN, "roles": ["admin"]}, None)
-    content.add_person(wf, {"name": "Liaison", "email": FORCE, "roles": ["force"]}, ADMIN)
+    management.add_person(wf, {"name": "Admin", "email": ADMIN, "roles": ["admin"]}, None)
+    management.add_person(wf, {"name": "Liaison", "email": FORCE, "roles": ["force"]}, ADMIN)
     published = datetime.now(UTC).date()
     for i in range(reports):
         content.add_report(wf, validate(ReportInput, {
@@ -177,7 +180,7 @@ def baseline_one(conn: Connection, rid: int, base: Baseline) -> None:
         raise SystemExit(f"baseline: response {rid} moved under us")
     if conn.dialect.name == "postgresql":
         conn.execute(LOCK)
-    prev = conn.execute(HEAD).scalar() or audit.GENESIS
+    prev = conn.execute(HEAD).scalar() or trail.GENESIS
     row, prev = _event(prev, {
         "response_id": rid, "at": now, "actor": ADMIN, "action": "transition",
         "trigger": TRIGGER, "from_state": "draft", "to_state": "force_input",
@@ -219,9 +222,9 @@ def warm_up(wf: Workflow, ours_id: int, base_id: int) -> Baseline:
     token = row.body_text.partition(f"{BASE_URL}/l/")[2][:43]
     if len(token) != 43 or token not in row.body_html:
         raise SystemExit("our mail carries no personal link")
-    origin = wf.identifier.origin.known_as(audit.Identity.CLAIMED)
+    origin = wf.identifier.origin.known_as(trail.Identity.CLAIMED)
     assert wf.db.audit_key_file is not None
-    base = Baseline(Letter(*row, token=token), audit_keys.load(wf.db.audit_key_file),
+    base = Baseline(Letter(*row, token=token), audit_key.load(wf.db.audit_key_file),
                     {c: getattr(origin, c) for c in PROVENANCE},
                     wf.settings.force_input_days_before, wf.settings.link_days)
     baseline(wf.db, [base_id], base)
@@ -266,7 +269,7 @@ def run(backend: str, n: int, rounds: int) -> float:
             return n / timed(lambda: baseline(wf.db, todo, base))
 
         result = alternate({"ours": ours_side, "baseline": baseline_side}, rounds)
-        verified = audit.verify(wf.db, ring=base.ring)
+        verified = trail.verify(wf.db, ring=base.ring)
         assert verified.ok, verified
         assert verified.signed == verified.count, verified
         print(f"durability (both sides): {durability(wf.db)}")

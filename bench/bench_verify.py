@@ -4,7 +4,7 @@ Issue 14's figure is 2,000,000 events (``--events 2000000`` or ``S55_BENCH_EVENT
 default is a quicker 200,000. The log is ``bench.verify_data``'s: ten events a response,
 three of them content changes recording the fingerprint after them, every event signed.
 
-Ours: ``audit.verify`` with the audit key, the replay fed each event on that one read
+Ours: ``trail.verify`` with the audit key, the replay fed each event on that one read
 (``replay.Replay``), then ``replay.differences`` against the rows: what ``s55 audit
 verify`` runs. The baseline does the same work with the sqlite3 module, hashlib and hmac
 and nothing of s55's but the template: the same SHA-256 chain, the HMAC of every event,
@@ -27,7 +27,9 @@ from pathlib import Path
 from bench import verify_baseline
 from bench.common import alternate, report, timed
 from bench.verify_data import build
-from workflow import audit, audit_keys, replay
+from workflow.assurance import replay
+from workflow.audit import trail
+from workflow.keys import audit_key
 from workflow.storage import schema
 from workflow.storage.db import Database
 
@@ -42,16 +44,16 @@ def main() -> None:
         path = Path(tmp) / "audit.db"
         db = Database(f"sqlite:///{path}")
         schema.upgrade(db)
-        ring = audit_keys.create(Path(tmp) / "audit.key")
+        ring = audit_key.create(Path(tmp) / "audit.key")
         head = build(db, args.events, ring)
-        count = audit.head(db).count
+        count = trail.head(db).count
 
         def ours() -> float:
-            found: list[tuple[audit.Verification, list[replay.Difference]]] = []
+            found: list[tuple[trail.Verification, list[replay.Difference]]] = []
 
             def run() -> None:
                 done = replay.Replay()
-                result = audit.verify(db, ring=ring, each=done.row)
+                result = trail.verify(db, ring=ring, each=done.row)
                 found.append((result, replay.differences(db, done)))
 
             elapsed = timed(run)

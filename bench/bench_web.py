@@ -46,9 +46,11 @@ from sqlalchemy import text
 
 from bench.common import alternate, durability, fresh_database, report
 from bench.web_servers import PCC_EMAIL, settings_for
-from workflow import audit_keys, content, link_keys
-from workflow.inputs import ReportInput, validate
-from workflow.service import Workflow
+from workflow.core.checks import ReportInput, validate
+from workflow.keys import audit_key, link_tokens
+from workflow.people import management
+from workflow.responses import content
+from workflow.responses.service import Workflow
 from workflow.storage.db import Database
 
 ADMIN, FORCE = "admin@opcc.example", "liaison@force.example"
@@ -91,9 +93,9 @@ def setup(url: str, clients: int, key_file: Path) -> list[Client]:
     (taken from the queued mail, as the people would)."""
     db = Database(url, audit_key_file=key_file)  # the links derive from the audit key
     wf = Workflow(db, settings_for(url, str(key_file)))
-    content.add_person(wf, {"name": "Admin", "email": ADMIN, "roles": ["admin"]}, None)
-    content.add_person(wf, {"name": "Liaison", "email": FORCE, "roles": ["force"]}, ADMIN)
-    content.add_person(wf, {"name": "PCC", "email": PCC_EMAIL, "roles": ["pcc"]}, ADMIN)
+    management.add_person(wf, {"name": "Admin", "email": ADMIN, "roles": ["admin"]}, None)
+    management.add_person(wf, {"name": "Liaison", "email": FORCE, "roles": ["force"]}, ADMIN)
+    management.add_person(wf, {"name": "PCC", "email": PCC_EMAIL, "roles": ["pcc"]}, ADMIN)
     pairs = []
     for c in range(clients):
         ids = []
@@ -112,9 +114,9 @@ def setup(url: str, clients: int, key_file: Path) -> list[Client]:
                                  "FROM outbox ORDER BY id")).all()
     db.dispose()
     # The stored mail holds placeholders: fill them in as the dispatcher does when it sends.
-    ring = audit_keys.load(key_file)
+    ring = audit_key.load(key_file)
     token = {(rid, to): found[-1] for rid, to, body, dedupe in mail
-             if (found := _LINK.findall(link_keys.fill(body, ring, dedupe)))}
+             if (found := _LINK.findall(link_tokens.fill(body, ring, dedupe)))}
     return [Client(p, token[p, PCC_EMAIL], f, token[f, FORCE], b) for p, f, b in pairs]
 
 
@@ -221,7 +223,7 @@ def print_profile(path: Path, lines: int = 30) -> None:
 def run(backend: str, clients: int, requests: int, rounds: int, profile: Path | None) -> None:
     with fresh_database(backend) as url, tempfile.TemporaryDirectory() as tmp:
         key_file = Path(tmp) / "audit.key"
-        audit_keys.create(key_file)
+        audit_key.create(key_file)
         people = setup(url, clients, key_file)
         db = Database(url)
         print(f"\n{backend}: {durability(db)} (both servers open it through Database); "

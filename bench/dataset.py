@@ -12,8 +12,8 @@ from sqlalchemy import insert
 
 from states import State
 from states.deadlines import statutory_deadline
-from workflow.audit import GENESIS, canonical_payload, chain_hash
-from workflow.documents.model import format_date
+from workflow.audit.trail import GENESIS, canonical_payload, chain_hash
+from workflow.core.dates import format_date
 from workflow.storage.db import Database
 from workflow.storage.models import AuditEvent, InspectionReport, Response
 

@@ -57,15 +57,16 @@ def _env(url: str, smtp_port: int | None = None) -> dict[str, str]:
 
 def seed(url: str, responses: int, published: date) -> None:
     """People, and ``responses`` reports each with two recommendations (state draft)."""
-    from workflow import content
-    from workflow.config import Settings
-    from workflow.inputs import ReportInput, validate
-    from workflow.service import Workflow
+    from workflow.core.checks import ReportInput, validate
+    from workflow.core.settings import Settings
+    from workflow.people import management
+    from workflow.responses import content
+    from workflow.responses.service import Workflow
     from workflow.storage.db import Database
 
     wf = Workflow(Database(url), Settings(database_url=url))
     for i, (name, email, roles) in enumerate(PEOPLE):
-        content.add_person(wf, {"name": name, "email": email, "roles": roles},
+        management.add_person(wf, {"name": name, "email": email, "roles": roles},
                            None if i == 0 else ADMIN)
     for i in range(responses):
         content.add_report(wf, validate(ReportInput, {
@@ -93,7 +94,7 @@ def _one_op(wf: Any, rng: random.Random, rid: int) -> str:
     from sqlmodel import col
 
     from states import BY_TRIGGER
-    from workflow import content
+    from workflow.responses import content
     from workflow.storage.models import Response
 
     roll = rng.random()
@@ -117,9 +118,9 @@ def _one_op(wf: Any, rng: random.Random, rid: int) -> str:
 
 
 def writer(url: str, seed_: int, ops: int, responses: int, out: str) -> None:
-    from workflow.config import Settings
-    from workflow.errors import S55Error
-    from workflow.service import Workflow
+    from workflow.core.errors import S55Error
+    from workflow.core.settings import Settings
+    from workflow.responses.service import Workflow
     from workflow.storage.db import Database
 
     rng = random.Random(seed_)
@@ -143,9 +144,9 @@ def writer(url: str, seed_: int, ops: int, responses: int, out: str) -> None:
 
 def dispatcher(url: str, name: str, stop_file: str, out: str) -> None:
     """Deliver until ``stop_file`` exists and nothing is due."""
-    from workflow.clock import SystemClock
-    from workflow.config import Settings
-    from workflow.mail import outbox as mail
+    from workflow.core.clock import SystemClock
+    from workflow.core.settings import Settings
+    from workflow.mail import delivery as mail
     from workflow.storage.db import Database
 
     settings = Settings()
@@ -170,8 +171,8 @@ def scheduler(url: str, start: str, days: int, step: int, out: str, first_day: i
     """Sweep escalations every ``step`` days (at 09:00) from ``start`` for ``days`` days
     (from day ``first_day``: a restarted scheduler goes on where it was killed). Each
     day reached is written to ``out``.day."""
-    from workflow.clock import FixedClock
-    from workflow.config import Settings
+    from workflow.core.clock import FixedClock
+    from workflow.core.settings import Settings
     from workflow.escalations import sweep as escalation
     from workflow.storage.db import Database
 
@@ -342,7 +343,8 @@ def _drain_at(when: datetime, env: dict[str, str]) -> None:
     """A dispatcher run at ``when`` (past every lease a killed dispatcher left behind)."""
     at = when.isoformat()
     code = ("import sys; from datetime import datetime; from workflow.mail import outbox as mail; "
-            "from workflow.clock import FixedClock; from workflow.config import Settings; "
+            "from workflow.core.clock import FixedClock; "
+            "from workflow.core.settings import Settings; "
             "from workflow.storage.db import Database; s = Settings(); "
             "r = mail.deliver_pending(Database(s.database_url), s, "
             "FixedClock(datetime.fromisoformat(sys.argv[1])), worker='drain'); "

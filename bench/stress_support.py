@@ -251,7 +251,8 @@ def check(url: str, outcome: Outcome) -> tuple[list[str], dict[str, int]]:
     """(problems, counts) after a run: an empty list means nothing was lost or doubled."""
     from sqlalchemy import func, select
 
-    from workflow import audit, replay
+    from workflow.assurance import replay
+    from workflow.audit import trail
     from workflow.storage.db import Database
     from workflow.storage.models import EscalationFiring
 
@@ -260,7 +261,7 @@ def check(url: str, outcome: Outcome) -> tuple[list[str], dict[str, int]]:
         # The chain, and the full replay riding on its read (``s55 audit verify``'s): every
         # response's state, version, deadlines, content, recommendations and fingerprints.
         done = replay.Replay()
-        verification = audit.verify(db, each=done.row)
+        verification = trail.verify(db, each=done.row)
         problems = [] if verification.ok else [f"audit chain: {verification.broken}"]
         problems += [f"replay: {d.describe()}" for d in replay.differences(db, done)]
         problems += _replay(db) + _mail(db, outcome.received) + _escalations(db, outcome)

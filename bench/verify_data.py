@@ -3,7 +3,7 @@ event, with the rows to match (SQLite).
 
 Each response: ``created``, an edit of a text section, a force's answer to a
 recommendation (three events recording the fingerprint of the content after them, as
-``workflow.content`` records it), ``request_force_input``, and three mails queued and sent
+``workflow.responses.content`` records it), ``request_force_input``, and three mails queued and sent
 (events of their own): ten events, three of them content changes. Every event is chained,
 with its provenance, and signed with the audit key; the response and recommendation rows
 are what the events leave.
@@ -16,14 +16,15 @@ from typing import Any
 
 from sqlalchemy import insert
 
-from workflow import audit, replay
-from workflow.audit_keys import Keyring
+from workflow.assurance import replay
+from workflow.audit import trail
 from workflow.documents.signature import TEXT_VERSION, fingerprint_of
+from workflow.keys.audit_key import Keyring
 from workflow.storage.db import Database
 from workflow.storage.models import AuditEvent, InspectionReport, Recommendation, Response
 
 EVENTS_PER_RESPONSE = 10
-_BY = audit.Provenance("cli", "bench", "bench-host", "claimed")
+_BY = trail.Provenance("cli", "bench", "bench-host", "claimed")
 
 
 def _report(rid: int) -> dict[str, Any]:
@@ -62,7 +63,7 @@ def build(db: Database, events: int, ring: Keyring, *, batch: int = 20_000) -> s
     """About ``events`` events (a whole number of responses) and their rows; the head."""
     responses = max(1, events // EVENTS_PER_RESPONSE)
     done = replay.Replay()
-    prev, at, event_id = audit.GENESIS, datetime(2024, 10, 14, 9, tzinfo=UTC), 0
+    prev, at, event_id = trail.GENESIS, datetime(2024, 10, 14, 9, tzinfo=UTC), 0
     rows: list[dict[str, Any]] = []
     with db.engine.begin() as conn:
         for rid in range(1, responses + 1):
@@ -71,14 +72,14 @@ def build(db: Database, events: int, ring: Keyring, *, batch: int = 20_000) -> s
                 payload = spec["payload"]
                 if spec["action"] in replay.ACTIONS:
                     done.event(event_id, rid, spec["action"], spec.get("to_state"),
-                               audit.canonical_payload(payload))
+                               trail.canonical_payload(payload))
                 if spec["action"] in ("created", "edited"):  # the content after it
                     payload = {**payload, "fingerprint": fingerprint_of(
                         replay.view(done.images[rid])), "text_version": TEXT_VERSION}
                 at += timedelta(milliseconds=7)
-                row = audit._row({**spec, "payload": payload, "response_id": rid, "at": at,
+                row = trail._row({**spec, "payload": payload, "response_id": rid, "at": at,
                                   "actor": "ann.admin@opcc.example", "by": _BY})
-                prev = audit._chain(row, prev)
+                prev = trail._chain(row, prev)
                 row["key_id"], row["mac"] = ring.sign(row["hash"])
                 rows.append(row)
             if len(rows) >= batch:

@@ -39,8 +39,8 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from workflow.clock import SystemClock
-from workflow.config import Settings
+from workflow.core.clock import SystemClock
+from workflow.core.settings import Settings
 from workflow.storage.db import Database
 
 PCC_EMAIL = "pcc@opcc.example"
@@ -111,8 +111,8 @@ class Raw:
 
 def baseline_app(db: Database, settings: Settings) -> Starlette:
     from workflow.web.context import Web
+    from workflow.web.page_data import approver_page
     from workflow.web.pages import environment
-    from workflow.web.views import approver_page
 
     template = environment().get_template("pcc.html")
     raw = Raw(db)

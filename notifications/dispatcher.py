@@ -1,7 +1,7 @@
 """Delivering the outbox: claim a batch, send it over one connection, record each result.
 
 The dispatcher never touches the database itself: it talks to an ``OutboxStore``
-(implemented by ``workflow.mail.outbox``), whose calls run in one worker thread, in order -
+(implemented by ``workflow.mail.delivery``), whose calls run in one worker thread, in order -
 except ``record_sent``, one short statement per message, which runs on the loop.
 
 Never lost, never sent twice:

@@ -42,7 +42,7 @@ from jinja2 import (
 
 from notifications import BUILTIN_TEMPLATES
 from notifications.errors import TemplateMissingError, TemplateRenderError
-from notifications.links import safe_href
+from notifications.hrefs import safe_href
 from notifications.message import MAX_SUBJECT
 
 BUILTIN_DIR = BUILTIN_TEMPLATES

@@ -19,9 +19,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from workflow.clock import SystemClock
-from workflow.config import Settings
-from workflow.service import Workflow
+from workflow.core.clock import SystemClock
+from workflow.core.settings import Settings
+from workflow.responses.service import Workflow
 from workflow.storage import schema
 from workflow.storage.db import Database
 
@@ -133,10 +133,10 @@ def db(db_url: str) -> Iterator[Database]:
 def keyed_db(db_url: str, tmp_path: Path) -> Iterator[Database]:
     """``db`` with an audit key (an owner-only file in ``tmp_path``): its events are signed,
     and the approvers' personal links, whose tokens derive from that key, can be issued."""
-    from workflow import audit_keys
+    from workflow.keys import audit_key
 
     key = tmp_path / "audit.key"
-    audit_keys.create(key)
+    audit_key.create(key)
     database = Database(db_url, audit_key_file=key)
     yield database
     database.dispose()

@@ -12,9 +12,10 @@ from typing import Any
 from sqlalchemy import text
 from sqlmodel import SQLModel
 
-from workflow import content
-from workflow.inputs import ReportInput, validate
-from workflow.service import Workflow
+from workflow.core.checks import ReportInput, validate
+from workflow.people import management
+from workflow.responses import content
+from workflow.responses.service import Workflow
 
 ADMIN = "ann.admin@norfolk-pcc.gov.uk"
 FORCE = "liaison@norfolk.police.uk"
@@ -45,7 +46,7 @@ NORFOLK_RECS = {  # number as published -> due date in its text
 
 def add_people(wf: Workflow) -> None:
     for i, (name, email, roles) in enumerate(PEOPLE):
-        content.add_person(wf, {"name": name, "email": email, "roles": roles},
+        management.add_person(wf, {"name": name, "email": email, "roles": roles},
                            None if i == 0 else ADMIN)
 
 
@@ -110,13 +111,13 @@ def table_rows(text: str) -> list[dict[str, str]]:
 
 def as_delivered(db: Any, row: Any) -> tuple[str, str]:
     """An outbox row's text and HTML bodies as the dispatcher sends them: each personal
-    link's placeholder filled in with its token (``workflow.link_keys``, the dispatcher's
+    link's placeholder filled in with its token (``workflow.keys.link_tokens``, the dispatcher's
     own function, under the database's audit key)."""
-    from workflow import audit_keys, link_keys
+    from workflow.keys import audit_key, link_tokens
 
-    ring = audit_keys.load(db.audit_key_file) if db.audit_key_file else None
-    return (link_keys.fill(row.body_text, ring, row.dedupe_key),
-            link_keys.fill(row.body_html or "", ring, row.dedupe_key))
+    ring = audit_key.load(db.audit_key_file) if db.audit_key_file else None
+    return (link_tokens.fill(row.body_text, ring, row.dedupe_key),
+            link_tokens.fill(row.body_html or "", ring, row.dedupe_key))
 
 
 def behind_the_triggers(db: Any, sql: str) -> None:

@@ -219,9 +219,9 @@ def add_response(session: Any, now: Any, *, title: str = "The policing response 
 
 def transition_event(session: Any, now: Any, response: Any, trigger: str,
                      actor: str = ADMIN) -> Any:
-    from workflow import audit
-    from workflow.audit import Action
+    from workflow.audit import trail
+    from workflow.audit.words import Action
 
-    return audit.append(session, at=now, actor=actor, action=Action.TRANSITION,
+    return trail.append(session, at=now, actor=actor, action=Action.TRANSITION,
                         response_id=response.id, trigger=trigger,
-                        by=audit.Provenance.here("cli"))
+                        by=trail.Provenance.here("cli"))

@@ -26,13 +26,16 @@ from tests.factories import (
     norfolk,
     snapshot,
 )
-from workflow import approvals, audit, links, people
-from workflow.audit import Action
-from workflow.config import Settings
-from workflow.errors import GuardError, S55Error, SeparationOfDutiesError, StaleVersionError
+from workflow.audit import trail
+from workflow.audit.words import Action
+from workflow.core.errors import GuardError, S55Error, SeparationOfDutiesError, StaleVersionError
+from workflow.core.settings import Settings
 from workflow.escalations import sweep as escalation
-from workflow.mail import outbox
-from workflow.service import Workflow
+from workflow.links import action_links
+from workflow.mail import delivery
+from workflow.people import management
+from workflow.responses import approvals
+from workflow.responses.service import Workflow
 from workflow.storage.db import Database
 from workflow.storage.models import ActionLink, AuditEvent, OutboxMessage, Response
 
@@ -76,8 +79,8 @@ def token_of(wf: Workflow, email: str, kind: str | None = None) -> str:
     return tokens_to(wf, email, kind)[-1]
 
 
-def refused(why: str, call: Any, *args: Any, **kwargs: Any) -> links.LinkRefusedError:
-    with pytest.raises(links.LinkRefusedError) as caught:
+def refused(why: str, call: Any, *args: Any, **kwargs: Any) -> action_links.LinkRefusedError:
+    with pytest.raises(action_links.LinkRefusedError) as caught:
         call(*args, **kwargs)
     assert caught.value.why == why, str(caught.value)
     return caught.value
@@ -128,7 +131,7 @@ class TestIssued:
         token = token_of(wf, FORCE)
         before = snapshot(wf)
         for _ in range(3):
-            seen = links.read(wf.db, wf.clock, token)
+            seen = action_links.read(wf.db, wf.clock, token)
         assert snapshot(wf) == before
         assert (seen.person_email, seen.response_id, seen.kind) == (FORCE, rid, "force")
         assert "submit_force_input" in seen.actions
@@ -150,7 +153,7 @@ class TestActing:
         assert moved.state == "pcc_signoff"
         assert (event.actor, event.channel, event.identity, event.trigger) == (
             FORCE, "web", "link", "submit_force_input")
-        pcc = links.read(wf.db, wf.clock, token_of(wf, PCC, "submit_force_input"))
+        pcc = action_links.read(wf.db, wf.clock, token_of(wf, PCC, "submit_force_input"))
         assert (pcc.kind, pcc.person_email, pcc.state) == ("pcc", PCC, "pcc_signoff")
         refused("used", approvals.fire, wf, token, "submit_force_input")
 
@@ -193,7 +196,7 @@ class TestActing:
         with pytest.raises(GuardError), time_machine.travel(DURING, tick=False):
             approvals.fire(wf, token, "submit_force_input")
         assert snapshot(wf) == before
-        links.read(wf.db, wf.clock, token, action="submit_force_input")
+        action_links.read(wf.db, wf.clock, token, action="submit_force_input")
 
     def test_two_submits_with_one_link_one_wins(self, wf: Workflow, rid: int) -> None:
         """Two threads submit with the same link at once: exactly one moves the response,
@@ -216,7 +219,7 @@ class TestActing:
             for t in threads:
                 t.join()
         won = [o for o in outcomes if o == "pcc_signoff"]
-        lost = [o for o in outcomes if isinstance(o, links.LinkRefusedError)]
+        lost = [o for o in outcomes if isinstance(o, action_links.LinkRefusedError)]
         assert (len(won), len(lost)) == (1, 1), outcomes
         assert lost[0].why in ("used", "superseded")
         assert lost[0].moved_by == FORCE
@@ -230,7 +233,7 @@ class TestRefused:
     """Each refusal says precisely why, and leaves the database as it was."""
 
     def unchanged(self, wf: Workflow, why: str, call: Any, *args: Any,
-                  **kwargs: Any) -> links.LinkRefusedError:
+                  **kwargs: Any) -> action_links.LinkRefusedError:
         before = snapshot(wf)
         with time_machine.travel(DURING, tick=False):
             err = refused(why, call, *args, **kwargs)
@@ -241,10 +244,10 @@ class TestRefused:
     def test_a_made_up_token(self, wf: Workflow, rid: int, token: str) -> None:
         err = self.unchanged(wf, "unknown", approvals.fire, wf, token, "submit_force_input")
         assert "not one s55 sent" in str(err)
-        self.unchanged(wf, "unknown", links.read, wf.db, wf.clock, token)
+        self.unchanged(wf, "unknown", action_links.read, wf.db, wf.clock, token)
 
     def test_another_responses_token(self, wf: Workflow, rid: int) -> None:
-        err = self.unchanged(wf, "other_response", links.read, wf.db, wf.clock,
+        err = self.unchanged(wf, "other_response", action_links.read, wf.db, wf.clock,
                              token_of(wf, FORCE), response_id=rid + 1)
         assert f"for response {rid}, not response {rid + 1}" in str(err)
 
@@ -265,11 +268,11 @@ class TestRefused:
         # 14 days after 10:00 BST on 14 Oct is 09:00 GMT on 28 Oct (the clocks went back).
         with time_machine.travel("2024-10-28 09:00:00+00:00", tick=False):
             err = refused("expired", approvals.edit_text, wf, token, "cc_response", "x")
-            refused("expired", links.read, wf.db, wf.clock, token)
+            refused("expired", action_links.read, wf.db, wf.clock, token)
         assert snapshot(wf) == before
         assert "expired on 28 Oct 2024 at 09:00" in str(err)
         with time_machine.travel("2024-10-28 08:59:59+00:00", tick=False):
-            links.read(wf.db, wf.clock, token)
+            action_links.read(wf.db, wf.clock, token)
 
     def test_after_the_response_moved_on(self, wf: Workflow, rid: int) -> None:
         """Returned to draft (and sent again) by the admin: the first link is superseded,
@@ -282,20 +285,21 @@ class TestRefused:
                              "x")
         assert (err.moved_by, err.moved_trigger) == (ADMIN, "return_to_draft")
         assert f"{ADMIN} did return_to_draft on 15 Oct 2024 at 11:30" in str(err)
-        links.read(wf.db, wf.clock, token_of(wf, FORCE))
+        action_links.read(wf.db, wf.clock, token_of(wf, FORCE))
 
     def test_a_force_token_cannot_sign_off(self, wf: Workflow, rid: int) -> None:
         token = token_of(wf, FORCE)
         for action in ("sign_off", "pcc_response", "pcc_note", "return_to_force"):
-            self.unchanged(wf, "wrong_kind", links.read, wf.db, wf.clock, token, action=action)
+            self.unchanged(wf, "wrong_kind", action_links.read, wf.db, wf.clock, token,
+                           action=action)
         self.unchanged(wf, "wrong_kind", approvals.fire, wf, token, "sign_off")
         self.unchanged(wf, "wrong_kind", approvals.edit_text, wf, token, "pcc_response", "x")
         self.unchanged(wf, "wrong_kind", approvals.sign_in, wf, token)
 
     def test_a_disabled_persons_link_stops_at_once(self, wf: Workflow, rid: int) -> None:
         token = token_of(wf, FORCE)
-        people.set_active(wf, FORCE, ADMIN, "left the force", active=False)
-        err = self.unchanged(wf, "disabled", links.read, wf.db, wf.clock, token)
+        management.set_active(wf, FORCE, ADMIN, "left the force", active=False)
+        err = self.unchanged(wf, "disabled", action_links.read, wf.db, wf.clock, token)
         assert "disabled" in str(err)
         assert not err.can_resend
         self.unchanged(wf, "disabled", approvals.edit_text, wf, token, "cc_response", "x")
@@ -308,7 +312,7 @@ class TestRefused:
         answer_all_by_link(wf, token)
         with time_machine.travel(DURING, tick=False):
             approvals.fire(wf, token, "submit_force_input")
-            people.change_roles(wf, PCC, ADMIN, "moved on", add=["panel"], remove=["pcc"])
+            management.change_roles(wf, PCC, ADMIN, "moved on", add=["panel"], remove=["pcc"])
         before = snapshot(wf)
         with pytest.raises(S55Error, match="pcc"), time_machine.travel(DURING, tick=False):
             approvals.fire(wf, token_of(wf, PCC), "sign_off")
@@ -328,7 +332,7 @@ class TestRefused:
         with pytest.raises(SeparationOfDutiesError, match="returned it to the force last"):
             approvals.fire(wf, second, "sign_off")
         assert snapshot(wf) == before
-        links.read(wf.db, wf.clock, second, action="sign_off")
+        action_links.read(wf.db, wf.clock, second, action="sign_off")
 
 
 class TestResend:
@@ -336,13 +340,13 @@ class TestResend:
             self, wf: Workflow, rid: int) -> None:
         token = token_of(wf, FORCE)
         with time_machine.travel("2024-10-29 09:00:00+00:00", tick=False):
-            refused("expired", links.read, wf.db, wf.clock, token)
+            refused("expired", action_links.read, wf.db, wf.clock, token)
             for _ in range(3):
                 sent = approvals.resend(wf, token)
             assert sent.email == FORCE
             fresh = tokens_to(wf, FORCE, "action_link")
             assert len(set(fresh)) == 3
-            assert links.read(wf.db, wf.clock, fresh[-1]).person_email == FORCE
+            assert action_links.read(wf.db, wf.clock, fresh[-1]).person_email == FORCE
             before = snapshot(wf)
             with pytest.raises(approvals.ResendRefusedError, match="ask again after 29 Oct "
                                "2024 at 10:00"):
@@ -384,15 +388,15 @@ class TestSignIn:
             assert str(again) == ("this sign-in link was already used on 14 Oct 2024 at "
                                   "10:00: ask for a new one")
             refused("wrong_kind", approvals.fire, wf, token, "sign_off")
-        assert links.reader(wf.db, reader.person_id) == reader
-        people.set_active(wf, AUDITOR, ADMIN, "left", active=False)
-        assert links.reader(wf.db, reader.person_id) is None
+        assert action_links.reader(wf.db, reader.person_id) == reader
+        management.set_active(wf, AUDITOR, ADMIN, "left", active=False)
+        assert action_links.reader(wf.db, reader.person_id) is None
 
     def test_sign_in_requests_are_limited(self, wf: Workflow, rid: int) -> None:
         with time_machine.travel(DURING, tick=False):
             for _ in range(5):
                 approvals.request_sign_in(wf, PANEL)
-        assert len(tokens_to(wf, PANEL, "sign_in_link")) == links.HOURLY_LIMIT
+        assert len(tokens_to(wf, PANEL, "sign_in_link")) == action_links.HOURLY_LIMIT
 
 
 class TestSecret:
@@ -427,19 +431,19 @@ class TestDelivered:
         cfg = wf.settings.model_copy(update={
             "smtp_host": smtp_server.host, "smtp_port": smtp_server.port,
             "smtp_security": "none", "smtp_timeout": 5.0})
-        assert outbox.deliver_pending(wf.db, cfg, wf.clock).error is None
+        assert delivery.deliver_pending(wf.db, cfg, wf.clock).error is None
         got = [r for r in smtp_server.handler.received if r.recipients == [FORCE]]
         assert len(got) == 1
         text_part, html_part = (p.get_content() for p in got[0].message.get_payload())
         token = LINK.findall(text_part)
         assert len(token) == 1
         assert f'href="{BASE}/l/{token[0]}"' in html_part
-        seen = links.read(wf.db, wf.clock, token[0])
+        seen = action_links.read(wf.db, wf.clock, token[0])
         assert (seen.person_email, seen.response_id, seen.kind) == (FORCE, rid, "force")
         assert "Open your own page with the link below" in text_part
         others = [r for r in smtp_server.handler.received if r.recipients != [FORCE]]
         assert all(BASE not in r.message.as_string() for r in others)
-        assert audit.verify(wf.db).ok
+        assert trail.verify(wf.db).ok
 
 
 class TestEscalated:
@@ -452,14 +456,14 @@ class TestEscalated:
             escalation.sweep(wf.db, wf.settings, wf.clock)
             force_links = tokens_to(wf, FORCE, "escalation_force_input")
             assert len(force_links) == 1
-            assert links.read(wf.db, wf.clock, force_links[0]).kind == "force"
+            assert action_links.read(wf.db, wf.clock, force_links[0]).kind == "force"
             answer_all_by_link(wf, force_links[0])
             approvals.fire(wf, force_links[0], "submit_force_input")
         with time_machine.travel("2024-11-27 10:00:00+00:00", tick=False):
             escalation.sweep(wf.db, wf.settings, wf.clock)
             pcc_links = tokens_to(wf, PCC, "escalation_publish")
             assert len(pcc_links) == 1
-            seen = links.read(wf.db, wf.clock, pcc_links[0])
+            seen = action_links.read(wf.db, wf.clock, pcc_links[0])
             assert (seen.kind, seen.person_email) == ("pcc", PCC)
             with wf.db.read() as s:
                 link = s.scalars(select(ActionLink).where(

@@ -12,9 +12,10 @@ from sqlalchemy import text
 from sqlalchemy.exc import DatabaseError as SADatabaseError
 
 from tests.factories import ADMIN, behind_the_triggers, norfolk, norfolk_report, snapshot
-from workflow import audit, content
-from workflow.config import Settings
-from workflow.service import Workflow
+from workflow.audit import trail
+from workflow.core.settings import Settings
+from workflow.responses import content
+from workflow.responses.service import Workflow
 from workflow.storage.db import Database
 
 
@@ -71,15 +72,15 @@ class TestAppendOnly:
 
 class TestVerify:
     def test_intact_chain_verifies(self, wf: Workflow) -> None:
-        result = audit.verify(wf.db)
+        result = trail.verify(wf.db)
         assert result.ok
         assert result.broken is None
-        assert result.count == audit.head(wf.db).count > 0
+        assert result.count == trail.head(wf.db).count > 0
 
     def test_altered_row_is_found(self, wf: Workflow) -> None:
         """Changing a field behind the triggers' back breaks that very event."""
         behind_the_triggers(wf.db, "UPDATE audit_event SET reason = 'edited later' WHERE id = 4")
-        result = audit.verify(wf.db)
+        result = trail.verify(wf.db)
         assert result.broken is not None
         assert result.broken.event_id == 4
         assert "altered" in result.broken.problem
@@ -87,20 +88,20 @@ class TestVerify:
 
     def test_deleted_row_is_found(self, wf: Workflow) -> None:
         behind_the_triggers(wf.db, "DELETE FROM audit_event WHERE id = 2")
-        result = audit.verify(wf.db)
+        result = trail.verify(wf.db)
         assert result.broken is not None
         assert result.broken.event_id == 3
         assert "removed, inserted or reordered" in result.broken.problem
 
     def test_recomputed_history_fails_against_a_kept_head(self, wf: Workflow) -> None:
         """A tamperer who rewrites the chain from scratch is caught by the head kept outside."""
-        kept = audit.head(wf.db).hash
-        assert audit.verify(wf.db, kept).head_found is True
+        kept = trail.head(wf.db).hash
+        assert trail.verify(wf.db, kept).head_found is True
         behind_the_triggers(wf.db, "DELETE FROM audit_event")
         with wf.db.write() as s:  # a forged, self-consistent history
-            audit.append(s, at=wf.clock.now(), actor="forger@x.y",
-                         action="created", payload={}, by=audit.Provenance.here("cli"))
-        result = audit.verify(wf.db, kept)
+            trail.append(s, at=wf.clock.now(), actor="forger@x.y",
+                         action="created", payload={}, by=trail.Provenance.here("cli"))
+        result = trail.verify(wf.db, kept)
         assert result.broken is None
         assert result.head_found is False
         assert not result.ok
@@ -110,16 +111,16 @@ class TestVerify:
         content.edit_text(wf, rid, "key_findings", "New findings", ADMIN)
         content.override_deadline(wf, rid, "2024-12-10", "republished", ADMIN)
         with wf.db.read() as s:
-            actions = [e.action for e in audit.events_for(s, rid)]
+            actions = [e.action for e in trail.events_for(s, rid)]
         assert actions == ["created", "edited", "deadline_override"]
 
 
 WRITER = """
 import sys
-from workflow.config import Settings
+from workflow.core.settings import Settings
 from workflow.storage.db import Database
-from workflow.service import Workflow
-from workflow import content
+from workflow.responses.service import Workflow
+from workflow.responses import content
 url, n, rid = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 wf = Workflow(Database(url), Settings(database_url=url))
 for i in range(n):
@@ -133,16 +134,16 @@ def test_concurrent_writers_never_fork_the_chain(wf: Workflow, db_url: str,
     """Three processes appending at once (each to its own response) leave one chain."""
     rids = [1] + [content.add_report(wf, norfolk_report(title=f"Report {k}"), ADMIN).id or 0
                   for k in (2, 3)]
-    before = audit.head(wf.db).count
+    before = trail.head(wf.db).count
     procs = [subprocess.Popen([sys.executable, "-c", WRITER, db_url, "15", str(rid)],
                               stderr=subprocess.PIPE, text=True) for rid in rids]
     for p in procs:
         _, err = p.communicate(timeout=120)
         assert p.returncode == 0, err
-    result = audit.verify(wf.db)
+    result = trail.verify(wf.db)
     assert result.ok, result.broken
     assert result.count == before + 45
     with wf.db.read() as s:
         values = [json.loads(e.payload)["value"] for rid in rids
-                  for e in audit.events_for(s, rid) if e.action == "edited"]
+                  for e in trail.events_for(s, rid) if e.action == "edited"]
     assert sorted(values) == sorted(f"{rid} {i}" for rid in rids for i in range(15))

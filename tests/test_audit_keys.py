@@ -10,28 +10,28 @@ from pathlib import Path
 
 import pytest
 
-from workflow import audit_keys
-from workflow.audit_keys import AuditKeyError
+from workflow.keys import audit_key
+from workflow.keys.audit_key import AuditKeyError
 
 
 def test_create_is_owner_only_and_refuses_to_replace(tmp_path: Path) -> None:
     path = tmp_path / "audit.key"
-    ring = audit_keys.create(path)
+    ring = audit_key.create(path)
     assert (path.stat().st_mode & 0o777) == 0o600
-    assert audit_keys.load(path) == ring
+    assert audit_key.load(path) == ring
     with pytest.raises(AuditKeyError) as info:
-        audit_keys.create(path)
+        audit_key.create(path)
     assert str(info.value) == (f"audit key file {path}: already exists; keep it (events are "
                                "signed with it)")
-    assert audit_keys.load(path) == ring
+    assert audit_key.load(path) == ring
 
 
 def test_a_file_others_may_read_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "audit.key"
-    audit_keys.create(path)
+    audit_key.create(path)
     path.chmod(0o640)
     with pytest.raises(AuditKeyError) as info:
-        audit_keys.load(path)
+        audit_key.load(path)
     assert str(info.value) == (f"audit key file {path}: may be read by others (mode 640); "
                                f"run: chmod 600 {path}")
 
@@ -48,18 +48,18 @@ def test_a_damaged_file_is_one_line(tmp_path: Path, content: str, problem: str) 
     os.write(fd, content.encode())
     os.close(fd)
     with pytest.raises(AuditKeyError) as info:
-        audit_keys.load(path)
+        audit_key.load(path)
     assert str(info.value) == f"audit key file {path}: {problem}"
 
 
 def test_rotation_keeps_old_keys_and_signs_with_the_new(tmp_path: Path) -> None:
     path = tmp_path / "audit.key"
-    first = audit_keys.create(path)
+    first = audit_key.create(path)
     kid1, sig1 = first.sign("a" * 64)
-    second = audit_keys.rotate(path)
+    second = audit_key.rotate(path)
     assert second.current != first.current
     assert (path.stat().st_mode & 0o777) == 0o600
-    loaded = audit_keys.load(path)
+    loaded = audit_key.load(path)
     assert loaded == second
     assert loaded.check(kid1, "a" * 64, sig1) is None  # signed before: still verifies
     kid2, sig2 = loaded.sign("a" * 64)
@@ -70,7 +70,7 @@ def test_rotation_keeps_old_keys_and_signs_with_the_new(tmp_path: Path) -> None:
 def test_the_signature_is_an_hmac_sha256_of_the_hash(tmp_path: Path) -> None:
     """Written out with hmac and hashlib, as an auditor's own script would."""
     path = tmp_path / "audit.key"
-    ring = audit_keys.create(path)
+    ring = audit_key.create(path)
     kid, hexkey = path.read_text().splitlines()[-1].split()
     _, sig = ring.sign("f" * 64)
     assert sig == hmac.new(bytes.fromhex(hexkey), b"f" * 64, hashlib.sha256).hexdigest()

@@ -23,16 +23,16 @@ from typer.testing import CliRunner
 
 from tests.factories import ADMIN, FORCE, PCC, add_people, answer_all, norfolk_report, snapshot
 from tests.test_documents_html import FIXTURE, Outline, dump_dom
-from workflow import content
 from workflow.audit_report.build import build_report, sign_off_from
 from workflow.audit_report.chart import bar_chart
 from workflow.audit_report.model import Month, Outcome, judge, period, reporting_year
 from workflow.audit_report.render import CSV_COLUMNS, to_csv, to_html, to_json
 from workflow.cli import app
-from workflow.clock import FixedClock
-from workflow.config import Settings
-from workflow.mail import outbox
-from workflow.service import Workflow
+from workflow.core.clock import FixedClock
+from workflow.core.settings import Settings
+from workflow.mail import delivery
+from workflow.responses import content
+from workflow.responses.service import Workflow
 from workflow.storage.db import Database
 from workflow.storage.models import AuditEvent
 
@@ -46,7 +46,7 @@ TITLE_D = "State of Policing: The Annual Assessment of Policing in England and W
 RETURN_A = "Recommendation 4 needs a date for the new ASB training"
 RETURN_B = "Start again: the force's figures were for the wrong year"
 CLOSED_D = "National report: the force-specific PEEL report covers it"
-#: The s55(6) addresses when none are configured (workflow.config defaults).
+#: The s55(6) addresses when none are configured (workflow.core.settings defaults).
 HMICFRS, HOME_OFFICE = "s55-comments@hmicfrs.invalid", "s55-comments@homeoffice.invalid"
 
 
@@ -99,7 +99,7 @@ def history(wf: Workflow) -> dict[str, int]:
     fire(wf, a, "2024-10-25 09:00", "submit_force_input", FORCE)
     fire(wf, a, "2024-11-01 09:00", "sign_off", PCC)
     fire(wf, a, "2024-11-04 09:00", "publish", ADMIN, params={"url": URL_A})
-    outbox.deliver_pending(wf.db, wf.settings, FixedClock(utc("2024-11-04 10:00")))
+    delivery.deliver_pending(wf.db, wf.settings, FixedClock(utc("2024-11-04 10:00")))
     fire(wf, a, "2024-11-11 09:00", "submit_to_portal", ADMIN,
          params={"portal_reference": "HMI-2024-0457"})
 

@@ -16,12 +16,13 @@ import pytest
 from typer.testing import CliRunner
 
 from tests.factories import ADMIN, FORCE, answer_all, norfolk, snapshot
-from workflow import audit, content
+from workflow.assurance.backup import BackupError, backup, check_backup
+from workflow.audit import trail
 from workflow.cli import app
-from workflow.config import Settings
-from workflow.service import Workflow
+from workflow.core.settings import Settings
+from workflow.responses import content
+from workflow.responses.service import Workflow
 from workflow.storage import schema
-from workflow.storage.backup import BackupError, backup, check_backup
 from workflow.storage.db import Database
 
 only_sqlite = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
@@ -66,7 +67,7 @@ class TestBackup:
         target.parent.mkdir()
         result = cli("db", "backup", str(target))
         assert result.exit_code == 0, result.output
-        head = audit.head(wf.db)
+        head = trail.head(wf.db)
         assert f"{head.count} audit events, head {head.hash}" in result.stdout
         assert [p.name for p in target.parent.iterdir()] == ["s55-backup.db"]
         before = digest(target)
@@ -99,7 +100,7 @@ class TestBackup:
         finally:
             stop.set()
             writer.join(timeout=30)
-        final = audit.head(wf.db)
+        final = trail.head(wf.db)
         for m in made:
             result = check_backup(m.path, m.head)
             assert result.ok, result.problems()

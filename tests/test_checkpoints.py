@@ -11,10 +11,13 @@ from pathlib import Path
 import pytest
 
 from tests.factories import ADMIN, behind_the_triggers, norfolk
-from workflow import audit, audit_keys, checkpoints, content
-from workflow.config import Settings
-from workflow.errors import InvalidInputError
-from workflow.service import Workflow
+from workflow.assurance import checkpoints
+from workflow.audit import trail
+from workflow.core.errors import InvalidInputError
+from workflow.core.settings import Settings
+from workflow.keys import audit_key
+from workflow.responses import content
+from workflow.responses.service import Workflow
 from workflow.storage.db import Database
 
 AT = datetime(2026, 11, 29, 9, 0, tzinfo=UTC)
@@ -28,21 +31,21 @@ def wf(db: Database, settings: Settings) -> Workflow:
 
 
 @pytest.fixture
-def ring(tmp_path: Path) -> audit_keys.Keyring:
-    return audit_keys.create(tmp_path / "audit.key")
+def ring(tmp_path: Path) -> audit_key.Keyring:
+    return audit_key.create(tmp_path / "audit.key")
 
 
-def test_a_checkpoint_line_reads_back_as_written(wf: Workflow, ring: audit_keys.Keyring) -> None:
+def test_a_checkpoint_line_reads_back_as_written(wf: Workflow, ring: audit_key.Keyring) -> None:
     cp = checkpoints.make(wf.db, AT, ring)
-    assert cp.count == audit.head(wf.db).count
-    assert cp.head == audit.head(wf.db).hash
+    assert cp.count == trail.head(wf.db).count
+    assert cp.head == trail.head(wf.db).hash
     assert cp.line().startswith(f"s55-checkpoint v1 count={cp.count} head={cp.head} "
                                 "at=2026-11-29T09:00:00+00:00 key=")
     assert list(checkpoints.parse(f"some text\n{cp.line()}\nmore")) == [cp]
 
 
 def test_an_intact_log_contains_every_checkpoint(wf: Workflow,
-                                                ring: audit_keys.Keyring) -> None:
+                                                ring: audit_key.Keyring) -> None:
     first = checkpoints.make(wf.db, AT, ring)
     content.edit_text(wf, 1, "key_findings", "Later findings", ADMIN)
     second = checkpoints.make(wf.db, AT, ring)
@@ -50,31 +53,31 @@ def test_an_intact_log_contains_every_checkpoint(wf: Workflow,
     assert [f.problem for f in found] == [None, None]
 
 
-def test_a_cut_tail_is_caught(wf: Workflow, ring: audit_keys.Keyring) -> None:
+def test_a_cut_tail_is_caught(wf: Workflow, ring: audit_key.Keyring) -> None:
     content.edit_text(wf, 1, "key_findings", "Later findings", ADMIN)
     cp = checkpoints.make(wf.db, AT, ring)
     behind_the_triggers(wf.db, f"DELETE FROM audit_event WHERE id = {cp.count}")
-    assert audit.verify(wf.db).ok  # the chain alone cannot see a cut tail
+    assert trail.verify(wf.db).ok  # the chain alone cannot see a cut tail
     [finding] = checkpoints.prove(wf.db, [cp], ring)
     assert finding.problem == (f"the log now holds fewer events: event {cp.count} is gone "
                                "(a cut tail or an emptied log)")
 
 
-def test_a_re_forged_history_is_caught(wf: Workflow, ring: audit_keys.Keyring) -> None:
+def test_a_re_forged_history_is_caught(wf: Workflow, ring: audit_key.Keyring) -> None:
     cp = checkpoints.make(wf.db, AT, ring)
     behind_the_triggers(wf.db, "DELETE FROM audit_event")
     with wf.db.write() as s:
         for _ in range(cp.count):
-            audit.append(s, at=AT, actor="forger@x.y", action="created", payload={},
-                         by=audit.Provenance.here("cli"))
-    assert audit.verify(wf.db).ok
+            trail.append(s, at=AT, actor="forger@x.y", action="created", payload={},
+                         by=trail.Provenance.here("cli"))
+    assert trail.verify(wf.db).ok
     [finding] = checkpoints.prove(wf.db, [cp], ring)
     assert finding.problem == (f"event {cp.count} no longer has hash {cp.head[:16]}...: the "
                                "history up to it was rewritten")
 
 
 def test_a_planted_checkpoint_is_caught_with_the_key(wf: Workflow,
-                                                    ring: audit_keys.Keyring) -> None:
+                                                    ring: audit_key.Keyring) -> None:
     real = checkpoints.make(wf.db, AT, ring)
     planted = checkpoints.Checkpoint(real.count, real.head, AT.replace(hour=10), real.key,
                                      real.mac)
@@ -83,7 +86,7 @@ def test_a_planted_checkpoint_is_caught_with_the_key(wf: Workflow,
                                f"(key {real.key}))")
 
 
-def test_checkpoints_are_read_from_mail(wf: Workflow, ring: audit_keys.Keyring,
+def test_checkpoints_are_read_from_mail(wf: Workflow, ring: audit_key.Keyring,
                                         tmp_path: Path) -> None:
     """From a folder of delivered .eml files and from an mbox."""
     cp = checkpoints.make(wf.db, AT, ring)
@@ -113,7 +116,8 @@ def test_the_daemon_takes_one_checkpoint_a_london_day(wf: Workflow, tmp_path: Pa
     event); later tries that day take none; the next day's first try takes the next."""
     import time_machine
 
-    from workflow.audit import Channel, Provenance
+    from workflow.audit.trail import Provenance
+    from workflow.audit.words import Channel
 
     by = Provenance.here(Channel.SCHEDULER)
     settings = wf.settings.model_copy(update={"checkpoint_file": tmp_path / "cp.txt"})

@@ -14,8 +14,8 @@ from typer.testing import CliRunner
 
 from tests.factories import ADMIN, FORCE, PCC, norfolk, snapshot, table_rows
 from workflow.cli import app
-from workflow.config import Settings
-from workflow.service import Workflow
+from workflow.core.settings import Settings
+from workflow.responses.service import Workflow
 from workflow.storage.db import Database
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -218,11 +218,11 @@ def test_two_processes_race_one_transition(wf: Workflow, db_url: str, tmp_path: 
     # compare-and-set finds the row moved on.
     assert re.fullmatch(r"Error: response 1 changed since loaded \(loaded version 1, "
                         r"now (version 2|changed)\); reload it and try again", loser.strip()), loser
-    from workflow import audit
+    from workflow.audit import trail
 
-    assert audit.verify(wf.db).ok
+    assert trail.verify(wf.db).ok
     with wf.db.read() as s:
-        transitions = [e for e in audit.events_for(s, 1) if e.action == "transition"]
+        transitions = [e for e in trail.events_for(s, 1) if e.action == "transition"]
     assert len(transitions) == 1
 
 

@@ -11,8 +11,8 @@ import pytest
 import time_machine
 
 from tests.factories import ADMIN, PCC, answer_all, norfolk, snapshot
-from workflow.config import Settings
-from workflow.service import Workflow
+from workflow.core.settings import Settings
+from workflow.responses.service import Workflow
 from workflow.storage.db import Database
 
 HUGE = "99999999999999999999"

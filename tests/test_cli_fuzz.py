@@ -20,8 +20,8 @@ from typer.testing import CliRunner
 
 from tests.factories import ADMIN, FORCE, PCC, norfolk, snapshot
 from workflow.cli import app
-from workflow.config import Settings
-from workflow.service import Workflow
+from workflow.core.settings import Settings
+from workflow.responses.service import Workflow
 from workflow.storage.db import Database
 
 #: Commands that serve or run for ever (a daemon, a server): never started here.

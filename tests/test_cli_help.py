@@ -10,8 +10,8 @@ from typer.testing import CliRunner
 
 from tests.factories import ADMIN, norfolk, snapshot
 from workflow.cli import app
-from workflow.config import Settings
-from workflow.service import Workflow
+from workflow.core.settings import Settings
+from workflow.responses.service import Workflow
 from workflow.storage.db import Database
 
 

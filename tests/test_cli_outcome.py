@@ -13,9 +13,9 @@ import pytest
 import time_machine
 
 from tests.factories import ADMIN, FORCE, PCC, answer_all, norfolk, norfolk_report, table_rows
-from workflow import content
-from workflow.config import Settings
-from workflow.service import Workflow
+from workflow.core.settings import Settings
+from workflow.responses import content
+from workflow.responses.service import Workflow
 from workflow.storage.db import Database
 
 URL = "https://www.norfolk-pcc.gov.uk/s55/asb-spotlight"

@@ -11,8 +11,8 @@ from sqlalchemy import text
 
 from tests.factories import ADMIN, norfolk
 from tests.test_cli_tables import at_terminal
-from workflow.config import Settings
-from workflow.service import Workflow
+from workflow.core.settings import Settings
+from workflow.responses.service import Workflow
 from workflow.storage.db import Database
 
 #: What someone with database access (or an older s55) may have stored in a title.

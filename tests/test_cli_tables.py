@@ -18,10 +18,10 @@ import pytest
 import time_machine
 
 from tests.factories import ADMIN, norfolk, table_rows
-from workflow import content
-from workflow.config import Settings
+from workflow.core.settings import Settings
 from workflow.escalations import sweep
-from workflow.service import Workflow
+from workflow.people import management
+from workflow.responses.service import Workflow
 from workflow.storage.db import Database
 
 LONG = "governance.compliance.officer@office-of-the-pcc-for-norfolk.gov.uk"  # 66 characters
@@ -35,7 +35,7 @@ def wf(db: Database, settings: Settings) -> Workflow:
     workflow = Workflow(db, settings)
     with time_machine.travel("2024-10-14 10:00:00+01:00", tick=False):
         norfolk(workflow)
-        content.add_person(workflow, {"name": LONG_NAME, "email": LONG, "roles": ["admin"]},
+        management.add_person(workflow, {"name": LONG_NAME, "email": LONG, "roles": ["admin"]},
                            ADMIN)
     with time_machine.travel("2024-10-20 10:00:00+01:00", tick=False):
         workflow.fire(1, "request_force_input", LONG)
@@ -47,7 +47,7 @@ def wf(db: Database, settings: Settings) -> Workflow:
 def _sweep(wf: Workflow) -> None:
     """On 3 Dec 2024 the most severe escalation due fires; the ones it overtook are
     recorded as superseded."""
-    from workflow.clock import FixedClock
+    from workflow.core.clock import FixedClock
 
     report = sweep.sweep(wf.db, wf.settings, FixedClock(datetime(2024, 12, 3, 10, tzinfo=UTC)))
     assert [f.rule_id for f in report.fired] == ["publish-d2"]

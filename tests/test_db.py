@@ -26,9 +26,9 @@ from sqlalchemy.orm import Session
 from sqlalchemy.pool import QueuePool
 from waiting import wait_until
 
-from workflow import audit
-from workflow.config import Settings
-from workflow.errors import DatabaseError, NotFoundError
+from workflow.audit import trail
+from workflow.core.errors import DatabaseError, NotFoundError
+from workflow.core.settings import Settings
 from workflow.storage.db import XID_KEY, Database, backoff, transient
 from workflow.storage.models import AuditEvent, Person, Recommendation
 
@@ -289,8 +289,8 @@ class TestRetry:
 
         def work(s: Session) -> None:
             calls.append(1)
-            audit.append(s, at=NOW, actor="t@opcc.example", action=audit.Action.EDITED,
-                         reason="once", by=audit.Provenance.here("cli"))
+            trail.append(s, at=NOW, actor="t@opcc.example", action=trail.Action.EDITED,
+                         reason="once", by=trail.Provenance.here("cli"))
             own = int(s.execute(text("SELECT txid_current()")).scalar_one())
             seen.append((int(s.info[XID_KEY]), own))
             if len(calls) == 1:
@@ -302,7 +302,7 @@ class TestRetry:
         with db.read() as s:
             reasons = s.scalars(select(AuditEvent.reason)).all()
         assert reasons == ["once"]
-        assert audit.verify(db).ok
+        assert trail.verify(db).ok
 
     def test_commit_outcome_is_read_from_the_server(self, db: Database) -> None:
         """``txid_status`` tells a committed transaction from a rolled-back one."""
@@ -371,9 +371,9 @@ def test_cli_transition_survives_its_backend_being_terminated(db: Database, db_u
     """``s55 request-force-input`` whose backend is terminated mid-transaction (while it
     waits on a row lock) retries transparently: exit 0, no traceback, one transition."""
     from tests.factories import ADMIN, norfolk
-    from workflow import audit
-    from workflow.config import Settings
-    from workflow.service import Workflow
+    from workflow.audit import trail
+    from workflow.core.settings import Settings
+    from workflow.responses.service import Workflow
 
     wf = Workflow(db, Settings(database_url=db_url, spool_dir=tmp_path / "spool"))
     rid = norfolk(wf)
@@ -390,9 +390,9 @@ def test_cli_transition_survives_its_backend_being_terminated(db: Database, db_u
     assert "Traceback" not in err
     assert "Error" not in err
     with db.read() as s:
-        transitions = [e for e in audit.events_for(s, rid) if e.action == "transition"]
+        transitions = [e for e in trail.events_for(s, rid) if e.action == "transition"]
     assert [e.to_state for e in transitions] == ["force_input"]
-    assert audit.verify(db).ok
+    assert trail.verify(db).ok
 
 
 def test_cli_unreachable_database_is_one_error_line(tmp_path: Path) -> None:
@@ -415,7 +415,7 @@ def test_the_planners_raw_read_is_retried_after_its_backend_is_terminated(
     psycopg error and stop a scheduler's sweep)."""
     from tests.factories import norfolk
     from workflow.escalations.plan import open_responses
-    from workflow.service import Workflow
+    from workflow.responses.service import Workflow
 
     rid = norfolk(Workflow(db, settings))
     attempts: list[int] = []

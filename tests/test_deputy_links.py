@@ -13,9 +13,11 @@ from sqlalchemy import select
 from web_support import SECRET, Client, csrf, fingerprint, tokens, version
 
 from tests.factories import ADMIN, CHIEF_EXEC, FORCE, PCC, answer_all, norfolk, snapshot
-from workflow import approvals, content, links, people
-from workflow.config import Settings
-from workflow.service import Workflow
+from workflow.core.settings import Settings
+from workflow.links import action_links
+from workflow.people import management
+from workflow.responses import approvals, content
+from workflow.responses.service import Workflow
 from workflow.storage.db import Database
 from workflow.storage.models import AuditEvent
 from workflow.web.app import create_app
@@ -40,7 +42,7 @@ def waiting_on_pcc(wf: Workflow) -> tuple[int, int]:
     """Norfolk answered and submitted while the chief executive deputises for the PCC:
     (response id, delegation id)."""
     rid = norfolk(wf)
-    deleg = people.delegate(wf, PCC, CHIEF_EXEC, "2024-10-10", "2024-10-31", ADMIN, "leave")
+    deleg = management.delegate(wf, PCC, CHIEF_EXEC, "2024-10-10", "2024-10-31", ADMIN, "leave")
     wf.fire(rid, "request_force_input", ADMIN)
     answer_all(wf, rid)
     wf.fire(rid, "submit_force_input", FORCE)
@@ -54,12 +56,12 @@ def test_the_deputy_gets_their_own_link_and_signs_off_as_the_cli_records_it(
     deputy, pcc = tokens(wf, CHIEF_EXEC), tokens(wf, PCC)
     assert len(deputy) == 1
     assert len(pcc) == 1
-    seen = links.read(wf.db, wf.clock, deputy[0])
+    seen = action_links.read(wf.db, wf.clock, deputy[0])
     assert (seen.kind, seen.person_email, seen.actions) == ("deputy", CHIEF_EXEC,
                                                             frozenset({"sign_off"}))
-    assert links.read(wf.db, wf.clock, pcc[0]).kind == "pcc"
+    assert action_links.read(wf.db, wf.clock, pcc[0]).kind == "pcc"
     before = snapshot(wf)
-    with pytest.raises(links.LinkRefusedError) as refused:
+    with pytest.raises(action_links.LinkRefusedError) as refused:
         approvals.edit_text(wf, deputy[0], "pcc_response", "Not mine to write.")
     assert refused.value.why == "wrong_kind"
     assert snapshot(wf) == before
@@ -91,9 +93,9 @@ def test_a_revoked_delegation_stops_the_deputys_link_at_once(wf: Workflow) -> No
     page = client.get(f"/l/{token}")
     assert page.status_code == 200
     assert "Sign off in the PCC&#39;s place" in page.text or "PCC's place" in page.text
-    people.revoke(wf, deleg, ADMIN, "back from leave")
+    management.revoke(wf, deleg, ADMIN, "back from leave")
     before = snapshot(wf)
-    with pytest.raises(links.LinkRefusedError) as refused:
+    with pytest.raises(action_links.LinkRefusedError) as refused:
         approvals.fire(wf, token, "sign_off")
     assert refused.value.why == "delegation"
     assert str(refused.value) == (
@@ -103,4 +105,4 @@ def test_a_revoked_delegation_stops_the_deputys_link_at_once(wf: Workflow) -> No
     assert gone.status_code == 410
     assert "no delegation to them runs now" in gone.text.replace("&#39;", "'")
     assert snapshot(wf) == before
-    assert links.read(wf.db, wf.clock, tokens(wf, PCC)[-1]).kind == "pcc"
+    assert action_links.read(wf.db, wf.clock, tokens(wf, PCC)[-1]).kind == "pcc"

@@ -20,12 +20,14 @@ from smtp_server import Server
 from sqlalchemy import text
 from typer.testing import CliRunner
 
-from workflow import audit, audit_keys, web_secret
-from workflow.audit import Action
+from workflow.audit import trail
+from workflow.audit.words import Action
 from workflow.cli import app
-from workflow.config import Settings, load_settings
-from workflow.doctor import Result, Status, diagnose
-from workflow.errors import ConfigError
+from workflow.core.errors import ConfigError
+from workflow.core.settings import Settings, load_settings
+from workflow.doctor import diagnose
+from workflow.doctor.result import Result, Status
+from workflow.keys import audit_key, web_secret
 from workflow.storage import schema
 from workflow.storage.db import Database
 from workflow.storage.models import OutboxMessage
@@ -60,8 +62,8 @@ def smtp_settings(settings: Settings, server: Server, **extra: object) -> Settin
 
 def add_mail(db: Database, status: str, due: datetime) -> None:
     with db.write() as s:
-        event = audit.append(s, at=NOW, actor="t@x.example", action=Action.MAIL_QUEUED,
-                             by=audit.Provenance.here("cli"))
+        event = trail.append(s, at=NOW, actor="t@x.example", action=Action.MAIL_QUEUED,
+                             by=trail.Provenance.here("cli"))
         s.add(OutboxMessage(event_id=event.id or 0, dedupe_key=f"k{event.id}",
                             message_id=f"<m{event.id}@s55>", kind="mail_test",
                             sender="s55@x.example", recipient="r@x.example", subject="s",
@@ -77,8 +79,8 @@ OWN_ADDRESSES = {"mail_from": "s55@norfolk-pcc.example",
 def keyed(settings: Settings, tmp_path: Path, db: Database | None = None) -> Settings:
     """``settings`` with an audit key (signing every event after the ones ``db`` holds)
     and a web secret file, both owner-only in ``tmp_path``."""
-    since = (audit.head(db).last_id or 0) + 1 if db is not None else 1
-    audit_keys.create(tmp_path / "audit.key", since=since)
+    since = (trail.head(db).last_id or 0) + 1 if db is not None else 1
+    audit_key.create(tmp_path / "audit.key", since=since)
     web_secret.create(tmp_path / "web.secret")
     return settings.model_copy(update={"audit_key_file": tmp_path / "audit.key",
                                        "web_secret_file": tmp_path / "web.secret"})
@@ -278,7 +280,7 @@ class TestFaults:
         """A response row that no longer equals the replay of its events is a FAIL naming the
         response, the field and both values."""
         from tests.factories import norfolk
-        from workflow.service import Workflow
+        from workflow.responses.service import Workflow
 
         rid = norfolk(Workflow(db, settings))
         assert by_name(run(settings), "rows vs log").status is Status.OK

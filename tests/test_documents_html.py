@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 
 from tests.factories import ADMIN, add_people
-from workflow.config import Settings
-from workflow.documents.importer import import_document
+from workflow.core.settings import Settings
 from workflow.documents.render import render_response
-from workflow.service import Workflow
+from workflow.responses.importing import import_document
+from workflow.responses.service import Workflow
 from workflow.storage.db import Database
 
 FIXTURE = Path(__file__).parent / "data" / "norfolk-asb-spotlight-2024.md"

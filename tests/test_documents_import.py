@@ -12,13 +12,13 @@ from sqlalchemy import select
 
 from states import State
 from tests.factories import ADMIN, FORCE, snapshot
-from workflow import audit
-from workflow.audit import Action
-from workflow.clock import FixedClock
-from workflow.documents.importer import MAX_BYTES, import_document
+from workflow.audit import trail
+from workflow.audit.words import Action
+from workflow.core.clock import FixedClock
+from workflow.core.errors import DuplicateError, NotFoundError, RoleError
 from workflow.documents.model import DocumentError
-from workflow.errors import DuplicateError, NotFoundError, RoleError
-from workflow.service import Workflow
+from workflow.responses.importing import MAX_BYTES, import_document
+from workflow.responses.service import Workflow
 from workflow.storage.models import AreaForImprovement, InspectionReport, Recommendation, Response
 
 FIXTURE = Path(__file__).parent / "data" / "norfolk-asb-spotlight-2024.md"
@@ -86,7 +86,7 @@ class TestNorfolkImport:
         the document shows done, all dated at import; the chain still verifies."""
         result = do_import(wf, FIXTURE)
         with wf.db.read() as s:
-            events = audit.events_for(s, result.response_id)
+            events = trail.events_for(s, result.response_id)
         assert [e.action for e in events] == [Action.IMPORTED] + [Action.CHECKLIST] * 3
         assert all(e.at == AT for e in events)
         assert all(e.actor == ADMIN for e in events)
@@ -99,7 +99,7 @@ class TestNorfolkImport:
         assert [audit_payload(e.payload)["item"] for e in events[1:]] == [
             "forwarded_to_chief_constable", "forwarded_to_panel", "published_on_website"]
         assert [audit_payload(e.payload)["line"] for e in events[1:]] == [204, 205, 206]
-        assert audit.verify(wf.db).ok
+        assert trail.verify(wf.db).ok
 
     @pytest.mark.parametrize(("office", "state", "items"), [
         ("- [x] forwarded to the Chief Constable\n- [x] forwarded to the Panel\n"
@@ -122,7 +122,7 @@ class TestNorfolkImport:
         result = do_import(wf, write(tmp_path, NORFOLK.replace(OFFICE_PLAIN, office)))
         assert result.state is state
         with wf.db.read() as s:
-            events = audit.events_for(s, result.response_id)
+            events = trail.events_for(s, result.response_id)
             assert s.get(Response, result.response_id).state == state.value  # type: ignore[union-attr]
         assert sum(e.action == Action.CHECKLIST for e in events) == items
 
@@ -315,7 +315,7 @@ def test_import_is_retried_when_its_backend_is_terminated(wf: Workflow) -> None:
     from sqlalchemy import func, select, text
     from sqlmodel import col
 
-    from workflow.audit import Action
+    from workflow.audit.words import Action
     from workflow.storage.models import AuditEvent
 
     ddl = ["CREATE SEQUENCE s55_test_kill_once",

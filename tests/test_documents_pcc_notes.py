@@ -20,14 +20,15 @@ from sqlalchemy import select, text
 
 from tests.factories import ADMIN, FORCE, PCC, add_people, norfolk_report, snapshot
 from tests.test_documents_render import NORFOLK, norfolk_draft
-from workflow import content, replay
-from workflow.config import Settings
+from workflow.assurance import replay
+from workflow.core.settings import Settings
 from workflow.documents import signature
-from workflow.documents.importer import import_document
 from workflow.documents.parse import parse_document
 from workflow.documents.render import ResponseView, render_response, render_view
 from workflow.documents.signature import TextChangedError
-from workflow.service import Workflow
+from workflow.responses import content
+from workflow.responses.importing import import_document
+from workflow.responses.service import Workflow
 from workflow.storage.models import (
     AuditEvent,
     InspectionReport,

@@ -13,14 +13,14 @@ import pytest
 import time_machine
 
 from tests.factories import ADMIN, FORCE, PCC, add_people, answer_all, norfolk_report
-from workflow import content
-from workflow.config import Settings
-from workflow.documents.importer import import_document
+from workflow.core.errors import InvalidInputError, NotFoundError
+from workflow.core.settings import Settings
 from workflow.documents.model import ParsedDocument
 from workflow.documents.parse import parse_document
 from workflow.documents.render import TemplateError, render_response
-from workflow.errors import InvalidInputError, NotFoundError
-from workflow.service import Workflow
+from workflow.responses import content
+from workflow.responses.importing import import_document
+from workflow.responses.service import Workflow
 from workflow.storage.db import Database
 
 FIXTURE = Path(__file__).parent / "data" / "norfolk-asb-spotlight-2024.md"

@@ -13,9 +13,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.test_documents_render import data
-from workflow.documents.importer import read_document
 from workflow.documents.model import DocumentError, ParsedDocument, WarningKind
 from workflow.documents.parse import parse_document
+from workflow.responses.importing import read_document
 
 FIXTURE = Path(__file__).parent / "data" / "norfolk-asb-spotlight-2024.md"
 NORFOLK = FIXTURE.read_text(encoding="utf-8") + "\n"  # the fixture ends without one

@@ -1,4 +1,5 @@
-"""``workflow.env_settings`` (the read-only commands' settings) reads what ``Settings`` reads.
+"""``workflow.core.light_settings`` (the read-only commands' settings) reads what
+``Settings`` reads.
 
 One definition: every field of ``Settings`` is in ``FIELDS`` with the same default and
 limits, and for each environment below both give the same values, or both refuse it
@@ -14,9 +15,9 @@ import pytest
 from annotated_types import Ge, Le
 from pydantic import SecretStr
 
-from workflow import env_settings
-from workflow.config import Settings, load_settings
-from workflow.errors import ConfigError
+from workflow.core import light_settings
+from workflow.core.errors import ConfigError
+from workflow.core.settings import Settings, load_settings
 
 
 def _limits(name: str) -> tuple[Any, Any, str | None]:
@@ -29,9 +30,9 @@ def _limits(name: str) -> tuple[Any, Any, str | None]:
 
 
 def test_every_setting_is_read_with_settings_default_and_limits() -> None:
-    assert list(env_settings.FIELDS) == list(Settings.model_fields), \
-        "add the new setting to workflow/env_settings.py FIELDS too"
-    for name, field in env_settings.FIELDS.items():
+    assert list(light_settings.FIELDS) == list(Settings.model_fields), \
+        "add the new setting to workflow/core/light_settings.py FIELDS too"
+    for name, field in light_settings.FIELDS.items():
         info = Settings.model_fields[name]
         assert field.default == info.default, name
         assert field.optional == (info.default is None and not info.is_required()), name
@@ -39,7 +40,7 @@ def test_every_setting_is_read_with_settings_default_and_limits() -> None:
 
 
 def _plain(value: Any) -> Any:
-    return value.get_secret_value() if isinstance(value, SecretStr | env_settings.Secret) \
+    return value.get_secret_value() if isinstance(value, SecretStr | light_settings.Secret) \
         else value
 
 
@@ -75,14 +76,14 @@ def test_same_values_or_same_refusal_as_settings(monkeypatch: pytest.MonkeyPatch
         monkeypatch.delenv(key)
     for key, value in environ.items():
         monkeypatch.setenv(key, value)
-    assert _outcome(env_settings.read) == _outcome(load_settings)
+    assert _outcome(light_settings.read) == _outcome(load_settings)
 
 
 def test_plain_values_are_read_without_pydantic_settings(monkeypatch: pytest.MonkeyPatch
                                                          ) -> None:
     monkeypatch.setenv("S55_ESCALATION_HOUR", "7")
     monkeypatch.setenv("S55_POLICY_FILE", "policy.toml")
-    settings = env_settings.read()
+    settings = light_settings.read()
     assert not isinstance(settings, Settings)
     assert (settings.escalation_hour, settings.policy_file) == (7, Path("policy.toml"))
-    assert repr(env_settings.Secret("x")) == repr(SecretStr("x"))
+    assert repr(light_settings.Secret("x")) == repr(SecretStr("x"))

@@ -34,18 +34,15 @@ from tests.factories import (
     snapshot,
 )
 from tests.test_escalation_plan import EXPECTED
-from workflow import audit, content
-from workflow.audit import Action
-from workflow.config import Settings
+from workflow.audit import trail
+from workflow.audit.words import Action
+from workflow.core.settings import Settings
 from workflow.escalations import sweep as escalation
-from workflow.escalations.sweep import (
-    SweepReport,
-    last_beats,
-    last_heartbeat,
-    load_policy,
-    next_escalations,
-)
-from workflow.service import Workflow
+from workflow.escalations.plan import load_policy, next_escalations
+from workflow.escalations.sweep import SweepReport, last_beats, last_heartbeat
+from workflow.people import management
+from workflow.responses import content
+from workflow.responses.service import Workflow
 from workflow.storage.db import Database
 from workflow.storage.models import (
     AuditEvent,
@@ -161,7 +158,7 @@ def test_a_response_left_in_each_state_gets_the_policy_table(
                 for r, offset, roles in EXPECTED[state]]
     assert got == expected
     assert not actions(wf, Action.ESCALATION_SUPERSEDED)
-    assert audit.verify(wf.db).ok
+    assert trail.verify(wf.db).ok
 
 
 def test_no_firing_after_the_response_moves_on(wf: Workflow, rid: int, traveller: Any) -> None:
@@ -216,7 +213,7 @@ def test_catch_up_after_downtime(wf: Workflow, rid: int, traveller: Any, down_da
     traveller.shift(timedelta(hours=1))
     again = sweep(wf)
     assert (again.fired, again.superseded) == ([], [])
-    assert audit.verify(wf.db).ok
+    assert trail.verify(wf.db).ok
 
 
 def test_weekly_overdue_until_published(wf: Workflow, rid: int, traveller: Any) -> None:
@@ -281,7 +278,7 @@ def test_a_failing_mail_fires_nothing_and_is_retried(wf: Workflow, rid: int, tra
 def test_unstaffed_roles_fall_back_to_the_admins(wf: Workflow, traveller: Any) -> None:
     """With only an admin on the system, an escalation for the chief executive goes to the
     admin, and the audit event names the role nobody holds."""
-    content.add_person(wf, {"name": "Ann Admin", "email": ADMIN, "roles": ["admin"]}, None)
+    management.add_person(wf, {"name": "Ann Admin", "email": ADMIN, "roles": ["admin"]}, None)
     rid = content.add_report(wf, norfolk_report(), ADMIN).id or 0
     traveller.move_to(at(D - timedelta(14)))
     report = sweep(wf)

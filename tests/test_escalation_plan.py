@@ -23,9 +23,9 @@ from states.escalations import (
     plan,
     upcoming,
 )
-from workflow.config import Settings
-from workflow.escalations.sweep import load_policy
-from workflow.workdays import england_and_wales
+from workflow.core.bank_holidays import england_and_wales
+from workflow.core.settings import Settings
+from workflow.escalations.plan import load_policy
 
 POLICY: Policy = load_policy(Settings(policy_file=None))
 WORKING = england_and_wales()

@@ -28,9 +28,9 @@ from states.escalations import (
 )
 from states.lifecycle import FINAL, Role
 from states.workdays import EVERY_DAY
-from workflow.config import Settings
-from workflow.escalations.sweep import load_policy
-from workflow.workdays import england_and_wales
+from workflow.core.bank_holidays import england_and_wales
+from workflow.core.settings import Settings
+from workflow.escalations.plan import load_policy
 
 DEFAULT: Policy = load_policy(Settings(policy_file=None))
 WORKING = england_and_wales()

@@ -12,10 +12,10 @@ import pytest
 from typer.testing import CliRunner
 
 from tests.factories import ADMIN, norfolk
-from workflow import files
 from workflow.cli import app
-from workflow.config import Settings
-from workflow.service import Workflow
+from workflow.core import files
+from workflow.core.settings import Settings
+from workflow.responses.service import Workflow
 from workflow.storage.db import Database
 
 OUTPUTS = {"render": ["render", "1", "--format", "md"], "export": ["audit", "export"]}

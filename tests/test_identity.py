@@ -32,11 +32,13 @@ from tests.factories import (
     snapshot,
     table_rows,
 )
-from workflow import audit, content, people
+from workflow.audit import trail
 from workflow.cli import app
-from workflow.clock import FixedClock
-from workflow.config import Settings
-from workflow.service import Workflow
+from workflow.core.clock import FixedClock
+from workflow.core.settings import Settings
+from workflow.people import management
+from workflow.responses import content
+from workflow.responses.service import Workflow
 from workflow.storage.db import Database
 from workflow.storage.models import AuditEvent, OutboxMessage
 
@@ -83,7 +85,7 @@ def to_signoff(wf: Workflow, rid: int = 1, *, submitter: str = FORCE) -> None:
 
 
 def add(wf: Workflow, name: str, email: str, *roles: str, login: str | None = None) -> None:
-    people.add_person(wf, {"name": name, "email": email, "roles": list(roles)}, ADMIN,
+    management.add_person(wf, {"name": name, "email": email, "roles": list(roles)}, ADMIN,
                       login=login)
 
 
@@ -101,11 +103,11 @@ class TestProvenance:
     def test_scheduler_and_dispatcher_events_say_so(self, wf: Workflow) -> None:
         """Escalations are the scheduler's, deliveries the dispatcher's, both as system."""
         from workflow.escalations import sweep
-        from workflow.mail import outbox
+        from workflow.mail import delivery
 
         later = FixedClock(datetime(2024, 11, 30, 10, tzinfo=UTC))
         assert sweep.sweep(wf.db, wf.settings, later).fired
-        outbox.deliver_pending(wf.db, wf.settings, later)
+        delivery.deliver_pending(wf.db, wf.settings, later)
         fired = events(wf, action="escalation")[-1]
         sent = events(wf, action="mail_sent")[-1]
         assert (fired.channel, fired.identity, fired.account) == ("scheduler", "system", ME)
@@ -115,9 +117,9 @@ class TestProvenance:
         """Rewriting where an event came from breaks that very event."""
         from tests.factories import behind_the_triggers
 
-        assert audit.verify(wf.db).ok
+        assert trail.verify(wf.db).ok
         behind_the_triggers(wf.db, "UPDATE audit_event SET account = 'someone' WHERE id = 3")
-        broken = audit.verify(wf.db).broken
+        broken = trail.verify(wf.db).broken
         assert broken is not None
         assert broken.event_id == 3
 
@@ -127,16 +129,16 @@ class TestProvenance:
         at = datetime(2024, 10, 10, 9, tzinfo=UTC)
         nine = (None, at.isoformat(timespec="microseconds"), "old@x.example", "created",
                 None, None, None, None, "{}")
-        old = audit.chain_hash(audit.GENESIS, nine)
+        old = trail.chain_hash(trail.GENESIS, nine)
         with db.engine.begin() as conn:
             conn.execute(text("INSERT INTO audit_event (at, actor, action, payload, prev_hash, "
                               "hash) VALUES (:at, 'old@x.example', 'created', '{}', :p, :h)"),
                          {"at": at if not db.is_sqlite else "2024-10-10 09:00:00.000000",
-                          "p": audit.GENESIS, "h": old})
+                          "p": trail.GENESIS, "h": old})
         with db.write() as s:
-            audit.append(s, at=at, actor="new@x.example", action="created",
-                         by=audit.Provenance.here("cli"))
-        result = audit.verify(db)
+            trail.append(s, at=at, actor="new@x.example", action="created",
+                         by=trail.Provenance.here("cli"))
+        result = trail.verify(db)
         assert (result.ok, result.count) == (True, 2)
 
     def test_log_shows_channel_account_and_on_behalf_of(self, wf: Workflow, run) -> None:  # type: ignore[no-untyped-def]
@@ -188,7 +190,7 @@ class TestOsIdentity:
 # -- 6. bad input: one line, nothing changed ---------------------------------------------
 
 def _disable_force(wf: Workflow) -> None:
-    people.set_active(wf, FORCE, ADMIN, "Left the force", False)
+    management.set_active(wf, FORCE, ADMIN, "Left the force", False)
 
 
 def _link_admin(wf: Workflow) -> None:
@@ -204,12 +206,12 @@ def _dual(wf: Workflow) -> None:
 
 def _deputy(wf: Workflow) -> None:
     add(wf, "Deputy PCC", DEPUTY, "chief_executive")
-    people.delegate(wf, PCC, DEPUTY, "2024-11-01", "2024-11-30", ADMIN, "Annual leave")
+    management.delegate(wf, PCC, DEPUTY, "2024-11-01", "2024-11-30", ADMIN, "Annual leave")
 
 
 def _deputy_disabled(wf: Workflow) -> None:
     add(wf, "Deputy PCC", DEPUTY, "chief_executive")
-    people.set_active(wf, DEPUTY, ADMIN, "Left", False)
+    management.set_active(wf, DEPUTY, ADMIN, "Left", False)
 
 
 def _signoff(wf: Workflow) -> None:
@@ -252,7 +254,7 @@ BAD: list[tuple[str, list[str], str | None, str, Callable[[Workflow], None] | No
     ("an email in use", ["people", "edit", FORCE, "--email", PCC, "--reason", "x"], ADMIN,
      "claimed", None, f"Error: person {PCC} already exists"),
     ("a login in use", ["people", "edit", FORCE, "--login", "ann", "--reason", "x"], ADMIN,
-     "claimed", lambda wf: people.edit_person(wf, PCC, ADMIN, "x", login="ann"),
+     "claimed", lambda wf: management.edit_person(wf, PCC, ADMIN, "x", login="ann"),
      f"Error: login ann already exists (it is {PCC}'s)"),
     ("until before from", ["people", "delegate", PCC, "--to", CHIEF_EXEC, "--from",
                            "2024-11-10", "--until", "2024-11-01", "--reason", "x"], ADMIN,
@@ -316,7 +318,7 @@ class TestPeopleOverTime:
     def test_edit_retires_the_old_address_for_good(self, wf: Workflow) -> None:
         """A new address for the force liaison: the old one is never given to anyone
         else, and the change is an event with who and why."""
-        people.edit_person(wf, FORCE, ADMIN, "New liaison mailbox",
+        management.edit_person(wf, FORCE, ADMIN, "New liaison mailbox",
                            new_email="s55-liaison@norfolk.police.uk", login="fliaison")
         with pytest.raises(Exception, match=f"{FORCE} was used by someone else before"):
             add(wf, "Someone New", FORCE, "panel")
@@ -329,32 +331,32 @@ class TestPeopleOverTime:
             self, wf: Workflow) -> None:
         """A new PCC (the puppet PCC case): every auditor and the PCC in office hear."""
         add(wf, "Puppet", "puppet@x.example", "panel")
-        people.change_roles(wf, "puppet@x.example", ADMIN, "Elected", add=["pcc"], remove=[])
+        management.change_roles(wf, "puppet@x.example", ADMIN, "Elected", add=["pcc"], remove=[])
         assert outbox_to(wf, "role_change") == {AUDITOR, PCC}
         e = events(wf, action="roles_changed")[-1]
         assert json.loads(e.payload)["added"] == ["pcc"]
         assert e.reason == "Elected"
 
     def test_other_role_changes_are_not_mailed(self, wf: Workflow) -> None:
-        people.change_roles(wf, CHIEF_EXEC, ADMIN, "Covers audit", add=["auditor"], remove=[])
+        management.change_roles(wf, CHIEF_EXEC, ADMIN, "Covers audit", add=["auditor"], remove=[])
         assert outbox_to(wf, "role_change") == set()
 
     def test_a_disabled_person_gets_no_mail_and_cannot_act(self, wf: Workflow) -> None:
         add(wf, "Second Liaison", "second@norfolk.police.uk", "force")
-        people.set_active(wf, FORCE, ADMIN, "Moved on", False)
+        management.set_active(wf, FORCE, ADMIN, "Moved on", False)
         with time_machine.travel(DURING, tick=False):
             wf.fire(1, "request_force_input", ADMIN)
         assert outbox_to(wf, "request_force_input") == {"second@norfolk.police.uk"}
         with pytest.raises(Exception, match="is disabled and cannot act"):
             content.edit_recommendation(wf, 1, 1, "force_response", "x", FORCE)
-        people.set_active(wf, FORCE, ADMIN, "Back", True)
+        management.set_active(wf, FORCE, ADMIN, "Back", True)
         content.edit_recommendation(wf, 1, 1, "force_response", "x", FORCE)
 
     def test_nobody_active_to_sign_off_is_flagged(self, wf: Workflow, run) -> None:  # type: ignore[no-untyped-def]
         """With the only PCC disabled, a response awaiting sign-off is stuck: list, show
         and doctor say so."""
         to_signoff(wf)
-        people.set_active(wf, PCC, ADMIN, "Term ended", False)
+        management.set_active(wf, PCC, ADMIN, "Term ended", False)
         rows = json.loads(run("list", "--json").stdout)
         assert rows[0]["nobody_can_act"] == ["pcc"]
         assert "(STUCK: no active pcc)" in run("list").stdout
@@ -367,7 +369,7 @@ class TestPeopleOverTime:
     def test_people_list_shows_status_roles_login_and_delegations(self, wf: Workflow,
                                                                   run) -> None:  # type: ignore[no-untyped-def]
         _deputy(wf)
-        people.set_active(wf, FORCE, ADMIN, "Moved on", False)
+        management.set_active(wf, FORCE, ADMIN, "Moved on", False)
         with time_machine.travel("2024-11-05 10:00:00+00:00", tick=False):
             rows = {p["email"]: p for p in json.loads(run("people", "list", "--json").stdout)}
             text_out = run("people", "list").stdout
@@ -409,12 +411,12 @@ class TestDelegation:
                        ).exit_code == 0
             assert run("submit-to-portal", "1", "--portal-reference", "HMI-1", actor=ADMIN
                        ).exit_code == 0
-        assert audit.verify(wf.db).ok
+        assert trail.verify(wf.db).ok
 
     def test_a_revoked_delegation_no_longer_lets_the_deputy_sign(self, wf: Workflow) -> None:
         _deputy(wf)
         to_signoff(wf)
-        people.revoke(wf, 1, PCC, "Back from leave")
+        management.revoke(wf, 1, PCC, "Back from leave")
         with time_machine.travel("2024-11-20 10:00:00+00:00", tick=False), \
                 pytest.raises(Exception, match="needs role pcc"):
             wf.fire(1, "sign_off", DEPUTY)

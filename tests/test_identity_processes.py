@@ -23,9 +23,10 @@ import pytest
 
 from tests.conftest import IN_CI
 from tests.factories import CHIEF_EXEC, FORCE, PANEL, PCC, norfolk_report
-from workflow import content, people
-from workflow.config import Settings
-from workflow.service import Workflow
+from workflow.core.settings import Settings
+from workflow.people import management
+from workflow.responses import content
+from workflow.responses.service import Workflow
 from workflow.storage.db import Database
 
 pytestmark = pytest.mark.slow
@@ -119,7 +120,7 @@ def office(shared_url: str) -> Workflow:
     """The people, each with their account as login, and the Norfolk report (set up by
     this root process under claimed, as an installer would before handing over)."""
     wf = Workflow(Database(shared_url), Settings(database_url=shared_url, identity="claimed"))
-    people.add_person(wf, {"name": "Admin", "email": ADMIN, "roles": ["admin"]}, None,
+    management.add_person(wf, {"name": "Admin", "email": ADMIN, "roles": ["admin"]}, None,
                       login="s55t_admin")
     for name, email, roles, login in (
             ("Force Liaison", FORCE, ["force"], "s55t_force"),
@@ -127,7 +128,7 @@ def office(shared_url: str) -> Workflow:
             ("Deputy PCC", DEPUTY, ["chief_executive"], "s55t_deputy"),
             ("Chief Executive", CHIEF_EXEC, ["chief_executive"], None),
             ("Panel", PANEL, ["panel"], None)):
-        people.add_person(wf, {"name": name, "email": email, "roles": roles}, ADMIN,
+        management.add_person(wf, {"name": name, "email": email, "roles": roles}, ADMIN,
                           login=login)
     content.add_report(wf, norfolk_report(), ADMIN)
     return wf

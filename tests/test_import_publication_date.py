@@ -21,7 +21,7 @@ from sqlalchemy import select
 from tests.factories import ADMIN, snapshot
 from workflow.documents.model import WarningKind
 from workflow.documents.parse import parse_document
-from workflow.service import Workflow
+from workflow.responses.service import Workflow
 from workflow.storage.models import Response
 
 FIXTURE = Path(__file__).parent / "data" / "norfolk-asb-spotlight-2024.md"

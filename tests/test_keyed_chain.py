@@ -15,11 +15,11 @@ from sqlalchemy import text
 from typer.testing import CliRunner
 
 from tests.factories import ADMIN, AUDITOR, behind_the_triggers, norfolk
-from workflow import audit
+from workflow.audit import trail
 from workflow.cli import app
-from workflow.config import Settings
-from workflow.mail import outbox
-from workflow.service import Workflow
+from workflow.core.settings import Settings
+from workflow.mail import delivery
+from workflow.responses.service import Workflow
 from workflow.storage.db import Database
 
 
@@ -52,7 +52,7 @@ def test_init_makes_an_owner_only_key_and_every_event_is_signed(keyed: Any) -> N
     assert (key.stat().st_mode & 0o777) == 0o600
     verified = run("audit", "verify")
     assert verified.exit_code == 0, verified.output
-    count = audit.head(db).count
+    count = trail.head(db).count
     assert f"signatures OK: {count} events signed with the audit key" in verified.stdout
     unkeyed = run("audit", "verify", S55_AUDIT_KEY_FILE=None)  # unset
     assert "signatures: not checked (no S55_AUDIT_KEY_FILE)" in unkeyed.stdout
@@ -65,8 +65,8 @@ def _forge(db: Database, sql: str | None = None) -> None:
     plain = Database(db.url)  # no key: what the attacker's own connection writes
     try:
         with plain.write() as s:
-            audit.append(s, at=datetime.now(UTC), actor="forger@x.example",
-                         action="created", payload={}, by=audit.Provenance.here("cli"))
+            trail.append(s, at=datetime.now(UTC), actor="forger@x.example",
+                         action="created", payload={}, by=trail.Provenance.here("cli"))
     finally:
         plain.dispose()
 
@@ -75,9 +75,9 @@ def test_an_event_appended_after_the_head_without_the_key_is_caught(keyed: Any) 
     """The chain alone accepts it (the head an auditor kept is still in it); the key does
     not."""
     run, db, _, _ = keyed
-    kept = audit.head(db)
+    kept = trail.head(db)
     _forge(db)
-    assert audit.verify(db, kept.hash).ok
+    assert trail.verify(db, kept.hash).ok
     result = run("audit", "verify", "--head", kept.hash)
     assert result.exit_code == 1
     assert result.stderr.startswith(f"Error: audit chain broken at event {kept.count + 1}: not "
@@ -88,7 +88,7 @@ def test_an_event_appended_after_the_head_without_the_key_is_caught(keyed: Any) 
 def test_a_re_forged_history_is_caught(keyed: Any) -> None:
     run, db, _, _ = keyed
     _forge(db, "DELETE FROM audit_event")
-    assert audit.verify(db).ok
+    assert trail.verify(db).ok
     result = run("audit", "verify")
     assert result.exit_code == 1
     assert "not signed: the event was written or re-hashed without the audit key" in \
@@ -103,7 +103,7 @@ def test_an_edited_and_re_hashed_event_keeps_no_valid_signature(keyed: Any) -> N
         rows = s.execute(text("SELECT id FROM audit_event ORDER BY id")).scalars().all()
     behind_the_triggers(db, "UPDATE audit_event SET actor = 'forger@x.example' WHERE id = 2")
     _rehash(db, rows)
-    assert audit.verify(db).ok  # the plain chain is fooled
+    assert trail.verify(db).ok  # the plain chain is fooled
     result = run("audit", "verify")
     assert result.exit_code == 1
     assert result.stderr.startswith("Error: audit chain broken at event 2: signature does not "
@@ -112,7 +112,7 @@ def test_an_edited_and_re_hashed_event_keeps_no_valid_signature(keyed: Any) -> N
 
 def _rehash(db: Database, ids: list[int]) -> None:
     """Recompute every hash in order, as a tamperer with the code (but not the key) can."""
-    prev = audit.GENESIS
+    prev = trail.GENESIS
     with db.engine.begin() as conn:
         if db.is_sqlite:
             conn.execute(text("DROP TRIGGER IF EXISTS audit_event_no_update"))
@@ -124,12 +124,12 @@ def _rehash(db: Database, ids: list[int]) -> None:
             row = dict(conn.execute(text("SELECT * FROM audit_event WHERE id = :i"),
                                     {"i": event_id}).mappings().one())
             row["at"] = row["at"] if not isinstance(row["at"], str) else \
-                audit._at_from_sqlite(row["at"])
+                trail._at_from_sqlite(row["at"])
             fields = (row["response_id"], row["at"] if isinstance(row["at"], str)
-                      else audit._at_text(row["at"]), row["actor"], row["action"],
+                      else trail._at_text(row["at"]), row["actor"], row["action"],
                       row["trigger"], row["from_state"], row["to_state"], row["reason"],
-                      row["payload"], *(row[c] for c in audit.PROVENANCE_COLUMNS))
-            new = audit.chain_hash(prev, fields)
+                      row["payload"], *(row[c] for c in trail.PROVENANCE_COLUMNS))
+            new = trail.chain_hash(prev, fields)
             conn.execute(text("UPDATE audit_event SET prev_hash = :p, hash = :h WHERE id = :i"),
                          {"p": prev, "h": new, "i": event_id})
             prev = new
@@ -167,9 +167,9 @@ def test_checkpoints_mailed_to_the_auditors_prove_a_cut_tail(keyed: Any, smtp_se
     assert "mailed to 1 auditor(s)" in taken.stdout
     settings = Settings(database_url=db.url, force="Norfolk", **{
         k.removeprefix("S55_").lower(): v for k, v in smtp.items()})
-    from workflow.clock import SystemClock
+    from workflow.core.clock import SystemClock
 
-    report = outbox.deliver_pending(db, settings, SystemClock())
+    report = delivery.deliver_pending(db, settings, SystemClock())
     assert report.error is None
     [got] = [r for r in smtp_server.handler.received if AUDITOR in r.recipients]
     folder = tmp_path / "auditor-mail"

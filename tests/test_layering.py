@@ -58,7 +58,7 @@ def imports_in(source: str) -> set[str]:
 
 def product_imports(source: str) -> set[str]:
     """The modules of ours that ``source`` imports (``from workflow import audit`` is the
-    module ``workflow.audit``; an imported name that is not a module stays its module)."""
+    module ``workflow.audit.trail``; an imported name that is not a module stays its module)."""
     found = set()
     for name in imports_in(source):
         if name in KNOWN:
@@ -67,8 +67,40 @@ def product_imports(source: str) -> set[str]:
 
 
 FACES = ("workflow.cli", "workflow.web")
-CORE_LEAVES = {"workflow", "workflow.errors", "workflow.clock", "workflow.config",
-               "workflow.audit_keys", "workflow.link_keys", "workflow.inputs"}
+
+
+def _docstring_block(after: str) -> list[str]:
+    """The indented lines that follow the line ending with ``after`` in ``workflow``'s
+    docstring (the layers, or the light modules)."""
+    doc = ast.get_docstring(ast.parse((ROOT / "workflow" / "__init__.py").read_text("utf-8")))
+    lines = (doc or "").splitlines()
+    start = next(i for i, line in enumerate(lines) if line.rstrip().endswith(after))
+    block = []
+    for line in lines[start + 1:]:
+        if block and not line.startswith("    "):
+            break
+        if line.strip():
+            block.append(line.strip())
+    return block
+
+
+#: The layers of ``workflow/``, lowest first, as its docstring states them.
+LAYERS: tuple[str, ...] = tuple(f"workflow.{line.split()[0]}"
+                                for line in _docstring_block("holds this list to it):"))
+#: Modules the read commands load: no ORM, pydantic, Jinja2 or holidays at import.
+LIGHT: frozenset[str] = frozenset(
+    name for line in _docstring_block("only inside the functions that need them:")
+    for name in line.split())
+HEAVY = ("sqlmodel", "pydantic", "pydantic_settings", "jinja2", "holidays")
+
+
+def layer_of(module: str) -> int | None:
+    """The rung of ``module``'s package in ``LAYERS`` (None for ``workflow`` itself, and
+    for ``states`` and ``notifications``, which are below every rung)."""
+    for i, package in enumerate(LAYERS):
+        if inside(module, package):
+            return i
+    return None
 
 
 def inside(name: str, *packages: str) -> bool:
@@ -76,24 +108,50 @@ def inside(name: str, *packages: str) -> bool:
 
 
 def room_allows(module: str, target: str) -> bool:
-    """May ``module`` import ``target`` (both ours)? The rooms' docstrings, as code."""
-    if inside(target, "states") or target in CORE_LEAVES or inside(module, *FACES):
-        return True
-    if inside(module, "workflow.storage"):
-        return inside(target, "workflow.storage") or (
-            module == "workflow.storage.backup" and target == "workflow.audit")
-    if inside(module, "workflow.mail"):
-        return inside(target, "notifications", "workflow.storage", "workflow.mail",
-                      "workflow.audit")
-    if module in PURE_DOCUMENTS:
-        return target in PURE_DOCUMENTS
-    if inside(module, "workflow.documents"):
-        return not inside(target, "workflow.escalations", "workflow.mail")
-    if inside(module, "workflow.escalations"):
-        return not inside(target, "workflow.documents")
-    if inside(module, "workflow.audit_report"):  # a read over the log and the rows
-        return not inside(target, "workflow.mail", "workflow.escalations", "workflow.documents")
-    return True
+    """May ``module`` import ``target`` (both ours)? Down the layers, or within a package."""
+    if not inside(target, "workflow") or target == "workflow":
+        return not inside(module, "states", "notifications") or not inside(target, "workflow")
+    mine, theirs = layer_of(module), layer_of(target)
+    if theirs is None or mine is None:
+        return False
+    return theirs < mine or LAYERS[mine] == LAYERS[theirs]
+
+
+def top_level_imports(source: str) -> set[str]:
+    """What ``source`` imports when it is imported: module-level statements only (not
+    inside a function, nor under ``if TYPE_CHECKING:``)."""
+    tree = ast.parse(source)
+    names: set[str] = set()
+
+    def take(body: list[ast.stmt]) -> None:
+        for node in body:
+            if isinstance(node, ast.Import):
+                names.update(a.name for a in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                names.add(node.module)
+                names.update(f"{node.module}.{a.name}" for a in node.names)
+            elif isinstance(node, ast.If) and not _type_checking_only(node):
+                take(node.body)
+                take(node.orelse)
+            elif isinstance(node, ast.Try):
+                take(node.body)
+
+    take(tree.body)
+    return names
+
+
+def light_violations(module: str, source: str) -> list[str]:
+    """A light module that would load something heavy as it is imported."""
+    if module not in LIGHT:
+        return []
+    names = top_level_imports(source)
+    found = [f"{module} (light) imports {lib} at module level"
+             for lib in sorted({n.split(".")[0] for n in names} & set(HEAVY))]
+    found += [f"{module} (light) imports {t}, which is not light, at module level"
+              for t in sorted(names & KNOWN) if t not in LIGHT and not inside(t, "states",
+                                                                              "notifications")
+              and t != "workflow" and not any(m.startswith(t + ".") for m in LIGHT)]
+    return found
 
 
 #: The parts of documents/ that read text only: no database, no templates.
@@ -106,8 +164,8 @@ ONLY_IN: dict[str, Callable[[str], bool]] = {
     "typer": lambda m: inside(m, "workflow.cli"),
     "apscheduler": lambda m: m == "workflow.escalations.daemon",
     "aiosmtplib": lambda m: m == "notifications.transports.smtp",
-    # Bank holidays reach states/ as a lookup; only workflow/workdays.py builds it.
-    "holidays": lambda m: m == "workflow.workdays",
+    # Bank holidays reach states/ as a lookup; only workflow/core/bank_holidays.py builds it.
+    "holidays": lambda m: m == "workflow.core.bank_holidays",
     # The web app's libraries stay in its room (uvicorn also in `s55 serve`).
     "starlette": lambda m: inside(m, "workflow.web"),
     "itsdangerous": lambda m: inside(m, "workflow.web"),
@@ -136,7 +194,12 @@ def violations(module: str, source: str) -> list[str]:
     for target in sorted(product_imports(source)):
         if target != module and not room_allows(module, target):
             found.append(f"{module} may not import {target}")
-    return found
+    if module in PURE_DOCUMENTS:
+        found += [f"{module} reads text only, may not import {t}"
+                  for t in sorted(product_imports(source))
+                  if inside(t, "workflow") and t not in PURE_DOCUMENTS
+                  and not inside(t, "workflow.core")]
+    return found + light_violations(module, source)
 
 
 def graph() -> dict[str, set[str]]:
@@ -197,7 +260,7 @@ def test_the_product_does_not_import_bench_or_tests() -> None:
 
 #: The mail room's modules, top to bottom (its ``__init__`` docstring); a rung may import
 #: only the rungs below it, so one on the same rung or above is an arrow pointing up.
-MAIL_ORDER = (("outbox",), ("store",), ("failures", "deliverable"), ("views",), ("queue",),
+MAIL_ORDER = (("delivery",), ("store",), ("failures", "deliverable"), ("outbox_admin",), ("queue",),
               ("transition", "write"), ("prepare",), ("recipients",), ("errors", "digest"))
 
 
@@ -217,25 +280,46 @@ class TestTheRulesCanFail:
         ("states.guards", "import sqlalchemy"),
         ("states.machine", "from workflow.storage.db import Database"),
         ("notifications.render", "from workflow import audit"),
-        ("workflow.service", "from workflow.cli.app import app"),
-        ("workflow.queries", "from workflow.web import app"),
-        ("workflow.audit", "import bench.common"),
+        ("workflow.responses.service", "from workflow.cli.app import app"),
+        ("workflow.reads.detail", "from workflow.web import app"),
+        ("workflow.storage.db", "from workflow.audit import trail"),
+        ("workflow.core.checks", "from workflow.documents.model import ParsedDocument"),
+        ("workflow.mail.queue", "from workflow.links import action_links"),
+        ("workflow.audit.trail", "import bench.common"),
         ("workflow.storage.models", "from workflow.escalations.plan import load_policy"),
-        ("workflow.mail.queue", "from workflow.service import Workflow"),
+        ("workflow.mail.queue", "from workflow.responses.service import Workflow"),
         ("workflow.documents.parse", "from workflow.storage.models import Response"),
-        ("workflow.content", "import typer"),
+        ("workflow.responses.content", "import typer"),
         ("workflow.cli.app", "import apscheduler"),
-        ("workflow.service", "import starlette"),
-        ("workflow.cli.views", "import uvicorn"),
-        ("workflow.audit_report.build", "from workflow.mail import queue"),
+        ("workflow.responses.service", "import starlette"),
+        ("workflow.cli.reading", "import uvicorn"),
+        ("workflow.audit_report.build", "from workflow.doctor import diagnose"),
     ])
     def test_a_forbidden_import_is_reported(self, module: str, line: str) -> None:
         source = f"def f():\n    {line}\n"  # lazily, inside a function: still counted
         assert violations(module, source)
 
+    @pytest.mark.parametrize(("module", "line"), [
+        ("workflow.reads.detail", "import sqlmodel"),
+        ("workflow.escalations.plan", "from workflow.storage.models import Response"),
+        ("workflow.cli.reading", "from jinja2 import Environment"),
+        ("workflow.core.bank_holidays", "import holidays"),
+    ])
+    def test_a_light_module_loading_something_heavy_is_reported(self, module: str,
+                                                                line: str) -> None:
+        assert violations(module, f"{line}\n")
+        assert not light_violations(module, f"def f():\n    {line}\n")  # lazily: allowed
+
+    def test_the_layers_name_every_package(self) -> None:
+        """Every package of ``workflow/`` is on a rung, and every rung is a package."""
+        packages = {f"workflow.{p.parent.name}" for p in (ROOT / "workflow").glob("*/__init__.py")}
+        assert set(LAYERS) == packages
+        assert len(LAYERS) == len(set(LAYERS))
+        assert [m for m in LIGHT if m not in KNOWN] == []
+
     def test_an_import_for_type_checking_only_is_not(self) -> None:
         source = ("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n"
-                  "    from workflow.service import Workflow\n")
+                  "    from workflow.responses.service import Workflow\n")
         assert violations("workflow.mail.queue", source) == []
 
     def test_a_circle_is_found(self) -> None:
@@ -252,8 +336,12 @@ def test_the_guarded_libraries_are_really_used_where_allowed() -> None:
     assert {"workflow.storage.db", "workflow.mail.queue"} <= KNOWN
 
 
-def test_every_room_says_what_it_holds_and_may_import() -> None:
-    """Each sub-package of workflow/ opens with a docstring naming what it may import."""
+def test_every_package_says_what_it_holds() -> None:
+    """Each package of workflow/ opens with a docstring naming each of its modules."""
     for init in sorted((ROOT / "workflow").glob("*/__init__.py")):
         doc = ast.get_docstring(ast.parse(init.read_text(encoding="utf-8"))) or ""
-        assert "import" in doc, init
+        modules = {p.stem for p in init.parent.glob("*.py")} | {
+            p.parent.name for p in init.parent.glob("*/__init__.py")}
+        missing = sorted(m for m in modules - {"__init__", "__main__"}
+                         if f"``{m}``" not in doc)
+        assert missing == [], f"{init.relative_to(ROOT)} does not name {missing}"

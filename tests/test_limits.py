@@ -1,5 +1,5 @@
 """Every free-text input has a length limit, enforced at the door and stated in ``--help``
-(issue 15). The numbers come from the one table, ``workflow.limits.LIMITS``: the test reads
+(issue 15). The numbers come from the one table, ``workflow.core.limits.LIMITS``: the test reads
 each command's ``--help`` for the number, refuses one character over it (one ``Error:``
 line, exit 1, every table unchanged) and accepts exactly the limit. On both backends.
 """
@@ -16,9 +16,9 @@ from typer.testing import CliRunner
 
 from tests.factories import ADMIN, FORCE, norfolk, snapshot
 from workflow.cli import app
-from workflow.config import Settings
-from workflow.limits import LIMITS, stated
-from workflow.service import Workflow
+from workflow.core.limits import LIMITS, stated
+from workflow.core.settings import Settings
+from workflow.responses.service import Workflow
 from workflow.storage.db import Database
 
 Build = Callable[[str, Path], list[str]]

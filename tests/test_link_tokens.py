@@ -18,11 +18,14 @@ from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
 from tests.factories import ADMIN, FORCE, NORFOLK_RECS, PCC, norfolk, snapshot
-from workflow import approvals, audit, audit_keys, link_keys, links
-from workflow.config import Settings
-from workflow.errors import S55Error
-from workflow.mail import outbox
-from workflow.service import Workflow
+from workflow.audit import trail
+from workflow.core.errors import S55Error
+from workflow.core.settings import Settings
+from workflow.keys import audit_key, link_tokens
+from workflow.links import action_links
+from workflow.mail import delivery
+from workflow.responses import approvals
+from workflow.responses.service import Workflow
 from workflow.storage.db import Database
 from workflow.storage.models import ActionLink, AuditEvent, OutboxMessage
 
@@ -36,7 +39,7 @@ def wf(keyed_db: Database, settings: Settings, smtp_server: Server) -> Workflow:
 
 
 def deliver(wf: Workflow, db: Database | None = None) -> None:
-    report = outbox.deliver_pending(db or wf.db, wf.settings, wf.clock)
+    report = delivery.deliver_pending(db or wf.db, wf.settings, wf.clock)
     assert report.error is None
 
 
@@ -98,11 +101,11 @@ def test_a_full_journey_leaves_no_usable_token_in_the_database(
     for row in stored:
         assert row.status == "sent"
         assert LINK.search(row.body_text) is None
-        assert re.search(re.escape(BASE) + r"/l/" + link_keys.PLACEHOLDER.pattern,
+        assert re.search(re.escape(BASE) + r"/l/" + link_tokens.PLACEHOLDER.pattern,
                          row.body_text)
-        assert re.search(r'href="' + re.escape(BASE) + "/l/" + link_keys.PLACEHOLDER.pattern,
+        assert re.search(r'href="' + re.escape(BASE) + "/l/" + link_tokens.PLACEHOLDER.pattern,
                          row.body_html or "")
-    assert audit.verify(wf.db).ok
+    assert trail.verify(wf.db).ok
 
 
 def test_outbox_show_shows_the_placeholder_never_the_token(
@@ -127,10 +130,10 @@ def test_a_key_rotation_does_not_break_links_already_mailed(
     rid = norfolk(wf)
     wf.fire(rid, "request_force_input", ADMIN)  # queued under the first key
     assert wf.db.audit_key_file is not None
-    ring = audit_keys.rotate(wf.db.audit_key_file)
+    ring = audit_key.rotate(wf.db.audit_key_file)
     deliver(wf, Database(wf.db.url, audit_key_file=wf.db.audit_key_file))
     token = delivered(smtp_server, FORCE)[0]
-    assert links.read(wf.db, wf.clock, token).person_email == FORCE
+    assert action_links.read(wf.db, wf.clock, token).person_email == FORCE
 
     after = Workflow(Database(wf.db.url, audit_key_file=wf.db.audit_key_file), wf.settings,
                      wf.clock)
@@ -143,7 +146,7 @@ def test_a_key_rotation_does_not_break_links_already_mailed(
     assert f"s55-link.{ring.current}." in body
     deliver(wf, Database(wf.db.url, audit_key_file=wf.db.audit_key_file))
     pcc = delivered(smtp_server, PCC)[0]
-    assert links.read(wf.db, wf.clock, pcc).person_email == PCC
+    assert action_links.read(wf.db, wf.clock, pcc).person_email == PCC
 
 
 def test_a_running_daemon_follows_a_key_rotation_made_by_another_process(
@@ -163,7 +166,7 @@ def test_a_running_daemon_follows_a_key_rotation_made_by_another_process(
              "S55_AUDIT_KEY_FILE": str(wf.db.audit_key_file)},
         capture_output=True, text=True, timeout=120)
     assert rotated.returncode == 0, rotated.stderr
-    new_key = audit_keys.load(wf.db.audit_key_file or "").current
+    new_key = audit_key.load(wf.db.audit_key_file or "").current
 
     other = Workflow(Database(wf.db.url, audit_key_file=wf.db.audit_key_file), wf.settings,
                      wf.clock)
@@ -178,7 +181,7 @@ def test_a_running_daemon_follows_a_key_rotation_made_by_another_process(
         signed = s.scalars(select(AuditEvent.key_id).where(
             AuditEvent.action == "mail_sent").order_by(AuditEvent.id.desc())).first()
     assert signed == new_key  # the daemon's own event after the rotation
-    assert links.read(wf.db, wf.clock, delivered(smtp_server, PCC)[0]).person_email == PCC
+    assert action_links.read(wf.db, wf.clock, delivered(smtp_server, PCC)[0]).person_email == PCC
 
 
 def test_a_dispatcher_without_the_key_refuses_the_message_saying_so(
@@ -189,7 +192,7 @@ def test_a_dispatcher_without_the_key_refuses_the_message_saying_so(
     earlier: the event that queued the mail no longer verifies.)"""
     rid = norfolk(wf)
     wf.fire(rid, "request_force_input", ADMIN)
-    kid = audit_keys.load(wf.db.audit_key_file or "").current
+    kid = audit_key.load(wf.db.audit_key_file or "").current
     deliver(wf, Database(wf.db.url))
     assert delivered(smtp_server, FORCE) == []
     with wf.db.read() as s:
@@ -211,7 +214,7 @@ def test_without_an_audit_key_no_link_is_issued(db: Database, settings: Settings
     assert_mail_without_a_link(db, FORCE)
 
     key = tmp_path / "audit.key"
-    ring = audit_keys.create(key)
+    ring = audit_key.create(key)
     keyed = Workflow(Database(db.url, audit_key_file=key), wf.settings, wf.clock)
     keyed.fire(rid, "return_to_draft", ADMIN, reason="redraft")
     keyed.fire(rid, "request_force_input", ADMIN)
@@ -219,7 +222,7 @@ def test_without_an_audit_key_no_link_is_issued(db: Database, settings: Settings
         row = s.scalars(select(OutboxMessage).where(OutboxMessage.recipient == FORCE)
                         .order_by(OutboxMessage.id.desc())).first()  # type: ignore[attr-defined]
     assert row is not None
-    token = LINK.findall(link_keys.fill(row.body_text, ring, row.dedupe_key))[0]
+    token = LINK.findall(link_tokens.fill(row.body_text, ring, row.dedupe_key))[0]
     before = snapshot(wf)
     with pytest.raises(S55Error, match="S55_AUDIT_KEY_FILE"):
         approvals.resend(wf, token)
@@ -229,11 +232,11 @@ def test_without_an_audit_key_no_link_is_issued(db: Database, settings: Settings
 def test_a_placeholder_copied_into_another_mail_opens_nothing(tmp_path: Path) -> None:
     """The token is bound to the outbox row (event and recipient): a placeholder pasted
     into content that reaches someone else's mail fills in a token no link has."""
-    ring = audit_keys.create(tmp_path / "k.key")
-    place = link_keys.placeholder(ring)
-    mine = link_keys.token_for(ring, place, "7:liaison@norfolk.example")
-    assert link_keys.token_for(ring, place, "7:liaison@norfolk.example") == mine
-    assert link_keys.token_for(ring, place, "9:pcc@norfolk.example") != mine
+    ring = audit_key.create(tmp_path / "k.key")
+    place = link_tokens.placeholder(ring)
+    mine = link_tokens.token_for(ring, place, "7:liaison@norfolk.example")
+    assert link_tokens.token_for(ring, place, "7:liaison@norfolk.example") == mine
+    assert link_tokens.token_for(ring, place, "9:pcc@norfolk.example") != mine
     assert re.fullmatch(r"[A-Za-z0-9_-]{43}", mine)
-    with pytest.raises(link_keys.LinkKeyError, match="not in the audit key file"):
-        link_keys.token_for(audit_keys.create(tmp_path / "other.key"), place, "7:x@y.example")
+    with pytest.raises(link_tokens.LinkKeyError, match="not in the audit key file"):
+        link_tokens.token_for(audit_key.create(tmp_path / "other.key"), place, "7:x@y.example")

@@ -1,6 +1,6 @@
 """Links are linked only when they are http or https, everywhere (issue 15).
 
-One helper, ``notifications.links.safe_href``, decides; every ``href=`` in every shipped
+One helper, ``notifications.hrefs.safe_href``, decides; every ``href=`` in every shipped
 template goes through it. A ``javascript:`` link stored before entry checks existed is
 shown as text in mail and in ``s55 render --format html``, never as an ``href``.
 """
@@ -14,11 +14,11 @@ from typing import Any
 import pytest
 from sqlalchemy import select, update
 
-from notifications.links import safe_href
+from notifications.hrefs import safe_href
 from tests.factories import ADMIN, norfolk
-from workflow.config import Settings
+from workflow.core.settings import Settings
 from workflow.documents.render import _markdown
-from workflow.service import Workflow
+from workflow.responses.service import Workflow
 from workflow.storage.db import Database
 from workflow.storage.models import InspectionReport, OutboxMessage
 

@@ -17,10 +17,10 @@ from sqlalchemy import select
 
 from states.escalations import LONDON
 from tests.factories import ADMIN, FORCE, norfolk, snapshot
-from workflow import audit
-from workflow.audit import Action
-from workflow.config import Settings
-from workflow.service import Workflow
+from workflow.audit import trail
+from workflow.audit.words import Action
+from workflow.core.settings import Settings
+from workflow.responses.service import Workflow
 from workflow.storage.db import Database
 from workflow.storage.models import AuditEvent, OutboxMessage, Person, Response
 
@@ -75,7 +75,7 @@ def test_a_bad_address_does_not_stop_the_transition(wf: Workflow) -> None:
     assert alert.subject == "[s55 #1] Mail could not be delivered to jösé@exämple.example"
     assert "marked dead without trying" in alert.body_text
     assert "s55 outbox show 2" in alert.body_text
-    assert audit.verify(wf.db).ok
+    assert trail.verify(wf.db).ok
 
 
 def test_an_empty_address_is_named_by_the_person(wf: Workflow) -> None:

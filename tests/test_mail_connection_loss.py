@@ -20,11 +20,11 @@ from sqlalchemy import event, select, update
 from sqlmodel import col
 
 from tests.test_mail_outbox import LEASE, NOW, seed, sent_events
-from workflow import audit
-from workflow.audit import Action
-from workflow.clock import FixedClock
-from workflow.config import Settings
-from workflow.mail import outbox
+from workflow.audit import trail
+from workflow.audit.words import Action
+from workflow.core.clock import FixedClock
+from workflow.core.settings import Settings
+from workflow.mail import delivery
 from workflow.storage.db import Database
 from workflow.storage.models import AuditEvent, OutboxMessage
 
@@ -99,7 +99,7 @@ def test_terminated_backends_lose_double_and_raise_nothing(
                                       "smtp_timeout": 5.0, "mail_batch_size": 5})
     caplog.set_level(logging.INFO)
 
-    report = outbox.deliver_pending(db, cfg, FixedClock(NOW), worker="w")
+    report = delivery.deliver_pending(db, cfg, FixedClock(NOW), worker="w")
 
     assert kill.kills == Counter({"claim": 1, "audit insert": 1, "commit": 1,
                                   "DATA 4": 1, "DATA 17": 1})
@@ -117,7 +117,7 @@ def test_terminated_backends_lose_double_and_raise_nothing(
     assert not [p for p in payloads if p.get("duplicate") or p.get("recovered_by")]
     assert statuses == Counter({"sent": n})
     assert unaudited == []
-    assert audit.verify(db).ok
+    assert trail.verify(db).ok
     # Not vacuous: both retry paths really ran (the transactions and the kept connection).
     messages = [r.getMessage() for r in caplog.records]
     assert sum("transient database error" in m for m in messages) >= 3
@@ -130,7 +130,7 @@ def test_recording_a_send_again_gives_the_same_answer(db: Database, settings: Se
     the send is audited once, not as a duplicate; a message another worker has taken over
     still answers False."""
     ids = seed(db, settings, 2)
-    store = outbox.SqlOutboxStore(db, settings)
+    store = delivery.SqlOutboxStore(db, settings)
     first, second = store.claim(worker="w", now=NOW, limit=10, lease=LEASE)
     try:
         assert store.record_sent(first, worker="w", now=NOW)

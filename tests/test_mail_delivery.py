@@ -26,12 +26,14 @@ from smtp_server import (
 from sqlalchemy import select
 
 from states import TRIGGERS
-from workflow import audit
-from workflow.audit import Action, Provenance
-from workflow.clock import FixedClock
-from workflow.config import Settings
-from workflow.errors import NotFoundError
-from workflow.mail import outbox
+from workflow.audit import trail
+from workflow.audit.trail import Provenance
+from workflow.audit.words import Action
+from workflow.core.clock import FixedClock
+from workflow.core.errors import NotFoundError
+from workflow.core.settings import Settings
+from workflow.mail import delivery, outbox_admin
+from workflow.mail import errors as mail_errors
 from workflow.mail import queue as mail
 from workflow.storage.db import Database
 from workflow.storage.models import AuditEvent, OutboxMessage
@@ -72,8 +74,8 @@ def actions(db: Database) -> Counter[str]:
         return Counter(s.scalars(select(AuditEvent.action)))
 
 
-def deliver(db: Database, settings: Settings, at: datetime = NOW) -> outbox.DeliveryReport:
-    return outbox.deliver_pending(db, settings, FixedClock(at))
+def deliver(db: Database, settings: Settings, at: datetime = NOW) -> delivery.DeliveryReport:
+    return delivery.deliver_pending(db, settings, FixedClock(at))
 
 
 def test_every_lifecycle_email_arrives(db: Database, settings: Settings,
@@ -105,7 +107,7 @@ def test_every_lifecycle_email_arrives(db: Database, settings: Settings,
                                                                           "text/html"]
     assert all(m.status == "sent" and m.sent_at is not None for m in rows(db).values())
     assert actions(db)[Action.MAIL_SENT.value] == len(queued)
-    assert audit.verify(db).ok
+    assert trail.verify(db).ok
 
 
 def test_starttls_with_the_servers_ca(db: Database, settings: Settings,
@@ -267,7 +269,7 @@ def test_server_timeout_keeps_mail(db: Database, settings: Settings, silent_port
 def test_spool_is_the_default(db: Database, settings: Settings) -> None:
     """With no SMTP host, mail is written as .eml files to the spool folder, once each."""
     seed(db, settings, ["a@x.example", "b@x.example"])
-    assert "spool folder" in outbox.transport_description(settings)
+    assert "spool folder" in outbox_admin.transport_description(settings)
     assert deliver(db, settings).sent == 2
     files = sorted(Path(settings.spool_dir).glob("*.eml"))
     assert len(files) == 2
@@ -279,7 +281,7 @@ def test_spool_is_the_default(db: Database, settings: Settings) -> None:
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # the case is SQLite's own
 def test_second_sqlite_dispatcher_refused(db: Database, settings: Settings) -> None:
     """On SQLite only one dispatcher may run: a second gets a clear error naming the lock."""
-    with outbox.dispatcher_lock(db), pytest.raises(mail.DispatcherLockedError,
+    with delivery.dispatcher_lock(db), pytest.raises(mail_errors.DispatcherLockedError,
                                                  match="dispatcher.lock"):
         deliver(db, settings)
 
@@ -290,31 +292,33 @@ def test_retry_list_show(db: Database, settings: Settings, smtp_server: Server) 
     smtp_server.handler.reject.add("bad@x.example")
     cfg = smtp(settings, smtp_server)
     deliver(db, cfg)
-    assert [r.id for r in outbox.list_outbox(db, status="dead")] == [bad]
-    row, eml = outbox.show_outbox(db, bad)
+    assert [r.id for r in outbox_admin.list_outbox(db, status="dead")] == [bad]
+    row, eml = outbox_admin.show_outbox(db, bad)
     assert row.status == "dead"
     assert "Subject: [s55] Test message" in eml
     smtp_server.handler.reject.clear()
-    retried = outbox.retry_outbox(db, bad, clock=FixedClock(NOW), actor=ADMIN, by=BY)
+    retried = outbox_admin.retry_outbox(db, bad, clock=FixedClock(NOW), actor=ADMIN, by=BY)
     assert retried.status == "pending"
     assert deliver(db, cfg).sent == 1
-    with pytest.raises(mail.OutboxStateError, match=f"outbox message {bad} while it is sent"):
-        outbox.retry_outbox(db, bad, clock=FixedClock(NOW), actor=ADMIN, by=BY)
+    with pytest.raises(mail_errors.OutboxStateError,
+                       match=f"outbox message {bad} while it is sent"):
+        outbox_admin.retry_outbox(db, bad, clock=FixedClock(NOW), actor=ADMIN, by=BY)
     with pytest.raises(NotFoundError):
-        outbox.show_outbox(db, 999)
-    assert outbox.outbox_counts(db)["sent"] == 2  # the message and the admin alert
-    assert json.dumps(outbox.list_outbox(db)[0].as_json())
+        outbox_admin.show_outbox(db, 999)
+    assert outbox_admin.outbox_counts(db)["sent"] == 2  # the message and the admin alert
+    assert json.dumps(outbox_admin.list_outbox(db)[0].as_json())
     assert actions(db)[Action.MAIL_RETRY.value] == 1
 
 
 def test_mail_test_command(db: Database, settings: Settings, smtp_server: Server) -> None:
     """`mail test` sends straight through the transport and audits it; a bad server errors."""
-    assert "SMTP 127.0.0.1" in outbox.send_test(db, smtp(settings, smtp_server),
+    assert "SMTP 127.0.0.1" in outbox_admin.send_test(db, smtp(settings, smtp_server),
                                               FixedClock(NOW), "ops@x.example", actor=ADMIN,
                                               by=BY)
     (got,) = smtp_server.handler.received
     assert got.recipients == ["ops@x.example"]
     assert got.message.get_content_type() == "multipart/alternative"
-    with pytest.raises(mail.MailTestError, match="ops@x.example"):
-        outbox.send_test(db, smtp(settings, port=free_port()), FixedClock(NOW), "ops@x.example",
+    with pytest.raises(mail_errors.MailTestError, match="ops@x.example"):
+        outbox_admin.send_test(db, smtp(settings, port=free_port()), FixedClock(NOW),
+                               "ops@x.example",
                        actor=ADMIN, by=BY)

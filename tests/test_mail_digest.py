@@ -9,11 +9,11 @@ from typing import Any
 from sqlalchemy import select, text
 
 from tests.factories import ADMIN, FORCE, norfolk
-from workflow import replay
-from workflow.clock import SystemClock
-from workflow.config import Settings
-from workflow.mail import outbox
-from workflow.service import Workflow
+from workflow.assurance import replay
+from workflow.core.clock import SystemClock
+from workflow.core.settings import Settings
+from workflow.mail import delivery
+from workflow.responses.service import Workflow
 from workflow.storage.db import Database
 from workflow.storage.models import OutboxMessage
 
@@ -33,9 +33,9 @@ def test_an_altered_pending_message_is_refused_and_reported(db: Database, settin
         f"#{row.queued_event_id} queued (changed behind s55's back)")
     smtp = settings.model_copy(update={"smtp_host": smtp_server.host, "smtp_port":
                                        smtp_server.port, "smtp_security": "none"})
-    report = outbox.deliver_pending(db, smtp, SystemClock())
+    report = delivery.deliver_pending(db, smtp, SystemClock())
     assert report.error is None
-    outbox.deliver_pending(db, smtp, SystemClock())  # the admins' alert goes next
+    delivery.deliver_pending(db, smtp, SystemClock())  # the admins' alert goes next
     delivered = [r for got in smtp_server.handler.received for r in got.recipients]
     assert "attacker@evil.example" not in delivered
     assert delivered == [ADMIN]
@@ -53,7 +53,7 @@ def test_untouched_mail_is_sent_and_verifies(db: Database, settings: Settings) -
     wf = Workflow(db, settings)
     rid = norfolk(wf)
     wf.fire(rid, "request_force_input", ADMIN)
-    report = outbox.deliver_pending(db, settings, SystemClock())
+    report = delivery.deliver_pending(db, settings, SystemClock())
     assert report.error is None
     assert report.sent >= 1
     assert replay.verify(db) == []

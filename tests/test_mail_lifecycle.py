@@ -26,11 +26,12 @@ from tests.factories import (
     norfolk,
     norfolk_report,
 )
-from workflow import audit, content
-from workflow.clock import FixedClock
-from workflow.config import Settings
-from workflow.mail import outbox
-from workflow.service import Workflow
+from workflow.audit import trail
+from workflow.core.clock import FixedClock
+from workflow.core.settings import Settings
+from workflow.mail import delivery
+from workflow.responses import content
+from workflow.responses.service import Workflow
 from workflow.storage.db import Database
 
 DURING = "2024-10-14 10:00:00+01:00"
@@ -67,7 +68,7 @@ def _deliver_and_check(wf: Workflow, server: Server, rid: int, trigger: str,
     before = len(server.handler.received)
     cfg = wf.settings.model_copy(update={"smtp_host": server.host, "smtp_port": server.port,
                                          "smtp_security": "none"})
-    report = outbox.deliver_pending(wf.db, cfg, LATER)
+    report = delivery.deliver_pending(wf.db, cfg, LATER)
     got = server.handler.received[before:]
     assert (report.sent, report.error) == (len(recipients), None), trigger
     assert sorted(r.recipients[0] for r in got) == sorted(recipients), trigger
@@ -103,7 +104,7 @@ def test_every_trigger_delivers_its_mail(wf: Workflow, smtp_server: Server) -> N
         _deliver_and_check(wf, smtp_server, rid, trigger, recipients, carries)
         fired.add(trigger)
     assert fired == set(TRIGGERS) - {"mark_not_required"}
-    assert audit.verify(wf.db).ok
+    assert trail.verify(wf.db).ok
 
 
 def test_mark_not_required_delivers_its_mail(wf: Workflow, smtp_server: Server) -> None:

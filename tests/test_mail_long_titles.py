@@ -20,12 +20,12 @@ from sqlalchemy import select
 from notifications.render import render_subject
 from states.escalations import LONDON
 from tests.factories import ADMIN, add_people, norfolk_report
-from workflow import content
-from workflow.clock import SystemClock
-from workflow.config import Settings
+from workflow.core.clock import SystemClock
+from workflow.core.settings import Settings
 from workflow.escalations import sweep as escalation
-from workflow.mail.outbox import deliver_pending
-from workflow.service import Workflow
+from workflow.mail.delivery import deliver_pending
+from workflow.responses import content
+from workflow.responses.service import Workflow
 from workflow.storage.db import Database
 from workflow.storage.models import OutboxMessage
 

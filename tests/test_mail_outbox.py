@@ -12,12 +12,11 @@ import pytest
 from smtp_server import ADMIN, Server, add_people, transition_event
 from sqlalchemy import select
 
-from workflow import audit
-from workflow.audit import Action
-from workflow.config import Settings
-from workflow.mail import outbox
+from workflow.audit import trail
+from workflow.audit.words import Action
+from workflow.core.settings import Settings
+from workflow.mail import delivery, outbox_admin
 from workflow.mail import queue as mail
-from workflow.mail import views as outbox_views
 from workflow.storage.db import Database
 from workflow.storage.models import AuditEvent, OutboxMessage
 
@@ -58,23 +57,13 @@ def sent_events(db: Database) -> Counter[int]:
         return Counter(json.loads(p)["outbox"] for p in payloads)
 
 
-def test_outbox_re_exports_the_views_the_cli_uses() -> None:
-    """``workflow.mail.outbox`` hands the CLI the same objects ``workflow.mail.views`` defines
-    (the queueing module no longer re-exports delivery: that was an import circle)."""
-    for name in ("list_outbox", "outbox_counts", "show_outbox", "retry_outbox", "due_count",
-                 "send_test", "transport_description", "make_transport", "OutboxRow",
-                 "STATUSES"):
-        assert getattr(outbox, name) is getattr(outbox_views, name)
-    assert not hasattr(mail, "deliver_pending")
-
-
 def test_recorded_but_unaudited_sends_are_audited_once_by_the_next_run(
         db: Database, settings: Settings) -> None:
     """A dispatcher that recorded sends and died before auditing them leaves them "sent";
     the next run's recover writes one MAIL_SENT event each (naming the original worker),
     never sends them again, and a late audit by the dead worker adds nothing."""
     ids = seed(db, settings, 3)
-    store = outbox.SqlOutboxStore(db, settings)
+    store = delivery.SqlOutboxStore(db, settings)
     items = store.claim(worker="dead", now=NOW, limit=10, lease=LEASE)
     assert [i.id for i in items] == ids
     try:
@@ -84,7 +73,7 @@ def test_recorded_but_unaudited_sends_are_audited_once_by_the_next_run(
     assert sent_events(db) == Counter()  # the crash window: recorded, not audited
 
     later = NOW + LEASE + timedelta(minutes=1)  # PostgreSQL recovers only expired leases
-    again = outbox.SqlOutboxStore(db, settings)
+    again = delivery.SqlOutboxStore(db, settings)
     again.recover(worker="heir", now=later)
     again.audit_sent(items[:2], worker="dead", now=later)  # the dead one, too late
     assert sent_events(db) == Counter({ids[0]: 1, ids[1]: 1})
@@ -96,7 +85,7 @@ def test_recorded_but_unaudited_sends_are_audited_once_by_the_next_run(
     # Only the unrecorded one may go again; the recorded ones are never claimed again.
     assert [i.id for i in again.claim(worker="heir", now=later, limit=10, lease=LEASE)] == [ids[2]]
     assert (status[ids[0]], status[ids[1]]) == ("sent", "sent")
-    assert audit.verify(db).ok
+    assert trail.verify(db).ok
 
 
 @pytest.mark.parametrize("db_url", [pytest.param("postgresql", marks=pytest.mark.postgresql)],
@@ -106,7 +95,7 @@ def test_live_owner_audits_its_own_sends_before_the_lease_ends(db: Database,
     """While a lease runs, another dispatcher's recover leaves the owner's unaudited sends
     alone (PostgreSQL); the owner then audits each once."""
     ids = seed(db, settings, 2)
-    owner, other = outbox.SqlOutboxStore(db, settings), outbox.SqlOutboxStore(db, settings)
+    owner, other = delivery.SqlOutboxStore(db, settings), delivery.SqlOutboxStore(db, settings)
     items = owner.claim(worker="owner", now=NOW, limit=10, lease=LEASE)
     try:
         for item in items:
@@ -145,13 +134,13 @@ def test_run_dispatcher_delivers_as_mail_arrives_and_falls_due(
 
     async def scenario() -> int:
         stop = asyncio.Event()
-        task = asyncio.create_task(outbox.run_dispatcher(db, cfg, clock, stop,
+        task = asyncio.create_task(delivery.run_dispatcher(db, cfg, clock, stop,
                                                          poll_seconds=0.02))
         await _until(lambda: len(received()) == len(first), "the first five")
         seed(db, settings, 1, people=False)  # queued while the loop runs
         await _until(lambda: len(received()) == len(first) + 1, "the sixth")
         seed(db, settings, 2, at=NOW + timedelta(hours=1), people=False)  # not due yet
-        assert outbox.due_count(db, clock) == 0
+        assert outbox_admin.due_count(db, clock) == 0
         clock.at = NOW + timedelta(hours=1)
         await _until(lambda: len(received()) == len(first) + 3, "the later two")
         stop.set()
@@ -162,7 +151,7 @@ def test_run_dispatcher_delivers_as_mail_arrives_and_falls_due(
     assert len(ids) == 8
     assert max(ids.values()) == 1
     assert sent_events(db) == Counter({i: 1 for i in range(1, 9)})
-    assert audit.verify(db).ok
+    assert trail.verify(db).ok
 
 
 def test_run_dispatcher_stops_promptly_mid_wait(db: Database, settings: Settings,
@@ -173,7 +162,7 @@ def test_run_dispatcher_stops_promptly_mid_wait(db: Database, settings: Settings
     async def scenario() -> float:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
-        task = asyncio.create_task(outbox.run_dispatcher(db, cfg, MovableClock(NOW), stop,
+        task = asyncio.create_task(delivery.run_dispatcher(db, cfg, MovableClock(NOW), stop,
                                                          poll_seconds=3600))
         await asyncio.sleep(0.2)  # let the first (empty) pass finish and the wait begin
         asked = loop.time()
@@ -194,11 +183,11 @@ def test_run_dispatcher_keeps_going_when_the_server_is_down(db: Database,
 
     async def scenario() -> int:
         stop = asyncio.Event()
-        task = asyncio.create_task(outbox.run_dispatcher(db, cfg, MovableClock(NOW), stop,
+        task = asyncio.create_task(delivery.run_dispatcher(db, cfg, MovableClock(NOW), stop,
                                                          poll_seconds=0.02))
         await asyncio.sleep(0.2)
         stop.set()
         return await asyncio.wait_for(task, timeout=5)
 
     assert asyncio.run(scenario()) == 0
-    assert outbox.outbox_counts(db)["pending"] == 1
+    assert outbox_admin.outbox_counts(db)["pending"] == 1

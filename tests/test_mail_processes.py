@@ -19,9 +19,9 @@ import pytest
 from smtp_server import ADMIN, Server, add_people, transition_event
 from sqlalchemy import select
 
-from workflow import audit
-from workflow.audit import Action
-from workflow.config import Settings
+from workflow.audit import trail
+from workflow.audit.words import Action
+from workflow.core.settings import Settings
 from workflow.mail import queue as mail
 from workflow.storage.db import Database
 from workflow.storage.models import AuditEvent, OutboxMessage
@@ -33,14 +33,14 @@ NOW = datetime(2024, 11, 22, 10, 0, tzinfo=UTC)
 WORKER = """
 import sys
 from datetime import datetime
-from workflow.mail import outbox
-from workflow.clock import FixedClock
-from workflow.config import Settings
+from workflow.mail import delivery
+from workflow.core.clock import FixedClock
+from workflow.core.settings import Settings
 from workflow.storage.db import Database
 
 settings = Settings()  # S55_* from the environment, as the CLI would
 db = Database(settings.database_url)
-report = outbox.deliver_pending(db, settings, FixedClock(datetime.fromisoformat(sys.argv[1])),
+report = delivery.deliver_pending(db, settings, FixedClock(datetime.fromisoformat(sys.argv[1])),
                               worker=sys.argv[2])
 print(report.sent, report.error)
 """
@@ -104,7 +104,7 @@ def test_killed_mid_batch_then_restarted(db: Database, db_url: str, settings: Se
     assert set(ids) == expected
     assert max(ids.values()) == 1
     assert statuses(db) == Counter({"sent": 60})
-    assert audit.verify(db).ok
+    assert trail.verify(db).ok
     assert sent_events(db) == Counter({i: 1 for i in range(1, 61)})
 
 
@@ -131,7 +131,7 @@ def test_two_dispatchers_on_postgresql_never_double_send(db: Database, db_url: s
     assert set(ids) == expected
     assert max(ids.values()) == 1
     assert statuses(db) == Counter({"sent": 300})
-    assert audit.verify(db).ok
+    assert trail.verify(db).ok
     assert sent_events(db) == Counter({i: 1 for i in range(1, 301)})
     with db.read() as s:
         workers = Counter(json.loads(p)["worker"] for p in s.scalars(

@@ -11,9 +11,11 @@ from sqlalchemy import func, select
 
 from notifications.render import KINDS
 from states import TRIGGERS
-from workflow.audit import Action
-from workflow.config import Settings
+from workflow.audit.words import Action
+from workflow.core.settings import Settings
+from workflow.mail import errors as mail_errors
 from workflow.mail import queue as mail
+from workflow.mail import recipients
 from workflow.storage.db import Database
 from workflow.storage.models import AuditEvent, OutboxMessage, Person
 
@@ -54,7 +56,7 @@ def _counts(db: Database) -> tuple[int, int]:
 
 def test_every_trigger_has_a_route_and_templates() -> None:
     """Every lifecycle trigger is routed to someone and has its templates."""
-    assert set(mail.ROUTES) == set(TRIGGERS)
+    assert set(recipients.ROUTES) == set(TRIGGERS)
     assert set(TRIGGERS) <= set(KINDS)
 
 
@@ -111,7 +113,7 @@ def test_missing_role_refused_before_anything_is_written(db: Database, settings:
                                                          trigger: str) -> None:
     """Nobody holding a needed role: the error names trigger and role; the whole
     transaction (transition event included) rolls back, leaving no mail and no event."""
-    with pytest.raises(mail.RecipientsMissingError, match=trigger) as info:
+    with pytest.raises(mail_errors.RecipientsMissingError, match=trigger) as info:
         _queue(db, settings, trigger, people=False)
     assert info.value.role in {"force", "pcc", "panel"}
     assert _counts(db) == (0, 0)
@@ -130,7 +132,7 @@ def test_person_without_email_is_recorded_dead(db: Database, settings: Settings)
 
 def test_header_injection_in_title_refused(db: Database, settings: Settings) -> None:
     """A report title with CR/LF cannot add headers: the trigger is refused, nothing written."""
-    with pytest.raises(mail.MailRefusedError, match="line feed|carriage return"):
+    with pytest.raises(mail_errors.MailRefusedError, match="line feed|carriage return"):
         _queue(db, settings, "submit_force_input", title="ASB\r\nBcc: evil@x.example")
     assert _counts(db) == (0, 0)
 

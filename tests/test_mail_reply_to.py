@@ -16,13 +16,13 @@ from typer.testing import CliRunner
 from notifications.errors import HeaderInjectionError
 from notifications.message import Mail, message_bytes
 from tests.factories import norfolk_report, snapshot
-from workflow import content
 from workflow.cli import app
-from workflow.clock import FixedClock
-from workflow.config import Settings
-from workflow.mail import outbox
+from workflow.core.clock import FixedClock
+from workflow.core.settings import Settings
+from workflow.mail import delivery, digest
 from workflow.mail import queue as mail
-from workflow.service import Workflow
+from workflow.responses import content
+from workflow.responses.service import Workflow
 from workflow.storage.db import Database
 from workflow.storage.models import OutboxMessage
 
@@ -56,7 +56,7 @@ def test_replies_reach_the_admin_with_the_lowest_id(db: Database, settings: Sett
     """Unset, the Reply-To is the admin with the lowest id when the mail was queued; the
     body names that person as the one a reply reaches."""
     request_force_input(db, settings)
-    report = outbox.deliver_pending(db, smtp(settings, smtp_server), LATER)
+    report = delivery.deliver_pending(db, smtp(settings, smtp_server), LATER)
     assert (report.sent, report.error) == (1, None)
     (got,) = smtp_server.handler.received
     assert got.recipients == [FORCE]
@@ -70,7 +70,7 @@ def test_configured_reply_to_is_used(db: Database, settings: Settings,
     """``S55_MAIL_REPLY_TO`` replaces the first admin (a shared mailbox needs no person)."""
     request_force_input(db, settings.model_copy(
         update={"mail_reply_to": "s55-replies@norfolk-pcc.gov.uk"}))
-    outbox.deliver_pending(db, smtp(settings, smtp_server), LATER)
+    delivery.deliver_pending(db, smtp(settings, smtp_server), LATER)
     (got,) = smtp_server.handler.received
     assert got.message["Reply-To"] == "s55-replies@norfolk-pcc.gov.uk"
     text = got.message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
@@ -85,7 +85,7 @@ def test_the_message_sent_is_the_one_queued(db: Database, settings: Settings,
     with db.read() as s:
         (row,) = s.scalars(select(OutboxMessage)).all()
     assert row.reply_to == BEA
-    outbox.deliver_pending(db, smtp(settings, smtp_server,
+    delivery.deliver_pending(db, smtp(settings, smtp_server,
                                     mail_reply_to="someone-else@norfolk-pcc.gov.uk"), LATER)
     (got,) = smtp_server.handler.received
     assert got.message["Reply-To"] == BEA
@@ -113,7 +113,7 @@ def test_no_admin_and_no_setting_means_no_reply_to(db: Database, settings: Setti
             actor="s55", recipients=[mail.Recipient("Force Liaison", FORCE)],
             context={"opcc_name": "OPCC", "response_id": None, "actor": "t", "transport": "x"})
     assert row.reply_to is None
-    assert b"Reply-To" not in message_bytes(mail.mail_of(row))
+    assert b"Reply-To" not in message_bytes(digest.mail_of(row))
 
 
 def test_reply_to_cannot_inject_headers() -> None:

@@ -19,9 +19,9 @@ from sqlmodel import SQLModel
 from typer.testing import CliRunner
 
 import workflow.storage.models  # noqa: F401  (registers every table on SQLModel.metadata)
+from workflow.assurance.backup import known_revisions
 from workflow.cli import app
 from workflow.storage import schema
-from workflow.storage.backup import known_revisions
 from workflow.storage.db import Database
 from workflow.storage.indexes import OPEN_STATES, OPEN_STATES_SQL
 

@@ -42,13 +42,13 @@ CONTEXT = {
     "severity": "warning", "urgent": False, "occurrence": 0, "due_day": date(2024, 11, 6),
     "moved_from": None, "moved_because": None,
     "notify_roles": ["force"], "cc_roles": ["admin"], "superseded": ["draft-d42"],
-    # A privilege change (workflow/people.py _notify).
+    # A privilege change (workflow/people/management.py _notify).
     "person_name": "Puppet <PCC>", "person_email": "p@x.example", "change": "now holds pcc",
     "roles": ["pcc"], "changed_by": "ann@x.example", "event_id": 12,
-    # Audit checkpoints (see workflow/checkpoints.py record).
+    # Audit checkpoints (see workflow/assurance/checkpoints.py record).
     "line": "s55-checkpoint v1 count=3 head=" + "a" * 64, "count": 3, "head": "a" * 64,
     "signed": True, "key": "0123456789abcdef",
-    # The link mails (workflow/approvals.py _send).
+    # The link mails (workflow/responses/approvals.py _send).
     "link_days": 14,
     # Added to every message by workflow.mail.queue.prepare_messages.
     "today": date(2024, 11, 22), "recipient_roles": ["admin"],

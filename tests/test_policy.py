@@ -15,11 +15,11 @@ import pytest
 
 from states import Role, State
 from tests.factories import norfolk, snapshot
-from workflow.config import Settings
-from workflow.errors import ConfigError, S55Error
+from workflow.core.errors import ConfigError, S55Error
+from workflow.core.settings import Settings
 from workflow.escalations import sweep as escalation
-from workflow.escalations.sweep import DEFAULT_POLICY, PolicyError, load_policy
-from workflow.service import Workflow
+from workflow.escalations.plan import DEFAULT_POLICY, PolicyError, load_policy
+from workflow.responses.service import Workflow
 from workflow.storage.db import Database
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from tests.factories import ADMIN, norfolk
-from workflow.config import Settings
-from workflow.service import Workflow
+from workflow.core.settings import Settings
+from workflow.responses.service import Workflow
 from workflow.storage import schema
 from workflow.storage.db import Database
 

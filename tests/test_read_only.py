@@ -21,8 +21,8 @@ from pathlib import Path
 import pytest
 
 from tests.factories import norfolk
-from workflow.config import Settings
-from workflow.service import Workflow
+from workflow.core.settings import Settings
+from workflow.responses.service import Workflow
 from workflow.storage.db import Database
 
 S55 = str(Path(sys.executable).with_name("s55"))

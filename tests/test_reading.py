@@ -1,4 +1,4 @@
-"""``workflow.reading``: the Core tables it reads are the models' own columns, and the
+"""``workflow.reads.detail``: the Core tables it reads are the models' own columns, and the
 read-only commands start without the ORM, Pydantic or Jinja2 (what keeps them fast)."""
 
 from __future__ import annotations
@@ -12,15 +12,15 @@ import pytest
 from sqlalchemy import String, Text
 
 from tests.factories import ADMIN, norfolk
-from workflow import reading
-from workflow.config import Settings
-from workflow.service import Workflow
+from workflow.core.settings import Settings
+from workflow.reads import detail
+from workflow.responses.service import Workflow
 from workflow.storage.db import Database
 from workflow.storage.models import SQLModel
 from workflow.storage.types import UTCDateTime
 
-TABLES = [reading.RESPONSE, reading.REPORT, reading.RECOMMENDATION, reading.AREA,
-          reading.EVENT, reading.PERSON]
+TABLES = [detail.RESPONSE, detail.REPORT, detail.RECOMMENDATION, detail.AREA,
+          detail.EVENT, detail.PERSON]
 
 
 @pytest.mark.parametrize("core", TABLES, ids=lambda t: t.name)
@@ -54,7 +54,7 @@ def test_read_commands_start_without_the_orm(wf: Workflow, args: list[str]) -> N
             "except SystemExit as exc:\n"
             "    assert not exc.code, exc.code\n"
             "heavy = ('sqlmodel', 'workflow.storage.models', 'pydantic', 'pydantic_settings',"
-            " 'jinja2', 'workflow.service')\n"
+            " 'jinja2', 'workflow.responses.service')\n"
             "print('LOADED', [m for m in heavy if m in sys.modules])\n")
     env = {**os.environ, "S55_DATABASE_URL": wf.settings.database_url, "S55_ACTOR": ADMIN,
            "S55_IDENTITY": "claimed"}

@@ -14,8 +14,8 @@ import pytest
 from sqlalchemy import select
 
 from tests.factories import ADMIN, NORFOLK_RECS, norfolk_report, snapshot
-from workflow import content
-from workflow.service import Workflow
+from workflow.responses import content
+from workflow.responses.service import Workflow
 from workflow.storage.models import Recommendation
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -12,11 +12,12 @@ from states import State
 from tests.factories import ADMIN, FORCE, add_people, norfolk
 from tests.test_documents_import import FIXTURE
 from tests.test_service import drive
-from workflow import content, replay
-from workflow.config import Settings
-from workflow.documents.importer import import_document
-from workflow.replay import Difference
-from workflow.service import Workflow
+from workflow.assurance import replay
+from workflow.assurance.replay import Difference
+from workflow.core.settings import Settings
+from workflow.responses import content
+from workflow.responses.importing import import_document
+from workflow.responses.service import Workflow
 from workflow.storage.db import Database
 
 

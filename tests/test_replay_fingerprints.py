@@ -20,11 +20,11 @@ from sqlalchemy import select, text
 from tests.factories import ADMIN, FORCE, PCC, add_people
 from tests.test_documents_import import FIXTURE
 from tests.test_service import DURING
-from workflow import replay
-from workflow.config import Settings
+from workflow.assurance import replay
+from workflow.core.settings import Settings
 from workflow.documents import signature
-from workflow.documents.importer import import_document
-from workflow.service import Workflow
+from workflow.responses.importing import import_document
+from workflow.responses.service import Workflow
 from workflow.storage.db import Database
 from workflow.storage.models import AuditEvent
 

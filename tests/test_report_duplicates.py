@@ -16,8 +16,8 @@ from sqlalchemy import func, select, text
 from waiting import wait_until
 
 from tests.factories import ADMIN, snapshot
-from workflow import audit
-from workflow.service import Workflow
+from workflow.audit import trail
+from workflow.responses.service import Workflow
 from workflow.storage.db import Database
 from workflow.storage.models import InspectionReport, Response
 
@@ -141,17 +141,17 @@ class TestAgain:
         assert out.startswith("response 2: ")
         assert responses(wf) == [(1, "Norfolk", TITLE), (2, "Norfolk", TITLE)]
         with wf.db.read() as s:
-            created = [e for e in audit.events_for(s, 2) if e.action == "created"]
+            created = [e for e in trail.events_for(s, 2) if e.action == "created"]
         assert [(e.reason, json.loads(e.payload)["again_of"]) for e in created] == [
             ("HMICFRS republished the report with corrections", 1)]
-        assert audit.verify(wf.db).ok
+        assert trail.verify(wf.db).ok
 
     def test_import_again(self, wf: Workflow, run) -> None:  # type: ignore[no-untyped-def]
         ok(run("report", "add", "--file", str(EXAMPLE)))
         out = ok(run("import", str(FIXTURE), "--again", "--reason", "the published copy"))
         assert out.startswith("response 2: imported")
         with wf.db.read() as s:
-            imported = [e for e in audit.events_for(s, 2) if e.action == "imported"]
+            imported = [e for e in trail.events_for(s, 2) if e.action == "imported"]
             reports = s.execute(select(func.count()).select_from(InspectionReport)).scalar()
         assert [(e.reason, json.loads(e.payload)["again_of"]) for e in imported] == [
             ("the published copy", 1)]
@@ -194,7 +194,7 @@ def test_two_processes_race_one_registration(wf: Workflow, db: Database, db_url:
     gate = None
     if not db.is_sqlite:
         gate = db.engine.connect()
-        gate.execute(text("SELECT pg_advisory_lock(755)"))  # audit._CHAIN_LOCK_KEY
+        gate.execute(text("SELECT pg_advisory_lock(755)"))  # trail._CHAIN_LOCK_KEY
         gate.commit()
     procs = [subprocess.Popen(S55 + args, env=env, stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True) for _ in range(2)]
@@ -218,7 +218,7 @@ def test_two_processes_race_one_registration(wf: Workflow, db: Database, db_url:
     assert loser.strip() == (f"Error: Norfolk already has response {rid[1]} (draft) to 'Race' "
                              f"(published 2024-10-10); {AGAIN}")
     assert [r[2] for r in responses(wf)] == ["Race"]
-    assert audit.verify(db).ok
+    assert trail.verify(db).ok
 
 
 def _wait_for_waiters(db: Database, n: int, timeout: float = 60.0) -> None:

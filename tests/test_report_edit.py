@@ -10,11 +10,11 @@ import pytest
 from sqlalchemy import select
 
 from tests.factories import ADMIN, FORCE, norfolk, snapshot
-from workflow import audit
-from workflow.config import Settings
+from workflow.assurance.replay import replay
+from workflow.audit import trail
+from workflow.core.settings import Settings
 from workflow.documents import signature
-from workflow.replay import replay
-from workflow.service import Workflow
+from workflow.responses.service import Workflow
 from workflow.storage.db import Database
 from workflow.storage.models import AuditEvent, InspectionReport, OutboxMessage, Response
 
@@ -53,7 +53,7 @@ def test_edit_the_title(wf: Workflow, run: Any) -> None:
     assert payload.pop("text_version") == signature.TEXT_VERSION
     assert payload == {"report": 1, "field": "title", "value": NEW_TITLE, "was": OLD_TITLE}
     assert "title" in run("log", "1", actor=ADMIN).stdout
-    assert audit.verify(wf.db).ok
+    assert trail.verify(wf.db).ok
     with wf.db.read() as s:  # the version the events give is the row's
         image = replay(s.scalars(select(AuditEvent).order_by(AuditEvent.id)))[1]
         assert image.values["version"] == s.get(Response, 1).version == 2  # type: ignore[union-attr]
@@ -118,7 +118,7 @@ OTHER_LINK = "https://www.justiceinspectorates.gov.uk/hmicfrs/publications/other
 
 def _second(wf: Workflow, **overrides: Any) -> int:
     from tests.factories import norfolk_report
-    from workflow import content
+    from workflow.responses import content
 
     report = norfolk_report(title="A different inspection", link=OTHER_LINK, **overrides)
     return content.add_report(wf, report, ADMIN).id or 0
@@ -158,7 +158,7 @@ def test_a_response_registered_again_keeps_editable(wf: Workflow, run: Any) -> N
     """A second response registered on purpose (--again) beside the first may still have
     its title and link corrected: it was a duplicate before the edit, knowingly."""
     from tests.factories import norfolk_report
-    from workflow import content
+    from workflow.responses import content
 
     again = content.add_report(wf, norfolk_report(), ADMIN, again="a second inspection").id
     result = run("report", "edit", str(again), "title", f"{OLD_TITLE}.", actor=ADMIN)

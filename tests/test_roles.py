@@ -17,11 +17,11 @@ from typer.testing import CliRunner
 
 from tests.conftest import PG_ADMIN_URL, _pg_reachable, _with_db
 from tests.factories import ADMIN, norfolk, snapshot
-from workflow import audit
+from workflow.audit import trail
 from workflow.cli import app
-from workflow.config import Settings
-from workflow.service import Workflow
-from workflow.storage import roles, schema
+from workflow.core.settings import Settings
+from workflow.responses.service import Workflow
+from workflow.storage import pg_roles, schema
 from workflow.storage.db import Database
 
 S55 = [sys.executable, "-m", "workflow.cli"]
@@ -88,7 +88,7 @@ def test_the_application_role_cannot_rewrite_history(own_database: tuple[str, st
     assert sent.returncode == 0, sent.stderr
     db = Database(app_url)
     try:
-        assert audit.verify(db).ok
+        assert trail.verify(db).ok
     finally:
         db.dispose()
 
@@ -126,4 +126,4 @@ def test_apply_on_sqlite_is_refused_and_changes_nothing(db: Database, settings: 
     assert result.stderr.strip() == ("Error: db roles: is for PostgreSQL; a SQLite file is "
                                      "protected by its file permissions (owner-only, chmod 600)")
     assert snapshot(wf) == before
-    assert roles.APPEND_ONLY == ("audit_event",)
+    assert pg_roles.APPEND_ONLY == ("audit_event",)

@@ -24,12 +24,13 @@ from sqlalchemy import func, select
 
 from states.escalations import LONDON, firing_instant
 from tests.factories import CHIEF_EXEC, NORFOLK_DEADLINE, PCC, norfolk
-from workflow import audit
-from workflow.clock import FixedClock
-from workflow.config import Settings
+from workflow.audit import trail
+from workflow.core.clock import FixedClock
+from workflow.core.settings import Settings
 from workflow.escalations.daemon import Daemon, scheduler_lock
-from workflow.escalations.sweep import PolicyError, last_heartbeat
-from workflow.service import Workflow
+from workflow.escalations.plan import PolicyError
+from workflow.escalations.sweep import last_heartbeat
+from workflow.responses.service import Workflow
 from workflow.storage.db import Database
 from workflow.storage.models import EscalationFiring, OutboxMessage
 
@@ -99,7 +100,7 @@ def test_the_real_scheduler_catches_up_delivers_and_stops(wf: Workflow, settings
     assert statuses == ["fired", "superseded", "superseded"]
     assert daemon.scheduler is None
     assert last_heartbeat(wf.db) == NOW
-    assert audit.verify(wf.db).ok
+    assert trail.verify(wf.db).ok
 
 
 def test_a_bad_policy_stops_the_daemon_before_it_starts(wf: Workflow, settings: Settings,

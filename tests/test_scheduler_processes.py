@@ -23,11 +23,12 @@ from waiting import wait_until
 from states import State
 from states.escalations import LONDON, Dates, plan
 from tests.factories import ADMIN, CHIEF_EXEC, FORCE, PCC, add_people, answer_all, norfolk_report
-from workflow import audit, content
-from workflow.audit import Action
-from workflow.config import Settings
-from workflow.escalations.sweep import load_policy, moment_at
-from workflow.service import Workflow
+from workflow.audit import trail
+from workflow.audit.words import Action
+from workflow.core.settings import Settings
+from workflow.escalations.plan import load_policy, moment_at
+from workflow.responses import content
+from workflow.responses.service import Workflow
 from workflow.storage.db import Database
 from workflow.storage.models import AuditEvent, EscalationFiring, OutboxMessage, Response
 
@@ -121,4 +122,4 @@ def test_two_daemons_on_postgresql_send_each_escalation_once(
     assert {k: sorted(v) for k, v in got.items()} == expected
     assert events == Counter(dict.fromkeys(expected, 1))
     assert fired == len(expected)
-    assert audit.verify(db).ok
+    assert trail.verify(db).ok

@@ -22,9 +22,8 @@ from tests.factories import (
     norfolk,
     snapshot,
 )
-from workflow import audit, content
-from workflow.config import Settings
-from workflow.errors import (
+from workflow.audit import trail
+from workflow.core.errors import (
     GuardError,
     InvalidInputError,
     MissingReasonError,
@@ -35,7 +34,9 @@ from workflow.errors import (
     TriggerNotAllowedError,
     UnknownTriggerError,
 )
-from workflow.service import Workflow
+from workflow.core.settings import Settings
+from workflow.responses import content
+from workflow.responses.service import Workflow
 from workflow.storage.db import Database
 from workflow.storage.models import AuditEvent, OutboxMessage, Response
 
@@ -99,7 +100,7 @@ class TestHappyPath:
                 row = wf.fire(rid, trigger, actor, params=params)
             assert row.state == BY_TRIGGER[trigger].dest.value
             with wf.db.read() as s:
-                last = audit.events_for(s, rid)
+                last = trail.events_for(s, rid)
             transitions = [e for e in last if e.action == "transition"]
             assert transitions[-1].trigger == trigger
             assert transitions[-1].actor == actor
@@ -109,7 +110,7 @@ class TestHappyPath:
             seen.append(row.state)
         assert seen == ["force_input", "pcc_signoff", "forwarded_to_panel", "published",
                         "portal_submitted"]
-        assert audit.verify(wf.db).ok
+        assert trail.verify(wf.db).ok
 
     def test_publish_records_url_date_and_on_time(self, wf: Workflow, rid: int) -> None:
         drive(wf, rid, State.FORWARDED_TO_PANEL)
@@ -138,7 +139,7 @@ class TestHappyPath:
             wf.fire(rid, "submit_force_input", FORCE)
             wf.fire(rid, "return_to_draft", ADMIN, reason="Redraft after panel chat")
         with wf.db.read() as s:
-            reasons = [e.reason for e in audit.events_for(s, rid) if e.action == "transition"]
+            reasons = [e.reason for e in trail.events_for(s, rid) if e.action == "transition"]
         assert "Rec 2 answer is too thin" in reasons
         assert "Redraft after panel chat" in reasons
         assert state_of(wf, rid) == "draft"
@@ -306,7 +307,7 @@ class TestDeadlineOverride:
             assert row is not None
             assert row.deadline_overridden
             assert row.signoff_due == date(2024, 11, 27)
-            last = audit.events_for(s, rid)[-1]
+            last = trail.events_for(s, rid)[-1]
         assert last.action == "deadline_override"
         assert "republished" in (last.reason or "")
 

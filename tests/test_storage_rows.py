@@ -12,11 +12,11 @@ from sqlalchemy import select
 from sqlmodel import col
 
 from tests.factories import ADMIN, norfolk
-from workflow import audit
-from workflow.config import Settings
-from workflow.responses import load, read
-from workflow.service import Workflow
+from workflow.audit import trail
+from workflow.core.settings import Settings
+from workflow.responses.service import Workflow
 from workflow.storage.db import Database
+from workflow.storage.loading import load, read
 from workflow.storage.models import AuditEvent, OutboxMessage
 from workflow.storage.rows import built
 
@@ -34,7 +34,7 @@ def test_a_built_record_equals_the_constructed_one() -> None:
     assert record.mac is None
     record.id = 4  # set as on any model object
     assert record.id == 4
-    assert audit.Provenance.of(record) == audit.Provenance.of(made)
+    assert trail.Provenance.of(record) == trail.Provenance.of(made)
 
 
 def test_a_column_the_model_lacks_is_refused() -> None:
@@ -64,9 +64,9 @@ def test_appended_event_is_the_stored_row(db: Database, settings: Settings) -> N
     with db.read() as s:
         stored = s.scalars(select(AuditEvent).order_by(col(AuditEvent.id).desc())).first()
         assert stored is not None
-        appended = db.run(lambda t: audit.append(
+        appended = db.run(lambda t: trail.append(
             t, at=stored.at, actor=ADMIN, action="note", response_id=rid,
-            payload={"n": 1}, by=audit.Provenance.of(stored)))
+            payload={"n": 1}, by=trail.Provenance.of(stored)))
     with db.read() as s:
         again = s.get(AuditEvent, appended.id)
         assert again is not None

@@ -17,9 +17,11 @@ from sqlalchemy import event as sa_event
 from sqlalchemy.engine import Engine
 
 from tests.factories import ADMIN, FORCE, norfolk
-from workflow import audit, content, replay
-from workflow.config import Settings
-from workflow.service import Workflow
+from workflow.assurance import replay
+from workflow.audit import trail
+from workflow.core.settings import Settings
+from workflow.responses import content
+from workflow.responses.service import Workflow
 from workflow.storage.db import Database
 
 pytestmark = pytest.mark.postgresql
@@ -66,7 +68,7 @@ def reader(db_url: str) -> Iterator[Reader]:
 @ON_POSTGRESQL
 def test_verify_goes_on_after_its_backend_is_terminated_mid_read(wf: Workflow,
                                                                  reader: Reader) -> None:
-    total = audit.head(wf.db).count
+    total = trail.head(wf.db).count
     fed: list[int] = []
 
     def each(row: Any) -> None:
@@ -74,12 +76,12 @@ def test_verify_goes_on_after_its_backend_is_terminated_mid_read(wf: Workflow,
         if row[0] == 10 and not reader.terminated:  # mid-read: the cursor is open
             reader.terminate()
 
-    result = audit.verify(wf.db, each=each)
+    result = trail.verify(wf.db, each=each)
     assert reader.terminated == 1
     assert len(reader.pids) == 2  # read again, on a new connection
     assert reader.pids[0] != reader.pids[1]
     assert result.ok
-    assert (result.count, result.head) == (total, audit.head(wf.db).hash)
+    assert (result.count, result.head) == (total, trail.head(wf.db).hash)
     assert fed == sorted(set(fed))  # every event once, in order
     assert len(fed) == total
 
@@ -89,7 +91,7 @@ def test_the_command_succeeds_with_the_right_result(wf: Workflow, reader: Reader
                                                     run: Any) -> None:
     """Through ``s55 audit verify``: its backend terminated as soon as it starts reading
     the log; the command still checks every event and the replay of every response."""
-    total = audit.head(wf.db).count
+    total = trail.head(wf.db).count
 
     def cut(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
         if VERIFY_READ in statement and not reader.terminated:
@@ -118,6 +120,6 @@ def test_a_tampered_row_is_still_named_after_a_terminated_backend(wf: Workflow,
         if row[0] == 5 and not reader.terminated:
             reader.terminate()
 
-    assert audit.verify(wf.db, each=each).ok
+    assert trail.verify(wf.db, each=each).ok
     assert [d.describe() for d in replay.differences(wf.db, done)] == [
         "response 1: pcc_response is 'forged' in the row but None by its events"]

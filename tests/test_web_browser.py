@@ -20,11 +20,11 @@ from playwright.sync_api import Page, sync_playwright
 from smtp_server import Server, free_port
 from waiting import wait_until
 
-from workflow.clock import SystemClock
-from workflow.config import Settings
-from workflow.mail import outbox
-from workflow.queries import log, show
-from workflow.service import Workflow
+from workflow.core.clock import SystemClock
+from workflow.core.settings import Settings
+from workflow.mail import delivery
+from workflow.reads import detail
+from workflow.responses.service import Workflow
 from workflow.web.app import create_app
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -64,7 +64,7 @@ def site(keyed_db, settings: Settings, smtp_server: Server) -> Iterator[tuple[Wo
 def delivered(wf: Workflow, smtp_server: Server, to: str) -> list[str]:
     """Deliver the outbox; every link in the mail ``to`` received, oldest first."""
     # In a thread of its own: Playwright's sync API keeps an event loop in this one.
-    worker = threading.Thread(target=outbox.deliver_pending,
+    worker = threading.Thread(target=delivery.deliver_pending,
                               args=(wf.db, wf.settings, wf.clock))
     worker.start()
     worker.join(timeout=30)
@@ -125,7 +125,8 @@ def test_both_journeys_from_the_mail_to_the_state_log(
         page.get_by_role("button", name="Submit the force's comments").click()
         page.wait_for_selector("text=The force's comments are submitted")
         shot(page, artefacts, "2-force-submitted")
-        assert show(wf, rid, None)["state"] == "pcc_signoff"
+        shown = detail.show(wf.db, wf.clock, wf.identifier.mode, "", rid, None)
+        assert shown["state"] == "pcc_signoff"
         # The PCC: reads the whole response, writes, saves, signs off.
         pcc_link = delivered(wf, smtp_server, PCC)[-1]
         scanner(wf, smtp_server)
@@ -158,10 +159,11 @@ def test_both_journeys_from_the_mail_to_the_state_log(
         page.goto(f"{base}/nowhere")
         shot(page, artefacts, "9-not-found")
         browser.close()
-    assert show(wf, rid, None)["state"] == "forwarded_to_panel"
-    moves = [(e["trigger"], e["actor"], e["channel"]) for e in log(wf, rid)
+    shown = detail.show(wf.db, wf.clock, wf.identifier.mode, "", rid, None)
+    assert shown["state"] == "forwarded_to_panel"
+    moves = [(e["trigger"], e["actor"], e["channel"]) for e in detail.log(wf.db, rid)
              if e["action"] == "transition"]
     assert moves == [("request_force_input", ADMIN, "cli"),
                      ("submit_force_input", FORCE, "web"), ("sign_off", PCC, "web")]
-    signed = [e for e in log(wf, rid) if e["trigger"] == "sign_off"][0]
+    signed = [e for e in detail.log(wf.db, rid) if e["trigger"] == "sign_off"][0]
     assert signed["payload"]["fingerprint"] == shown

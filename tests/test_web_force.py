@@ -13,7 +13,7 @@ from factories import ADMIN, FORCE, NORFOLK_RECS
 from sqlalchemy import text
 from web_support import Env, make_env
 
-from workflow.errors import GuardError
+from workflow.core.errors import GuardError
 
 
 @pytest.fixture
@@ -83,7 +83,7 @@ class TestSaving:
             self, env: Env) -> None:
         """A page's save binds the text after each change into the chain, as every other
         edit does (issue 14): verify's replay recomputes each and finds nothing wrong."""
-        from workflow import replay
+        from workflow.assurance import replay
 
         token = env.force_token()
         env.client.post(f"/l/{token}/save", data=answers(env, {
@@ -224,7 +224,7 @@ def make_env_second(env: Env) -> str:
     from factories import norfolk_report
     from web_support import tokens
 
-    from workflow import content
+    from workflow.responses import content
 
     rid = content.add_report(env.wf, norfolk_report(title="A second report"), ADMIN).id or 0
     env.wf.fire(rid, "request_force_input", ADMIN)

@@ -12,8 +12,8 @@ from factories import ADMIN, FORCE, PCC
 from sqlalchemy import text
 from web_support import Env, make_env
 
-from workflow import content
 from workflow.documents.render import render_response
+from workflow.responses import content
 
 
 @pytest.fixture
@@ -189,7 +189,7 @@ class TestTheRenderCache:
     def test_a_report_edit_through_another_forces_response_shows(self, env: Env) -> None:
         from pathlib import Path
 
-        from workflow.documents.importer import import_document
+        from workflow.responses.importing import import_document
 
         token = env.pcc_token()
         assert "A corrected title" not in env.client.get(f"/l/{token}").text

@@ -10,7 +10,7 @@ from factories import ADMIN, AUDITOR, FORCE, PANEL
 from starlette.routing import Route
 from web_support import Env, make_env, tokens
 
-from workflow import people
+from workflow.people import management
 
 
 @pytest.fixture
@@ -90,7 +90,7 @@ class TestSignIn:
 
     def test_a_disabled_reader_is_out_at_once(self, env: Env) -> None:
         signed_in(env, AUDITOR)
-        people.set_active(env.wf, AUDITOR, ADMIN, "left the office", False)
+        management.set_active(env.wf, AUDITOR, ADMIN, "left the office", False)
         assert env.client.get("/responses").status_code == 303
 
     def test_an_unknown_response_is_a_404_page(self, env: Env) -> None:

@@ -8,8 +8,8 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from workflow import web_secret
 from workflow.cli import app
+from workflow.keys import web_secret
 
 
 def serve(db_url: str, *args: str, **env: str):  # type: ignore[no-untyped-def]

@@ -12,7 +12,8 @@ from factories import AUDITOR, FORCE, behind_the_triggers
 from sqlalchemy import text
 from web_support import Env, make_env, tokens
 
-from workflow import audit_keys, content
+from workflow.keys import audit_key
+from workflow.responses import content
 from workflow.storage.db import Database
 from workflow.web.verdict import FULL_EVERY
 
@@ -130,7 +131,7 @@ def test_a_row_changed_without_an_event_shows_at_the_next_full_check(
 def test_with_the_audit_key_a_new_event_without_its_hmac_is_not_verified(
         db_url: str, settings, tmp_path, clock_at) -> None:  # type: ignore[no-untyped-def]
     key = tmp_path / "audit.key"
-    audit_keys.create(key)
+    audit_key.create(key)
     keyed = Database(db_url, audit_key_file=key)
     try:
         env = make_env(keyed, settings.model_copy(update={"audit_key_file": key}))

@@ -15,12 +15,12 @@ import pytest
 from typer.testing import CliRunner
 
 from tests.factories import ADMIN, CHIEF_EXEC, PCC, add_people, norfolk_report, table_rows
-from workflow import content
 from workflow.cli import app
-from workflow.config import Settings
-from workflow.service import Workflow
+from workflow.core.bank_holidays import england_and_wales
+from workflow.core.settings import Settings
+from workflow.responses import content
+from workflow.responses.service import Workflow
 from workflow.storage.db import Database
-from workflow.workdays import england_and_wales
 
 WORKING = england_and_wales()
 

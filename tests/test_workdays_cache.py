@@ -1,4 +1,4 @@
-"""The remembered bank holidays (``workflow.workdays``) answer as the ``holidays`` package
+"""The remembered bank holidays (``workflow.core.bank_holidays``) answer as the ``holidays`` package
 does, are kept owner-only, and a damaged cache file is computed afresh."""
 
 from __future__ import annotations
@@ -11,15 +11,15 @@ from pathlib import Path
 import holidays
 import pytest
 
-from workflow import workdays
+from workflow.core import bank_holidays
 
 
 @pytest.fixture
 def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     monkeypatch.setenv("HOME", str(tmp_path))
-    workdays.england_and_wales.cache_clear()
+    bank_holidays.england_and_wales.cache_clear()
     yield tmp_path
-    workdays.england_and_wales.cache_clear()
+    bank_holidays.england_and_wales.cache_clear()
 
 
 def _package(day: date) -> str | None:
@@ -35,22 +35,22 @@ def _every_day(first: int, last: int) -> list[date]:
 def test_remembered_days_are_the_packages(home: Path) -> None:
     this_year = date.today().year
     days = _every_day(this_year - 3, this_year + 4)  # the remembered years and beyond
-    cold = workdays.england_and_wales()
+    cold = bank_holidays.england_and_wales()
     assert [cold.closed(d) for d in days] == \
         [_package(d) or {5: "Saturday", 6: "Sunday"}.get(d.weekday()) for d in days]
     (cache,) = (home / ".cache" / "s55").iterdir()
     assert stat.S_IMODE(cache.stat().st_mode) == 0o600
     assert stat.S_IMODE(cache.parent.stat().st_mode) == 0o700
-    workdays.england_and_wales.cache_clear()
-    warm = workdays.england_and_wales()  # read from the file this time
+    bank_holidays.england_and_wales.cache_clear()
+    warm = bank_holidays.england_and_wales()  # read from the file this time
     assert [warm.closed(d) for d in days] == [cold.closed(d) for d in days]
 
 
 def test_a_damaged_cache_is_computed_afresh(home: Path) -> None:
-    workdays.england_and_wales()
+    bank_holidays.england_and_wales()
     (cache,) = (home / ".cache" / "s55").iterdir()
     cache.write_text("{not json", encoding="utf-8")
-    workdays.england_and_wales.cache_clear()
+    bank_holidays.england_and_wales.cache_clear()
     christmas = date(date.today().year, 12, 25)
-    assert workdays.england_and_wales().closed(christmas) == "Christmas Day"
+    assert bank_holidays.england_and_wales().closed(christmas) == "Christmas Day"
     assert cache.read_text(encoding="utf-8").startswith("{")

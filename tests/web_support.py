@@ -13,9 +13,9 @@ from factories import ADMIN, FORCE, PCC, answer_all, as_delivered, norfolk, snap
 from sqlalchemy import text
 from starlette.types import ASGIApp
 
-from workflow import content
-from workflow.config import Settings
-from workflow.service import Workflow
+from workflow.core.settings import Settings
+from workflow.responses import content
+from workflow.responses.service import Workflow
 from workflow.web.app import create_app
 
 BASE = "https://s55.example"

@@ -23,13 +23,12 @@ from sqlmodel import col
 
 from states import FINAL
 from states.deadlines import statutory_deadline
-from workflow.audit import Action
+from workflow.audit.words import Action
 from workflow.audit_report.model import (
     TIMED_STATES,
     AuditReport,
     Copy,
     Imported,
-    Outcome,
     ResponseLine,
     Return,
     SignOff,
@@ -37,7 +36,7 @@ from workflow.audit_report.model import (
     by_month,
     judge,
 )
-from workflow.clock import LONDON, Clock
+from workflow.core.clock import LONDON, Clock
 from workflow.storage.db import Database
 from workflow.storage.models import AuditEvent, InspectionReport, Person, Response
 
@@ -233,4 +232,4 @@ def _line(response: Response, report: InspectionReport, events: list[EventRow],
         returns=tuple(story.returns), copies=_copies(story), closed_reason=story.closed_reason)
 
 
-__all__ = ["COPY_KIND", "Outcome", "build_report", "sign_off_from", "time_in_states"]
+__all__ = ["COPY_KIND", "build_report", "sign_off_from", "time_in_states"]

@@ -23,8 +23,8 @@ from datetime import date, datetime
 from enum import StrEnum
 
 from states import PUBLISHED_STATES, State
-from workflow.errors import InvalidInputError
-from workflow.inputs import parse_date
+from workflow.core.checks import parse_date
+from workflow.core.errors import InvalidInputError
 
 
 class Outcome(StrEnum):

@@ -22,7 +22,7 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-from notifications.links import safe_href
+from notifications.hrefs import safe_href
 from states.deadlines import STATUTE_RULE
 from workflow.audit_report.chart import bar_chart
 from workflow.audit_report.model import (
@@ -33,8 +33,8 @@ from workflow.audit_report.model import (
     ResponseLine,
     SignOff,
 )
-from workflow.clock import LONDON
-from workflow.errors import InvalidInputError
+from workflow.core.clock import LONDON
+from workflow.core.errors import InvalidInputError
 
 FORMATS: tuple[str, ...] = ("html", "csv", "json")
 TEMPLATES = Path(__file__).with_name("templates")

@@ -22,13 +22,13 @@ from typer.core import TyperGroup
 from typer.models import CommandInfo
 
 from workflow.cli import coerce
-from workflow.limits import stated
+from workflow.core.limits import stated
 
 coerce.install()  # no Pydantic to parse a string or an id (see workflow/cli/coerce.py)
 
 if TYPE_CHECKING:
-    from workflow.config import Settings
-    from workflow.service import Workflow
+    from workflow.core.settings import Settings
+    from workflow.responses.service import Workflow
     from workflow.storage.db import Database
 
 
@@ -58,7 +58,7 @@ def _with_as(command: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(command)
     def wrapper(*args: Any, as_actor: str | None = None, **kwargs: Any) -> Any:
-        from workflow.errors import InvalidInputError
+        from workflow.core.errors import InvalidInputError
 
         if as_actor and _CONTROL.search(as_actor):
             raise InvalidInputError("--as", f"{as_actor!r} contains a control character or "
@@ -160,7 +160,7 @@ def _name(info: CommandInfo) -> str:
 def _check_utf8(args: list[str]) -> None:
     """Refuse an argument that is not UTF-8 (bytes Python keeps as lone surrogates), which
     no table, log line or message could hold."""
-    from workflow.errors import InvalidInputError
+    from workflow.core.errors import InvalidInputError
 
     for arg in args:
         if _SURROGATE.search(arg):
@@ -180,7 +180,7 @@ class _Group(TyperGroup):
 
     def invoke(self, ctx: Any) -> Any:
         from notifications.errors import NotificationError
-        from workflow.errors import S55Error
+        from workflow.core.errors import S55Error
 
         try:
             _check_utf8([*getattr(ctx, "protected_args", []), *ctx.args])
@@ -260,7 +260,7 @@ class Bounded:
         self.what, self.low, self.high = what, low, high
 
     def __call__(self, value: object) -> int:
-        from workflow.errors import NumberError
+        from workflow.core.errors import NumberError
 
         if isinstance(value, int) and not isinstance(value, bool):  # a default
             return value
@@ -323,15 +323,15 @@ RecTextOpt, RecFileOpt = text_options("text")
 
 def open_reader() -> tuple[Settings, Database]:
     """``open_database`` for the read-only commands (list, show, log): the settings read
-    without pydantic-settings unless a value needs its word (``workflow.env_settings``)."""
-    from workflow.env_settings import read
+    without pydantic-settings unless a value needs its word (``workflow.core.light_settings``)."""
+    from workflow.core.light_settings import read
 
     return _open(read())
 
 
 def open_database(*, need_schema: bool = True) -> tuple[Settings, Database]:
     """Settings from the environment and the database they name (no ORM models loaded)."""
-    from workflow.config import load_settings
+    from workflow.core.settings import load_settings
 
     return _open(load_settings(), need_schema=need_schema)
 
@@ -347,7 +347,7 @@ def _open(settings: Settings, *, need_schema: bool = True) -> tuple[Settings, Da
 
 
 def open_workflow(*, need_schema: bool = True) -> Workflow:
-    from workflow.service import Workflow
+    from workflow.responses.service import Workflow
 
     settings, db = open_database(need_schema=need_schema)
     return Workflow(db, settings)
@@ -358,13 +358,13 @@ def print_json(data: Any) -> None:
 
 
 def read_text(text: str | None, file: Path | None) -> str:
-    from workflow.errors import InvalidInputError
+    from workflow.core.errors import InvalidInputError
 
     if (text is None) == (file is None):
         raise InvalidInputError("input", "give exactly one of --text or --file")
     if file is None:
         return text or ""
-    from workflow import files
+    from workflow.core import files
 
     return files.read_text(file, TEXT_FILE_BYTES)
 

@@ -45,7 +45,7 @@ def audit_report(
     from workflow.audit_report.build import build_report
     from workflow.audit_report.model import period
     from workflow.audit_report.render import check_format, render_report
-    from workflow.clock import SystemClock, london_today
+    from workflow.core.clock import SystemClock, london_today
 
     clock = SystemClock()
     check_format(fmt)
@@ -56,7 +56,7 @@ def audit_report(
     if output is None:
         typer.echo(text, nl=False)
         return
-    from workflow import files
+    from workflow.core import files
 
     files.write_text(output, [text], overwrite=force)
     typer.echo(f"wrote {output}: {len(report.responses)} response(s) to reports published "

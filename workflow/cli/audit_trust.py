@@ -13,7 +13,7 @@ from workflow.cli.app import acting_as, audit_app, open_workflow
 def audit_checkpoint() -> None:
     """Take a checkpoint of the chain now: appended to S55_CHECKPOINT_FILE and mailed to every
     auditor (the daemon takes one each day)."""
-    from workflow import checkpoints
+    from workflow.assurance import checkpoints
 
     wf = open_workflow()
     cp, mailed = checkpoints.record(wf, acting_as())
@@ -30,9 +30,9 @@ def audit_rotate_key(
 ) -> None:
     """Add a new audit key to S55_AUDIT_KEY_FILE; new events are signed with it, older events
     keep verifying with the keys before it."""
-    from workflow import audit_keys
-    from workflow.config import load_settings
-    from workflow.errors import ConfigError
+    from workflow.core.errors import ConfigError
+    from workflow.core.settings import load_settings
+    from workflow.keys import audit_key
 
     path = load_settings().audit_key_file
     if path is None:
@@ -40,6 +40,6 @@ def audit_rotate_key(
     if not yes:
         typer.confirm(f"Add a new key to {path}? Keep a copy of the file: events signed with "
                       "its keys can only be proved with them", abort=True)
-    ring = audit_keys.rotate(path)
+    ring = audit_key.rotate(path)
     typer.echo(f"audit key rotated: new events are signed with key {ring.current}; "
                f"{len(ring.keys)} key(s) in {path}")

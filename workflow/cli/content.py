@@ -24,10 +24,10 @@ from workflow.cli.app import (
     rec_app,
     report_app,
 )
-from workflow.limits import stated
+from workflow.core.limits import stated
 
 if TYPE_CHECKING:
-    from workflow.inputs import RecommendationInput
+    from workflow.core.checks import RecommendationInput
 
 #: Why, when an admin acts for someone else (--on-behalf-of).
 WhyOpt = Annotated[str | None, typer.Option("--reason", help="why (needed with "
@@ -45,7 +45,7 @@ def init(
              "account running this)")] = None,
 ) -> None:
     """Create or upgrade the database schema (and optionally the first admin)."""
-    from workflow import people
+    from workflow.people import management
     from workflow.storage import schema
 
     wf = open_workflow(need_schema=False)
@@ -53,13 +53,14 @@ def init(
     typer.echo(f"database {wf.db.safe_url()} at schema {schema.current(wf.db)}")
     key_file = wf.settings.audit_key_file
     if key_file is not None and not key_file.exists():
-        from workflow import audit, audit_keys
+        from workflow.audit import trail
+        from workflow.keys import audit_key
 
-        ring = audit_keys.create(key_file, since=(audit.head(wf.db).last_id or 0) + 1)
+        ring = audit_key.create(key_file, since=(trail.head(wf.db).last_id or 0) + 1)
         typer.echo(f"audit key {ring.current} created in {key_file} (owner-only): every event "
                    f"from #{ring.since} is signed; keep a copy of the file somewhere safe")
     if wf.settings.web_secret_file is not None:
-        from workflow import web_secret
+        from workflow.keys import web_secret
 
         if web_secret.create(wf.settings.web_secret_file):
             typer.echo(f"web secret created in {wf.settings.web_secret_file} (owner-only)")
@@ -68,7 +69,7 @@ def init(
         "the operating-system account running s55 decides who acts" if mode == "os" else
         "--as is taken on trust and every event says so (demos, single-officer installs)"))
     if admin_email:
-        person = people.add_person(wf, {"name": admin_name or admin_email, "email": admin_email,
+        person = management.add_person(wf, {"name": admin_name or admin_email, "email": admin_email,
                                         "roles": ["admin"]}, None, login=admin_login)
         typer.echo(f"added admin {person.email}"
                    + (f" (login {person.login})" if person.login else ""))
@@ -84,8 +85,8 @@ AgainReason = Annotated[str | None, typer.Option("--reason", help="why, with --a
 
 
 def _numbered(items: list[str], what: str) -> list[dict[str, Any]]:
-    from workflow.errors import InvalidInputError
-    from workflow.inputs import published_number
+    from workflow.core.checks import published_number
+    from workflow.core.errors import InvalidInputError
 
     out = []
     for item in items:
@@ -126,10 +127,11 @@ def report_add(
     Either every field from ``--file`` or every field as an option: an option given with
     ``--file`` would be ignored, so it is refused.
     """
-    from workflow import content, inputs, reports
-    from workflow.errors import InvalidInputError
+    from workflow.core import checks
+    from workflow.core.errors import InvalidInputError
+    from workflow.responses import content, duplicates
 
-    again_reason = reports.again_reason(again, reason)
+    again_reason = duplicates.again_reason(again, reason)
     if file is not None:
         given = [flag for flag, value in (
             ("--title", title), ("--published", published), ("--types", types or None),
@@ -139,9 +141,9 @@ def report_add(
             raise InvalidInputError("--file", f"the report's fields come from the file; "
                                     f"{', '.join(given)} would be ignored (put "
                                     f"{'it' if len(given) == 1 else 'them'} in the file)")
-        report = inputs.load_report_file(file)
+        report = checks.load_report_file(file)
     else:
-        report = inputs.validate(inputs.ReportInput, {
+        report = checks.validate(checks.ReportInput, {
             "title": title, "published_on": published, "publication_types": types,
             "police_forces": forces, "link": link, "force": force,
             "recommendations": _numbered(rec, "--rec"),
@@ -168,7 +170,7 @@ def report_edit(
 ) -> None:
     """Correct the report's title, link, publication types or forces while its response is
     open (admins; audited)."""
-    from workflow import content
+    from workflow.responses import content
 
     row = content.edit_report(open_workflow(), response_id, field, value, acting_as(),
                               expected_version=expect_version, reason=reason)
@@ -185,7 +187,7 @@ def edit(
     on_behalf_of: OnBehalfOf = None, reason: WhyOpt = None,
 ) -> None:
     """Replace one text section of a response."""
-    from workflow import content
+    from workflow.responses import content
 
     row = content.edit_text(open_workflow(), response_id, field, read_text(text, file),
                             acting_as(), expected_version=expect_version,
@@ -200,8 +202,8 @@ def rec_add(
     directed_at: Annotated[str, typer.Option(help=stated("directed_at"))] = "chief constables",
 ) -> None:
     """Add a recommendation with its number exactly as published."""
-    from workflow import content
-    from workflow.inputs import RecommendationInput, validate
+    from workflow.core.checks import RecommendationInput, validate
+    from workflow.responses import content
 
     rec_in = validate(RecommendationInput, {"number": number, "text": read_text(text, file),
                                             "due_date": due, "directed_at": directed_at})
@@ -214,7 +216,7 @@ def _rec_setter(field: str, doc: str) -> None:
     def command(response_id: ResponseId, number: RecNumber, text: TextOpt = None,
                 file: FileOpt = None, on_behalf_of: OnBehalfOf = None,
                 reason: WhyOpt = None) -> None:
-        from workflow import content
+        from workflow.responses import content
 
         content.edit_recommendation(open_workflow(), response_id, number, field,
                                     read_text(text, file), acting_as(),
@@ -236,7 +238,7 @@ def deadline(
     = None,
 ) -> None:
     """Override the Section 55 deadline (audited; needs a reason)."""
-    from workflow import content
+    from workflow.responses import content
 
     change = content.override_deadline(open_workflow(), response_id, date, reason, acting_as())
     typer.echo(f"response {change.response_id}: deadline {change.old} -> {change.new} "

@@ -10,7 +10,7 @@ import typer
 from workflow.cli.app import AsJson, app, open_workflow, print_json, typer_app
 
 if TYPE_CHECKING:
-    from workflow.doctor import Result
+    from workflow.doctor.result import Result
     from workflow.storage.db import Database
 
 db_app = typer_app("The database: schema migrations and backups.")
@@ -46,8 +46,8 @@ def db_current(
     as_json: AsJson = False,
 ) -> None:
     """Show the database's schema revision and whether it is behind this s55's head."""
-    from workflow.doctor import Status
     from workflow.doctor.database import schema_state
+    from workflow.doctor.result import Status
     from workflow.storage import schema
 
     db = _database()
@@ -67,7 +67,7 @@ def db_current(
 @db_app.command("backup")
 def db_backup(file: BackupFile) -> None:
     """Copy the SQLite database to FILE while s55 keeps running (PostgreSQL: use pg_dump)."""
-    from workflow.storage import backup
+    from workflow.assurance import backup
 
     db = _database()
     made = backup.backup(db, file)
@@ -85,7 +85,7 @@ def db_check_backup(
     as_json: AsJson = False,
 ) -> None:
     """Restore FILE into a scratch copy; check its schema revision and its audit chain."""
-    from workflow.storage import backup
+    from workflow.assurance import backup
 
     result = backup.check_backup(file, head)
     v = result.verification
@@ -112,8 +112,8 @@ def doctor(as_json: AsJson = False) -> None:
     import os
 
     from workflow import doctor as checks
-    from workflow.clock import SystemClock
-    from workflow.config import Settings
+    from workflow.core.clock import SystemClock
+    from workflow.core.settings import Settings
 
     results = checks.diagnose(Settings, os.environ, SystemClock().now)
     if as_json:
@@ -150,14 +150,14 @@ def db_roles(
 ) -> None:
     """PostgreSQL: the SQL for an owner role and an application role that cannot rewrite the
     audit log (printed; run with --apply)."""
-    from workflow.storage import roles
+    from workflow.storage import pg_roles
 
     if not apply:
-        for sql in roles.role_sql(owner, app_role):
+        for sql in pg_roles.role_sql(owner, app_role):
             typer.echo(sql + ";")
         return
     db = _database()
-    ran = roles.apply(db, owner, app_role)
+    ran = pg_roles.apply(db, owner, app_role)
     typer.echo(f"applied {len(ran)} statements on {db.safe_url()}: {owner} owns the schema, "
                f"{app_role} may only SELECT and INSERT on audit_event; set their passwords "
                "with \\password and run s55 as " + app_role)

@@ -24,24 +24,23 @@ def import_(
     again: Again = False, reason: AgainReason = None,
 ) -> None:
     """Import an existing Section 55 response (Markdown) with everything in it."""
-    from workflow import reports
-    from workflow.clock import london_today
-    from workflow.documents import importer
-    from workflow.inputs import parse_date
+    from workflow.core.checks import parse_date
+    from workflow.core.clock import london_today
+    from workflow.responses import duplicates, importing
 
-    again_reason = reports.again_reason(again, reason)
+    again_reason = duplicates.again_reason(again, reason)
     wf = open_workflow()
     day = parse_date(published_on, "published on") if published_on else None
     if dry_run:
-        doc = importer.parse_file(file, force=wf.settings.force, strict=strict,
+        doc = importing.parse_file(file, force=wf.settings.force, strict=strict,
                                   published_on=day, today=london_today(wf.clock))
         warnings = doc.warnings
         typer.echo(f"{file}: {doc.title} - {len(doc.recommendations)} recommendation(s); "
                    "nothing written (--dry-run)")
     else:
-        from workflow.inputs import check_url
+        from workflow.core.checks import check_url
 
-        result = importer.import_document(
+        result = importing.import_document(
             wf.db, file, actor=acting_as(), force=wf.settings.force, strict=strict,
             clock=wf.clock, identifier=wf.identifier,
             published_url=check_url(published_url) if published_url else None,
@@ -71,7 +70,7 @@ def render(
     if output is None:
         typer.echo(text, nl=False)
     else:
-        from workflow import files
+        from workflow.core import files
 
         files.write_text(output, [text], overwrite=force)
         typer.echo(f"wrote {output}")

@@ -20,8 +20,8 @@ from workflow.cli.app import (
 )
 
 if TYPE_CHECKING:
-    from workflow.clock import Clock
-    from workflow.service import Workflow
+    from workflow.core.clock import Clock
+    from workflow.responses.service import Workflow
 
 escalations_app = typer_app("Escalations ahead of the Section 55 deadline: what will fire, "
                             "what has fired, and a sweep that fires what is due now.")
@@ -33,8 +33,8 @@ NowOpt = Annotated[str | None, typer.Option("--now", hidden=True,
 
 
 def _clock(wf: Workflow, now: str | None) -> Clock:
-    from workflow.clock import FixedClock
-    from workflow.errors import InvalidInputError
+    from workflow.core.clock import FixedClock
+    from workflow.core.errors import InvalidInputError
 
     if now is None:
         return wf.clock
@@ -128,8 +128,8 @@ def plan(
     before it; such a row says from which day, and why.
     """
     from workflow.cli.table import print_table
-    from workflow.clock import LONDON, london_today
-    from workflow.escalations.views import day_label, plan_ahead
+    from workflow.core.clock import LONDON, london_today
+    from workflow.escalations.listing import day_label, plan_ahead
 
     wf = open_workflow()
     clock = _clock(wf, now)
@@ -164,7 +164,7 @@ def list_(
 ) -> None:
     """What has fired (and what was superseded while the scheduler was down)."""
     from workflow.cli.table import print_table
-    from workflow.escalations.views import list_firings
+    from workflow.escalations.listing import list_firings
 
     rows = list_firings(open_workflow(), response, limit)
     if as_json:

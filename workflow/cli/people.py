@@ -7,7 +7,7 @@ from typing import Annotated, Any
 import typer
 
 from workflow.cli.app import AsJson, acting_as, id_argument, open_workflow, people_app, print_json
-from workflow.limits import stated
+from workflow.core.limits import stated
 
 Reason = Annotated[str | None, typer.Option(help="why (required; kept in the state log; "
                                                  f"{stated('reason')})")]
@@ -22,9 +22,9 @@ def people_add(
     login: Login = None,
 ) -> None:
     """Add a person with one or more roles (the first person must be an admin)."""
-    from workflow import people
+    from workflow.people import management
 
-    person = people.add_person(open_workflow(), {"name": name, "email": email, "roles": role},
+    person = management.add_person(open_workflow(), {"name": name, "email": email, "roles": role},
                                acting_as(), login=login)
     typer.echo(f"added {person.name} <{person.email}> ({', '.join(person.roles)})"
                + (f" login {person.login}" if person.login else ""))
@@ -42,9 +42,9 @@ def people_edit(
     reason: Reason = None,
 ) -> None:
     """Change a person's name, address or login (audited with the reason)."""
-    from workflow import people
+    from workflow.people import management
 
-    person = people.edit_person(open_workflow(), email, acting_as(), reason, name=name,
+    person = management.edit_person(open_workflow(), email, acting_as(), reason, name=name,
                                 new_email=new_email, login=login)
     typer.echo(f"{person.name} <{person.email}> login {person.login or '-'}: saved")
 
@@ -60,18 +60,18 @@ def people_roles(
 ) -> None:
     """Give or take away roles (never your own; a change to pcc or force is mailed to
     every auditor and the PCC)."""
-    from workflow import people
+    from workflow.people import management
 
-    person = people.change_roles(open_workflow(), email, acting_as(), reason, add=add,
+    person = management.change_roles(open_workflow(), email, acting_as(), reason, add=add,
                                  remove=remove)
     typer.echo(f"{person.email} now holds {', '.join(person.roles)}")
 
 
 def _set_active(active: bool) -> None:
     def command(email: str, reason: Reason = None) -> None:
-        from workflow import people
+        from workflow.people import management
 
-        person = people.set_active(open_workflow(), email, acting_as(), reason, active)
+        person = management.set_active(open_workflow(), email, acting_as(), reason, active)
         typer.echo(f"{person.email} {'enabled' if active else 'disabled'}")
 
     command.__doc__ = ("Enable a disabled person again (audited with the reason)." if active
@@ -93,9 +93,9 @@ def people_delegate(
     reason: Reason = None,
 ) -> None:
     """Let a deputy sign off in the PCC's place for a period (PRSRA 2011 s18)."""
-    from workflow import people
+    from workflow.people import management
 
-    d = people.delegate(open_workflow(), pcc, to, from_, until, acting_as(), reason)
+    d = management.delegate(open_workflow(), pcc, to, from_, until, acting_as(), reason)
     typer.echo(f"delegation #{d.id}: {d.deputy} may sign off for {d.pcc} from {d.starts_on} "
                f"to {d.ends_on}")
 
@@ -106,9 +106,9 @@ def people_revoke(
     reason: Reason = None,
 ) -> None:
     """End a delegation now."""
-    from workflow import people
+    from workflow.people import management
 
-    d = people.revoke(open_workflow(), delegation_id, acting_as(), reason)
+    d = management.revoke(open_workflow(), delegation_id, acting_as(), reason)
     typer.echo(f"delegation #{d.id} ({d.deputy} for {d.pcc}) revoked")
 
 
@@ -124,9 +124,9 @@ def _delegations(p: dict[str, Any]) -> str:
 @people_app.command("list")
 def people_list(as_json: AsJson = False) -> None:
     """List people, active and disabled, with roles, login and delegations."""
-    from workflow import people
+    from workflow.people import management
 
-    rows = people.people(open_workflow())
+    rows = management.people(open_workflow())
     if as_json:
         return print_json(rows)
     from workflow.cli.table import print_table

@@ -27,9 +27,9 @@ def serve(
     """Serve the approvers' pages (links in their mail) and the readers' sign-in pages."""
     import uvicorn
 
-    from workflow.config import load_settings
+    from workflow.core.settings import load_settings
+    from workflow.keys.web_secret import load_or_create
     from workflow.web.app import create_app
-    from workflow.web_secret import load_or_create
 
     settings, db = open_database()
     given = {k: v for k, v in (("trusted_proxy", trusted_proxy),

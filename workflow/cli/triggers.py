@@ -20,7 +20,7 @@ from workflow.cli.app import (
     app,
     open_workflow,
 )
-from workflow.limits import stated
+from workflow.core.limits import stated
 
 #: Each trigger parameter as an option: (Python name, option, what it is).
 _OPTIONS: dict[Param, tuple[str, str, str]] = {
@@ -38,7 +38,7 @@ def fire(response_id: int, trigger: str, actor: str | None, reason: str | None,
          on_behalf_of: str | None = None) -> None:
     """Fire one trigger and say where the response now stands against its deadline."""
     from states.deadlines import outcome_in, outcome_text
-    from workflow.clock import london_today
+    from workflow.core.clock import london_today
 
     wf = open_workflow()
     row = wf.fire(response_id, trigger, actor, reason=reason, params=params,

@@ -22,8 +22,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from datetime import datetime
 
-from workflow.clock import LONDON
-from workflow.config import Settings
+from workflow.core.clock import LONDON
+from workflow.core.errors import S55Error
+from workflow.core.settings import Settings
 from workflow.doctor.audit import check_audit, check_replay
 from workflow.doctor.database import check_database
 from workflow.doctor.mail import check_addresses, check_mail, check_outbox
@@ -32,7 +33,6 @@ from workflow.doctor.result import Result, Status, _fail, _first_line, _warn
 from workflow.doctor.scheduler import check_scheduler
 from workflow.doctor.settings import check_identity, check_secrets, check_settings
 from workflow.doctor.web import check_links, check_web
-from workflow.errors import S55Error
 from workflow.storage.db import Database
 
 __all__ = ["Result", "Status", "check_content", "diagnose", "failed"]

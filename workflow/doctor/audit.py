@@ -3,13 +3,13 @@ replay of its events."""
 
 from __future__ import annotations
 
-from workflow import audit
+from workflow.audit import trail
 from workflow.doctor.result import Result, _fail, _ok
 from workflow.storage.db import Database
 
 
 def check_audit(db: Database) -> Result:
-    result = audit.verify(db)
+    result = trail.verify(db)
     if result.broken:
         return _fail("audit chain", f"broken at event {result.broken.event_id}: "
                      f"{result.broken.problem}", "see `s55 audit verify`; compare with a "
@@ -19,7 +19,7 @@ def check_audit(db: Database) -> Result:
 
 
 def check_replay(db: Database) -> Result:
-    from workflow import replay
+    from workflow.assurance import replay
 
     differences = replay.verify(db)
     if differences:

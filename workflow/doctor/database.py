@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from workflow.assurance.backup import known_revisions
+from workflow.core.errors import S55Error
 from workflow.doctor.result import Result, Status, _fail, _first_line
-from workflow.errors import S55Error
 from workflow.storage import schema
-from workflow.storage.backup import known_revisions
 from workflow.storage.db import Database
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlmodel import col
 
-from workflow.config import Settings
+from workflow.core.settings import Settings
 from workflow.doctor.result import Result, _fail, _first_line, _ok, _warn
 from workflow.storage.db import Database
 from workflow.storage.models import OutboxMessage
@@ -22,7 +22,7 @@ STUCK_MAIL = timedelta(hours=1)
 
 
 async def _probe(settings: Settings) -> None:
-    from workflow.mail.views import make_transport
+    from workflow.mail.outbox_admin import make_transport
 
     transport = make_transport(settings)
     try:

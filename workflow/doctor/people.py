@@ -16,7 +16,7 @@ def check_people(db: Database, today: date) -> Result:
     """Every open response's next step can be taken by somebody active."""
     from sqlalchemy import Integer, String, column, table
 
-    from workflow.staffing import nobody_can_act
+    from workflow.reads.who_can_act import nobody_can_act
 
     response = table("response", column("id", Integer), column("state", String))
     with db.read() as s:
@@ -34,11 +34,12 @@ def check_people(db: Database, today: date) -> Result:
 
 
 def check_content(db: Database) -> Result:
-    """Stored values mail or rendering cannot use (``workflow.unusable``), each with its fix."""
-    from workflow import unusable
+    """Stored values mail or rendering cannot use (``workflow.reads.unusable_rows``), each
+    with its fix."""
+    from workflow.reads import unusable_rows
 
     with db.read() as s:
-        found = unusable.find(s)
+        found = unusable_rows.find(s)
     if not found:
         return _ok("content", "every open response's report and every active person's "
                    "address can be mailed and rendered")

@@ -7,8 +7,8 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from workflow.clock import LONDON
-from workflow.config import Settings
+from workflow.core.clock import LONDON
+from workflow.core.settings import Settings
 from workflow.doctor.result import Result, _fail, _first_line, _ok, _warn
 from workflow.storage.db import Database
 
@@ -35,7 +35,7 @@ def last_escalation_time(settings: Settings, before: datetime) -> datetime:
     """The latest time escalations fell due at or before ``before``: ``S55_ESCALATION_HOUR``
     London time on an England and Wales working day (the only days they fire on)."""
     from states.escalations import firing_instant
-    from workflow.workdays import england_and_wales
+    from workflow.core.bank_holidays import england_and_wales
 
     working = england_and_wales()
     day = before.astimezone(LONDON).date()

@@ -8,9 +8,9 @@ from collections.abc import Callable, Mapping
 from pydantic import ValidationError
 from sqlalchemy.engine import make_url
 
-from workflow.config import Settings, describe
+from workflow.core.errors import S55Error
+from workflow.core.settings import Settings, describe
 from workflow.doctor.result import Result, _fail, _first_line, _ok, _warn
-from workflow.errors import S55Error
 
 
 def check_settings(load: Callable[[], Settings]) -> tuple[Result, Settings | None]:

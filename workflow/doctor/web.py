@@ -3,9 +3,9 @@
 
 from __future__ import annotations
 
-from workflow.config import Settings
+from workflow.core.errors import ConfigError
+from workflow.core.settings import Settings
 from workflow.doctor.result import Result, _fail, _ok, _warn
-from workflow.errors import ConfigError
 
 
 def check_links(settings: Settings) -> Result:
@@ -35,7 +35,7 @@ def check_links(settings: Settings) -> Result:
 def check_web(settings: Settings) -> Result:
     """``s55 serve``'s secret file (owner-only; unset: sessions end with the process) and
     the proxies whose forwarded headers it believes."""
-    from workflow import web_secret
+    from workflow.keys import web_secret
 
     path = settings.web_secret_file
     if path is None:

@@ -6,12 +6,11 @@ the renderer (``docrender``) consume them. Pure: no I/O, no clock, no database.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from enum import StrEnum
 
-from workflow.errors import S55Error
+from workflow.core.errors import S55Error
 
 
 class DocumentError(S55Error, ValueError):
@@ -133,31 +132,3 @@ class ParsedDocument:
             if rec.number == number:
                 return rec
         raise KeyError(number)
-
-
-_ORDINAL = re.compile(r"\b(\d{1,2})(st|nd|rd|th)\b", re.IGNORECASE)
-_WEEKDAY = re.compile(r"^(mon|tues?|wed(nes)?|thu(rs)?|fri|sat(ur)?|sun)[a-z]*day,?\s+",
-                      re.IGNORECASE)
-_FORMATS = ("%d %B %Y", "%d %b %Y", "%B %d %Y", "%b %d %Y", "%Y-%m-%d", "%d/%m/%Y",
-            "%d.%m.%Y", "%d-%m-%Y")
-
-
-def parse_date(text: str) -> date | None:
-    """A calendar date as UK documents write it ("10 October 2024", "10th Oct 2024",
-    "10/10/2024" day first, "2024-10-10"); None when it is not one."""
-    s = _WEEKDAY.sub("", " ".join(text.split()).strip(" .,;"))
-    s = _ORDINAL.sub(r"\1", s).replace(",", " ")
-    s = " ".join(s.split()).replace("Sept ", "Sep ").replace("sept ", "sep ")
-    if not s or len(s) > 40:
-        return None
-    for fmt in _FORMATS:
-        try:
-            return datetime.strptime(s, fmt).date()
-        except ValueError:
-            continue
-    return None
-
-
-def format_date(d: date) -> str:
-    """The fixture's style: "10 October 2024" (no leading zero)."""
-    return f"{d.day} {d:%B %Y}"

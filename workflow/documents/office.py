@@ -12,15 +12,9 @@ from datetime import date, datetime
 from typing import Protocol
 
 from states.lifecycle import State
+from workflow.core.dates import format_date, parse_date
 from workflow.documents.blocks import Block, plain
-from workflow.documents.model import (
-    Checklist,
-    ChecklistItem,
-    DocumentError,
-    WarningKind,
-    format_date,
-    parse_date,
-)
+from workflow.documents.model import Checklist, ChecklistItem, DocumentError, WarningKind
 
 Warn = Callable[[int | None, str, WarningKind], None]
 I = ChecklistItem  # noqa: E741 - short alias for the table below

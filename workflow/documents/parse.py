@@ -32,6 +32,9 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from states.deadlines import STATUTE_RULE, statutory_deadline
+from workflow.core.checks import published_number
+from workflow.core.dates import format_date, parse_date
+from workflow.core.errors import InvalidInputError
 from workflow.documents.blocks import (
     BOLD_LEVEL,
     Block,
@@ -51,13 +54,9 @@ from workflow.documents.model import (
     ParsedRecommendation,
     ReportLink,
     WarningKind,
-    format_date,
-    parse_date,
 )
 from workflow.documents.office import parse_checklist, response_published_on
 from workflow.documents.recs import due_date, split_repetition, unbold
-from workflow.errors import InvalidInputError
-from workflow.inputs import published_number
 
 U, A, N = WarningKind.UNPLACED, WarningKind.AMBIGUOUS, WarningKind.NOTICE
 

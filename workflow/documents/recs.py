@@ -9,9 +9,9 @@ import re
 from collections.abc import Callable, Sequence
 from datetime import date
 
+from workflow.core.checks import due_date_in
 from workflow.documents.blocks import Block, plain
 from workflow.documents.model import DocumentError, WarningKind
-from workflow.inputs import due_date_in
 
 Warn = Callable[[int | None, str, WarningKind], None]
 
@@ -21,7 +21,7 @@ _BOLD_LINE = re.compile(r"^(\s*(?:[-*+]|[0-9]+[.)])\s+)?\*\*(.*)\*\*\s*$")
 def due_date(text: str, line: int, path: str, warn: Warn) -> date | None:
     """The date a recommendation's text opens with ("By 31 March 2025, ..."), if any.
 
-    Read by ``workflow.inputs.due_date_in``, as every other way a recommendation comes
+    Read by ``workflow.core.checks.due_date_in``, as every other way a recommendation comes
     in: an unreadable date is an error at its line, an approximate reading a warning.
     """
     stated = due_date_in(text)

@@ -30,14 +30,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from notifications.links import safe_href
-from workflow import audit
-from workflow.documents.model import format_date
+from notifications.hrefs import safe_href
+from workflow.audit import trail
+from workflow.core.dates import format_date
+from workflow.core.errors import InvalidInputError, S55Error
 from workflow.documents.office import ticked_from_log
 from workflow.documents.signoff import signed
-from workflow.errors import InvalidInputError, S55Error
-from workflow.responses import load
 from workflow.storage.db import Database
+from workflow.storage.loading import load
 from workflow.storage.models import (
     AreaForImprovement,
     InspectionReport,
@@ -90,7 +90,7 @@ def load_view(session: Session, response_id: int) -> ResponseView:
     afis = list(session.scalars(select(AreaForImprovement)
                                 .where(col(AreaForImprovement.response_id) == response_id)
                                 .order_by(col(AreaForImprovement.number))))
-    events = audit.events_for(session, response_id)
+    events = trail.events_for(session, response_id)
     done = {item.value: at is not None for item, at in ticked_from_log(events).items()}
     sealed = signed(events)
     return ResponseView(

@@ -23,15 +23,17 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
+from workflow.core.errors import S55Error
 from workflow.documents.model import ChecklistItem
 from workflow.documents.render import ResponseView, environment
-from workflow.documents.signoff import last_sign_off, line, signed
-from workflow.errors import S55Error
-from workflow.responses import Loaded, load
+from workflow.documents.signoff import last_sign_off
+from workflow.storage.loading import Loaded, load
 from workflow.storage.models import AreaForImprovement, AuditEvent
 
-__all__ = ["TEXT_VERSION", "TextChangedError", "canonical_text", "check_unchanged",
-           "fingerprint", "fingerprint_of", "line", "seal", "signed"]
+__all__ = [
+    "TEXT_VERSION", "TextChangedError", "canonical_text", "check_unchanged", "fingerprint",
+    "fingerprint_of", "seal"
+]
 
 #: The office-use boxes all unticked: they follow the part a fingerprint covers.
 NO_BOXES = {item.value: False for item in ChecklistItem}
@@ -96,7 +98,7 @@ def _without_notes(view: Any) -> Any:
 
 def fingerprint_of(view: Any, text_version: int = TEXT_VERSION) -> str:
     """The fingerprint: SHA-256 (hex) of the canonical text of ``view`` (a ``ResponseView``
-    or anything with its attributes: ``workflow.replay`` builds one from the events), as
+    or anything with its attributes: ``workflow.assurance.replay`` builds one from the events), as
     ``text_version`` of the canonical text has it."""
     if text_version < 2:
         view = _without_notes(view)

@@ -8,8 +8,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
-from workflow.clock import LONDON
-from workflow.documents.model import format_date
+from workflow.core.clock import LONDON
+from workflow.core.dates import format_date
 
 
 class _Event(Protocol):

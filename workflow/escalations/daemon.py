@@ -40,10 +40,11 @@ from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from states.escalations import Policy
-from workflow.audit import Channel, Provenance
-from workflow.clock import Clock
-from workflow.config import Settings
-from workflow.errors import S55Error
+from workflow.audit.trail import Provenance
+from workflow.audit.words import Channel
+from workflow.core.clock import Clock
+from workflow.core.errors import S55Error
+from workflow.core.settings import Settings
 from workflow.escalations import sweep as escalation
 from workflow.storage.db import Database, single_instance
 
@@ -134,8 +135,8 @@ class Daemon:
 
     async def deliver(self) -> None:
         """Deliver due mail, a batch at a time so that a stop is never kept waiting long."""
-        from workflow.mail.outbox import adeliver_pending
-        from workflow.mail.queue import MailError
+        from workflow.mail.delivery import adeliver_pending
+        from workflow.mail.errors import MailError
 
         async with self._mail_lock:
             try:
@@ -160,7 +161,7 @@ class Daemon:
     async def checkpoint(self) -> None:
         """The day's audit checkpoint (to S55_CHECKPOINT_FILE and every auditor), once a
         London day across every daemon; tried hourly."""
-        from workflow import checkpoints
+        from workflow.assurance import checkpoints
 
         try:
             cp = await asyncio.to_thread(checkpoints.daily, self.db, self.settings,

@@ -22,16 +22,16 @@ from notifications import BUILTIN_TEMPLATES
 from states import State
 from states.escalations import Dates, Moment, Plan, Policy, plan
 from states.policy import PolicyRuleError, parse_policy
-from workflow.clock import Clock
-from workflow.errors import ConfigError
+from workflow.core.bank_holidays import england_and_wales
+from workflow.core.clock import Clock
+from workflow.core.errors import ConfigError
 from workflow.storage.db import fetch_on
 from workflow.storage.indexes import OPEN_STATES_SQL
-from workflow.workdays import england_and_wales
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-    from workflow.config import Settings
+    from workflow.core.settings import Settings
     from workflow.storage.db import Database
 
 DEFAULT_POLICY = Path(__file__).with_name("policy.toml")

@@ -29,23 +29,20 @@ from states.escalations import (
     plan,
 )
 from states.lifecycle import WAITING_ON
-from workflow import audit
-from workflow.audit import Action, Channel, Provenance
-from workflow.clock import LONDON, Clock
-from workflow.config import Settings
-from workflow.errors import S55Error
-from workflow.escalations.plan import (  # noqa: F401  (re-exported: the public API)
-    DEFAULT_POLICY,
-    PolicyError,
+from workflow.audit import trail
+from workflow.audit.trail import Provenance
+from workflow.audit.words import Action, Channel
+from workflow.core.bank_holidays import not_working
+from workflow.core.clock import LONDON, Clock
+from workflow.core.errors import S55Error
+from workflow.core.settings import Settings
+from workflow.escalations.plan import (
     load_policy,
     moment_at,
-    next_escalations,
-    open_responses,
     plans,
-    policy_path,
 )
 from workflow.storage.db import Database
-from workflow.storage.indexes import OPEN_STATES  # noqa: F401  (re-exported)
+from workflow.storage.indexes import OPEN_STATES
 from workflow.storage.models import (
     EscalationFiring,
     InspectionReport,
@@ -53,7 +50,6 @@ from workflow.storage.models import (
     Response,
     SchedulerHeartbeat,
 )
-from workflow.workdays import not_working
 
 if TYPE_CHECKING:
     pass
@@ -172,8 +168,9 @@ def _moved(firing: Firing) -> dict[str, str]:
 def _fire_one(session: Session, settings: Settings, rid: int, due: Firing,
               superseded: Sequence[Firing], now: datetime, by: Provenance) -> list[Fired]:
     """Claim and send ``due``, record ``superseded``; [] if another scheduler got there."""
-    from workflow import links  # with the notifications stack it issues links for
-    from workflow.mail.queue import prepare_alert, write_prepared  # the notifications stack
+    from workflow.links import action_links  # with the notifications stack it issues links for
+    from workflow.mail.prepare import prepare_alert  # the notifications stack
+    from workflow.mail.write import write_prepared
 
     claim = _claim(session, rid, due, "fired", now)
     if claim is None:
@@ -186,12 +183,12 @@ def _fire_one(session: Session, settings: Settings, rid: int, due: Firing,
     roles, missing, cannot_act = _recipient_roles(due, State(row.state), staffed_roles(session))
     # Rendered before the append, which takes the chain lock held to the commit.
     # A reminder to someone who must act carries their own link (issue 13).
-    issuer = links.issuer(session, settings, now, rid, row.state, row.version)
+    issuer = action_links.issuer(session, settings, now, rid, row.state, row.version)
     prepared = prepare_alert(
         session, settings=settings, now=now, kind=due.rule.kind, actor=SCHEDULER,
         context=_context(row, report, due, now.astimezone(LONDON).date(), [f for f, _ in others]),
         roles=roles, response_id=rid, links=issuer) if roles else None
-    event = audit.append(session, at=now, actor=SCHEDULER, action=Action.ESCALATION,
+    event = trail.append(session, at=now, actor=SCHEDULER, action=Action.ESCALATION,
                          response_id=rid, payload={
                              "rule": due.rule.id, "occurrence": due.occurrence,
                              "due_on": due.day.isoformat(), "severity": due.rule.severity,
@@ -205,7 +202,7 @@ def _fire_one(session: Session, settings: Settings, rid: int, due: Firing,
     out = [Fired(rid, due.rule.id, due.occurrence, due.day, "fired",
                  tuple(m.recipient for m in mails))]
     for firing, fid in others:
-        ev = audit.append(session, at=now, actor=SCHEDULER, action=Action.ESCALATION_SUPERSEDED,
+        ev = trail.append(session, at=now, actor=SCHEDULER, action=Action.ESCALATION_SUPERSEDED,
                           response_id=rid, payload={
                               "rule": firing.rule.id, "occurrence": firing.occurrence,
                               "due_on": firing.day.isoformat(), "by": due.rule.id,

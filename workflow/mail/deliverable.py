@@ -1,5 +1,5 @@
 """A claimed outbox row as the dispatcher sends it: an ``OutboxItem``, with each personal
-link placeholder filled in with its token (``workflow.link_keys``)."""
+link placeholder filled in with its token (``workflow.keys.link_tokens``)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from dataclasses import replace
 from typing import Any
 
 from notifications.dispatcher import OutboxItem
-from workflow import audit_keys, link_keys
+from workflow.keys import audit_key, link_tokens
 from workflow.mail.digest import mail_of
 
 log = logging.getLogger("s55.mail")
@@ -20,25 +20,25 @@ def _item(row: Any) -> OutboxItem:
                       response_id=row.response_id)
 
 
-def _deliverable(rows: Sequence[Any], ring: audit_keys.Keyring | None,
+def _deliverable(rows: Sequence[Any], ring: audit_key.Keyring | None,
                  key_file: Any) -> tuple[list[OutboxItem], dict[int, str]]:
     """The claimed rows as their readers get them, each link placeholder filled in with
-    its token (``workflow.link_keys``), and the rows whose link cannot be (why). A key
+    its token (``workflow.keys.link_tokens``), and the rows whose link cannot be (why). A key
     the cached keyring lacks (rotated since this process read it) is read afresh."""
-    needed = {k for r in rows for k in link_keys.key_ids(f"{r.body_text}\n{r.body_html}")}
+    needed = {k for r in rows for k in link_tokens.key_ids(f"{r.body_text}\n{r.body_html}")}
     if needed and key_file is not None and (ring is None or not needed <= ring.keys.keys()):
         try:
-            ring = audit_keys.load(key_file)
-        except audit_keys.AuditKeyError as exc:
+            ring = audit_key.load(key_file)
+        except audit_key.AuditKeyError as exc:
             log.error("cannot fill in personal links: %s", exc)
     items, refused = [], {}
     for r in rows:
         item = _item(r)
         try:
-            mail = replace(item.mail, body_text=link_keys.fill(r.body_text, ring, r.dedupe_key),
-                           body_html=r.body_html and link_keys.fill(r.body_html, ring,
+            mail = replace(item.mail, body_text=link_tokens.fill(r.body_text, ring, r.dedupe_key),
+                           body_html=r.body_html and link_tokens.fill(r.body_html, ring,
                                                                     r.dedupe_key))
-        except link_keys.LinkKeyError as exc:
+        except link_tokens.LinkKeyError as exc:
             refused[r.id] = f"refused: {exc}"
             items.append(item)
             continue

@@ -12,7 +12,7 @@ from sqlalchemy import Table, select
 from sqlalchemy.orm import Session
 
 from notifications.message import Mail
-from workflow.audit import Action
+from workflow.audit.words import Action
 from workflow.storage.db import KEYRING_KEY
 from workflow.storage.models import AuditEvent, OutboxMessage
 

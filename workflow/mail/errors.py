@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from notifications.errors import NotificationError
-from workflow.errors import S55Error
+from workflow.core.errors import S55Error
 
 
 class MailError(S55Error):

@@ -13,9 +13,10 @@ from sqlalchemy.orm import Session
 
 from notifications.dispatcher import OutboxItem
 from states import Role
-from workflow import audit
-from workflow.audit import Action, Provenance
-from workflow.config import Settings
+from workflow.audit import trail
+from workflow.audit.trail import Provenance
+from workflow.audit.words import Action
+from workflow.core.settings import Settings
 from workflow.mail.errors import MailError
 from workflow.mail.queue import queue_alert
 from workflow.mail.write import MAILER
@@ -44,7 +45,7 @@ class FailedSends:
                     retry_at: datetime) -> None:
         def mark_failed(s: Session) -> None:
             self._finish(s, item, status="pending", next_attempt_at=retry_at, last_error=error)
-            audit.append(s, at=now, actor=MAILER, action=Action.MAIL_FAILED,
+            trail.append(s, at=now, actor=MAILER, action=Action.MAIL_FAILED,
                          response_id=item.response_id, payload={
                              "outbox": item.id, "to": item.mail.recipient, "kind": item.kind,
                              "attempt": item.attempts + 1, "error": error,
@@ -57,7 +58,7 @@ class FailedSends:
         def mark_dead(s: Session) -> MailError | None:
             """Returns why the admins could not be alerted (logged once, after the commit)."""
             self._finish(s, item, status="dead", last_error=error)
-            event = audit.append(s, at=now, actor=MAILER, action=Action.MAIL_DEAD,
+            event = trail.append(s, at=now, actor=MAILER, action=Action.MAIL_DEAD,
                                  response_id=item.response_id, payload={
                                      "outbox": item.id, "to": item.mail.recipient,
                                      "kind": item.kind, "attempts": item.attempts + 1,

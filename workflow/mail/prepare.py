@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session
 from notifications.errors import NotificationError
 from notifications.message import check_address, message_bytes, message_id_for
 from notifications.render import render
-from workflow.clock import LONDON
-from workflow.config import Settings
+from workflow.core.clock import LONDON
+from workflow.core.settings import Settings
 from workflow.mail.digest import mail_of
 from workflow.mail.errors import MailRefusedError
 from workflow.mail.recipients import Recipient, reply_contact, resolve
@@ -24,7 +24,8 @@ from workflow.storage.rows import built
 
 class LinkIssuer(Protocol):
     """Gives the reader of a message that asks them to act their own link (issue 13): the
-    core's ``workflow.links.Issuer``. Called while messages are rendered (before the event
+    core's ``workflow.links.action_links.Issuer``. Called while messages are rendered (before
+    the event
     causing them exists); ``write`` stores the links issued, bound to that event, in the
     same transaction as the mail."""
 

@@ -3,7 +3,7 @@
 Mail is queued in the caller's transaction (one ``OutboxMessage`` per recipient, with
 a dedupe key ``<event id>:<recipient>`` and a Message-ID derived from it), so a
 rolled-back transition leaves no mail. Delivery and the dispatcher lock are in
-``workflow.mail.outbox``, the outbox helpers of the CLI in ``workflow.mail.views``.
+``workflow.mail.delivery``, the outbox helpers of the CLI in ``workflow.mail.outbox_admin``.
 
 Queueing is preparing, then writing; each step has its module: ``recipients`` (who gets
 what, the Reply-To), ``prepare`` (render and check, the personal links' ``LinkIssuer``),
@@ -20,20 +20,11 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from workflow.config import Settings
-from workflow.mail.digest import mail_of
-from workflow.mail.errors import (
-    DispatcherLockedError,
-    MailError,
-    MailRefusedError,
-    MailTestError,
-    OutboxStateError,
-    RecipientsMissingError,
-)
+from workflow.core.settings import Settings
 from workflow.mail.prepare import prepare_alert, prepare_messages
-from workflow.mail.recipients import ROUTES, Recipient, reply_contact
+from workflow.mail.recipients import Recipient, reply_contact
 from workflow.mail.transition import prepare_for_transition
-from workflow.mail.write import dedupe_key, write_prepared
+from workflow.mail.write import write_prepared
 from workflow.storage.models import (
     AuditEvent,
     InspectionReport,
@@ -42,11 +33,7 @@ from workflow.storage.models import (
     Response,
 )
 
-__all__ = [
-    "ROUTES", "DispatcherLockedError", "MailError", "MailRefusedError", "MailTestError",
-    "OutboxStateError", "Recipient", "RecipientsMissingError", "dedupe_key", "mail_of",
-    "prepare_alert", "queue_alert", "queue_for_transition", "queue_messages", "write_prepared",
-]
+__all__ = ["queue_alert", "queue_for_transition", "queue_messages"]
 
 
 def queue_messages(session: Session, *, settings: Settings, now: datetime, kind: str,

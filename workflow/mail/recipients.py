@@ -15,11 +15,11 @@ from sqlmodel import col
 from notifications.errors import NotificationError
 from notifications.message import check_address
 from states import Role
-from workflow.config import Settings
-from workflow.errors import UnknownTriggerError
+from workflow.core.errors import UnknownTriggerError
+from workflow.core.settings import Settings
+from workflow.identity.rosters import active_with_role, delegations_on, with_role
 from workflow.mail.errors import RecipientsMissingError
 from workflow.storage.models import Person
-from workflow.storage.people import active_with_role, delegations_on, with_role
 
 #: Who must hear about each trigger (roles, in the order mail is queued). ``publish``
 #: also sends the s55(6) copy to HMICFRS and the Home Office (addresses in Settings).

@@ -3,7 +3,7 @@ auditing sends; after a failure: ``failures``.
 
 Claims are one ``UPDATE … RETURNING`` whose row choice uses ``FOR UPDATE SKIP LOCKED`` on
 PostgreSQL; on SQLite (which has no such thing) a lock file next to the database
-(``workflow.mail.outbox.dispatcher_lock``) allows one dispatcher at a time.
+(``workflow.mail.delivery.dispatcher_lock``) allows one dispatcher at a time.
 
 What a crash can cost (the dispatcher docstring has the protocol):
 - "sent" is committed per message, before the next message's DATA, by one statement
@@ -42,10 +42,11 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from notifications.dispatcher import OutboxItem
-from workflow import audit
-from workflow.audit import Action, Channel, Provenance
-from workflow.config import Settings
-from workflow.errors import DatabaseError
+from workflow.audit import trail
+from workflow.audit.trail import Provenance
+from workflow.audit.words import Action, Channel
+from workflow.core.errors import DatabaseError
+from workflow.core.settings import Settings
 from workflow.mail.deliverable import _deliverable, _item
 from workflow.mail.digest import tampered
 from workflow.mail.failures import FailedSends
@@ -213,7 +214,7 @@ class SqlOutboxStore(FailedSends):
         s.execute(update(_T).where(_C.id.in_([r.id for r in rows])).values(
             claimed_by=None, claimed_until=None))
         # ``attempts`` was already counted when "sent" was recorded.
-        audit.append_many(s, [_sent_event(
+        trail.append_many(s, [_sent_event(
             replace(_item(r), attempts=r.attempts - 1), worker=r.claimed_by, now=now, by=self.by,
             sent_at=r.sent_at.isoformat(), recovered_by=worker) for r in rows])
         return len(rows)
@@ -267,7 +268,7 @@ class SqlOutboxStore(FailedSends):
                       for i in items if i.id in mine]
             events += [_sent_event(i, worker=worker, now=now, by=self.by, duplicate=True)
                        for i in duplicates]
-            audit.append_many(s, events)
+            trail.append_many(s, events)
 
         self.db.run(audit_sent)
 

@@ -12,8 +12,9 @@ from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from states import BY_TRIGGER
-from workflow.clock import LONDON
-from workflow.config import Settings
+from workflow.core.clock import LONDON
+from workflow.core.settings import Settings
+from workflow.identity.rosters import active_people
 from workflow.mail.prepare import LinkIssuer, Prepared, prepare_messages
 from workflow.mail.recipients import Recipient, recipients_for, reply_contact
 from workflow.storage.models import (
@@ -23,7 +24,6 @@ from workflow.storage.models import (
     Recommendation,
     Response,
 )
-from workflow.storage.people import active_people
 
 
 def _as_dict(row: Any, names: Iterable[str]) -> dict[str, Any]:

@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session
 
 from notifications.message import message_id_for
 from states import Role
-from workflow import audit
-from workflow.audit import Action
+from workflow.audit import trail
+from workflow.audit.words import Action
 from workflow.mail.digest import mail_digest, mail_of
 from workflow.mail.errors import MailError
 from workflow.mail.prepare import Prepared, prepare_alert
@@ -51,9 +51,9 @@ def write_prepared(session: Session, prepared: Prepared, event: AuditEvent) -> l
         prepared.links.write(session, event.id or 0)
     rows = [r for r in added if r.status != "dead"]
     if rows:
-        queued = audit.append(
+        queued = trail.append(
             session, at=rows[0].created_at, actor=prepared.actor, action=Action.MAIL_QUEUED,
-            response_id=prepared.response_id, by=audit.Provenance.of(event),
+            response_id=prepared.response_id, by=trail.Provenance.of(event),
             payload={"kind": prepared.kind, "cause_event": event.id,
                      "outbox": [{"id": r.id, "to": r.recipient, "digest": mail_digest(mail_of(r))}
                                 for r in rows]})
@@ -72,8 +72,8 @@ def _record_dead(session: Session, prepared: Prepared, event: AuditEvent,
     naming the outbox row and why, and the admins' ``mail_dead`` alert, as the dispatcher
     does for a message that failed delivery. No alert about an alert (that would loop),
     and none when nobody can receive it: the event and the dead row stand."""
-    dead = audit.append(session, at=row.created_at, actor=MAILER, action=Action.MAIL_DEAD,
-                        response_id=prepared.response_id, by=audit.Provenance.of(event),
+    dead = trail.append(session, at=row.created_at, actor=MAILER, action=Action.MAIL_DEAD,
+                        response_id=prepared.response_id, by=trail.Provenance.of(event),
                         payload={"outbox": row.id, "to": row.recipient, "kind": row.kind,
                                  "attempts": 0, "error": row.last_error,
                                  "cause_event": event.id})

@@ -2,6 +2,6 @@
 Alembic migrations (``schema``, ``migrations/``) and backups (``backup``).
 
 May import ``states`` and the core's leaves (``errors``, ``clock``, ``config``, ``audit_keys``);
-``backup`` also reads the audit chain (``workflow.audit``). Never a face, mail, documents or
+``backup`` also reads the audit chain (``workflow.audit.trail``). Never a face, mail, documents or
 escalations.
 """

@@ -32,7 +32,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 
-from workflow.errors import DatabaseError
+from workflow.core.errors import DatabaseError
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -44,7 +44,7 @@ RETRY_SQLSTATES = frozenset({"40001", "40P01"})
 #: leaves the answer for ``Database.run``.
 XID_KEY = "s55_xid"
 #: ``session.info`` key of the audit keyring that signs the events a write session appends
-#: (``workflow.audit``); None when no audit key is configured.
+#: (``workflow.audit.trail``); None when no audit key is configured.
 KEYRING_KEY = "s55_audit_keyring"
 #: Attempts in all (the first one included) before the error reaches the caller.
 RETRY_ATTEMPTS = 6
@@ -235,9 +235,9 @@ class Database:
             except OSError:
                 seen = None  # gone since: keep the keys read (s55 doctor says it is gone)
             if self._keyring is None or (seen is not None and seen != self._key_seen):
-                from workflow import audit_keys
+                from workflow.keys import audit_key
 
-                self._keyring, self._key_seen = audit_keys.load(self.audit_key_file), seen
+                self._keyring, self._key_seen = audit_key.load(self.audit_key_file), seen
         return {KEYRING_KEY: self._keyring}
 
     def _refuse_if_read_only(self) -> None:

@@ -170,7 +170,7 @@ class AuditEvent(SQLModel, table=True):
     identity: str | None = Field(default=None, max_length=16)
     on_behalf_of: str | None = Field(default=None, max_length=254)
     # The keyed chain (migration 0006; NULL where no audit key was configured): the id of
-    # the key and the HMAC-SHA256 of ``hash`` under it (workflow.audit_keys).
+    # the key and the HMAC-SHA256 of ``hash`` under it (workflow.keys.audit_key).
     key_id: str | None = Field(default=None, max_length=16)
     mac: str | None = Field(default=None, max_length=64)
 

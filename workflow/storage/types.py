@@ -1,5 +1,5 @@
 """Column types shared by the ORM models and the Core tables of the read-only commands
-(``workflow.reading``), without importing SQLModel."""
+(``workflow.reads.detail``), without importing SQLModel."""
 
 from __future__ import annotations
 

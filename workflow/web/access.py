@@ -1,8 +1,8 @@
 """The web side of the personal links: what a link opens, and acting through it.
 
-Built on ``workflow.links`` (the link itself: reading, checking, using up) and
-``workflow.approvals`` (transitions, fresh links, sign-in through a link). Acting goes
-through ``links.LinkIdentifier``: the service asks it who acts *inside* the transaction of
+Built on ``workflow.links.action_links`` (the link itself: reading, checking, using up) and
+``workflow.responses.approvals`` (transitions, fresh links, sign-in through a link). Acting goes
+through ``action_links.LinkIdentifier``: the service asks it who acts *inside* the transaction of
 the edit or transition, so the link is checked there (live, this response, an action its
 kind may take) and a transition uses it up in that same transaction: a refusal rolls the
 use back, and of two tabs only one can use it.
@@ -15,17 +15,18 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from workflow import approvals, content, links
-from workflow.clock import LONDON
-from workflow.documents.model import format_date
-from workflow.errors import S55Error
-from workflow.service import Workflow
-from workflow.web import views
+from workflow.core.clock import LONDON
+from workflow.core.dates import format_date
+from workflow.core.errors import S55Error
+from workflow.links import action_links
+from workflow.responses import approvals, content
+from workflow.responses.service import Workflow
+from workflow.web import page_data
 from workflow.web.context import Web
 
 #: The field a save of each kind of link is checked against (every field the page sends
 #: is that kind's own; the service checks the person's role for each one again).
-SAVE_ACTION = {links.FORCE: "force_response", links.PCC: "pcc_response"}
+SAVE_ACTION = {action_links.FORCE: "force_response", action_links.PCC: "pcc_response"}
 
 
 def when(at: datetime | None) -> str:
@@ -40,8 +41,8 @@ class Opened:
     """What a link opens: a live link (``live``) or why it no longer works."""
 
     token_hash: str
-    live: links.LinkView | None
-    refused: links.LinkRefusedError | None = None
+    live: action_links.LinkView | None
+    refused: action_links.LinkRefusedError | None = None
 
     @property
     def kind(self) -> str:
@@ -99,10 +100,10 @@ class LinkActionError(S55Error):
 
 def look(w: Web, token: str) -> Opened | None:
     """What ``token`` opens (None: no link has this token). Reads only."""
-    digest = links.token_hash(token) if token.isascii() else ""
+    digest = action_links.token_hash(token) if token.isascii() else ""
     try:
-        return Opened(digest, links.read(w.db, w.clock, token))
-    except links.LinkRefusedError as refused:
+        return Opened(digest, action_links.read(w.db, w.clock, token))
+    except action_links.LinkRefusedError as refused:
         if refused.why == "unknown":
             return None
         return Opened(digest, None, refused)
@@ -116,7 +117,7 @@ def save(w: Web, token: str, opened: Opened, texts: Mapping[str, str],
          recs: Mapping[int, Mapping[str, str]], expected_version: int | None) -> None:
     """Every field of the page in one transaction, as the link's person; the link is
     checked in that transaction and stays usable."""
-    ident = links.LinkIdentifier("link", w.origin, token=token,
+    ident = action_links.LinkIdentifier("link", w.origin, token=token,
                                  action=SAVE_ACTION[opened.kind],
                                  response_id=opened.response_id, clock=w.clock)
     wf = Workflow(w.db, w.settings, w.clock, identifier=ident)
@@ -131,7 +132,7 @@ def fire(w: Web, token: str, trigger: str, *, reason: str | None = None,
 
 
 def response_page(w: Web, opened: Opened) -> dict[str, Any]:
-    return views.approver_page(w, opened.response_id, opened.kind)
+    return page_data.approver_page(w, opened.response_id, opened.kind)
 
 
 class TextChangedSinceLoadedError(S55Error):
@@ -146,7 +147,7 @@ def check_signable(w: Web, opened: Opened, texts: Mapping[str, str],
                    recs: Mapping[int, Mapping[str, str]], shown: str,
                    version: int | None) -> None:
     """Refuse a sign-off of anything but the text the page showed, unedited since."""
-    data = views.approver_page(w, opened.response_id, links.PCC)
+    data = page_data.approver_page(w, opened.response_id, action_links.PCC)
     by_number = {r["number"]: r for r in data["recommendations"]}
     typed = any(v.strip() != (data.get(k) or "").strip() for k, v in texts.items()) or any(
         v.strip() != (by_number.get(n, {}).get(k) or "").strip()
@@ -174,13 +175,13 @@ def sign_in(w: Web, token: str) -> int:
     return approvals.sign_in(_wf(w), token).person_id
 
 
-def reader(w: Web, person_id: int) -> links.Reader | None:
-    return links.reader(w.db, person_id)
+def reader(w: Web, person_id: int) -> action_links.Reader | None:
+    return action_links.reader(w.db, person_id)
 
 
 def open_responses(w: Web) -> list[dict[str, Any]]:
-    return views.open_responses(w)
+    return page_data.open_responses(w)
 
 
 def response_detail(w: Web, response_id: int) -> dict[str, Any]:
-    return views.response_detail(w, response_id)
+    return page_data.response_detail(w, response_id)

@@ -16,8 +16,8 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from workflow.clock import Clock, SystemClock
-from workflow.config import Settings
+from workflow.core.clock import Clock, SystemClock
+from workflow.core.settings import Settings
 from workflow.storage.db import Database
 from workflow.web import approvers, readers
 from workflow.web.context import Web

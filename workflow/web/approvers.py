@@ -15,7 +15,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from workflow.errors import S55Error, StaleVersionError
+from workflow.core.errors import S55Error, StaleVersionError
 from workflow.web import access
 from workflow.web.access import Opened
 from workflow.web.context import Web, client_address, web

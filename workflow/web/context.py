@@ -9,9 +9,10 @@ from typing import Any
 
 from starlette.requests import Request
 
-from workflow.audit import Channel, Identity, Provenance
-from workflow.clock import Clock
-from workflow.config import Settings
+from workflow.audit.trail import Provenance
+from workflow.audit.words import Channel, Identity
+from workflow.core.clock import Clock
+from workflow.core.settings import Settings
 from workflow.storage.db import Database
 from workflow.web.guard import FailureLimit
 from workflow.web.verdict import ChainWatch

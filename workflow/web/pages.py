@@ -10,8 +10,8 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from starlette.responses import HTMLResponse
 
-from notifications.links import safe_href
-from workflow.documents.model import format_date
+from notifications.hrefs import safe_href
+from workflow.core.dates import format_date
 
 TEMPLATES = Path(__file__).with_name("templates")
 STATIC = Path(__file__).with_name("static")

@@ -14,7 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from workflow.errors import NotFoundError, S55Error
+from workflow.core.errors import NotFoundError, S55Error
 from workflow.web import access
 from workflow.web.context import Web, client_address, web
 from workflow.web.forms import FormRefused, check_csrf, csrf_token, read_form

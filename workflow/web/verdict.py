@@ -25,9 +25,10 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import text
 
-from workflow import audit, replay
-from workflow.audit_keys import Keyring
-from workflow.clock import LONDON, Clock
+from workflow.assurance import replay
+from workflow.audit import trail
+from workflow.core.clock import LONDON, Clock
+from workflow.keys.audit_key import Keyring
 from workflow.storage.db import Database
 
 #: How old the last full check may be before a page load runs the next one.
@@ -47,7 +48,7 @@ class ChainWatch:
 
     lock: threading.Lock = field(default_factory=threading.Lock)
     #: The head of the last verified stretch: (hash, count, last event id).
-    head: audit.Head | None = None
+    head: trail.Head | None = None
     signed: int | None = None
     full_at: datetime | None = None
     full_count: int = 0
@@ -67,11 +68,11 @@ class ChainWatch:
 
     def _full(self, db: Database, ring: Keyring | None, now: datetime) -> None:
         last: list[int] = []
-        result = audit.verify(db, None, ring, each=lambda row: last.__setitem__(
+        result = trail.verify(db, None, ring, each=lambda row: last.__setitem__(
             slice(None), [row[0]]))
         differences = replay.verify(db) if result.broken is None else []
         self.full_at, self.since_at, self.full_count = now, None, result.count
-        self.head = audit.Head(result.head, result.count, last[0] if last else None)
+        self.head = trail.Head(result.head, result.count, last[0] if last else None)
         self.signed = result.signed
         self.broken = _broken_lines(result) + [d.describe() for d in differences]
         self.full_lines = [] if self.broken else [
@@ -89,14 +90,14 @@ class ChainWatch:
                                "was rewritten, or it was removed)."]
                 return
         last: list[int] = []
-        result = audit.verify(db, None, ring, each=lambda row: last.__setitem__(
+        result = trail.verify(db, None, ring, each=lambda row: last.__setitem__(
             slice(None), [row[0]]), after=head)
         if result.broken is not None:
             self.broken = _broken_lines(result)
             return
         self.since_at = now
         if last:
-            self.head = audit.Head(result.head, result.count, last[0])
+            self.head = trail.Head(result.head, result.count, last[0])
             if self.signed is not None and result.signed is not None:
                 self.signed += result.signed
 
@@ -125,7 +126,7 @@ class ChainWatch:
         return lines
 
 
-def _broken_lines(result: audit.Verification) -> list[str]:
+def _broken_lines(result: trail.Verification) -> list[str]:
     if result.broken is None:
         return []
     return [f"Audit chain broken at event {result.broken.event_id}: "

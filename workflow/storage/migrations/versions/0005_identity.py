@@ -24,7 +24,7 @@ _PROVENANCE = (("channel", 16), ("account", 64), ("host", 255), ("identity", 16)
 
 def upgrade() -> None:
     # Nullable: events written before this revision have no provenance, and their hashes
-    # cover the first nine fields only (workflow/audit.py verifies both shapes).
+    # cover the first nine fields only (workflow/audit/trail.py verifies both shapes).
     # Plain ALTER TABLE ADD COLUMN on both databases: a batch copy of the table on SQLite
     # would be refused by the append-only triggers.
     for name, length in _PROVENANCE:

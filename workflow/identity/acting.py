@@ -1,0 +1,130 @@
+"""Who is acting: the operating-system account (``S55_IDENTITY=os``) or a claim on trust
+(``claimed``), always an active person; admins acting for someone; deputies under a
+delegation.
+
+Under ``os`` the acting person is the one whose ``login`` is the effective user of this
+process (read from the system's user database, never from an environment variable);
+``--as`` may only name that same person. Under ``claimed`` the ``--as`` email is taken on
+trust and every event says so. Either way the audit event records the channel, the
+account and the host (``audit.Provenance``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import Session
+from sqlmodel import col
+
+from states import Role
+from workflow.audit.trail import Provenance
+from workflow.audit.words import Channel, Identity
+from workflow.core.errors import IdentityError, InvalidInputError, NotFoundError
+from workflow.core.os_account import check_text
+from workflow.storage.models import Person
+
+MODES = ("os", "claimed")
+
+
+_BY_EMAIL = select(Person).where(col(Person.email) == bindparam("email"))
+_BY_LOGIN = select(Person).where(col(Person.login) == bindparam("login"))
+
+
+def find_person(session: Session, email: str) -> Person | None:
+    return session.scalars(_BY_EMAIL, {"email": email.strip().lower()}).first()
+
+
+def person_by_email(session: Session, email: str) -> Person:
+    person = find_person(session, check_text(email, "person"))
+    if person is None:
+        raise NotFoundError("person", email.strip())
+    return person
+
+
+def require_active(person: Person, doing: str = "act") -> Person:
+    if not person.active:
+        raise IdentityError(f"{person.email} is disabled and cannot {doing} (an admin may "
+                            f"`s55 people enable {person.email} --reason ...`)")
+    return person
+
+
+@dataclass(frozen=True)
+class Acting:
+    """The person acting, how they are known, and whom they act for (if anyone)."""
+
+    person: Person
+    by: Provenance
+    principal: Person | None = None  # an admin acting on this person's behalf
+
+    @property
+    def email(self) -> str:
+        return self.person.email
+
+    @property
+    def roles_of(self) -> Person:
+        """Whose roles decide what may be done: the principal's when acting for them."""
+        return self.principal or self.person
+
+
+@dataclass(frozen=True)
+class Identifier:
+    """How this process establishes who acts: the mode and the process's provenance."""
+
+    mode: str
+    origin: Provenance
+
+    @classmethod
+    def here(cls, mode: str, channel: Channel | str = Channel.CLI) -> Identifier:
+        return cls(mode, Provenance.here(channel))
+
+    def _os_person(self, session: Session) -> Person | None:
+        return session.scalars(_BY_LOGIN, {"login": self.origin.account}).first()
+
+    def viewer(self, session: Session, claimed: str | None) -> Person | None:
+        """Whose point of view a read takes (``None``: nobody in particular)."""
+        claimed = check_text(claimed, "--as") if claimed else None
+        if self.mode == "os":
+            person = self._os_person(session)
+            if claimed and (person is None or person.email != claimed.lower()):
+                raise self._not_you(claimed, person)
+            return person
+        return person_by_email(session, claimed) if claimed else None
+
+    def resolve(self, session: Session, claimed: str | None) -> Acting:
+        """The active person acting now; ``IdentityError``/``NotFoundError`` otherwise."""
+        claimed = check_text(claimed, "--as") if claimed else None
+        if self.mode == "os":
+            person = self._os_person(session)
+            if claimed and (person is None or person.email != claimed.lower()):
+                raise self._not_you(claimed, person)
+            if person is None:
+                raise IdentityError(
+                    f"the operating-system account {self.origin.account} is not the login of "
+                    "any person in s55 (S55_IDENTITY=os); an admin links it with "
+                    f"`s55 people edit EMAIL --login {self.origin.account} --reason ...`")
+            return Acting(require_active(person), self.origin.known_as(Identity.OS))
+        if not claimed:
+            raise IdentityError("say who is acting with --as EMAIL (or S55_ACTOR): "
+                                "S55_IDENTITY=claimed takes it on trust")
+        person = person_by_email(session, claimed)
+        return Acting(require_active(person), self.origin.known_as(Identity.CLAIMED))
+
+    def _not_you(self, claimed: str, person: Person | None) -> IdentityError:
+        return IdentityError.not_you(claimed, person.email if person else None,
+                                     self.origin.account)
+
+
+def on_behalf(session: Session, acting: Acting, email: str, reason: str | None,
+              action: str) -> Acting:
+    """``acting`` (an admin) acting for the person ``email``; needs a reason."""
+    if Role.ADMIN.value not in acting.person.roles:
+        raise IdentityError(f"{acting.email} may not act on behalf of someone else: only an "
+                            "admin may (with --on-behalf-of EMAIL --reason ...)")
+    if not reason or not reason.strip():
+        raise InvalidInputError("--on-behalf-of", f"acting for {email.strip()} needs a reason "
+                                "(--reason)")
+    principal = require_active(person_by_email(session, email), f"have {action} done for them")
+    if principal.id == acting.person.id:
+        raise InvalidInputError("--on-behalf-of", "names yourself; leave it out")
+    return Acting(acting.person, acting.by.acting_for(principal.email), principal)

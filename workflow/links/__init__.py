@@ -1,0 +1,5 @@
+"""Personal single-use links, mailed to the person asked to act.
+
+``action_links`` issues a link with the mail that asks for the act, checks a presented
+token against the key and the row, and uses it up when the act is done.
+"""

@@ -1,0 +1,226 @@
+"""One response in full and its state log, read through SQLAlchemy Core (``s55 show``,
+``s55 log``), so that the commands officers run most never build the SQLModel classes.
+
+The columns read are declared here as lightweight Core tables (as ``workflow.reads.dashboard``
+does); tests/test_reading.py checks each against the models' tables, and that ``show`` and
+``log`` say exactly what the ORM read of the same rows says.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from datetime import date
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, Date, Integer, String, Text, column, select, table
+from sqlalchemy.orm import Session
+
+from states import State, allowed_triggers
+from states.deadlines import statutory_deadline
+from workflow.audit.words import Action
+from workflow.core.bank_holidays import deadline_note
+from workflow.core.clock import Clock, london_today
+from workflow.core.errors import IdentityError, NotFoundError
+from workflow.core.os_account import check_text
+from workflow.documents.office import ticked_from_log
+from workflow.documents.signoff import signed
+from workflow.reads.dashboard import status
+from workflow.reads.who_can_act import nobody_can_act
+from workflow.storage.db import Database
+from workflow.storage.types import UTCDateTime
+
+
+def _table(table_name: str, /, **columns: Any) -> Any:
+    return table(table_name, *(column(n, t) for n, t in columns.items()))
+
+
+RESPONSE = _table(
+    "response", id=Integer, report_id=Integer, force=String, state=String, version=Integer,
+    deadline=Date, deadline_overridden=Boolean, stated_deadline=Date, force_input_due=Date,
+    signoff_due=Date, key_findings=Text, cc_response=Text, pcc_response=Text,
+    afi_statement=Text, published_url=String, published_on=Date, portal_reference=String,
+    closed_reason=Text)
+REPORT = _table("inspection_report", id=Integer, title=String, published_on=Date,
+                publication_types=String, police_forces=String, link=String)
+RECOMMENDATION = _table("recommendation", response_id=Integer, number=Integer, text=Text,
+                        due_date=Date, directed_at=String, force_response=Text, pcc_note=Text)
+AREA = _table("area_for_improvement", response_id=Integer, number=Integer, text=Text,
+              force_response=Text)
+EVENT = _table(
+    "audit_event", id=Integer, response_id=Integer, at=UTCDateTime(), actor=String,
+    action=String, trigger=String, from_state=String, to_state=String, reason=Text,
+    payload=Text, prev_hash=String, hash=String, channel=String, account=String, host=String,
+    identity=String, on_behalf_of=String)
+PERSON = _table("person", id=Integer, name=String, email=String, roles=JSON, login=String,
+                active=Boolean)
+
+def _response(s: Session, response_id: int) -> tuple[Any, Any, list[Any]]:
+    """The response row, its report's and its recommendations (``NotFoundError``)."""
+    r, rep = RESPONSE.c, REPORT.c
+    row = s.execute(select(*r, *(c.label(f"rep__{c.name}") for c in rep))
+                    .join(REPORT, rep.id == r.report_id).where(r.id == response_id)).first()
+    if row is None:
+        raise NotFoundError("response", response_id)
+    report = {c.name: getattr(row, f"rep__{c.name}") for c in rep}
+    x = RECOMMENDATION.c
+    recs = list(s.execute(select(RECOMMENDATION).where(x.response_id == response_id)
+                          .order_by(x.number)))
+    return row, report, recs
+
+
+def events(s: Session, response_id: int) -> list[Any]:
+    """Every event of one response, oldest first (as ``workflow.audit.trail.events_for``)."""
+    e = EVENT.c
+    return list(s.execute(select(EVENT).where(e.response_id == response_id).order_by(e.id)))
+
+
+def viewer(s: Session, mode: str, account: str, claimed: str | None) -> Any:
+    """Whose point of view a read takes, as ``Identifier.viewer`` decides it (``None``:
+    nobody in particular); the same refusals."""
+    claimed = check_text(claimed, "--as") if claimed else None
+    p = PERSON.c
+    if mode == "os":
+        person = s.execute(select(PERSON).where(p.login == account)).first()
+        if claimed and (person is None or person.email != claimed.lower()):
+            raise IdentityError.not_you(claimed, person.email if person else None, account)
+        return person
+    if not claimed:
+        return None
+    person = s.execute(select(PERSON).where(p.email == claimed.lower())).first()
+    if person is None:
+        raise NotFoundError("person", claimed)
+    return person
+
+
+def _iso(day: date | None) -> str | None:
+    return day.isoformat() if day else None
+
+
+def detail(r: Any, rep: Any, recs: Sequence[Any], today: date) -> dict[str, Any]:
+    """The response's fields, deadlines and recommendations (``show``'s first part)."""
+    return {
+        "id": r.id, "version": r.version, "state": r.state, "force": r.force,
+        "report": {"id": rep["id"], "title": rep["title"],
+                   "published_on": rep["published_on"].isoformat(),
+                   "publication_types": rep["publication_types"],
+                   "police_forces": rep["police_forces"], "link": rep["link"]},
+        "deadline": r.deadline.isoformat(),
+        "statutory_deadline": statutory_deadline(rep["published_on"]).isoformat(),
+        "deadline_overridden": bool(r.deadline_overridden),
+        "stated_deadline": _iso(r.stated_deadline),
+        "force_input_due": _iso(r.force_input_due),
+        "signoff_due": r.signoff_due.isoformat(),
+        **status(r, today),
+        "key_findings": r.key_findings, "cc_response": r.cc_response,
+        "pcc_response": r.pcc_response, "afi_statement": r.afi_statement,
+        "published_url": r.published_url, "published_on": _iso(r.published_on),
+        "portal_reference": r.portal_reference, "closed_reason": r.closed_reason,
+        "recommendations": [
+            {"number": x.number, "due_date": _iso(x.due_date), "directed_at": x.directed_at,
+             "text": x.text, "force_response": x.force_response, "pcc_note": x.pcc_note}
+            for x in recs],
+    }
+
+
+def show(db: Database, clock: Clock, mode: str, account: str, response_id: int,
+         actor: str | None) -> dict[str, Any]:
+    """One response in full, with the triggers ``actor`` may fire now."""
+    today = london_today(clock)
+
+    def read(s: Session) -> tuple[Any, ...]:
+        row, report, recs = _response(s, response_id)
+        person = viewer(s, mode, account, actor)
+        a = AREA.c
+        afis = list(s.execute(select(AREA).where(a.response_id == response_id)
+                              .order_by(a.number)))
+        return row, report, recs, person, afis, events(s, response_id), \
+            nobody_can_act(s, today).get(State(row.state))
+
+    row, report, recs, person, afis, evs, stuck = db.query(read)
+    out = detail(row, report, recs, today)
+    ticked = ticked_from_log(evs)
+    out.update({
+        "nobody_can_act": stuck, "signed_off": signed(evs),
+        "areas_for_improvement": [{"number": a.number, "text": a.text,
+                                   "force_response": a.force_response} for a in afis],
+        "office_use": {**{item.value: at.isoformat() if at else None
+                          for item, at in ticked.items()}, "published_url": row.published_url},
+        # The Act counts calendar days; officers work on working days: say so when they differ.
+        "deadline_not_working_day": deadline_note(row.deadline),
+        "allowed_triggers": allowed_triggers(State(row.state), person.roles,
+                                             active=person.active) if person else [],
+        "allowed_for": person.email if person else None,
+    })
+    return out
+
+
+def event_dict(e: Any) -> dict[str, Any]:
+    """One event as ``s55 log --json`` and ``audit export`` give it (model or row)."""
+    return {"id": e.id, "at": e.at.isoformat(), "actor": e.actor, "action": e.action,
+            "trigger": e.trigger, "from_state": e.from_state, "to_state": e.to_state,
+            "reason": e.reason, "payload": json.loads(e.payload), "hash": e.hash,
+            "prev_hash": e.prev_hash, "response_id": e.response_id,
+            "channel": e.channel, "account": e.account, "host": e.host,
+            "identity": e.identity, "on_behalf_of": e.on_behalf_of}
+
+
+def describe(action: str, payload: dict[str, Any], actor: str = "") -> str:
+    """A few words on what an event did, for the printed state log."""
+    if action == Action.EDITED:
+        if "added_recommendation" in payload:
+            return f"added recommendation {payload['added_recommendation'].get('number')}"
+        rec = payload.get("recommendation")
+        where = f"recommendation {rec} " if rec is not None else ""
+        return f"{where}{payload.get('field', '')}" + ("" if payload.get("value") else " cleared")
+    if action == Action.MAIL_QUEUED:
+        return f"{payload.get('kind')} to " + ", ".join(o["to"] for o in payload.get("outbox", []))
+    if action == Action.DEADLINE_OVERRIDE:
+        return f"deadline {payload.get('from')} -> {payload.get('to')}"
+    if action == Action.TRANSITION and payload.get("delegation"):
+        return (f"signed off by {actor} for {payload.get('for')} under delegation "
+                f"#{payload['delegation']}")
+    if action in (Action.ROLES_CHANGED, Action.PERSON_CHANGED, Action.PERSON_ADDED,
+                  Action.PERSON_DISABLED, Action.PERSON_ENABLED):
+        return f"{payload.get('person')} " + (
+            f"+{','.join(payload.get('added', []))} -{','.join(payload.get('removed', []))}"
+            if action == Action.ROLES_CHANGED else "")
+    if action in (Action.DELEGATED, Action.DELEGATION_REVOKED):
+        return (f"#{payload.get('delegation')} {payload.get('pcc')} -> {payload.get('deputy')}"
+                + (f" {payload.get('from')}..{payload.get('until')}" if "from" in payload
+                   else ""))
+    if action.startswith("mail_") or action == Action.LINK_SENT:
+        to = payload.get("to") or payload.get("recipient") or ""
+        return f"{payload.get('kind', '')} {to}".strip()
+    return "to the read-only pages" if action == Action.SIGNED_IN else ""
+
+
+def provenance(e: dict[str, Any]) -> str:
+    """Where an event came from, in words, for the printed state log."""
+    if not e.get("channel"):
+        return "written before provenance was recorded"
+    out = f"{e['channel']}, account {e['account']}@{e['host']}, {e['identity']}"
+    return out + (f", on behalf of {e['on_behalf_of']}" if e.get("on_behalf_of") else "")
+
+
+def log(db: Database, response_id: int) -> list[dict[str, Any]]:
+    """The state log of one response, oldest first (``NotFoundError`` for an unknown id)."""
+    def read(s: Session) -> list[Any]:
+        r = RESPONSE.c
+        if s.execute(select(r.id).where(r.id == response_id)).first() is None:
+            raise NotFoundError("response", response_id)
+        return events(s, response_id)
+
+    return [event_dict(e) for e in db.query(read)]
+
+
+def export_events(db: Database, response_id: int | None = None) -> Iterator[str]:
+    """Every event (or one response's) as a JSON line, oldest first, streamed."""
+    from workflow.storage.models import AuditEvent  # the ORM only for the export
+
+    stmt = select(AuditEvent).order_by(AuditEvent.id)  # type: ignore[arg-type]
+    if response_id is not None:
+        stmt = stmt.where(AuditEvent.response_id == response_id)  # type: ignore[arg-type]
+    with db.read() as s:
+        for event in s.scalars(stmt.execution_options(yield_per=5000)):
+            yield json.dumps(event_dict(event), ensure_ascii=False)

@@ -1,0 +1,337 @@
+"""The transition service: one database transaction per trigger.
+
+Load the row, check its version, the actor's role, the source state, the parameters
+and the guards, move the state with a compare-and-set on the version, append the
+audit event, queue the mail, commit. Nothing leaves the process before the commit;
+a refusal raises before anything is written, and the transaction rolls back. A
+transient database fault (deadlock, serialization failure, connection lost before the
+commit) runs the whole transaction again (``Database.run``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlmodel import col
+
+from states import BY_TRIGGER, TRIGGERS, Param, Role, State, TransitionSpec, allowed_triggers
+from states.deadlines import default_force_input_due
+from states.machine import fire as machine_fire
+from workflow.audit import trail
+from workflow.audit.words import Action, Channel
+from workflow.core.checks import check_url, parse_date
+from workflow.core.clock import Clock, SystemClock, london_today
+from workflow.core.errors import (
+    GuardError,
+    IdentityError,
+    InvalidInputError,
+    MissingReasonError,
+    RoleError,
+    SeparationOfDutiesError,
+    StaleVersionError,
+    TriggerNotAllowedError,
+    UnknownTriggerError,
+)
+from workflow.core.limits import check_length
+from workflow.core.settings import Settings
+from workflow.identity.acting import Acting, Identifier, on_behalf
+from workflow.identity.rosters import delegation_for
+from workflow.storage.db import Database
+from workflow.storage.loading import Loaded, read
+from workflow.storage.models import AuditEvent, Person, Response
+
+__all__ = ["Workflow", "bump", "check_version", "require_role"]
+
+
+def require_role(person: Person, roles: frozenset[Role] | set[Role], action: str,
+                 actor: str | None = None) -> None:
+    """``person`` holds one of ``roles`` (``actor``: who is named as refused, when an admin
+    acts for ``person``)."""
+    if not roles.intersection(Role(r) for r in person.roles):
+        who = person.email if actor is None else f"{actor} (for {person.email})"
+        raise RoleError(who, action, [r.value for r in roles], person.roles)
+
+
+def _clean_reason(reason: str | None) -> str | None:
+    return reason.strip() if reason and reason.strip() else None
+
+
+def check_version(loaded: Loaded, expected_version: int | None) -> None:
+    """The caller acted on what it saw at ``expected_version``: refuse if that is gone.
+
+    Checked before anything else, since every other verdict is about a row the caller
+    has not seen.
+    """
+    row = loaded.response
+    if expected_version is not None and expected_version != row.version:
+        raise StaleVersionError(row.id or 0, expected_version, row.version)
+
+
+_RESPONSE: Any = Response.__table__  # type: ignore[attr-defined]
+
+
+@lru_cache(maxsize=64)
+def _compare_and_set(columns: frozenset[str]) -> Any:
+    """UPDATE response SET version and ``columns`` WHERE id and version match (bound
+    parameters ``rid``, ``old``, ``new`` and ``set_<column>``)."""
+    c = _RESPONSE.c
+    return (update(_RESPONSE)
+            .where(c.id == bindparam("rid"), c.version == bindparam("old"))
+            .values(version=bindparam("new"),
+                    **{k: bindparam(f"set_{k}", type_=c[k].type) for k in sorted(columns)}))
+
+
+def bump(session: Session, loaded: Loaded, **values: Any) -> None:
+    """Compare-and-set: write ``values`` only if the row is still at the loaded version."""
+    row = loaded.response
+    # A Core statement on the session's connection (no ORM bookkeeping needed: the
+    # loaded object is brought in step below), built once per set of columns.
+    result = session.connection().execute(
+        _compare_and_set(frozenset(values)),
+        {"rid": row.id, "old": row.version, "new": row.version + 1,
+         **{f"set_{k}": v for k, v in values.items()}})
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        # Another writer committed between our load and this update (PostgreSQL waits
+        # for its row lock, then finds the version moved on).
+        raise StaleVersionError(row.id or 0, row.version, None)
+    # Keep the loaded object in step with what we wrote, without another round trip.
+    for key, value in {"version": row.version + 1, **values}.items():
+        set_committed_value(row, key, value)
+
+
+class Workflow:
+    """Everything that changes a response; each public method is one transaction.
+
+    ``identifier`` says how this process knows who acts (the ``S55_IDENTITY`` mode, and
+    the channel, account and host every event records); by default the command line of
+    this process under the settings' mode.
+    """
+
+    def __init__(self, db: Database, settings: Settings, clock: Clock | None = None,
+                 identifier: Identifier | None = None) -> None:
+        self.db, self.settings, self.clock = db, settings, clock or SystemClock()
+        self.identifier = identifier or Identifier.here(settings.identity, Channel.CLI)
+
+    # -- who is acting -------------------------------------------------------------------
+
+    def acting(self, session: Session, actor: str | None, *, on_behalf_of: str | None = None,
+               reason: str | None = None, action: str = "act") -> Acting:
+        """The active person acting (and whom for), inside the caller's transaction."""
+        acting = self.identifier.resolve(session, actor)
+        if on_behalf_of:
+            acting = on_behalf(session, acting, on_behalf_of, reason, action)
+        return acting
+
+    def identify(self, actor: str | None) -> Acting:
+        """``acting`` in a transaction of its own (for work that is not a transition)."""
+        return self.db.query(lambda s: self.acting(s, actor))
+
+    # -- what may happen now ------------------------------------------------------------
+
+    def allowed_triggers(self, loaded: Loaded, person: Person | None) -> list[str]:
+        """Triggers that start from the current state and that ``person`` may fire."""
+        if person is None:
+            return allowed_triggers(loaded.state, None)
+        return allowed_triggers(loaded.state, person.roles, active=person.active)
+
+    # -- transitions ---------------------------------------------------------------------
+
+    def fire(
+        self,
+        response_id: int,
+        trigger: str,
+        actor: str | None,
+        *,
+        reason: str | None = None,
+        params: Mapping[str, Any] | None = None,
+        expected_version: int | None = None,
+        on_behalf_of: str | None = None,
+    ) -> Response:
+        """Fire ``trigger`` on one response as ``actor``; returns the moved row.
+
+        ``on_behalf_of``: an admin acting for that person (needs ``reason``; never for
+        ``sign_off``, the PCC's own act or their deputy's under a delegation).
+        """
+        spec = BY_TRIGGER.get(trigger)
+        if spec is None:
+            raise UnknownTriggerError(trigger, TRIGGERS)
+        if reason:
+            check_length(reason, "reason", "--reason")
+        if on_behalf_of and spec.trigger == "sign_off":
+            raise IdentityError("sign_off cannot be done on behalf of someone: it is the PCC's "
+                                "own act (a PCC may delegate it to a deputy: `s55 people "
+                                "delegate`)")
+        return self.db.run(lambda session: self._fire(session, spec, response_id, actor,
+                                                      reason, params, expected_version,
+                                                      on_behalf_of))
+
+    def _fire(self, session: Session, spec: TransitionSpec, response_id: int,
+              actor: str | None, reason: str | None, params: Mapping[str, Any] | None,
+              expected_version: int | None, on_behalf_of: str | None) -> Response:
+        """The body of ``fire``: one attempt inside one transaction (may run again)."""
+        trigger = spec.trigger
+        acting = self.acting(session, actor, on_behalf_of=on_behalf_of, reason=reason,
+                             action=trigger)
+        loaded = read(session, response_id)  # written by bump's compare-and-set only
+        check_version(loaded, expected_version)
+        acting, extra = self._check(session, spec, loaded, acting, reason)
+        values = self._parameters(spec, loaded, dict(params or {}))
+        if spec.dest is State.NOT_REQUIRED:
+            values["closed_reason"] = _clean_reason(reason)
+        dest = machine_fire(loaded.state, trigger, loaded.snapshot())
+        if dest is None:  # the machine's own guard verdict; _check should have caught it
+            raise GuardError(response_id, trigger, loaded.state.value, ["a guard refused"])
+        signature = self._seal(session, spec, loaded, acting, extra)
+        now = self.clock.now()
+        from_state = loaded.state.value
+        bump(session, loaded, state=dest.value, updated_at=now, **values)
+        # Mail is rendered and checked before the audit append: the append takes the
+        # chain lock, held to the commit, so only the writes happen under it.
+        from workflow.links import action_links  # lazily, as the mail it gives links to
+        from workflow.mail import transition, write  # lazily: read-only commands never load Jinja
+
+        # Whoever the mail asks to act next gets their own link (issue 13), issued here.
+        issuer = action_links.issuer(session, self.settings, now, response_id, dest.value,
+                              loaded.response.version)
+        batches = transition.prepare_for_transition(
+            session, settings=self.settings, now=now, response=loaded.response,
+            report=loaded.report, trigger=trigger, actor_email=acting.email,
+            reason=_clean_reason(reason), recommendations=loaded.recommendations,
+            actor_name=acting.person.name, signature=signature, links=issuer)
+        payload = {k: v.isoformat() if isinstance(v, date) else v for k, v in values.items()}
+        event = trail.append(
+            session, at=now, actor=acting.email, action=Action.TRANSITION,
+            response_id=response_id, trigger=trigger, from_state=from_state,
+            to_state=dest.value, reason=_clean_reason(reason), payload={**payload, **extra},
+            by=acting.by,
+        )
+        for batch in batches:
+            write.write_prepared(session, batch, event)
+        return loaded.response
+
+    def _check(self, session: Session, spec: TransitionSpec, loaded: Loaded, acting: Acting,
+               reason: str | None) -> tuple[Acting, dict[str, Any]]:
+        """Refuse the trigger unless state, role, reason, duties and guards allow it; the
+        acting person (a deputy signs off for their PCC) and what the event adds."""
+        rid = loaded.response.id or 0
+        if loaded.state not in spec.sources:
+            allowed = self.allowed_triggers(loaded, acting.roles_of)
+            raise TriggerNotAllowedError(rid, spec.trigger, loaded.state.value, allowed)
+        acting, extra = self._authorise(session, spec, rid, acting)
+        if spec.needs_reason and _clean_reason(reason) is None:
+            raise MissingReasonError(spec.trigger, rid)
+        if spec.trigger == "sign_off" and self.settings.separation_of_duties:
+            self._separate(session, rid, acting)
+        problems = [p for g in spec.guards if (p := g.problem(loaded.snapshot())) is not None]
+        if problems:
+            raise GuardError(rid, spec.trigger, loaded.state.value, problems)
+        return acting, extra
+
+    def _authorise(self, session: Session, spec: TransitionSpec, rid: int,
+                   acting: Acting) -> tuple[Acting, dict[str, Any]]:
+        action = f"{spec.trigger} response {rid}"
+        holder = acting.roles_of
+        if spec.roles & {Role(r) for r in holder.roles}:
+            return acting, {}
+        if spec.trigger == "sign_off" and acting.principal is None:
+            # PRSRA 2011 s18: the deputy signs off in the PCC's place while it runs.
+            found = delegation_for(session, acting.person, london_today(self.clock))
+            if found is not None:
+                delegation, pcc = found
+                return (Acting(acting.person, acting.by.acting_for(pcc.email)),
+                        {"delegation": delegation.id, "for": pcc.email})
+        require_role(holder, spec.roles, action,
+                     actor=acting.email if acting.principal is not None else None)
+        return acting, {}  # not reached: require_role raised
+
+    def _separate(self, session: Session, rid: int, acting: Acting) -> None:
+        """Separation of duties at sign-off, within the current round (since the
+        response was last sent to the force from draft): not the person who submitted
+        the force's comments, nor the one who last returned it to the force."""
+        rows = session.scalars(select(AuditEvent).where(
+            col(AuditEvent.response_id) == rid, col(AuditEvent.action) == Action.TRANSITION,
+            col(AuditEvent.trigger).in_(("request_force_input", "submit_force_input",
+                                         "return_to_force")))
+            .order_by(col(AuditEvent.id))).all()
+        starts = [i for i, e in enumerate(rows) if e.trigger == "request_force_input"]
+        rows = rows[starts[-1] + 1:] if starts else list(rows)
+        me = acting.email
+        for e in rows:
+            if e.trigger == "submit_force_input" and me in (e.actor, e.on_behalf_of):
+                raise SeparationOfDutiesError(me, "sign_off", rid, "submitted the force's "
+                                              f"comments (event #{e.id})")
+        returns = [e for e in rows if e.trigger == "return_to_force"]
+        if returns and me in (returns[-1].actor, returns[-1].on_behalf_of):
+            raise SeparationOfDutiesError(me, "sign_off", rid, "returned it to the force "
+                                          f"last (event #{returns[-1].id})")
+
+    def _seal(self, session: Session, spec: TransitionSpec, loaded: Loaded, acting: Acting,
+              extra: dict[str, Any]) -> str | None:
+        """At sign-off, fingerprint the text as it will be published (into ``extra``); at
+        publish, refuse a text that differs from the one signed. The signature line for
+        the sign-off mail, or None."""
+        if spec.trigger not in ("sign_off", "publish"):
+            return None
+        from workflow.documents import signature as sig  # Jinja and the templates: lazily
+
+        if spec.trigger == "publish":
+            sig.check_unchanged(session, loaded)
+            return None
+        extra.update({**sig.seal(session, loaded), "signed_version": loaded.response.version})
+        from workflow.documents.signoff import line as sign_off_line
+
+        return sign_off_line(acting.person.name, acting.by.on_behalf_of, extra, self.clock.now())
+
+    def _parameters(self, spec: TransitionSpec, loaded: Loaded,
+                    params: dict[str, Any]) -> dict[str, Any]:
+        """Validate the trigger's parameters into column values."""
+        known = {p.value for p in spec.required + spec.optional}
+        unknown = sorted(set(k for k, v in params.items() if v is not None) - known)
+        if unknown:
+            raise InvalidInputError(spec.trigger, f"does not take {', '.join(unknown)}")
+        for p in spec.required:
+            if not params.get(p.value) or not str(params[p.value]).strip():
+                raise InvalidInputError(spec.trigger, f"needs {p.value.replace('_', ' ')} "
+                                        f"(--{p.value.replace('_', '-')})")
+        today = london_today(self.clock)
+        row = loaded.response
+        values: dict[str, Any] = {}
+        if Param.FORCE_INPUT_DUE in spec.optional:
+            values["force_input_due"] = self._force_input_due(row, params, today)
+        if spec.trigger == "publish":
+            values["published_url"] = check_url(params[Param.URL])
+            values["published_on"] = self._published_on(loaded, params, today)
+        if spec.trigger == "submit_to_portal":
+            values["portal_reference"] = check_length(
+                str(params[Param.PORTAL_REFERENCE]).strip(), "portal_reference",
+                "--portal-reference")
+        return values
+
+    def _force_input_due(self, row: Response, params: Mapping[str, Any], today: date) -> date:
+        raw = params.get(Param.FORCE_INPUT_DUE)
+        if raw is None:
+            return default_force_input_due(row.deadline, today,
+                                           self.settings.force_input_days_before)
+        due = parse_date(raw, "force input due date")
+        if due < today:
+            raise InvalidInputError("force input due date", f"{due} is in the past")
+        if due > row.deadline:
+            raise InvalidInputError("force input due date",
+                                    f"{due} is after the Section 55 deadline {row.deadline}")
+        return due
+
+    def _published_on(self, loaded: Loaded, params: Mapping[str, Any], today: date) -> date:
+        raw = params.get(Param.PUBLISHED_ON)
+        day = today if raw is None else parse_date(raw, "published on")
+        if day > today:
+            raise InvalidInputError("published on", f"{day} is in the future")
+        if day < loaded.report.published_on:
+            raise InvalidInputError("published on", f"{day} is before the report itself was "
+                                    f"published ({loaded.report.published_on})")
+        return day

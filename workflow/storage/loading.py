@@ -1,0 +1,85 @@
+"""A response loaded with what the guards, mail and documents need, in one transaction."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import Session
+from sqlmodel import col
+
+from states import State
+from states.guards import RecommendationView, Snapshot
+from workflow.core.errors import NotFoundError
+from workflow.storage.models import InspectionReport, Recommendation, Response
+from workflow.storage.rows import built
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """A response with what the guards and mail need, loaded in one transaction."""
+
+    response: Response
+    report: InspectionReport
+    recommendations: list[Recommendation]
+
+    @property
+    def state(self) -> State:
+        return State(self.response.state)
+
+    def snapshot(self) -> Snapshot:
+        return Snapshot(
+            pcc_response=self.response.pcc_response,
+            recommendations=[
+                RecommendationView(r.number, r.force_response, r.pcc_note)
+                for r in self.recommendations
+            ],
+        )
+
+
+# Built once (statements with bound parameters): every transition loads its response.
+_LOAD = (select(Response, InspectionReport)
+         .join(InspectionReport, col(InspectionReport.id) == col(Response.report_id))
+         .where(col(Response.id) == bindparam("rid")))
+_RECOMMENDATIONS = (select(Recommendation)
+                    .where(col(Recommendation.response_id) == bindparam("rid"))
+                    .order_by(col(Recommendation.number)))
+
+
+def load(session: Session, response_id: int) -> Loaded:
+    """A response with its report and recommendations (``NotFoundError`` if absent)."""
+    row = session.execute(_LOAD, {"rid": response_id}).first()
+    if row is None:
+        raise NotFoundError("response", response_id)
+    response, report = row
+    recs = list(session.scalars(_RECOMMENDATIONS, {"rid": response_id}))
+    return Loaded(response, report, recs)
+
+
+# The same reads in Core (column names are the models' attribute names).
+_R: Any = Response.__table__  # type: ignore[attr-defined]
+_I: Any = InspectionReport.__table__  # type: ignore[attr-defined]
+_C: Any = Recommendation.__table__  # type: ignore[attr-defined]
+_SPLIT = len(_R.c)
+_READ = (select(*_R.c, *_I.c).join_from(_R, _I, _I.c.id == _R.c.report_id)
+         .where(_R.c.id == bindparam("rid")))
+_READ_RECOMMENDATIONS = (select(_C).where(_C.c.response_id == bindparam("rid"))
+                         .order_by(_C.c.number))
+
+
+def read(session: Session, response_id: int) -> Loaded:
+    """``load``, as records built from Core rows: the same values, in no session.
+
+    For a transition, which writes the row with its own compare-and-set (``service.bump``
+    keeps the record in step) and never flushes it; use ``load`` to change a response
+    through the session.
+    """
+    row = session.connection().execute(_READ, {"rid": response_id}).first()
+    if row is None:
+        raise NotFoundError("response", response_id)
+    response = built(Response, dict(zip(_R.c.keys(), row[:_SPLIT], strict=True)))
+    report = built(InspectionReport, dict(zip(_I.c.keys(), row[_SPLIT:], strict=True)))
+    recs = [built(Recommendation, dict(r._mapping)) for r in
+            session.connection().execute(_READ_RECOMMENDATIONS, {"rid": response_id})]
+    return Loaded(response, report, recs)

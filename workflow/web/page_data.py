@@ -1,0 +1,104 @@
+"""What the pages show, read from the library: a response for its approver's page (with
+the published render and its fingerprint for the PCC), the open responses and one
+response's state log with the audit chain's verdict for readers."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from markupsafe import Markup
+
+from workflow.assurance import checkpoints
+from workflow.core.clock import london_today
+from workflow.core.dates import format_date
+from workflow.documents import signature
+from workflow.documents.render import load_view, render_view
+from workflow.reads.dashboard import list_responses
+from workflow.reads.detail import describe, log, show
+from workflow.storage.loading import load
+from workflow.web.context import Web
+
+_BODY = re.compile(r"<main[^>]*>(.*)</main>", re.S)
+
+
+def document_body(html: str) -> Markup:
+    """The ``<main>`` of a rendered response page: the published text, as ``s55 render
+    --format html`` writes it (escaped by its own templates; its ``<style>`` is left out,
+    our stylesheet applies, and the Content-Security-Policy stops any script)."""
+    found = _BODY.search(html)
+    return Markup(found.group(1) if found else "")  # noqa: S704 - escaped by the render
+
+
+def approver_page(w: Web, response_id: int, kind: str) -> dict[str, Any]:
+    """The response as its approver's page shows it."""
+    with w.db.read() as s:
+        loaded = load(s, response_id)
+        r, rep = loaded.response, loaded.report
+        data: dict[str, Any] = {
+            "id": r.id, "version": r.version, "state": r.state, "force": r.force,
+            "title": rep.title, "link": rep.link, "published_on": rep.published_on,
+            "deadline": r.deadline, "force_input_due": r.force_input_due,
+            "cc_response": r.cc_response, "pcc_response": r.pcc_response,
+            "recommendations": [{"number": x.number, "text": x.text, "due_date": x.due_date,
+                                 "force_response": x.force_response, "pcc_note": x.pcc_note}
+                                for x in loaded.recommendations],
+        }
+        if kind in ("pcc", "deputy"):
+            # A report may be shared by two forces' responses: an edit of it through the
+            # other one does not move this response's version, so it is part of the key.
+            key = (response_id, r.version, rep.title, rep.link, rep.link_label,
+                   rep.publication_types, rep.police_forces, rep.published_on)
+            cached = w.rendered.get(key)
+            if cached is None:
+                html = render_view(load_view(s, response_id), "html",
+                                   template_dir=w.settings.template_dir)
+                cached = (signature.fingerprint(s, loaded), document_body(html))
+                w.rendered.put(key, cached)
+            data["fingerprint"], data["document"] = cached
+    return data
+
+
+def current_fingerprint(w: Web, response_id: int) -> tuple[str, int]:
+    """The fingerprint of the text as it would be signed now, and the version it is of."""
+    with w.db.read() as s:
+        loaded = load(s, response_id)
+        return signature.fingerprint(s, loaded), loaded.response.version
+
+
+def open_responses(w: Web) -> list[dict[str, Any]]:
+    rows = list_responses(w.db, w.settings, w.clock)
+    for row in rows:
+        row["deadline_text"] = row["deadline"]
+        row["waiting_on"] = str(row["waiting_on"])
+    return rows
+
+
+def chain_verdict(w: Web) -> tuple[bool, list[str]]:
+    """The audit verdict, and exactly what was checked when (``workflow.web.verdict``)."""
+    found = w.watch.verdict(w.db, checkpoints.keyring(w.settings), w.clock)
+    return found.ok, found.lines
+
+
+def outcome_text(outcome: dict[str, Any]) -> str:
+    """``status``'s outcome in words: "12 days left", "726 days overdue", "on time"."""
+    kind = outcome.get("kind", "")
+    for key, words in (("days_left", "days left"), ("days_overdue", "days overdue"),
+                       ("days_late", "days late")):
+        if key in outcome:
+            return f"{outcome[key]} {words}"
+    return str(kind).replace("_", " ")
+
+
+def response_detail(w: Web, response_id: int) -> dict[str, Any]:
+    detail = show(w.db, w.clock, w.settings.identity, "", response_id, None)
+    detail["log"] = [{**e, "what": " ".join(x for x in (e["trigger"] or e["action"],
+                                                        describe(e["action"], e["payload"],
+                                                                 e["actor"])) if x)}
+                     for e in log(w.db, response_id)]
+    outcome = detail.get("outcome") or {}
+    detail["outcome_text"] = outcome_text(outcome)
+    ok, lines = chain_verdict(w)
+    detail["audit"] = {"ok": ok, "lines": lines}
+    detail["today"] = format_date(london_today(w.clock))
+    return detail
