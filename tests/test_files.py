@@ -88,7 +88,7 @@ def test_a_write_that_fails_midway_leaves_nothing_behind(tmp_path: Path) -> None
     target = tmp_path / "out.txt"
     target.write_text("old")
     code = ("import resource, signal, sys\n"
-            "from workflow import files\n"
+            "from workflow.core import files\n"
             "signal.signal(signal.SIGXFSZ, signal.SIG_IGN)\n"
             "resource.setrlimit(resource.RLIMIT_FSIZE, (1000, 1000))\n"
             "try:\n"
