@@ -125,8 +125,8 @@ def test_both_journeys_from_the_mail_to_the_state_log(
         page.get_by_role("button", name="Submit the force's comments").click()
         page.wait_for_selector("text=The force's comments are submitted")
         shot(page, artefacts, "2-force-submitted")
-        shown = detail.show(wf.db, wf.clock, wf.identifier.mode, "", rid, None)
-        assert shown["state"] == "pcc_signoff"
+        now = detail.show(wf.db, wf.clock, wf.identifier.mode, "", rid, None)
+        assert now["state"] == "pcc_signoff"
         # The PCC: reads the whole response, writes, saves, signs off.
         pcc_link = delivered(wf, smtp_server, PCC)[-1]
         scanner(wf, smtp_server)
@@ -159,8 +159,8 @@ def test_both_journeys_from_the_mail_to_the_state_log(
         page.goto(f"{base}/nowhere")
         shot(page, artefacts, "9-not-found")
         browser.close()
-    shown = detail.show(wf.db, wf.clock, wf.identifier.mode, "", rid, None)
-    assert shown["state"] == "forwarded_to_panel"
+    now = detail.show(wf.db, wf.clock, wf.identifier.mode, "", rid, None)
+    assert now["state"] == "forwarded_to_panel"
     moves = [(e["trigger"], e["actor"], e["channel"]) for e in detail.log(wf.db, rid)
              if e["action"] == "transition"]
     assert moves == [("request_force_input", ADMIN, "cli"),

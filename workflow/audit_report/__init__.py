@@ -4,8 +4,4 @@ tells it, with the on-time rate and a month-by-month chart.
 ``model`` holds the plain dataclasses and the rules (the period, the verdict on each
 response), ``build`` reads the rows and folds their events into them, ``chart`` lays out
 the SVG bar chart, and ``render`` writes HTML (``templates/``), CSV and JSON.
-
-A read, like ``workflow.queries``: may import ``states``, ``storage`` and the core
-(``audit``, ``errors``, ``clock``, ``inputs``); never a face, ``mail``, ``escalations`` or
-``documents``. Arrows inside: ``render`` → ``chart`` → ``model`` ← ``build``.
 """

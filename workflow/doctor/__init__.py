@@ -13,8 +13,6 @@ Where each check lives: ``result`` (``Result``, ``Status``), ``settings`` (confi
 secrets, identity), ``database``, ``mail`` (transport, addresses, outbox), ``web`` (links,
 ``s55 serve``'s secret and proxies), ``audit`` (audit chain, rows vs log), ``scheduler``,
 ``people`` (people, content); ``diagnose`` here runs them in order.
-
-May import the core and any room's library modules (it reads what they keep); never a face.
 """
 
 from __future__ import annotations

@@ -1,7 +1,11 @@
-"""Response documents: reading the published layout (``blocks`` → ``recs``/``office`` →
-``parse``, into ``model``), importing it in one transaction (``importer``) and rendering a
-response back (``render``, templates in ``templates/``).
+"""Response documents in the published layout: read, rendered and fingerprinted.
 
-``blocks``, ``model``, ``recs``, ``office`` and ``parse`` are pure (no database); ``importer``
-and ``render`` may import ``storage``, ``service`` and the core; never a face.
+Reading a document: ``blocks`` (top-level Markdown blocks and the headings that matter)
+→ ``recs`` (a recommendation's due date and its repetition) and ``office`` (the "For
+Office Use Only" checklist) → ``parse``, into ``model`` (plain data). These read text
+only: no database, no templates. ``render`` turns a response back into the published
+document (Markdown or a standalone HTML page, templates in ``templates/``);
+``signature`` is the fingerprint of that text, which a sign-off binds; ``signoff`` reads
+who signed a response off from its events. Importing a document into the database is
+``workflow.responses.importing``.
 """

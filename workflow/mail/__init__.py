@@ -1,6 +1,6 @@
 """Mail on the workflow side: who gets what and queueing it in the caller's transaction
-(``queue``), the outbox store and its delivery through ``notifications`` (``outbox``), and
-the outbox as the CLI shows it (``views``).
+(``queue``), the outbox store and its delivery through ``notifications`` (``delivery``),
+and the outbox as the CLI shows and retries it (``outbox_admin``).
 
 Queueing is built from ``recipients`` (who gets what, the Reply-To), ``prepare`` (render
 and check; the reader's personal link from a ``LinkIssuer``), ``transition`` (a
@@ -10,11 +10,8 @@ record, auditing sends), ``failures`` (after a failed send: retry, dead, the adm
 alert) and ``deliverable`` (a claimed row with its personal links filled in). The errors
 are in ``errors``.
 
-May import ``states``, ``notifications``, ``storage`` and the core's ``audit``, ``errors``,
-``clock``, ``config``, ``audit_keys`` and ``link_keys`` (the dispatcher fills in the
-approvers' link tokens); never ``service``, a face, documents or escalations.
-Arrows inside point down this order, never up: ``outbox`` → ``store`` → ``failures``,
-``deliverable`` → ``views`` → ``queue`` → ``transition``, ``write`` → ``prepare`` →
+Arrows inside point down this order, never up: ``delivery`` → ``store`` → ``failures``,
+``deliverable`` → ``outbox_admin`` → ``queue`` → ``transition``, ``write`` → ``prepare`` →
 ``recipients`` → ``errors``, ``digest`` (what a queued message says, bound into the audit
 chain).
 """

@@ -1,7 +1,8 @@
 """Storage: the engine and its sessions (``db``), the tables (``models``), the schema and its
-Alembic migrations (``schema``, ``migrations/``) and backups (``backup``).
+Alembic migrations (``schema``, ``migrations/``).
 
-May import ``states`` and the core's leaves (``errors``, ``clock``, ``config``, ``audit_keys``);
-``backup`` also reads the audit chain (``workflow.audit.trail``). Never a face, mail, documents or
-escalations.
+``types`` (the UTC datetime column type), ``rows`` (model objects built from rows a
+statement just wrote), ``loading`` (a response with its report and recommendations, as a
+transition needs it), ``indexes`` (the SQL text a partial index and its queries share),
+``pg_roles`` (PostgreSQL's owner and application roles for production).
 """

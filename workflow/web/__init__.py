@@ -2,10 +2,14 @@
 
 Pages for the force liaison and the PCC, reached from the personal links in their mail,
 and read-only pages for auditors, the panel and admins after a mailed sign-in. Every
-action is one call into the same library as the command line (``Workflow``,
-``content``), recorded with channel ``web`` and the link's person as the actor.
+action is one call into the same library as the command line, recorded with channel
+``web`` and the link's person as the actor.
 
-A face: may import anything of the library; the library never imports it. Starlette,
-uvicorn and itsdangerous are imported only here (and uvicorn by ``cli/serve``). Arrows
-inside: ``app`` → ``approvers``/``readers`` → ``access``/``forms``/``pages``.
+``app`` (routes, error pages, security headers) → ``approvers`` (the force's and the
+PCC's pages) and ``readers`` (sign-in, the read-only pages) → ``access`` (what a link
+opens and acting through it), ``page_data`` (what the pages show), ``verdict`` (the audit
+verdict readers see), ``forms`` (strict form reading, CSRF), ``guard`` (headers, the
+failed-lookup limit), ``pages`` (the Jinja2 environment), ``context`` (what every handler
+needs). Starlette, uvicorn and itsdangerous are imported only here (uvicorn also by
+``cli/serve``).
 """
