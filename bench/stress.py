@@ -342,7 +342,8 @@ def _kill_and_restart_scheduler(procs: dict[str, subprocess.Popen[str]], url: st
 def _drain_at(when: datetime, env: dict[str, str]) -> None:
     """A dispatcher run at ``when`` (past every lease a killed dispatcher left behind)."""
     at = when.isoformat()
-    code = ("import sys; from datetime import datetime; from workflow.mail import delivery as mail; "
+    code = ("import sys; from datetime import datetime; "
+            "from workflow.mail import delivery as mail; "
             "from workflow.core.clock import FixedClock; "
             "from workflow.core.settings import Settings; "
             "from workflow.storage.db import Database; s = Settings(); "
