@@ -86,11 +86,11 @@ def _pg_reset(db: Database) -> None:
 
     DELETE (children first) and sequence resets: far quicker than TRUNCATE on tiny tables.
     """
-    from sqlmodel import SQLModel
+    from workflow.storage.tables import METADATA
 
     with db.engine.begin() as conn:
         conn.execute(text("ALTER TABLE audit_event DISABLE TRIGGER USER"))
-        for table in reversed(SQLModel.metadata.sorted_tables):
+        for table in reversed(METADATA.sorted_tables):
             conn.execute(text(f"DELETE FROM {table.name}"))
         conn.execute(text("ALTER TABLE audit_event ENABLE TRIGGER USER"))
         for (seq,) in conn.execute(text("SELECT sequence_name FROM information_schema.sequences "

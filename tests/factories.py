@@ -10,12 +10,12 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import text
-from sqlmodel import SQLModel
 
 from workflow.core.checks import ReportInput, validate
 from workflow.people import management
 from workflow.responses import content
 from workflow.responses.service import Workflow
+from workflow.storage.tables import METADATA
 
 ADMIN = "ann.admin@norfolk-pcc.gov.uk"
 FORCE = "liaison@norfolk.police.uk"
@@ -86,7 +86,7 @@ def snapshot(wf: Workflow) -> dict[str, list[tuple[Any, ...]]]:
     """Every row of every table, in key order: equal snapshots mean nothing changed."""
     out: dict[str, list[tuple[Any, ...]]] = {}
     with wf.db.engine.connect() as conn:
-        for table in sorted(SQLModel.metadata.tables):
+        for table in sorted(METADATA.tables):
             out[table] = [tuple(r) for r in conn.execute(text(f"SELECT * FROM {table} ORDER BY 1"))]
     return out
 

@@ -1,4 +1,5 @@
-"""The Alembic migrations are the schema: they agree with the models and run both ways.
+"""The Alembic migrations are the schema: they make exactly the tables described in
+``workflow.storage.tables``, and run both ways.
 
 Each test starts from an empty database (a new SQLite file, or a new PostgreSQL
 database) and works with whatever the newest revision is.
@@ -7,23 +8,22 @@ database) and works with whatever the newest revision is.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import inspect, text
+from sqlalchemy import Engine, MetaData, inspect, text
 from sqlalchemy.exc import DBAPIError
-from sqlmodel import SQLModel
 from typer.testing import CliRunner
 
-import workflow.storage.models  # noqa: F401  (registers every table on SQLModel.metadata)
 from workflow.assurance.backup import known_revisions
 from workflow.cli import app
 from workflow.storage import schema
 from workflow.storage.db import Database
-from workflow.storage.indexes import OPEN_STATES, OPEN_STATES_SQL
+from workflow.storage.tables import METADATA, PARTIAL_INDEX_WHERE
 
 APPEND_ONLY = {
     "sqlite": {"audit_event_no_update", "audit_event_no_delete"},
@@ -31,21 +31,30 @@ APPEND_ONLY = {
 }
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)])
-def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A database with nothing in it, on each backend."""
+def _empty_database(request: pytest.FixtureRequest, tmp_path: Path, label: str
+                    ) -> Iterator[str]:
+    """The URL of a new, empty database on the backend ``request.param`` names; dropped after."""
     if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'empty.db'}"
+        yield f"sqlite:///{tmp_path / f'{label}.db'}"
         return
     import psycopg
 
     admin: str = request.getfixturevalue("pg_url")  # skips (or fails in CI) without a server
-    name = f"s55_mig_{uuid.uuid4().hex[:10]}"
+    name = f"s55_{label}_{uuid.uuid4().hex[:10]}"
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
     yield admin.rsplit("/", 1)[0] + "/" + name
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)]
+
+
+@pytest.fixture(params=BACKENDS)
+def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A database with nothing in it, on each backend."""
+    yield from _empty_database(request, tmp_path, "mig")
 
 
 @pytest.fixture
@@ -60,7 +69,7 @@ def differences(db: Database) -> list[object]:
     with db.engine.connect() as conn:
         ctx = MigrationContext.configure(conn, opts={"compare_type": True,
                                                      "render_as_batch": db.is_sqlite})
-        return list(compare_metadata(ctx, SQLModel.metadata))
+        return list(compare_metadata(ctx, METADATA))
 
 
 def triggers(db: Database) -> set[str]:
@@ -85,31 +94,89 @@ def insert_event(db: Database) -> None:
                      {"p": "0" * 64, "h": "1" * 64})
 
 
-def test_models_and_migrations_agree(empty: Database) -> None:
-    """Upgraded from empty to head, the database has exactly the models' tables, columns,
-    types, indexes and constraints: autogenerate finds nothing to write."""
+def test_autogenerate_finds_nothing_to_write(empty: Database) -> None:
+    """Upgraded from empty to head, the database has the described tables, and Alembic's
+    autogenerate (what a developer runs to start the next migration) finds no difference."""
     schema.upgrade(empty)
     assert schema.current(empty) == schema.head()
-    assert tables(empty) == set(SQLModel.metadata.tables)
+    assert tables(empty) == set(METADATA.tables)
     assert differences(empty) == []
 
 
-def test_the_open_responses_index_is_partial_with_the_planners_where(empty: Database) -> None:
-    """ix_response_open is partial, its WHERE word for word the planner's (SQLite uses a
-    partial index only when the query repeats it). The models do not carry the WHERE and
-    autogenerate does not compare it, so this is the check."""
-    schema.upgrade(empty)
-    with empty.engine.connect() as conn:
-        if empty.is_sqlite:
-            sql = conn.execute(text("SELECT sql FROM sqlite_master WHERE type = 'index' "
-                                    "AND name = 'ix_response_open'")).scalar_one()
-            assert sql.endswith(f"WHERE {OPEN_STATES_SQL}"), sql
-        else:
-            where = conn.execute(text(
-                "SELECT pg_get_expr(indpred, indrelid) FROM pg_index "
-                "WHERE indexrelid = 'ix_response_open'::regclass")).scalar_one()
-            assert where == "((state)::text = ANY ((ARRAY[" + ", ".join(
-                f"'{s}'::character varying" for s in OPEN_STATES) + "])::text[]))", where
+def described_copy(dialect: str) -> MetaData:
+    """The description with each partial index's WHERE given to ``dialect``'s DDL (the
+    description keeps it in the index's ``info``; see workflow.storage.tables)."""
+    copy = MetaData()
+    for table in METADATA.sorted_tables:
+        ours = table.to_metadata(copy)
+        for index in table.indexes:
+            where = index.info.get(PARTIAL_INDEX_WHERE)
+            if where is not None:
+                twin = next(i for i in ours.indexes if i.name == index.name)
+                twin.dialect_kwargs[f"{dialect}_where"] = where
+    return copy
+
+
+def _where(index: dict[str, Any]) -> str | None:
+    options = index.get("dialect_options", {})
+    where = options.get("sqlite_where", options.get("postgresql_where"))
+    return None if where is None else str(where)
+
+
+def _sorted(items: Iterable[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    return sorted(items, key=repr)  # names may be None (SQLite's unnamed constraints)
+
+
+def reflected(engine: Engine) -> dict[str, dict[str, Any]]:
+    """Every table of a database as its server reports it: columns (type, nullability,
+    server default), primary and foreign keys, unique and check constraints, and indexes
+    (with a partial index's WHERE)."""
+    seen = inspect(engine)
+    out: dict[str, dict[str, Any]] = {}
+    for name in sorted(set(seen.get_table_names()) - {"alembic_version"}):
+        out[name] = {
+            "columns": {c["name"]: (repr(c["type"]), c["nullable"], c["default"])
+                        for c in seen.get_columns(name)},
+            "primary key": seen.get_pk_constraint(name)["constrained_columns"],
+            "foreign keys": _sorted((f["constrained_columns"], f["referred_table"],
+                                     f["referred_columns"]) for f in seen.get_foreign_keys(name)),
+            "unique": _sorted((u["name"], u["column_names"])
+                              for u in seen.get_unique_constraints(name)),
+            "checks": _sorted((c["name"], c["sqltext"]) for c in seen.get_check_constraints(name)),
+            "indexes": _sorted((i["name"], i["column_names"], bool(i["unique"]), _where(i))
+                               for i in seen.get_indexes(name)),
+        }
+    return out
+
+
+@pytest.fixture(params=BACKENDS)
+def migrated_and_described(request: pytest.FixtureRequest, tmp_path: Path
+                           ) -> Iterator[tuple[Database, Database]]:
+    """Two empty databases on one backend: one for the migrations, one for the description."""
+    urls = [_empty_database(request, tmp_path, label) for label in ("mig", "desc")]
+    dbs = tuple(Database(next(url)) for url in urls)
+    yield dbs  # type: ignore[misc]
+    for db, url in zip(dbs, urls, strict=True):
+        db.dispose()
+        next(url, None)
+
+
+def test_the_migrations_make_exactly_the_described_schema(
+        migrated_and_described: tuple[Database, Database]) -> None:
+    """An empty database upgraded to head, and an empty database given the description as
+    SQLAlchemy writes it (partial indexes' WHEREs included), read back through the server:
+    the same tables, columns, types, nullability, server defaults, keys, constraints and
+    indexes, down to ix_response_open's WHERE."""
+    migrated, described = migrated_and_described
+    schema.upgrade(migrated)
+    described_copy(described.dialect).create_all(described.engine)
+    ours, theirs = reflected(migrated.engine), reflected(described.engine)
+    assert set(ours) == set(METADATA.tables)
+    for name in METADATA.tables:
+        assert ours[name] == theirs[name], name
+    where = next(i for i in ours["response"]["indexes"] if i[0] == "ix_response_open")[3]
+    assert where is not None
+    assert "forwarded_to_panel" in where, where
 
 
 def test_upgrade_downgrade_upgrade(empty: Database) -> None:

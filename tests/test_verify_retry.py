@@ -26,7 +26,7 @@ from workflow.storage.db import Database
 
 pytestmark = pytest.mark.postgresql
 ON_POSTGRESQL = pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
-VERIFY_READ = "FROM audit_event WHERE id >"
+VERIFY_READ = "WHERE audit_event.id >"  # verify's read of the log (VERIFIED_COLUMNS)
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ reads every import and holds this list to it):
 
     core          errors, the clock, settings, dates, working days, input checks, files
     keys          the secrets kept outside the database: the audit key, link tokens, web secret
-    storage       the engine and sessions, the tables, the schema and its migrations
+    storage       the engine and sessions, the tables (described once), the migrations
     audit         the append-only, chained and signed event log, and its words
     identity      who is acting: an OS account or a claim, always an active person; rosters
     documents     the published layout: reading, rendering and fingerprinting a response
@@ -31,7 +31,7 @@ pydantic, pydantic-settings, Jinja2 and holidays only inside the functions that 
 
     workflow.core.errors workflow.core.clock workflow.core.dates workflow.core.limits
     workflow.core.os_account workflow.core.bank_holidays workflow.core.light_settings
-    workflow.audit.words workflow.storage.db workflow.storage.types workflow.storage.indexes
+    workflow.audit.words workflow.storage.db workflow.storage.types workflow.storage.tables
     workflow.documents.blocks workflow.documents.model workflow.documents.office
     workflow.documents.signoff workflow.escalations.plan workflow.reads.dashboard
     workflow.reads.detail workflow.reads.who_can_act workflow.cli.app workflow.cli.coerce

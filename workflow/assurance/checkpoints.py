@@ -30,7 +30,7 @@ from workflow.core import files
 from workflow.core.errors import InvalidInputError
 from workflow.keys import audit_key
 from workflow.storage.db import Database
-from workflow.storage.models import AuditEvent
+from workflow.storage.tables import AUDIT_EVENT
 
 if TYPE_CHECKING:
     from workflow.audit.trail import Provenance
@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 
 _LINE = re.compile(r"s55-checkpoint v1 count=(?P<count>\d{1,12}) head=(?P<head>[0-9a-f]{64}) "
                    r"at=(?P<at>\S+)(?: key=(?P<key>[0-9a-f]{16}) mac=(?P<mac>[0-9a-f]{64}))?")
-_EVENTS: Any = AuditEvent.__table__  # type: ignore[attr-defined]
+_EVENTS: Any = AUDIT_EVENT
 #: The most a checkpoint file, mailbox or message is read to (a year of daily lines is
 #: 70 kB; mailboxes hold the messages around them).
 MAX_SOURCE_BYTES = 200 * 1024 * 1024

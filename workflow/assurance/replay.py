@@ -29,7 +29,8 @@ from sqlalchemy import select
 
 from workflow.mail.digest import altered
 from workflow.storage.db import Database
-from workflow.storage.models import AuditEvent, Recommendation, Response
+from workflow.storage.models import AuditEvent
+from workflow.storage.tables import RECOMMENDATION, RESPONSE
 
 #: Response columns the log determines (besides state and version).
 TEXT_FIELDS = ("key_findings", "cc_response", "pcc_response", "afi_statement",
@@ -105,7 +106,7 @@ class Replay:
         self._fingerprint = fingerprint_of
 
     def row(self, row: Any) -> None:
-        """One raw ``trail._VERIFY_SQL`` row (id, ..., response_id 3, action 6, to_state 9,
+        """One raw ``trail.VERIFIED_COLUMNS`` row (id, ..., response_id 3, action 6, to_state 9,
         payload 11)."""
         if row[3] is not None and row[6] in ACTIONS:
             self.event(row[0], row[3], row[6], row[9], row[11])
@@ -331,8 +332,8 @@ def differences(db: Database, done: Replay) -> list[Difference]:
     return db.query(read)
 
 
-_RESPONSES: Any = Response.__table__  # type: ignore[attr-defined]
-_RECS: Any = Recommendation.__table__  # type: ignore[attr-defined]
+_RESPONSES: Any = RESPONSE
+_RECS: Any = RECOMMENDATION
 
 
 def verify(db: Database) -> list[Difference]:

@@ -16,13 +16,16 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import BindParameter, bindparam, func, insert, null, select, text
 from sqlalchemy import event as sa_event
-from sqlalchemy import func, insert, select, text
 from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.compiler import SQLCompiler
 from sqlmodel import col
 
 from workflow.audit.words import Action, Channel, Identity
@@ -34,6 +37,7 @@ if TYPE_CHECKING:
     from workflow.keys.audit_key import Keyring
 from workflow.storage.models import AuditEvent
 from workflow.storage.rows import built
+from workflow.storage.tables import AUDIT_EVENT
 
 GENESIS = "0" * 64
 #: Arbitrary but fixed key for the chain's advisory lock ("s55" on a phone keypad).
@@ -122,7 +126,7 @@ def _chain(row: dict[str, Any], prev: str) -> str:
     return str(row["hash"])
 
 
-_TABLE: Any = AuditEvent.__table__  # type: ignore[attr-defined]
+_TABLE: Any = AUDIT_EVENT
 _HEAD = select(_TABLE.c.hash).order_by(_TABLE.c.id.desc()).limit(1)
 _INSERT = insert(_TABLE).returning(_TABLE.c.id)
 _LOCK = text("SELECT pg_advisory_xact_lock(:k) AS locked, txid_current() AS xid")
@@ -249,9 +253,24 @@ class Verification:
         return self.broken is None and self.head_found is not False
 
 
-_VERIFY_SQL = ("SELECT id, prev_hash, hash, response_id, at, actor, action, trigger, from_state, "
-               "to_state, reason, payload, {provenance}, {keyed} FROM audit_event "
-               "WHERE id > {after} ORDER BY id")
+_E = AUDIT_EVENT.c
+#: What verification reads of each event, in this order (``rows`` yields the driver's
+#: tuples): id, the chained fields, the provenance, the key and its HMAC.
+VERIFIED_COLUMNS = (_E.id, _E.prev_hash, _E.hash, _E.response_id, _E.at, _E.actor, _E.action,
+                    _E.trigger, _E.from_state, _E.to_state, _E.reason, _E.payload,
+                    *(_E[c] for c in PROVENANCE_COLUMNS), _E.key_id, _E.mac)
+# Written into the text: the driver's cursor gets no parameters.
+_AFTER: BindParameter[int] = bindparam("after", literal_execute=True)
+
+
+@lru_cache(maxsize=16)
+def _verify_query(dialect: Dialect, present: frozenset[str]) -> SQLCompiler:
+    """The events after ``:after`` in id order, compiled for ``dialect`` once. A database
+    (or a backup) from before provenance or the keyed chain were recorded lacks their
+    columns: NULL stands in for each column not ``present``."""
+    columns = [c if c.name in present else null().label(c.name) for c in VERIFIED_COLUMNS]
+    stmt = select(*columns).where(_E.id > _AFTER).order_by(_E.id)
+    return stmt.compile(dialect=dialect)
 
 
 def _at_from_sqlite(stored: str) -> str:
@@ -268,12 +287,9 @@ def _rows_after(db: Database, after: int, batch: int) -> Iterator[Any]:
     """The events after id ``after`` as raw driver rows, oldest first, streamed (a 2M-row
     chain never sits in memory: a server-side cursor on PostgreSQL)."""
     with db.read_engine.connect() as conn:
-        # A database (or a backup) from before migration 0003 has no provenance columns.
-        columns = {c["name"] for c in sa_inspect(conn).get_columns("audit_event")}
-        provenance = (", ".join(PROVENANCE_COLUMNS) if "channel" in columns
-                      else ", ".join(["NULL"] * len(PROVENANCE_COLUMNS)))
-        keyed = "key_id, mac" if "mac" in columns else "NULL, NULL"  # before migration 0006
-        sql = _VERIFY_SQL.format(provenance=provenance, keyed=keyed, after=int(after))
+        present = frozenset(c["name"] for c in sa_inspect(conn).get_columns(AUDIT_EVENT.name))
+        sql = _verify_query(conn.dialect, present).construct_expanded_state(
+            {"after": int(after)}).statement
         if db.is_sqlite:  # the driver's cursor itself: SQLAlchemy's rows cost a third more
             cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
             try:
@@ -288,7 +304,7 @@ def _rows_after(db: Database, after: int, batch: int) -> Iterator[Any]:
 
 
 def rows(db: Database, batch: int = 20_000, after: int = 0) -> Iterator[Any]:
-    """Every event as a raw driver row (``_VERIFY_SQL``'s columns), oldest first.
+    """Every event as a raw driver row (``VERIFIED_COLUMNS``), oldest first.
 
     A connection lost part-way (a terminated PostgreSQL backend, say) is opened again and
     the walk goes on after the last event read, as ``Database.run`` retries a transaction;

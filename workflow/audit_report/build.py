@@ -38,7 +38,8 @@ from workflow.audit_report.model import (
 )
 from workflow.core.clock import LONDON, Clock
 from workflow.storage.db import Database
-from workflow.storage.models import AuditEvent, InspectionReport, Person, Response
+from workflow.storage.models import InspectionReport, Person, Response
+from workflow.storage.tables import AUDIT_EVENT
 
 #: The events the report reads; the rest (edits, escalations, retries) tell it nothing.
 _ACTIONS = (Action.CREATED, Action.IMPORTED, Action.TRANSITION, Action.DEADLINE_OVERRIDE,
@@ -60,7 +61,7 @@ class EventRow(Protocol):
     payload: str
 
 
-_EVENTS: Any = AuditEvent.__table__  # type: ignore[attr-defined]
+_EVENTS: Any = AUDIT_EVENT
 _COLUMNS = ("response_id", "at", "actor", "action", "trigger", "from_state", "to_state",
             "reason", "payload")
 #: The mail kind of the s55(6) copies (``workflow.mail.transition``).

@@ -10,19 +10,18 @@ from sqlalchemy import select
 from states import State
 from workflow.doctor.result import Result, _fail, _ok, _warn
 from workflow.storage.db import Database
+from workflow.storage.tables import RESPONSE
 
 
 def check_people(db: Database, today: date) -> Result:
     """Every open response's next step can be taken by somebody active."""
-    from sqlalchemy import Integer, String, column, table
-
     from workflow.reads.who_can_act import nobody_can_act
 
-    response = table("response", column("id", Integer), column("state", String))
+    r = RESPONSE.c
     with db.read() as s:
         stuck = nobody_can_act(s, today)
-        rows = s.execute(select(response.c.id, response.c.state).where(
-            response.c.state.in_([st.value for st in stuck]))).all() if stuck else []
+        rows = s.execute(select(r.id, r.state).where(
+            r.state.in_([st.value for st in stuck]))).all() if stuck else []
     if rows:
         detail = "; ".join(f"response {r.id} ({r.state}) needs an active "
                            f"{' or '.join(stuck[State(r.state)])}" for r in rows[:5])

@@ -2,7 +2,7 @@
 
 Split from ``workflow.escalations.sweep`` (which fires) so that ``s55 list`` can show each
 response's next escalation without building the SQLModel classes or importing Jinja2:
-everything here is the policy file, one raw SQL query and the pure planner in
+everything here is the policy file, one query on the Core tables and the pure planner in
 ``states.escalations``.
 """
 
@@ -18,6 +18,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import BindParameter, bindparam, literal, select, true
+from sqlalchemy.engine import Dialect
+from sqlalchemy.sql.compiler import SQLCompiler
+
 from notifications import BUILTIN_TEMPLATES
 from states import State
 from states.escalations import Dates, Moment, Plan, Policy, plan
@@ -26,7 +30,7 @@ from workflow.core.bank_holidays import england_and_wales
 from workflow.core.clock import Clock
 from workflow.core.errors import ConfigError
 from workflow.storage.db import fetch_on
-from workflow.storage.indexes import OPEN_STATES_SQL
+from workflow.storage.tables import ESCALATION_FIRING, IS_OPEN, RESPONSE
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -94,24 +98,30 @@ def moment_at(settings: Settings, now: datetime) -> Moment:
 # -- reading what planning needs -----------------------------------------------------------
 
 _STATES = {s.value: s for s in State}
-# Raw SQL on purpose: the planner reads every open response on every sweep. The state
-# list is written out exactly as the partial index ix_response_open says it (SQLite uses
-# a partial index only when the query repeats its WHERE), and rows come back as plain
-# tuples. Each open row is joined to its firings through the unique index (response
-# first). On PostgreSQL the join is LATERAL with OFFSET 0 (which keeps the planner from
-# flattening it): a plain join, or an IN list of ids, is planned as a scan of the whole
-# firing table - 20 years of history - once open responses number a few thousand.
-_COLUMNS = ("r.id, r.state, r.deadline, r.published_on, r.force_input_due, r.signoff_due, "
-            "f.rule_id, f.occurrence")
-_OPEN_SQL = {
-    "sqlite": f"SELECT {_COLUMNS} FROM response r "
-              "LEFT JOIN escalation_firing f ON f.response_id = r.id "
-              f"WHERE r.{OPEN_STATES_SQL}",
-    "postgresql": f"SELECT {_COLUMNS} FROM response r LEFT JOIN LATERAL ("
-                  "SELECT rule_id, occurrence FROM escalation_firing "
-                  "WHERE response_id = r.id OFFSET 0) f ON true "
-                  f"WHERE r.{OPEN_STATES_SQL}",
+_R, _F = RESPONSE.c, ESCALATION_FIRING.c
+#: What planning reads of a response, in the order of ``Dates`` (after the id).
+DATE_COLUMNS = (_R.id, _R.state, _R.deadline, _R.published_on, _R.force_input_due,
+                _R.signoff_due)
+
+# The planner reads every open response on every sweep: one query, built here once and
+# compiled once per dialect, run on the driver's cursor so rows come back as plain
+# tuples. Its WHERE is the partial index's own (IS_OPEN: SQLite uses a partial index only
+# when the query repeats its WHERE), its values written into the text. Each open row is
+# joined to its firings through the unique index (response first). On PostgreSQL the join
+# is LATERAL with OFFSET 0 (which keeps the planner from flattening it): a plain join, or
+# an IN list of ids, is planned as a scan of the whole firing table - 20 years of history
+# - once open responses number a few thousand.
+_LATERAL = (select(_F.rule_id, _F.occurrence).where(_F.response_id == _R.id)
+            .offset(literal(0, literal_execute=True)).lateral("f"))
+_READ = {
+    "sqlite": select(*DATE_COLUMNS, _F.rule_id, _F.occurrence).select_from(
+        RESPONSE.outerjoin(ESCALATION_FIRING, _F.response_id == _R.id)).where(IS_OPEN),
+    "postgresql": select(*DATE_COLUMNS, _LATERAL.c.rule_id, _LATERAL.c.occurrence)
+    .select_from(RESPONSE.outerjoin(_LATERAL, true())).where(IS_OPEN),
 }
+# The ids are written into the text as well (the driver's cursor gets no parameters).
+_IDS: BindParameter[list[int]] = bindparam("ids", expanding=True, literal_execute=True)
+_COMPILED: dict[str, tuple[str, SQLCompiler]] = {}
 
 
 def _chunks(ids: Sequence[int], size: int = 900) -> Iterable[Sequence[int]]:
@@ -122,11 +132,25 @@ _NONE_FIRED: frozenset[tuple[str, int]] = frozenset()
 _new: Any = tuple.__new__
 
 
-def _sql(dialect: str, response_ids: Sequence[int] | None) -> str:
-    sql = _OPEN_SQL[dialect]
-    if response_ids is not None:  # ids are ints by type; int() makes sure before inlining
-        sql += f" AND r.id IN ({', '.join(str(int(i)) for i in response_ids) or 'NULL'})"
-    return sql
+def _compiled(dialect: Dialect) -> tuple[str, SQLCompiler]:
+    """The planner's query compiled for ``dialect``, the first time it is asked for: the
+    SQL for every open response, and the compiled form for the open ones among some ids."""
+    found = _COMPILED.get(dialect.name)
+    if found is None:
+        stmt = _READ[dialect.name]
+        every = stmt.compile(dialect=dialect).construct_expanded_state()
+        some = stmt.where(_R.id.in_(_IDS)).compile(dialect=dialect)
+        found = _COMPILED[dialect.name] = (every.statement, some)
+    return found
+
+
+def _sql(dialect: Dialect, response_ids: Sequence[int] | None) -> str:
+    """The planner's query: every open response, or the open ones of ``response_ids``
+    (each id written as ``int()`` makes it: Integer's literal form)."""
+    every, some = _compiled(dialect)
+    if response_ids is None:
+        return every
+    return some.construct_expanded_state({"ids": response_ids}).statement
 
 
 def open_responses(session: Session, response_ids: Sequence[int] | None = None
@@ -137,9 +161,9 @@ def open_responses(session: Session, response_ids: Sequence[int] | None = None
     finished responses and their firings are never read, however many there are.
     Responses with no firings share one empty set.
     """
-    dialect = session.get_bind().dialect.name
+    dialect = session.get_bind().dialect
     return _dates_and_fired(fetch_on(session.connection(), _sql(dialect, response_ids)),
-                            dialect)
+                            dialect.name)
 
 
 def _dates_and_fired(rows: list[Any], dialect: str
@@ -172,7 +196,7 @@ def plans(db: Database, policy: Policy, moment: Moment,
           response_ids: Sequence[int] | None = None) -> dict[int, Plan]:
     """The plan of every open response (or of those given), as of ``moment``. The one
     query runs without a Session (``Database.fetch``)."""
-    rows = db.fetch(_sql(db.dialect, response_ids))
+    rows = db.fetch(_sql(db.read_engine.dialect, response_ids))
     with _no_collection():
         dates, fired = _dates_and_fired(rows, db.dialect)
         return {rid: plan(d, policy, fired[rid], moment) for rid, d in dates.items()}

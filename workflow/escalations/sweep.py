@@ -37,18 +37,23 @@ from workflow.core.clock import LONDON, Clock
 from workflow.core.errors import S55Error
 from workflow.core.settings import Settings
 from workflow.escalations.plan import (
+    DATE_COLUMNS,
     load_policy,
     moment_at,
     plans,
 )
 from workflow.storage.db import Database
-from workflow.storage.indexes import OPEN_STATES
 from workflow.storage.models import (
-    EscalationFiring,
     InspectionReport,
     Person,
     Response,
     SchedulerHeartbeat,
+)
+from workflow.storage.tables import (
+    ESCALATION_FIRING,
+    OPEN_STATES,
+    RESPONSE,
+    SCHEDULER_HEARTBEAT,
 )
 
 if TYPE_CHECKING:
@@ -56,12 +61,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("s55.escalation")
 SCHEDULER = "s55-scheduler"  # the actor of escalation audit events
-# Table columns (typed Any: SQLModel's attributes confuse mypy's select() overloads).
-_RT: Any = Response.__table__  # type: ignore[attr-defined]
-_FT: Any = EscalationFiring.__table__  # type: ignore[attr-defined]
-_R, _F = _RT.c, _FT.c
-_DATE_COLUMNS = (_R.id, _R.state, _R.deadline, _R.published_on, _R.force_input_due,
-                 _R.signoff_due)
+_R, _F = RESPONSE.c, ESCALATION_FIRING.c
 
 
 def _dates(row: Any) -> Dates:
@@ -108,7 +108,7 @@ def _insert(session: Session) -> Any:
 
 def _claim(session: Session, rid: int, firing: Firing, status: str, now: datetime) -> int | None:
     """Insert the firing unless (response, rule, occurrence) exists; its id, or None."""
-    stmt = _insert(session)(_FT).values(
+    stmt = _insert(session)(ESCALATION_FIRING).values(
         response_id=rid, rule_id=firing.rule.id, occurrence=firing.occurrence,
         due_on=firing.day, fired_at=now, status=status,
     ).on_conflict_do_nothing(index_elements=["response_id", "rule_id", "occurrence"])
@@ -198,7 +198,7 @@ def _fire_one(session: Session, settings: Settings, rid: int, due: Firing,
                              **_moved(due)},
                          by=by)
     mails = write_prepared(session, prepared, event) if prepared else []
-    session.execute(update(_FT).where(_F.id == claim).values(event_id=event.id))
+    session.execute(update(ESCALATION_FIRING).where(_F.id == claim).values(event_id=event.id))
     out = [Fired(rid, due.rule.id, due.occurrence, due.day, "fired",
                  tuple(m.recipient for m in mails))]
     for firing, fid in others:
@@ -207,7 +207,7 @@ def _fire_one(session: Session, settings: Settings, rid: int, due: Firing,
                               "rule": firing.rule.id, "occurrence": firing.occurrence,
                               "due_on": firing.day.isoformat(), "by": due.rule.id,
                               "by_occurrence": due.occurrence, "state": row.state}, by=by)
-        session.execute(update(_FT).where(_F.id == fid).values(event_id=ev.id))
+        session.execute(update(ESCALATION_FIRING).where(_F.id == fid).values(event_id=ev.id))
         out.append(Fired(rid, firing.rule.id, firing.occurrence, firing.day, "superseded"))
     return out
 
@@ -223,7 +223,7 @@ def fire_response(db: Database, settings: Settings, policy: Policy, rid: int,
     def work(s: Session) -> list[Fired]:
         # FOR UPDATE: a transition of this response waits for us, and we for it
         # (SQLite has no FOR UPDATE; BEGIN IMMEDIATE already serialises writers).
-        row = s.execute(select(*_DATE_COLUMNS).where(_R.id == rid).with_for_update()).first()
+        row = s.execute(select(*DATE_COLUMNS).where(_R.id == rid).with_for_update()).first()
         if row is None or row.state not in OPEN_STATES:
             return []
         fired = {(r, o) for r, o in s.execute(select(_F.rule_id, _F.occurrence).where(
@@ -329,7 +329,7 @@ def last_heartbeat(db: Database) -> datetime | None:
 
 def last_beats(db: Database) -> list[Beat]:
     """The latest daemon beat and the latest sweep (those that ever ran), newest first."""
-    hb: Any = SchedulerHeartbeat.__table__  # type: ignore[attr-defined]
+    hb = SCHEDULER_HEARTBEAT
     sweeps = hb.c.worker.startswith(SWEEP_PREFIX, autoescape=True)
     newest = select(hb.c.worker, hb.c.beat_at).order_by(hb.c.beat_at.desc()).limit(1)
 

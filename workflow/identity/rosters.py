@@ -13,6 +13,7 @@ from sqlmodel import col
 
 from states import Role
 from workflow.storage.models import Delegation, Person
+from workflow.storage.tables import PERSON
 
 #: Built once: every transition reads it twice (its recipients, the Reply-To).
 _ACTIVE = select(Person).where(col(Person.active)).order_by(col(Person.id))
@@ -24,7 +25,7 @@ def active_with_role(session: Session, role: str) -> list[Person]:
     return [p for p in people if role in (p.roles or [])]
 
 
-_PERSON: Any = Person.__table__  # type: ignore[attr-defined]
+_PERSON: Any = PERSON
 _ACTIVE_ROWS = (select(_PERSON.c.id, _PERSON.c.name, _PERSON.c.email, _PERSON.c.roles)
                 .where(_PERSON.c.active).order_by(_PERSON.c.id))
 

@@ -70,6 +70,7 @@ from workflow.mail.recipients import Recipient
 from workflow.mail.write import dedupe_key
 from workflow.storage.db import KEYRING_KEY, Database
 from workflow.storage.models import ActionLink, AuditEvent, Person, Response
+from workflow.storage.tables import ACTION_LINK
 
 FORCE, PCC, DEPUTY, SIGN_IN = "force", "pcc", "deputy", "sign_in"
 KINDS = (FORCE, PCC, DEPUTY, SIGN_IN)
@@ -94,7 +95,7 @@ HOURLY_LIMIT = 3
 #: What a token looks like (``token_urlsafe(32)`` gives 43 characters): anything else is
 #: unknown without a look-up.
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{32,64}")
-_TABLE: Any = ActionLink.__table__  # type: ignore[attr-defined]
+_TABLE: Any = ACTION_LINK
 _INSERT = insert(_TABLE)  # built once: its cache key is computed once, not every transition
 
 

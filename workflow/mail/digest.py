@@ -14,9 +14,10 @@ from sqlalchemy.orm import Session
 from notifications.message import Mail
 from workflow.audit.words import Action
 from workflow.storage.db import KEYRING_KEY
-from workflow.storage.models import AuditEvent, OutboxMessage
+from workflow.storage.models import OutboxMessage
+from workflow.storage.tables import AUDIT_EVENT, OUTBOX
 
-_EVENTS: Table = AuditEvent.__table__  # type: ignore[attr-defined]
+_EVENTS: Table = AUDIT_EVENT
 
 def mail_of(row: OutboxMessage | Any) -> Mail:
     """The message an outbox row holds (checked at queueing, shown and sent later); ``row``
@@ -64,7 +65,7 @@ def tampered(s: Session, rows: Sequence[Any]) -> dict[int, str]:
 def altered(s: Session, batch: int = 1000) -> dict[int, tuple[int | None, str]]:
     """Every outbox row, sent or not, that no longer matches what its MAIL_QUEUED event
     recorded: id -> (response id, why). For ``s55 audit verify``."""
-    table: Table = OutboxMessage.__table__  # type: ignore[attr-defined]
+    table: Table = OUTBOX
     c = table.c
     columns = (c.id, c.sender, c.recipient, c.reply_to, c.subject, c.body_text, c.body_html,
                c.message_id, c.created_at, c.queued_event_id, c.response_id)

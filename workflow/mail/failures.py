@@ -21,11 +21,11 @@ from workflow.mail.errors import MailError
 from workflow.mail.queue import queue_alert
 from workflow.mail.write import MAILER
 from workflow.storage.db import Database
-from workflow.storage.models import OutboxMessage
+from workflow.storage.tables import OUTBOX
 
 log = logging.getLogger("s55.mail")
 
-_T: Table = OutboxMessage.__table__  # type: ignore[attr-defined]
+_T: Table = OUTBOX
 _C = _T.c
 
 

@@ -34,10 +34,11 @@ from workflow.mail.errors import MailTestError, OutboxStateError, UnusableAddres
 from workflow.mail.recipients import reply_contact
 from workflow.storage.db import Database
 from workflow.storage.models import OutboxMessage
+from workflow.storage.tables import OUTBOX
 
 STATUSES = ("pending", "sending", "sent", "dead")
 
-_T: Table = OutboxMessage.__table__  # type: ignore[attr-defined]
+_T: Table = OUTBOX
 _C = _T.c
 _ID: Any = OutboxMessage.id  # typed Any: SQLModel column attributes confuse mypy
 

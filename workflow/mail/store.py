@@ -52,11 +52,11 @@ from workflow.mail.digest import tampered
 from workflow.mail.failures import FailedSends
 from workflow.mail.write import MAILER
 from workflow.storage.db import KEYRING_KEY, RETRY_ATTEMPTS, RETRY_SQLSTATES, Database, backoff
-from workflow.storage.models import OutboxMessage
+from workflow.storage.tables import OUTBOX
 
 log = logging.getLogger("s55.mail")
 
-_T: Table = OutboxMessage.__table__  # type: ignore[attr-defined]
+_T: Table = OUTBOX
 _C = _T.c
 _ITEM_COLUMNS = (_C.id, _C.kind, _C.sender, _C.recipient, _C.reply_to, _C.subject,
                  _C.body_text, _C.body_html, _C.message_id, _C.created_at, _C.attempts,

@@ -18,19 +18,19 @@ from workflow.identity.rosters import active_people
 from workflow.mail.prepare import LinkIssuer, Prepared, prepare_messages
 from workflow.mail.recipients import Recipient, recipients_for, reply_contact
 from workflow.storage.models import (
-    AreaForImprovement,
     InspectionReport,
     Person,
     Recommendation,
     Response,
 )
+from workflow.storage.tables import AREA_FOR_IMPROVEMENT
 
 
 def _as_dict(row: Any, names: Iterable[str]) -> dict[str, Any]:
     return {n: getattr(row, n) for n in names}
 
 
-_AFI: Any = AreaForImprovement.__table__  # type: ignore[attr-defined]
+_AFI: Any = AREA_FOR_IMPROVEMENT
 _AREAS = (select(_AFI.c.number, _AFI.c.text, _AFI.c.force_response)
           .where(_AFI.c.response_id == bindparam("rid")).order_by(_AFI.c.number))
 

@@ -18,12 +18,13 @@ from workflow.mail.digest import mail_digest, mail_of
 from workflow.mail.errors import MailError
 from workflow.mail.prepare import Prepared, prepare_alert
 from workflow.storage.models import AuditEvent, OutboxMessage
+from workflow.storage.tables import OUTBOX
 
 log = logging.getLogger("s55.mail")
 MAILER = "s55-mailer"  # the actor of delivery audit events
 
 
-_OUTBOX: Any = OutboxMessage.__table__  # type: ignore[attr-defined]
+_OUTBOX: Any = OUTBOX
 _POINT = (update(_OUTBOX).where(_OUTBOX.c.id == bindparam("oid"))
           .values(queued_event_id=bindparam("queued")))
 

@@ -1,8 +1,8 @@
 """The dashboard query behind ``s55 list``: open responses with their deadline status.
 
 Kept apart from the ORM models on purpose: ``s55 list`` is the command officers run
-most, and building the SQLModel classes costs more start-up time than the query. The
-few columns it reads are declared here as lightweight Core tables.
+most, and building the SQLModel classes costs more start-up time than the query. It
+reads the Core tables (``workflow.storage.tables``) directly.
 """
 
 from __future__ import annotations
@@ -10,27 +10,20 @@ from __future__ import annotations
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Boolean, Date, Integer, String, column, select, table
+from sqlalchemy import select
 
-from states import FINAL, PUBLISHED_STATES, State
+from states import PUBLISHED_STATES, State
 from states.deadlines import days_left, outcome_in, rag
 from states.lifecycle import WAITING_ON
 from workflow.core.clock import Clock, london_today
 from workflow.escalations.plan import next_escalations
 from workflow.reads.who_can_act import nobody_can_act
+from workflow.storage.tables import INSPECTION_REPORT, IS_OPEN, OPEN_STATES, RESPONSE
 
 if TYPE_CHECKING:
     from workflow.core.settings import Settings
     from workflow.storage.db import Database
 
-_response = table(
-    "response", column("id", Integer), column("report_id", Integer), column("state", String),
-    column("deadline", Date), column("force", String), column("force_input_due", Date),
-    column("signoff_due", Date), column("published_on", Date),
-    column("deadline_overridden", Boolean),
-)
-_report = table("inspection_report", column("id", Integer), column("title", String))
-_OPEN = sorted(s.value for s in State if s not in FINAL)
 _PUBLISHED = sorted(s.value for s in PUBLISHED_STATES)
 
 
@@ -62,20 +55,20 @@ def list_responses(db: Database, settings: Settings, clock: Clock, *, state: str
     """Open responses (or all, or one state), soonest deadline first, each with its next
     escalation under the policy (None when nothing more will fire)."""
     today = london_today(clock)
-    r, rep = _response.c, _report.c
+    r, rep = RESPONSE.c, INSPECTION_REPORT.c
     stmt = (select(r.id, r.state, r.deadline, r.force, r.force_input_due, r.signoff_due,
                    r.published_on, r.deadline_overridden, rep.title)
-            .join(_report, rep.id == r.report_id)
+            .join(INSPECTION_REPORT, rep.id == r.report_id)
             .order_by(r.deadline, r.id))
     if state is not None:
         stmt = stmt.where(r.state == State(state).value)
     elif not include_closed:
-        stmt = stmt.where(r.state.in_(_OPEN))
+        stmt = stmt.where(IS_OPEN)
     if overdue:
         stmt = stmt.where(r.deadline < today, r.published_on.is_(None),
                           r.state.not_in(_PUBLISHED))
     rows, stuck = db.query(lambda s: (s.execute(stmt).all(), nobody_can_act(s, today)))
-    upcoming = next_escalations(db, settings, clock, [x.id for x in rows if x.state in _OPEN])
+    upcoming = next_escalations(db, settings, clock, [x.id for x in rows if x.state in OPEN_STATES])
     return [
         {"id": x.id, "title": x.title, "force": x.force, "state": x.state,
          "deadline": x.deadline.isoformat(), "deadline_overridden": bool(x.deadline_overridden),

@@ -1,9 +1,8 @@
 """One response in full and its state log, read through SQLAlchemy Core (``s55 show``,
 ``s55 log``), so that the commands officers run most never build the SQLModel classes.
 
-The columns read are declared here as lightweight Core tables (as ``workflow.reads.dashboard``
-does); tests/test_reading.py checks each against the models' tables, and that ``show`` and
-``log`` say exactly what the ORM read of the same rows says.
+It reads the Core tables (``workflow.storage.tables``), the ORM classes' own; the tests
+check that ``show`` and ``log`` say exactly what the ORM read of the same rows says.
 """
 
 from __future__ import annotations
@@ -13,7 +12,7 @@ from collections.abc import Iterator, Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Date, Integer, String, Text, column, select, table
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from states import State, allowed_triggers
@@ -28,38 +27,22 @@ from workflow.documents.signoff import signed
 from workflow.reads.dashboard import status
 from workflow.reads.who_can_act import nobody_can_act
 from workflow.storage.db import Database
-from workflow.storage.types import UTCDateTime
+from workflow.storage.tables import (
+    AREA_FOR_IMPROVEMENT,
+    AUDIT_EVENT,
+    INSPECTION_REPORT,
+    PERSON,
+    RECOMMENDATION,
+    RESPONSE,
+)
 
-
-def _table(table_name: str, /, **columns: Any) -> Any:
-    return table(table_name, *(column(n, t) for n, t in columns.items()))
-
-
-RESPONSE = _table(
-    "response", id=Integer, report_id=Integer, force=String, state=String, version=Integer,
-    deadline=Date, deadline_overridden=Boolean, stated_deadline=Date, force_input_due=Date,
-    signoff_due=Date, key_findings=Text, cc_response=Text, pcc_response=Text,
-    afi_statement=Text, published_url=String, published_on=Date, portal_reference=String,
-    closed_reason=Text)
-REPORT = _table("inspection_report", id=Integer, title=String, published_on=Date,
-                publication_types=String, police_forces=String, link=String)
-RECOMMENDATION = _table("recommendation", response_id=Integer, number=Integer, text=Text,
-                        due_date=Date, directed_at=String, force_response=Text, pcc_note=Text)
-AREA = _table("area_for_improvement", response_id=Integer, number=Integer, text=Text,
-              force_response=Text)
-EVENT = _table(
-    "audit_event", id=Integer, response_id=Integer, at=UTCDateTime(), actor=String,
-    action=String, trigger=String, from_state=String, to_state=String, reason=Text,
-    payload=Text, prev_hash=String, hash=String, channel=String, account=String, host=String,
-    identity=String, on_behalf_of=String)
-PERSON = _table("person", id=Integer, name=String, email=String, roles=JSON, login=String,
-                active=Boolean)
 
 def _response(s: Session, response_id: int) -> tuple[Any, Any, list[Any]]:
     """The response row, its report's and its recommendations (``NotFoundError``)."""
-    r, rep = RESPONSE.c, REPORT.c
+    r, rep = RESPONSE.c, INSPECTION_REPORT.c
     row = s.execute(select(*r, *(c.label(f"rep__{c.name}") for c in rep))
-                    .join(REPORT, rep.id == r.report_id).where(r.id == response_id)).first()
+                    .join(INSPECTION_REPORT, rep.id == r.report_id)
+                    .where(r.id == response_id)).first()
     if row is None:
         raise NotFoundError("response", response_id)
     report = {c.name: getattr(row, f"rep__{c.name}") for c in rep}
@@ -71,8 +54,8 @@ def _response(s: Session, response_id: int) -> tuple[Any, Any, list[Any]]:
 
 def events(s: Session, response_id: int) -> list[Any]:
     """Every event of one response, oldest first (as ``workflow.audit.trail.events_for``)."""
-    e = EVENT.c
-    return list(s.execute(select(EVENT).where(e.response_id == response_id).order_by(e.id)))
+    e = AUDIT_EVENT.c
+    return list(s.execute(select(AUDIT_EVENT).where(e.response_id == response_id).order_by(e.id)))
 
 
 def viewer(s: Session, mode: str, account: str, claimed: str | None) -> Any:
@@ -131,8 +114,9 @@ def show(db: Database, clock: Clock, mode: str, account: str, response_id: int,
     def read(s: Session) -> tuple[Any, ...]:
         row, report, recs = _response(s, response_id)
         person = viewer(s, mode, account, actor)
-        a = AREA.c
-        afis = list(s.execute(select(AREA).where(a.response_id == response_id)
+        a = AREA_FOR_IMPROVEMENT.c
+        afis = list(s.execute(select(AREA_FOR_IMPROVEMENT)
+                              .where(a.response_id == response_id)
                               .order_by(a.number)))
         return row, report, recs, person, afis, events(s, response_id), \
             nobody_can_act(s, today).get(State(row.state))
@@ -216,11 +200,10 @@ def log(db: Database, response_id: int) -> list[dict[str, Any]]:
 
 def export_events(db: Database, response_id: int | None = None) -> Iterator[str]:
     """Every event (or one response's) as a JSON line, oldest first, streamed."""
-    from workflow.storage.models import AuditEvent  # the ORM only for the export
-
-    stmt = select(AuditEvent).order_by(AuditEvent.id)  # type: ignore[arg-type]
+    e = AUDIT_EVENT.c
+    stmt = select(AUDIT_EVENT).order_by(e.id)
     if response_id is not None:
-        stmt = stmt.where(AuditEvent.response_id == response_id)  # type: ignore[arg-type]
+        stmt = stmt.where(e.response_id == response_id)
     with db.read() as s:
-        for event in s.scalars(stmt.execution_options(yield_per=5000)):
+        for event in s.execute(stmt.execution_options(yield_per=5000)):
             yield json.dumps(event_dict(event), ensure_ascii=False)

@@ -11,16 +11,11 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import JSON, Boolean, Date, DateTime, Integer, column, select, table
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from states import FINAL, Role, State, triggers_from
-
-_person = table("person", column("id", Integer), column("roles", JSON),
-                column("active", Boolean))
-_delegation = table("delegation", column("pcc_id", Integer), column("deputy_id", Integer),
-                    column("starts_on", Date), column("ends_on", Date),
-                    column("revoked_at", DateTime))
+from workflow.storage.tables import DELEGATION, PERSON
 
 
 def next_step_roles(state: State) -> frozenset[Role]:
@@ -35,7 +30,7 @@ def next_step_roles(state: State) -> frozenset[Role]:
 def held_roles(session: Session, today: date) -> set[str]:
     """Roles some active person holds today (``pcc`` also through a running delegation
     whose PCC and deputy are both active)."""
-    p, d = _person.c, _delegation.c
+    p, d = PERSON.c, DELEGATION.c
     people = session.execute(select(p.id, p.roles, p.active)).all()
     active = {row.id: set(row.roles or ()) for row in people if row.active}
     held = set().union(*active.values()) if active else set()

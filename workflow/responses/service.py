@@ -45,6 +45,7 @@ from workflow.identity.rosters import delegation_for
 from workflow.storage.db import Database
 from workflow.storage.loading import Loaded, read
 from workflow.storage.models import AuditEvent, Person, Response
+from workflow.storage.tables import RESPONSE
 
 __all__ = ["Workflow", "bump", "check_version", "require_role"]
 
@@ -73,7 +74,7 @@ def check_version(loaded: Loaded, expected_version: int | None) -> None:
         raise StaleVersionError(row.id or 0, expected_version, row.version)
 
 
-_RESPONSE: Any = Response.__table__  # type: ignore[attr-defined]
+_RESPONSE: Any = RESPONSE
 
 
 @lru_cache(maxsize=64)

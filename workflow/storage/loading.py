@@ -14,6 +14,7 @@ from states.guards import RecommendationView, Snapshot
 from workflow.core.errors import NotFoundError
 from workflow.storage.models import InspectionReport, Recommendation, Response
 from workflow.storage.rows import built
+from workflow.storage.tables import INSPECTION_REPORT, RECOMMENDATION, RESPONSE
 
 
 @dataclass(frozen=True)
@@ -58,9 +59,9 @@ def load(session: Session, response_id: int) -> Loaded:
 
 
 # The same reads in Core (column names are the models' attribute names).
-_R: Any = Response.__table__  # type: ignore[attr-defined]
-_I: Any = InspectionReport.__table__  # type: ignore[attr-defined]
-_C: Any = Recommendation.__table__  # type: ignore[attr-defined]
+_R: Any = RESPONSE
+_I: Any = INSPECTION_REPORT
+_C: Any = RECOMMENDATION
 _SPLIT = len(_R.c)
 _READ = (select(*_R.c, *_I.c).join_from(_R, _I, _I.c.id == _R.c.report_id)
          .where(_R.c.id == bindparam("rid")))

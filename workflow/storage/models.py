@@ -1,7 +1,11 @@
-"""Database tables (SQLModel). Input is validated before it reaches these (sqlmodel #52).
+"""The ORM classes (SQLModel), each declared over its table in ``workflow.storage.tables``.
 
-Times are stored in UTC and come back timezone-aware on every backend (``UTCDateTime``);
-dates (deadlines, due dates) are plain calendar dates in Europe/London.
+A class names its table (``__table__``) and maps each of its attributes to that table's
+own column (``column``): the ORM adds no column, type, key or index of its own. A column
+the table gains is mapped at once (loaded, and given its default on insert); the class
+names it (one typed line) only where the ORM code sets it or reads it typed, and a test
+holds every such annotation to its column's type, nullability and default. Input is
+validated before it reaches these classes (sqlmodel #52).
 """
 
 from __future__ import annotations
@@ -9,271 +13,268 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import (
-    JSON,
-    Column,
-    Index,
-    Text,
-    UniqueConstraint,
-    true,
-)
+from sqlalchemy import Column, ColumnDefault
 from sqlmodel import Field, SQLModel
 
-from workflow.storage.types import UTCDateTime
+from workflow.storage import tables as t
 
 
-def utc_column(*, nullable: bool = False, index: bool = False) -> Any:
-    default: Any = None if nullable else ...
-    return Field(default=default, sa_column=Column(UTCDateTime(), nullable=nullable, index=index))
+def column(col: Column[Any]) -> Any:
+    """The field mapped to ``col``, a column of the class's ``__table__``.
+
+    Its default is the column's: the column's own default where it has one; else None
+    where the database allows or fills it (a nullable column, the autoincrement key);
+    otherwise the field is required. SQLAlchemy's declarative mapping takes a class
+    attribute that is already a column of ``__table__`` as the mapping of that column,
+    and sqlmodel hands ``sa_column`` to it unchanged.
+    """
+    default: Any = ...
+    if isinstance(col.default, ColumnDefault) and col.default.is_scalar:
+        default = col.default.arg
+    elif col.nullable or col is col.table.autoincrement_column:
+        default = None
+    return Field(default=default, sa_column=col)
 
 
-def text_column(*, nullable: bool = True) -> Any:
-    return Field(default=None, sa_column=Column(Text, nullable=nullable))
+_p = t.PERSON.c
 
 
 class Person(SQLModel, table=True):
     """Someone who acts in or hears from s55. Never deleted (events name them): disabled."""
 
-    __tablename__ = "person"
+    __table__ = t.PERSON
 
-    id: int | None = Field(default=None, primary_key=True)
-    name: str
-    email: str = Field(sa_column_kwargs={"unique": True}, max_length=254)
-    roles: list[str] = Field(sa_column=Column(JSON, nullable=False))
-    created_at: datetime = utc_column()
-    #: The operating-system account that is this person under S55_IDENTITY=os.
-    login: str | None = Field(default=None, max_length=64, unique=True)
-    active: bool = Field(default=True, sa_column_kwargs={"server_default": true()})
+    id: int | None = column(_p.id)
+    name: str = column(_p.name)
+    email: str = column(_p.email)
+    roles: list[str] = column(_p.roles)
+    created_at: datetime = column(_p.created_at)
+    login: str | None = column(_p.login)
+    active: bool = column(_p.active)
+
+
+_re = t.RETIRED_EMAIL.c
 
 
 class RetiredEmail(SQLModel, table=True):
     """An address a person used before: never given to anyone else."""
 
-    __tablename__ = "retired_email"
+    __table__ = t.RETIRED_EMAIL
 
-    email: str = Field(primary_key=True, max_length=254)
-    person_id: int = Field(foreign_key="person.id", index=True)
-    retired_at: datetime = utc_column()
+    email: str = column(_re.email)
+    person_id: int = column(_re.person_id)
+    retired_at: datetime = column(_re.retired_at)
+
+
+_d = t.DELEGATION.c
 
 
 class Delegation(SQLModel, table=True):
-    """A PCC's arrangement for a deputy to sign off in their place for a period (PRSRA
-    2011 s18); the days are Europe/London calendar days, both ends included."""
+    """A PCC's arrangement for a deputy to sign off in their place for a period."""
 
-    __tablename__ = "delegation"
+    __table__ = t.DELEGATION
 
-    id: int | None = Field(default=None, primary_key=True)
-    pcc_id: int = Field(foreign_key="person.id", index=True)
-    deputy_id: int = Field(foreign_key="person.id", index=True)
-    starts_on: date
-    ends_on: date
-    reason: str = Field(sa_column=Column(Text, nullable=False))
-    created_at: datetime = utc_column()
-    revoked_at: datetime | None = utc_column(nullable=True)
-    revoke_reason: str | None = text_column()
+    id: int | None = column(_d.id)
+    pcc_id: int = column(_d.pcc_id)
+    deputy_id: int = column(_d.deputy_id)
+    starts_on: date = column(_d.starts_on)
+    ends_on: date = column(_d.ends_on)
+    reason: str = column(_d.reason)
+    created_at: datetime = column(_d.created_at)
+    revoked_at: datetime | None = column(_d.revoked_at)
+    revoke_reason: str | None = column(_d.revoke_reason)
+
+
+_ir = t.INSPECTION_REPORT.c
 
 
 class InspectionReport(SQLModel, table=True):
-    __tablename__ = "inspection_report"
-    __table_args__ = (Index("ix_report_title_published", "title", "published_on"),)
+    """An HMICFRS inspection report, as published."""
 
-    id: int | None = Field(default=None, primary_key=True)
-    title: str
-    published_on: date
-    publication_types: str = ""
-    police_forces: str = ""
-    link: str = ""
-    link_label: str = ""  # the link's text as the OPCC published it
-    created_at: datetime = utc_column()
+    __table__ = t.INSPECTION_REPORT
+
+    id: int | None = column(_ir.id)
+    title: str = column(_ir.title)
+    published_on: date = column(_ir.published_on)
+    publication_types: str = column(_ir.publication_types)
+    police_forces: str = column(_ir.police_forces)
+    link: str = column(_ir.link)
+    link_label: str = column(_ir.link_label)
+    created_at: datetime = column(_ir.created_at)
+
+
+_r = t.RESPONSE.c
 
 
 class Response(SQLModel, table=True):
     """One OPCC's Section 55 response to one inspection report."""
 
-    __tablename__ = "response"
-    __table_args__ = (
-        UniqueConstraint("report_id", "force", name="uq_response_report_force"),
-        Index("ix_response_open_deadline", "state", "deadline"),
-    )
+    __table__ = t.RESPONSE
 
-    id: int | None = Field(default=None, primary_key=True)
-    report_id: int = Field(foreign_key="inspection_report.id", index=True)
-    force: str
-    state: str = Field(default="draft", max_length=32)
-    version: int = 1
-    deadline: date  # s55(5A) last day (publication + 55), unless overridden
-    deadline_overridden: bool = False
-    stated_deadline: date | None = None  # what an imported document said, if it differed
-    force_input_due: date | None = None  # s55(4): set by request_force_input
-    signoff_due: date
-    key_findings: str | None = text_column()
-    cc_response: str | None = text_column()  # the Chief Constable's overall response
-    pcc_response: str | None = text_column()
-    afi_statement: str | None = text_column()  # e.g. "There are no areas for improvement made."
-    recommendations_intro: str | None = text_column()  # "Eight recommendations are made ..."
-    published_url: str | None = None
-    published_on: date | None = None
-    portal_reference: str | None = None
-    closed_reason: str | None = text_column()
-    created_at: datetime = utc_column()
-    updated_at: datetime = utc_column()
+    id: int | None = column(_r.id)
+    report_id: int = column(_r.report_id)
+    force: str = column(_r.force)
+    state: str = column(_r.state)
+    version: int = column(_r.version)
+    deadline: date = column(_r.deadline)
+    deadline_overridden: bool = column(_r.deadline_overridden)
+    stated_deadline: date | None = column(_r.stated_deadline)
+    force_input_due: date | None = column(_r.force_input_due)
+    signoff_due: date = column(_r.signoff_due)
+    key_findings: str | None = column(_r.key_findings)
+    cc_response: str | None = column(_r.cc_response)
+    pcc_response: str | None = column(_r.pcc_response)
+    afi_statement: str | None = column(_r.afi_statement)
+    recommendations_intro: str | None = column(_r.recommendations_intro)
+    published_url: str | None = column(_r.published_url)
+    published_on: date | None = column(_r.published_on)
+    portal_reference: str | None = column(_r.portal_reference)
+    closed_reason: str | None = column(_r.closed_reason)
+    created_at: datetime = column(_r.created_at)
+    updated_at: datetime = column(_r.updated_at)
+
+
+_rec = t.RECOMMENDATION.c
 
 
 class Recommendation(SQLModel, table=True):
-    __tablename__ = "recommendation"
-    __table_args__ = (UniqueConstraint("response_id", "number", name="uq_recommendation_number"),)
+    """A recommendation of the report, with the force's response to it."""
 
-    id: int | None = Field(default=None, primary_key=True)
-    response_id: int = Field(foreign_key="response.id", index=True)
-    number: int  # exactly as published (Norfolk: 1, 2, 3, 4, 8); never renumbered
-    text: str = Field(sa_column=Column(Text, nullable=False))
-    due_date: date | None = None
-    directed_at: str = "chief constables"
-    force_response: str | None = text_column()
-    pcc_note: str | None = text_column()  # s55(5B) explanation where the force's is absent
+    __table__ = t.RECOMMENDATION
+
+    id: int | None = column(_rec.id)
+    response_id: int = column(_rec.response_id)
+    number: int = column(_rec.number)
+    text: str = column(_rec.text)
+    due_date: date | None = column(_rec.due_date)
+    directed_at: str = column(_rec.directed_at)
+    force_response: str | None = column(_rec.force_response)
+    pcc_note: str | None = column(_rec.pcc_note)
+
+
+_afi = t.AREA_FOR_IMPROVEMENT.c
 
 
 class AreaForImprovement(SQLModel, table=True):
-    __tablename__ = "area_for_improvement"
-    __table_args__ = (UniqueConstraint("response_id", "number", name="uq_afi_number"),)
+    """An area for improvement of the report, with the force's response to it."""
 
-    id: int | None = Field(default=None, primary_key=True)
-    response_id: int = Field(foreign_key="response.id", index=True)
-    number: int
-    text: str = Field(sa_column=Column(Text, nullable=False))
-    force_response: str | None = text_column()
+    __table__ = t.AREA_FOR_IMPROVEMENT
+
+    id: int | None = column(_afi.id)
+    response_id: int = column(_afi.response_id)
+    number: int = column(_afi.number)
+    text: str = column(_afi.text)
+    force_response: str | None = column(_afi.force_response)
+
+
+_e = t.AUDIT_EVENT.c
 
 
 class AuditEvent(SQLModel, table=True):
     """Append-only and hash-chained; the database refuses UPDATE and DELETE (triggers)."""
 
-    __tablename__ = "audit_event"
+    __table__ = t.AUDIT_EVENT
 
-    id: int | None = Field(default=None, primary_key=True)
-    response_id: int | None = Field(default=None, index=True)
-    at: datetime = utc_column()
-    actor: str
-    action: str = Field(max_length=40)
-    trigger: str | None = None
-    from_state: str | None = None
-    to_state: str | None = None
-    reason: str | None = text_column()
-    payload: str = Field(sa_column=Column(Text, nullable=False))  # canonical JSON
-    prev_hash: str = Field(max_length=64)
-    hash: str = Field(max_length=64, sa_column_kwargs={"unique": True})
-    # Provenance (migration 0003; NULL on events written before it): how the event came
-    # in (cli, scheduler, dispatcher, web), the operating-system account and host that
-    # wrote it, how the actor is known (os, claimed, system), whom the actor acted for.
-    channel: str | None = Field(default=None, max_length=16)
-    account: str | None = Field(default=None, max_length=64)
-    host: str | None = Field(default=None, max_length=255)
-    identity: str | None = Field(default=None, max_length=16)
-    on_behalf_of: str | None = Field(default=None, max_length=254)
-    # The keyed chain (migration 0006; NULL where no audit key was configured): the id of
-    # the key and the HMAC-SHA256 of ``hash`` under it (workflow.keys.audit_key).
-    key_id: str | None = Field(default=None, max_length=16)
-    mac: str | None = Field(default=None, max_length=64)
+    id: int | None = column(_e.id)
+    response_id: int | None = column(_e.response_id)
+    at: datetime = column(_e.at)
+    actor: str = column(_e.actor)
+    action: str = column(_e.action)
+    trigger: str | None = column(_e.trigger)
+    from_state: str | None = column(_e.from_state)
+    to_state: str | None = column(_e.to_state)
+    reason: str | None = column(_e.reason)
+    payload: str = column(_e.payload)
+    prev_hash: str = column(_e.prev_hash)
+    hash: str = column(_e.hash)
+    channel: str | None = column(_e.channel)
+    account: str | None = column(_e.account)
+    host: str | None = column(_e.host)
+    identity: str | None = column(_e.identity)
+    on_behalf_of: str | None = column(_e.on_behalf_of)
+    key_id: str | None = column(_e.key_id)
+    mac: str | None = column(_e.mac)
+
+
+_o = t.OUTBOX.c
 
 
 class OutboxMessage(SQLModel, table=True):
     """Mail written in the same transaction as the event that caused it."""
 
-    __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
+    __table__ = t.OUTBOX
 
-    id: int | None = Field(default=None, primary_key=True)
-    event_id: int = Field(foreign_key="audit_event.id", index=True)
-    response_id: int | None = Field(default=None, index=True)
-    dedupe_key: str = Field(sa_column_kwargs={"unique": True}, max_length=200)
-    message_id: str = Field(max_length=250)  # stable, derived from the dedupe key
-    kind: str = Field(max_length=60)  # template name, e.g. "request_force_input"
-    sender: str
-    recipient: str = Field(max_length=254)  # one row per recipient: one refusal spares the rest
-    # Stored, not looked up at sending: the message sent is the one queued.
-    reply_to: str | None = Field(default=None, max_length=254)
-    # The MAIL_QUEUED event that recorded this message's digest (migration 0007): the
-    # dispatcher sends only a row that still matches it (workflow.mail.queue.mail_digest).
-    queued_event_id: int | None = None
-    subject: str
-    body_text: str = Field(sa_column=Column(Text, nullable=False))
-    body_html: str = Field(sa_column=Column(Text, nullable=False))
-    status: str = Field(default="pending", max_length=16)  # pending | sending | sent | dead
-    attempts: int = 0
-    next_attempt_at: datetime = utc_column()
-    claimed_by: str | None = None
-    claimed_until: datetime | None = utc_column(nullable=True)
-    last_error: str | None = text_column()
-    created_at: datetime = utc_column()
-    sent_at: datetime | None = utc_column(nullable=True)
+    id: int | None = column(_o.id)
+    event_id: int = column(_o.event_id)
+    response_id: int | None = column(_o.response_id)
+    dedupe_key: str = column(_o.dedupe_key)
+    message_id: str = column(_o.message_id)
+    kind: str = column(_o.kind)
+    sender: str = column(_o.sender)
+    recipient: str = column(_o.recipient)
+    reply_to: str | None = column(_o.reply_to)
+    queued_event_id: int | None = column(_o.queued_event_id)
+    subject: str = column(_o.subject)
+    body_text: str = column(_o.body_text)
+    body_html: str = column(_o.body_html)
+    status: str = column(_o.status)
+    attempts: int = column(_o.attempts)
+    next_attempt_at: datetime = column(_o.next_attempt_at)
+    claimed_by: str | None = column(_o.claimed_by)
+    claimed_until: datetime | None = column(_o.claimed_until)
+    last_error: str | None = column(_o.last_error)
+    created_at: datetime = column(_o.created_at)
+    sent_at: datetime | None = column(_o.sent_at)
+
+
+_al = t.ACTION_LINK.c
 
 
 class ActionLink(SQLModel, table=True):
-    """A personal single-use link mailed to a person (issue 13): only the SHA-256 of its
-    token is stored, never the token. ``kind`` says what it may do (``force``, ``pcc``,
-    ``sign_in``); it acts on ``response_id`` while the response stays in ``state``, which it
-    was in at ``version`` when the link was issued by audit event ``event_id`` (a later
-    transition event of the response supersedes it and says who moved it, and when)."""
+    """A personal single-use link mailed to a person (only its token's hash is stored)."""
 
-    __tablename__ = "action_link"
-    __table_args__ = (Index("ix_action_link_person_issued", "person_id", "issued_at"),)
+    __table__ = t.ACTION_LINK
 
-    id: int | None = Field(default=None, primary_key=True)
-    token_hash: str = Field(max_length=64, sa_column_kwargs={"unique": True})
-    person_id: int = Field(foreign_key="person.id")  # the index above covers look-ups
-    response_id: int | None = Field(default=None, foreign_key="response.id", index=True)
-    kind: str = Field(max_length=16)  # force | pcc | sign_in
-    origin: str = Field(max_length=16)  # mail (asked to act) | resend | sign_in
-    state: str | None = Field(default=None, max_length=32)  # the response's, when issued
-    version: int | None = None  # the response's version when issued
-    event_id: int | None = Field(default=None, foreign_key="audit_event.id")
-    issued_at: datetime = utc_column()
-    expires_at: datetime = utc_column()
-    used_at: datetime | None = utc_column(nullable=True)
+    id: int | None = column(_al.id)
+    token_hash: str = column(_al.token_hash)
+    person_id: int = column(_al.person_id)
+    response_id: int | None = column(_al.response_id)
+    kind: str = column(_al.kind)
+    origin: str = column(_al.origin)
+    state: str | None = column(_al.state)
+    version: int | None = column(_al.version)
+    event_id: int | None = column(_al.event_id)
+    issued_at: datetime = column(_al.issued_at)
+    expires_at: datetime = column(_al.expires_at)
+    used_at: datetime | None = column(_al.used_at)
+
+
+_f = t.ESCALATION_FIRING.c
 
 
 class EscalationFiring(SQLModel, table=True):
-    """One (response, rule, occurrence) of the escalation policy, fired or superseded.
+    """One (response, rule, occurrence) of the escalation policy, fired or superseded."""
 
-    The unique constraint is what makes an escalation fire once, whatever the number of
-    scheduler processes: the claim is an INSERT ... ON CONFLICT DO NOTHING in the same
-    transaction as the audit event and the outbox mail.
-    """
+    __table__ = t.ESCALATION_FIRING
 
-    __tablename__ = "escalation_firing"
-    __table_args__ = (
-        UniqueConstraint("response_id", "rule_id", "occurrence", name="uq_escalation_firing"),
-    )
+    id: int | None = column(_f.id)
+    response_id: int = column(_f.response_id)
+    rule_id: str = column(_f.rule_id)
+    occurrence: int = column(_f.occurrence)
+    due_on: date = column(_f.due_on)
+    fired_at: datetime = column(_f.fired_at)
+    status: str = column(_f.status)
+    event_id: int | None = column(_f.event_id)
 
-    id: int | None = Field(default=None, primary_key=True)
-    response_id: int = Field(foreign_key="response.id")  # the unique index covers look-ups
-    rule_id: str = Field(max_length=60)
-    occurrence: int = 0
-    due_on: date  # the local day the rule was due
-    fired_at: datetime = utc_column()
-    status: str = Field(max_length=16)  # fired | superseded
-    event_id: int | None = Field(default=None, foreign_key="audit_event.id")
+
+_h = t.SCHEDULER_HEARTBEAT.c
 
 
 class SchedulerHeartbeat(SQLModel, table=True):
-    """One row per daemon process, beaten while it runs, and one per host for ``s55
-    escalations sweep`` (worker ``sweep@HOST``, beaten when a sweep ends); ``s55 doctor``
-    reads it."""
+    """One scheduler process's (or one host's sweeps') last sign of life."""
 
-    __tablename__ = "scheduler_heartbeat"
+    __table__ = t.SCHEDULER_HEARTBEAT
 
-    worker: str = Field(primary_key=True, max_length=200)
-    started_at: datetime = utc_column()
-    beat_at: datetime = utc_column(index=True)
-
-
-
-# Every open response and every date the escalation planner needs, in a partial index:
-# the planner reads the few hundred open rows without touching the 100,000 finished ones
-# (after ANALYZE, SQLite would otherwise scan the table for a 5-of-7-states IN list).
-# Its WHERE (``OPEN_STATES_SQL``) is written by migration 0002, which is the schema; it
-# is not repeated here as ``sqlite_where``/``postgresql_where``, which would make every
-# process load SQLAlchemy's PostgreSQL dialect (~20 ms) to build these classes, SQLite
-# or not. Autogenerate does not compare an index's WHERE: tests/test_migrations.py
-# checks that the database's index has exactly this one, on both backends.
-Index("ix_response_open", "state", "deadline", "published_on", "force_input_due",
-      "signoff_due", "id", _table=Response.__table__)  # type: ignore[attr-defined]
+    worker: str = column(_h.worker)
+    started_at: datetime = column(_h.started_at)
+    beat_at: datetime = column(_h.beat_at)

@@ -23,17 +23,18 @@ import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import text
+from sqlalchemy import bindparam, select
 
 from workflow.assurance import replay
 from workflow.audit import trail
 from workflow.core.clock import LONDON, Clock
 from workflow.keys.audit_key import Keyring
 from workflow.storage.db import Database
+from workflow.storage.tables import AUDIT_EVENT
 
 #: How old the last full check may be before a page load runs the next one.
 FULL_EVERY = timedelta(hours=1)
-_HASH_OF = text("SELECT hash FROM audit_event WHERE id = :id")
+_HASH_OF = select(AUDIT_EVENT.c.hash).where(AUDIT_EVENT.c.id == bindparam("id"))
 
 
 @dataclass(frozen=True)

@@ -1,15 +1,17 @@
-"""Alembic environment: s55 always passes an open connection (see workflow/schema.py)."""
+"""Alembic environment: s55 always passes an open connection (see workflow/storage/schema.py).
+
+``target_metadata`` is the one description of the tables (``workflow.storage.tables``),
+which autogenerate compares a database with.
+"""
 
 from alembic import context
-from sqlmodel import SQLModel
 
-import workflow.storage.models  # noqa: F401  (registers the tables on SQLModel.metadata)
+from workflow.storage.tables import METADATA
 
-target_metadata = SQLModel.metadata
 connection = context.config.attributes["connection"]
 context.configure(
     connection=connection,
-    target_metadata=target_metadata,
+    target_metadata=METADATA,
     render_as_batch=connection.dialect.name == "sqlite",  # SQLite ALTER goes through copies
     compare_type=True,
 )

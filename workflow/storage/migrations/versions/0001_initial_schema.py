@@ -11,7 +11,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-import workflow.storage.models
+import workflow.storage.types
 
 revision: str = "0001"
 down_revision: str | None = None
@@ -25,7 +25,7 @@ def upgrade() -> None:
         "audit_event",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("response_id", sa.Integer(), nullable=True),
-        sa.Column("at", workflow.storage.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("at", workflow.storage.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("actor", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
         sa.Column("action", sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
         sa.Column("trigger", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
@@ -52,7 +52,7 @@ def upgrade() -> None:
         sa.Column("police_forces", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
         sa.Column("link", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
         sa.Column("link_label", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
-        sa.Column("created_at", workflow.storage.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", workflow.storage.types.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id"),
     )
     with op.batch_alter_table("inspection_report", schema=None) as batch_op:
@@ -64,7 +64,7 @@ def upgrade() -> None:
         sa.Column("name", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
         sa.Column("email", sqlmodel.sql.sqltypes.AutoString(length=254), nullable=False),
         sa.Column("roles", sa.JSON(), nullable=False),
-        sa.Column("created_at", workflow.storage.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", workflow.storage.types.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("email"),
     )
@@ -83,12 +83,12 @@ def upgrade() -> None:
         sa.Column("body_html", sa.Text(), nullable=False),
         sa.Column("status", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
-        sa.Column("next_attempt_at", workflow.storage.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("next_attempt_at", workflow.storage.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("claimed_by", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
-        sa.Column("claimed_until", workflow.storage.models.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("claimed_until", workflow.storage.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column("last_error", sa.Text(), nullable=True),
-        sa.Column("created_at", workflow.storage.models.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("sent_at", workflow.storage.models.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", workflow.storage.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("sent_at", workflow.storage.types.UTCDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["event_id"],
             ["audit_event.id"],
@@ -122,8 +122,8 @@ def upgrade() -> None:
         sa.Column("published_on", sa.Date(), nullable=True),
         sa.Column("portal_reference", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
         sa.Column("closed_reason", sa.Text(), nullable=True),
-        sa.Column("created_at", workflow.storage.models.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", workflow.storage.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", workflow.storage.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", workflow.storage.types.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["report_id"],
             ["inspection_report.id"],

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-import workflow.storage.models
+import workflow.storage.types
 
 revision: str = "0002"
 down_revision: str | None = "0001"
@@ -28,8 +28,8 @@ def upgrade() -> None:
     op.create_table(
         "scheduler_heartbeat",
         sa.Column("worker", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
-        sa.Column("started_at", workflow.storage.models.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("beat_at", workflow.storage.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("started_at", workflow.storage.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("beat_at", workflow.storage.types.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("worker"),
     )
     with op.batch_alter_table("scheduler_heartbeat", schema=None) as batch_op:
@@ -45,7 +45,7 @@ def upgrade() -> None:
         sa.Column("rule_id", sqlmodel.sql.sqltypes.AutoString(length=60), nullable=False),
         sa.Column("occurrence", sa.Integer(), nullable=False),
         sa.Column("due_on", sa.Date(), nullable=False),
-        sa.Column("fired_at", workflow.storage.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("fired_at", workflow.storage.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("status", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
         sa.Column("event_id", sa.Integer(), nullable=True),
         sa.ForeignKeyConstraint(["event_id"], ["audit_event.id"]),
@@ -54,7 +54,8 @@ def upgrade() -> None:
         sa.UniqueConstraint("response_id", "rule_id", "occurrence", name="uq_escalation_firing"),
     )
 
-    # Open responses only, with every date the escalation planner reads (see models.py).
+    # Open responses only, with every date the escalation planner reads
+    # (see workflow/storage/tables.py).
     with op.batch_alter_table("response", schema=None) as batch_op:
         batch_op.create_index(
             "ix_response_open",

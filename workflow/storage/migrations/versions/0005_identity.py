@@ -11,7 +11,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-import workflow.storage.models
+import workflow.storage.types
 
 revision: str = "0005"
 down_revision: str | None = "0004"
@@ -41,7 +41,7 @@ def upgrade() -> None:
         "retired_email",
         sa.Column("email", sqlmodel.sql.sqltypes.AutoString(length=254), nullable=False),
         sa.Column("person_id", sa.Integer(), nullable=False),
-        sa.Column("retired_at", workflow.storage.models.UTCDateTime(timezone=True),
+        sa.Column("retired_at", workflow.storage.types.UTCDateTime(timezone=True),
                   nullable=False),
         sa.ForeignKeyConstraint(["person_id"], ["person.id"]),
         sa.PrimaryKeyConstraint("email"),
@@ -58,9 +58,9 @@ def upgrade() -> None:
         sa.Column("starts_on", sa.Date(), nullable=False),
         sa.Column("ends_on", sa.Date(), nullable=False),
         sa.Column("reason", sa.Text(), nullable=False),
-        sa.Column("created_at", workflow.storage.models.UTCDateTime(timezone=True),
+        sa.Column("created_at", workflow.storage.types.UTCDateTime(timezone=True),
                   nullable=False),
-        sa.Column("revoked_at", workflow.storage.models.UTCDateTime(timezone=True),
+        sa.Column("revoked_at", workflow.storage.types.UTCDateTime(timezone=True),
                   nullable=True),
         sa.Column("revoke_reason", sa.Text(), nullable=True),
         sa.ForeignKeyConstraint(["deputy_id"], ["person.id"]),

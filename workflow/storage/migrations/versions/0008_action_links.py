@@ -11,7 +11,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-import workflow.storage.models
+import workflow.storage.types
 
 revision: str = "0008"
 down_revision: str | None = "0007"
@@ -31,11 +31,11 @@ def upgrade() -> None:
         sa.Column("state", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True),
         sa.Column("version", sa.Integer(), nullable=True),
         sa.Column("event_id", sa.Integer(), nullable=True),
-        sa.Column("issued_at", workflow.storage.models.UTCDateTime(timezone=True),
+        sa.Column("issued_at", workflow.storage.types.UTCDateTime(timezone=True),
                   nullable=False),
-        sa.Column("expires_at", workflow.storage.models.UTCDateTime(timezone=True),
+        sa.Column("expires_at", workflow.storage.types.UTCDateTime(timezone=True),
                   nullable=False),
-        sa.Column("used_at", workflow.storage.models.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("used_at", workflow.storage.types.UTCDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(["event_id"], ["audit_event.id"]),
         sa.ForeignKeyConstraint(["person_id"], ["person.id"]),
         sa.ForeignKeyConstraint(["response_id"], ["response.id"]),
