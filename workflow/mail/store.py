@@ -37,7 +37,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, and_, or_, select, update
+from sqlalchemy import Table, and_, bindparam, or_, select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
@@ -61,6 +61,16 @@ _C = _T.c
 _ITEM_COLUMNS = (_C.id, _C.kind, _C.sender, _C.recipient, _C.reply_to, _C.subject,
                  _C.body_text, _C.body_html, _C.message_id, _C.created_at, _C.attempts,
                  _C.response_id, _C.queued_event_id, _C.dedupe_key)
+
+
+# "Sent", if the row is still ours: besides a row ``sending`` under our claim it matches
+# the row our own earlier run already made ``sent`` (``_SentWriter`` says why).
+_MARK_SENT = (update(OUTBOX)
+              .where(_C.id == bindparam("oid"), _C.claimed_by == bindparam("worker"),
+                     or_(_C.status == "sending",
+                         and_(_C.status == "sent", _C.sent_at == bindparam("at"))))
+              .values(status="sent", sent_at=bindparam("at"), attempts=bindparam("tries")))
+_MARK_SENT_PARAMS = ("oid", "worker", "at", "tries")
 
 
 def _sent_event(item: OutboxItem, *, worker: str, now: datetime, by: Provenance,
@@ -97,10 +107,12 @@ class _SentWriter:
         dialect = db.engine.dialect
         self._errors = dialect.loaded_dbapi.Error
         self._at = _C.sent_at.type.bind_processor(dialect) or (lambda value: value)
-        m = "?" if dialect.paramstyle == "qmark" else "%s"
-        self.sql = (f"UPDATE outbox SET status = 'sent', sent_at = {m}, attempts = {m} "
-                    f"WHERE id = {m} AND claimed_by = {m} AND (status = 'sending' OR "
-                    f"(status = 'sent' AND sent_at = {m}))")
+        compiled = _MARK_SENT.compile(dialect=dialect)
+        self.sql = compiled.string
+        # The statement's own constants, and the order of its parameters where the driver
+        # takes them by position (SQLite) rather than by name (psycopg).
+        self._constants = compiled.construct_params(dict.fromkeys(_MARK_SENT_PARAMS))
+        self._order = compiled.positiontup
         self.raw: Any = None  # connected by the first ``mark``, again after a loss
         self.cursor: Any = None
 
@@ -126,8 +138,9 @@ class _SentWriter:
         Raises:
             DatabaseError: the connection was lost on every attempt.
         """
-        at = self._at(now)
-        params = (at, item.attempts + 1, item.id, worker, at)
+        values = {**self._constants, "oid": item.id, "worker": worker, "at": self._at(now),
+                  "tries": item.attempts + 1}
+        params = tuple(values[k] for k in self._order) if self._order else values
         for attempt in range(1, RETRY_ATTEMPTS + 1):
             try:
                 if self.cursor is None:
