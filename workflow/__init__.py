@@ -8,7 +8,7 @@ reads every import and holds this list to it):
 
     core          errors, the clock, settings, dates, working days, input checks, files
     keys          the secrets kept outside the database: the audit key, link tokens, web secret
-    storage       the engine and sessions, the tables (described once), the migrations
+    storage       the engine and sessions, the tables, the schema and its migrations
     audit         the append-only, chained and signed event log, and its words
     identity      who is acting: an OS account or a claim, always an active person; rosters
     documents     the published layout: reading, rendering and fingerprinting a response
