@@ -61,6 +61,9 @@ class Provenance:
     host: str
     identity: str = Identity.SYSTEM
     on_behalf_of: str | None = None
+    #: The personal link that authorised a web act: its id goes into the event's payload
+    #: (``"link"``), inside the hash and the signature.
+    link: int | None = None
 
     @classmethod
     def here(cls, channel: Channel | str, identity: Identity | str = Identity.SYSTEM
@@ -73,6 +76,9 @@ class Provenance:
 
     def acting_for(self, email: str | None) -> Provenance:
         return replace(self, on_behalf_of=email)
+
+    def through_link(self, link_id: int | None) -> Provenance:
+        return replace(self, link=link_id)
 
     @classmethod
     def of(cls, event: AuditEvent) -> Provenance:
@@ -100,10 +106,13 @@ def chain_hash(prev_hash: str, fields: tuple[Any, ...]) -> str:
 def _row(spec: Mapping[str, Any]) -> dict[str, Any]:
     """The stored columns of an event, before it is chained (``append``'s keywords)."""
     by: Provenance = spec["by"]
+    payload = spec.get("payload")
+    if by.link is not None:
+        payload = {**(payload or {}), "link": by.link}
     return {"response_id": spec.get("response_id"), "at": spec["at"].astimezone(UTC),
             "actor": spec["actor"], "action": str(spec["action"]), "trigger": spec.get("trigger"),
             "from_state": spec.get("from_state"), "to_state": spec.get("to_state"),
-            "reason": spec.get("reason"), "payload": canonical_payload(spec.get("payload")),
+            "reason": spec.get("reason"), "payload": canonical_payload(payload),
             "channel": by.channel, "account": by.account, "host": by.host,
             "identity": str(by.identity), "on_behalf_of": by.on_behalf_of}
 
@@ -203,6 +212,20 @@ def append_many(session: Session, events: Sequence[Mapping[str, Any]]) -> None:
     # row on SQLite, which costs more than everything else here together.
     session.execute(insert(_TABLE), rows)
     session.info[_HEAD_KEY] = prev
+
+
+def authentic(event: AuditEvent, ring: Keyring) -> str | None:
+    """None when one stored event is as s55 wrote it: its hash recomputed from its fields
+    (and the hash before it), and its HMAC under the audit key; else why not. For a single
+    event a decision rests on (a link's issuing event), without walking the chain."""
+    fields: tuple[Any, ...] = (
+        event.response_id, _at_text(event.at.astimezone(UTC)), event.actor, event.action,
+        event.trigger, event.from_state, event.to_state, event.reason, event.payload)
+    if event.channel is not None:  # events before migration 0003 hashed nine fields
+        fields += tuple(getattr(event, c) for c in PROVENANCE_COLUMNS)
+    if chain_hash(event.prev_hash, fields) != event.hash:
+        return "its content does not match its hash"
+    return ring.check(event.key_id, event.hash, event.mac)
 
 
 def events_for(session: Session, response_id: int) -> list[AuditEvent]:

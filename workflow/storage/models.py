@@ -148,6 +148,9 @@ class AuditEvent(SQLModel, table=True):
     """Append-only and hash-chained; the database refuses UPDATE and DELETE (triggers)."""
 
     __tablename__ = "audit_event"
+    # The events of one kind after a given one (migration 0009): the dispatcher's look for
+    # a message's MAIL_SENT events, the daemon's last checkpoint.
+    __table_args__ = (Index("ix_audit_event_action_id", "action", "id"),)
 
     id: int | None = Field(default=None, primary_key=True)
     response_id: int | None = Field(default=None, index=True)
@@ -208,11 +211,17 @@ class OutboxMessage(SQLModel, table=True):
 
 
 class ActionLink(SQLModel, table=True):
-    """A personal single-use link mailed to a person (issue 13): only the SHA-256 of its
-    token is stored, never the token. ``kind`` says what it may do (``force``, ``pcc``,
+    """A personal single-use link mailed to a person: only the SHA-256 of its token is
+    stored, never the token. ``kind`` says what it may do (``force``, ``pcc``, ``deputy``,
     ``sign_in``); it acts on ``response_id`` while the response stays in ``state``, which it
-    was in at ``version`` when the link was issued by audit event ``event_id`` (a later
-    transition event of the response supersedes it and says who moved it, and when)."""
+    was in at ``version`` when the mail carrying it was caused by audit event ``event_id`` (a
+    later transition event of the response supersedes it and says who moved it, and when).
+
+    The signed ``link_issued`` event ``issue_event_id`` records every field of the row and
+    what its token derives from (the nonce under audit key ``key_id``, and the outbox row
+    ``outbox_id`` carrying it): a link is used only while the row agrees with that event
+    and the token presented derives from it (migration 0009; NULL on links issued before).
+    """
 
     __tablename__ = "action_link"
     __table_args__ = (Index("ix_action_link_person_issued", "person_id", "issued_at"),)
@@ -229,6 +238,10 @@ class ActionLink(SQLModel, table=True):
     issued_at: datetime = utc_column()
     expires_at: datetime = utc_column()
     used_at: datetime | None = utc_column(nullable=True)
+    issue_event_id: int | None = Field(default=None, foreign_key="audit_event.id")
+    outbox_id: int | None = Field(default=None, foreign_key="outbox.id")
+    key_id: str | None = Field(default=None, max_length=16)
+    nonce: str | None = Field(default=None, max_length=32)
 
 
 class EscalationFiring(SQLModel, table=True):

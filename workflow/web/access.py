@@ -18,6 +18,7 @@ from typing import Any
 from workflow.core.clock import LONDON
 from workflow.core.dates import format_date
 from workflow.core.errors import S55Error
+from workflow.keys import link_tokens
 from workflow.links import action_links
 from workflow.responses import approvals, content
 from workflow.responses.service import Workflow
@@ -100,7 +101,7 @@ class LinkActionError(S55Error):
 
 def look(w: Web, token: str) -> Opened | None:
     """What ``token`` opens (None: no link has this token). Reads only."""
-    digest = action_links.token_hash(token) if token.isascii() else ""
+    digest = link_tokens.token_hash(token) if token.isascii() else ""
     try:
         return Opened(digest, action_links.read(w.db, w.clock, token))
     except action_links.LinkRefusedError as refused:
