@@ -345,24 +345,28 @@ def verify(db: Database, expected_head: str | None = None, ring: Keyring | None 
         prev, count = after.hash, after.count
     sha, sep = hashlib.sha256, _SEP
     at_text = _at_from_sqlite if db.is_sqlite else _at_from_aware
+
+    def broken(event_id: int, problem: str) -> Verification:
+        # With a key, how far the signatures were checked: every event before the break.
+        return Verification(count, prev, Broken(event_id, problem), None,
+                            signed if ring is not None else None)
+
     for row in rows(db, after=after.last_id or 0 if after is not None else 0):
         event_id, prev_hash, stored = row[0], row[1], row[2]
         if prev_hash != prev:
-            return Verification(count, prev, Broken(event_id, "does not follow the event before it "
-                                "(an event was removed, inserted or reordered)"), None)
+            return broken(event_id, "does not follow the event before it (an event was "
+                          "removed, inserted or reordered)")
         fields = [prev, "" if row[3] is None else str(row[3]), at_text(row[4])]
         # Events written before migration 0003 carry no provenance (channel is NULL) and
         # were hashed over the first nine fields only.
         fields += ["" if f is None else f for f in row[5:12 if row[12] is None else 17]]
         if sha(sep.join(fields).encode()).hexdigest() != stored:
-            return Verification(count, prev, Broken(event_id, "content does not match its hash "
-                                "(the event was altered)"), None)
+            return broken(event_id, "content does not match its hash (the event was altered)")
         if ring is not None and event_id >= ring.since:
             problem = ring.check(row[17], stored, row[18])
             if problem:
-                return Verification(count, prev, Broken(event_id, f"{problem}: the event was "
-                                    "written or re-hashed without the audit key"), None,
-                                    signed)
+                return broken(event_id, f"{problem}: the event was written or re-hashed "
+                              "without the audit key")
             signed += 1
         if each is not None:
             each(row)
