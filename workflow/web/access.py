@@ -127,9 +127,10 @@ def save(w: Web, token: str, opened: Opened, texts: Mapping[str, str],
 
 
 def fire(w: Web, token: str, trigger: str, *, reason: str | None = None,
-         params: Mapping[str, Any] | None = None, expected_version: int | None = None) -> None:
+         params: Mapping[str, Any] | None = None, expected_version: int | None = None,
+         expected_fingerprint: str | None = None) -> None:
     approvals.fire(_wf(w), token, trigger, reason=reason, params=params,
-                   expected_version=expected_version)
+                   expected_version=expected_version, expected_fingerprint=expected_fingerprint)
 
 
 def response_page(w: Web, opened: Opened) -> dict[str, Any]:
