@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any
 
 
@@ -32,16 +33,24 @@ class Difference:
                     "the content was changed outside s55 before that event")
         if self.field.startswith("outbox "):
             return f"response {self.response_id}: {self.field}: {self.log}"
-        return (f"response {self.response_id}: {self.field} is {self.row!r} in the row but "
-                f"{self.log!r} by its events")
+        return (f"response {self.response_id}: {self.field} is {_shown(self.row)} in the row "
+                f"but {_shown(self.log)} by its events")
 
     def _of_subject(self) -> str:
         if self.field == "events":
             return f"{self.subject}: a row exists, but {self.log}"
         if self.field == "row":
             return f"{self.subject}: no row, but {self.log}"
+        if self.field == "status":
+            return f"{self.subject}: status is {_shown(self.row)} in the row, but {self.log}"
         if self.field == "issuing event":
             named = f" (the row names event {self.row})" if self.row else ""
             return f"{self.subject}: {self.log}{named}"
-        return (f"{self.subject}: {self.field} is {self.row!r} in the row but {self.log!r} by "
-                "its events")
+        return (f"{self.subject}: {self.field} is {_shown(self.row)} in the row but "
+                f"{_shown(self.log)} by its events")
+
+
+def _shown(value: Any) -> str:
+    """A value as an auditor reads it: a day or a moment in ISO 8601, the rest as Python
+    writes it (text quoted, so an empty one shows)."""
+    return value.isoformat() if isinstance(value, date | datetime) else repr(value)

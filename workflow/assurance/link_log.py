@@ -118,6 +118,6 @@ def _mail(session: Session, done: Sent) -> Iterator[Difference]:
         sent_by = done.mail.get(row.id)
         if sent_by is not None and row.status != "sent":
             yield Difference.of(f"outbox {row.id}", "status", row.status,
-                          f"sent (event #{sent_by}): it must never be sent again")
+                                f"event #{sent_by} sent it: it must never be sent again")
         elif sent_by is None and row.status == "sent" and row.claimed_by is None:
-            yield Difference.of(f"outbox {row.id}", "status", "sent", "never sent by its events")
+            yield Difference.of(f"outbox {row.id}", "status", "sent", "no event sent it")

@@ -31,20 +31,26 @@ def outbox_of(payload: str) -> int | None:
     return int(found.group(1)) if found else None
 
 
-def already_sent(s: Session, rows: Sequence[Any]) -> dict[int, str]:
+def sent_by(s: Session, rows: Sequence[Any]) -> dict[int, int]:
     """The rows (each with ``id`` and ``event_id``) a ``mail_sent`` event already names,
-    with why they are refused. One read of the ``mail_sent`` events since the oldest row's
-    cause event (``ix_audit_event_action_id``): a message is never sent before the event
-    that queued it."""
+    with that event's id. One read of the ``mail_sent`` events since the oldest row's cause
+    event (``ix_audit_event_action_id``): a message is never sent before the event that
+    queued it."""
     if not rows:
         return {}
     wanted = {r.id for r in rows}
     since = min(r.event_id for r in rows)
-    found: dict[int, str] = {}
+    found: dict[int, int] = {}
     for event_id, payload in s.execute(select(_EVENTS.c.id, _EVENTS.c.payload).where(
             _EVENTS.c.action == Action.MAIL_SENT.value, _EVENTS.c.id > since)):
         oid = outbox_of(payload)
-        if oid is not None and oid in wanted and oid not in found:
-            found[oid] = (f"refused: event #{event_id} recorded this message as sent already "
-                          "(its status was set back behind s55's back)")
+        if oid is not None and oid in wanted:
+            found.setdefault(oid, event_id)
     return found
+
+
+def already_sent(s: Session, rows: Sequence[Any]) -> dict[int, str]:
+    """``sent_by`` the log, with why the dispatcher refuses each."""
+    return {oid: f"refused: event #{event_id} recorded this message as sent already (its "
+                 "status was set back behind s55's back)"
+            for oid, event_id in sent_by(s, rows).items()}
