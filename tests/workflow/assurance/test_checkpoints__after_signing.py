@@ -6,19 +6,16 @@ both databases."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import time_machine
-from click.testing import Result
+from audit_support import verify
+from link_support import _during  # noqa: F401 - autouse: officers work in October 2024
 from sqlalchemy import text
-from typer.testing import CliRunner
 
 from tests.factories import ADMIN, AUDITOR, FORCE, PCC, answer_all, behind_the_triggers, norfolk
 from workflow.assurance import checkpoints
-from workflow.cli import app
 from workflow.core.clock import SystemClock
 from workflow.core.errors import RoleError
 from workflow.core.settings import Settings
@@ -26,12 +23,6 @@ from workflow.mail import delivery
 from workflow.responses import checkpoint, content
 from workflow.responses.service import Workflow
 from workflow.storage.db import Database
-
-
-@pytest.fixture(autouse=True)
-def _during() -> Iterator[None]:
-    with time_machine.travel("2024-10-14 10:00:00+01:00", tick=False):
-        yield
 
 
 @pytest.fixture
@@ -48,12 +39,6 @@ def wf(keyed_db: Database, settings: Settings, tmp_path: Path) -> Workflow:
     content.edit_text(wf, rid, "pcc_response", "I welcome the report.", PCC)
     assert delivery.deliver_pending(keyed_db, wf.settings, SystemClock()).error is None
     return wf
-
-
-def verify(wf: Workflow, *args: str) -> Result:
-    return CliRunner().invoke(app, ["audit", "verify", *args], env={
-        "S55_DATABASE_URL": wf.db.url, "S55_IDENTITY": "claimed", "S55_ACTOR": "",
-        "S55_AUDIT_KEY_FILE": str(wf.db.audit_key_file)})
 
 
 def rows(db: Database, sql: str, **params: Any) -> list[Any]:
@@ -93,13 +78,13 @@ def test_a_tail_cut_to_remove_a_sign_off_is_caught(wf: Workflow, tmp_path: Path)
         conn.execute(text("UPDATE response SET state = 'pcc_signoff', version = :v "
                           "WHERE id = 1"), {"v": version - 1})
     behind_the_triggers(wf.db, f"DELETE FROM audit_event WHERE id >= {cut}")
-    clean = verify(wf)
+    clean = verify(wf.db)
     assert clean.exit_code == 0, clean.output  # the chain and the rows alone agree
     spool = wf.settings.spool_dir
     assert spool is not None
     [cp] = [c for c in checkpoints.read_sources(tmp_path / "checkpoints.txt")]
     for source in (spool, tmp_path / "checkpoints.txt"):
-        found = verify(wf, "--checkpoints", str(source))
+        found = verify(wf.db, "--checkpoints", str(source))
         assert found.exit_code == 1
         assert (f"event {cp.count} is gone (a cut tail or an emptied log)") in found.stderr
 

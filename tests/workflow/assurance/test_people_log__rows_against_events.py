@@ -6,21 +6,17 @@ signed events, and one changed or inserted by SQL is named by ``s55 audit verify
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
-import time_machine
-from click.testing import Result
+from audit_support import sql, verify
+from link_support import _during  # noqa: F401 - autouse: officers work in October 2024
 from sqlalchemy import text
-from typer.testing import CliRunner
 
 from tests.factories import ADMIN, CHIEF_EXEC, FORCE, PCC
 from workflow.assurance import replay
 from workflow.assurance.difference import Difference
 from workflow.audit import trail
 from workflow.audit.words import Action, Channel
-from workflow.cli import app
 from workflow.doctor.audit import check_replay
 from workflow.doctor.result import Status
 from workflow.people import management
@@ -28,23 +24,6 @@ from workflow.responses.service import Workflow
 from workflow.storage.db import Database
 
 DEPUTY = "deputy@norfolk-pcc.gov.uk"
-
-
-@pytest.fixture(autouse=True)
-def _during() -> Iterator[None]:
-    with time_machine.travel("2024-10-14 10:00:00+01:00", tick=False):
-        yield
-
-
-def verify(db: Database) -> Result:
-    return CliRunner().invoke(app, ["audit", "verify"], env={
-        "S55_DATABASE_URL": db.url, "S55_IDENTITY": "claimed", "S55_ACTOR": ""})
-
-
-def sql(db: Database, statement: str, **params: Any) -> Any:
-    with db.engine.begin() as conn:
-        result = conn.execute(text(statement), params)
-        return result.scalar() if result.returns_rows else None
 
 
 def person_id(db: Database, email: str) -> int:

@@ -5,11 +5,9 @@ of a key. On both databases."""
 from __future__ import annotations
 
 import pytest
-from click.testing import Result
-from typer.testing import CliRunner
+from audit_support import verify
 
 from tests.factories import behind_the_triggers, norfolk
-from workflow.cli import app
 from workflow.core.settings import Settings
 from workflow.responses.service import Workflow
 from workflow.storage.db import Database
@@ -20,12 +18,6 @@ def wf(keyed_db: Database, settings: Settings) -> Workflow:
     wf = Workflow(keyed_db, settings)
     norfolk(wf)
     return wf
-
-
-def verify(db: Database) -> Result:
-    return CliRunner().invoke(app, ["audit", "verify"], env={
-        "S55_DATABASE_URL": db.url, "S55_IDENTITY": "claimed", "S55_ACTOR": "",
-        "S55_AUDIT_KEY_FILE": str(db.audit_key_file)})
 
 
 @pytest.mark.parametrize(("tamper", "problem"), [

@@ -9,25 +9,21 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 import secrets
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-import time_machine
-from click.testing import Result
+from audit_support import sql, verify
+from link_support import _during  # noqa: F401 - autouse: officers work in October 2024
 from sqlalchemy import insert, select, text
 from sqlalchemy.orm import Session
-from typer.testing import CliRunner
-from web_support import BASE, Env, as_delivered, make_env, tokens
+from web_support import BASE, LINK, Env, as_delivered, make_env, tokens
 
 from tests.factories import ADMIN, FORCE, PCC, answer_all, norfolk, snapshot
 from workflow.audit import trail
 from workflow.audit.words import Action, Channel, Identity
-from workflow.cli import app
 from workflow.core.settings import Settings
 from workflow.keys import link_tokens
 from workflow.links import action_links
@@ -39,33 +35,11 @@ from workflow.responses.service import Workflow
 from workflow.storage.db import KEYRING_KEY, Database
 from workflow.storage.models import ActionLink, AuditEvent, OutboxMessage, Response
 
-DURING = "2024-10-14 10:00:00+01:00"
-LINK = re.compile(re.escape(BASE) + r"/l/([A-Za-z0-9_-]{43})")
-
-
-@pytest.fixture(autouse=True)
-def _during() -> Iterator[None]:
-    with time_machine.travel(DURING, tick=False):
-        yield
-
 
 @pytest.fixture
 def env(keyed_db: Database, settings: Settings) -> Env:
     """The response waits for the PCC's sign-off; the PCC's link is in their mail."""
     return make_env(keyed_db, settings, to_pcc=True)
-
-
-def verify(db: Database, *, keyed: bool = True) -> Result:
-    """``s55 audit verify`` on ``db``, with its audit key or without one."""
-    env = {"S55_DATABASE_URL": db.url, "S55_IDENTITY": "claimed", "S55_ACTOR": "",
-           "S55_AUDIT_KEY_FILE": str(db.audit_key_file) if keyed else None}
-    return CliRunner().invoke(app, ["audit", "verify"], env=env)
-
-
-def sql(db: Database, statement: str, **params: Any) -> Any:
-    with db.engine.begin() as conn:
-        result = conn.execute(text(statement), params)
-        return result.scalar() if result.returns_rows else None
 
 
 def plant(db: Database, token: str, person: str, rid: int | None, **more: Any) -> int:

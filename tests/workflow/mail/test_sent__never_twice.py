@@ -6,12 +6,11 @@ SMTP server, on both databases."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
-import time_machine
-from click.testing import Result
+from audit_support import verify
+from link_support import _during  # noqa: F401 - autouse: officers work in October 2024
 from smtp_server import Server
 from sqlalchemy import select, text
 from typer.testing import CliRunner
@@ -27,17 +26,6 @@ from workflow.storage.db import Database
 from workflow.storage.models import OutboxMessage
 
 LATER = FixedClock(datetime(2024, 10, 14, 12, 0, tzinfo=UTC))
-
-
-@pytest.fixture(autouse=True)
-def _during() -> Iterator[None]:
-    with time_machine.travel("2024-10-14 10:00:00+01:00", tick=False):
-        yield
-
-
-def verify(db: Database) -> Result:
-    return CliRunner().invoke(app, ["audit", "verify"], env={
-        "S55_DATABASE_URL": db.url, "S55_IDENTITY": "claimed", "S55_ACTOR": ""})
 
 
 def smtp(settings: Settings, server: Server) -> Settings:
