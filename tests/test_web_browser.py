@@ -136,7 +136,7 @@ def test_both_journeys_from_the_mail_to_the_state_log(
         page.get_by_label("The PCC's response to the report").fill("I welcome the report.")
         page.get_by_role("button", name="Save", exact=True).click()
         page.wait_for_url(re.compile(r"done=saved"))
-        fingerprint = page.locator("#fingerprint").inner_text()
+        shown = page.locator("#fingerprint").inner_text()
         page.get_by_role("button", name="Sign off").click()
         page.wait_for_selector("text=You signed off the response")
         shot(page, artefacts, "4-pcc-signed")
@@ -166,4 +166,4 @@ def test_both_journeys_from_the_mail_to_the_state_log(
     assert moves == [("request_force_input", ADMIN, "cli"),
                      ("submit_force_input", FORCE, "web"), ("sign_off", PCC, "web")]
     signed = [e for e in detail.log(wf.db, rid) if e["trigger"] == "sign_off"][0]
-    assert signed["payload"]["fingerprint"] == fingerprint
+    assert signed["payload"]["fingerprint"] == shown
