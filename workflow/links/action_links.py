@@ -6,9 +6,11 @@ A link's token is 256 bits derived from the audit key, outside the database
 (``ActionLink.token_hash``). The outbox row holding the mail carries a placeholder, filled
 in by the dispatcher as it sends, so the token exists only in the mail as delivered and
 in the reader's hands: never in the database, a log or an audit payload. Without an audit
-key no link is issued. A link is bound to one person, one response, the
-state and version the response was in when the link was issued, and a kind that says
-what it may do:
+key no link is issued, nor proved. Each link is recorded as it is issued in a signed
+``link_issued`` event (``workflow.links.issued``); a row that disagrees with its record,
+or a token that does not derive from it, is a link s55 never sent. A link is bound to one
+person, one response, the state and version the response was in when the link was issued,
+and a kind that says what it may do:
 
 - ``force``: save the force's content (``cc_response``, each recommendation's
   ``force_response``) and ``submit_force_input``, while the response is in ``force_input``;
