@@ -19,6 +19,7 @@ from smtp_server import Server
 from states import TRIGGERS
 from tests.factories import (
     ADMIN,
+    AUDITOR,
     FORCE,
     PANEL,
     PCC,
@@ -39,6 +40,8 @@ LATER = FixedClock(datetime(2025, 1, 1, tzinfo=UTC))  # everything queued is due
 TITLE = norfolk_report().title
 URL = "https://www.norfolk-pcc.gov.uk/s55/asb-spotlight"
 COPIES = {"s55-comments@hmicfrs.invalid", "s55-comments@homeoffice.invalid"}
+#: A sign-off and a publication also mail the auditors a checkpoint of the audit chain.
+CHECKPOINTED = {"sign_off", "publish"}
 
 #: (trigger, actor, reason, params, who must receive it, text the body must carry)
 STEPS: list[tuple[str, str, str | None, dict[str, Any], set[str], str]] = [
@@ -70,10 +73,15 @@ def _deliver_and_check(wf: Workflow, server: Server, rid: int, trigger: str,
                                          "smtp_security": "none"})
     report = delivery.deliver_pending(wf.db, cfg, LATER)
     got = server.handler.received[before:]
+    if trigger in CHECKPOINTED:
+        recipients = recipients | {AUDITOR}
     assert (report.sent, report.error) == (len(recipients), None), trigger
     assert sorted(r.recipients[0] for r in got) == sorted(recipients), trigger
     for r in got:
         subject = str(r.message["Subject"])
+        if trigger in CHECKPOINTED and r.recipients[0] == AUDITOR:
+            assert subject.startswith("[s55] Audit checkpoint"), (trigger, subject)
+            continue
         if r.recipients[0] not in COPIES:
             assert TITLE in subject, (trigger, subject)
             assert f"#{rid}" in subject, (trigger, subject)

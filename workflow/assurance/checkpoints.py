@@ -1,12 +1,9 @@
 """Checkpoints of the audit chain kept outside the database, and proving them against it.
 
-A checkpoint is one line: how many events the log held, the hash of the last one, when, and
-(with the audit key) an HMAC over those, so nobody without the key can plant one:
-
-    s55-checkpoint v1 count=1204 head=<64 hex> at=2026-11-29T09:00:00+00:00 key=<id> mac=<hex>
-
-They are appended to ``S55_CHECKPOINT_FILE`` and mailed to every auditor, so a cut tail, an
-emptied log or a re-forged history is caught by ``s55 audit verify --checkpoints`` from
+A checkpoint (``workflow.responses.checkpoint`` takes one, and says what its line holds)
+is appended to ``S55_CHECKPOINT_FILE`` and mailed to every auditor: daily by the daemon, on
+request (``s55 audit checkpoint``) and with every sign-off and publication. So a cut tail,
+an emptied log or a re-forged history is caught by ``s55 audit verify --checkpoints`` from
 copies nobody with database access can reach: the event at position ``count`` must still
 have hash ``head``.
 """
@@ -16,7 +13,6 @@ from __future__ import annotations
 import email
 import email.policy
 import mailbox
-import os
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -29,6 +25,7 @@ from sqlalchemy import func, select
 from workflow.core import files
 from workflow.core.errors import InvalidInputError
 from workflow.keys import audit_key
+from workflow.responses.checkpoint import CHECKPOINTER, Checkpoint, append_line, record_event, take
 from workflow.storage.db import Database
 from workflow.storage.tables import AUDIT_EVENT
 
@@ -45,35 +42,9 @@ _EVENTS: Any = AUDIT_EVENT
 MAX_SOURCE_BYTES = 200 * 1024 * 1024
 
 
-@dataclass(frozen=True)
-class Checkpoint:
-    count: int
-    head: str
-    at: datetime
-    key: str | None = None
-    mac: str | None = None
-
-    def body(self) -> str:
-        return f"count={self.count} head={self.head} at={self.at.isoformat()}"
-
-    def line(self) -> str:
-        signed = f" key={self.key} mac={self.mac}" if self.key else ""
-        return f"s55-checkpoint v1 {self.body()}{signed}"
-
-
 def make(db: Database, at: datetime, ring: audit_key.Keyring | None) -> Checkpoint:
     """The checkpoint of the log as it is now (the last event by id)."""
-    return db.query(lambda s: _checkpoint(s, at, ring))
-
-
-def _checkpoint(s: Any, at: datetime, ring: audit_key.Keyring | None) -> Checkpoint:
-    count = s.execute(select(func.count()).select_from(_EVENTS)).scalar_one()
-    head = s.execute(select(_EVENTS.c.hash).order_by(_EVENTS.c.id.desc()).limit(1)).scalar()
-    cp = Checkpoint(count, head or "0" * 64, at)
-    if ring is None:
-        return cp
-    key, mac = ring.sign(cp.body())
-    return Checkpoint(cp.count, cp.head, cp.at, key, mac)
+    return db.query(lambda s: take(s, at, ring))
 
 
 def keyring(settings: Settings) -> audit_key.Keyring | None:
@@ -94,36 +65,13 @@ def record(wf: Workflow, actor: str | None) -> tuple[Checkpoint, int]:
     ring = keyring(wf.settings)
     cp = make(wf.db, wf.clock.now(), ring)
     if wf.settings.checkpoint_file is not None:
-        _append_line(wf.settings.checkpoint_file, cp.line())
+        append_line(wf.settings.checkpoint_file, cp.line())
 
     def work(s: Any) -> int:
         acting = wf.acting(s, actor)
-        return _record_event(s, wf.settings, cp, acting.person.email, acting.by)
+        return record_event(s, wf.settings, cp, acting.person.email, acting.by)
 
     return cp, wf.db.run(work)
-
-
-def _record_event(s: Any, settings: Settings, cp: Checkpoint, actor: str,
-                  by: Provenance) -> int:
-    """The ``checkpoint`` event and its mail to every auditor; how many were mailed."""
-    from states import Role
-    from workflow.audit.trail import append
-    from workflow.audit.words import Action
-    from workflow.mail.prepare import prepare_alert
-    from workflow.mail.recipients import people_with_role
-    from workflow.mail.write import write_prepared
-
-    auditors = people_with_role(s, Role.AUDITOR.value)
-    prepared = prepare_alert(
-        s, settings=settings, now=cp.at, kind="audit_checkpoint", roles=[Role.AUDITOR],
-        actor=actor, context={"line": cp.line(), "count": cp.count, "head": cp.head,
-                              "signed": cp.key is not None, "key": cp.key}) if auditors else None
-    event = append(s, at=cp.at, actor=actor, action=Action.CHECKPOINT,
-                   payload={"count": cp.count, "head": cp.head, "at": cp.at.isoformat(),
-                            "key": cp.key, "mailed_to": len(auditors)}, by=by)
-    if prepared is not None:
-        write_prepared(s, prepared, event)
-    return len(auditors)
 
 
 def daily(db: Database, settings: Settings, now: datetime, actor: str,
@@ -140,17 +88,19 @@ def daily(db: Database, settings: Settings, now: datetime, actor: str,
 
     def work(s: Any) -> Checkpoint | None:
         head_locked(s)  # the chain lock first: appends (and other daemons) wait for us
+        # A sign-off's or a publication's checkpoint does not stand for the day's.
         last = s.execute(select(func.max(_EVENTS.c.at)).where(
-            _EVENTS.c.action == Action.CHECKPOINT.value)).scalar()
+            _EVENTS.c.action == Action.CHECKPOINT.value,
+            _EVENTS.c.actor != CHECKPOINTER)).scalar()
         if last is not None and _aware(last) >= midnight:
             return None
-        cp = _checkpoint(s, now, ring)
-        _record_event(s, settings, cp, actor, by)
+        cp = take(s, now, ring)
+        record_event(s, settings, cp, actor, by)
         return cp
 
     cp = db.run(work)
     if cp is not None and settings.checkpoint_file is not None:
-        _append_line(settings.checkpoint_file, cp.line())
+        append_line(settings.checkpoint_file, cp.line())
     return cp
 
 
@@ -158,20 +108,6 @@ def _aware(value: datetime | str) -> datetime:
     if isinstance(value, str):  # SQLite's naive UTC text
         value = datetime.fromisoformat(value)
     return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
-def _append_line(path: Path, line: str) -> None:
-    """Append one line and flush it to disk (the file only ever grows)."""
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o644)
-    except OSError as exc:
-        raise InvalidInputError("S55_CHECKPOINT_FILE", f"{path}: cannot append: "
-                                f"{exc.strerror}") from None
-    try:
-        os.write(fd, (line + "\n").encode("ascii"))
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def parse(text: str) -> Iterator[Checkpoint]:

@@ -27,6 +27,9 @@ from typing import Any
 
 from sqlalchemy import select
 
+from workflow.assurance import link_log, people_log
+from workflow.assurance.difference import Difference
+from workflow.keys.audit_key import Keyring
 from workflow.mail.digest import altered
 from workflow.storage.db import Database
 from workflow.storage.models import AuditEvent
@@ -101,6 +104,10 @@ class Replay:
         self.images: dict[int, Image] = {}
         self.reports: dict[int, dict[str, Any]] = {}  # report id -> its fields, as replayed
         self.mismatches: list[Difference] = []
+        #: People and delegations, links issued and mail sent: the rows beside responses
+        #: that the log decides (``people_log``, ``link_log``).
+        self.people = people_log.People()
+        self.sent = link_log.Sent()
         from workflow.documents.signature import fingerprint_of  # Jinja: lazily
 
         self._fingerprint = fingerprint_of
@@ -108,8 +115,13 @@ class Replay:
     def row(self, row: Any) -> None:
         """One raw ``trail.VERIFIED_COLUMNS`` row (id, ..., response_id 3, action 6, to_state 9,
         payload 11)."""
-        if row[3] is not None and row[6] in ACTIONS:
-            self.event(row[0], row[3], row[6], row[9], row[11])
+        action = row[6]
+        if row[3] is not None and action in ACTIONS:
+            self.event(row[0], row[3], action, row[9], row[11])
+        elif action in people_log.HANDLERS:
+            self.people.row(row)
+        elif action in link_log.ACTIONS:
+            self.sent.row(row)
 
     def event(self, event_id: int, response_id: int, action: str, to_state: str | None,
               payload_text: str | None) -> None:
@@ -250,24 +262,6 @@ def replayed(events: Iterable[AuditEvent]) -> Replay:
     return done
 
 
-@dataclass(frozen=True)
-class Difference:
-    response_id: int
-    field: str
-    row: Any
-    log: Any
-
-    def describe(self) -> str:
-        if self.field.startswith("fingerprint after event "):
-            return (f"response {self.response_id}: event {self.field.rsplit(' ', 1)[1]} "
-                    f"recorded fingerprint {self.row} but the replay of the log gives another: "
-                    "the content was changed outside s55 before that event")
-        if self.field.startswith("outbox "):
-            return f"response {self.response_id}: {self.field}: {self.log}"
-        return (f"response {self.response_id}: {self.field} is {self.row!r} in the row but "
-                f"{self.log!r} by its events")
-
-
 def _row_values(response: Any) -> dict[str, Any]:
     names = ("state", "version", *TEXT_FIELDS, *DATE_FIELDS, *OTHER_FIELDS)
     return {name: getattr(response, name) for name in names}
@@ -308,9 +302,11 @@ def _compare_recommendations(response_id: int, recommendations: list[Any],
                                  want[name])
 
 
-def differences(db: Database, done: Replay) -> list[Difference]:
+def differences(db: Database, done: Replay, ring: Keyring | None = None) -> list[Difference]:
     """``done`` (the whole log fed to it) against the rows: the fingerprints that did not
-    match, then every response and its recommendations, then the outbox."""
+    match, then every response and its recommendations, then the outbox, then people and
+    delegations, links and sent mail (``ring``: the audit key, which proves links issued
+    before links were recorded, and every link's token hash)."""
     names = ("id", "state", "version", *TEXT_FIELDS, *DATE_FIELDS, *OTHER_FIELDS)
     response_columns = [_RESPONSES.c[n] for n in names]
     rec_columns = [_RECS.c[n] for n in ("response_id", "number", *REC_FIELDS)]
@@ -327,7 +323,8 @@ def differences(db: Database, done: Replay) -> list[Difference]:
         for outbox_id, (rid, why) in sorted(altered(s).items()):
             found.append(Difference(rid or 0, f"outbox {outbox_id}", "changed",
                                     why.removeprefix("refused: ")))
-        return found
+        found += people_log.differences(s, done.people)
+        return found + link_log.differences(s, done.sent, ring)
 
     return db.query(read)
 
@@ -336,11 +333,11 @@ _RESPONSES: Any = RESPONSE
 _RECS: Any = RECOMMENDATION
 
 
-def verify(db: Database) -> list[Difference]:
+def verify(db: Database, ring: Keyring | None = None) -> list[Difference]:
     """Replay the whole log (streamed, a lost connection resumed) and compare the rows."""
     from workflow.audit import trail
 
     done = Replay()
     for row in trail.rows(db):
         done.row(row)
-    return differences(db, done)
+    return differences(db, done, ring)

@@ -65,6 +65,9 @@ class Provenance:
     host: str
     identity: str = Identity.SYSTEM
     on_behalf_of: str | None = None
+    #: The personal link that authorised a web act: its id goes into the event's payload
+    #: (``"link"``), inside the hash and the signature.
+    link: int | None = None
 
     @classmethod
     def here(cls, channel: Channel | str, identity: Identity | str = Identity.SYSTEM
@@ -77,6 +80,9 @@ class Provenance:
 
     def acting_for(self, email: str | None) -> Provenance:
         return replace(self, on_behalf_of=email)
+
+    def through_link(self, link_id: int | None) -> Provenance:
+        return replace(self, link=link_id)
 
     @classmethod
     def of(cls, event: AuditEvent) -> Provenance:
@@ -104,10 +110,13 @@ def chain_hash(prev_hash: str, fields: tuple[Any, ...]) -> str:
 def _row(spec: Mapping[str, Any]) -> dict[str, Any]:
     """The stored columns of an event, before it is chained (``append``'s keywords)."""
     by: Provenance = spec["by"]
+    payload = spec.get("payload")
+    if by.link is not None:
+        payload = {**(payload or {}), "link": by.link}
     return {"response_id": spec.get("response_id"), "at": spec["at"].astimezone(UTC),
             "actor": spec["actor"], "action": str(spec["action"]), "trigger": spec.get("trigger"),
             "from_state": spec.get("from_state"), "to_state": spec.get("to_state"),
-            "reason": spec.get("reason"), "payload": canonical_payload(spec.get("payload")),
+            "reason": spec.get("reason"), "payload": canonical_payload(payload),
             "channel": by.channel, "account": by.account, "host": by.host,
             "identity": str(by.identity), "on_behalf_of": by.on_behalf_of}
 
@@ -207,6 +216,20 @@ def append_many(session: Session, events: Sequence[Mapping[str, Any]]) -> None:
     # row on SQLite, which costs more than everything else here together.
     session.execute(insert(_TABLE), rows)
     session.info[_HEAD_KEY] = prev
+
+
+def authentic(event: AuditEvent, ring: Keyring) -> str | None:
+    """None when one stored event is as s55 wrote it: its hash recomputed from its fields
+    (and the hash before it), and its HMAC under the audit key; else why not. For a single
+    event a decision rests on (a link's issuing event), without walking the chain."""
+    fields: tuple[Any, ...] = (
+        event.response_id, _at_text(event.at.astimezone(UTC)), event.actor, event.action,
+        event.trigger, event.from_state, event.to_state, event.reason, event.payload)
+    if event.channel is not None:  # events before migration 0003 hashed nine fields
+        fields += tuple(getattr(event, c) for c in PROVENANCE_COLUMNS)
+    if chain_hash(event.prev_hash, fields) != event.hash:
+        return "its content does not match its hash"
+    return ring.check(event.key_id, event.hash, event.mac)
 
 
 def events_for(session: Session, response_id: int) -> list[AuditEvent]:
@@ -338,24 +361,28 @@ def verify(db: Database, expected_head: str | None = None, ring: Keyring | None 
         prev, count = after.hash, after.count
     sha, sep = hashlib.sha256, _SEP
     at_text = _at_from_sqlite if db.is_sqlite else _at_from_aware
+
+    def broken(event_id: int, problem: str) -> Verification:
+        # With a key, how far the signatures were checked: every event before the break.
+        return Verification(count, prev, Broken(event_id, problem), None,
+                            signed if ring is not None else None)
+
     for row in rows(db, after=after.last_id or 0 if after is not None else 0):
         event_id, prev_hash, stored = row[0], row[1], row[2]
         if prev_hash != prev:
-            return Verification(count, prev, Broken(event_id, "does not follow the event before it "
-                                "(an event was removed, inserted or reordered)"), None)
+            return broken(event_id, "does not follow the event before it (an event was "
+                          "removed, inserted or reordered)")
         fields = [prev, "" if row[3] is None else str(row[3]), at_text(row[4])]
         # Events written before migration 0003 carry no provenance (channel is NULL) and
         # were hashed over the first nine fields only.
         fields += ["" if f is None else f for f in row[5:12 if row[12] is None else 17]]
         if sha(sep.join(fields).encode()).hexdigest() != stored:
-            return Verification(count, prev, Broken(event_id, "content does not match its hash "
-                                "(the event was altered)"), None)
+            return broken(event_id, "content does not match its hash (the event was altered)")
         if ring is not None and event_id >= ring.since:
             problem = ring.check(row[17], stored, row[18])
             if problem:
-                return Verification(count, prev, Broken(event_id, f"{problem}: the event was "
-                                    "written or re-hashed without the audit key"), None,
-                                    signed)
+                return broken(event_id, f"{problem}: the event was written or re-hashed "
+                              "without the audit key")
             signed += 1
         if each is not None:
             each(row)

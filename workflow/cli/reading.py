@@ -219,13 +219,16 @@ def audit_verify(
     # chain stops the walk: the replay then reads the whole log itself).
     done = replay.Replay()
     result = trail.verify(wf.db, kept, ring, each=done.row)
-    differences = (replay.differences(wf.db, done) if result.broken is None
-                   else replay.verify(wf.db))
+    differences = (replay.differences(wf.db, done, ring) if result.broken is None
+                   else replay.verify(wf.db, ring))
     proved = cps.prove(wf.db, found, ring) if found is not None else []
     bad = [p for p in proved if p.problem]
     if as_json:
         return _verify_json(result, differences, proved)
     failed = _verify_text(result, kept, ring, differences)
+    if done.sent.unchecked:
+        typer.echo(f"links: {done.sent.unchecked} issued before links were recorded in the "
+                   "log not checked (no S55_AUDIT_KEY_FILE: their tokens derive from it)")
     bad = [p for p in proved if p.problem]
     for p in bad:
         typer.echo(f"Error: {p.describe()}", err=True)
@@ -251,14 +254,20 @@ def _verify_text(result: Any, kept: str | None, ring: Any, differences: list[Any
     if result.signed is None:
         typer.echo("signatures: not checked (no S55_AUDIT_KEY_FILE): the chain above proves "
                    "no event was changed unless someone re-hashed it")
-    elif not result.broken:
+    elif result.broken:
+        typer.echo(f"signatures: checked up to the break: {result.signed} events before event "
+                   f"{result.broken.event_id} signed with the audit key; none from it on")
+    else:
         typer.echo(f"signatures OK: {result.signed} events signed with the audit key"
                    + (f" (events before #{ring.since} predate the key)"
                       if ring and ring.since > 1 else ""))
     for d in differences:
         typer.echo(f"Error: {d.describe()}", err=True)
-    if not differences:
+    if not any(d.response_id is not None for d in differences):
         typer.echo("rows OK: every response equals the replay of its events")
+    if not any(d.response_id is None for d in differences):
+        typer.echo("people, links and sent mail OK: every person, delegation, personal link "
+                   "and sent message agrees with its signed events")
     return not result.ok or bool(differences)
 
 
@@ -267,8 +276,8 @@ def _verify_json(result: Any, differences: list[Any], proved: list[Any]) -> None
                 "events": result.count, "head": result.head,
                 "broken": result.broken.__dict__ if result.broken else None,
                 "head_found": result.head_found, "signed": result.signed,
-                "rows": [{"response": d.response_id, "field": d.field, "row": d.row,
-                          "log": d.log} for d in differences],
+                "rows": [{"response": d.response_id, "subject": d.subject or None,
+                          "field": d.field, "row": d.row, "log": d.log} for d in differences],
                 "checkpoints": [{"count": p.checkpoint.count, "head": p.checkpoint.head,
                                  "at": p.checkpoint.at.isoformat(), "problem": p.problem}
                                 for p in proved]})

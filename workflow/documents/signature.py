@@ -31,8 +31,8 @@ from workflow.storage.loading import Loaded, load
 from workflow.storage.models import AreaForImprovement, AuditEvent
 
 __all__ = [
-    "TEXT_VERSION", "TextChangedError", "canonical_text", "check_unchanged", "fingerprint",
-    "fingerprint_of", "seal"
+    "TEXT_VERSION", "SignedTextChangedError", "TextChangedError", "canonical_text",
+    "check_unchanged", "fingerprint", "fingerprint_of", "seal"
 ]
 
 #: The office-use boxes all unticked: they follow the part a fingerprint covers.
@@ -53,6 +53,16 @@ class TextChangedError(S55Error):
         super().__init__(f"cannot publish response {response_id}: its text differs from what "
                          f"was signed off at version {version} (fingerprint {signed[:16]}..., "
                          f"now {now[:16]}...); it must be signed off again")
+
+
+class SignedTextChangedError(S55Error):
+    """The text about to be signed off is not the text its signer was shown."""
+
+    def __init__(self, response_id: int, shown: str, now: str) -> None:
+        self.response_id, self.shown, self.now = response_id, shown, now
+        super().__init__(f"response {response_id} was not signed off: its text changed since "
+                         f"it was shown (fingerprint shown {shown[:16]}..., now {now[:16]}...); "
+                         "read it again, then sign off")
 
 
 def content_view(session: Session, response_id: int) -> ResponseView:

@@ -62,6 +62,11 @@ def token(key: bytes, nonce: str, dedupe_key: str) -> str:
     return base64.urlsafe_b64encode(mac).rstrip(b"=").decode("ascii")
 
 
+def token_hash(token: str) -> str:
+    """What the database keeps of a token: its SHA-256 (hex), the look-up key."""
+    return hashlib.sha256(token.encode("ascii")).hexdigest()
+
+
 def token_for(ring: Keyring | None, place: str, dedupe_key: str) -> str:
     """The token replacing the placeholder ``place`` in the row ``dedupe_key``."""
     found = PLACEHOLDER.fullmatch(place)

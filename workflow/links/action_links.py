@@ -6,9 +6,11 @@ A link's token is 256 bits derived from the audit key, outside the database
 (``ActionLink.token_hash``). The outbox row holding the mail carries a placeholder, filled
 in by the dispatcher as it sends, so the token exists only in the mail as delivered and
 in the reader's hands: never in the database, a log or an audit payload. Without an audit
-key no link is issued. A link is bound to one person, one response, the
-state and version the response was in when the link was issued, and a kind that says
-what it may do:
+key no link is issued, nor proved. Each link is recorded as it is issued in a signed
+``link_issued`` event (``workflow.links.issued``); a row that disagrees with its record,
+or a token that does not derive from it, is a link s55 never sent. A link is bound to one
+person, one response, the state and version the response was in when the link was issued,
+and a kind that says what it may do:
 
 - ``force``: save the force's content (``cc_response``, each recommendation's
   ``force_response``) and ``submit_force_input``, while the response is in ``force_input``;
@@ -46,14 +48,14 @@ API for the web layer (stable; ``workflow.responses.approvals`` has the acting s
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
@@ -66,6 +68,7 @@ from workflow.identity.acting import Acting, Identifier
 from workflow.identity.rosters import delegation_for, delegations_on
 from workflow.keys import link_tokens
 from workflow.keys.audit_key import Keyring
+from workflow.links import issued
 from workflow.mail.recipients import Recipient
 from workflow.mail.write import dedupe_key
 from workflow.storage.db import KEYRING_KEY, Database
@@ -90,17 +93,15 @@ READER_ROLES = frozenset({Role.AUDITOR.value, Role.PANEL.value, Role.ADMIN.value
 #: Why a link is refused (``LinkRefusedError.why``).
 REFUSALS = ("unknown", "disabled", "wrong_kind", "other_response", "used", "superseded",
             "expired", "delegation")
+#: Why no link can be proved (or issued) here.
+NO_KEY = ("s55 cannot check this link: no audit key is configured here (S55_AUDIT_KEY_FILE), "
+          "and a link is proved with it; ask the OPCC to record your answer instead")
 #: Fresh links (``resend``) and sign-in links a person may be sent in one hour.
 HOURLY_LIMIT = 3
 #: What a token looks like (``token_urlsafe(32)`` gives 43 characters): anything else is
 #: unknown without a look-up.
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{32,64}")
 _TABLE: Any = ACTION_LINK
-_INSERT = insert(_TABLE)  # built once: its cache key is computed once, not every transition
-
-
-def token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode("ascii")).hexdigest()
 
 
 def url(settings: Settings, token: str) -> str:
@@ -185,23 +186,29 @@ class LinkRefusedError(S55Error):
         super().__init__(message)
 
 
-def find(session: Session, token: str) -> ActionLink | None:
-    """The link whose token is ``token``, or None.
+def find(session: Session, token: str, ring: Keyring | None = None) -> ActionLink | None:
+    """The link whose token is ``token``, or None: also when the row is not one s55
+    issued, or was altered since (``issued.genuine``, under the audit ``ring``; None: the
+    session's).
 
     Constant time where it matters: the row is fetched through the unique index by the
     token's SHA-256, so what the index walk's timing could reveal is about that hash, and
     learning a prefix of the hash of a guess tells an attacker nothing about any real
-    token (finding a token for a given hash is a preimage search). The stored hash is then
-    compared with ``hmac.compare_digest``, whose time does not depend on where they differ.
+    token (finding a token for a given hash is a preimage search). The token the key
+    derives from the link's signed record is then compared with ``hmac.compare_digest``,
+    whose time does not depend on where they differ.
     """
     if not isinstance(token, str) or not _TOKEN.fullmatch(token):
         return None
-    digest = token_hash(token)
+    ring = ring or session.info.get(KEYRING_KEY)
+    if ring is None:
+        raise LinkRefusedError("unknown", NO_KEY)
+    digest = link_tokens.token_hash(token)
     link = session.scalars(select(ActionLink).where(
         col(ActionLink.token_hash) == digest)).first()
     if link is None or not hmac.compare_digest(link.token_hash.encode(), digest.encode()):
         return None
-    return link
+    return link if issued.genuine(session, link, token, ring) else None
 
 
 def _mover(session: Session, link: ActionLink) -> AuditEvent | None:
@@ -276,11 +283,13 @@ def _check_delegation(session: Session, link: ActionLink, person: Person,
 
 
 def check(session: Session, token: str, now: datetime, *, action: str | None = None,
-          response_id: int | None = None) -> tuple[ActionLink, Person]:
+          response_id: int | None = None, ring: Keyring | None = None
+          ) -> tuple[ActionLink, Person]:
     """The link and its person, inside the caller's transaction; ``LinkRefusedError``
     unless the link may do ``action`` (None: anything of its own) on ``response_id``
-    (None: its own response) now."""
-    link = find(session, token)
+    (None: its own response) now. ``ring``: the audit key the link is proved under (None:
+    the session's)."""
+    link = find(session, token, ring)
     if link is None:
         raise LinkRefusedError("unknown", "this link is not one s55 sent (check that the "
                                "whole link was copied)")
@@ -314,9 +323,9 @@ def view(link: ActionLink, person: Person) -> LinkView:
 def read(db: Database, clock: Clock, token: str, *, action: str | None = None,
          response_id: int | None = None) -> LinkView:
     """Look ``token`` up for reading: nothing is written, the link is not used up."""
-    now = clock.now()
+    now, ring = clock.now(), db.keyring()
     return db.query(lambda s: view(*check(s, token, now, action=action,
-                                          response_id=response_id)))
+                                          response_id=response_id, ring=ring)))
 
 
 def reader(db: Database, person_id: int) -> Reader | None:
@@ -380,15 +389,24 @@ class Issuer:
             "expires_at": self.now + timedelta(days=self.settings.link_days)})
         return url(self.settings, place)
 
-    def write(self, session: Session, event_id: int) -> None:
-        if self.pending:
-            rows = []
-            for row in self.pending:
-                place, email = row.pop("place"), row.pop("email")
-                token = link_tokens.token_for(self.ring, place, dedupe_key(event_id, email))
-                rows.append({**row, "token_hash": token_hash(token), "event_id": event_id})
-            session.connection().execute(_INSERT, rows)
-            self.pending = []
+    def write(self, session: Session, event: AuditEvent, outbox: Mapping[str, int]) -> None:
+        """Store the links handed out whose mail was added (``outbox``: each added row's
+        id by dedupe key), as caused by ``event``, with their signed record."""
+        rows, recipients = [], []
+        for row in self.pending:
+            place, email = row.pop("place"), row.pop("email")
+            key = dedupe_key(event.id or 0, email)
+            if key not in outbox:
+                continue  # its mail was not added (written twice for one event)
+            token = link_tokens.token_for(self.ring, place, key)
+            kid, nonce = place.split(".")[1:]
+            rows.append({**row, "token_hash": link_tokens.token_hash(token),
+                         "event_id": event.id, "outbox_id": outbox[key], "key_id": kid,
+                         "nonce": nonce})
+            recipients.append(email)
+        self.pending = []
+        if rows:
+            issued.record(session, event, self.response_id, self.now, rows, recipients)
 
 
 def can_issue(session: Session, settings: Settings) -> bool:
@@ -426,7 +444,7 @@ class LinkIdentifier(Identifier):
                              response_id=self.response_id)
         if self.action in TRIGGERS:
             consume(session, link, now)
-        return Acting(person, self.origin.known_as(Identity.LINK))
+        return Acting(person, self.origin.known_as(Identity.LINK).through_link(link.id))
 
     def viewer(self, session: Session, claimed: str | None) -> Person | None:
         return check(session, self.token, self.clock.now())[1]

@@ -13,5 +13,6 @@ are in ``errors``.
 Arrows inside point down this order, never up: ``delivery`` → ``store`` → ``failures``,
 ``deliverable`` → ``outbox_admin`` → ``queue`` → ``transition``, ``write`` → ``prepare`` →
 ``recipients`` → ``errors``, ``digest`` (what a queued message says, bound into the audit
-chain).
+chain), ``sent`` (whether the log says a message went already: the dispatcher never sends
+it twice, whatever its status column says).
 """

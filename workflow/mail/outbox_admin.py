@@ -32,6 +32,7 @@ from workflow.core.settings import Settings
 from workflow.mail.digest import mail_of
 from workflow.mail.errors import MailTestError, OutboxStateError, UnusableAddressError
 from workflow.mail.recipients import reply_contact
+from workflow.mail.sent import sent_by
 from workflow.storage.db import Database
 from workflow.storage.models import OutboxMessage
 from workflow.storage.tables import OUTBOX
@@ -142,6 +143,9 @@ def retry_outbox(db: Database, outbox_id: int, *, clock: Clock, actor: str,
             raise NotFoundError("outbox message", outbox_id)
         if m.status not in ("dead", "pending"):
             raise OutboxStateError(outbox_id, m.status, "retry")
+        sent = sent_by(s, [m]).get(outbox_id)
+        if sent is not None:  # whatever its status says: the log decides
+            raise OutboxStateError(outbox_id, f"sent already (event #{sent})", "retry")
         try:
             check_address(m.recipient, "To")
         except NotificationError as exc:  # dead at queueing: the address was never usable

@@ -18,7 +18,7 @@ from workflow.core.settings import Settings
 from workflow.mail.digest import mail_of
 from workflow.mail.errors import MailRefusedError
 from workflow.mail.recipients import Recipient, reply_contact, resolve
-from workflow.storage.models import OutboxMessage
+from workflow.storage.models import AuditEvent, OutboxMessage
 from workflow.storage.rows import built
 
 
@@ -32,8 +32,10 @@ class LinkIssuer(Protocol):
     def url_for(self, recipient: Recipient) -> str | None:
         """The recipient's personal link, or None when the message asks nothing of them."""
 
-    def write(self, session: Session, event_id: int) -> None:
-        """Store the links handed out, as issued by event ``event_id``."""
+    def write(self, session: Session, event: AuditEvent,
+              outbox: Mapping[str, int]) -> None:
+        """Store the links handed out whose mail was added (``outbox``: the added rows'
+        ids by dedupe key), as caused by ``event``, with the signed record of them."""
 
 
 @dataclass

@@ -50,6 +50,7 @@ from workflow.core.settings import Settings
 from workflow.mail.deliverable import _deliverable, _item
 from workflow.mail.digest import tampered
 from workflow.mail.failures import FailedSends
+from workflow.mail.sent import already_sent
 from workflow.mail.write import MAILER
 from workflow.storage.db import KEYRING_KEY, RETRY_ATTEMPTS, RETRY_SQLSTATES, Database, backoff
 from workflow.storage.tables import OUTBOX
@@ -60,7 +61,7 @@ _T: Table = OUTBOX
 _C = _T.c
 _ITEM_COLUMNS = (_C.id, _C.kind, _C.sender, _C.recipient, _C.reply_to, _C.subject,
                  _C.body_text, _C.body_html, _C.message_id, _C.created_at, _C.attempts,
-                 _C.response_id, _C.queued_event_id, _C.dedupe_key)
+                 _C.response_id, _C.queued_event_id, _C.dedupe_key, _C.event_id)
 
 
 # "Sent", if the row is still ours: besides a row ``sending`` under our claim it matches
@@ -248,7 +249,7 @@ class SqlOutboxStore(FailedSends):
 
         def claim(s: Session) -> tuple[list[OutboxItem], dict[int, str]]:
             rows = list(s.execute(stmt))
-            refused = tampered(s, rows)
+            refused = {**already_sent(s, rows), **tampered(s, rows)}
             items, unfilled = _deliverable([r for r in rows if r.id not in refused],
                                            s.info.get(KEYRING_KEY), self.db.audit_key_file)
             items += [_item(r) for r in rows if r.id in refused]

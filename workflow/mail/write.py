@@ -49,7 +49,7 @@ def write_prepared(session: Session, prepared: Prepared, event: AuditEvent) -> l
             setattr(row, name, value)
     added = _insert_new(session, prepared.rows, prepared.values)
     if prepared.links is not None and added:
-        prepared.links.write(session, event.id or 0)
+        prepared.links.write(session, event, {r.dedupe_key: r.id or 0 for r in added})
     rows = [r for r in added if r.status != "dead"]
     if rows:
         queued = trail.append(

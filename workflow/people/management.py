@@ -134,7 +134,8 @@ def add_person(wf: Workflow, data: dict[str, object], actor: str | None, *,
         s.flush()
         event = trail.append(s, at=now, actor=acting.email, action=Action.PERSON_ADDED,
                              payload={"person": person.email, "name": person.name,
-                                      "roles": person.roles, "login": person.login},
+                                      "roles": person.roles, "login": person.login,
+                                      "id": person.id},
                              by=acting.by)
         change = _watched_change(set(roles), set())
         if change:

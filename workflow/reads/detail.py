@@ -173,6 +173,10 @@ def describe(action: str, payload: dict[str, Any], actor: str = "") -> str:
         return (f"#{payload.get('delegation')} {payload.get('pcc')} -> {payload.get('deputy')}"
                 + (f" {payload.get('from')}..{payload.get('until')}" if "from" in payload
                    else ""))
+    if action == Action.LINK_ISSUED:
+        return "; ".join(f"link #{e.get('link')} ({e.get('kind')}) to {e.get('to')} until "
+                         f"{str(e.get('expires_at', ''))[:16].replace('T', ' ')}Z"
+                         for e in payload.get("links", []))
     if action.startswith("mail_") or action == Action.LINK_SENT:
         to = payload.get("to") or payload.get("recipient") or ""
         return f"{payload.get('kind', '')} {to}".strip()
@@ -184,6 +188,9 @@ def provenance(e: dict[str, Any]) -> str:
     if not e.get("channel"):
         return "written before provenance was recorded"
     out = f"{e['channel']}, account {e['account']}@{e['host']}, {e['identity']}"
+    payload = e.get("payload")
+    if isinstance(payload, dict) and e.get("identity") == "link" and payload.get("link"):
+        out += f" #{payload['link']}"  # the personal link that authorised it
     return out + (f", on behalf of {e['on_behalf_of']}" if e.get("on_behalf_of") else "")
 
 

@@ -4,5 +4,7 @@
 ``content`` (reports registered, the response's text, recommendations and deadline
 edited), ``duplicates`` (one rule for a report answered twice), ``importing`` (a
 published response document brought in in one transaction), ``approvals`` (what the
-approvers' web pages do through a link: the same transactions as the command line).
+approvers' web pages do through a link: the same transactions as the command line),
+``checkpoint`` (a checkpoint of the audit chain taken in the caller's transaction: with
+every sign-off and publication, daily, on request).
 """

@@ -7,9 +7,11 @@ settings and clock (its own identifier is not used: each call acts as the link's
 Every call raises ``action_links.LinkRefusedError`` for a link that cannot do it (nothing
 written), and the ``S55Error`` the command line would raise for a refused action.
 
-- ``fire(wf, token, trigger, *, reason=None, params=None, expected_version=None)``: a
-  transition (``submit_force_input``; ``sign_off``, ``return_to_force``,
-  ``return_to_draft``) on the link's response; uses the link up in the same transaction.
+- ``fire(wf, token, trigger, *, reason=None, params=None, expected_version=None,
+  expected_fingerprint=None)``: a transition (``submit_force_input``; ``sign_off``,
+  ``return_to_force``, ``return_to_draft``) on the link's response; uses the link up in the
+  same transaction. A sign-off given the fingerprint its page showed signs that text or
+  nothing.
 - ``edit_text(wf, token, field, value, *, expected_version=None)``: ``cc_response``
   (force link) or ``pcc_response`` (pcc link); the link stays usable.
 - ``edit_recommendation(wf, token, number, field, value, *, expected_version=None)``:
@@ -85,11 +87,12 @@ def _response_of(wf: Workflow, token: str, action: str) -> int:
 
 
 def fire(wf: Workflow, token: str, trigger: str, *, reason: str | None = None,
-         params: Mapping[str, Any] | None = None,
-         expected_version: int | None = None) -> Response:
+         params: Mapping[str, Any] | None = None, expected_version: int | None = None,
+         expected_fingerprint: str | None = None) -> Response:
     rid = _response_of(wf, token, trigger)
     return _by_link(wf, token, trigger, rid).fire(
-        rid, trigger, None, reason=reason, params=params, expected_version=expected_version)
+        rid, trigger, None, reason=reason, params=params, expected_version=expected_version,
+        expected_fingerprint=expected_fingerprint)
 
 
 def edit_text(wf: Workflow, token: str, field: str, value: str, *,

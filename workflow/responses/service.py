@@ -11,7 +11,7 @@ commit) runs the whole transaction again (``Database.run``).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date
+from datetime import date, datetime
 from functools import lru_cache
 from typing import Any
 
@@ -153,11 +153,14 @@ class Workflow:
         params: Mapping[str, Any] | None = None,
         expected_version: int | None = None,
         on_behalf_of: str | None = None,
+        expected_fingerprint: str | None = None,
     ) -> Response:
         """Fire ``trigger`` on one response as ``actor``; returns the moved row.
 
         ``on_behalf_of``: an admin acting for that person (needs ``reason``; never for
         ``sign_off``, the PCC's own act or their deputy's under a delegation).
+        ``expected_fingerprint``: for ``sign_off``, the fingerprint of the text the signer
+        was shown; refused (``SignedTextChangedError``) unless the text signed has it.
         """
         spec = BY_TRIGGER.get(trigger)
         if spec is None:
@@ -168,13 +171,22 @@ class Workflow:
             raise IdentityError("sign_off cannot be done on behalf of someone: it is the PCC's "
                                 "own act (a PCC may delegate it to a deputy: `s55 people "
                                 "delegate`)")
-        return self.db.run(lambda session: self._fire(session, spec, response_id, actor,
-                                                      reason, params, expected_version,
-                                                      on_behalf_of))
+        taken: list[Any] = []  # the checkpoint a sign-off or publication took
+        moved = self.db.run(lambda session: self._fire(session, spec, response_id, actor,
+                                                       reason, params, expected_version,
+                                                       on_behalf_of, expected_fingerprint,
+                                                       taken))
+        if taken and taken[-1] is not None:
+            from workflow.responses import checkpoint
+
+            checkpoint.file(self.settings, taken[-1])
+        return moved
 
     def _fire(self, session: Session, spec: TransitionSpec, response_id: int,
               actor: str | None, reason: str | None, params: Mapping[str, Any] | None,
-              expected_version: int | None, on_behalf_of: str | None) -> Response:
+              expected_version: int | None, on_behalf_of: str | None,
+              expected_fingerprint: str | None = None, taken: list[Any] | None = None
+              ) -> Response:
         """The body of ``fire``: one attempt inside one transaction (may run again)."""
         trigger = spec.trigger
         acting = self.acting(session, actor, on_behalf_of=on_behalf_of, reason=reason,
@@ -188,7 +200,7 @@ class Workflow:
         dest = machine_fire(loaded.state, trigger, loaded.snapshot())
         if dest is None:  # the machine's own guard verdict; _check should have caught it
             raise GuardError(response_id, trigger, loaded.state.value, ["a guard refused"])
-        signature = self._seal(session, spec, loaded, acting, extra)
+        signature = self._seal(session, spec, loaded, acting, extra, expected_fingerprint)
         now = self.clock.now()
         from_state = loaded.state.value
         bump(session, loaded, state=dest.value, updated_at=now, **values)
@@ -214,7 +226,18 @@ class Workflow:
         )
         for batch in batches:
             write.write_prepared(session, batch, event)
+        if taken is not None:
+            taken[:] = [self._checkpoint(session, trigger, now, acting)]
         return loaded.response
+
+    def _checkpoint(self, session: Session, trigger: str, now: datetime, acting: Acting) -> Any:
+        """After a sign-off or a publication, a checkpoint covering it, mailed to the
+        auditors in this transaction (``workflow.responses.checkpoint``); else None."""
+        from workflow.responses import checkpoint  # the mail it sends: lazily
+
+        if trigger not in checkpoint.CHECKPOINTED:
+            return None
+        return checkpoint.after(session, self.settings, now, acting.by)
 
     def _check(self, session: Session, spec: TransitionSpec, loaded: Loaded, acting: Acting,
                reason: str | None) -> tuple[Acting, dict[str, Any]]:
@@ -273,10 +296,11 @@ class Workflow:
                                           f"last (event #{returns[-1].id})")
 
     def _seal(self, session: Session, spec: TransitionSpec, loaded: Loaded, acting: Acting,
-              extra: dict[str, Any]) -> str | None:
-        """At sign-off, fingerprint the text as it will be published (into ``extra``); at
-        publish, refuse a text that differs from the one signed. The signature line for
-        the sign-off mail, or None."""
+              extra: dict[str, Any], shown: str | None = None) -> str | None:
+        """At sign-off, fingerprint the text as it will be published (into ``extra``),
+        refusing one other than the text ``shown`` (a fingerprint), if given; at publish,
+        refuse a text that differs from the one signed. The signature line for the sign-off
+        mail, or None."""
         if spec.trigger not in ("sign_off", "publish"):
             return None
         from workflow.documents import signature as sig  # Jinja and the templates: lazily
@@ -285,6 +309,8 @@ class Workflow:
             sig.check_unchanged(session, loaded)
             return None
         extra.update({**sig.seal(session, loaded), "signed_version": loaded.response.version})
+        if shown is not None and shown != extra["fingerprint"]:
+            raise sig.SignedTextChangedError(loaded.response.id or 0, shown, extra["fingerprint"])
         from workflow.documents.signoff import line as sign_off_line
 
         return sign_off_line(acting.person.name, acting.by.on_behalf_of, extra, self.clock.now())

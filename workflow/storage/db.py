@@ -240,6 +240,11 @@ class Database:
                 self._keyring, self._key_seen = audit_key.load(self.audit_key_file), seen
         return {KEYRING_KEY: self._keyring}
 
+    def keyring(self) -> Any:
+        """The audit keyring write sessions carry (``workflow.keys.audit_key.Keyring``;
+        None: no audit key configured), for a read that must prove something with it."""
+        return self._signing()[KEYRING_KEY]
+
     def _refuse_if_read_only(self) -> None:
         if self.read_only:
             raise DatabaseError(f"database {self.safe_url()} is read-only for this account: "

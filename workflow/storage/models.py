@@ -247,6 +247,10 @@ class ActionLink(SQLModel, table=True):
     issued_at: datetime = column(_al.issued_at)
     expires_at: datetime = column(_al.expires_at)
     used_at: datetime | None = column(_al.used_at)
+    issue_event_id: int | None = column(_al.issue_event_id)
+    outbox_id: int | None = column(_al.outbox_id)
+    key_id: str | None = column(_al.key_id)
+    nonce: str | None = column(_al.nonce)
 
 
 _f = t.ESCALATION_FIRING.c

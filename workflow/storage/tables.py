@@ -172,6 +172,9 @@ AUDIT_EVENT = Table(
     # the HMAC-SHA256 of ``hash`` under it (workflow.keys.audit_key).
     Column("key_id", String(16)),
     Column("mac", String(64)),
+    # The events of one kind after a given one: the dispatcher's look for a message's
+    # MAIL_SENT events, the daemon's last checkpoint.
+    Index("ix_audit_event_action_id", "action", "id"),
 )
 
 OUTBOX = Table(
@@ -226,6 +229,14 @@ ACTION_LINK = Table(
     Column("issued_at", UTCDateTime(), nullable=False),
     Column("expires_at", UTCDateTime(), nullable=False),
     Column("used_at", UTCDateTime()),
+    # The signed ``link_issued`` event that records every field of the row and what its
+    # token derives from: the nonce under audit key ``key_id``, and the outbox row
+    # ``outbox_id`` carrying it. A link is used only while the row agrees with that event
+    # and the token presented derives from it (NULL on links issued before it existed).
+    Column("issue_event_id", Integer, ForeignKey("audit_event.id")),
+    Column("outbox_id", Integer, ForeignKey("outbox.id")),
+    Column("key_id", String(16)),
+    Column("nonce", String(32)),
     Index("ix_action_link_person_issued", "person_id", "issued_at"),
 )
 

@@ -18,6 +18,7 @@ from typing import Any
 from workflow.core.clock import LONDON
 from workflow.core.dates import format_date
 from workflow.core.errors import S55Error
+from workflow.keys import link_tokens
 from workflow.links import action_links
 from workflow.responses import approvals, content
 from workflow.responses.service import Workflow
@@ -100,7 +101,7 @@ class LinkActionError(S55Error):
 
 def look(w: Web, token: str) -> Opened | None:
     """What ``token`` opens (None: no link has this token). Reads only."""
-    digest = action_links.token_hash(token) if token.isascii() else ""
+    digest = link_tokens.token_hash(token) if token.isascii() else ""
     try:
         return Opened(digest, action_links.read(w.db, w.clock, token))
     except action_links.LinkRefusedError as refused:
@@ -126,9 +127,10 @@ def save(w: Web, token: str, opened: Opened, texts: Mapping[str, str],
 
 
 def fire(w: Web, token: str, trigger: str, *, reason: str | None = None,
-         params: Mapping[str, Any] | None = None, expected_version: int | None = None) -> None:
+         params: Mapping[str, Any] | None = None, expected_version: int | None = None,
+         expected_fingerprint: str | None = None) -> None:
     approvals.fire(_wf(w), token, trigger, reason=reason, params=params,
-                   expected_version=expected_version)
+                   expected_version=expected_version, expected_fingerprint=expected_fingerprint)
 
 
 def response_page(w: Web, opened: Opened) -> dict[str, Any]:

@@ -164,8 +164,11 @@ def _do_submit(w: Web, token: str, view: Opened, form: Form) -> str:
 
 def _do_sign_off(w: Web, token: str, view: Opened, form: Form) -> str:
     texts, recs = _edits(view, form)
-    access.check_signable(w, view, texts, recs, form.get("fingerprint", ""), _version(form))
-    access.fire(w, token, "sign_off", expected_version=_version(form))
+    shown = form.get("fingerprint", "")
+    access.check_signable(w, view, texts, recs, shown, _version(form))
+    # Checked again inside the sign-off's own transaction: the text signed is the one shown.
+    access.fire(w, token, "sign_off", expected_version=_version(form),
+                expected_fingerprint=shown)
     return "?done=signed"
 
 

@@ -19,20 +19,21 @@ from workflow.web.verdict import ChainWatch
 
 
 class RenderCache:
-    """The PCC page's published render and fingerprint, by response id, version and the
-    report's fields, for one app (one database and template folder): every other change to
-    what the render shows (an edit, a transition) moves the response's version on."""
+    """The PCC page's published render and fingerprint for one app (one database and
+    template folder), by a digest of what they are rendered from
+    (``page_data.content_key``): whatever changed the rows, s55 or not, the page shows the
+    text as it is now."""
 
     def __init__(self, size: int = 256) -> None:
         self.size = size
-        self._items: dict[tuple[Any, ...], Any] = {}
+        self._items: dict[str, Any] = {}
         self._lock = threading.Lock()
 
-    def get(self, key: tuple[Any, ...]) -> Any:
+    def get(self, key: str) -> Any:
         with self._lock:
             return self._items.get(key)
 
-    def put(self, key: tuple[Any, ...], value: Any) -> None:
+    def put(self, key: str, value: Any) -> None:
         with self._lock:
             if len(self._items) >= self.size:
                 self._items.pop(next(iter(self._items)))

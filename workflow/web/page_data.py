@@ -4,10 +4,13 @@ response's state log with the audit chain's verdict for readers."""
 
 from __future__ import annotations
 
+import hashlib
 import re
 from typing import Any
 
 from markupsafe import Markup
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from workflow.assurance import checkpoints
 from workflow.core.clock import london_today
@@ -16,10 +19,13 @@ from workflow.documents import signature
 from workflow.documents.render import load_view, render_view
 from workflow.reads.dashboard import list_responses
 from workflow.reads.detail import describe, log, show
-from workflow.storage.loading import load
+from workflow.storage.loading import Loaded, load
+from workflow.storage.tables import AREA_FOR_IMPROVEMENT, AUDIT_EVENT
 from workflow.web.context import Web
 
 _BODY = re.compile(r"<main[^>]*>(.*)</main>", re.S)
+_AFI: Any = AREA_FOR_IMPROVEMENT
+_EVENT: Any = AUDIT_EVENT
 
 
 def document_body(html: str) -> Markup:
@@ -45,10 +51,7 @@ def approver_page(w: Web, response_id: int, kind: str) -> dict[str, Any]:
                                 for x in loaded.recommendations],
         }
         if kind in ("pcc", "deputy"):
-            # A report may be shared by two forces' responses: an edit of it through the
-            # other one does not move this response's version, so it is part of the key.
-            key = (response_id, r.version, rep.title, rep.link, rep.link_label,
-                   rep.publication_types, rep.police_forces, rep.published_on)
+            key = content_key(s, loaded)
             cached = w.rendered.get(key)
             if cached is None:
                 html = render_view(load_view(s, response_id), "html",
@@ -57,6 +60,25 @@ def approver_page(w: Web, response_id: int, kind: str) -> dict[str, Any]:
                 w.rendered.put(key, cached)
             data["fingerprint"], data["document"] = cached
     return data
+
+
+def _columns(row: Any) -> tuple[Any, ...]:
+    return tuple(getattr(row, c.key) for c in row.__table__.columns)
+
+
+def content_key(s: Session, loaded: Loaded) -> str:
+    """A digest of everything the PCC page's render and fingerprint read, as the rows hold
+    it now: the response row, its report, recommendations and areas for improvement, and
+    its last event (the office-use boxes and the signature line come from the log). Not
+    the version: a row changed behind s55's back keeps it, and the page must show (and
+    fingerprint) the text as it is."""
+    rid = loaded.response.id
+    afis = s.execute(select(_AFI.c.number, _AFI.c.text, _AFI.c.force_response)
+                     .where(_AFI.c.response_id == rid).order_by(_AFI.c.number)).all()
+    last = s.execute(select(func.max(_EVENT.c.id)).where(_EVENT.c.response_id == rid)).scalar()
+    parts = (_columns(loaded.response), _columns(loaded.report),
+             [_columns(x) for x in loaded.recommendations], [tuple(a) for a in afis], last)
+    return hashlib.sha256(repr(parts).encode()).hexdigest()
 
 
 def current_fingerprint(w: Web, response_id: int) -> tuple[str, int]:

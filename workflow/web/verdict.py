@@ -71,7 +71,7 @@ class ChainWatch:
         last: list[int] = []
         result = trail.verify(db, None, ring, each=lambda row: last.__setitem__(
             slice(None), [row[0]]))
-        differences = replay.verify(db) if result.broken is None else []
+        differences = replay.verify(db, ring) if result.broken is None else []
         self.full_at, self.since_at, self.full_count = now, None, result.count
         self.head = trail.Head(result.head, result.count, last[0] if last else None)
         self.signed = result.signed
