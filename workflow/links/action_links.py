@@ -1,14 +1,13 @@
-"""Personal single-use links (issue 13): issued with the mail that asks a person to act,
-read by the web pages, used up by the action they allow.
+"""Personal single-use links: issued with the mail that asks a person to act, read by the
+web pages, used up by the action they allow.
 
 A link's token is 256 bits derived from the audit key, outside the database
 (``workflow.keys.link_tokens`` says how and why); only its SHA-256 is stored
 (``ActionLink.token_hash``). The outbox row holding the mail carries a placeholder, filled
-in by the dispatcher as it sends, so the token exists only in the mail as delivered and
-in the reader's hands: never in the database, a log or an audit payload. Without an audit
-key no link is issued. A link is bound to one person, one response, the
-state and version the response was in when the link was issued, and a kind that says
-what it may do:
+in by the dispatcher as it sends, so the token exists only in the mail as delivered and in
+the reader's hands: never in the database, a log or an audit payload. Without an audit key
+no link is issued. A link is bound to one person, one response, the state and version the
+response was in when the link was issued, and a kind that says what it may do:
 
 - ``force``: save the force's content (``cc_response``, each recommendation's
   ``force_response``) and ``submit_force_input``, while the response is in ``force_input``;
@@ -41,7 +40,8 @@ API for the web layer (stable; ``workflow.responses.approvals`` has the acting s
 - ``reader(db, person_id) -> Reader | None``: a signed-in reader still active and still
   holding a reader role (check on every request of a session).
 - ``LinkIdentifier``: how ``Workflow`` knows who acts through a link (channel ``web``,
-  identity ``link``); built by ``workflow.responses.approvals``, which the web layer calls instead.
+  identity ``link``); built by ``workflow.responses.approvals``, which the web layer calls
+  instead.
 """
 
 from __future__ import annotations
@@ -339,7 +339,7 @@ def recent(session: Session, person_id: int, origin: str, now: datetime) -> list
 
 @dataclass
 class Issuer:
-    """Hands out links while mail is rendered (``workflow.mail.queue.LinkIssuer``); the
+    """Hands out links while mail is rendered (``workflow.mail.prepare.LinkIssuer``); the
     rows are written with the event that caused the mail (``write``), in its transaction.
 
     ``kind``: the one kind to issue (resends, sign-in); None: whatever ``kind_for`` gives

@@ -1,9 +1,9 @@
 """One response in full and its state log, read through SQLAlchemy Core (``s55 show``,
 ``s55 log``), so that the commands officers run most never build the SQLModel classes.
 
-The columns read are declared here as lightweight Core tables (as ``workflow.reads.dashboard``
-does); tests/test_reading.py checks each against the models' tables, and that ``show`` and
-``log`` say exactly what the ORM read of the same rows says.
+The columns read are declared here as lightweight Core tables (as
+``workflow.reads.dashboard`` does); a test checks each against the models' tables, and that
+``show`` and ``log`` say exactly what the ORM read of the same rows says.
 """
 
 from __future__ import annotations

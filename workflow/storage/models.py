@@ -1,4 +1,4 @@
-"""Database tables (SQLModel). Input is validated before it reaches these (sqlmodel #52).
+"""Database tables (SQLModel). Input is validated before it reaches these (fastapi/sqlmodel#52).
 
 Times are stored in UTC and come back timezone-aware on every backend (``UTCDateTime``);
 dates (deadlines, due dates) are plain calendar dates in Europe/London.
@@ -192,7 +192,7 @@ class OutboxMessage(SQLModel, table=True):
     # Stored, not looked up at sending: the message sent is the one queued.
     reply_to: str | None = Field(default=None, max_length=254)
     # The MAIL_QUEUED event that recorded this message's digest (migration 0007): the
-    # dispatcher sends only a row that still matches it (workflow.mail.queue.mail_digest).
+    # dispatcher sends only a row that still matches it (workflow.mail.digest.mail_digest).
     queued_event_id: int | None = None
     subject: str
     body_text: str = Field(sa_column=Column(Text, nullable=False))
@@ -208,7 +208,7 @@ class OutboxMessage(SQLModel, table=True):
 
 
 class ActionLink(SQLModel, table=True):
-    """A personal single-use link mailed to a person (issue 13): only the SHA-256 of its
+    """A personal single-use link mailed to a person: only the SHA-256 of its
     token is stored, never the token. ``kind`` says what it may do (``force``, ``pcc``,
     ``sign_in``); it acts on ``response_id`` while the response stays in ``state``, which it
     was in at ``version`` when the link was issued by audit event ``event_id`` (a later
@@ -267,13 +267,13 @@ class SchedulerHeartbeat(SQLModel, table=True):
 
 
 
-# Every open response and every date the escalation planner needs, in a partial index:
-# the planner reads the few hundred open rows without touching the 100,000 finished ones
-# (after ANALYZE, SQLite would otherwise scan the table for a 5-of-7-states IN list).
-# Its WHERE (``OPEN_STATES_SQL``) is written by migration 0002, which is the schema; it
-# is not repeated here as ``sqlite_where``/``postgresql_where``, which would make every
-# process load SQLAlchemy's PostgreSQL dialect (~20 ms) to build these classes, SQLite
-# or not. Autogenerate does not compare an index's WHERE: tests/test_migrations.py
-# checks that the database's index has exactly this one, on both backends.
+# Every open response and every date the escalation planner needs, in a partial index: the
+# planner reads the few hundred open rows without touching the 100,000 finished ones (after
+# ANALYZE, SQLite would otherwise scan the table for a 5-of-7-states IN list). Its WHERE
+# (``OPEN_STATES_SQL``) is written by migration 0002, which is the schema; it is not
+# repeated here as ``sqlite_where``/``postgresql_where``, which would make every process
+# load SQLAlchemy's PostgreSQL dialect (~20 ms) to build these classes, SQLite or not.
+# Autogenerate does not compare an index's WHERE: a migrations test checks that the
+# database's index has exactly this one, on both backends.
 Index("ix_response_open", "state", "deadline", "published_on", "force_input_due",
       "signoff_due", "id", _table=Response.__table__)  # type: ignore[attr-defined]

@@ -1,4 +1,4 @@
-"""Alembic environment: s55 always passes an open connection (see workflow/schema.py)."""
+"""Alembic environment: s55 always passes an open connection (see workflow/storage/schema.py)."""
 
 from alembic import context
 from sqlmodel import SQLModel
