@@ -343,9 +343,9 @@ class Issuer:
     rows are written with the event that caused the mail (``write``), in its transaction.
 
     ``kind``: the one kind to issue (resends, sign-in); None: whatever ``kind_for`` gives
-    each recipient for ``state``. Nothing is issued while ``S55_BASE_URL`` is unset or
-    there is no audit key (``ring``: the tokens derive from it). The mail gets a
-    placeholder (``link_keys``); the token and its hash are computed in ``write``, once
+    each recipient for ``state``. Nothing is issued while ``S55_BASE_URL`` is unset or there
+    is no audit key (``ring``: the tokens derive from it). The mail gets a placeholder
+    (``workflow.keys.link_tokens``); the token and its hash are computed in ``write``, once
     the outbox row's dedupe key is known, and the token is forgotten there.
     """
 
