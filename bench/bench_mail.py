@@ -4,10 +4,9 @@
                                          [--rounds 3]
 
 Queues N messages in a fresh database (a temporary SQLite file, or a new database on the
-local PostgreSQL with its default durable commits), starts an
-aiosmtpd server in a *separate process* (so neither side shares its GIL with the
-server), then times, in rounds that alternate which side goes first
-(``bench.common.alternate``):
+local PostgreSQL with its default durable commits), starts an aiosmtpd server in a *separate
+process* (so neither side shares its GIL with the server), then times, in rounds that
+alternate which side goes first (``bench.common.alternate``):
 
 1. a bare aiosmtplib loop over one connection: for each message build its bytes with
    ``message_bytes`` and ``sendmail`` it;

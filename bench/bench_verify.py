@@ -1,8 +1,9 @@
 """`s55 audit verify` (chain, HMACs, replay, fingerprints) vs a plain sqlite3 loop, same run.
 
-Issue 14's figure is 2,000,000 events (``--events 2000000`` or ``S55_BENCH_EVENTS``); the
-default is a quicker 200,000. The log is ``bench.verify_data``'s: ten events a response,
-three of them content changes recording the fingerprint after them, every event signed.
+The planned scale is 2,000,000 events (43 forces for 20 years; ``--events 2000000`` or
+``S55_BENCH_EVENTS``); the default is a quicker 200,000. The log is ``bench.verify_data``'s:
+ten events a response, three of them content changes recording the fingerprint after them,
+every event signed.
 
 Ours: ``trail.verify`` with the audit key, the replay fed each event on that one read
 (``replay.Replay``), then ``replay.differences`` against the rows: what ``s55 audit

@@ -1,15 +1,14 @@
 """Stress run on PostgreSQL: many real processes at once, faults injected, nothing lost.
 
-Writers fire random legal and illegal triggers and edit content on a few hundred
-responses; two dispatchers deliver the outbox to an aiosmtpd server on loopback; two
-schedulers sweep escalations under a clock moved across every rule. Optionally one
-dispatcher is SIGKILLed while the server holds one of its messages and one scheduler
-while its backend is mid-transaction (each then restarted), and PostgreSQL backends
-are terminated at random. Afterwards (``check``): the audit
-chain verifies; every response's state and version equal the replay of its audit
-events; every queued message reached the server exactly once (Message-IDs counted
-there); every fired escalation has one audit event; no process saw an unhandled
-exception.
+Writers fire random legal and illegal triggers and edit content on a few hundred responses;
+two dispatchers deliver the outbox to an aiosmtpd server on loopback; two schedulers sweep
+escalations under a clock moved across every rule. Optionally one dispatcher is SIGKILLed
+while the server holds one of its messages and one scheduler while its backend is
+mid-transaction (each then restarted), and PostgreSQL backends are terminated at random.
+Afterwards (``check``): the audit chain verifies; every response's state and version equal
+the replay of its audit events; every queued message reached the server exactly once
+(Message-IDs counted there); every fired escalation has one audit event; no process saw an
+unhandled exception.
 
     python -m bench.stress run [--writers 8] [--ops 150] [--responses 200]
                                [--scenario plain|kill-dispatcher|kill-scheduler|kill-both|

@@ -1,12 +1,12 @@
 """The log ``bench.bench_verify`` verifies: responses written as s55 writes them, event by
 event, with the rows to match (SQLite).
 
-Each response: ``created``, an edit of a text section, a force's answer to a
-recommendation (three events recording the fingerprint of the content after them, as
-``workflow.responses.content`` records it), ``request_force_input``, and three mails queued and sent
-(events of their own): ten events, three of them content changes. Every event is chained,
-with its provenance, and signed with the audit key; the response and recommendation rows
-are what the events leave.
+Each response: ``created``, an edit of a text section, a force's answer to a recommendation
+(three events recording the fingerprint of the content after them, as
+``workflow.responses.content`` records it), ``request_force_input``, and three mails queued
+and sent (events of their own): ten events, three of them content changes. Every event is
+chained, with its provenance, and signed with the audit key; the response and recommendation
+rows are what the events leave.
 """
 
 from __future__ import annotations

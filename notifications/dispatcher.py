@@ -1,8 +1,9 @@
 """Delivering the outbox: claim a batch, send it over one connection, record each result.
 
 The dispatcher never touches the database itself: it talks to an ``OutboxStore``
-(implemented by ``workflow.mail.delivery``), whose calls run in one worker thread, in order -
-except ``record_sent``, one short statement per message, which runs on the loop.
+(implemented by ``workflow.mail.store.SqlOutboxStore``), whose calls run in one worker
+thread, in order - except ``record_sent``, one short statement per message, which runs on
+the loop.
 
 Never lost, never sent twice:
 - a message is claimed (leased to this worker) in a committed statement before it is
@@ -264,7 +265,7 @@ class Dispatcher:
             except ConnectionLostError as exc:
                 settle()
                 if reconnect and await self._reopen():
-                    continue  # PITFALLS: retry from the first unsent message
+                    continue  # a dropped connection: reconnect, retry from the first unsent
                 await self._fail(item, str(exc), permanent=False)
                 self._report.error = str(exc)
                 raise _StopRunError from None

@@ -1,11 +1,10 @@
-"""The one rule for links s55 prints as ``href``: ``http``/``https`` only (issue 15).
+"""The one rule for links s55 prints as ``href``: ``http``/``https`` only.
 
-A report's link is typed by a person; ``javascript:alert(...)``, ``data:`` or
-``file:`` in an ``href`` would run or open something in a reader's mail client or
-browser. Every shipped template writes ``href="{{ url | safe_href }}"`` inside
-``{% if url | safe_href %}``, so anything else is shown as text and never linked
-(tests/test_links.py checks every template). Pure: mail, documents and the audit report
-all register it.
+A report's link is typed by a person; ``javascript:alert(...)``, ``data:`` or ``file:`` in
+an ``href`` would run or open something in a reader's mail client or browser. Every shipped
+template writes ``href="{{ url | safe_href }}"`` inside ``{% if url | safe_href %}``, so
+anything else is shown as text and never linked (a test checks every template). Pure: mail,
+documents and the audit report all register it.
 """
 
 from __future__ import annotations

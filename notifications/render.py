@@ -5,13 +5,13 @@ gap in an inbox); HTML templates are autoescaped, text templates are not. An
 organisation's folder (``template_dir``) is searched first, so any file here can be
 overridden one by one.
 
-Besides its own values, every template sees ``kind`` (added here) and what the workflow
-adds to each message: ``today`` (the London date the mail was queued), the reader's
-``recipient_name`` and ``recipient_roles``, and ``contact`` (who a reply reaches, or
-none). Dates are worded against ``today`` through one filter, ``timing``. The
-reader's own web link (issue 13), when the mail asks them to act, is ``action_url``:
-absent otherwise, and printed by the "What we need from you" partial (``_action``) and the
-link mails (``action_link``, ``sign_in_link``), always through ``safe_href`` in HTML.
+Besides its own values, every template sees ``kind`` (added here) and what the workflow adds
+to each message: ``today`` (the London date the mail was queued), the reader's
+``recipient_name`` and ``recipient_roles``, and ``contact`` (who a reply reaches, or none).
+Dates are worded against ``today`` through one filter, ``timing``. The reader's own web
+link, when the mail asks them to act, is ``action_url``: absent otherwise, and printed by
+the "What we need from you" partial (``_action``) and the link mails (``action_link``,
+``sign_in_link``), always through ``safe_href`` in HTML.
 """
 
 from __future__ import annotations

@@ -201,8 +201,8 @@ class Plan(NamedTuple):
 def firing_instant(day: date, hour: int) -> datetime:
     """``hour``:00 Europe/London on ``day``, in UTC (09:00 is 08:00Z in BST, 09:00Z in GMT).
 
-    Computed with zoneinfo, not an APScheduler cron trigger (apscheduler #1021, #1036:
-    cron triggers loop or stall at DST changes in 3.11). An hour that does not exist
+    Computed with zoneinfo, not an APScheduler cron trigger (agronholm/apscheduler#1021,
+    #1036: cron triggers loop or stall at DST changes in 3.11). An hour that does not exist
     locally (01:xx on the last Sunday of March) resolves to the GMT reading (fold=0).
     """
     return datetime.combine(day, time(hour), tzinfo=LONDON).astimezone(UTC)

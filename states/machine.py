@@ -37,7 +37,8 @@ def _condition(spec: TransitionSpec) -> Any:
 
 @cache
 def machine() -> Machine:
-    """The one machine for every response (building one per row is slow: transitions #146)."""
+    """The one machine for every response (building one per row is slow:
+    pytransitions/transitions#146)."""
     m = Machine(
         model=None,
         states=[s.value for s in State],

@@ -5,10 +5,10 @@ on which the report is published"), so the deadline never moves; only the day a 
 is sent does. A reminder whose day is not a working day is sent on the working day
 before it, so that people hear of it while they can still act.
 
-The bank holidays are not written here: ``workflow.core.bank_holidays`` passes a lookup built from
-the ``holidays`` package, whose maintainers keep the one-off days (a coronation, a state
-funeral) and substitute days current. ``states`` only knows that Saturday and Sunday are
-not working days.
+The bank holidays are not written here: ``workflow.core.bank_holidays`` passes a lookup
+built from the ``holidays`` package, whose maintainers keep the one-off days (a coronation,
+a state funeral) and substitute days current. ``states`` only knows that Saturday and Sunday
+are not working days.
 """
 
 from __future__ import annotations

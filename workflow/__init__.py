@@ -2,9 +2,9 @@
 people who use it (the command line and the web pages).
 
 Layers, lowest first. A package imports only packages on the lines above its own, and
-``states`` and ``notifications``, which sit below every package here; never a package on
-its own line or below it, not even lazily inside a function (``tests/test_layering.py``
-reads every import and holds this list to it):
+``states`` and ``notifications``, which sit below every package here; never a package on its
+own line or below it, not even lazily inside a function (the layering test reads every
+import and holds this list to it):
 
     core          errors, the clock, settings, dates, working days, input checks, files
     keys          the secrets kept outside the database: the audit key, link tokens, web secret

@@ -1,10 +1,10 @@
 """SMTP delivery with aiosmtplib: the only module in s55 that imports it.
 
 One connection carries a whole run. Security is explicit: ``starttls`` (port 587,
-``start_tls=True``), ``tls`` (port 465, implicit TLS, ``use_tls=True``) or ``none``.
-Mixing the two TLS styles gives "unknown protocol" errors (aiosmtplib #16, #122), so
-we never let aiosmtplib guess: ``start_tls`` is always True or False, never None (in
-5.x None upgrades on its own when offered, and calling ``starttls()`` again fails).
+``start_tls=True``), ``tls`` (port 465, implicit TLS, ``use_tls=True``) or ``none``. Mixing
+the two TLS styles gives "unknown protocol" errors (cole/aiosmtplib#16, #122), so we never
+let aiosmtplib guess: ``start_tls`` is always True or False, never None (in 5.x None
+upgrades on its own when offered, and calling ``starttls()`` again fails).
 """
 
 from __future__ import annotations
@@ -109,7 +109,7 @@ class SMTPTransport:
             await self._reset(smtp)
             raise _delivery_error(recipient, exc) from None
         except (aiosmtplib.SMTPServerDisconnected, aiosmtplib.SMTPTimeoutError, OSError) as exc:
-            # PITFALLS: a dropped connection raises SMTPServerDisconnected; the caller
+            # aiosmtplib raises SMTPServerDisconnected on a dropped connection; the caller
             # reconnects and retries from the first unsent message.
             self._smtp = None
             await self._quietly_close(smtp)

@@ -1,6 +1,7 @@
 """The words of the state log: what an event did (``Action``), how it entered s55
 (``Channel``) and how its actor is known (``Identity``). Standard library only, so the read
-commands word the log without building the ORM classes; ``workflow.audit.trail`` writes them."""
+commands word the log without building the ORM classes; ``workflow.audit.trail`` writes
+them."""
 
 from __future__ import annotations
 

@@ -323,7 +323,8 @@ RecTextOpt, RecFileOpt = text_options("text")
 
 def open_reader() -> tuple[Settings, Database]:
     """``open_database`` for the read-only commands (list, show, log): the settings read
-    without pydantic-settings unless a value needs its word (``workflow.core.light_settings``)."""
+    without pydantic-settings unless a value needs its word
+    (``workflow.core.light_settings``)."""
     from workflow.core.light_settings import read
 
     return _open(read())

@@ -2,14 +2,14 @@
 
 Typer (0.2x) turns each command-line value into its Python type through a Pydantic
 ``TypeAdapter`` built per parameter when the command runs: importing Pydantic and building
-the adapters costs a cold ``s55 list`` or ``s55 show`` about 0.1 s, more than the query.
-For the few kinds of value s55's commands take - a string, a flag, a number through one
-of our parsers (``app.Bounded``), a path, an unset default - the result is known without
-Pydantic, so ``install`` puts a runtime parameter in front of Typer's that returns it
-directly. Anything else (a list, a choice, a string where a number is wanted, a value a
-parser refuses with ``ValueError``) goes to Typer's own Pydantic coercion unchanged, so
-every accepted value and every error message stays Typer's (tests/test_cli_coerce.py
-compares the two on every parameter of every command).
+the adapters costs a cold ``s55 list`` or ``s55 show`` about 0.1 s, more than the query. For
+the few kinds of value s55's commands take - a string, a flag, a number through one of our
+parsers (``app.Bounded``), a path, an unset default - the result is known without Pydantic,
+so ``install`` puts a runtime parameter in front of Typer's that returns it directly.
+Anything else (a list, a choice, a string where a number is wanted, a value a parser refuses
+with ``ValueError``) goes to Typer's own Pydantic coercion unchanged, so every accepted
+value and every error message stays Typer's (a test compares the two on every parameter of
+every command).
 """
 
 from __future__ import annotations

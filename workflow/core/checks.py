@@ -1,8 +1,8 @@
 """Validation of everything a user types, before it reaches a table model.
 
-SQLModel ``table=True`` models skip Pydantic validation (sqlmodel #52, #453), so
-input goes through these plain models first. Every failure becomes one
-``InvalidInputError`` line naming the field.
+SQLModel ``table=True`` models skip Pydantic validation (fastapi/sqlmodel#52, #453), so
+input goes through these plain models first. Every failure becomes one ``InvalidInputError``
+line naming the field.
 """
 
 from __future__ import annotations

@@ -1,14 +1,13 @@
 """The ``S55_*`` settings read without pydantic-settings, for the read-only commands.
 
-``workflow.core.settings.Settings`` is the definition; importing pydantic-settings to read it
-costs a cold ``s55 list`` about 0.1 s, more than its query. ``read`` gives the same values
-for the same environment: ``FIELDS`` below lists every setting with its kind, default and
-limits, and tests/test_env_settings.py checks, field by field, that these are Settings'
-own and that both read the same variables into the same values. Whenever a value is not
-plainly right here (a number out of range, an address that may be wrong, an unset
-optional, a name in lower case), ``read`` hands the whole environment to
-``workflow.core.settings.load_settings``: the same checks run and a bad value is refused with
-the same one-line message.
+``workflow.core.settings.Settings`` is the definition; importing pydantic-settings to read
+it costs a cold ``s55 list`` about 0.1 s, more than its query. ``read`` gives the same
+values for the same environment: ``FIELDS`` below lists every setting with its kind, default
+and limits, and a test checks, field by field, that these are Settings' own and that both
+read the same variables into the same values. Whenever a value is not plainly right here (a
+number out of range, an address that may be wrong, an unset optional, a name in lower case),
+``read`` hands the whole environment to ``workflow.core.settings.load_settings``: the same
+checks run and a bad value is refused with the same one-line message.
 """
 
 from __future__ import annotations

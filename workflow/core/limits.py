@@ -1,5 +1,5 @@
 """How long each free-text input may be: one table, read by the checks at the door and by
-the ``--help`` of every option that takes the text, so the two cannot drift (issue 15).
+the ``--help`` of every option that takes the text, so the two cannot drift.
 
 Lengths are in characters. A report title is a line of a mail subject and a heading; a
 reason is a sentence or two in the state log; a content field (key findings, a response,

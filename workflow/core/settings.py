@@ -30,7 +30,7 @@ class Settings(BaseSettings):
     force_input_days_before: int = Field(default=28, ge=0, le=55)
     signoff_days_before: int = Field(default=14, ge=0, le=55)
 
-    # Mail (issue 3). With no SMTP host, mail is spooled as .eml files.
+    # Mail. With no SMTP host, mail is spooled as .eml files.
     mail_from: str = "s55@opcc.invalid"
     spool_dir: Path = Path("spool")
     smtp_host: str | None = None
@@ -84,11 +84,11 @@ class Settings(BaseSettings):
                              "https://s55.opcc.example")
         return url.rstrip("/")
 
-    # The audit log's trust outside the database (issue 14): the key that signs every event
+    # The audit log's trust outside the database: the key that signs every event
     # (owner-only; `s55 init` creates it) and the file checkpoints of the chain go to.
     audit_key_file: Path | None = None
     checkpoint_file: Path | None = None
-    # Who is acting (issue 12). ``os``: the operating-system account running the command,
+    # Who is acting. ``os``: the operating-system account running the command,
     # mapped to a person by their login; ``claimed``: --as/S55_ACTOR taken on trust
     # (demos, single-officer installs; every event says so and `s55 doctor` warns).
     identity: str = Field(default="os", pattern="^(os|claimed)$")
@@ -96,7 +96,7 @@ class Settings(BaseSettings):
     # response to the force; `s55 doctor` warns when this is off.
     separation_of_duties: bool = True
 
-    # The approvers' links (issue 13): the address people open their personal links at
+    # The approvers' links: the address people open their personal links at
     # (https outside demo mode; `s55 doctor` fails otherwise) and how long a link lives.
     # Unset: mail carries no link (and `s55 doctor` says what to set).
     base_url: str | None = None
@@ -127,7 +127,7 @@ class Settings(BaseSettings):
             raise ValueError("name at least one proxy address (127.0.0.1 by default)")
         return ",".join(items)
 
-    # Escalations (issue 4).
+    # Escalations: the policy file replacing the default, and the London hour rules fire at.
     policy_file: Path | None = None
     escalation_hour: int = Field(default=9, ge=0, le=23)
 

@@ -9,9 +9,9 @@ from workflow.doctor.result import Result, _fail, _ok, _warn
 
 
 def check_links(settings: Settings) -> Result:
-    """``S55_BASE_URL``, where the approvers' personal links point (issue 13): https once
-    mail really goes out (the token is in the link: over http anyone on the path reads it
-    and can act as its person); plain http only while mail is spooled (the demo)."""
+    """``S55_BASE_URL``, where the approvers' personal links point: https once mail really
+    goes out (the token is in the link: over http anyone on the path reads it and can act as
+    its person); plain http only while mail is spooled (the demo)."""
     base = settings.base_url
     hint = ("set S55_BASE_URL to the https address people reach `s55 serve` at (through "
             "the reverse proxy), e.g. https://s55.your-opcc.example")

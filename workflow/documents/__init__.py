@@ -7,5 +7,6 @@ only: no database, no templates. ``render`` turns a response back into the publi
 document (Markdown or a standalone HTML page, templates in ``templates/``);
 ``signature`` is the fingerprint of that text, which a sign-off binds; ``signoff`` reads
 who signed a response off from its events. Importing a document into the database is
-``workflow.responses.importing``.
+``workflow.responses.importing``. The reference layout is a real published response,
+``tests/data/norfolk-asb-spotlight-2024.md``.
 """

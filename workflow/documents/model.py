@@ -1,7 +1,7 @@
 """What a Section 55 response document holds, as plain data, and the importer's errors.
 
-The importer (``docparse``) produces these; the database import (``docimport``) and
-the renderer (``docrender``) consume them. Pure: no I/O, no clock, no database.
+The reader (``workflow.documents.parse``) produces these; the database import
+(``workflow.responses.importing``) consumes them. Pure: no I/O, no clock, no database.
 """
 
 from __future__ import annotations
@@ -87,7 +87,7 @@ class Checklist:
     """Which office-use boxes the document shows ticked.
 
     ``marked`` is False when the document shows a plain list (no tick marks): see
-    ``docparse`` for how such a list is read.
+    ``workflow.documents.parse`` for how such a list is read.
     """
 
     ticked: frozenset[ChecklistItem] = frozenset()

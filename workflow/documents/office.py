@@ -1,5 +1,5 @@
 """The "For Office Use Only" list: which boxes a document shows ticked, and the state
-that implies. Pure helpers for ``docparse`` (the reading rules are in its docstring).
+that implies. Pure helpers for ``parse`` (the reading rules are in its docstring).
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ _KEYWORDS: tuple[tuple[str, ChecklistItem], ...] = (
     ("published", I.PUBLISHED_ON_WEBSITE),
 )
 
-#: What a published document implies even when its list has no marks (see docparse).
+#: What a published document implies even when its list has no marks (see ``parse``).
 IMPLIED_BY_PUBLICATION = frozenset(
     {I.FORWARDED_TO_CHIEF_CONSTABLE, I.FORWARDED_TO_PANEL, I.PUBLISHED_ON_WEBSITE})
 

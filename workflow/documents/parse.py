@@ -1,10 +1,10 @@
 """Read a Section 55 response written in the published layout into a ``ParsedDocument``.
 
-The layout is the Norfolk fixture's (``shared/fixtures/norfolk-asb-spotlight-2024.md``):
-a banner heading, labelled fields (Inspection Title, Published on, ...), Key Findings,
+The layout is the Norfolk response's (``tests/data/norfolk-asb-spotlight-2024.md``): a
+banner heading, labelled fields (Inspection Title, Published on, ...), Key Findings,
 Recommendations (numbered as published), Areas For Improvement, the Chief Constable's
-response (overall, then per recommendation, repeating each recommendation's text), the
-PCC's response (overall, then a "Recommendation N" heading for each recommendation the PCC
+response (overall, then per recommendation, repeating each recommendation's text), the PCC's
+response (overall, then a "Recommendation N" heading for each recommendation the PCC
 explains: its note, s55(5B)) and the "For Office Use Only" list. Pure: text in, data out.
 
 Tolerated: headings bold or not and at any level, bold paragraphs used as headings,

@@ -1,6 +1,6 @@
 """Recommendation details: the due date in its text, and its repetition in the force's reply.
 
-Pure helpers for ``docparse``.
+Pure helpers for ``parse``.
 """
 
 from __future__ import annotations

@@ -108,8 +108,8 @@ def _without_notes(view: Any) -> Any:
 
 def fingerprint_of(view: Any, text_version: int = TEXT_VERSION) -> str:
     """The fingerprint: SHA-256 (hex) of the canonical text of ``view`` (a ``ResponseView``
-    or anything with its attributes: ``workflow.assurance.replay`` builds one from the events), as
-    ``text_version`` of the canonical text has it."""
+    or anything with its attributes: ``workflow.assurance.replay`` builds one from the
+    events), as ``text_version`` of the canonical text has it."""
     if text_version < 2:
         view = _without_notes(view)
     return hashlib.sha256(_canonical(view).encode("utf-8")).hexdigest()

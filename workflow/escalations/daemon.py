@@ -1,20 +1,20 @@
 """``s55 run``: the escalation daemon. The only module that imports APScheduler.
 
-APScheduler (3.11) is used as a local alarm clock and nothing more: which escalation
-fires, and whether it already has, is decided by the database (``workflow.escalations.sweep``).
-Several daemons on one PostgreSQL database are therefore safe; each has its own memory
-job store, since job stores must never be shared (apscheduler #160, #655).
+APScheduler (3.11) is used as a local alarm clock and nothing more: which escalation fires,
+and whether it already has, is decided by the database (``workflow.escalations.sweep``).
+Several daemons on one PostgreSQL database are therefore safe; each has its own memory job
+store, since job stores must never be shared (agronholm/apscheduler#160, #655).
 
 - Every job: ``misfire_grace_time=None``, ``coalesce=True``, ``max_instances=1``. The
-  default grace of 1 s silently drops a late run (apscheduler #292, #296); a run late
-  because the machine slept must still happen, once.
+  default grace of 1 s silently drops a late run (agronholm/apscheduler#292, #296); a run
+  late because the machine slept must still happen, once.
 - Only interval and date triggers. Firing instants are computed by
-  ``states.escalations.firing_instant`` (Europe/London via zoneinfo); 3.11 cron
-  triggers loop or stall at DST changes (apscheduler #1021, #1036).
-- Jobs are bound coroutines on a memory store: nothing is pickled (apscheduler #386,
-  #933 for why a persistent store would break that).
-- ``AsyncIOScheduler.start()`` is called inside the running loop (apscheduler #994,
-  #1029).
+  ``states.escalations.firing_instant`` (Europe/London via zoneinfo); 3.11 cron triggers
+  loop or stall at DST changes (agronholm/apscheduler#1021, #1036).
+- Jobs are bound coroutines on a memory store: nothing is pickled
+  (agronholm/apscheduler#386, #933 for why a persistent store would break that).
+- ``AsyncIOScheduler.start()`` is called inside the running loop
+  (agronholm/apscheduler#994, #1029).
 
 At start: a catch-up sweep (only the most severe due rule per response is sent). Then
 a sweep every minute (picks up transitions and deadline overrides), one at the planned
@@ -183,7 +183,8 @@ class Daemon:
     # -- life cycle ---------------------------------------------------------------------
 
     def _start_scheduler(self) -> AsyncIOScheduler:
-        # Memory job store (the default): never shared between processes (#160, #655).
+        # Memory job store (the default): never shared between processes
+        # (agronholm/apscheduler#160).
         scheduler = AsyncIOScheduler(timezone=UTC, job_defaults=JOB_DEFAULTS)
         scheduler.add_job(self.sweep, IntervalTrigger(seconds=self.every["sweep"]),
                           args=["periodic"], id="sweep")
@@ -191,7 +192,7 @@ class Daemon:
         scheduler.add_job(self.heartbeat, IntervalTrigger(seconds=self.every["heartbeat"]),
                           id="heartbeat")
         scheduler.add_job(self.checkpoint, IntervalTrigger(hours=1), id="checkpoint")
-        scheduler.start()  # inside the running loop (#994, #1029)
+        scheduler.start()  # inside the running loop (agronholm/apscheduler#994)
         return scheduler
 
     async def run(self, stop: asyncio.Event | None = None, *, ready: asyncio.Event | None = None,

@@ -2,10 +2,10 @@
 
 Planning is ``states.escalations.plan`` (pure) over rows read here. Firing is one write
 transaction per response: lock the row, plan again on what is committed, claim the due
-firing with ``INSERT ... ON CONFLICT DO NOTHING`` on (response, rule, occurrence), then
-the audit event and the outbox mail. A second scheduler (another process, another
-host) finds the claim taken and does nothing, so each escalation is sent once (the
-database decides, never APScheduler: job stores are not shared, apscheduler #160, #655).
+firing with ``INSERT ... ON CONFLICT DO NOTHING`` on (response, rule, occurrence), then the
+audit event and the outbox mail. A second scheduler (another process, another host) finds
+the claim taken and does nothing, so each escalation is sent once (the database decides,
+never APScheduler: job stores are not shared, agronholm/apscheduler#160, #655).
 """
 
 from __future__ import annotations
@@ -182,7 +182,7 @@ def _fire_one(session: Session, settings: Settings, rid: int, due: Firing,
     assert report is not None  # foreign key
     roles, missing, cannot_act = _recipient_roles(due, State(row.state), staffed_roles(session))
     # Rendered before the append, which takes the chain lock held to the commit.
-    # A reminder to someone who must act carries their own link (issue 13).
+    # A reminder to someone who must act carries their own link.
     issuer = action_links.issuer(session, settings, now, rid, row.state, row.version)
     prepared = prepare_alert(
         session, settings=settings, now=now, kind=due.rule.kind, actor=SCHEDULER,

@@ -3,10 +3,10 @@
 delegation.
 
 Under ``os`` the acting person is the one whose ``login`` is the effective user of this
-process (read from the system's user database, never from an environment variable);
-``--as`` may only name that same person. Under ``claimed`` the ``--as`` email is taken on
-trust and every event says so. Either way the audit event records the channel, the
-account and the host (``audit.Provenance``).
+process (read from the system's user database, never from an environment variable); ``--as``
+may only name that same person. Under ``claimed`` the ``--as`` email is taken on trust and
+every event says so. Either way the audit event records the channel, the account and the
+host (``workflow.audit.trail.Provenance``).
 """
 
 from __future__ import annotations

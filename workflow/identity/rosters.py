@@ -1,4 +1,4 @@
-"""Look-ups on the people tables that several rooms share: who is active in a role, and
+"""Look-ups on the people tables that several packages share: who is active in a role, and
 the delegations in force on a day (Europe/London calendar days, both ends included)."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The approvers' link tokens, derived from a key outside the database (issue 13).
+"""The approvers' link tokens, derived from a key outside the database.
 
 The database never holds a usable token. A mail that carries a personal link is stored in
 the outbox with a placeholder in the link's place, ``s55-link.<key id>.<nonce>``, and the

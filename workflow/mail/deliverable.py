@@ -22,8 +22,8 @@ def _item(row: Any) -> OutboxItem:
 
 def _deliverable(rows: Sequence[Any], ring: audit_key.Keyring | None,
                  key_file: Any) -> tuple[list[OutboxItem], dict[int, str]]:
-    """The claimed rows as their readers get them, each link placeholder filled in with
-    its token (``workflow.keys.link_tokens``), and the rows whose link cannot be (why). A key
+    """The claimed rows as their readers get them, each link placeholder filled in with its
+    token (``workflow.keys.link_tokens``), and the rows whose link cannot be (why). A key
     the cached keyring lacks (rotated since this process read it) is read afresh."""
     needed = {k for r in rows for k in link_tokens.key_ids(f"{r.body_text}\n{r.body_html}")}
     if needed and key_file is not None and (ring is None or not needed <= ring.keys.keys()):

@@ -1,11 +1,10 @@
-"""The outbox: delivery and the dispatcher lock (the CLI's helpers: ``views``).
+"""The outbox: delivery and the dispatcher lock (the CLI's helpers: ``outbox_admin``).
 
 ``deliver_pending`` hands the outbox to the ``notifications`` dispatcher through
 ``SqlOutboxStore`` (``workflow.mail.store``: claims, the "sent" record, what a crash can
 cost); ``workflow.mail.failures`` has what happens after a failed send (retry, dead, the
 admins' alert) and ``workflow.mail.deliverable`` how a claimed row's personal links are
 filled in. On SQLite a lock file next to the database allows one dispatcher at a time.
-This module re-exports every public name of ``workflow.mail.outbox_admin`` for the CLI.
 """
 
 from __future__ import annotations

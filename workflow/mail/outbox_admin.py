@@ -1,10 +1,10 @@
 """The CLI's side of the outbox: list, show, count, retry, a test send, the transport.
 
 Kept apart from ``workflow.mail.delivery`` (which delivers) so each module stays small;
-``workflow.mail.delivery`` re-exports every public name here, and imports this module (never
-the reverse). ``make_transport`` lives here because the test send and delivery both use
-it. Reads go through ``Database.query`` and writes through ``Database.run``, so a
-terminated backend is retried instead of surfacing as a driver error.
+``workflow.mail.delivery`` imports this module, never the reverse. ``make_transport`` lives
+here because the test send and delivery both use it. Reads go through ``Database.query`` and
+writes through ``Database.run``, so a terminated backend is retried instead of surfacing as
+a driver error.
 """
 
 from __future__ import annotations

@@ -23,11 +23,10 @@ from workflow.storage.rows import built
 
 
 class LinkIssuer(Protocol):
-    """Gives the reader of a message that asks them to act their own link (issue 13): the
-    core's ``workflow.links.action_links.Issuer``. Called while messages are rendered (before
-    the event
-    causing them exists); ``write`` stores the links issued, bound to that event, in the
-    same transaction as the mail."""
+    """Gives the reader of a message that asks them to act their own link: implemented by
+    ``workflow.links.action_links.Issuer``. Called while messages are rendered (before the
+    event causing them exists); ``write`` stores the links issued, bound to that event, in
+    the same transaction as the mail."""
 
     def url_for(self, recipient: Recipient) -> str | None:
         """The recipient's personal link, or None when the message asks nothing of them."""

@@ -1,8 +1,8 @@
 """The workflow side of mail: who gets what, and queueing it in the caller's transaction.
 
-Mail is queued in the caller's transaction (one ``OutboxMessage`` per recipient, with
-a dedupe key ``<event id>:<recipient>`` and a Message-ID derived from it), so a
-rolled-back transition leaves no mail. Delivery and the dispatcher lock are in
+Mail is queued in the caller's transaction (one ``OutboxMessage`` per recipient, with a
+dedupe key ``<event id>:<recipient>`` and a Message-ID derived from it), so a rolled-back
+transition leaves no mail. Delivery and the dispatcher lock are in
 ``workflow.mail.delivery``, the outbox helpers of the CLI in ``workflow.mail.outbox_admin``.
 
 Queueing is preparing, then writing; each step has its module: ``recipients`` (who gets

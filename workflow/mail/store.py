@@ -240,8 +240,9 @@ class SqlOutboxStore(FailedSends):
                   and_(_C.status == "sending", _C.claimed_until < now))
         pick = select(_C.id).where(due).order_by(_C.id).limit(limit)
         if not self.db.is_sqlite:
-            # Several dispatchers: each skips rows another has locked (SQLite has no
-            # FOR UPDATE; SQLAlchemy would silently drop it there - PITFALLS).
+            # Several dispatchers: each skips rows another has locked. SQLite has no
+            # FOR UPDATE and SQLAlchemy silently drops ``with_for_update()`` there, so
+            # SQLite relies on its single writer instead.
             pick = pick.with_for_update(skip_locked=True)
         stmt = update(_T).where(_C.id.in_(pick.scalar_subquery())).values(
             status="sending", claimed_by=worker, claimed_until=now + lease,

@@ -86,7 +86,8 @@ def prepare_for_transition(session: Session, *, settings: Settings, now: datetim
     recipients = recipients_for(session, trigger, settings, now.astimezone(LONDON).date(),
                                 active=active)
     # No refresh: the service's compare-and-set keeps ``response`` in step with what it
-    # wrote (``service.bump``), so the mail shows the new state and values as they are.
+    # wrote (``workflow.responses.service.bump``), so the mail shows the new state and
+    # values as they are.
     context = transition_context(session, settings, now, response, report, actor_email, reason,
                                  recommendations=recommendations, actor_name=actor_name,
                                  signature=signature)

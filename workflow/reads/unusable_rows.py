@@ -1,11 +1,11 @@
 """Rows an older s55 accepted that mail or a rendered document cannot use (``s55 doctor``).
 
-Before entry checks (issue 15) a report title could hold a line break or another control
-character (no mail about that response can then be built: every transition is refused),
-a link could be ``javascript:…`` (now shown as text, never linked), and a person's
-address could be one no message can carry (their mail is now recorded dead). Each finding
-names the row and the command that fixes it. Closed responses are left out: nothing is
-mailed about them, and ``s55 report edit`` refuses them.
+Before every value was checked at entry (``workflow.core.checks``) a report title could hold
+a line break or another control character (no mail about that response can then be built:
+every transition is refused), a link could be ``javascript:…`` (now shown as text, never
+linked), and a person's address could be one no message can carry (their mail is now
+recorded dead). Each finding names the row and the command that fixes it. Closed responses
+are left out: nothing is mailed about them, and ``s55 report edit`` refuses them.
 """
 
 from __future__ import annotations

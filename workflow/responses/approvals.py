@@ -1,6 +1,6 @@
-"""What the approvers' web pages do through a link (issue 13): the same ``Workflow``
-transactions, guards and audit events as the command line, recorded with channel ``web``
-and identity ``link``, the actor being the link's person.
+"""What the approvers' web pages do through a link: the same ``Workflow`` transactions,
+guards and audit events as the command line, recorded with channel ``web`` and identity
+``link``, the actor being the link's person.
 
 API for the web layer (stable). ``wf`` is a ``Workflow`` on the web app's database,
 settings and clock (its own identifier is not used: each call acts as the link's person).

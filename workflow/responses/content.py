@@ -326,7 +326,7 @@ def override_deadline(wf: Workflow, response_id: int, new: str | date, reason: s
         require_role(person, {Role.ADMIN, Role.CHIEF_EXECUTIVE},
                      f"override the deadline of response {response_id}")
         loaded = load(s, response_id)
-        if loaded.state not in EDITABLE:  # the signed text states the deadline (issue 12)
+        if loaded.state not in EDITABLE:  # the signed text states the deadline
             raise NotEditableError(response_id, loaded.state.value, "the deadline")
         published = loaded.report.published_on
         if day < published:

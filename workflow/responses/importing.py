@@ -1,8 +1,8 @@
 """Import a published Section 55 response document: file checks, then one transaction.
 
-``import_document`` reads and checks the file, parses it (``docparse``) and writes the
-report, the response (in the state the document shows), its recommendations and areas
-for improvement, an ``imported`` audit event and one ``checklist`` event per ticked
+``import_document`` reads and checks the file, parses it (``workflow.documents.parse``) and
+writes the report, the response (in the state the document shows), its recommendations and
+areas for improvement, an ``imported`` audit event and one ``checklist`` event per ticked
 office-use box, all in one transaction: a bad document creates nothing.
 """
 
@@ -156,7 +156,7 @@ def _parse(text: str, path: str | Path, *, force: str | None, strict: bool,
 
 def _check_characters(text: str, path: str) -> None:
     """Refuse control characters (other than line breaks and tabs) where they are, as
-    ``report add`` does (issue 15): none would survive a mail subject or PostgreSQL."""
+    ``report add`` does: none would survive a mail subject or PostgreSQL."""
     for number, line in enumerate(text.split("\n"), 1):  # not splitlines: it eats \x0b, \x1c
         try:
             check_text(line, "text")
@@ -228,9 +228,9 @@ def import_document(
 ) -> ImportResult:
     """Import one response document as ``actor`` (an admin) in one transaction.
 
-    ``published_url``/``published_on`` record where and when a published document
-    went up (the document itself does not say). ``again`` is the reason for a second
-    response of ``force`` to a report it already answers (``duplicates.check_new_response``).
+    ``published_url``/``published_on`` record where and when a published document went up
+    (the document itself does not say). ``again`` is the reason for a second response of
+    ``force`` to a report it already answers (``duplicates.check_new_response``).
     ``identifier`` says how the actor is known (default: ``actor`` claimed, on the command
     line of this process).
 

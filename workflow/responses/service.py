@@ -209,7 +209,7 @@ class Workflow:
         from workflow.links import action_links  # lazily, as the mail it gives links to
         from workflow.mail import transition, write  # lazily: read-only commands never load Jinja
 
-        # Whoever the mail asks to act next gets their own link (issue 13), issued here.
+        # Whoever the mail asks to act next gets their own link, issued here.
         issuer = action_links.issuer(session, self.settings, now, response_id, dest.value,
                               loaded.response.version)
         batches = transition.prepare_for_transition(

@@ -333,7 +333,8 @@ class Database:
         """PostgreSQL: this transaction's id, to ask after a commit whose reply was lost.
 
         A statement of ``fn`` may have asked already (``XID_KEY``, see
-        ``audit.head_locked``), saving a round trip under the audit chain's lock.
+        ``workflow.audit.trail.head_locked``), saving a round trip under the audit chain's
+        lock.
         """
         if self.is_sqlite:
             return None

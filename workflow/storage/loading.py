@@ -72,9 +72,9 @@ _READ_RECOMMENDATIONS = (select(_C).where(_C.c.response_id == bindparam("rid"))
 def read(session: Session, response_id: int) -> Loaded:
     """``load``, as records built from Core rows: the same values, in no session.
 
-    For a transition, which writes the row with its own compare-and-set (``service.bump``
-    keeps the record in step) and never flushes it; use ``load`` to change a response
-    through the session.
+    For a transition, which writes the row with its own compare-and-set
+    (``workflow.responses.service.bump`` keeps the record in step) and never flushes it; use
+    ``load`` to change a response through the session.
     """
     row = session.connection().execute(_READ, {"rid": response_id}).first()
     if row is None:

@@ -1,12 +1,12 @@
 """PostgreSQL roles for production: an owner that runs migrations, an application that cannot
 rewrite history.
 
-The owner of a table can ``ALTER TABLE audit_event DISABLE TRIGGER USER`` and then rewrite the
-log (PITFALLS.md, "Audit tables"), so the login s55 runs under must own nothing: it holds
-``SELECT, INSERT`` on ``audit_event`` (no ``UPDATE``, ``DELETE``, ``TRUNCATE``, no ownership)
-and ordinary rights on the working tables. Migrations run as the owner. Passwords are never
-printed or stored here: the DBA sets them (``\\password``) and s55 reads its URL from the
-environment.
+The owner of a table can ``ALTER TABLE audit_event DISABLE TRIGGER USER`` and then rewrite
+the log (PostgreSQL lets a table's owner disable its triggers), so the login s55 runs under
+must own nothing: it holds ``SELECT, INSERT`` on ``audit_event`` (no ``UPDATE``, ``DELETE``,
+``TRUNCATE``, no ownership) and ordinary rights on the working tables. Migrations run as the
+owner. Passwords are never printed or stored here: the DBA sets them (``\\password``) and
+s55 reads its URL from the environment.
 """
 
 from __future__ import annotations

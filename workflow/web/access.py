@@ -1,11 +1,11 @@
 """The web side of the personal links: what a link opens, and acting through it.
 
 Built on ``workflow.links.action_links`` (the link itself: reading, checking, using up) and
-``workflow.responses.approvals`` (transitions, fresh links, sign-in through a link). Acting goes
-through ``action_links.LinkIdentifier``: the service asks it who acts *inside* the transaction of
-the edit or transition, so the link is checked there (live, this response, an action its
-kind may take) and a transition uses it up in that same transaction: a refusal rolls the
-use back, and of two tabs only one can use it.
+``workflow.responses.approvals`` (transitions, fresh links, sign-in through a link). Acting
+goes through ``action_links.LinkIdentifier``: the service asks it who acts *inside* the
+transaction of the edit or transition, so the link is checked there (live, this response, an
+action its kind may take) and a transition uses it up in that same transaction: a refusal
+rolls the use back, and of two tabs only one can use it.
 """
 
 from __future__ import annotations
