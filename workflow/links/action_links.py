@@ -1,4 +1,4 @@
-"""Personal single-use links (issue 13): issued with the mail that asks a person to act,
+"""Personal single-use links: issued with the mail that asks a person to act,
 read by the web pages, used up by the action they allow.
 
 A link's token is 256 bits derived from the audit key, outside the database
