@@ -63,7 +63,7 @@ def backoff(attempts: int, jitter: float, *, base: timedelta = RETRY_BASE,
         raise ValueError("attempts counts from 1")
     if not 0.0 <= jitter < 1.0:
         raise ValueError("jitter must be in [0, 1)")
-    delay = min(cap, base * (2 ** min(attempts - 1, 30)))
+    delay = min(cap, base * (1 << min(attempts - 1, 30)))
     return delay / 2 + (delay / 2) * jitter
 
 

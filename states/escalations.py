@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from functools import lru_cache
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol, TypeVar, cast
 from zoneinfo import ZoneInfo
 
 from states.lifecycle import Role, State, can_be_told
@@ -144,7 +144,8 @@ class Dates(NamedTuple):
     signoff_due: date | None = None
 
     def anchor(self, anchor: Anchor) -> date | None:
-        return getattr(self, anchor.value)
+        day: date | None = getattr(self, anchor.value)
+        return day
 
 
 class Firing(NamedTuple):
@@ -220,7 +221,17 @@ def _next_unfired(rule: Rule, anchor: date, k: int,
 
 
 _ZERO = timedelta(0)
-_new: Any = tuple.__new__
+_T = TypeVar("_T")
+
+
+class _TupleNew(Protocol):
+    def __call__(self, cls: type[_T], values: Iterable[Any], /) -> _T: ...
+
+
+# ``tuple.__new__(Firing, values)`` builds a NamedTuple without its generated ``__new__``
+# (a Python-level call). Typeshed says it returns a plain tuple; it returns an instance of
+# the class it is given, which is what the cast states.
+_new = cast(_TupleNew, tuple.__new__)
 
 
 def _firing(rule: Rule, occurrence: int, rule_day: date, hour: int, day: date) -> Firing:

@@ -38,7 +38,7 @@ def _names(values: Iterable[str]) -> str:
 def _list_of(raw: Any, enum: type[StrEnum], what: str, rule: str) -> tuple[Any, ...]:
     if not isinstance(raw, list) or not all(isinstance(v, str) for v in raw):
         raise PolicyRuleError(rule, f"{what} must be a list of names")
-    known = {m.value: m for m in enum}  # type: ignore[attr-defined]
+    known = {m.value: m for m in enum}
     for v in raw:
         if v not in known:
             raise PolicyRuleError(rule, f"unknown {what[:-1]} {v!r} ({what}: {_names(known)})")

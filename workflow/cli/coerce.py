@@ -1,23 +1,34 @@
 """Typer's argument coercion without Pydantic for the values every command passes.
 
-Typer (0.2x) turns each command-line value into its Python type through a Pydantic
+Typer (0.29) turns each command-line value into its Python type through a Pydantic
 ``TypeAdapter`` built per parameter when the command runs: importing Pydantic and building
-the adapters costs a cold ``s55 list`` or ``s55 show`` about 0.1 s, more than the query. For
-the few kinds of value s55's commands take - a string, a flag, a number through one of our
-parsers (``app.Bounded``), a path, an unset default - the result is known without Pydantic,
-so ``install`` puts a runtime parameter in front of Typer's that returns it directly.
-Anything else (a list, a choice, a string where a number is wanted, a value a parser refuses
-with ``ValueError``) goes to Typer's own Pydantic coercion unchanged, so every accepted
-value and every error message stays Typer's (a test compares the two on every parameter of
-every command).
+the adapters costs a cold ``s55 list`` or ``s55 show`` about 0.1 s, more than the query.
+For the few kinds of value s55's commands take - a string, a flag, a number through one
+of our parsers (``app.Bounded``), a path, an unset default - the result is known without
+Pydantic, so ``install`` puts a runtime parameter in front of Typer's that returns it
+directly. Anything else (a list, a choice, a string where a number is wanted, a value a
+parser refuses with ``ValueError``) goes to Typer's own Pydantic coercion unchanged, so
+every accepted value and every error message stays Typer's (a test compares the two on
+every parameter of every command).
+
+The part of Typer replaced is private, so ``install`` runs only on the Typer releases it was
+tested with (``SUPPORTED_TYPER``, the range ``pyproject.toml`` pins) and stops the program
+with one line naming the installed release on any other, rather than break unseen.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+#: The Typer releases ``install`` was written and tested against (0.29.0 and 0.29.3);
+#: ``pyproject.toml`` requires the same range (a test keeps them equal).
+SUPPORTED_TYPER = ">=0.29,<0.30"
+_LOWEST, _BELOW = (tuple(int(n) for n in bound.lstrip("<>=").split("."))
+                   for bound in SUPPORTED_TYPER.split(","))
 
 #: (value, Typer's parameter, context) -> the value, or raises _UndecidedError.
 _Fast = Callable[[Any, Any, Any], Any]
@@ -89,20 +100,55 @@ def _path(info: Any) -> _Fast:
     return fast
 
 
+def typer_problem(version: str) -> str | None:
+    """Why this Typer cannot run s55 (one line naming it and the supported range), or None.
+
+    ``install`` replaces a private part of Typer (``typer.core.build_runtime_param``,
+    ``typer._coercion.RuntimeParam``), written and tested against the releases in
+    ``SUPPORTED_TYPER``; any other release may have moved them without a word.
+    """
+    release = tuple(int(n) for n in re.findall(r"[0-9]+", version)[:2])
+    if _LOWEST <= release < _BELOW:
+        return None
+    return (f"s55 needs Typer {SUPPORTED_TYPER} (its start-up replaces a private part of "
+            f"Typer), but Typer {version} is installed: pip install 'typer{SUPPORTED_TYPER}'")
+
+
+@dataclass(frozen=True)
+class _Build:
+    """What ``typer.core`` calls to build a parameter's coercion once ``install`` ran."""
+
+    typer_own: Callable[[Any], Any]  # Typer's own builder, kept for the tests to compare
+    fast_param: Callable[..., Any]  # the FastRuntimeParam class made by ``install``
+
+    def __call__(self, descriptor: Any) -> Any:
+        fast = _fast_for(descriptor)
+        if fast is None:
+            return self.typer_own(descriptor)
+        return self.fast_param(parameter_info=descriptor.parameter_info,
+                               annotation=descriptor.annotation, fast=fast,
+                               descriptor=descriptor, slow=[])
+
+
 def install() -> None:
-    """Put the fast coercion in front of Typer's (a no-op on a Typer without adapters)."""
-    try:
-        from typer import core
-        from typer._coercion import RuntimeParam
-    except ImportError:
+    """Put the fast coercion in front of Typer's (once; again is a no-op).
+
+    On a Typer outside ``SUPPORTED_TYPER`` it stops the program instead, with
+    ``Error: ...`` (``typer_problem``) and exit status 1.
+    """
+    import typer
+
+    if (problem := typer_problem(typer.__version__)) is not None:
+        raise SystemExit(f"Error: {problem}")
+    from typer import core
+    from typer._coercion import RuntimeParam
+
+    original = vars(core)["build_runtime_param"]
+    if isinstance(original, _Build):
         return
-    found = getattr(core, "build_runtime_param", None)
-    if found is None or getattr(found, "s55_fast", False):
-        return
-    original: Callable[[Any], Any] = found
 
     @dataclass(frozen=True)
-    class FastRuntimeParam(RuntimeParam):  # type: ignore[misc]
+    class FastRuntimeParam(RuntimeParam):
         """Coercion that skips Pydantic for the values ``fast`` knows."""
 
         fast: _Fast
@@ -117,14 +163,6 @@ def install() -> None:
                     self.slow.append(original(self.descriptor))
                 return self.slow[0]._coerce_value(value, param, ctx)
 
-    def build(descriptor: Any) -> Any:
-        fast = _fast_for(descriptor)
-        if fast is None:
-            return original(descriptor)
-        return FastRuntimeParam(parameter_info=descriptor.parameter_info,
-                                annotation=descriptor.annotation, fast=fast,
-                                descriptor=descriptor, slow=[])
-
-    build.s55_fast = True  # type: ignore[attr-defined]
-    build.typer_own = original  # type: ignore[attr-defined]  # for the tests to compare
-    core.build_runtime_param = build
+    # typer.core imports the name from typer._coercion without re-exporting it, and its
+    # parameters call it through that module global: the global is what is replaced.
+    core.build_runtime_param = _Build(original, FastRuntimeParam)  # type: ignore[attr-defined]

@@ -27,7 +27,8 @@ _RAG_STYLE = {"red": "bold red", "amber": "yellow", "green": "green", "done": "c
 
 def _waiting(r: dict[str, Any]) -> str:
     stuck = r.get("nobody_can_act")
-    return r["waiting_on"] + (f" (STUCK: no active {'/'.join(stuck)})" if stuck else "")
+    waiting: str = r["waiting_on"]
+    return waiting + (f" (STUCK: no active {'/'.join(stuck)})" if stuck else "")
 
 
 def _escalation(upcoming: dict[str, str] | None) -> str:

@@ -33,3 +33,8 @@ def parse_date(text: str) -> date | None:
 def format_date(d: date) -> str:
     """The fixture's style: "10 October 2024" (no leading zero)."""
     return f"{d.day} {d:%B %Y}"
+
+
+def iso_or_none(d: date | None) -> str | None:
+    """The day as ISO text ("2024-10-10") for a payload, or None when there is none."""
+    return d.isoformat() if d else None

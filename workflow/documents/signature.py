@@ -85,7 +85,7 @@ def _own_template() -> Any:
 
 
 def _canonical(view: Any) -> str:
-    text = _own_template().render(v=view, r=view.response, report=view.report,
+    text: str = _own_template().render(v=view, r=view.response, report=view.report,
                                   done=view.checklist)
     return text.split(OFFICE_USE, 1)[0].rstrip() + "\n"
 

@@ -46,6 +46,7 @@ from workflow.core.clock import Clock
 from workflow.core.errors import S55Error
 from workflow.core.settings import Settings
 from workflow.escalations import sweep as escalation
+from workflow.escalations.plan import load_policy
 from workflow.storage.db import Database, single_instance
 
 log = logging.getLogger("s55.scheduler")
@@ -81,7 +82,7 @@ class Daemon:
                  sweep_every: float = 60.0, mail_every: float = 30.0,
                  beat_every: float = 30.0) -> None:
         # Loaded now so a bad policy stops the daemon before it touches anything.
-        self.policy = policy or escalation.load_policy(settings)
+        self.policy = policy or load_policy(settings)
         self.db, self.settings, self.clock = db, settings, clock
         self.worker = worker or default_worker()
         # The provenance of every event this daemon writes, read once at start.

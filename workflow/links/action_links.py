@@ -308,7 +308,7 @@ def consume(session: Session, link: ActionLink, now: datetime) -> None:
     """
     done = session.connection().execute(update(_TABLE).where(
         _TABLE.c.id == link.id, _TABLE.c.used_at.is_(None)).values(used_at=now))
-    if done.rowcount != 1:  # type: ignore[attr-defined]
+    if done.rowcount != 1:
         session.refresh(link)
         raise _moved_refusal(session, link, "used")
     link.used_at = now

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -107,7 +107,8 @@ class _SentWriter:
         self.db = db
         dialect = db.engine.dialect
         self._errors = dialect.loaded_dbapi.Error
-        self._at = _C.sent_at.type.bind_processor(dialect) or (lambda value: value)
+        self._at: Callable[[Any], Any] = (_C.sent_at.type.bind_processor(dialect)
+                                          or (lambda value: value))
         compiled = _MARK_SENT.compile(dialect=dialect)
         self.sql = compiled.string
         # The statement's own constants, and the order of its parameters where the driver

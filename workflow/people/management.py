@@ -27,7 +27,7 @@ from workflow.core.errors import DuplicateError, IdentityError, InvalidInputErro
 from workflow.core.os_account import check_text
 from workflow.identity.acting import Acting, person_by_email
 from workflow.responses.service import require_role
-from workflow.storage.models import Delegation, Person, RetiredEmail
+from workflow.storage.models import AuditEvent, Delegation, Person, RetiredEmail
 
 if TYPE_CHECKING:
     from workflow.responses.service import Workflow
@@ -78,7 +78,7 @@ def _admin(wf: Workflow, s: Session, actor: str | None, action: str) -> Acting:
     return acting
 
 
-def _notify(wf: Workflow, s: Session, event: trail.AuditEvent, person: Person, change: str,
+def _notify(wf: Workflow, s: Session, event: AuditEvent, person: Person, change: str,
             acting: Acting, reason: str | None, pccs: list[Person]) -> list[str]:
     """Mail a privilege change to every active auditor and to the PCC(s) in office before
     it (``pccs``)."""

@@ -26,7 +26,7 @@ from workflow.audit.words import Action
 from workflow.core import files
 from workflow.core.checks import check_line, check_publication_date, check_text
 from workflow.core.clock import Clock, SystemClock, london_today
-from workflow.core.dates import format_date
+from workflow.core.dates import format_date, iso_or_none
 from workflow.core.errors import InvalidInputError
 from workflow.documents.model import (
     STRICT_KINDS,
@@ -282,9 +282,9 @@ def import_document(
         trail.append(s, at=now, actor=person.email, action=Action.IMPORTED, response_id=rid,
                      to_state=state.value, reason=again,
                      payload={**_imported_payload(path, text, doc, state), "again_of": again_of,
-                              "published_on": published_on.isoformat() if published_on
-                              else None, "published_on_from": _source(doc, published_on,
-                                                                      given_published_on),
+                              "published_on": iso_or_none(published_on),
+                              "published_on_from": _source(doc, published_on,
+                                                           given_published_on),
                               "row": _row_payload(response, report, doc),
                               **signature.seal(s, rid)},
                      by=acting.by)
@@ -331,7 +331,7 @@ def _row_payload(response: Response, report: InspectionReport,
                  doc: ParsedDocument) -> dict[str, Any]:
     """What the import wrote on the response and its recommendations, so that replaying the
     log rebuilds the row (``workflow.assurance.replay``)."""
-    day = (lambda d: d.isoformat() if d else None)  # noqa: E731
+    day = iso_or_none
     return {
         "signoff_due": day(response.signoff_due), "published_url": response.published_url,
         "published_on": day(response.published_on),
@@ -357,7 +357,7 @@ def _imported_payload(path: str | Path, text: str, doc: ParsedDocument,
         "source": Path(path).name,
         "sha256": hashlib.sha256(text.encode("utf-8")).hexdigest(),  # of the text as read
         "state": state.value,
-        "stated_deadline": doc.stated_deadline.isoformat() if doc.stated_deadline else None,
+        "stated_deadline": iso_or_none(doc.stated_deadline),
         "deadline": doc.deadline.isoformat(),
         "link_label": doc.link.label if doc.link else None,
         "recommendations_intro": doc.recommendations_intro,

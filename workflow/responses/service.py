@@ -97,7 +97,7 @@ def bump(session: Session, loaded: Loaded, **values: Any) -> None:
         _compare_and_set(frozenset(values)),
         {"rid": row.id, "old": row.version, "new": row.version + 1,
          **{f"set_{k}": v for k, v in values.items()}})
-    if result.rowcount != 1:  # type: ignore[attr-defined]
+    if result.rowcount != 1:
         # Another writer committed between our load and this update (PostgreSQL waits
         # for its row lock, then finds the version moved on).
         raise StaleVersionError(row.id or 0, row.version, None)
