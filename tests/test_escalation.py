@@ -7,7 +7,6 @@ skipped one, nothing else.
 
 from __future__ import annotations
 
-import gc
 import json
 from collections import Counter
 from collections.abc import Iterator
@@ -415,29 +414,6 @@ def test_a_sweep_for_cron_records_its_heartbeat(wf: Workflow, traveller: Any) ->
     assert [(b.kind, b.worker) for b in last_beats(wf.db)] == [
         ("daemon", "scheduler@host:12"), ("sweep", "sweep@cron-host")]
     assert escalation.sweep_worker().startswith("sweep@")
-
-
-def test_planning_pauses_the_collector_only_while_it_plans(wf: Workflow, rid: int) -> None:
-    """``plans`` pauses Python's cyclic collector while it builds the plans and leaves it
-    as it found it: running again afterwards, or still paused if the caller paused it; the
-    plans are the same either way."""
-    from workflow.escalations.plan import _no_collection, plans
-
-    with _no_collection():
-        assert not gc.isenabled()
-    assert gc.isenabled()
-    policy, moment = load_policy(wf.settings), Moment.at(at(D - timedelta(30)), 9)
-    paused: list[bool] = []
-    planned = plans(wf.db, policy, moment)
-    assert gc.isenabled()
-    assert list(planned) == [rid]
-    gc.disable()
-    try:
-        assert plans(wf.db, policy, moment) == planned
-        paused.append(not gc.isenabled())
-    finally:
-        gc.enable()
-    assert paused == [True]
 
 
 def test_sweep_reads_only_open_responses(wf: Workflow, rid: int, traveller: Any) -> None:

@@ -8,11 +8,9 @@ everything here is the policy file, one query on the Core tables and the pure pl
 
 from __future__ import annotations
 
-import gc
 import tomllib
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Container, Iterable, Iterator, Sequence
 from collections.abc import Set as AbstractSet
-from contextlib import contextmanager
 from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
@@ -175,57 +173,61 @@ def _dates_and_fired(rows: list[Any], dialect: str
                      ) -> tuple[dict[int, Dates], dict[int, AbstractSet[tuple[str, int]]]]:
     """``open_responses``' answer from its query's rows."""
     dates: dict[int, Dates] = {}
+    for rid, dated in _each_response(rows, dialect, dates):
+        dates[rid] = dated
+    fired: dict[int, AbstractSet[tuple[str, int]]] = dict.fromkeys(dates, _NONE_FIRED)
+    fired.update(_fired(rows))
+    return dates, fired
+
+
+def _fired(rows: list[Any]) -> dict[int, set[tuple[str, int]]]:
+    """The (rule, occurrence) pairs fired or superseded, for each response that has any."""
     some: dict[int, set[tuple[str, int]]] = {}
+    for row in rows:
+        if (rule := row[6]) is not None:
+            if (pairs := some.get(rid := row[0])) is None:
+                some[rid] = pairs = set()
+            pairs.add((rule, row[7]))
+    return some
+
+
+def _each_response(rows: list[Any], dialect: str, done: Container[int]
+                   ) -> Iterator[tuple[int, Dates]]:
+    """Each response of ``rows`` (one row per firing) with its Dates, in row order, skipping
+    those already in ``done`` (the caller's answer so far: a response comes once)."""
     # Dates come back as ISO text from SQLite, as dates from psycopg. (Parsing each
     # distinct day once through a dict was measured: no faster than fromisoformat.)
     # Tuples are built directly: Dates(...) costs more than the rest of the row.
     day: Any = date.fromisoformat if dialect == "sqlite" else None
     states = _STATES
-    for rid, state, deadline, published_on, force_input_due, signoff_due, rule, occ in rows:
-        if rid not in dates:
-            dates[rid] = _new(Dates, (
-                states[state], deadline, published_on, force_input_due, signoff_due
-            ) if day is None else (
-                states[state], day(deadline), published_on and day(published_on),
-                force_input_due and day(force_input_due), signoff_due and day(signoff_due)))
-        if rule is not None:
-            if (pairs := some.get(rid)) is None:
-                some[rid] = pairs = set()
-            pairs.add((rule, occ))
-    fired: dict[int, AbstractSet[tuple[str, int]]] = dict.fromkeys(dates, _NONE_FIRED)
-    fired.update(some)
-    return dates, fired
+    for rid, state, deadline, published_on, force_input_due, signoff_due, _, _ in rows:
+        if rid in done:
+            continue
+        yield rid, _new(Dates, (
+            states[state], deadline, published_on, force_input_due, signoff_due
+        ) if day is None else (
+            states[state], day(deadline), published_on and day(published_on),
+            force_input_due and day(force_input_due), signoff_due and day(signoff_due)))
 
 
 def plans(db: Database, policy: Policy, moment: Moment,
           response_ids: Sequence[int] | None = None) -> dict[int, Plan]:
     """The plan of every open response (or of those given), as of ``moment``. The one
-    query runs without a Session (``Database.fetch``)."""
-    rows = db.fetch(_sql(db.read_engine.dialect, response_ids))
-    with _no_collection():
-        dates, fired = _dates_and_fired(rows, db.dialect)
-        return {rid: plan(d, policy, fired[rid], moment) for rid, d in dates.items()}
+    query runs without a Session (``Database.fetch``).
 
-
-@contextmanager
-def _no_collection() -> Iterator[None]:
-    """Python's cyclic garbage collector paused while the plans are built.
-
-    Planning makes a few tuples per open response (dates, firings, the plan) and no
-    cycles, yet each 700 new tuples start a collection, and every few of those a full one
-    over the whole process (~95,000 objects once the models are loaded): measured, that
-    was a third of the time for 2,000 open responses. Paused, the allocations still count
-    and the next collection runs when it is enabled again. Left alone if it is already
-    paused (another thread planning, or the embedding program's choice).
+    Each response's Dates are built from its row, planned and dropped, so what the process
+    holds while it plans grows by the plans alone. Python's cyclic collector runs on that
+    growth (and a full collection walks every object of the process, ~100,000 once the
+    models are loaded): holding every response's Dates as well starts about a third more
+    collections for 2,000 open responses. The collector itself is left alone: it belongs
+    to the program running this.
     """
-    if not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
+    rows = db.fetch(_sql(db.read_engine.dialect, response_ids))
+    fired = _fired(rows)
+    out: dict[int, Plan] = {}
+    for rid, dated in _each_response(rows, db.dialect, out):
+        out[rid] = plan(dated, policy, fired.get(rid, _NONE_FIRED), moment)
+    return out
 
 
 def next_escalations(db: Database, settings: Settings, clock: Clock,
