@@ -12,9 +12,7 @@ import hashlib
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from email import message_from_bytes, policy
 from email.header import Header
-from email.message import EmailMessage
 from email.utils import format_datetime
 
 from notifications.errors import HeaderInjectionError
@@ -84,14 +82,6 @@ class Mail:
     reply_to: str | None = None
 
 
-def build_message(mail: Mail) -> EmailMessage:
-    """The message as an ``EmailMessage`` (parsed from ``message_bytes``), headers checked.
-
-    The Date is the queueing time, not the sending time, so a resend is identical.
-    """
-    return message_from_bytes(message_bytes(mail), policy=policy.default)  # type: ignore[return-value]
-
-
 def _header(value: str) -> str:
     """ASCII as is; anything else RFC 2047-encoded (folded with CRLF)."""
     if value.isascii():
@@ -110,7 +100,7 @@ def message_bytes(mail: Mail) -> bytes:
     Written out directly rather than through ``EmailMessage``: the stdlib's header
     registry parses every header and cost ~3 ms a message, more than the SMTP round
     trips themselves. The boundary derives from the Message-ID, so a resend is
-    byte-identical. ``build_message`` parses the same thing for display and tests.
+    byte-identical. The Date is the queueing time, not the sending time, for the same reason.
     """
     headers = [
         ("From", check_address(mail.sender, "From")),

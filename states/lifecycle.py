@@ -90,10 +90,6 @@ class TransitionSpec:
     required: tuple[Param, ...] = ()
     optional: tuple[Param, ...] = field(default=())
 
-    @property
-    def is_send_back(self) -> bool:
-        return self.needs_reason and self.dest is not State.NOT_REQUIRED
-
 
 _OPCC = frozenset({Role.ADMIN})
 

@@ -35,7 +35,6 @@ class Block:
     text: str  # plain text of its inline content (markup removed)
     bold: bool  # a paragraph made of one bold span (Word's "heading")
     starts_bold: bool  # a paragraph opening with a bold span ("**Published on:** 10 ...")
-    is_list: bool
     verbatim: bool  # code or raw HTML: its blank lines are content
     link: tuple[str, str] | None  # first link in it: (label, url)
 
@@ -100,7 +99,6 @@ def _make_block(tokens: Sequence[Token], i: int, j: int) -> Block:
     bold = para and _is_bold(inlines[0])
     starts_bold = para and bool(_kids(inlines[0])) and _kids(inlines[0])[0].type == "strong_open"
     return Block(start, end, level, text.strip(), bold, starts_bold,
-                 first.type in ("bullet_list_open", "ordered_list_open"),
                  first.type in ("fence", "code_block", "html_block"), link)
 
 

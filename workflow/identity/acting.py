@@ -24,9 +24,6 @@ from workflow.core.errors import IdentityError, InvalidInputError, NotFoundError
 from workflow.core.os_account import check_text
 from workflow.storage.models import Person
 
-MODES = ("os", "claimed")
-
-
 _BY_EMAIL = select(Person).where(col(Person.email) == bindparam("email"))
 _BY_LOGIN = select(Person).where(col(Person.login) == bindparam("login"))
 

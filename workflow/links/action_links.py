@@ -76,7 +76,6 @@ from workflow.storage.models import ActionLink, AuditEvent, Person, Response
 from workflow.storage.tables import ACTION_LINK
 
 FORCE, PCC, DEPUTY, SIGN_IN = "force", "pcc", "deputy", "sign_in"
-KINDS = (FORCE, PCC, DEPUTY, SIGN_IN)
 #: What each kind of link may do: triggers (which use it up) and editable fields (which
 #: do not); ``sign_in`` signs a reader in (and is used up by it).
 ALLOWED: dict[str, frozenset[str]] = {
@@ -151,7 +150,6 @@ class LinkView:
     person_id: int
     person_name: str
     person_email: str
-    person_roles: tuple[str, ...]
     response_id: int | None
     state: str | None  # the response's state when issued (and still)
     version: int | None  # the response's version when issued
@@ -316,8 +314,8 @@ def consume(session: Session, link: ActionLink, now: datetime) -> None:
 
 def view(link: ActionLink, person: Person) -> LinkView:
     return LinkView(link.id or 0, link.kind, person.id or 0, person.name, person.email,
-                    tuple(person.roles or ()), link.response_id, link.state, link.version,
-                    link.issued_at, link.expires_at, ALLOWED[link.kind])
+                    link.response_id, link.state, link.version, link.issued_at,
+                    link.expires_at, ALLOWED[link.kind])
 
 
 def read(db: Database, clock: Clock, token: str, *, action: str | None = None,

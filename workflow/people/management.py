@@ -279,12 +279,10 @@ class DelegationView:
     starts_on: date
     ends_on: date
     reason: str
-    revoked: bool
 
 
 def _view(d: Delegation, pcc: str, deputy: str) -> DelegationView:
-    return DelegationView(d.id or 0, pcc, deputy, d.starts_on, d.ends_on, d.reason,
-                          d.revoked_at is not None)
+    return DelegationView(d.id or 0, pcc, deputy, d.starts_on, d.ends_on, d.reason)
 
 
 def delegate(wf: Workflow, pcc_email: str, deputy_email: str, starts: str | date,

@@ -63,7 +63,6 @@ class ImportResult:
     response_id: int
     report_id: int
     state: State
-    document: ParsedDocument
     warnings: tuple[DocumentWarning, ...]
 
 
@@ -295,7 +294,7 @@ def import_document(
                                  "item": item.value, "line": doc.checklist.lines.get(item),
                                  "marked": doc.checklist.marked, "source": "import"},
                              by=acting.by)
-        return ImportResult(rid, report.id or 0, state, doc, doc.warnings)
+        return ImportResult(rid, report.id or 0, state, doc.warnings)
 
     # The retrying transaction every command uses: a terminated backend or a serialization
     # failure runs the whole import again, never half of it.

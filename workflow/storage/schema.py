@@ -57,9 +57,3 @@ def head() -> str:
     rev = script.get_current_head()
     assert rev is not None
     return rev
-
-
-def revise(db: Database, message: str) -> None:
-    """Autogenerate a new migration against ``db`` (developer tool)."""
-    with db.engine.begin() as conn:
-        command.revision(_config(conn), message=message, autogenerate=True)

@@ -81,13 +81,6 @@ def content_key(s: Session, loaded: Loaded) -> str:
     return hashlib.sha256(repr(parts).encode()).hexdigest()
 
 
-def current_fingerprint(w: Web, response_id: int) -> tuple[str, int]:
-    """The fingerprint of the text as it would be signed now, and the version it is of."""
-    with w.db.read() as s:
-        loaded = load(s, response_id)
-        return signature.fingerprint(s, loaded), loaded.response.version
-
-
 def open_responses(w: Web) -> list[dict[str, Any]]:
     rows = list_responses(w.db, w.settings, w.clock)
     for row in rows:
