@@ -37,7 +37,7 @@ from workflow.audit import trail
 from workflow.audit.words import Action
 from workflow.core.settings import Settings
 from workflow.escalations import sweep as escalation
-from workflow.escalations.plan import load_policy, next_escalations
+from workflow.escalations.plan import next_escalations
 from workflow.escalations.sweep import SweepReport, last_beats, last_heartbeat
 from workflow.people import management
 from workflow.responses import content
