@@ -7,5 +7,6 @@ action is one call into the same library as the command line (``Workflow``,
 
 A face: may import anything of the library; the library never imports it. Starlette,
 uvicorn and itsdangerous are imported only here (and uvicorn by ``cli/serve``). Arrows
-inside: ``app`` → ``approvers``/``readers`` → ``access``/``forms``/``pages``.
+inside: ``app`` → ``approvers``/``readers`` → ``access``/``forms``/``pages``. ``logs``
+is what ``s55 serve`` logs: every line with the link tokens cut out.
 """
