@@ -20,7 +20,7 @@ from typing import Any
 
 from workflow.core import files, os_account
 from workflow.local import protocol
-from workflow.local.client import TERMINAL
+from workflow.local.client import TERMINAL, runs_here
 
 #: Seconds a client has to send its request once connected.
 REQUEST_SECONDS = 30.0
@@ -113,6 +113,14 @@ def _environment(request: dict[str, Any]) -> None:
     os.environ["S55_IDENTITY"] = "os"
 
 
+def _refused(argv: list[str]) -> int:
+    """The service's own commands are not run for a caller (the client never sends them)."""
+    command = " ".join(argv[:2] if argv[0] in ("audit", "db") else argv[:1])
+    print(f"Error: s55 {command} runs on the server itself, as the service account: it works "
+          "on the service's own database, key and files", file=sys.stderr)
+    return 1
+
+
 def serve(conn: socket.socket, uid: int, runner: Runner) -> int:
     """Run the command the client on ``conn`` (the account ``uid``) asks for; its code."""
     channel = protocol.Channel(conn)
@@ -132,7 +140,7 @@ def serve(conn: socket.socket, uid: int, runner: Runner) -> int:
         setattr(sys, name, stream)
     files.use_remote(_ClientFiles(channel))
     try:
-        code = runner(argv)
+        code = _refused(argv) if runs_here(argv) else runner(argv)
     except protocol.ClosedError:
         raise  # the caller has gone: nobody is left to tell
     except Exception:
