@@ -142,3 +142,15 @@ def s55_at_terminal(args: list[str], env: Mapping[str, str], cwd: Path, *,
         return proc.wait(timeout=COMMAND_SECONDS), bytes(shown)
     finally:
         os.close(master)
+
+
+def python_for_any_account() -> str | None:
+    """A Python other accounts may run, with this checkout's libraries (on PYTHONPATH): ours
+    if every folder above it lets others in, else the system's of the same version."""
+    for candidate in (sys.executable,
+                      f"/usr/bin/python{sys.version_info.major}.{sys.version_info.minor}"):
+        path = Path(candidate).resolve()
+        if path.exists() and all(os.stat(p).st_mode & 0o001 for p in
+                                 [path, *path.parents] if p != Path("/")):
+            return str(path)
+    return None
