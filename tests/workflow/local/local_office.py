@@ -31,9 +31,11 @@ class Office:
     settings: dict[str, str]
 
 
-def make_office(url: str, folder: Path, logins: Mapping[str, str]) -> Office:
-    """Norfolk's people (``logins``: email -> account) and report on ``url``, signed with
-    a key made in ``folder``; the spool is in ``folder`` too."""
+def make_office(url: str, folder: Path, logins: Mapping[str, str], *,
+                published_on: str | None = None) -> Office:
+    """Norfolk's people (``logins``: email -> account) and report on ``url`` (published on
+    ``published_on``, else as the fixture says), signed with a key made in ``folder``; the
+    spool is in ``folder`` too."""
     key = folder / "audit.key"
     audit_key.create(key)
     db = Database(url, audit_key_file=key)
@@ -43,7 +45,8 @@ def make_office(url: str, folder: Path, logins: Mapping[str, str]) -> Office:
     for i, (name, email, roles) in enumerate(PEOPLE):
         management.add_person(wf, {"name": name, "email": email, "roles": roles},
                               None if i == 0 else ADMIN, login=logins.get(email))
-    rid = content.add_report(wf, norfolk_report(), ADMIN).id or 0
+    report = norfolk_report(**({"published_on": published_on} if published_on else {}))
+    rid = content.add_report(wf, report, ADMIN).id or 0
     db.dispose()
     return Office(url, key, rid, {"S55_DATABASE_URL": url, "S55_AUDIT_KEY_FILE": str(key),
                                   "S55_SPOOL_DIR": str(folder / "spool"),
