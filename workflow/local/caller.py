@@ -113,6 +113,29 @@ def _environment(request: dict[str, Any]) -> None:
     os.environ["S55_IDENTITY"] = "os"
 
 
+_FACTS: dict[str, type | tuple[type, ...]] = {
+    "tty": bool, "encoding": (str, type(None)), "errors": (str, type(None))}
+
+
+def _request(channel: protocol.Channel) -> dict[str, Any]:
+    """The client's request, every part of the shape the client sends (``ClosedError``
+    otherwise: whatever sent it is no s55 client, and nothing is run for it)."""
+    try:
+        request = channel.receive_json(protocol.REQUEST)
+        argv, env, size = request["argv"], request["env"], request["size"]
+        good = (isinstance(argv, list) and all(isinstance(a, str) for a in argv)
+                and isinstance(env, dict) and all(isinstance(v, str) for v in env.values())
+                and (size is None or (isinstance(size, list) and len(size) == 2
+                                      and all(isinstance(n, int) for n in size)))
+                and all(isinstance(request[s].get(k), t) for s in ("stdout", "stderr")
+                        for k, t in _FACTS.items()))
+    except (ValueError, KeyError, TypeError, AttributeError):
+        good = False
+    if not good:
+        raise protocol.ClosedError("not a request from an s55 client")
+    return dict(request)
+
+
 def _refused(argv: list[str]) -> int:
     """The service's own commands are not run for a caller (the client never sends them)."""
     command = " ".join(argv[:2] if argv[0] in ("audit", "db") else argv[:1])
@@ -125,9 +148,9 @@ def serve(conn: socket.socket, uid: int, runner: Runner) -> int:
     """Run the command the client on ``conn`` (the account ``uid``) asks for; its code."""
     channel = protocol.Channel(conn)
     conn.settimeout(REQUEST_SECONDS)
-    request = channel.receive_json(protocol.REQUEST)
+    request = _request(channel)
     conn.settimeout(None)
-    argv = [str(a) for a in request["argv"]]
+    argv: list[str] = request["argv"]
     os_account.serve_caller(uid)
     _environment(request)
     out = _text_stream(channel, protocol.STDOUT, request["stdout"], stderr=False)
