@@ -39,7 +39,7 @@ def warm(settings: Settings) -> None:
     """Load, once, what commands would each load: a failure here is the command's to report
     when it meets it, in its own words, so each step is tried on its own."""
     for step in (_modules, lambda: _database(settings),
-                 lambda: _templates(settings), _calendar):
+                 lambda: _templates(settings), _calendar, _terminal_table):
         _try(step)
 
 
@@ -76,6 +76,25 @@ def _templates(settings: Settings) -> None:
     for env in (mail(settings.template_dir), documents(settings.template_dir)):
         for name in env.list_templates():
             env.get_template(name)
+
+
+def _terminal_table() -> None:
+    """One table drawn as a terminal shows it: Rich fills its caches (styles, colours,
+    character widths) on its first table, which would otherwise be every command's first."""
+    import io
+
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(title="warm", title_justify="left")
+    for justify in ("right", "left", "left"):
+        table.add_column("column", justify=justify, overflow="fold")  # type: ignore[arg-type]
+    for style in ("bold red", "yellow", "green", "cyan", "magenta", "dim", ""):
+        table.add_row("1", Text("a title … that folds", style=style), Text("draft"))
+    for colours in ("standard", "256", "truecolor"):
+        Console(file=io.StringIO(), force_terminal=True, color_system=colours,  # type: ignore[arg-type]
+                width=80, highlight=False, soft_wrap=False).print(table)
 
 
 def _calendar() -> None:
