@@ -19,6 +19,7 @@ here. ``from workflow.cli import app`` loads them too.
 
 from __future__ import annotations
 
+import os
 import sys
 import types
 from typing import TYPE_CHECKING
@@ -42,11 +43,12 @@ def commands() -> _App:
 
 def main() -> None:
     """Console entry point: through the local service when ``S55_SOCKET`` is set."""
-    from workflow.local.client import forward
+    if os.environ.get("S55_SOCKET"):
+        from workflow.local.client import forward
 
-    code = forward(sys.argv[1:])
-    if code is not None:
-        sys.exit(code)
+        code = forward(sys.argv[1:])
+        if code is not None:
+            sys.exit(code)
     commands()(prog_name="s55")
 
 
