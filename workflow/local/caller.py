@@ -12,8 +12,11 @@ from __future__ import annotations
 
 import io
 import os
+import select
+import signal
 import socket
 import sys
+import threading
 import traceback
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -144,6 +147,20 @@ def _refused(argv: list[str]) -> int:
     return 1
 
 
+def _interrupted_when_gone(conn: socket.socket) -> None:
+    """If the caller's ``s55`` ends before the command does (their Ctrl-C), interrupt the
+    command here as Ctrl-C would have in place (``KeyboardInterrupt``: the transaction in
+    hand is rolled back): a thread waits for the kernel to say the caller hung up."""
+    def wait() -> None:
+        poller = select.poll()
+        poller.register(conn.fileno(), select.POLLRDHUP)
+        poller.poll()
+        os.kill(os.getpid(), signal.SIGINT)
+
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    threading.Thread(target=wait, name="s55-caller-gone", daemon=True).start()
+
+
 def serve(conn: socket.socket, uid: int, runner: Runner) -> int:
     """Run the command the client on ``conn`` (the account ``uid``) asks for; its code."""
     channel = protocol.Channel(conn)
@@ -162,6 +179,7 @@ def serve(conn: socket.socket, uid: int, runner: Runner) -> int:
     for name, stream in (("__stdout__", out), ("__stderr__", err), ("__stdin__", sys.stdin)):
         setattr(sys, name, stream)
     files.use_remote(_ClientFiles(channel))
+    _interrupted_when_gone(conn)
     try:
         code = _refused(argv) if runs_here(argv) else runner(argv)
     except protocol.ClosedError:
@@ -169,6 +187,7 @@ def serve(conn: socket.socket, uid: int, runner: Runner) -> int:
     except Exception:
         traceback.print_exc()  # as Python does with what nothing caught: the caller sees it
         code = 1
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})  # done: the end is no Ctrl-C
     out.flush()
     err.flush()
     channel.send_json(protocol.EXIT, {"code": code})

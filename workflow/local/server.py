@@ -149,10 +149,10 @@ class _Warm:
             self.selector.close()
             self.sock.close()
             os.close(self.lifeline)
-            for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGCHLD):
+            for sig in (signal.SIGTERM, signal.SIGCHLD):
                 signal.signal(sig, signal.SIG_DFL)
             code = caller.serve(conn, uid, self.runner)
-        except protocol.ClosedError:
+        except (protocol.ClosedError, KeyboardInterrupt):
             pass  # the caller went away: nobody is left to tell
         except BaseException:
             traceback.print_exc(file=self.log)

@@ -3,7 +3,8 @@
 ``s55 serve`` stopped (SIGTERM) removes its socket and its warm process; killed outright
 (SIGKILL), its warm process ends by itself and the socket it leaves is replaced at the next
 start. ``s55 run`` takes commands too. A caller that sends nothing, or bytes that are no
-request, or asks for the service's own commands, changes nothing for the next caller.
+request, or asks for the service's own commands, changes nothing for the next caller. A
+caller's Ctrl-C interrupts their command in the service, as it would in place.
 """
 
 from __future__ import annotations
@@ -112,7 +113,7 @@ def test_callers_that_say_nothing_or_nonsense_change_nothing(tmp_path: Path) -> 
                 raw.shutdown(socket.SHUT_WR)
                 while raw.recv(65536):
                     pass
-        with socket.socket(socket.AF_UNIX) as raw:
+        with socket.socket(socket.AF_UNIX) as raw:  # kept open: hanging up is a Ctrl-C
             raw.connect(str(sock))
             facts = {"tty": False, "encoding": "utf-8", "errors": "strict"}
             raw.sendall(_frame(b"q", json.dumps({
@@ -128,5 +129,37 @@ def test_callers_that_say_nothing_or_nonsense_change_nothing(tmp_path: Path) -> 
         done = s55(["show", str(office.rid)], through(sock), tmp_path)
         assert (done.code, done.err) == (0, "")
     finally:
+        said = served.stop()
+    assert "Traceback" not in said
+
+
+def test_a_callers_ctrl_c_interrupts_their_command(tmp_path: Path) -> None:
+    """``s55 mail test`` waits on an SMTP server that never greets (for up to two minutes);
+    the caller's Ctrl-C ends their ``s55`` with "Aborted!", and the command in the service
+    is interrupted at once: it hangs up on the server long before its own time limit."""
+    office, sock, env = _office(tmp_path)
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen()
+    env.update(S55_SMTP_HOST="127.0.0.1", S55_SMTP_PORT=str(silent.getsockname()[1]),
+               S55_SMTP_SECURITY="none", S55_SMTP_TIMEOUT="120")
+    served = start(env, tmp_path / "serve.log")
+    try:
+        client = subprocess.Popen(
+            ["env", "-i", *(f"{k}={v}" for k, v in through(sock).items()), sys.executable,
+             "-m", "workflow.cli", "mail", "test", "someone@opcc.example"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=tmp_path)
+        silent.settimeout(90)
+        smtp, _ = silent.accept()  # the command is now waiting for a greeting
+        client.send_signal(signal.SIGINT)
+        out, err = client.communicate(timeout=60)
+        assert (client.returncode, out, err) == (1, b"", b"\nAborted!\n")
+        smtp.settimeout(30)  # far less than the command's own 120 s
+        assert smtp.recv(1024) == b""  # the service's command hung up: interrupted
+        smtp.close()
+        done = s55(["show", str(office.rid)], through(sock), tmp_path)
+        assert (done.code, done.err) == (0, "")
+    finally:
+        silent.close()
         said = served.stop()
     assert "Traceback" not in said
