@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from s55_processes import python_for_any_account
 
 from tests.conftest import IN_CI
 from tests.factories import CHIEF_EXEC, FORCE, PANEL, PCC, norfolk_report
@@ -39,17 +40,6 @@ DEPUTY = ACCOUNTS["s55t_deputy"]
 ADMIN = ACCOUNTS["s55t_admin"]
 
 
-def _interpreter() -> str | None:
-    """A Python the test accounts may run (ours may live under root's home)."""
-    for candidate in (sys.executable,
-                      f"/usr/bin/python{sys.version_info.major}.{sys.version_info.minor}"):
-        path = Path(candidate).resolve()
-        if path.exists() and all(os.stat(p).st_mode & 0o001 for p in
-                                 [path, *path.parents] if p != Path("/")):
-            return str(path)
-    return None
-
-
 @pytest.fixture(scope="session")
 def accounts() -> Iterator[dict[str, str]]:
     """The test accounts, created for this session and removed after."""
@@ -58,7 +48,7 @@ def accounts() -> Iterator[dict[str, str]]:
             pytest.fail("CI=true but not root: cannot create test accounts with useradd")
         pytest.skip("needs root to create operating-system accounts (useradd); CI runs as "
                     "root")
-    if _interpreter() is None:
+    if python_for_any_account() is None:
         why = (f"no Python {sys.version_info.major}.{sys.version_info.minor} the test accounts "
                "may execute")
         pytest.fail(why) if IN_CI else pytest.skip(why)
@@ -96,7 +86,7 @@ def shared_url(db_url: str) -> Iterator[str]:
 def as_account(accounts: dict[str, str], shared_url: str) -> Callable[..., Any]:
     """``s55 ARGS`` run by the operating-system account ``name``, with S55_IDENTITY=os and
     nothing else of ours in its environment."""
-    python = _interpreter()
+    python = python_for_any_account()
     assert python is not None
     spool = Path(shared_url.removeprefix("sqlite:///")).parent / "spool" \
         if shared_url.startswith("sqlite") else Path(tempfile.mkdtemp(prefix="s55-spool-"))

@@ -2,10 +2,11 @@
 
 Every module of the product is parsed (``ast``) and its imports are checked against the
 rules below: ``states/`` stays pure, ``notifications/`` never imports ``workflow/``, nothing
-in the library imports a face (``workflow/cli/``, ``workflow/web/``), nothing in the product
-imports ``bench/``, each room of ``workflow/`` imports only what its ``__init__`` docstring
-says, a few libraries stay in the one module that owns them, and no modules import each
-other in a circle (lazy imports inside functions count; ``if TYPE_CHECKING:`` ones do not).
+in the library imports a face (``workflow/cli/``, ``workflow/web/``, ``workflow/local/``),
+nothing in the product imports ``bench/``, each room of ``workflow/`` imports only what
+its ``__init__`` docstring says, a few libraries stay in the one module that owns them, and
+no modules import each other in a circle (lazy imports inside functions count;
+``if TYPE_CHECKING:`` ones do not).
 """
 
 from __future__ import annotations
@@ -66,7 +67,7 @@ def product_imports(source: str) -> set[str]:
     return found
 
 
-FACES = ("workflow.cli", "workflow.web")
+FACES = ("workflow.cli", "workflow.web", "workflow.local")
 
 
 def _docstring_block(after: str) -> list[str]:
@@ -187,7 +188,7 @@ def violations(module: str, source: str) -> list[str]:
     if "bench" in roots:
         found.append(f"{module}: the product must not import bench/")
     if not inside(module, *FACES) and any(inside(n, *FACES) for n in names):
-        found.append(f"{module}: the library must not import a face (cli/, web/)")
+        found.append(f"{module}: the library must not import a face (cli/, web/, local/)")
     for lib, allowed in ONLY_IN.items():
         if lib in roots and not allowed(module):
             found.append(f"{module} imports {lib}")
@@ -294,6 +295,9 @@ class TestTheRulesCanFail:
         ("workflow.responses.service", "import starlette"),
         ("workflow.cli.reading", "import uvicorn"),
         ("workflow.audit_report.build", "from workflow.doctor import diagnose"),
+        ("workflow.local.server", "from workflow.cli.app import app"),
+        ("workflow.local.client", "import typer"),
+        ("workflow.reads.detail", "from workflow.local import client"),
     ])
     def test_a_forbidden_import_is_reported(self, module: str, line: str) -> None:
         source = f"def f():\n    {line}\n"  # lazily, inside a function: still counted

@@ -22,7 +22,8 @@ import and holds this list to it):
     audit_report  the auditor's report of a period
     doctor        every check of an installation, each saying what to fix
     web           a face: the approvers' and readers' pages (Starlette)
-    cli           a face: the ``s55`` command line (Typer); ``s55 serve`` runs ``web``
+    local         a face: officers' commands over a Unix socket, run as the caller the kernel names
+    cli           a face: the ``s55`` command line (Typer); ``s55 serve`` runs ``web`` and ``local``
 
 Light modules: the read commands (``s55 list``, ``show``, ``log``) start without the ORM.
 These modules import, at module level, only the standard library, SQLAlchemy Core,
@@ -34,6 +35,7 @@ pydantic, pydantic-settings, Jinja2 and holidays only inside the functions that 
     workflow.audit.words workflow.storage.db workflow.storage.types workflow.storage.tables
     workflow.documents.blocks workflow.documents.model workflow.documents.office
     workflow.documents.signoff workflow.escalations.plan workflow.reads.dashboard
-    workflow.reads.detail workflow.reads.who_can_act workflow.cli.app workflow.cli.coerce
-    workflow.cli.reading workflow.cli.table
+    workflow.reads.detail workflow.reads.who_can_act workflow.cli workflow.cli.app
+    workflow.cli.coerce workflow.cli.reading workflow.cli.table workflow.core.files
+    workflow.local workflow.local.client workflow.local.protocol
 """

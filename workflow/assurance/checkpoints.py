@@ -123,17 +123,31 @@ def parse(text: str) -> Iterator[Checkpoint]:
 def read_sources(path: str | Path) -> list[Checkpoint]:
     """Checkpoints from a checkpoint file, an mbox, one ``.eml`` or a folder of ``.eml``."""
     p = Path(path)
-    if p.is_dir():
-        found: list[Checkpoint] = []
-        for eml in sorted(p.glob("*.eml")):
-            found += _from_message(files.read_bytes(eml, MAX_SOURCE_BYTES))
-        return found
+    emls = files.listing(p, ".eml")
+    if emls is not None:
+        return [cp for eml in emls
+                for cp in _from_message(files.read_bytes(eml, MAX_SOURCE_BYTES))]
     data = files.read_bytes(p, MAX_SOURCE_BYTES)
     if data.startswith(b"From "):
-        return [cp for msg in mailbox.mbox(p) for cp in _from_message(msg.as_bytes())]
+        return [cp for msg in _mbox(data) for cp in _from_message(msg)]
     if p.suffix == ".eml":
         return _from_message(data)
     return list(parse(data.decode("utf-8", errors="replace")))
+
+
+def _mbox(data: bytes) -> list[bytes]:
+    """The messages of an mbox read already (the bytes read once, within the limit, are the
+    ones parsed: ``mailbox`` reads only files, so they go to a private temporary one)."""
+    import tempfile
+
+    with tempfile.NamedTemporaryFile(suffix=".mbox") as tmp:
+        tmp.write(data)
+        tmp.flush()
+        box = mailbox.mbox(tmp.name, create=False)
+        try:
+            return [msg.as_bytes() for msg in box]
+        finally:
+            box.close()
 
 
 def _from_message(data: bytes) -> list[Checkpoint]:

@@ -307,12 +307,17 @@ TEXT_FILE_BYTES = 1024 * 1024
 
 
 def text_options(field: str) -> tuple[Any, Any]:
-    """``--text`` and ``--file`` for a text kept in ``field``, its length limit stated."""
+    """``--text`` and ``--file`` for a text kept in ``field``, its length limit stated.
+
+    Like every path the commands take (``readable=False``), the file is not looked at while
+    the arguments are read: it is opened once, by ``workflow.core.files``, which says in one
+    line why it cannot be read; through the local service, by the caller's own client.
+    """
     return (Annotated[str | None, typer.Option("--text", help="the text itself "
                                                 f"({stated(field)})")],
             Annotated[Path | None, typer.Option(
                 "--file", help=f"read the text from this UTF-8 file (at most 1 MB; the text "
-                f"{stated(field)})", exists=False)])
+                f"{stated(field)})", exists=False, readable=False)])
 
 
 #: A response's section or a recommendation's answer or note.

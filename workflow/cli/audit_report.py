@@ -22,8 +22,8 @@ def audit_report(
         metavar="DATE", help="last day of the period (default: 31 March ending the "
                              "reporting year of --from)")] = None,
     output: Annotated[Path | None, typer.Option(help="write here instead of stdout (never "
-                                                     "over an existing file without --force)")]
-    = None,
+                                                     "over an existing file without --force)",
+                                                readable=False)] = None,
     force: Annotated[bool, typer.Option("--force", help="replace an existing --output file")]
     = False,
 ) -> None:

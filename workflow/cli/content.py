@@ -106,7 +106,8 @@ def _due_notes(recs: Iterable[RecommendationInput]) -> None:
 
 @report_app.command("add")
 def report_add(
-    file: Annotated[Path | None, typer.Option(help="a TOML or YAML file with every field")] = None,
+    file: Annotated[Path | None, typer.Option(help="a TOML or YAML file with every field",
+                                              readable=False)] = None,
     title: Annotated[str | None, typer.Option(help=stated("title"))] = None,
     published: Annotated[str | None, typer.Option(help="date HMICFRS published it")] = None,
     types: Annotated[str, typer.Option(help="publication types "

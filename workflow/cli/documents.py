@@ -14,7 +14,7 @@ from workflow.cli.content import Again, AgainReason
 @app.command("import")
 def import_(
     file: Annotated[Path, typer.Argument(metavar="FILE.md", help="a response in the published "
-                                                                 "layout")],
+                                                                 "layout", readable=False)],
     strict: Annotated[bool, typer.Option(help="refuse anything that could not be placed")]
     = False,
     dry_run: Annotated[bool, typer.Option(help="parse and report only; write nothing")] = False,
@@ -56,8 +56,8 @@ def render(
     response_id: ResponseId,
     fmt: Annotated[str, typer.Option("--format", help="md or html")] = "md",
     output: Annotated[Path | None, typer.Option(help="write here instead of stdout (never "
-                                                     "over an existing file without --force)")]
-    = None,
+                                                     "over an existing file without --force)",
+                                                readable=False)] = None,
     force: Annotated[bool, typer.Option("--force", help="replace an existing --output file")]
     = False,
 ) -> None:

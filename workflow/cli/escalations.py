@@ -68,14 +68,19 @@ def run(
     """Run the scheduler: escalations at their time, and mail delivery, until stopped.
 
     Catches up at start (only the most severe due escalation of each response is sent),
-    logs what it plans and fires, and stops cleanly on SIGTERM or Ctrl-C.
+    logs what it plans and fires, and stops cleanly on SIGTERM or Ctrl-C. With S55_SOCKET
+    set, it takes officers' commands on it too.
     """
+    from workflow.cli.local_service import taking_commands
+    from workflow.core.settings import load_settings
     from workflow.escalations.daemon import run_daemon
 
-    wf = open_workflow()
-    clock = _clock(wf, now)
-    _log_to_stderr()
-    run_daemon(wf.db, wf.settings, clock, sweep_every=sweep_every, mail_every=mail_every)
+    with taking_commands(load_settings()):  # before the database is opened
+        wf = open_workflow()
+        clock = _clock(wf, now)
+        _log_to_stderr()
+        run_daemon(wf.db, wf.settings, clock, sweep_every=sweep_every,
+                   mail_every=mail_every)
 
 
 @escalations_app.command("sweep")

@@ -203,7 +203,7 @@ def audit_verify(
     = None,
     checkpoints_from: Annotated[Path | None, typer.Option(
         "--checkpoints", help="checkpoints kept outside: the S55_CHECKPOINT_FILE, a folder of "
-                              "the mailed .eml files, or an mbox")] = None,
+                              "the mailed .eml files, or an mbox", readable=False)] = None,
     as_json: AsJson = False,
 ) -> None:
     """Check the hash chain, that every response row equals the replay of its events, and
@@ -299,8 +299,8 @@ def audit_head(as_json: AsJson = False) -> None:
 
 @audit_app.command("export")
 def audit_export(
-    output: Annotated[Path | None, typer.Option(help="write JSON Lines here (default stdout)")]
-    = None,
+    output: Annotated[Path | None, typer.Option(help="write JSON Lines here (default stdout)",
+                                                readable=False)] = None,
     response: Annotated[int | None, ResponseOpt] = None,
     force: Annotated[bool, typer.Option("--force", help="replace an existing --output file")]
     = False,

@@ -7,5 +7,5 @@ pydantic-settings) and ``light_settings`` (the same names read without pydantic,
 read commands), ``dates`` (dates as documents write them), ``bank_holidays`` (working
 days in England and Wales), ``checks`` (every value a user types, checked at the door),
 ``limits`` (the length of each free-text field), ``files`` (files read with a byte limit,
-written whole), ``os_account`` (the account running this process).
+written whole), ``os_account`` (the account asking: this process's, or the local service's caller).
 """

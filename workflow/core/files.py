@@ -7,6 +7,10 @@ never blocks), and at most ``limit + 1`` bytes are read whatever its reported si
 Writing never follows a symlink at the target and never leaves half a file: the text goes
 to a temporary file in the same folder, is flushed to disk, and is then linked into place
 (refusing an existing file) or, with ``overwrite``, renamed over it.
+
+In a process serving one caller of the local service, files are the caller's: every read,
+listing and write below is done by the caller's own ``s55`` client (``use_remote``), as the
+caller's account, with these same functions; the service never opens a path a caller names.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import stat
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Protocol
 
 from workflow.core.errors import S55Error
 
@@ -57,8 +62,37 @@ def size_text(limit: int) -> str:
     return f"{limit} bytes"
 
 
+class Remote(Protocol):
+    """Where a process serving a caller of the local service reads and writes files: the
+    caller's client, which runs ``read_upto``, ``listing`` and ``Writer`` as the caller."""
+
+    def read_upto(self, path: str, limit: int) -> bytes: ...
+
+    def listing(self, path: str, suffix: str) -> list[str] | None: ...
+
+    def write_text(self, path: str, chunks: Iterable[str], overwrite: bool) -> int: ...
+
+
+_remote: Remote | None = None
+
+
+def use_remote(remote: Remote) -> None:
+    """Read and write every file through ``remote`` for the rest of this process."""
+    global _remote
+    _remote = remote
+
+
 def read_bytes(path: str | Path, limit: int) -> bytes:
     """The bytes of the regular file ``path``, refused (FileError) beyond ``limit`` bytes."""
+    data = _remote.read_upto(str(path), limit) if _remote else read_upto(path, limit)
+    if len(data) > limit:
+        raise FileError(path, f"is larger than {size_text(limit)}, the most s55 reads here")
+    return data
+
+
+def read_upto(path: str | Path, limit: int) -> bytes:
+    """The first ``limit + 1`` bytes (at most) of the regular file ``path`` (FileError if it
+    cannot be read or is not a regular file)."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     except OSError as exc:
@@ -81,8 +115,6 @@ def read_bytes(path: str | Path, limit: int) -> bytes:
         raise FileError(path, f"cannot read it: {_why(exc)}") from None
     finally:
         os.close(fd)
-    if total > limit:
-        raise FileError(path, f"is larger than {size_text(limit)}, the most s55 reads here")
     return b"".join(chunks)
 
 
@@ -97,35 +129,75 @@ def read_text(path: str | Path, limit: int) -> str:
                         f"{line}); save it as UTF-8") from None
 
 
+def listing(path: str | Path, suffix: str) -> list[Path] | None:
+    """The files in the folder ``path`` whose names end in ``suffix``, sorted; None when
+    ``path`` is not a folder."""
+    if _remote is not None:
+        names = _remote.listing(str(path), suffix)
+        return None if names is None else [Path(path) / name for name in names]
+    folder = Path(path)
+    return sorted(folder.glob(f"*{suffix}")) if folder.is_dir() else None
+
+
 def write_text(path: str | Path, chunks: Iterable[str], *, overwrite: bool = False) -> int:
     """Write ``chunks`` to ``path`` whole or not at all; the number of characters written.
 
     Refuses a symlink at ``path`` (always), an existing file (unless ``overwrite``), a
     directory, and a missing folder; on any failure ``path`` is as it was.
     """
-    target = Path(path)
-    _check_target(target, overwrite)
+    if _remote is not None:
+        return _remote.write_text(str(path), chunks, overwrite)
+    writer = Writer(path, overwrite=overwrite)
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
-    except OSError as exc:
-        raise FileError(path, f"cannot write it: {_why(exc)}") from None
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            written = sum(fh.write(chunk) for chunk in chunks)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o666 & ~_UMASK)  # as an ordinary new file would be
-        if overwrite:
-            os.replace(tmp, target)  # replaces a link itself, never its target
-        else:
-            os.link(tmp, target)  # fails if the name was taken meanwhile: no clobbering
-    except FileExistsError:
-        raise FileError(path, "already exists; give --force to replace it") from None
-    except OSError as exc:
-        raise FileError(path, f"cannot write it: {_why(exc)}") from None
+        written = sum(writer.write(chunk) for chunk in chunks)
+        writer.commit()
     finally:
-        Path(tmp).unlink(missing_ok=True)
+        writer.abandon()
     return written
+
+
+class Writer:
+    """One ``write_text``, a step at a time: the target is checked and a temporary file made
+    beside it at once; ``write`` adds text, ``commit`` puts the file in place and
+    ``abandon`` (always called, last) removes what is left of the temporary file."""
+
+    def __init__(self, path: str | Path, *, overwrite: bool) -> None:
+        self.path, self.target, self.overwrite = path, Path(path), overwrite
+        _check_target(self.target, overwrite)
+        try:
+            fd, self.tmp = tempfile.mkstemp(prefix=f".{self.target.name}.", suffix=".part",
+                                            dir=self.target.parent)
+        except OSError as exc:
+            raise FileError(path, f"cannot write it: {_why(exc)}") from None
+        self.fh = os.fdopen(fd, "w", encoding="utf-8")
+
+    def write(self, chunk: str) -> int:
+        try:
+            return self.fh.write(chunk)
+        except OSError as exc:
+            raise FileError(self.path, f"cannot write it: {_why(exc)}") from None
+
+    def commit(self) -> None:
+        try:
+            with self.fh:
+                self.fh.flush()
+                os.fsync(self.fh.fileno())
+            os.chmod(self.tmp, 0o666 & ~_UMASK)  # as an ordinary new file would be
+            if self.overwrite:
+                os.replace(self.tmp, self.target)  # replaces a link itself, never its target
+            else:
+                os.link(self.tmp, self.target)  # fails if the name was taken: no clobbering
+        except FileExistsError:
+            raise FileError(self.path, "already exists; give --force to replace it") from None
+        except OSError as exc:
+            raise FileError(self.path, f"cannot write it: {_why(exc)}") from None
+
+    def abandon(self) -> None:
+        try:
+            self.fh.close()
+        except OSError:  # the same failure commit or write has already reported
+            pass
+        Path(self.tmp).unlink(missing_ok=True)
 
 
 def _check_target(target: Path, overwrite: bool) -> None:

@@ -70,7 +70,9 @@ FIELDS: dict[str, Field] = {
     "base_url": Field("deferred", optional=True),
     "link_days": Field("int", 14, low=1, high=56),
     "web_secret_file": Field("path", optional=True),
-    "trusted_proxy": Field("deferred", "127.0.0.1"),
+    "trusted_proxy": Field("deferred", ""),
+    "socket": Field("path", optional=True),
+    "socket_group": Field("str", "s55"),
     "policy_file": Field("path", optional=True),
     "escalation_hour": Field("int", 9, low=0, high=23),
 }

@@ -104,15 +104,16 @@ class Settings(BaseSettings):
     # The web server (`s55 serve`): the owner-only file holding the secret that signs
     # reader sessions and CSRF tokens (made by `s55 init` or `s55 serve`; unset: a secret
     # per process, so sessions end when it restarts), and the reverse proxies whose
-    # X-Forwarded-For/-Proto are believed (comma-separated addresses or networks).
+    # X-Forwarded-For/-Proto are believed (comma-separated addresses or networks; empty, the
+    # default: none, so every client is known by its connection's own address).
     web_secret_file: Path | None = None
-    trusted_proxy: str = "127.0.0.1"
+    trusted_proxy: str = ""
 
     @field_validator("trusted_proxy")
     @classmethod
     def _proxies(cls, value: str) -> str:
         """Comma-separated IP addresses or networks (``*``: any, only behind a proxy
-        that is the sole way in)."""
+        that is the sole way in); empty for none."""
         import ipaddress
 
         items = [v.strip() for v in value.split(",") if v.strip()]
@@ -123,9 +124,13 @@ class Settings(BaseSettings):
                 ipaddress.ip_network(item, strict=False)
             except ValueError:
                 raise ValueError(f"{item!r} is not an IP address or network") from None
-        if not items:
-            raise ValueError("name at least one proxy address (127.0.0.1 by default)")
         return ",".join(items)
+
+    # The local service (`s55 serve` and `s55 run` listen on it; the `s55` command talks to
+    # it when set): a Unix socket in a folder only the service account may write, given to
+    # the group of the officers allowed to use s55 (mode 0660).
+    socket: Path | None = None
+    socket_group: str = "s55"
 
     # Escalations: the policy file replacing the default, and the London hour rules fire at.
     policy_file: Path | None = None

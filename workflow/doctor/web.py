@@ -50,5 +50,7 @@ def check_web(settings: Settings) -> Result:
     if "*" in settings.trusted_proxy.split(","):
         return _warn("web", "S55_TRUSTED_PROXY is *: any client may claim any address",
                      "name the reverse proxy's address")
-    return _ok("web", f"secret in {path} (owner-only); forwarded headers believed from "
-               f"{settings.trusted_proxy}")
+    believed = (f"forwarded headers believed from {settings.trusted_proxy}"
+                if settings.trusted_proxy else "no forwarded headers believed (behind a "
+                "reverse proxy, set S55_TRUSTED_PROXY to its address)")
+    return _ok("web", f"secret in {path} (owner-only); {believed}")

@@ -21,7 +21,7 @@ from states import Role
 from workflow.audit.trail import Provenance
 from workflow.audit.words import Channel, Identity
 from workflow.core.errors import IdentityError, InvalidInputError, NotFoundError
-from workflow.core.os_account import check_text
+from workflow.core.os_account import check_text, serving_caller
 from workflow.storage.models import Person
 
 _BY_EMAIL = select(Person).where(col(Person.email) == bindparam("email"))
@@ -73,7 +73,9 @@ class Identifier:
 
     @classmethod
     def here(cls, mode: str, channel: Channel | str = Channel.CLI) -> Identifier:
-        return cls(mode, Provenance.here(channel))
+        """This process's identifier. Serving a caller of the local service it is always
+        ``os``: a claim is for the single-officer install, never for a shared service."""
+        return cls("os" if serving_caller() else mode, Provenance.here(channel))
 
     def _os_person(self, session: Session) -> Person | None:
         return session.scalars(_BY_LOGIN, {"login": self.origin.account}).first()

@@ -11,5 +11,6 @@ opens and acting through it), ``page_data`` (what the pages show), ``verdict`` (
 verdict readers see), ``forms`` (strict form reading, CSRF), ``guard`` (headers, the
 failed-lookup limit), ``pages`` (the Jinja2 environment), ``context`` (what every handler
 needs). Starlette, uvicorn and itsdangerous are imported only here (uvicorn also by
-``cli/serve``).
+``cli/serve``). ``logs`` is what ``s55 serve`` logs: every line with the link tokens cut
+out.
 """

@@ -22,6 +22,7 @@ from workflow.storage.db import Database
 from workflow.web import approvers, readers
 from workflow.web.context import Web
 from workflow.web.guard import FailureLimit, SecurityHeaders
+from workflow.web.logs import without_tokens
 from workflow.web.pages import STATIC, page
 
 log = logging.getLogger(__name__)
@@ -48,7 +49,8 @@ async def not_found(request: Request, exc: Exception) -> Response:
 
 async def server_error(request: Request, exc: Exception) -> Response:
     """A plain page that says nothing of the fault (it is logged for the operator)."""
-    log.exception("error serving %s %s", request.method, request.url.path, exc_info=exc)
+    log.exception("error serving %s %s", request.method, without_tokens(request.url.path),
+                  exc_info=exc)
     return HTMLResponse(
         "<!DOCTYPE html><html lang=\"en-GB\"><head><meta charset=\"utf-8\"><title>Sorry - "
         "s55</title><link rel=\"stylesheet\" href=\"/static/s55.css\"></head><body><main>"
