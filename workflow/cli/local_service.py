@@ -89,11 +89,11 @@ def _terminal_table() -> None:
 
     table = Table(title="warm", title_justify="left")
     for justify in ("right", "left", "left"):
-        table.add_column("column", justify=justify, overflow="fold")  # type: ignore[arg-type]
+        table.add_column("column", justify=justify, overflow="fold")
     for style in ("bold red", "yellow", "green", "cyan", "magenta", "dim", ""):
         table.add_row("1", Text("a title … that folds", style=style), Text("draft"))
     for colours in ("standard", "256", "truecolor"):
-        Console(file=io.StringIO(), force_terminal=True, color_system=colours,  # type: ignore[arg-type]
+        Console(file=io.StringIO(), force_terminal=True, color_system=colours,
                 width=80, highlight=False, soft_wrap=False).print(table)
 
 
