@@ -49,3 +49,5 @@ _.render_subject  # notifications/render.py: a kind's subject alone (long-title 
 _.last_heartbeat  # workflow/escalations/sweep.py: when any scheduler last beat
 _.last_report  # workflow/escalations/daemon.py: what the daemon's last sweep did
 _.actions  # workflow/links/action_links.py: what a link may do now (LinkView)
+_.__class__  # workflow/cli/__init__.py: the package module's class, swapped so `app` loads lazily
+_.writable  # workflow/local/caller.py: io.RawIOBase asks it before writing to the stream

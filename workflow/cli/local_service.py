@@ -126,5 +126,5 @@ def taking_commands(settings: Settings) -> Iterator[None]:
         service.stop()
 
 
-def _stop(signum: int, frame: object) -> None:
+def _stop(_signum: int, _frame: object) -> None:
     raise SystemExit(0)
