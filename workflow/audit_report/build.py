@@ -170,6 +170,8 @@ def _transition(story: _Story, e: EventRow, names: dict[str, str]) -> None:
     elif e.trigger in _RETURNS:
         story.returns.append(Return(e.at, e.actor, e.trigger or "", e.from_state or "",
                                     e.to_state or "", e.reason or ""))
+        if e.trigger == "reopen":  # the signature is withdrawn until the next sign-off
+            story.signed_off = None
 
 
 def sign_off_from(e: EventRow, payload: dict[str, Any], names: dict[str, str]) -> SignOff:
