@@ -42,7 +42,13 @@ def register(wf: Workflow, report: Any = None) -> int:
 
 
 def answer_areas(wf: Workflow, rid: int, numbers: Any = None) -> None:
-    for n in AREAS if numbers is None else numbers:
+    """The force's answer to each of ``numbers`` (default: every area the response has)."""
+    if numbers is None:
+        with wf.db.engine.connect() as conn:
+            numbers = list(conn.execute(text(
+                "SELECT number FROM area_for_improvement WHERE response_id = :r "
+                "ORDER BY number"), {"r": rid}).scalars())
+    for n in numbers:
         content.edit_area(wf, rid, n, "force_response", f"The force's answer to area {n}.",
                           FORCE)
 
