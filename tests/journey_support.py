@@ -4,6 +4,7 @@ force's answers to them, a delegation to a deputy, and the mail a transition que
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Any
 
@@ -74,3 +75,21 @@ def mail(wf: Workflow, kind: str) -> list[Any]:
     with wf.db.engine.connect() as conn:
         return list(conn.execute(text("SELECT recipient, subject, body_text, body_html "
                                       "FROM outbox WHERE kind = :k ORDER BY id"), {"k": kind}))
+
+
+_HEADING = re.compile(r"^(#{1,6})\s")
+
+
+def empty_headings(markdown: str) -> list[str]:
+    """Headings followed (past blank lines) by a heading of the same or a higher level, or
+    by nothing: a heading with nothing under it."""
+    lines = [line for line in markdown.split("\n") if line.strip()]
+    empty = []
+    for i, line in enumerate(lines):
+        level = _HEADING.match(line)
+        if level is None:
+            continue
+        after = _HEADING.match(lines[i + 1]) if i + 1 < len(lines) else None
+        if i + 1 == len(lines) or (after and len(after.group(1)) <= len(level.group(1))):
+            empty.append(line)
+    return empty

@@ -7,7 +7,6 @@ fingerprint recorded under the text before these defaults still verifies."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -18,7 +17,14 @@ import time_machine
 from factories import ADMIN, PCC, norfolk_report
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
-from journey_support import AREAS, SIGNING, ready_to_sign, register, with_areas
+from journey_support import (
+    AREAS,
+    SIGNING,
+    empty_headings,
+    ready_to_sign,
+    register,
+    with_areas,
+)
 
 from workflow.assurance import replay
 from workflow.core.settings import Settings
@@ -36,23 +42,6 @@ from workflow.storage.models import (
     Recommendation,
     Response,
 )
-
-HEADING = re.compile(r"^(#{1,6})\s")
-
-
-def empty_headings(markdown: str) -> list[str]:
-    """Headings followed (past blank lines) by a heading of the same or a higher level, or
-    by nothing: a heading with nothing under it."""
-    lines = [line for line in markdown.split("\n") if line.strip()]
-    empty = []
-    for i, line in enumerate(lines):
-        level = HEADING.match(line)
-        if level is None:
-            continue
-        after = HEADING.match(lines[i + 1]) if i + 1 < len(lines) else None
-        if i + 1 == len(lines) or (after and len(after.group(1)) <= len(level.group(1))):
-            empty.append(line)
-    return empty
 
 
 @pytest.fixture(autouse=True)
@@ -187,3 +176,9 @@ def test_a_fingerprint_recorded_before_the_defaults_still_verifies(
     with wf.db.read() as s:
         assert signature.fingerprint(s, 1, 2) != signature.fingerprint(s, 1)
     assert replay.verify(wf.db) == []
+
+
+def test_the_check_finds_an_empty_heading() -> None:
+    """What the tests above rely on: the check sees a heading with nothing under it."""
+    assert empty_headings("## A\n\n### B\n\nb\n\n## C\n\n\n## D\n\nd\n\n### E\n") == [
+        "## C", "### E"]
