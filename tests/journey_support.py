@@ -5,9 +5,12 @@ force's answers to them, a delegation to a deputy, and the mail a transition que
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterator
 from datetime import date
 from typing import Any
 
+import pytest
+import time_machine
 from factories import ADMIN, CHIEF_EXEC, FORCE, PCC, add_people, answer_all, norfolk_report
 from sqlalchemy import text
 
@@ -26,6 +29,16 @@ AREAS = {
     2: "The force should make sure risk assessments are reviewed at case closure.",
     3: "The force should evaluate problem-solving plans for their outcomes.",
 }
+
+
+def frozen_at(moment: str) -> Callable[[], Iterator[None]]:
+    """An autouse fixture holding the clock at ``moment`` (assign it in a test module)."""
+    @pytest.fixture(autouse=True)
+    def frozen() -> Iterator[None]:
+        with time_machine.travel(moment, tick=False):
+            yield
+
+    return frozen
 
 
 def with_areas(areas: dict[int, str] | None = None, **overrides: Any) -> Any:

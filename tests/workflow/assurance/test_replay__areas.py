@@ -4,13 +4,11 @@ databases)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import time_machine
 from factories import ADMIN, PCC
-from journey_support import SIGNING, ready_to_sign, register
+from journey_support import SIGNING, frozen_at, ready_to_sign, register
 from sqlalchemy import text
 
 from workflow.assurance import replay
@@ -18,11 +16,7 @@ from workflow.core.settings import Settings
 from workflow.responses.service import Workflow
 from workflow.storage.db import Database
 
-
-@pytest.fixture(autouse=True)
-def _signing() -> Iterator[None]:
-    with time_machine.travel(SIGNING, tick=False):
-        yield
+_signing = frozen_at(SIGNING)
 
 
 @pytest.fixture

@@ -7,13 +7,11 @@ fingerprint recorded under the text before these defaults still verifies."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
-import time_machine
 from factories import ADMIN, PCC, norfolk_report
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
@@ -21,6 +19,7 @@ from journey_support import (
     AREAS,
     SIGNING,
     empty_headings,
+    frozen_at,
     ready_to_sign,
     register,
     with_areas,
@@ -43,11 +42,7 @@ from workflow.storage.models import (
     Response,
 )
 
-
-@pytest.fixture(autouse=True)
-def _signing() -> Iterator[None]:
-    with time_machine.travel(SIGNING, tick=False):
-        yield
+_signing = frozen_at(SIGNING)
 
 
 @pytest.fixture

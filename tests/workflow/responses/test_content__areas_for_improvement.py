@@ -5,13 +5,11 @@ for every one, and every bad input is one line that changes nothing (both databa
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import time_machine
 from factories import ADMIN, FORCE, PCC, answer_all, snapshot
-from journey_support import AREAS, DURING, answer_areas, mail, ready_to_sign, register
+from journey_support import AREAS, DURING, answer_areas, frozen_at, mail, ready_to_sign, register
 
 from workflow.assurance import replay
 from workflow.core.settings import Settings
@@ -19,11 +17,7 @@ from workflow.responses import content
 from workflow.responses.service import Workflow
 from workflow.storage.db import Database
 
-
-@pytest.fixture(autouse=True)
-def _during() -> Iterator[None]:
-    with time_machine.travel(DURING, tick=False):
-        yield
+_during = frozen_at(DURING)
 
 
 @pytest.fixture

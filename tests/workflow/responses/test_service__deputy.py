@@ -7,14 +7,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
 from datetime import date
 from typing import Any
 
 import pytest
 import time_machine
 from factories import ADMIN, FORCE, PCC, answer_all, snapshot
-from journey_support import DEPUTY, SIGNING, answer_areas, delegate, mail, register
+from journey_support import DEPUTY, SIGNING, answer_areas, delegate, frozen_at, mail, register
 
 from workflow.assurance import replay
 from workflow.core.settings import Settings
@@ -22,11 +21,7 @@ from workflow.documents import signature
 from workflow.responses.service import Workflow
 from workflow.storage.db import Database
 
-
-@pytest.fixture(autouse=True)
-def _signing() -> Iterator[None]:
-    with time_machine.travel(SIGNING, tick=False):
-        yield
+_signing = frozen_at(SIGNING)
 
 
 @pytest.fixture

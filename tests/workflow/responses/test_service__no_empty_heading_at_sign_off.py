@@ -5,24 +5,18 @@ PCC signs a document without an empty heading (both databases)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import time_machine
 from factories import ADMIN, FORCE, PCC, add_people, snapshot
-from journey_support import DURING, empty_headings
+from journey_support import DURING, empty_headings, frozen_at
 
 from workflow.core.settings import Settings
 from workflow.documents.render import render_response
 from workflow.responses.service import Workflow
 from workflow.storage.db import Database
 
-
-@pytest.fixture(autouse=True)
-def _during() -> Iterator[None]:
-    with time_machine.travel(DURING, tick=False):
-        yield
+_during = frozen_at(DURING)
 
 
 def ok(result: Any) -> None:

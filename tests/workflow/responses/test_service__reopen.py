@@ -7,14 +7,12 @@ databases)."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import date
 from typing import Any
 
 import pytest
-import time_machine
 from factories import ADMIN, FORCE, PANEL, PCC, snapshot
-from journey_support import DEPUTY, SIGNING, delegate, mail, ready_to_sign, register
+from journey_support import DEPUTY, SIGNING, delegate, frozen_at, mail, ready_to_sign, register
 
 from workflow.assurance import replay
 from workflow.audit_report.build import build_report
@@ -29,10 +27,7 @@ URL = "https://www.norfolk-pcc.gov.uk/s55/asb-spotlight"
 WAY_BACK = "the way back is s55 reopen 1 --reason WHY, then edit it and sign it off again"
 
 
-@pytest.fixture(autouse=True)
-def _signing() -> Iterator[None]:
-    with time_machine.travel(SIGNING, tick=False):
-        yield
+_signing = frozen_at(SIGNING)
 
 
 @pytest.fixture

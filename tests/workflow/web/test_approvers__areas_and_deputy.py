@@ -7,14 +7,12 @@ signs off, recorded for the PCC under the delegation."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import date
 from typing import Any
 
 import pytest
-import time_machine
 from factories import ADMIN, FORCE, NORFOLK_RECS, PCC, answer_all, snapshot
-from journey_support import AREAS, DEPUTY, DURING, answer_areas, delegate, mail, register
+from journey_support import AREAS, DEPUTY, DURING, answer_areas, delegate, frozen_at, mail, register
 from sqlalchemy import text
 from web_support import SECRET, Client, csrf, fingerprint, tokens, version, web_settings
 
@@ -23,11 +21,7 @@ from workflow.responses.service import Workflow
 from workflow.storage.db import Database
 from workflow.web.app import create_app
 
-
-@pytest.fixture(autouse=True)
-def _during() -> Iterator[None]:
-    with time_machine.travel(DURING, tick=False):
-        yield
+_during = frozen_at(DURING)
 
 
 @pytest.fixture
