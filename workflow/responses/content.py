@@ -212,7 +212,7 @@ def _check_sharers(s: Session, loaded: Loaded, what: str) -> None:
         col(Response.report_id) == loaded.report.id, col(Response.id) != rid)).all()
     for other, state in others:
         if State(state) not in EDITABLE and state != State.NOT_REQUIRED:
-            raise NotEditableError(other, state, f"{what} (shared with response {rid})")
+            raise NotEditableError(other or 0, state, f"{what} (shared with response {rid})")
 
 
 def edit_report(wf: Workflow, response_id: int, field: str, value: str, actor: str | None, *,
