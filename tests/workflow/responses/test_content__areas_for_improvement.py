@@ -53,6 +53,9 @@ def test_the_force_answers_an_area_from_the_command_line(wf: Workflow, run: Any)
             event["payload"]["value"]) == (FORCE, 2, "force_response",
                                            "We review every case at closure.")
     assert "fingerprint" in event["payload"]
+    printed = run("show", "1", actor=ADMIN).stdout
+    assert "  areas for improvement (3):\n      1. NO FORCE RESPONSE\n      2. force responded\n" \
+           in printed
     assert replay.verify(wf.db) == []
 
 
