@@ -80,6 +80,8 @@ def test_reopen_edit_and_sign_again(wf: Workflow, run: Any) -> None:
     for m in mail(wf, "reopen"):
         assert "Reason: The title has a typo" in m.body_text
         assert "The signed copy you were sent is withdrawn" in m.body_text
+        asked = "The changes the reason above asks for, then your sign-off" in m.body_text
+        assert asked == (m.recipient == PCC)
     assert run("report", "edit", "1", "title", "The policing response (revised)",
                "--reason", "typo", actor=ADMIN).exit_code == 0
     assert run("sign-off", "1", actor=PCC).exit_code == 0
