@@ -68,8 +68,11 @@ def seed(url: str, responses: int, published: date) -> None:
         management.add_person(wf, {"name": name, "email": email, "roles": roles},
                            None if i == 0 else ADMIN)
     for i in range(responses):
+        # Every heading of the document filled, so that sign-off can happen.
         content.add_report(wf, validate(ReportInput, {
             "title": f"Inspection {i}", "published_on": published,
+            "publication_types": "PEEL", "key_findings": "Findings.",
+            "link": f"https://www.justiceinspectorates.gov.uk/hmicfrs/inspection-{i}/",
             "recommendations": [{"number": n, "text": f"By 31 March 2030, do {n}."}
                                 for n in RECS]}), ADMIN)
     wf.db.dispose()

@@ -41,9 +41,15 @@ def fingerprint(r: dict[str, Any], template: Any) -> str:
                             pcc_note=x["pcc_note"])
             for n, x in sorted(r["recs"].items())]
     rep = r["report"]
+    # Text version 3: what a heading with nothing of its own prints.
     v = SimpleNamespace(force=r["force"], recommendations=recs, areas_for_improvement=[],
                         recommendations_intro=r["recommendations_intro"],
-                        link_label=rep["link_label"] or "", signature=None)
+                        link_label=rep["link_label"] or "", signature=None,
+                        police_forces_text=(rep["police_forces"] or "").strip() or r["force"],
+                        recommendations_text=r["recommendations_intro"] or (
+                            "" if recs else "There are no recommendations made."),
+                        areas_text=r["afi_statement"] or
+                        "There are no areas for improvement made.")
     text = template.render(v=v, r=resp, report=SimpleNamespace(**rep), done=BOXES)
     text = text.split("### For Office Use Only:", 1)[0].rstrip() + "\n"
     return hashlib.sha256(text.encode()).hexdigest()

@@ -57,7 +57,10 @@ KINDS: tuple[str, ...] = (
     "publish",
     "publish_copy",
     "submit_to_portal",
+    "reopen",
     "mark_not_required",
+    "sign_off_receipt",  # the signer's copy of the text as signed, with its fingerprint
+    "sign_off_notice",  # to the PCC, at once, when a deputy signed off in their name
     "mail_dead",
     "mail_test",
     "audit_checkpoint",

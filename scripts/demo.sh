@@ -60,7 +60,10 @@ ls "$S55_SPOOL_DIR" | head -20
 step "A second, recent report still waiting on the force: its deadline and escalations ahead"
 s55 report add --title "PEEL 2025-27: an inspection of Norfolk Constabulary" \
   --published "$(date -d '-20 days' +%F)" --types "PEEL" --forces "Norfolk" \
-  --rec "1=By 31 March 2027, the constabulary should improve how it records crime."
+  --link "https://www.justiceinspectorates.gov.uk/hmicfrs/peel-2025-27-norfolk/" \
+  --rec "1=By 31 March 2027, the constabulary should improve how it records crime." \
+  --afi "1=The constabulary should improve how it supervises investigations." \
+  --afi "2=The constabulary should make sure victims are kept updated."
 s55 request-force-input 2
 s55 escalations plan 2
 
@@ -75,7 +78,9 @@ s55 render 1 --format md --output "$DEMO/norfolk-response.md" && echo "rendered 
 step "A third report, answered by the force, now waiting on the PCC's sign-off"
 s55 report add --title "Custody services in Norfolk: an unannounced inspection" \
   --published "$(date -d '-10 days' +%F)" --types "Custody" --forces "Norfolk" \
+  --link "https://www.justiceinspectorates.gov.uk/hmicfrs/custody-norfolk/" \
   --rec "1=By 30 June 2027, the constabulary should improve its custody records."
+s55 edit 3 key_findings --text "Detainees are treated respectfully; records need to improve."
 s55 request-force-input 3
 s55 rec respond 3 1 --text "Accepted: a new records check starts in April." --as liaison@norfolk.police.example
 s55 submit-force-input 3 --as liaison@norfolk.police.example

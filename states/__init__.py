@@ -1,7 +1,7 @@
 """The s55 lifecycle: states, triggers, roles, guards and Section 55 date rules (no I/O)."""
 
 from states.deadlines import DEFAULT_MILESTONES, MilestonePolicy, Rag, statutory_deadline
-from states.guards import Guard, RecommendationView, Snapshot
+from states.guards import AreaView, Guard, RecommendationView, Snapshot
 from states.lifecycle import (
     BY_TRIGGER,
     EDITABLE,
@@ -25,6 +25,7 @@ __all__ = [
     "PUBLISHED_STATES",
     "TRANSITIONS",
     "TRIGGERS",
+    "AreaView",
     "Guard",
     "MilestonePolicy",
     "Param",

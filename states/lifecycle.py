@@ -13,9 +13,11 @@ from enum import StrEnum
 
 from states.guards import (
     Guard,
+    every_area_answered_by_force,
     every_recommendation_answered_by_force,
     every_recommendation_explained,
     has_pcc_response,
+    no_empty_heading,
 )
 
 
@@ -108,7 +110,7 @@ TRANSITIONS: tuple[TransitionSpec, ...] = (
         State.PCC_SIGNOFF,
         frozenset({Role.FORCE, Role.ADMIN}),
         "record the force's comments and pass the response to the PCC",
-        guards=(every_recommendation_answered_by_force,),
+        guards=(every_recommendation_answered_by_force, every_area_answered_by_force),
     ),
     TransitionSpec(
         "sign_off",
@@ -116,7 +118,7 @@ TRANSITIONS: tuple[TransitionSpec, ...] = (
         State.FORWARDED_TO_PANEL,
         frozenset({Role.PCC}),
         "PCC signs off; the response goes to the Police and Crime Panel and Chief Constable",
-        guards=(has_pcc_response, every_recommendation_explained),
+        guards=(has_pcc_response, every_recommendation_explained, no_empty_heading),
     ),
     TransitionSpec(
         "publish",
@@ -151,6 +153,17 @@ TRANSITIONS: tuple[TransitionSpec, ...] = (
         State.DRAFT,
         frozenset({Role.PCC, Role.ADMIN}),
         "send the response back to the OPCC for redrafting",
+        needs_reason=True,
+    ),
+    TransitionSpec(
+        # Nothing edits a signed response in place: the way back, before publication, is
+        # to withdraw the signature; the text is then edited and signed again.
+        "reopen",
+        (State.FORWARDED_TO_PANEL,),
+        State.PCC_SIGNOFF,
+        frozenset({Role.PCC, Role.ADMIN}),
+        "withdraw the signed-off response before publication, so that its text can be "
+        "changed and signed off again",
         needs_reason=True,
     ),
     TransitionSpec(

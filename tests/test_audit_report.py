@@ -69,7 +69,9 @@ def fire(wf: Workflow, rid: int, when: str, trigger: str, actor: str, **kw: Any)
 def register(wf: Workflow, when: str, title: str, published: str, **more: Any) -> int:
     with on(when):
         rid = content.add_report(wf, norfolk_report(title=title, published_on=published,
-                                                    recommendations=[], **more), ADMIN).id
+                                                    recommendations=[],
+                                                    cc_response="The force welcomes it.",
+                                                    **more), ADMIN).id
         content.edit_text(wf, rid or 0, "pcc_response", "I welcome this report.", PCC)
     return rid or 0
 

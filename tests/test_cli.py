@@ -46,7 +46,7 @@ class TestErrors:
          "Error: mark_not_required on response 1 needs a reason (--reason)"),
         (["do", "1", "approve"], ADMIN,
          "Error: unknown trigger 'approve'; triggers: request_force_input, submit_force_input, "
-         "sign_off, publish, submit_to_portal, return_to_force, return_to_draft, "
+         "sign_off, publish, submit_to_portal, return_to_force, return_to_draft, reopen, "
          "mark_not_required"),
         (["deadline", "1", "2025-02-31", "--reason", "x"], ADMIN,
          "Error: deadline: 2025-02-31 is not a real date"),

@@ -60,6 +60,7 @@ OPTIONS = {
     "submit-to-portal": ["--reason", "--portal-reference", *_TAIL],
     "return-to-force": ["--reason", "--due", *_TAIL],
     "return-to-draft": ["--reason", *_TAIL],
+    "reopen": ["--reason", *_TAIL],
     "mark-not-required": ["--reason", *_TAIL],
     "do": ["--reason", "--due", "--url", "--published-on", "--portal-reference", *_TAIL],
 }

@@ -57,18 +57,22 @@ def test_the_deputy_gets_their_own_link_and_signs_off_as_the_cli_records_it(
     assert len(deputy) == 1
     assert len(pcc) == 1
     seen = action_links.read(wf.db, wf.clock, deputy[0])
-    assert (seen.kind, seen.person_email, seen.actions) == ("deputy", CHIEF_EXEC,
-                                                            frozenset({"sign_off"}))
+    assert (seen.kind, seen.person_email, seen.actions) == (
+        "deputy", CHIEF_EXEC, frozenset({"sign_off", "pcc_response", "pcc_note"}))
     assert action_links.read(wf.db, wf.clock, pcc[0]).kind == "pcc"
+    # The deputy writes the PCC's response in the PCC's place, recorded as such.
+    approvals.edit_text(wf, deputy[0], "pcc_response", "The deputy's words for the PCC.")
+    with wf.db.read() as s:
+        edit = s.scalars(select(AuditEvent).where(AuditEvent.action == "edited")
+                         .order_by(AuditEvent.id.desc())).first()  # type: ignore[union-attr]
+    assert edit is not None
+    assert (edit.actor, edit.on_behalf_of) == (CHIEF_EXEC, PCC)
+    assert json.loads(edit.payload)["delegation"] == deleg
     before = snapshot(wf)
-    with pytest.raises(action_links.LinkRefusedError) as refused:
-        approvals.edit_text(wf, deputy[0], "pcc_response", "Not mine to write.")
-    assert refused.value.why == "wrong_kind"
-    assert snapshot(wf) == before
 
     client = Client(create_app(wf.db, wf.settings, clock=wf.clock, secret=SECRET))
     html = client.get(f"/l/{deputy[0]}").text
-    assert 'action="/l/' + deputy[0] + '/save"' not in html  # only the PCC edits
+    assert 'action="/l/' + deputy[0] + '/save"' in html  # the deputy writes for the PCC
     form = {"csrf": csrf(html), "version": version(html), "fingerprint": fingerprint(html)}
     assert client.post(f"/l/{deputy[0]}/return-to-draft", data={
         **form, "reason": "no"}).status_code >= 400

@@ -55,7 +55,11 @@ STEPS: list[tuple[str, str, str | None, dict[str, Any], set[str], str]] = [
     ("request_force_input", ADMIN, None, {"force_input_due": "1 November 2024"}, {FORCE},
      "1 November 2024"),
     ("submit_force_input", FORCE, None, {}, {PCC}, TITLE),
-    ("sign_off", PCC, None, {}, {PANEL, FORCE}, "I welcome this report."),
+    # The signer's receipt carries the text as signed.
+    ("sign_off", PCC, None, {}, {PANEL, FORCE, PCC}, "I welcome this report."),
+    ("reopen", ADMIN, "A typo in the PCC's words", {}, {PCC, PANEL, FORCE},
+     "A typo in the PCC's words"),
+    ("sign_off", PCC, None, {}, {PANEL, FORCE, PCC}, "I welcome this report."),
     ("publish", ADMIN, None, {"url": URL}, {ADMIN, PANEL} | COPIES, URL),
     ("submit_to_portal", ADMIN, None, {"portal_reference": "HMI-2024-0457"}, {ADMIN},
      "HMI-2024-0457"),

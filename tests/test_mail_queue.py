@@ -29,6 +29,7 @@ EXPECTED = {
     "sign_off": {PANEL, FORCE},
     "publish": {ADMIN, PANEL, "s55-comments@hmicfrs.invalid", "s55-comments@homeoffice.invalid"},
     "submit_to_portal": {ADMIN},
+    "reopen": {PCC, PANEL, FORCE},
     "mark_not_required": {ADMIN},
 }
 

@@ -50,6 +50,13 @@ CONTEXT = {
     "signed": True, "key": "0123456789abcdef",
     # The link mails (workflow/responses/approvals.py _send).
     "link_days": 14,
+    # The sign-off's receipt and the PCC's notice (workflow/mail/transition.py).
+    "signed_text": "## Norfolk's PCC response <as signed>", "fingerprint": "f" * 64,
+    "signature": "Signed off by Dee Deputy for p@x.example under delegation #2",
+    "signer_name": "Dee <Deputy>", "signer_email": "dee@x.example",
+    "signed_on": date(2024, 11, 22), "signed_time": "10:00", "pcc_name": "Giles <PCC>",
+    "delegation": {"id": 2, "starts_on": date(2024, 11, 18), "ends_on": date(2024, 11, 29),
+                   "reason": "leave"},
     # Added to every message by workflow.mail.queue.prepare_messages.
     "today": date(2024, 11, 22), "recipient_roles": ["admin"],
     "contact": {"name": "Gov <Officer>", "email": "gov@opcc.example"},

@@ -111,6 +111,7 @@ def test_a_row_changed_and_put_back_is_caught_by_the_fingerprint(wf: Workflow,
         original = s.execute(text("SELECT key_findings FROM response WHERE id = 1")).scalar()
     tamper(wf.db, "UPDATE response SET key_findings = 'Nothing to see.' WHERE id = 1")
     with time_machine.travel(DURING, tick=False):
+        ok(run("reopen", "1", "--reason", "the forces are wrong", actor=ADMIN))
         ok(run("report", "edit", "1", "police_forces", "Norfolk", actor=ADMIN))
     with wf.db.write() as s:  # put back as it was
         s.execute(text("UPDATE response SET key_findings = :k WHERE id = 1"), {"k": original})
@@ -140,13 +141,18 @@ def test_a_row_edited_in_sql_after_the_commands_is_named(wf: Workflow, run: Any,
     assert f"Error: {named}" in result.stderr
 
 
-def test_a_report_shared_by_two_responses_replays_after_an_edit(wf: Workflow, run: Any) -> None:
+def test_a_report_shared_by_two_responses_replays_after_an_edit(wf: Workflow, run: Any,
+                                                                tmp_path: Path) -> None:
     """Two forces' imports share one report row: an edit through one response changes the
     other's text too; the other's next event states that text, and the replay (the report
-    replayed by its id) agrees."""
+    replayed by its id) agrees. (Drafts: a published response's report no longer changes.)"""
+    draft = tmp_path / "draft.md"
+    draft.write_text(FIXTURE.read_text(encoding="utf-8").replace("\n- Response ", "\n- [ ] "
+                                                                 "Response "), encoding="utf-8")
     with time_machine.travel(DURING, tick=False):
-        first = import_document(wf.db, FIXTURE, actor=ADMIN, force="Norfolk")
-        second = import_document(wf.db, FIXTURE, actor=ADMIN, force="Suffolk")
+        first = import_document(wf.db, draft, actor=ADMIN, force="Norfolk")
+        second = import_document(wf.db, draft, actor=ADMIN, force="Suffolk")
+        assert first.state == second.state == "draft"
         assert first.report_id == second.report_id
         ok(run("report", "edit", str(first.response_id), "title", "A shorter title",
                actor=ADMIN))

@@ -78,10 +78,17 @@ def test_edit_link_types_and_forces(wf: Workflow, run: Any) -> None:
                                                                              "Norfolk")
 
 
-def test_a_published_response_is_still_open(wf: Workflow, run: Any) -> None:
+def test_a_published_response_keeps_its_report(wf: Workflow, run: Any) -> None:
+    """The published text states the report's fields: they no longer change."""
     with wf.db.write() as s:
         s.get(Response, 1).state = "published"  # type: ignore[union-attr]
-    assert run("report", "edit", "1", "title", NEW_TITLE, actor=ADMIN).exit_code == 0
+    before = snapshot(wf)
+    result = run("report", "edit", "1", "title", NEW_TITLE, actor=ADMIN)
+    assert result.exit_code == 1
+    assert result.stderr.strip() == (
+        "Error: cannot edit the report's title of response 1 while it is published: its "
+        "content was signed off and published, and a published response does not change")
+    assert snapshot(wf) == before
 
 
 @pytest.mark.parametrize(("args", "actor", "line"), [

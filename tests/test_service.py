@@ -338,6 +338,8 @@ def test_the_deadline_cannot_move_once_signed_off(wf: Workflow, rid: int) -> Non
     with pytest.raises(NotEditableError) as info:
         content.override_deadline(wf, rid, "2024-12-11", "republished", ADMIN)
     assert str(info.value) == (f"cannot edit the deadline of response {rid} while it is "
-                               "forwarded_to_panel: its content was signed off")
+                               "forwarded_to_panel: its content was signed off; the way back "
+                               f"is s55 reopen {rid} --reason WHY, then edit it and sign it "
+                               "off again")
     assert snapshot(wf) == before
 

@@ -20,8 +20,11 @@ from states.deadlines import (
 from states.guards import RecommendationView, Snapshot
 from states.machine import dot, fire, machine, mermaid
 
+#: Every guard satisfied: what the document prints under each heading is there.
+DOCUMENT = {"key_findings": "Findings.", "publication_types": "PEEL",
+            "report_link": "https://www.justiceinspectorates.gov.uk/hmicfrs/"}
 COMPLETE = Snapshot(pcc_response="The PCC's comments.",
-                    recommendations=[RecommendationView(1, "force says", None)])
+                    recommendations=[RecommendationView(1, "force says", None)], **DOCUMENT)
 PAIRS = [(t, s) for t in TRIGGERS for s in State]
 
 
@@ -72,7 +75,8 @@ def test_guard_refuses_sign_off_without_pcc_response() -> None:
 
 
 def test_s55_5b_explanation_may_come_from_a_pcc_note() -> None:
-    snap = Snapshot("comments", [RecommendationView(4, None, "No action: not for this force.")])
+    snap = Snapshot("comments", [RecommendationView(4, None, "No action: not for this force.")],
+                    **DOCUMENT)
     assert fire(State.PCC_SIGNOFF, "sign_off", snap) is State.FORWARDED_TO_PANEL
     unexplained = Snapshot("comments", [RecommendationView(4, None, None)])
     problem = BY_TRIGGER["sign_off"].guards[1].problem(unexplained)
@@ -83,7 +87,7 @@ def test_s55_5b_explanation_may_come_from_a_pcc_note() -> None:
 
 def test_send_backs_and_closure_need_a_reason() -> None:
     needing = {t.trigger for t in TRANSITIONS if t.needs_reason}
-    assert needing == {"return_to_force", "return_to_draft", "mark_not_required"}
+    assert needing == {"return_to_force", "return_to_draft", "reopen", "mark_not_required"}
 
 
 class TestDeadline:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import pytest
 from factories import ADMIN, FORCE, PCC
@@ -186,14 +187,16 @@ class TestTheRenderCache:
     """The page's render is kept per app, by version and the report's fields (issue 13):
     nothing stale is ever shown for signing."""
 
-    def test_a_report_edit_through_another_forces_response_shows(self, env: Env) -> None:
-        from pathlib import Path
-
+    def test_a_report_edit_through_another_forces_response_shows(self, env: Env,
+                                                                 tmp_path: Path) -> None:
         from workflow.responses.importing import import_document
 
         token = env.pcc_token()
         assert "A corrected title" not in env.client.get(f"/l/{token}").text
-        doc = Path(__file__).parent / "data" / "norfolk-asb-spotlight-2024.md"
+        published = Path(__file__).parent / "data" / "norfolk-asb-spotlight-2024.md"
+        doc = tmp_path / "draft.md"  # a draft: a published response's report does not change
+        doc.write_text(published.read_text(encoding="utf-8").replace(
+            "\n- Response ", "\n- [ ] Response "), encoding="utf-8")
         other = import_document(env.wf.db, doc, actor=ADMIN, force="Suffolk").response_id
         with env.wf.db.engine.connect() as conn:
             shared = conn.execute(text("SELECT count(DISTINCT report_id) FROM response "

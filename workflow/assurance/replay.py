@@ -33,7 +33,7 @@ from workflow.keys.audit_key import Keyring
 from workflow.mail.digest import altered
 from workflow.storage.db import Database
 from workflow.storage.models import AuditEvent
-from workflow.storage.tables import RECOMMENDATION, RESPONSE
+from workflow.storage.tables import AREA_FOR_IMPROVEMENT, RECOMMENDATION, RESPONSE
 
 #: Response columns the log determines (besides state and version).
 TEXT_FIELDS = ("key_findings", "cc_response", "pcc_response", "afi_statement",
@@ -44,6 +44,7 @@ OTHER_FIELDS = ("deadline_overridden", "published_url", "portal_reference", "clo
 TRANSITION_FIELDS = ("force_input_due", "published_url", "published_on", "portal_reference",
                      "closed_reason")
 REC_FIELDS = ("text", "due_date", "force_response", "pcc_note")
+AREA_FIELDS = ("text", "force_response")
 
 
 @dataclass
@@ -176,7 +177,7 @@ class Replay:
         row = payload.get("row")
         if row is None:  # imported before imports recorded their content in the event
             image.unknown.update({*TEXT_FIELDS, "signoff_due", "published_url", "published_on",
-                                  "recommendations", "fingerprint"})
+                                  "recommendations", "areas", "fingerprint"})
             return
         image.set(signoff_due=_day(row.get("signoff_due")),
                   published_url=row.get("published_url"),
@@ -185,7 +186,7 @@ class Replay:
         image.recommendations = {int(r["number"]): _rec(r)
                                  for r in row.get("recommendations", [])}
         if "report" not in row:  # imported before imports recorded the report's fields
-            image.unknown.add("fingerprint")
+            image.unknown.update({"fingerprint", "areas"})
             return
         image.force = row.get("force") or ""
         image.areas = _areas(row.get("areas_for_improvement", []))
@@ -199,6 +200,11 @@ class Replay:
         elif "recommendation" in payload:
             rec = image.recommendations.setdefault(int(payload["recommendation"]), {})
             rec[payload["field"]] = _text(payload.get("value"))
+        elif "area" in payload:
+            number = int(payload["area"])
+            for area in image.areas:
+                if area["number"] == number:
+                    area[payload["field"]] = _text(payload.get("value"))
         elif payload.get("field") in TEXT_FIELDS:
             image.set(**{payload["field"]: _text(payload.get("value"))})
         elif "report" in payload and payload.get("field") in REPORT_KEYS:
@@ -228,8 +234,11 @@ ACTIONS: dict[str, Callable[[Replay, Image, str | None, dict[str, Any]], None]] 
 }
 
 
-def view(image: Image) -> SimpleNamespace:
-    """What the canonical text's template reads, from the replayed image."""
+def view(image: Image) -> Any:
+    """What the canonical text's template reads (a ``ResponseView``), from the replayed
+    image."""
+    from workflow.documents.render import ResponseView  # Jinja: lazily, as the fingerprint
+
     values = image.values
     r = SimpleNamespace(**{f: values.get(f) for f in TEXT_FIELDS}, deadline=values["deadline"],
                         published_url=None, portal_reference=None, force=image.force)
@@ -237,11 +246,12 @@ def view(image: Image) -> SimpleNamespace:
                             force_response=rec.get("force_response"),
                             pcc_note=rec.get("pcc_note"))
             for n, rec in sorted(image.recommendations.items())]
-    return SimpleNamespace(
-        response=r, force=image.force, report=SimpleNamespace(**image.report),
-        recommendations=recs, areas_for_improvement=[SimpleNamespace(**a) for a in image.areas],
-        checklist=_NO_BOXES, link_label=image.report.get("link_label") or "",
-        recommendations_intro=values.get("recommendations_intro"), signature=None)
+    rows: Any = {"response": r, "report": SimpleNamespace(**image.report),
+                 "recommendations": recs,
+                 "areas_for_improvement": [SimpleNamespace(**a) for a in image.areas]}
+    return ResponseView(**rows, checklist=_NO_BOXES,
+                        link_label=image.report.get("link_label") or "",
+                        recommendations_intro=values.get("recommendations_intro"))
 
 
 _NO_BOXES = {"forwarded_to_chief_constable": False, "forwarded_to_panel": False,
@@ -268,9 +278,9 @@ def _row_values(response: Any) -> dict[str, Any]:
 
 
 def compare(response: Any, recommendations: list[Any], image: Image | None,
-            response_id: int) -> Iterator[Difference]:
+            response_id: int, areas: list[Any] | None = None) -> Iterator[Difference]:
     """The differences between one response's rows (a model or a row with its columns, or
-    None) and its replay."""
+    None; its recommendations and, when given, its areas for improvement) and its replay."""
     if response is None:
         yield Difference(response_id, "row", None, "the log names this response")
         return
@@ -285,6 +295,8 @@ def compare(response: Any, recommendations: list[Any], image: Image | None,
             yield Difference(response_id, name, value, image.values[name])
     if "recommendations" not in image.unknown:
         yield from _compare_recommendations(response_id, recommendations, image)
+    if areas is not None and "areas" not in image.unknown:
+        yield from _compare_areas(response_id, areas, image)
 
 
 def _compare_recommendations(response_id: int, recommendations: list[Any],
@@ -302,6 +314,21 @@ def _compare_recommendations(response_id: int, recommendations: list[Any],
                                  want[name])
 
 
+def _compare_areas(response_id: int, areas: list[Any], image: Image) -> Iterator[Difference]:
+    stored = {a.number: {f: getattr(a, f) for f in AREA_FIELDS} for a in areas}
+    replayed = {a["number"]: a for a in image.areas}
+    for number in sorted(set(stored) | set(replayed)):
+        have, want = stored.get(number), replayed.get(number)
+        if have is None or want is None:
+            yield Difference(response_id, f"area for improvement {number}",
+                             "present" if have else "absent", "present" if want else "absent")
+            continue
+        for name in AREA_FIELDS:
+            if have[name] != want.get(name):
+                yield Difference(response_id, f"area for improvement {number} {name}",
+                                 have[name], want.get(name))
+
+
 def differences(db: Database, done: Replay, ring: Keyring | None = None) -> list[Difference]:
     """``done`` (the whole log fed to it) against the rows: the fingerprints that did not
     match, then every response and its recommendations, then the outbox, then people and
@@ -310,6 +337,7 @@ def differences(db: Database, done: Replay, ring: Keyring | None = None) -> list
     names = ("id", "state", "version", *TEXT_FIELDS, *DATE_FIELDS, *OTHER_FIELDS)
     response_columns = [_RESPONSES.c[n] for n in names]
     rec_columns = [_RECS.c[n] for n in ("response_id", "number", *REC_FIELDS)]
+    area_columns = [_AREAS.c[n] for n in ("response_id", "number", *AREA_FIELDS)]
 
     def read(s: Any) -> list[Difference]:
         # Core rows (attribute access like the models, without the ORM's cost per row).
@@ -317,9 +345,13 @@ def differences(db: Database, done: Replay, ring: Keyring | None = None) -> list
         recs: dict[int, list[Any]] = {}
         for rec in s.execute(select(*rec_columns)):
             recs.setdefault(rec.response_id, []).append(rec)
+        areas: dict[int, list[Any]] = {}
+        for area in s.execute(select(*area_columns)):
+            areas.setdefault(area.response_id, []).append(area)
         found = list(done.mismatches)
         for rid in sorted(set(responses) | set(done.images)):
-            found += compare(responses.get(rid), recs.get(rid, []), done.images.get(rid), rid)
+            found += compare(responses.get(rid), recs.get(rid, []), done.images.get(rid), rid,
+                             areas.get(rid, []))
         for outbox_id, (rid, why) in sorted(altered(s).items()):
             found.append(Difference(rid or 0, f"outbox {outbox_id}", "changed",
                                     why.removeprefix("refused: ")))
@@ -331,6 +363,7 @@ def differences(db: Database, done: Replay, ring: Keyring | None = None) -> list
 
 _RESPONSES: Any = RESPONSE
 _RECS: Any = RECOMMENDATION
+_AREAS: Any = AREA_FOR_IMPROVEMENT
 
 
 def verify(db: Database, ring: Keyring | None = None) -> list[Difference]:

@@ -21,7 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from states import FINAL
+from states import FINAL, TRANSITIONS
 from states.deadlines import statutory_deadline
 from workflow.audit.words import Action
 from workflow.audit_report.model import (
@@ -44,7 +44,8 @@ from workflow.storage.tables import AUDIT_EVENT
 #: The events the report reads; the rest (edits, escalations, retries) tell it nothing.
 _ACTIONS = (Action.CREATED, Action.IMPORTED, Action.TRANSITION, Action.DEADLINE_OVERRIDE,
             Action.MAIL_QUEUED, Action.MAIL_SENT, Action.MAIL_DEAD)
-_RETURNS = ("return_to_force", "return_to_draft")
+#: The ways back, each with its reason: the send-backs and the reopening of a signed text.
+_RETURNS = tuple(t.trigger for t in TRANSITIONS if t.is_send_back)
 #: The events that put a response in a state.
 _MARKS = (Action.CREATED, Action.IMPORTED, Action.TRANSITION)
 class EventRow(Protocol):
@@ -169,6 +170,8 @@ def _transition(story: _Story, e: EventRow, names: dict[str, str]) -> None:
     elif e.trigger in _RETURNS:
         story.returns.append(Return(e.at, e.actor, e.trigger or "", e.from_state or "",
                                     e.to_state or "", e.reason or ""))
+        if e.trigger == "reopen":  # the signature is withdrawn until the next sign-off
+            story.signed_off = None
 
 
 def sign_off_from(e: EventRow, payload: dict[str, Any], names: dict[str, str]) -> SignOff:

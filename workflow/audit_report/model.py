@@ -82,7 +82,8 @@ class SignOff:
 
 @dataclass(frozen=True)
 class Return:
-    """A response sent back (``return_to_force`` or ``return_to_draft``) with its reason."""
+    """A response sent back (``return_to_force``, ``return_to_draft``, or ``reopen`` after
+    sign-off) with its reason."""
 
     at: datetime
     by: str

@@ -235,10 +235,12 @@ people_app = typer_app("People and their roles (admin, force, pcc, chief_executi
                        "auditor).")
 report_app = typer_app("Inspection reports.")
 rec_app = typer_app("Recommendations of a response (numbers exactly as published).")
+afi_app = typer_app("Areas for improvement of a response (numbers exactly as published).")
 audit_app = typer_app("The tamper-evident audit log.")
 app.add_typer(people_app, name="people")
 app.add_typer(report_app, name="report")
 app.add_typer(rec_app, name="rec")
+app.add_typer(afi_app, name="afi")
 app.add_typer(audit_app, name="audit")
 
 #: The largest id or count the database can hold (PostgreSQL ``integer``; SQLite holds more).

@@ -18,6 +18,7 @@ from workflow.cli.app import (
     ResponseId,
     TextOpt,
     acting_as,
+    afi_app,
     app,
     open_workflow,
     read_text,
@@ -230,6 +231,21 @@ def _rec_setter(field: str, doc: str) -> None:
 
 _rec_setter("force_response", "Record the force's response to one recommendation.")
 _rec_setter("pcc_note", "Record the PCC's s55(5B) explanation for one recommendation.")
+
+
+@afi_app.command("respond")
+def afi_respond(response_id: ResponseId, number: RecNumber, text: TextOpt = None,
+                file: FileOpt = None, expect_version: ExpectVersion = None,
+                on_behalf_of: OnBehalfOf = None, reason: WhyOpt = None) -> None:
+    """Record the force's response to one area for improvement."""
+    from workflow.responses import content
+
+    row = content.edit_area(open_workflow(), response_id, number, "force_response",
+                            read_text(text, file), acting_as(),
+                            expected_version=expect_version, on_behalf_of=on_behalf_of,
+                            reason=reason)
+    typer.echo(f"response {response_id}: area for improvement {row.number} force_response "
+               "saved")
 
 
 @app.command()

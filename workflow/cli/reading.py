@@ -132,7 +132,10 @@ def _show_text(d: dict[str, Any]) -> list[str]:
         answered = "force responded" if r["force_response"] else "NO FORCE RESPONSE"
         lines.append(f"    {r['number']:>3}. due {r['due_date'] or '-'}  {answered}"
                      + ("  + PCC note" if r["pcc_note"] else ""))
-    lines.append(f"  areas for improvement: {len(d['areas_for_improvement'])}")
+    lines.append(f"  areas for improvement ({len(d['areas_for_improvement'])}):")
+    for a in d["areas_for_improvement"]:
+        answered = "force responded" if a["force_response"] else "NO FORCE RESPONSE"
+        lines.append(f"    {a['number']:>3}. {answered}")
     if d["signed_off"]:
         lines.append(f"  signature:  {d['signed_off']['line']}")
     if d["nobody_can_act"]:

@@ -149,12 +149,19 @@ class StaleVersionError(S55Error):
 
 
 class NotEditableError(S55Error):
+    """Content of a signed-off response would change; names the way back where there is
+    one (before publication: withdraw the sign-off with ``reopen``, edit, sign again)."""
+
     def __init__(self, response_id: int, state: str, what: str) -> None:
         self.response_id, self.state = response_id, state
-        super().__init__(
-            f"cannot edit {what} of response {response_id} while it is {state}: "
-            "its content was signed off"
-        )
+        why = {"forwarded_to_panel": "its content was signed off; the way back is s55 "
+                                     f"reopen {response_id} --reason WHY, then edit it and "
+                                     "sign it off again",
+               "not_required": "the response was closed as not required"}.get(
+            state, "its content was signed off and published, and a published response "
+                   "does not change")
+        super().__init__(f"cannot edit {what} of response {response_id} while it is {state}: "
+                         f"{why}")
 
 
 class ConfigError(S55Error):

@@ -12,6 +12,25 @@ from enum import StrEnum
 
 from workflow.core.errors import S55Error
 
+#: What the canonical text of a response holds (``workflow.documents.signature``; every
+#: recorded fingerprint names the version it was computed under). 1: without the PCC's
+#: notes; 2: with them, under the PCC's section (s55(5B)); 3: no heading printed empty
+#: (an empty "Police Forces" shows the response's force; no recommendations, or no areas
+#: for improvement, are said in the published layout's words).
+TEXT_VERSION = 3
+
+#: The published layout's words for a report without areas for improvement (the Norfolk
+#: response), and the same for one without recommendations.
+NO_AREAS = "There are no areas for improvement made."
+NO_RECOMMENDATIONS = "There are no recommendations made."
+
+
+def police_forces_shown(police_forces: str | None, force: str) -> str:
+    """What the document prints under "Police Forces": the report's, else the force the
+    response is for (the office's force, recorded on the response when it was opened, so
+    the signed text never changes with the settings)."""
+    return (police_forces or "").strip() or force
+
 
 class DocumentError(S55Error, ValueError):
     """A response document cannot be imported; names the file and, where known, the line."""

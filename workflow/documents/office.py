@@ -178,6 +178,10 @@ TRIGGER_TICKS: dict[str, tuple[ChecklistItem, ...]] = {
     "publish": (I.PUBLISHED_ON_WEBSITE,),
     "submit_to_portal": (I.SUBMITTED_ON_PORTAL,),
 }
+#: The transitions that untick them: reopening withdraws the signed text forwarded.
+TRIGGER_UNTICKS: dict[str, tuple[ChecklistItem, ...]] = {
+    "reopen": (I.FORWARDED_TO_CHIEF_CONSTABLE, I.FORWARDED_TO_PANEL),
+}
 
 
 class _EventLike(Protocol):
@@ -191,12 +195,15 @@ def ticked_from_log(events: Iterable[_EventLike]) -> dict[ChecklistItem, datetim
     """When each office-use box was ticked, from the audit log (None: not ticked).
 
     A transition ticks its boxes (``TRIGGER_TICKS``); an imported document's ticked boxes
-    are CHECKLIST events (payload ``{"item": ...}``). The earliest tick counts.
+    are CHECKLIST events (payload ``{"item": ...}``). The earliest tick counts, since the
+    last time a transition unticked the box (``TRIGGER_UNTICKS``).
     """
     ticked: dict[ChecklistItem, datetime | None] = dict.fromkeys(ChecklistItem)
     for e in events:
         items: tuple[ChecklistItem, ...] = ()
         if e.action == "transition":
+            for item in TRIGGER_UNTICKS.get(e.trigger or "", ()):
+                ticked[item] = None
             items = TRIGGER_TICKS.get(e.trigger or "", ())
         elif e.action == "checklist":
             name = json.loads(e.payload).get("item")

@@ -66,6 +66,8 @@ _FREE_TEXT = ("preamble", "key_findings", "recs_intro", "rec:", "afi_statement",
 #: Sections after whose heading a numbered heading defines a recommendation / an AFI.
 _DEFINES = {Kind.RECOMMENDATION: (None, Kind.KEY_FINDINGS, Kind.RECOMMENDATIONS),
             Kind.AFI: (None, Kind.KEY_FINDINGS, Kind.RECOMMENDATIONS, Kind.AFIS)}
+#: Slots of one numbered item (its text, the force's reply, the PCC's note).
+_ITEMS = ("rec:", "afi:", "cc_rec:", "cc_afi:", "pcc_rec:")
 _MAJOR_SLOT = {Kind.KEY_FINDINGS: "key_findings", Kind.RECOMMENDATIONS: "recs_intro",
                Kind.AFIS: "afi_statement", Kind.CC: "cc", Kind.PCC: "pcc",
                Kind.OFFICE: "office"}
@@ -108,6 +110,12 @@ class _Walker:
     def _heading(self, b: Block) -> Heading | None:
         if b.level is not None:
             return classify(b.text)
+        cur = self.current
+        if cur is not None and cur.key.startswith(_ITEMS) and not cur.items:
+            # The first paragraph under a numbered item is its text, bold or not (the
+            # force's section repeats it in bold): "**The force should ...**" there is an
+            # area for improvement, not the Chief Constable's heading.
+            return None
         if b.bold or b.starts_bold:
             h = classify(b.text)
             numbered = h.kind in _NAMES

@@ -26,14 +26,18 @@ from jinja2 import (
 )
 from markdown_it import MarkdownIt
 from markupsafe import Markup
-from sqlalchemy import select
 from sqlalchemy.orm import Session
-from sqlmodel import col
 
 from notifications.hrefs import safe_href
 from workflow.audit import trail
 from workflow.core.dates import format_date
 from workflow.core.errors import InvalidInputError, S55Error
+from workflow.documents.model import (
+    NO_AREAS,
+    NO_RECOMMENDATIONS,
+    TEXT_VERSION,
+    police_forces_shown,
+)
 from workflow.documents.office import ticked_from_log
 from workflow.documents.signoff import signed
 from workflow.storage.db import Database
@@ -78,24 +82,47 @@ class ResponseView:
     recommendations_intro: str | None
     #: "Signed off by ... on ..., fingerprint ..." once the PCC signed it off (else None).
     signature: str | None = None
+    #: The canonical text's version to show (``model.TEXT_VERSION``): a fingerprint recorded
+    #: under an older one is checked against the text as that version printed it.
+    text_version: int = TEXT_VERSION
 
     @property
     def force(self) -> str:
         return self.response.force
 
+    # What the document prints under headings that may have nothing of their own (from
+    # text version 3: never an empty heading).
+
+    @property
+    def police_forces_text(self) -> str:
+        forces = self.report.police_forces or ""
+        return forces if self.text_version < 3 else police_forces_shown(forces, self.force)
+
+    @property
+    def recommendations_text(self) -> str:
+        intro = self.recommendations_intro or ""
+        if intro or self.recommendations or self.text_version < 3:
+            return intro
+        return NO_RECOMMENDATIONS
+
+    @property
+    def areas_text(self) -> str:
+        statement = self.response.afi_statement or ""
+        if statement or self.areas_for_improvement or self.text_version < 3:
+            return statement
+        return NO_AREAS
+
 
 def load_view(session: Session, response_id: int) -> ResponseView:
     """Load one response and its audit trail for rendering (``NotFoundError`` if absent)."""
     loaded = load(session, response_id)
-    afis = list(session.scalars(select(AreaForImprovement)
-                                .where(col(AreaForImprovement.response_id) == response_id)
-                                .order_by(col(AreaForImprovement.number))))
     events = trail.events_for(session, response_id)
     done = {item.value: at is not None for item, at in ticked_from_log(events).items()}
     sealed = signed(events)
     return ResponseView(
         response=loaded.response, report=loaded.report,
-        recommendations=loaded.recommendations, areas_for_improvement=afis, checklist=done,
+        recommendations=loaded.recommendations, areas_for_improvement=loaded.areas,
+        checklist=done,
         link_label=loaded.report.link_label,
         recommendations_intro=loaded.response.recommendations_intro,
         signature=sealed["line"] if sealed else None,

@@ -8,11 +8,13 @@ text that no longer has that fingerprint.
 
 Every recorded fingerprint names the ``TEXT_VERSION`` it was computed under
 (``text_version`` in the event; none: version 1), so a fingerprint recorded before the text
-grew is still checked against the text it covered, never reported as a forgery.
+grew is still checked against the text it covered, never reported as a forgery
+(``workflow.documents.model`` says what each version holds).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from functools import lru_cache
@@ -24,25 +26,21 @@ from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from workflow.core.errors import S55Error
-from workflow.documents.model import ChecklistItem
+from workflow.documents.model import TEXT_VERSION, ChecklistItem
 from workflow.documents.render import ResponseView, environment
 from workflow.documents.signoff import last_sign_off
 from workflow.storage.loading import Loaded, load
-from workflow.storage.models import AreaForImprovement, AuditEvent
+from workflow.storage.models import AuditEvent
 
 __all__ = [
-    "TEXT_VERSION", "SignedTextChangedError", "TextChangedError", "canonical_text",
-    "check_unchanged", "fingerprint", "fingerprint_of", "seal"
+    "TEXT_VERSION", "SignedTextChangedError", "TextChangedError", "as_version",
+    "canonical_text", "check_unchanged", "fingerprint", "fingerprint_of", "seal", "sealed_text"
 ]
 
 #: The office-use boxes all unticked: they follow the part a fingerprint covers.
 NO_BOXES = {item.value: False for item in ChecklistItem}
 
 OFFICE_USE = "### For Office Use Only:"
-
-#: What the canonical text holds. 1: without the PCC's notes; 2: with them, under the PCC's
-#: section (s55(5B): the explanation for each recommendation is published).
-TEXT_VERSION = 2
 
 
 class TextChangedError(S55Error):
@@ -68,11 +66,9 @@ class SignedTextChangedError(S55Error):
 def content_view(session: Session, response_id: int) -> ResponseView:
     """What the canonical text shows of one response, as the rows hold it now."""
     loaded = load(session, response_id)
-    afis = list(session.scalars(select(AreaForImprovement)
-                                .where(col(AreaForImprovement.response_id) == response_id)
-                                .order_by(col(AreaForImprovement.number))))
     return ResponseView(response=loaded.response, report=loaded.report,
-                        recommendations=loaded.recommendations, areas_for_improvement=afis,
+                        recommendations=loaded.recommendations,
+                        areas_for_improvement=loaded.areas,
                         checklist=NO_BOXES, link_label=loaded.report.link_label,
                         recommendations_intro=loaded.response.recommendations_intro)
 
@@ -95,24 +91,22 @@ def canonical_text(session: Session, response_id: int) -> str:
     return _canonical(content_view(session, response_id))
 
 
-def _without_notes(view: Any) -> Any:
-    """``view`` as text version 1 showed it: no PCC notes."""
-    recs = [SimpleNamespace(number=r.number, text=r.text, force_response=r.force_response,
-                            pcc_note=None) for r in view.recommendations]
-    return SimpleNamespace(
-        response=view.response, report=view.report, recommendations=recs,
-        areas_for_improvement=view.areas_for_improvement, checklist=view.checklist,
-        link_label=view.link_label, recommendations_intro=view.recommendations_intro,
-        signature=view.signature, force=view.force)
+def as_version(view: ResponseView, text_version: int) -> ResponseView:
+    """``view`` as ``text_version`` of the canonical text shows it (1: no PCC notes)."""
+    if text_version == view.text_version:
+        return view
+    recs: Any = view.recommendations if text_version >= 2 else [
+        SimpleNamespace(number=r.number, text=r.text, force_response=r.force_response,
+                        pcc_note=None) for r in view.recommendations]
+    return dataclasses.replace(view, recommendations=recs, text_version=text_version)
 
 
 def fingerprint_of(view: Any, text_version: int = TEXT_VERSION) -> str:
-    """The fingerprint: SHA-256 (hex) of the canonical text of ``view`` (a ``ResponseView``
-    or anything with its attributes: ``workflow.assurance.replay`` builds one from the
-    events), as ``text_version`` of the canonical text has it."""
-    if text_version < 2:
-        view = _without_notes(view)
-    return hashlib.sha256(_canonical(view).encode("utf-8")).hexdigest()
+    """The fingerprint: SHA-256 (hex) of the canonical text of ``view`` (a ``ResponseView``;
+    ``workflow.assurance.replay`` builds one from the events), as ``text_version`` of the
+    canonical text has it."""
+    text = _canonical(as_version(view, text_version))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def fingerprint(session: Session, loaded: Loaded | int,
@@ -125,6 +119,14 @@ def fingerprint(session: Session, loaded: Loaded | int,
 def seal(session: Session, loaded: Loaded | int) -> dict[str, Any]:
     """What an event records of the text: its fingerprint now and the text version."""
     return {"fingerprint": fingerprint(session, loaded), "text_version": TEXT_VERSION}
+
+
+def sealed_text(session: Session, loaded: Loaded) -> tuple[str, dict[str, Any]]:
+    """The canonical text now and ``seal``'s record of it (one render for both: the text
+    as signed goes to the signer, its fingerprint into the sign-off event)."""
+    text = canonical_text(session, loaded.response.id or 0)
+    return text, {"fingerprint": hashlib.sha256(text.encode("utf-8")).hexdigest(),
+                  "text_version": TEXT_VERSION}
 
 
 def check_unchanged(session: Session, loaded: Loaded) -> None:

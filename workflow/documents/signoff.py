@@ -25,8 +25,11 @@ E = TypeVar("E", bound=_Event)
 
 
 def last_sign_off(events: Sequence[E]) -> E | None:
-    signs = [e for e in events if e.action == "transition" and e.trigger == "sign_off"]
-    return signs[-1] if signs else None
+    """The sign-off that stands: the last one, unless the response was reopened since
+    (its signature withdrawn: None until it is signed off again)."""
+    moves = [e for e in events if e.action == "transition" and e.trigger in ("sign_off",
+                                                                             "reopen")]
+    return moves[-1] if moves and moves[-1].trigger == "sign_off" else None
 
 
 def line(name: str, for_email: str | None, extra: dict[str, Any], at: datetime) -> str:

@@ -11,7 +11,10 @@ host (``workflow.audit.trail.Provenance``).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import date
+from typing import Any
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
@@ -22,6 +25,7 @@ from workflow.audit.trail import Provenance
 from workflow.audit.words import Channel, Identity
 from workflow.core.errors import IdentityError, InvalidInputError, NotFoundError
 from workflow.core.os_account import check_text, serving_caller
+from workflow.identity.rosters import delegation_for
 from workflow.storage.models import Person
 
 _BY_EMAIL = select(Person).where(col(Person.email) == bindparam("email"))
@@ -52,7 +56,10 @@ class Acting:
 
     person: Person
     by: Provenance
-    principal: Person | None = None  # an admin acting on this person's behalf
+    #: Whom ``person`` acts for: the person an admin acts on behalf of, or the PCC whose
+    #: deputy ``person`` is under ``delegation``.
+    principal: Person | None = None
+    delegation: int | None = None
 
     @property
     def email(self) -> str:
@@ -62,6 +69,29 @@ class Acting:
     def roles_of(self) -> Person:
         """Whose roles decide what may be done: the principal's when acting for them."""
         return self.principal or self.person
+
+    @property
+    def under_delegation(self) -> dict[str, Any]:
+        """What an event records of a deputy acting for the PCC (PRSRA 2011 s18): the
+        delegation and the PCC's email; nothing for anyone else."""
+        if self.delegation is None or self.principal is None:
+            return {}
+        return {"delegation": self.delegation, "for": self.principal.email}
+
+
+def as_deputy(session: Session, acting: Acting, roles: Iterable[Role], today: date) -> Acting:
+    """``acting`` as the PCC's deputy when ``roles`` (what the act needs) include the PCC's,
+    ``acting`` holds none of them itself, and a delegation to them runs ``today``; else
+    ``acting`` unchanged (the caller's role check then refuses it)."""
+    needed = set(roles)
+    held = {Role(r) for r in acting.roles_of.roles or ()}
+    if Role.PCC not in needed or needed & held or acting.principal is not None:
+        return acting
+    found = delegation_for(session, acting.person, today)
+    if found is None:
+        return acting
+    delegation, pcc = found
+    return Acting(acting.person, acting.by.acting_for(pcc.email), pcc, delegation.id)
 
 
 @dataclass(frozen=True)

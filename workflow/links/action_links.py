@@ -12,15 +12,16 @@ or a token that does not derive from it, is a link s55 never sent. A link is bou
 person, one response, the state and version the response was in when the link was issued,
 and a kind that says what it may do:
 
-- ``force``: save the force's content (``cc_response``, each recommendation's
-  ``force_response``) and ``submit_force_input``, while the response is in ``force_input``;
+- ``force``: save the force's content (``cc_response``, each recommendation's and each
+  area for improvement's ``force_response``) and ``submit_force_input``, while the
+  response is in ``force_input``;
 - ``pcc``: save ``pcc_response`` and each ``pcc_note`` (the s55(5B) explanation), and
   ``sign_off``, ``return_to_force``, ``return_to_draft``, while it is in ``pcc_signoff``;
-- ``deputy``: ``sign_off`` in the PCC's place, while it is in ``pcc_signoff``, for the
-  deputy of a delegation running when the mail was queued (``s55 people delegate``); the
-  sign-off is recorded as the command line records a delegated one (the deputy acts, on
-  behalf of the PCC, under delegation #N). It stops working at once when the delegation
-  ends or is revoked;
+- ``deputy``: save ``pcc_response`` and each ``pcc_note``, and ``sign_off``, in the PCC's
+  place, while it is in ``pcc_signoff``, for the deputy of a delegation running when the
+  mail was queued (``s55 people delegate``); each is recorded as the command line records
+  a delegated act (the deputy acts, on behalf of the PCC, under delegation #N). It stops
+  working at once when the delegation ends or is revoked;
 - ``sign_in``: a reader (auditor, panel, admin) signs in to the read-only pages.
 
 It expires ``S55_LINK_DAYS`` after issue, stops at once when its person is disabled, and is
@@ -82,7 +83,7 @@ ALLOWED: dict[str, frozenset[str]] = {
     FORCE: frozenset({"submit_force_input", "cc_response", "force_response"}),
     PCC: frozenset({"sign_off", "return_to_force", "return_to_draft", "pcc_response",
                     "pcc_note"}),
-    DEPUTY: frozenset({"sign_off"}),
+    DEPUTY: frozenset({"sign_off", "pcc_response", "pcc_note"}),
     SIGN_IN: frozenset({"sign_in"}),
 }
 #: The state a response must be in for each kind of link to act on it, and the role.

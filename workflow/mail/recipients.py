@@ -32,6 +32,9 @@ ROUTES: dict[str, tuple[Role, ...]] = {
     "sign_off": (Role.PANEL, Role.FORCE),
     "publish": (Role.ADMIN, Role.PANEL),
     "submit_to_portal": (Role.ADMIN,),
+    # The PCC signs again; the panel and the Chief Constable's office were forwarded the
+    # signed text, which is withdrawn.
+    "reopen": (Role.PCC, Role.PANEL, Role.FORCE),
     "mark_not_required": (Role.ADMIN,),
 }
 
@@ -77,19 +80,23 @@ def resolve(session: Session, roles: Iterable[str], action: str,
         if not people:
             raise RecipientsMissingError(action, str(role))
         for p in people:
-            raw = (p.email or "").strip()
-            try:
-                check_address(raw, "To")
-            except NotificationError as exc:
-                shown = raw[:254] or f"(no address: {p.name})"[:254]
-                found.setdefault(shown.lower(), Recipient(
-                    p.name, shown, tuple(p.roles or ()),
-                    undeliverable=f"{p.name} has no valid email address: {exc}", person_id=p.id))
-                continue
-            email = raw.lower()
-            found.setdefault(email, Recipient(p.name, email, tuple(p.roles or ()),
-                                              person_id=p.id))
+            rcpt = recipient_of(p)
+            found.setdefault(rcpt.email.lower(), rcpt)
     return list(found.values())
+
+
+def recipient_of(person: Any) -> Recipient:
+    """One person (a model or a row with name, email, roles and id) as a recipient: marked
+    ``undeliverable`` (with why) when no message can carry their address."""
+    raw = (person.email or "").strip()
+    try:
+        check_address(raw, "To")
+    except NotificationError as exc:
+        shown = raw[:254] or f"(no address: {person.name})"[:254]
+        return Recipient(person.name, shown, tuple(person.roles or ()),
+                         undeliverable=f"{person.name} has no valid email address: {exc}",
+                         person_id=person.id)
+    return Recipient(person.name, raw.lower(), tuple(person.roles or ()), person_id=person.id)
 
 
 def reply_contact(session: Session, settings: Settings, *,

@@ -4,6 +4,7 @@ s55(6) copies of ``publish``)."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -16,14 +17,28 @@ from workflow.core.clock import LONDON
 from workflow.core.settings import Settings
 from workflow.identity.rosters import active_people
 from workflow.mail.prepare import LinkIssuer, Prepared, prepare_messages
-from workflow.mail.recipients import Recipient, recipients_for, reply_contact
+from workflow.mail.recipients import Recipient, recipient_of, recipients_for, reply_contact
 from workflow.storage.models import (
+    Delegation,
     InspectionReport,
     Person,
     Recommendation,
     Response,
 )
 from workflow.storage.tables import AREA_FOR_IMPROVEMENT
+
+
+@dataclass(frozen=True)
+class Signed:
+    """A sign-off as it was made: who signed, for which PCC under which delegation (a
+    deputy; else None), the text as signed, its fingerprint and the signature line."""
+
+    signer: Person
+    pcc: Person | None
+    delegation: int | None
+    text: str
+    fingerprint: str
+    line: str
 
 
 def _as_dict(row: Any, names: Iterable[str]) -> dict[str, Any]:
@@ -75,10 +90,13 @@ def prepare_for_transition(session: Session, *, settings: Settings, now: datetim
                            recommendations: Sequence[Recommendation] | None = None,
                            actor_name: str | None = None,
                            signature: str | None = None,
-                           links: LinkIssuer | None = None) -> list[Prepared]:
+                           links: LinkIssuer | None = None,
+                           signed: Signed | None = None) -> list[Prepared]:
     """The mail of one transition, rendered and checked but not written (reads only).
 
-    ``signature``: the sign-off's "Signed off by ... fingerprint ..." line.
+    ``signature``: the sign-off's "Signed off by ... fingerprint ..." line; ``signed``: the
+    sign-off itself, whose signer gets a receipt with the text as signed (and the PCC, when
+    a deputy signed in their name, a notice at once).
     Raises ``RecipientsMissingError``/``MailRefusedError``;
     the caller's rollback then undoes the transition too.
     """
@@ -99,6 +117,8 @@ def prepare_for_transition(session: Session, *, settings: Settings, now: datetim
                                 recipients=recipients, response_id=response.id,
                                 actor=actor_email, reply_to=reply_to, action=action,
                                 links=links)]
+    if signed is not None:
+        batches += _sign_off_copies(session, settings, now, context, signed, reply_to, action)
     if trigger == "publish":  # s55(6): copies to the inspectorate and the Secretary of State
         copies = [Recipient("colleagues at HMICFRS", settings.hmicfrs_email.strip().lower()),
                   Recipient("colleagues at the Home Office",
@@ -107,4 +127,28 @@ def prepare_for_transition(session: Session, *, settings: Settings, now: datetim
                                         context=context, recipients=copies,
                                         response_id=response.id, actor=actor_email,
                                         reply_to=reply_to, action=action))
+    return batches
+
+
+def _sign_off_copies(session: Session, settings: Settings, now: datetime,
+                     context: dict[str, Any], signed: Signed, reply_to: Recipient | None,
+                     action: str) -> list[Prepared]:
+    """The signer's receipt and, for a sign-off in the PCC's name, the PCC's notice."""
+    delegation = session.get(Delegation, signed.delegation) if signed.delegation else None
+    local = now.astimezone(LONDON)
+    extra = {**context, "signed_text": signed.text, "fingerprint": signed.fingerprint,
+             "signature": signed.line, "signer_name": signed.signer.name,
+             "signer_email": signed.signer.email, "signed_on": local.date(),
+             "signed_time": f"{local:%H:%M}",
+             "pcc_name": signed.pcc.name if signed.pcc else None,
+             "delegation": None if delegation is None else {
+                 "id": delegation.id, "starts_on": delegation.starts_on,
+                 "ends_on": delegation.ends_on, "reason": delegation.reason}}
+    common = {"settings": settings, "now": now, "context": extra, "actor": signed.signer.email,
+              "response_id": context["response_id"], "reply_to": reply_to, "action": action}
+    batches = [prepare_messages(kind="sign_off_receipt", recipients=[recipient_of(signed.signer)],
+                                **common)]
+    if signed.pcc is not None:
+        batches.append(prepare_messages(kind="sign_off_notice",
+                                        recipients=[recipient_of(signed.pcc)], **common))
     return batches

@@ -154,9 +154,13 @@ def describe(action: str, payload: dict[str, Any], actor: str = "") -> str:
     if action == Action.EDITED:
         if "added_recommendation" in payload:
             return f"added recommendation {payload['added_recommendation'].get('number')}"
-        rec = payload.get("recommendation")
-        where = f"recommendation {rec} " if rec is not None else ""
-        return f"{where}{payload.get('field', '')}" + ("" if payload.get("value") else " cleared")
+        rec, area = payload.get("recommendation"), payload.get("area")
+        where = (f"recommendation {rec} " if rec is not None else
+                 f"area for improvement {area} " if area is not None else "")
+        deputy = (f" by {actor} for {payload.get('for')} under delegation "
+                  f"#{payload['delegation']}" if payload.get("delegation") else "")
+        return (f"{where}{payload.get('field', '')}" + ("" if payload.get("value") else
+                                                        " cleared") + deputy)
     if action == Action.MAIL_QUEUED:
         return f"{payload.get('kind')} to " + ", ".join(o["to"] for o in payload.get("outbox", []))
     if action == Action.DEADLINE_OVERRIDE:

@@ -7,7 +7,6 @@ anything is written.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -38,7 +37,7 @@ from workflow.core.errors import (
     NotFoundError,
     ResponseClosedError,
 )
-from workflow.identity.acting import Acting
+from workflow.identity.acting import Acting, as_deputy
 from workflow.responses import duplicates
 from workflow.responses.service import Workflow, bump, check_version, require_role
 from workflow.storage.loading import Loaded, load
@@ -50,7 +49,7 @@ from workflow.storage.models import (
 )
 
 __all__ = [
-    "add_recommendation", "add_report", "edit_many", "edit_recommendation", "edit_report",
+    "add_recommendation", "add_report", "edit_area", "edit_recommendation", "edit_report",
     "edit_text", "override_deadline"
 ]
 
@@ -65,6 +64,10 @@ TEXT_FIELDS: dict[str, frozenset[Role]] = {
 RECOMMENDATION_FIELDS: dict[str, frozenset[Role]] = {
     "force_response": frozenset({Role.ADMIN, Role.FORCE}),
     "pcc_note": frozenset({Role.ADMIN, Role.PCC}),
+}
+#: Per-area-for-improvement fields, and who may edit each.
+AREA_FIELDS: dict[str, frozenset[Role]] = {
+    "force_response": frozenset({Role.ADMIN, Role.FORCE}),
 }
 
 
@@ -136,15 +139,18 @@ def add_report(wf: Workflow, report_in: ReportInput, actor: str | None, *,
     return wf.db.run(work)
 
 
-def _editable(wf: Workflow, s: Session, response_id: int, actor: str | None,
+def check_editable(wf: Workflow, s: Session, response_id: int, actor: str | None,
               roles: frozenset[Role], what: str, expected_version: int | None = None, *,
               on_behalf_of: str | None = None, reason: str | None = None
               ) -> tuple[Acting, Loaded]:
-    """The acting person (or the admin acting for someone) may edit ``what`` now."""
+    """The acting person (the admin acting for someone, or the PCC's deputy under a
+    delegation running today, for what the PCC may edit) may edit ``what`` now; what the
+    event records of a deputy is ``acting.under_delegation``."""
     acting = wf.acting(s, actor, on_behalf_of=on_behalf_of, reason=reason,
                        action=f"{what} edited")
     loaded = load(s, response_id)
     check_version(loaded, expected_version)
+    acting = as_deputy(s, acting, roles, london_today(wf.clock))
     require_role(acting.roles_of, roles, f"edit {what} of response {response_id}",
                  actor=acting.email if acting.principal else None)
     if loaded.state not in EDITABLE:
@@ -167,14 +173,15 @@ def edit_text(wf: Workflow, response_id: int, field: str, value: str, actor: str
     check_text(value, field)
 
     def work(s: Session) -> Response:
-        acting, loaded = _editable(wf, s, response_id, actor, roles, field.replace("_", " "),
+        acting, loaded = check_editable(wf, s, response_id, actor, roles, field.replace("_", " "),
                                    expected_version, on_behalf_of=on_behalf_of, reason=reason)
         now = wf.clock.now()
         text = value.strip() or None
         bump(s, loaded, updated_at=now, **{field: text})
         trail.append(s, at=now, actor=acting.email, action=Action.EDITED,
                      response_id=response_id, reason=_reason(reason),
-                     payload=sealed(s, response_id, {"field": field, "value": text}),
+                     payload=sealed(s, response_id, {"field": field, "value": text,
+                                                     **acting.under_delegation}),
                      by=acting.by)
         return loaded.response
 
@@ -197,6 +204,17 @@ def check_report_field(field: str, value: str) -> str:
     return checked
 
 
+def _check_sharers(s: Session, loaded: Loaded, what: str) -> None:
+    """Refuse to change a report that another force's response, signed off, states (two
+    forces' imports of one document share its report row)."""
+    rid = loaded.response.id
+    others = s.execute(select(col(Response.id), col(Response.state)).where(
+        col(Response.report_id) == loaded.report.id, col(Response.id) != rid)).all()
+    for other, state in others:
+        if State(state) not in EDITABLE and state != State.NOT_REQUIRED:
+            raise NotEditableError(other or 0, state, f"{what} (shared with response {rid})")
+
+
 def edit_report(wf: Workflow, response_id: int, field: str, value: str, actor: str | None, *,
                 expected_version: int | None = None, reason: str | None = None) -> Response:
     """Correct the report's title, link, publication types or forces (admins) while its
@@ -213,6 +231,9 @@ def edit_report(wf: Workflow, response_id: int, field: str, value: str, actor: s
         what = f"the report's {field.replace('_', ' ')}"
         if loaded.state in FINAL:
             raise ResponseClosedError(response_id, loaded.state.value, what)
+        if loaded.state not in EDITABLE:  # the signed text states the report's fields
+            raise NotEditableError(response_id, loaded.state.value, what)
+        _check_sharers(s, loaded, what)
         report, now = loaded.report, wf.clock.now()
         old = getattr(report, field)
         if field in ("title", "link"):
@@ -232,12 +253,50 @@ def edit_report(wf: Workflow, response_id: int, field: str, value: str, actor: s
     return wf.db.run(work)
 
 
-def _recommendation(s: Session, response_id: int, number: int) -> Recommendation:
-    rec = s.scalars(select(Recommendation).where(col(Recommendation.response_id) == response_id,
-                                                 col(Recommendation.number) == number)).first()
-    if rec is None:
-        raise NotFoundError("recommendation", f"{number} in response {response_id}")
-    return rec
+#: The numbered items of a response an officer answers: the payload key of an ``edited``
+#: event, (table, fields and who may edit each, the item's name in words).
+ITEMS: dict[str, tuple[Any, dict[str, frozenset[Role]], str]] = {
+    "recommendation": (Recommendation, RECOMMENDATION_FIELDS, "recommendation"),
+    "area": (AreaForImprovement, AREA_FIELDS, "area for improvement"),
+}
+
+
+def _item(s: Session, kind: str, response_id: int, number: int) -> Any:
+    table, _fields, name = ITEMS[kind]
+    row = s.scalars(select(table).where(col(table.response_id) == response_id,
+                                        col(table.number) == number)).first()
+    if row is None:
+        raise NotFoundError(name, f"{number} in response {response_id}")
+    return row
+
+
+def _edit_item(wf: Workflow, kind: str, response_id: int, number: int, field: str, value: str,
+               actor: str | None, *, expected_version: int | None,
+               on_behalf_of: str | None, reason: str | None) -> Any:
+    """Set ``field`` of one numbered item (``ITEMS[kind]``); one ``edited`` event."""
+    _table, fields, name = ITEMS[kind]
+    roles = fields.get(field)
+    if roles is None:
+        raise InvalidInputError("field", f"{field!r} is not a field of {name} {number}; "
+                                f"fields: {', '.join(fields)}")
+    check_text(value, field)
+
+    def work(s: Session) -> Any:
+        acting, loaded = check_editable(wf, s, response_id, actor, roles, f"{name} {number}",
+                                   expected_version, on_behalf_of=on_behalf_of, reason=reason)
+        row = _item(s, kind, response_id, number)
+        now = wf.clock.now()
+        text = value.strip() or None
+        setattr(row, field, text)
+        bump(s, loaded, updated_at=now)
+        trail.append(s, at=now, actor=acting.email, action=Action.EDITED,
+                     response_id=response_id, reason=_reason(reason),
+                     payload=sealed(s, response_id, {kind: number, "field": field,
+                                                     "value": text, **acting.under_delegation}),
+                     by=acting.by)
+        return row
+
+    return wf.db.run(work)
 
 
 def edit_recommendation(wf: Workflow, response_id: int, number: int, field: str, value: str,
@@ -246,27 +305,21 @@ def edit_recommendation(wf: Workflow, response_id: int, number: int, field: str,
                         reason: str | None = None) -> Recommendation:
     """Set the force's response or the PCC's s55(5B) note on one recommendation (refused,
     as ``edit_text`` is, unless the response is still at ``expected_version``)."""
-    roles = RECOMMENDATION_FIELDS.get(field)
-    if roles is None:
-        raise InvalidInputError("field", f"{field!r} is not a recommendation field; fields: "
-                                f"{', '.join(RECOMMENDATION_FIELDS)}")
-    check_text(value, field)
+    rec: Recommendation = _edit_item(wf, "recommendation", response_id, number, field, value,
+                                     actor, expected_version=expected_version,
+                                     on_behalf_of=on_behalf_of, reason=reason)
+    return rec
 
-    def work(s: Session) -> Recommendation:
-        acting, loaded = _editable(wf, s, response_id, actor, roles, f"recommendation {number}",
-                                   expected_version, on_behalf_of=on_behalf_of, reason=reason)
-        rec = _recommendation(s, response_id, number)
-        now = wf.clock.now()
-        text = value.strip() or None
-        setattr(rec, field, text)
-        bump(s, loaded, updated_at=now)
-        trail.append(s, at=now, actor=acting.email, action=Action.EDITED,
-                     response_id=response_id, reason=_reason(reason),
-                     payload=sealed(s, response_id, {"recommendation": number, "field": field,
-                                                     "value": text}), by=acting.by)
-        return rec
 
-    return wf.db.run(work)
+def edit_area(wf: Workflow, response_id: int, number: int, field: str, value: str,
+              actor: str | None, *, expected_version: int | None = None,
+              on_behalf_of: str | None = None, reason: str | None = None) -> AreaForImprovement:
+    """Set the force's response to one area for improvement (as ``edit_recommendation``);
+    published under the Chief Constable's response, repeating the area's text."""
+    area: AreaForImprovement = _edit_item(wf, "area", response_id, number, field, value, actor,
+                                          expected_version=expected_version,
+                                          on_behalf_of=on_behalf_of, reason=reason)
+    return area
 
 
 def add_recommendation(wf: Workflow, response_id: int,
@@ -278,7 +331,7 @@ def add_recommendation(wf: Workflow, response_id: int,
                                                                          data)
 
     def work(s: Session) -> Recommendation:
-        acting, loaded = _editable(wf, s, response_id, actor, frozenset({Role.ADMIN}),
+        acting, loaded = check_editable(wf, s, response_id, actor, frozenset({Role.ADMIN}),
                                    "recommendations")
         exists = s.scalars(select(col(Recommendation.id)).where(
             col(Recommendation.response_id) == response_id,
@@ -345,65 +398,5 @@ def override_deadline(wf: Workflow, response_id: int, new: str | date, reason: s
                          "statutory": statutory.isoformat(),
                          "signoff_due": signoff_due.isoformat()}), by=acting.by)
         return DeadlineChange(response_id, old, day, statutory)
-
-    return wf.db.run(work)
-
-
-def _check_fields(texts: Mapping[str, str], recs: Mapping[int, Mapping[str, str]]) -> None:
-    pairs = [(f, v, TEXT_FIELDS) for f, v in texts.items()] + [
-        (f, v, RECOMMENDATION_FIELDS) for fields in recs.values() for f, v in fields.items()]
-    for field, value, known in pairs:
-        if field not in known:
-            raise InvalidInputError("field", f"{field!r} is not editable here")
-        check_text(value, field)
-
-
-def _changes(acting: Acting, loaded: Loaded, texts: Mapping[str, str],
-             recs: Mapping[int, Mapping[str, str]]) -> list[tuple[object, str, str | None,
-                                                                  dict[str, object]]]:
-    """(row, field, new text, where) for each field ``acting`` may edit; refuses the rest."""
-    rid = loaded.response.id
-    out: list[tuple[object, str, str | None, dict[str, object]]] = []
-    for field, value in texts.items():
-        require_role(acting.person, TEXT_FIELDS[field], f"edit {field} of response {rid}")
-        out.append((loaded.response, field, value.strip() or None, {}))
-    by_number = {r.number: r for r in loaded.recommendations}
-    for number, fields in recs.items():
-        if number not in by_number:
-            raise NotFoundError("recommendation", f"{number} in response {rid}")
-        for field, value in fields.items():
-            require_role(acting.person, RECOMMENDATION_FIELDS[field],
-                         f"edit recommendation {number} of response {rid}")
-            out.append((by_number[number], field, value.strip() or None,
-                        {"recommendation": number}))
-    return out
-
-
-def edit_many(wf: Workflow, response_id: int, texts: Mapping[str, str],
-              recs: Mapping[int, Mapping[str, str]], actor: str | None, *,
-              expected_version: int | None = None) -> Response:
-    """Save several fields at once (a web form): one transaction, refused as a whole unless
-    the response is still at ``expected_version``; each changed field is one ``edited``
-    event shaped as ``edit_text``/``edit_recommendation`` write it (and one version step),
-    so the state log and its replay read it the same. Unchanged fields write nothing."""
-    _check_fields(texts, recs)
-
-    def work(s: Session) -> Response:
-        acting, loaded = _editable(wf, s, response_id, actor, frozenset(Role), "the response",
-                                   expected_version)
-        now = wf.clock.now()
-        for target, field, text, where in _changes(acting, loaded, texts, recs):
-            if getattr(target, field) == text:
-                continue
-            if target is loaded.response:
-                bump(s, loaded, updated_at=now, **{field: text})
-            else:
-                setattr(target, field, text)
-                bump(s, loaded, updated_at=now)
-            trail.append(s, at=now, actor=acting.email, action=Action.EDITED,
-                         response_id=response_id,
-                         payload=sealed(s, response_id, {**where, "field": field,
-                                                         "value": text}), by=acting.by)
-        return loaded.response
 
     return wf.db.run(work)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import date, datetime
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
@@ -40,12 +40,14 @@ from workflow.core.errors import (
 )
 from workflow.core.limits import check_length
 from workflow.core.settings import Settings
-from workflow.identity.acting import Acting, Identifier, on_behalf
-from workflow.identity.rosters import delegation_for
+from workflow.identity.acting import Acting, Identifier, as_deputy, on_behalf
 from workflow.storage.db import Database
 from workflow.storage.loading import Loaded, read
 from workflow.storage.models import AuditEvent, Person, Response
 from workflow.storage.tables import RESPONSE
+
+if TYPE_CHECKING:
+    from workflow.mail.transition import Signed
 
 __all__ = ["Workflow", "bump", "check_version", "require_role"]
 
@@ -200,7 +202,7 @@ class Workflow:
         dest = machine_fire(loaded.state, trigger, loaded.snapshot())
         if dest is None:  # the machine's own guard verdict; _check should have caught it
             raise GuardError(response_id, trigger, loaded.state.value, ["a guard refused"])
-        signature = self._seal(session, spec, loaded, acting, extra, expected_fingerprint)
+        signed = self._seal(session, spec, loaded, acting, extra, expected_fingerprint)
         now = self.clock.now()
         from_state = loaded.state.value
         bump(session, loaded, state=dest.value, updated_at=now, **values)
@@ -216,7 +218,8 @@ class Workflow:
             session, settings=self.settings, now=now, response=loaded.response,
             report=loaded.report, trigger=trigger, actor_email=acting.email,
             reason=_clean_reason(reason), recommendations=loaded.recommendations,
-            actor_name=acting.person.name, signature=signature, links=issuer)
+            actor_name=acting.person.name, signature=signed.line if signed else None,
+            links=issuer, signed=signed)
         payload = {k: v.isoformat() if isinstance(v, date) else v for k, v in values.items()}
         event = trail.append(
             session, at=now, actor=acting.email, action=Action.TRANSITION,
@@ -260,19 +263,12 @@ class Workflow:
     def _authorise(self, session: Session, spec: TransitionSpec, rid: int,
                    acting: Acting) -> tuple[Acting, dict[str, Any]]:
         action = f"{spec.trigger} response {rid}"
-        holder = acting.roles_of
-        if spec.roles & {Role(r) for r in holder.roles}:
-            return acting, {}
-        if spec.trigger == "sign_off" and acting.principal is None:
+        if spec.trigger == "sign_off":
             # PRSRA 2011 s18: the deputy signs off in the PCC's place while it runs.
-            found = delegation_for(session, acting.person, london_today(self.clock))
-            if found is not None:
-                delegation, pcc = found
-                return (Acting(acting.person, acting.by.acting_for(pcc.email)),
-                        {"delegation": delegation.id, "for": pcc.email})
-        require_role(holder, spec.roles, action,
+            acting = as_deputy(session, acting, spec.roles, london_today(self.clock))
+        require_role(acting.roles_of, spec.roles, action,
                      actor=acting.email if acting.principal is not None else None)
-        return acting, {}  # not reached: require_role raised
+        return acting, acting.under_delegation
 
     def _separate(self, session: Session, rid: int, acting: Acting) -> None:
         """Separation of duties at sign-off, within the current round (since the
@@ -296,11 +292,11 @@ class Workflow:
                                           f"last (event #{returns[-1].id})")
 
     def _seal(self, session: Session, spec: TransitionSpec, loaded: Loaded, acting: Acting,
-              extra: dict[str, Any], shown: str | None = None) -> str | None:
+              extra: dict[str, Any], shown: str | None = None) -> Signed | None:
         """At sign-off, fingerprint the text as it will be published (into ``extra``),
         refusing one other than the text ``shown`` (a fingerprint), if given; at publish,
-        refuse a text that differs from the one signed. The signature line for the sign-off
-        mail, or None."""
+        refuse a text that differs from the one signed. The sign-off as made (its signature
+        line, the text as signed), or None."""
         if spec.trigger not in ("sign_off", "publish"):
             return None
         from workflow.documents import signature as sig  # Jinja and the templates: lazily
@@ -308,12 +304,17 @@ class Workflow:
         if spec.trigger == "publish":
             sig.check_unchanged(session, loaded)
             return None
-        extra.update({**sig.seal(session, loaded), "signed_version": loaded.response.version})
+        text, seal = sig.sealed_text(session, loaded)
+        extra.update({**seal, "signed_version": loaded.response.version})
         if shown is not None and shown != extra["fingerprint"]:
             raise sig.SignedTextChangedError(loaded.response.id or 0, shown, extra["fingerprint"])
         from workflow.documents.signoff import line as sign_off_line
+        from workflow.mail.transition import Signed
 
-        return sign_off_line(acting.person.name, acting.by.on_behalf_of, extra, self.clock.now())
+        line = sign_off_line(acting.person.name, acting.by.on_behalf_of, extra,
+                             self.clock.now())
+        pcc = acting.principal if acting.delegation is not None else None
+        return Signed(acting.person, pcc, acting.delegation, text, seal["fingerprint"], line)
 
     def _parameters(self, spec: TransitionSpec, loaded: Loaded,
                     params: dict[str, Any]) -> dict[str, Any]:

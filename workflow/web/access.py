@@ -20,14 +20,15 @@ from workflow.core.dates import format_date
 from workflow.core.errors import S55Error
 from workflow.keys import link_tokens
 from workflow.links import action_links
-from workflow.responses import approvals, content
+from workflow.responses import approvals, page_saves
 from workflow.responses.service import Workflow
 from workflow.web import page_data
 from workflow.web.context import Web
 
 #: The field a save of each kind of link is checked against (every field the page sends
 #: is that kind's own; the service checks the person's role for each one again).
-SAVE_ACTION = {action_links.FORCE: "force_response", action_links.PCC: "pcc_response"}
+SAVE_ACTION = {action_links.FORCE: "force_response", action_links.PCC: "pcc_response",
+               action_links.DEPUTY: "pcc_response"}
 
 
 def when(at: datetime | None) -> str:
@@ -115,15 +116,17 @@ def _wf(w: Web) -> Workflow:
 
 
 def save(w: Web, token: str, opened: Opened, texts: Mapping[str, str],
-         recs: Mapping[int, Mapping[str, str]], expected_version: int | None) -> None:
-    """Every field of the page in one transaction, as the link's person; the link is
-    checked in that transaction and stays usable."""
+         recs: Mapping[int, Mapping[str, str]], expected_version: int | None, *,
+         areas: Mapping[int, Mapping[str, str]] | None = None) -> None:
+    """Every field of the page in one transaction, as the link's person (the PCC's deputy
+    as the deputy, for the PCC under the delegation); the link is checked in that
+    transaction and stays usable."""
     ident = action_links.LinkIdentifier("link", w.origin, token=token,
-                                 action=SAVE_ACTION[opened.kind],
-                                 response_id=opened.response_id, clock=w.clock)
+                                        action=SAVE_ACTION[opened.kind],
+                                        response_id=opened.response_id, clock=w.clock)
     wf = Workflow(w.db, w.settings, w.clock, identifier=ident)
-    content.edit_many(wf, opened.response_id, texts, recs, None,
-                      expected_version=expected_version)
+    page_saves.edit_many(wf, opened.response_id, texts, recs, None, areas=areas,
+                         expected_version=expected_version)
 
 
 def fire(w: Web, token: str, trigger: str, *, reason: str | None = None,

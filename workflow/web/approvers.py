@@ -22,16 +22,20 @@ from workflow.web.context import Web, client_address, web
 from workflow.web.forms import Form, FormRefused, check_csrf, csrf_token, read_form
 from workflow.web.pages import page
 
-#: What each kind of link's page edits: response text fields and recommendation fields.
-EDITS = {"force": (("cc_response",), ("force_response",)),
-         "pcc": (("pcc_response",), ("pcc_note",)), "deputy": ((), ())}
+#: What each kind of link's page edits: response text fields, recommendation fields
+#: (posted as ``FIELD_NUMBER``) and area for improvement fields (``area_FIELD_NUMBER``).
+EDITS = {"force": (("cc_response",), ("force_response",), ("force_response",)),
+         "pcc": (("pcc_response",), ("pcc_note",), ()),
+         "deputy": (("pcc_response",), ("pcc_note",), ())}
+AREA = "area_"
 DONE = {"saved": "Your changes are saved. You can come back to this page with the same "
                  "link until the response moves on.",
         "resent": "A fresh link is on its way to your email address.",
         "submitted": "The force's comments are submitted: the Police and Crime "
                      "Commissioner has been told.",
         "signed": "You signed off the response: it goes to the Police and Crime Panel and "
-                  "the Chief Constable.",
+                  "the Chief Constable, and a receipt with the text as signed and its "
+                  "fingerprint is on its way to your email address.",
         "returned": "The response was sent back, with your reason."}
 
 
@@ -94,15 +98,24 @@ async def _posted(request: Request) -> tuple[Web, str, Opened, Form] | Response:
     return w, token, view, form
 
 
-def _edits(view: Opened, form: Form) -> tuple[dict[str, str], dict[int, dict[str, str]]]:
-    texts_of, recs_of = EDITS[view.kind]
+Numbered = dict[int, dict[str, str]]
+
+
+def _edits(view: Opened, form: Form) -> tuple[dict[str, str], Numbered, Numbered]:
+    """The page's own fields in the posted form: texts, recommendations' and areas'."""
+    texts_of, recs_of, areas_of = EDITS[view.kind]
     texts = {f: form[f] for f in texts_of if f in form}
-    recs: dict[int, dict[str, str]] = {}
+    recs: Numbered = {}
+    areas: Numbered = {}
     for name, value in form.items():
         field, _, number = name.rpartition("_")
-        if field in recs_of and number.isdigit() and len(number) < 10:
+        if not (number.isdigit() and len(number) < 10):
+            continue
+        if field.startswith(AREA) and field.removeprefix(AREA) in areas_of:
+            areas.setdefault(int(number), {})[field.removeprefix(AREA)] = value
+        elif field in recs_of:
             recs.setdefault(int(number), {})[field] = value
-    return texts, recs
+    return texts, recs, areas
 
 
 def _version(form: Form) -> int | None:
@@ -111,8 +124,8 @@ def _version(form: Form) -> int | None:
 
 
 def _save(w: Web, token: str, view: Opened, form: Form) -> None:
-    texts, recs = _edits(view, form)
-    access.save(w, token, view, texts, recs, _version(form))
+    texts, recs, areas = _edits(view, form)
+    access.save(w, token, view, texts, recs, _version(form), areas=areas)
 
 
 def _refused(w: Web, token: str, exc: S55Error, form: Form) -> Response:
@@ -163,7 +176,7 @@ def _do_submit(w: Web, token: str, view: Opened, form: Form) -> str:
 
 
 def _do_sign_off(w: Web, token: str, view: Opened, form: Form) -> str:
-    texts, recs = _edits(view, form)
+    texts, recs, _areas = _edits(view, form)
     shown = form.get("fingerprint", "")
     access.check_signable(w, view, texts, recs, shown, _version(form))
     # Checked again inside the sign-off's own transaction: the text signed is the one shown.
@@ -190,7 +203,7 @@ ACTIONS = {"save": _do_save, "submit": _do_submit, "sign-off": _do_sign_off,
 #: Which kind of link may take which action (the service checks roles again).
 ALLOWED = {"force": {"save", "submit"},
            "pcc": {"save", "sign-off", "return-to-force", "return-to-draft"},
-           "deputy": {"sign-off"}}
+           "deputy": {"save", "sign-off"}}
 
 
 async def action(request: Request) -> Response:

@@ -49,6 +49,8 @@ def approver_page(w: Web, response_id: int, kind: str) -> dict[str, Any]:
             "recommendations": [{"number": x.number, "text": x.text, "due_date": x.due_date,
                                  "force_response": x.force_response, "pcc_note": x.pcc_note}
                                 for x in loaded.recommendations],
+            "areas": [{"number": a.number, "text": a.text, "force_response": a.force_response}
+                      for a in loaded.areas],
         }
         if kind in ("pcc", "deputy"):
             key = content_key(s, loaded)
