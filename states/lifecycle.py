@@ -92,6 +92,11 @@ class TransitionSpec:
     required: tuple[Param, ...] = ()
     optional: tuple[Param, ...] = field(default=())
 
+    @property
+    def is_send_back(self) -> bool:
+        """A way back that needs a reason (a send-back or reopening), not a closure."""
+        return self.needs_reason and self.dest is not State.NOT_REQUIRED
+
 
 _OPCC = frozenset({Role.ADMIN})
 
