@@ -51,3 +51,6 @@ _.last_report  # workflow/escalations/daemon.py: what the daemon's last sweep di
 _.actions  # workflow/links/action_links.py: what a link may do now (LinkView)
 _.__class__  # workflow/cli/__init__.py: the package module's class, swapped so `app` loads lazily
 _.writable  # workflow/local/caller.py: io.RawIOBase asks it before writing to the stream
+_.police_forces_text  # workflow/documents/render.py: read by the response templates
+_.recommendations_text  # workflow/documents/render.py: read by the response templates
+_.areas_text  # workflow/documents/render.py: read by the response templates
