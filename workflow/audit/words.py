@@ -31,6 +31,9 @@ class Action(StrEnum):
     PERSON_ENABLED = "person_enabled"
     DELEGATED = "delegated"
     DELEGATION_REVOKED = "delegation_revoked"
+    OFFICE_SET = "office_set"  # the office's settings recorded or changed (payload: new, was)
+    CHANGE_ASKED = "change_asked"  # a change that waits for one person's confirmation
+    CHANGE_DECLINED = "change_declined"  # ... which that person declined
     LINK_SENT = "link_sent"  # a fresh personal link, or a sign-in link, mailed on request
     SIGNED_IN = "signed_in"  # a reader signed in to the web pages with a sign-in link
 

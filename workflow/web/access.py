@@ -17,8 +17,9 @@ from typing import Any
 
 from workflow.core.clock import LONDON
 from workflow.core.dates import format_date
-from workflow.core.errors import S55Error
+from workflow.core.errors import InvalidInputError, S55Error
 from workflow.links import action_links
+from workflow.people import confirming, delegation
 from workflow.responses import approvals, content
 from workflow.responses.service import Workflow
 from workflow.web import page_data
@@ -160,6 +161,39 @@ def check_signable(w: Web, opened: Opened, texts: Mapping[str, str],
         raise TextChangedSinceLoadedError(
             opened.response_id, "the text changed since the page was loaded (fingerprint "
             f"now {data['fingerprint'][:16]}...). Read it again, then sign off")
+
+
+def deputies(w: Web, opened: Opened) -> list[tuple[int, str]]:
+    """Whom the PCC of ``opened`` may choose as their deputy (id, name)."""
+    return delegation.deputies_for(_wf(w), opened.live.person_id if opened.live else 0)
+
+
+def delegate(w: Web, token: str, deputy: str, starts: str, ends: str, reason: str) -> None:
+    """The PCC delegates to a deputy from their page (their link stays usable); a refusal
+    is said in words for the page."""
+    if not deputy.isdigit() or len(deputy) > 9:
+        raise S55Error("Choose your deputy from the list.")
+    if not starts.strip() or not ends.strip():
+        raise S55Error("Give the first and the last day of the delegation.")
+    if not reason.strip():
+        raise S55Error("Say why you delegate: your deputy and the auditors are told.")
+    try:
+        delegation.delegate_by_link(_wf(w), token, int(deputy), starts, ends, reason)
+    except InvalidInputError as exc:
+        raise S55Error(exc.problem[:1].upper() + exc.problem[1:] + ".") from None
+
+
+def asking(w: Web, token: str) -> confirming.Asking:
+    """What a ``confirm`` link asks of its person (reads only)."""
+    return confirming.asking(_wf(w), token)
+
+
+def confirm(w: Web, token: str) -> None:
+    confirming.confirm(_wf(w), token)
+
+
+def decline(w: Web, token: str) -> None:
+    confirming.decline(_wf(w), token)
 
 
 def resend(w: Web, token: str) -> str:
