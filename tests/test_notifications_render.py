@@ -50,6 +50,11 @@ CONTEXT = {
     "signed": True, "key": "0123456789abcdef",
     # The link mails (workflow/responses/approvals.py _send).
     "link_days": 14,
+    # Changes to who may act (workflow/people: office, delegation, identification).
+    "changes": [{"about": "the office's name", "was": "not set", "now": "OPCC <N>"}],
+    "asked_by": "Ann <Admin>", "deputy_name": "Dep <Uty>", "pcc_name": "The <PCC>",
+    "starts_on": date(2024, 11, 1), "ends_on": date(2024, 11, 30), "ended": False,
+    "how": "The PCC made it.", "by_name": "Ann Admin", "confirmed": True,
     # Added to every message by workflow.mail.queue.prepare_messages.
     "today": date(2024, 11, 22), "recipient_roles": ["admin"],
     "contact": {"name": "Gov <Officer>", "email": "gov@opcc.example"},
