@@ -47,14 +47,15 @@ def recipients(people: Iterable[Person], addresses: Iterable[tuple[str, str]] = 
 
 
 def tell(wf: Workflow, s: Session, event: AuditEvent, kind: str, context: Mapping[str, Any],
-         to: list[Recipient], actor: str) -> list[str]:
-    """Queue ``kind`` to ``to`` as caused by ``event``; the addresses it went to."""
+         to: list[Recipient], actor: str, office_name: str | None = None) -> list[str]:
+    """Queue ``kind`` to ``to`` as caused by ``event``; the addresses it went to.
+    ``office_name``: the office's name when the caller read it (default: read now)."""
     from workflow.mail.queue import queue_messages  # lazily: Jinja only when mailing
 
     if not to:
         return []
-    office = in_force(s, wf.settings)
+    name = office_name or in_force(s, wf.settings).name
     rows = queue_messages(s, settings=wf.settings, now=event.at, kind=kind,
-                          context={"opcc_name": office.name, "response_id": None, **context},
+                          context={"opcc_name": name, "response_id": None, **context},
                           recipients=to, event=event, response_id=None, actor=actor)
     return [r.recipient for r in rows]

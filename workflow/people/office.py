@@ -150,13 +150,16 @@ def _write(s: Session, values: dict[str, Any], event: AuditEvent, at: datetime) 
 
 def _tell(wf: Workflow, s: Session, event: AuditEvent, changes: dict[str, tuple[Any, Any]],
           by_name: str, reason: str | None) -> list[str]:
-    """Mail the change to every auditor and the PCC."""
+    """Mail the change to every auditor and the PCC, over the office's name as it now is
+    (read from the values just written: this process's environment may ask for less than
+    they now require, and is refused from its next transaction on, not in this one)."""
     people = notices.auditors(s) + notices.pccs(s)
     rows = [{"about": ABOUT[k], "was": in_words(k, old), "now": in_words(k, new)}
             for k, (old, new) in changes.items()]
+    name = office.stored(s).get(OFFICE) or office.GENERIC_OFFICE
     return notices.tell(wf, s, event, "office_change",
                         {"changes": rows, "changed_by": by_name, "reason": reason},
-                        notices.recipients(people), event.actor)
+                        notices.recipients(people), event.actor, office_name=name)
 
 
 def record_initial(wf: Workflow, values: dict[str, Any]) -> bool:
@@ -198,6 +201,7 @@ def change(wf: Workflow, name: str, raw: str, actor: str | None,
     def work(s: Session) -> Changed:
         acting = wf.acting(s, actor)
         require_role(acting.person, {Role.ADMIN}, "change the office's settings")
+        office.in_force(s, wf.settings)  # an environment asking for less is refused first
         values = office.stored(s)
         if not values:
             raise ConfigError(f"this database holds no office settings yet: record them "

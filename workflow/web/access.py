@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from workflow.core.checks import parse_date
 from workflow.core.clock import LONDON
 from workflow.core.dates import format_date
 from workflow.core.errors import InvalidInputError, S55Error
@@ -178,9 +179,15 @@ def delegate(w: Web, token: str, deputy: str, starts: str, ends: str, reason: st
     if not reason.strip():
         raise S55Error("Say why you delegate: your deputy and the auditors are told.")
     try:
-        delegation.delegate_by_link(_wf(w), token, int(deputy), starts, ends, reason)
+        first, last = parse_date(starts, "first day"), parse_date(ends, "last day")
+        if last < first:
+            raise S55Error(f"The last day, {format_date(last)}, is before the first day, "
+                           f"{format_date(first)}.")
+        delegation.delegate_by_link(_wf(w), token, int(deputy), first.isoformat(),
+                                    last.isoformat(), reason)
     except InvalidInputError as exc:
-        raise S55Error(exc.problem[:1].upper() + exc.problem[1:] + ".") from None
+        said = f"{exc.what}: {exc.problem}" if exc.what.endswith(" day") else exc.problem
+        raise S55Error(f"{said[:1].upper()}{said[1:]}.") from None
 
 
 def asking(w: Web, token: str) -> confirming.Asking:
