@@ -143,3 +143,18 @@ def record_office(wf: Workflow, identity: str = "claimed", separation: bool = Tr
                                "office": "Office of the Police and Crime Commissioner for "
                                          "Norfolk",
                                "identity": identity, "separation_of_duties": separation})
+
+
+def sign_off_payload(wf: Workflow) -> dict[str, Any]:
+    """The payload of the one ``sign_off`` event."""
+    import json
+
+    from sqlalchemy import select
+
+    from workflow.storage.models import AuditEvent
+
+    with wf.db.read() as s:
+        event = s.scalars(select(AuditEvent).where(
+            AuditEvent.trigger == "sign_off")).one()  # type: ignore[arg-type]
+    payload: dict[str, Any] = json.loads(event.payload)
+    return payload

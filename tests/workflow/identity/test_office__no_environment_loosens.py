@@ -14,17 +14,25 @@ from typing import Any
 
 import pytest
 import time_machine
-from sqlalchemy import select, text
+from sqlalchemy import text
 from typer.testing import CliRunner
 
-from tests.factories import ADMIN, FORCE, PCC, answer_all, norfolk, record_office, snapshot
+from tests.factories import (
+    ADMIN,
+    FORCE,
+    PCC,
+    answer_all,
+    norfolk,
+    record_office,
+    sign_off_payload,
+    snapshot,
+)
 from workflow.cli import app
 from workflow.core.errors import LooserThanRecordedError, SeparationOfDutiesError
 from workflow.core.settings import Settings
 from workflow.responses import content
 from workflow.responses.service import Workflow
 from workflow.storage.db import Database
-from workflow.storage.models import AuditEvent
 
 ME = subprocess.check_output(["id", "-un"], text=True).strip()  # not the code under test
 DURING = "2024-10-14 10:00:00+01:00"
@@ -144,14 +152,6 @@ class TestTheEnvironmentMayTighten:
         with pytest.raises(SeparationOfDutiesError), \
                 time_machine.travel("2024-11-20 10:00:00+00:00", tick=False):
             strict.fire(1, "sign_off", DUAL)
-
-
-def sign_off_payload(wf: Workflow) -> dict[str, Any]:
-    with wf.db.read() as s:
-        event = s.scalars(select(AuditEvent).where(
-            AuditEvent.trigger == "sign_off")).one()  # type: ignore[arg-type]
-    payload: dict[str, Any] = json.loads(event.payload)
-    return payload
 
 
 class TestTheSignOffRecordsTheChecks:

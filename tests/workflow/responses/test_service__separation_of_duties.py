@@ -4,24 +4,29 @@ off; whoever sent the response back to the force for more may sign the improved 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 import time_machine
-from sqlalchemy import select
 from typer.testing import CliRunner
 
-from tests.factories import ADMIN, FORCE, answer_all, norfolk, record_office, snapshot
+from tests.factories import (
+    ADMIN,
+    FORCE,
+    answer_all,
+    norfolk,
+    record_office,
+    sign_off_payload,
+    snapshot,
+)
 from workflow.cli import app
 from workflow.core.settings import Settings
 from workflow.people import management
 from workflow.responses import content
 from workflow.responses.service import Workflow
 from workflow.storage.db import Database
-from workflow.storage.models import AuditEvent
 
 DUAL = "dual@norfolk-pcc.gov.uk"  # an admin who is also a PCC
 DURING = "2024-10-14 10:00:00+01:00"
@@ -50,14 +55,6 @@ def run(db_url: str, tmp_path: Path) -> Callable[..., Any]:
                 "S55_DATABASE_URL": db_url, "S55_SPOOL_DIR": str(tmp_path / "spool"),
                 "S55_ACTOR": actor})
     return invoke
-
-
-def sign_off_payload(wf: Workflow) -> dict[str, Any]:
-    with wf.db.read() as s:
-        event = s.scalars(select(AuditEvent).where(
-            AuditEvent.trigger == "sign_off")).one()  # type: ignore[arg-type]
-    payload: dict[str, Any] = json.loads(event.payload)
-    return payload
 
 
 def test_whoever_returned_it_signs_the_resubmission(office_wf: Workflow,
