@@ -51,6 +51,6 @@ class Identity(StrEnum):
     """How the actor of an event is known."""
 
     OS = "os"  # the operating-system account running the command is the person's login
-    CLAIMED = "claimed"  # taken on trust from --as / S55_ACTOR (S55_IDENTITY=claimed)
+    CLAIMED = "claimed"  # taken on trust from --as / S55_ACTOR (identity mode claimed)
     SYSTEM = "system"  # s55's own scheduler or mail dispatcher, not a person
     LINK = "link"  # the person's own single-use link, mailed to their address (web)

@@ -48,7 +48,7 @@ PERSON = Table(
     Column("email", String(254), nullable=False, unique=True),
     Column("roles", JSON, nullable=False),
     Column("created_at", UTCDateTime(), nullable=False),
-    # The operating-system account that is this person under S55_IDENTITY=os.
+    # The operating-system account that is this person under identity mode os.
     Column("login", String(64)),
     # A server default: the column was added to a table that already had people.
     Column("active", Boolean, nullable=False, default=True, server_default=true()),
