@@ -96,8 +96,8 @@ def parse(name: str, raw: str) -> tuple[str, Any]:
 
 
 def held(db: Database) -> dict[str, Any]:
-    """The settings the database holds ({} before its schema has them), read before
-    ``s55 init`` upgrades it; a SQLite file that does not exist is not made here)."""
+    """The settings the database holds, read before ``s55 init`` upgrades it: none before
+    its schema has them (and a SQLite file that does not exist is not made here)."""
     path = make_url(db.url).database
     if db.is_sqlite and path and path != ":memory:" and not Path(path).exists():
         return {}
