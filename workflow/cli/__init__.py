@@ -9,8 +9,8 @@ is a new module and nothing else.
 table is printed), and the commands by theme: ``content`` (init, reports, edits),
 ``triggers`` (one command per lifecycle trigger), ``reading`` (list, show, log, diagram,
 the audit chain), ``documents`` (import, render), ``people``, ``mail``, ``escalations``,
-``db`` (migrations, backups, doctor), ``audit_report``, ``audit_trust`` (checkpoints, the
-key) and ``serve`` (the web pages).
+``office`` (the office's settings), ``db`` (migrations, backups, doctor), ``audit_report``,
+``audit_trust`` (checkpoints, the key) and ``serve`` (the web pages).
 """
 
 import importlib

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-import workflow.storage.models
+import workflow.storage.types
 
 revision: str = "0010"
 down_revision: str | None = "0008"
@@ -31,7 +31,7 @@ def upgrade() -> None:
         sa.Column("name", sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
         sa.Column("value", sa.Text(), nullable=False),
         sa.Column("event_id", sa.Integer(), nullable=False),
-        sa.Column("changed_at", workflow.storage.models.UTCDateTime(timezone=True),
+        sa.Column("changed_at", workflow.storage.types.UTCDateTime(timezone=True),
                   nullable=False),
         sa.ForeignKeyConstraint(["event_id"], ["audit_event.id"]),
         sa.PrimaryKeyConstraint("name"),
@@ -44,11 +44,11 @@ def upgrade() -> None:
         sa.Column("asked", sa.Text(), nullable=False),
         sa.Column("asked_by", sqlmodel.sql.sqltypes.AutoString(length=254), nullable=False),
         sa.Column("reason", sa.Text(), nullable=False),
-        sa.Column("asked_at", workflow.storage.models.UTCDateTime(timezone=True),
+        sa.Column("asked_at", workflow.storage.types.UTCDateTime(timezone=True),
                   nullable=False),
         sa.Column("event_id", sa.Integer(), nullable=False),
         sa.Column("status", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
-        sa.Column("decided_at", workflow.storage.models.UTCDateTime(timezone=True),
+        sa.Column("decided_at", workflow.storage.types.UTCDateTime(timezone=True),
                   nullable=True),
         sa.ForeignKeyConstraint(["event_id"], ["audit_event.id"]),
         sa.ForeignKeyConstraint(["person_id"], ["person.id"]),
