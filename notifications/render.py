@@ -67,6 +67,11 @@ KINDS: tuple[str, ...] = (
     "role_change",  # a privilege change (pcc, force) told to auditors and the PCC
     "action_link",  # a fresh personal link, asked for from an expired or used one
     "sign_in_link",  # a reader's sign-in link, asked for on the sign-in page
+    "office_change",  # the office's settings recorded or changed, told to auditors and the PCC
+    "delegation_request",  # an admin asks the PCC to confirm a deputy (with the PCC's link)
+    "delegation_notice",  # a deputy arrangement made, confirmed or ended
+    "identity_change_request",  # a signer asked to confirm a new login or address (link)
+    "identity_change",  # a login or address changed, told to the person and the auditors
     # Escalations (workflow/escalations/policy.toml names them per rule).
     "escalation_draft",
     "escalation_force_input",

@@ -8,20 +8,22 @@ DEMO="$ROOT/demo"
 # A server left running by an earlier demo would answer for a database deleted below.
 if [ -f "$DEMO/serve.pid" ]; then kill "$(cat "$DEMO/serve.pid")" 2>/dev/null || true; fi
 rm -rf "$DEMO" && mkdir -p "$DEMO"
-export S55_DATABASE_URL="sqlite:///$DEMO/s55.db" S55_SPOOL_DIR="$DEMO/spool" S55_FORCE="Norfolk"
+export S55_DATABASE_URL="sqlite:///$DEMO/s55.db" S55_SPOOL_DIR="$DEMO/spool"
 # The audit key (owner-only; `s55 init` makes it) signs every event; checkpoints of the
 # chain go to a file and to the auditors.
 export S55_AUDIT_KEY_FILE="$DEMO/audit.key" S55_CHECKPOINT_FILE="$DEMO/checkpoints.txt"
-# One officer plays every part, so --as is taken on trust (every event says "claimed");
-# a real office runs S55_IDENTITY=os (see the README).
-export S55_IDENTITY=claimed
 # The approvers' links in mail point here (`s55 serve` below); https in production.
 export S55_BASE_URL="http://127.0.0.1:${S55_DEMO_PORT:-8055}"
 EX="$ROOT/examples/norfolk"
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
-step "Set up the database and the people"
-s55 init --admin-email governance@opcc-norfolk.example --admin-name "Governance Officer"
+step "Set up the database, the office's settings and the people"
+# The force, the office's name and the identity mode are the database's (`s55 office show`).
+# One officer plays every part, so --as is taken on trust (every event says "claimed");
+# a real office runs --identity os (see the README).
+s55 init --force "Norfolk" --office "Office of the Police and Crime Commissioner for Norfolk" \
+  --identity claimed \
+  --admin-email governance@opcc-norfolk.example --admin-name "Governance Officer"
 export S55_ACTOR=governance@opcc-norfolk.example
 s55 people add "Force Liaison" liaison@norfolk.police.example --role force
 s55 people add "Police and Crime Commissioner" pcc@opcc-norfolk.example --role pcc

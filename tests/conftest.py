@@ -31,6 +31,11 @@ pytest_plugins = ["smtp_server"]  # aiosmtpd servers and mail test data (issue 3
 # under S55_IDENTITY=claimed, explicitly, here (and so in every subprocess and CliRunner
 # they start). Tests of the operating-system identity set S55_IDENTITY=os themselves.
 os.environ["S55_IDENTITY"] = "claimed"
+# There is no default force: the databases the tests build from the migrations hold no
+# office settings (those of `s55 init`), so the environment names the force and the office,
+# as for an office that has not run `s55 init` since upgrading (and for `s55 init` itself).
+os.environ.setdefault("S55_FORCE", "Norfolk")
+os.environ.setdefault("S55_OPCC_NAME", "Office of the Police and Crime Commissioner")
 
 PG_ADMIN_URL = os.environ.get("S55_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 IN_CI = os.environ.get("CI", "").lower() == "true"

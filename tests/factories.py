@@ -132,3 +132,29 @@ def behind_the_triggers(db: Any, sql: str) -> None:
             conn.execute(text("ALTER TABLE audit_event DISABLE TRIGGER USER"))
             conn.execute(text(sql))
             conn.execute(text("ALTER TABLE audit_event ENABLE TRIGGER USER"))
+
+
+def record_office(wf: Workflow, identity: str = "claimed", separation: bool = True) -> None:
+    """The office's settings recorded as ``s55 init`` records them (Norfolk's), through
+    its own function: the databases the migrations build hold none."""
+    from workflow.people import office
+
+    office.record_initial(wf, {"force": "Norfolk",
+                               "office": "Office of the Police and Crime Commissioner for "
+                                         "Norfolk",
+                               "identity": identity, "separation_of_duties": separation})
+
+
+def sign_off_payload(wf: Workflow) -> dict[str, Any]:
+    """The payload of the one ``sign_off`` event."""
+    import json
+
+    from sqlalchemy import select
+
+    from workflow.storage.models import AuditEvent
+
+    with wf.db.read() as s:
+        event = s.scalars(select(AuditEvent).where(
+            AuditEvent.trigger == "sign_off")).one()  # type: ignore[arg-type]
+    payload: dict[str, Any] = json.loads(event.payload)
+    return payload

@@ -28,7 +28,7 @@ from tests.factories import (
 )
 from workflow.audit import trail
 from workflow.audit.words import Action
-from workflow.core.errors import GuardError, S55Error, SeparationOfDutiesError, StaleVersionError
+from workflow.core.errors import GuardError, S55Error, StaleVersionError
 from workflow.core.settings import Settings
 from workflow.escalations import sweep as escalation
 from workflow.links import action_links
@@ -319,20 +319,17 @@ class TestRefused:
         assert snapshot(wf) == before
 
 
-    def test_separation_of_duties_holds_through_links(self, wf: Workflow, rid: int) -> None:
-        """The PCC who returned the response to the force may not sign it off in the next
-        round (S55_SEPARATION_OF_DUTIES), through a link as on the command line; the
-        refusal leaves the link usable and the database unchanged."""
+    def test_the_pcc_who_returned_it_signs_the_resubmission(self, wf: Workflow,
+                                                             rid: int) -> None:
+        """The PCC who sent the response back to the force for more signs the improved
+        comments off through their next link: returning it is no bar to signing."""
         answer_all_by_link(wf, token_of(wf, FORCE))
         approvals.fire(wf, token_of(wf, FORCE), "submit_force_input")
         approvals.fire(wf, token_of(wf, PCC), "return_to_force", reason="recommendation 4")
         approvals.fire(wf, token_of(wf, FORCE, "return_to_force"), "submit_force_input")
         second = token_of(wf, PCC)
-        before = snapshot(wf)
-        with pytest.raises(SeparationOfDutiesError, match="returned it to the force last"):
-            approvals.fire(wf, second, "sign_off")
-        assert snapshot(wf) == before
-        action_links.read(wf.db, wf.clock, second, action="sign_off")
+        approvals.edit_text(wf, second, "pcc_response", "I welcome the fuller answer.")
+        assert approvals.fire(wf, second, "sign_off").state == "forwarded_to_panel"
 
 
 class TestResend:

@@ -15,7 +15,7 @@ from web_support import SECRET, Client, csrf, fingerprint, tokens, version
 from tests.factories import ADMIN, CHIEF_EXEC, FORCE, PCC, answer_all, norfolk, snapshot
 from workflow.core.settings import Settings
 from workflow.links import action_links
-from workflow.people import management
+from workflow.people import delegation
 from workflow.responses import approvals, content
 from workflow.responses.service import Workflow
 from workflow.storage.db import Database
@@ -42,7 +42,8 @@ def waiting_on_pcc(wf: Workflow) -> tuple[int, int]:
     """Norfolk answered and submitted while the chief executive deputises for the PCC:
     (response id, delegation id)."""
     rid = norfolk(wf)
-    deleg = management.delegate(wf, PCC, CHIEF_EXEC, "2024-10-10", "2024-10-31", ADMIN, "leave")
+    deleg = delegation.delegate(wf, PCC, CHIEF_EXEC, "2024-10-10", "2024-10-31", PCC, "leave")
+    assert isinstance(deleg, delegation.DelegationView)
     wf.fire(rid, "request_force_input", ADMIN)
     answer_all(wf, rid)
     wf.fire(rid, "submit_force_input", FORCE)
@@ -97,7 +98,7 @@ def test_a_revoked_delegation_stops_the_deputys_link_at_once(wf: Workflow) -> No
     page = client.get(f"/l/{token}")
     assert page.status_code == 200
     assert "Sign off in the PCC&#39;s place" in page.text or "PCC's place" in page.text
-    management.revoke(wf, deleg, ADMIN, "back from leave")
+    delegation.revoke(wf, deleg, ADMIN, "back from leave")
     before = snapshot(wf)
     with pytest.raises(action_links.LinkRefusedError) as refused:
         approvals.fire(wf, token, "sign_off")

@@ -20,6 +20,7 @@ from smtp_server import Server
 from sqlalchemy import text
 from typer.testing import CliRunner
 
+from tests.factories import record_office
 from workflow.audit import trail
 from workflow.audit.words import Action
 from workflow.cli import app
@@ -28,6 +29,7 @@ from workflow.core.settings import Settings, load_settings
 from workflow.doctor import diagnose
 from workflow.doctor.result import Result, Status
 from workflow.keys import audit_key, web_secret
+from workflow.responses.service import Workflow
 from workflow.storage import schema
 from workflow.storage.db import Database
 from workflow.storage.models import OutboxMessage
@@ -90,6 +92,7 @@ def test_healthy_installation_is_all_ok(db: Database, settings: Settings,
                                         smtp_server: Server, tmp_path: Path) -> None:
     """Migrated database at head, SMTP answering, outbox clear, chain intact, scheduler
     beating a minute ago: every check OK, on both backends."""
+    record_office(Workflow(db, settings), identity="os")
     beat(db, NOW - timedelta(minutes=1))
     results = run(smtp_settings(keyed(settings, tmp_path, db), smtp_server, identity="os",
                                 base_url="https://s55.norfolk-pcc.example", **OWN_ADDRESSES))
@@ -205,7 +208,7 @@ class TestFaults:
             self, db_url: str, tmp_path: Path) -> None:
         path = tmp_path / "web.secret"
         env = {"S55_DATABASE_URL": db_url, "S55_WEB_SECRET_FILE": str(path)}
-        done = CliRunner().invoke(app, ["init"], env=env)
+        done = CliRunner().invoke(app, ["init", "--office", "OPCC for Norfolk"], env=env)
         assert done.exit_code == 0, done.output
         assert f"web secret created in {path} (owner-only)" in done.output
         assert path.stat().st_mode & 0o777 == 0o600
@@ -407,8 +410,10 @@ class TestCommand:
             return CliRunner().invoke(app, ["doctor", *args], env={**base, **env})
         return invoke
 
-    def test_table_and_exit_zero_with_warnings(self, doctor) -> None:  # type: ignore[no-untyped-def]
+    def test_table_and_exit_zero_with_warnings(self, doctor,  # type: ignore[no-untyped-def]
+                                               settings: Settings) -> None:
         """Warnings only (spool, no scheduler yet): a table of every check, exit 0."""
+        record_office(Workflow(Database(settings.database_url), settings))
         result = doctor()
         assert result.exit_code == 0, result.output
         for word in ("configuration", "database", "mail", "outbox", "audit chain",

@@ -141,7 +141,7 @@ def test_each_account_acts_as_its_person_and_no_other(office: Workflow,
     posing = as_account("s55t_force", "request-force-input", "1", "--as", ADMIN)
     assert posing.returncode == 1
     assert posing.stderr.strip() == (
-        f"Error: --as {ADMIN} refused: under S55_IDENTITY=os you act as yourself ({FORCE}, "
+        f"Error: --as {ADMIN} refused: under identity mode os you act as yourself ({FORCE}, "
         "account s55t_force); an admin acting for someone else uses --on-behalf-of EMAIL "
         "--reason ...")
     ok(as_account("s55t_admin", "request-force-input", "1"))

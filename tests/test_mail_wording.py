@@ -182,11 +182,15 @@ class TestWhatWeNeed:
 
     def test_only_the_action_partial_prints_the_web_link(self) -> None:
         """In mail that asks someone to act, the link has a single place (the action
-        partial; ``_ask`` only words the "How" around it); the two mails that are nothing
-        but a link (a fresh one asked for, a reader's sign-in) print it themselves."""
+        partial; ``_ask`` only words the "How" around it); the mails that are nothing
+        but a link (a fresh one asked for, a reader's sign-in, a change to confirm) print it
+        themselves."""
         users = sorted(p.name for p in BUILTIN_DIR.glob("*.j2") if "action_url" in p.read_text())
         assert users == ["_action.html.j2", "_action.txt.j2", "_ask.j2", "action_link.html.j2",
-                         "action_link.txt.j2", "sign_in_link.html.j2", "sign_in_link.txt.j2"]
+                         "action_link.txt.j2", "delegation_request.html.j2",
+                         "delegation_request.txt.j2", "identity_change_request.html.j2",
+                         "identity_change_request.txt.j2", "sign_in_link.html.j2",
+                         "sign_in_link.txt.j2"]
 
     def test_html_escapes_the_contact(self) -> None:
         """A name typed with markup is escaped in HTML (and kept as typed in text)."""

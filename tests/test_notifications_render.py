@@ -57,6 +57,11 @@ CONTEXT = {
     "signed_on": date(2024, 11, 22), "signed_time": "10:00", "pcc_name": "Giles <PCC>",
     "delegation": {"id": 2, "starts_on": date(2024, 11, 18), "ends_on": date(2024, 11, 29),
                    "reason": "leave"},
+    # Changes to who may act (workflow/people: office, delegation, identification).
+    "changes": [{"about": "the office's name", "was": "not set", "now": "OPCC <N>"}],
+    "asked_by": "Ann <Admin>", "deputy_name": "Dep <Uty>",
+    "starts_on": date(2024, 11, 1), "ends_on": date(2024, 11, 30), "ended": False,
+    "how": "The PCC made it.", "by_name": "Ann Admin", "confirmed": True,
     # Added to every message by workflow.mail.queue.prepare_messages.
     "today": date(2024, 11, 22), "recipient_roles": ["admin"],
     "contact": {"name": "Gov <Officer>", "email": "gov@opcc.example"},

@@ -32,6 +32,9 @@ class Action(StrEnum):
     PERSON_ENABLED = "person_enabled"
     DELEGATED = "delegated"
     DELEGATION_REVOKED = "delegation_revoked"
+    OFFICE_SET = "office_set"  # the office's settings recorded or changed (payload: new, was)
+    CHANGE_ASKED = "change_asked"  # a change that waits for one person's confirmation
+    CHANGE_DECLINED = "change_declined"  # ... which that person declined
     LINK_SENT = "link_sent"  # a fresh personal link, or a sign-in link, mailed on request
     SIGNED_IN = "signed_in"  # a reader signed in to the web pages with a sign-in link
     LINK_ISSUED = "link_issued"  # personal links mailed: whose, for what, until when
@@ -50,6 +53,6 @@ class Identity(StrEnum):
     """How the actor of an event is known."""
 
     OS = "os"  # the operating-system account running the command is the person's login
-    CLAIMED = "claimed"  # taken on trust from --as / S55_ACTOR (S55_IDENTITY=claimed)
+    CLAIMED = "claimed"  # taken on trust from --as / S55_ACTOR (identity mode claimed)
     SYSTEM = "system"  # s55's own scheduler or mail dispatcher, not a person
     LINK = "link"  # the person's own single-use link, mailed to their address (web)

@@ -11,6 +11,15 @@ doctor), ``escalations`` (run, sweep, plan), ``mail`` (outbox, mail send/test),
 and ``local_service`` (what ``serve`` and ``run`` need to take commands over
 ``S55_SOCKET``). ``coerce`` reads values without Pydantic; ``table`` prints tables.
 
+``app`` (the Typer application, its one error boundary, the options commands share),
+``coerce`` (argument coercion without Pydantic for plain types), ``table`` (the one way a
+table is printed), and the commands by theme: ``content`` (init, reports, edits),
+``triggers`` (one command per lifecycle trigger), ``reading`` (list, show, log, diagram,
+the audit chain), ``documents`` (import, render), ``people``, ``mail``, ``escalations``,
+``office`` (the office's settings), ``local_service`` (what ``serve`` and ``run`` need to
+take commands over ``S55_SOCKET``), ``db`` (migrations, backups, doctor), ``audit_report``,
+``audit_trust`` (checkpoints, the key) and ``serve`` (the web pages).
+
 ``main`` is the console entry point. With ``S55_SOCKET`` set it hands the command to the
 local service (``workflow.local.client``) before Typer or any command is loaded; otherwise,
 and for the service's own commands, it loads the commands (``commands()``) and runs them

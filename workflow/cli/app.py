@@ -39,8 +39,9 @@ _ACTOR: ContextVar[str | None] = ContextVar("s55_actor", default=None)
 
 AsOption = Annotated[str | None, typer.Option(
     "--as", envvar="S55_ACTOR", show_envvar=True, metavar="EMAIL",
-    help="who is acting: under S55_IDENTITY=claimed this email is taken on trust; under os "
-         "(the default) the operating-system account decides and --as may only name you")]
+    help="who is acting: under identity claimed this email is taken on trust; under os "
+         "(the default; see `s55 office show`) the operating-system account decides and --as "
+         "may only name you")]
 
 
 def acting_as() -> str | None:
@@ -351,6 +352,11 @@ def _open(settings: Settings, *, need_schema: bool = True) -> tuple[Settings, Da
                   audit_key_file=settings.audit_key_file)
     if need_schema:
         db.require_schema()
+        # The database's settings decide; this process's environment may not loosen them:
+        # refused here, before the command does anything (and again in each transaction).
+        from workflow.identity.office import in_force
+
+        db.query(lambda s: in_force(s, settings))
     return settings, db
 
 

@@ -42,14 +42,41 @@ def init(
     admin_email: Annotated[str | None, typer.Option(help="add this first admin")] = None,
     admin_name: Annotated[str | None, typer.Option(help="the first admin's name")] = None,
     admin_login: Annotated[str | None, typer.Option(
-        help="the first admin's operating-system account (S55_IDENTITY=os; default: the "
+        help="the first admin's operating-system account (identity os; default: the "
              "account running this)")] = None,
+    force: Annotated[str | None, typer.Option(
+        "--force", metavar="NAME", help="the police force this office oversees (required the "
+        f"first time, or S55_FORCE; {stated('force')})")] = None,
+    office: Annotated[str | None, typer.Option(
+        "--office", metavar="NAME", help="the office's name, as mail and documents show it "
+        f"(required the first time, or S55_OPCC_NAME; {stated('office')})")] = None,
+    identity: Annotated[str | None, typer.Option(
+        "--identity", metavar="os|claimed", help="how s55 knows who acts: os (each "
+        "officer's own account) or claimed (--as on trust: demos, one officer); the first "
+        "time only, or S55_IDENTITY; default os")] = None,
 ) -> None:
-    """Create or upgrade the database schema (and optionally the first admin)."""
+    """Create or upgrade the database schema (and optionally the first admin).
+
+    The first time, it records the office's settings in the database (a signed event):
+    the force and the office's name (--force, --office, or S55_FORCE and S55_OPCC_NAME),
+    the identity mode (--identity, or S55_IDENTITY; os by default) and separation of
+    duties (on unless S55_SEPARATION_OF_DUTIES=false). On a database that already holds
+    them it changes none of them: an admin does, with `s55 office set`.
+    """
+    from workflow.identity import office as settings_of
     from workflow.people import management
+    from workflow.people import office as office_settings
     from workflow.storage import schema
 
     wf = open_workflow(need_schema=False)
+    held = office_settings.held(wf.db)
+    if held:
+        settings_of.check_not_looser(held, wf.settings.identity,
+                                     wf.settings.separation_of_duties)
+        office_settings.check_agrees(held, force=force, name=office, identity=identity)
+    else:
+        values = office_settings.initial(wf.settings, force=force, name=office,
+                                         identity=identity)
     schema.upgrade(wf.db)
     typer.echo(f"database {wf.db.safe_url()} at schema {schema.current(wf.db)}")
     key_file = wf.settings.audit_key_file
@@ -65,15 +92,23 @@ def init(
 
         if web_secret.create(wf.settings.web_secret_file):
             typer.echo(f"web secret created in {wf.settings.web_secret_file} (owner-only)")
-    mode = wf.settings.identity
-    typer.echo(f"identity: S55_IDENTITY={mode} - " + (
-        "the operating-system account running s55 decides who acts" if mode == "os" else
-        "--as is taken on trust and every event says so (demos, single-officer installs)"))
+    if not held:
+        office_settings.record_initial(wf, values)
+    _print_office(wf)
     if admin_email:
         person = management.add_person(wf, {"name": admin_name or admin_email, "email": admin_email,
                                         "roles": ["admin"]}, None, login=admin_login)
         typer.echo(f"added admin {person.email}"
                    + (f" (login {person.login})" if person.login else ""))
+
+
+def _print_office(wf: Any) -> None:
+    """The office's settings in force, one line each (as ``s55 office show``)."""
+    from workflow.people import office as office_settings
+
+    for row in office_settings.show(wf):
+        typer.echo(f"{row['setting']}: {row['value']}"
+                   + ("" if row["recorded"] else " (not recorded: from the environment)"))
 
 
 # -- reports and content ------------------------------------------------------------------

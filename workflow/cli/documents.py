@@ -26,13 +26,15 @@ def import_(
     """Import an existing Section 55 response (Markdown) with everything in it."""
     from workflow.core.checks import parse_date
     from workflow.core.clock import london_today
+    from workflow.identity import office
     from workflow.responses import duplicates, importing
 
     again_reason = duplicates.again_reason(again, reason)
     wf = open_workflow()
+    force = wf.db.query(lambda s: office.in_force(s, wf.settings)).force_or_refuse()
     day = parse_date(published_on, "published on") if published_on else None
     if dry_run:
-        doc = importing.parse_file(file, force=wf.settings.force, strict=strict,
+        doc = importing.parse_file(file, force=force, strict=strict,
                                   published_on=day, today=london_today(wf.clock))
         warnings = doc.warnings
         typer.echo(f"{file}: {doc.title} - {len(doc.recommendations)} recommendation(s); "
@@ -41,7 +43,7 @@ def import_(
         from workflow.core.checks import check_url
 
         result = importing.import_document(
-            wf.db, file, actor=acting_as(), force=wf.settings.force, strict=strict,
+            wf.db, file, actor=acting_as(), force=force, strict=strict,
             clock=wf.clock, identifier=wf.identifier,
             published_url=check_url(published_url) if published_url else None,
             published_on=day, again=again_reason)

@@ -12,7 +12,7 @@ from workflow.core.limits import stated
 Reason = Annotated[str | None, typer.Option(help="why (required; kept in the state log; "
                                                  f"{stated('reason')})")]
 Login = Annotated[str | None, typer.Option(help="their operating-system account "
-                                                "(S55_IDENTITY=os)")]
+                                                "(identity os)")]
 
 
 @people_app.command("add")
@@ -41,12 +41,21 @@ def people_edit(
                                                    "unlink)")] = None,
     reason: Reason = None,
 ) -> None:
-    """Change a person's name, address or login (audited with the reason)."""
-    from workflow.people import management
+    """Change a person's name, address or login (audited with the reason).
 
-    person = management.edit_person(open_workflow(), email, acting_as(), reason, name=name,
-                                new_email=new_email, login=login)
+    For someone who signs for the office (pcc, force, or a deputy under a delegation), a new
+    address or login takes effect only when they confirm it from a link mailed to their
+    current address. Every address or login change is mailed to the person and the auditors.
+    """
+    from workflow.people import identification
+
+    edited = identification.edit_person(open_workflow(), email, acting_as(), reason, name=name,
+                                        new_email=new_email, login=login)
+    person = edited.person
     typer.echo(f"{person.name} <{person.email}> login {person.login or '-'}: saved")
+    if edited.asked is not None:
+        typer.echo(f"the new address or login waits for {person.name}'s confirmation: a link "
+                   f"was mailed to {edited.asked.mailed_to}")
 
 
 @people_app.command("roles")
@@ -92,12 +101,22 @@ def people_delegate(
     until: Annotated[str, typer.Option(help="last day, included")],
     reason: Reason = None,
 ) -> None:
-    """Let a deputy sign off in the PCC's place for a period (PRSRA 2011 s18)."""
-    from workflow.people import management
+    """Let a deputy act in the PCC's place for a period (PRSRA 2011 s18).
 
-    d = management.delegate(open_workflow(), pcc, to, from_, until, acting_as(), reason)
-    typer.echo(f"delegation #{d.id}: {d.deputy} may sign off for {d.pcc} from {d.starts_on} "
-               f"to {d.ends_on}")
+    Only the PCC, acting as themselves, hands over their powers. An admin's call asks the PCC,
+    who confirms from a link mailed to them. Never to yourself, never to someone holding
+    force. Made, confirmed and ended delegations are mailed to the PCC, the deputy and the
+    auditors.
+    """
+    from workflow.people import delegation
+
+    d = delegation.delegate(open_workflow(), pcc, to, from_, until, acting_as(), reason)
+    if isinstance(d, delegation.DelegationView):
+        typer.echo(f"delegation #{d.id}: {d.deputy} may sign off for {d.pcc} from "
+                   f"{d.starts_on} to {d.ends_on}")
+    else:
+        typer.echo(f"asked: only the PCC hands over their powers; a link to confirm or decline "
+                   f"was mailed to {d.mailed_to}")
 
 
 @people_app.command("revoke")
@@ -105,10 +124,10 @@ def people_revoke(
     delegation_id: Annotated[int, id_argument("DELEGATION_ID")],
     reason: Reason = None,
 ) -> None:
-    """End a delegation now."""
-    from workflow.people import management
+    """End a delegation now (mailed to the PCC, the deputy and the auditors)."""
+    from workflow.people import delegation
 
-    d = management.revoke(open_workflow(), delegation_id, acting_as(), reason)
+    d = delegation.revoke(open_workflow(), delegation_id, acting_as(), reason)
     typer.echo(f"delegation #{d.id} ({d.deputy} for {d.pcc}) revoked")
 
 

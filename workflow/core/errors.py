@@ -177,11 +177,11 @@ class IdentityError(S55Error, PermissionError):
 
     @classmethod
     def not_you(cls, claimed: str, email: str | None, account: str) -> IdentityError:
-        """``--as claimed`` under S55_IDENTITY=os, where the process's account ``account``
-        is the login of the person with ``email`` (None: of nobody)."""
+        """``--as claimed`` under the ``os`` identity mode, where the process's account
+        ``account`` is the login of the person with ``email`` (None: of nobody)."""
         you = f"{email}, account {account}" if email else (
             f"account {account}, which is nobody in s55")
-        return cls(f"--as {claimed} refused: under S55_IDENTITY=os you act as yourself "
+        return cls(f"--as {claimed} refused: under identity mode os you act as yourself "
                    f"({you}); an admin acting for someone else uses --on-behalf-of EMAIL "
                    "--reason ...")
 
@@ -192,7 +192,20 @@ class SeparationOfDutiesError(S55Error, PermissionError):
     def __init__(self, actor: str, trigger: str, response_id: int, earlier: str) -> None:
         self.actor, self.trigger, self.response_id = actor, trigger, response_id
         super().__init__(f"{actor} may not {trigger} response {response_id}: they {earlier} "
-                         "(separation of duties; S55_SEPARATION_OF_DUTIES=false turns it off)")
+                         "(separation of duties; only an admin turns it off, with `s55 office "
+                         "set separation-of-duties off --reason ...`)")
+
+
+class LooserThanRecordedError(ConfigError):
+    """This process's environment asks for a looser check than the database records (an
+    identity taken on trust where the database says ``os``, separation of duties off where
+    it says on): refused, since only the database decides, and only an admin changes it."""
+
+    def __init__(self, variable: str, asked: str, recorded: str, command: str) -> None:
+        self.variable, self.asked, self.recorded = variable, asked, recorded
+        super().__init__(f"{variable}={asked} asks for a looser check than this database "
+                         f"records ({recorded}): unset {variable}; only an admin changes the "
+                         f"database's, with `{command}`")
 
 
 class ResponseClosedError(S55Error):

@@ -19,6 +19,7 @@ LIMITS: dict[str, int] = {
     "link_label": 500,
     "url": 2_000,
     "force": 200,
+    "office": 200,
     "name": 200,
     "directed_at": 200,
     "portal_reference": 200,

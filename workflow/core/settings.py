@@ -25,8 +25,11 @@ class Settings(BaseSettings):
         description="SQLAlchemy URL; a SQLite file in the working directory by default",
     )
     statement_timeout_ms: int = Field(default=30_000, ge=0, description="PostgreSQL only")
-    force: str = Field(default="Norfolk", description="the police force this OPCC oversees")
-    opcc_name: str = Field(default="Office of the Police and Crime Commissioner")
+    # The force and the office's name are the database's (`s55 init --force --office`,
+    # `s55 office set`); these supply them only to `s55 init`, and to a database that
+    # does not hold them yet. There is no default force.
+    force: str | None = Field(default=None, description="the police force this OPCC oversees")
+    opcc_name: str | None = None
     force_input_days_before: int = Field(default=28, ge=0, le=55)
     signoff_days_before: int = Field(default=14, ge=0, le=55)
 
@@ -91,10 +94,12 @@ class Settings(BaseSettings):
     # Who is acting. ``os``: the operating-system account running the command,
     # mapped to a person by their login; ``claimed``: --as/S55_ACTOR taken on trust
     # (demos, single-officer installs; every event says so and `s55 doctor` warns).
-    identity: str = Field(default="os", pattern="^(os|claimed)$")
-    # The force-input submitter may not sign off, nor the one who last returned the
-    # response to the force; `s55 doctor` warns when this is off.
-    separation_of_duties: bool = True
+    # Whether the force-input submitter may also sign off (separation of duties).
+    # Both are the database's (`s55 init --identity`, `s55 office set`): here they may
+    # only ask for a stricter check than it records, never a looser one (refused), and
+    # supply `s55 init` the first time. Unset: the database's.
+    identity: str | None = Field(default=None, pattern="^(os|claimed)$")
+    separation_of_duties: bool | None = None
 
     # The approvers' links: the address people open their personal links at
     # (https outside demo mode; `s55 doctor` fails otherwise) and how long a link lives.

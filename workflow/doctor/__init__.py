@@ -1,6 +1,8 @@
 """``s55 doctor``: is this installation fit to run? Each check returns a result, never prints.
 
-The checks, in order: configuration, secrets, database (reachable, schema at head),
+The checks, in order: configuration, secrets, identity (the office's settings the
+database holds, and an environment asking for looser ones), database (reachable, schema
+at head),
 mail transport (SMTP answers EHLO, or the spool folder is writable), the mail
 addresses (not the reserved ``.invalid`` defaults), the address of the approvers' links
 (https once mail is really sent), the outbox (dead or stuck mail),
@@ -48,16 +50,22 @@ def diagnose(load: Callable[[], Settings], env: Mapping[str, str],
     config, settings = check_settings(load)
     if settings is None:
         return [config]
-    results = [config, check_secrets(settings, env), check_identity(settings)]
+    results = [config, check_secrets(settings, env)]
+    unchecked = _warn("identity", "not checked: the office's settings are in the database, "
+                      "which is not usable", "fix the database first")
     try:
         db = Database(settings.database_url, statement_timeout_ms=settings.statement_timeout_ms,
                       audit_key_file=settings.audit_key_file)
     except S55Error as exc:
-        return [*results, _fail("database", _first_line(exc), "fix S55_DATABASE_URL"),
+        return [*results, unchecked, _fail("database", _first_line(exc),
+                                           "fix S55_DATABASE_URL"),
                 check_mail(settings), check_addresses(settings), check_links(settings),
                 check_web(settings), *_skipped("no database")]
     try:
-        results.append(check_database(db))
+        database = check_database(db)
+        results.append(unchecked if database.status is Status.FAIL
+                       else check_identity(db, settings))
+        results.append(database)
         results.append(check_mail(settings))
         results.append(check_addresses(settings))
         results.append(check_links(settings))

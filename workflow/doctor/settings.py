@@ -11,6 +11,7 @@ from sqlalchemy.engine import make_url
 from workflow.core.errors import S55Error
 from workflow.core.settings import Settings, describe
 from workflow.doctor.result import Result, _fail, _first_line, _ok, _warn
+from workflow.storage.db import Database
 
 
 def check_settings(load: Callable[[], Settings]) -> tuple[Result, Settings | None]:
@@ -42,16 +43,32 @@ def check_secrets(settings: Settings, env: Mapping[str, str]) -> Result:
     return _ok(name, "SMTP password only from the environment; none in the database URL")
 
 
-def check_identity(settings: Settings) -> Result:
-    """How the acting person is established, and whether duties are kept apart."""
+def check_identity(db: Database, settings: Settings) -> Result:
+    """The office's settings the database holds (force, name, identity mode, separation of
+    duties), and whether this environment asks for a looser check than they allow."""
+    from workflow.identity import office
+
     name = "identity"
-    if settings.identity == "claimed":
-        return _warn(name, "S55_IDENTITY=claimed: --as is taken on trust, so the state log "
-                     "cannot prove who acted (every event says 'claimed')",
-                     "set S55_IDENTITY=os and give each person their login "
-                     "(`s55 people edit EMAIL --login ACCOUNT --reason ...`)")
-    if not settings.separation_of_duties:
-        return _warn(name, "S55_SEPARATION_OF_DUTIES=false: the force-input submitter may "
-                     "sign off", "unset it unless one person really must do both")
-    return _ok(name, "S55_IDENTITY=os: the operating-system account decides who acts; "
-               "separation of duties on")
+    try:
+        with db.read() as s:
+            values = office.stored(s)
+        now = office.resolve(values, settings)
+    except S55Error as exc:  # the environment asks for a looser check: refused
+        return _fail(name, _first_line(exc), "unset the variable named above")
+    said = (f"identity {now.identity}, separation of duties "
+            f"{office.words(office.SEPARATION, now.separation_of_duties)}; force "
+            f"{office.words(office.FORCE, now.force)}, office {now.name}")
+    if not now.recorded:
+        return _fail(name, f"the database holds no office settings, so the environment's "
+                     f"apply and could loosen them ({said})",
+                     f"record them once with `{office.INIT_COMMAND}`")
+    if now.identity == "claimed":
+        return _warn(name, f"{said}: --as is taken on trust, so the state log cannot prove "
+                     "who acted (every event says 'claimed')", "give each person their login "
+                     "(`s55 people edit EMAIL --login ACCOUNT --reason ...`), then an admin: "
+                     "`s55 office set identity os --reason ...`")
+    if not now.separation_of_duties:
+        return _warn(name, f"{said}: the force-input submitter may sign off",
+                     "an admin: `s55 office set separation-of-duties on --reason ...`")
+    return _ok(name, f"{said} (the database's): the operating-system account decides who "
+               "acts")

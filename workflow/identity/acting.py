@@ -1,7 +1,9 @@
-"""Who is acting: the operating-system account (``S55_IDENTITY=os``) or a claim on trust
+"""Who is acting: the operating-system account (identity mode ``os``) or a claim on trust
 (``claimed``), always an active person; admins acting for someone; deputies under a
 delegation.
 
+The mode is the database's (``workflow.identity.office``), read in each transaction: a
+process may ask for ``os`` where the database says ``claimed``, never the reverse.
 Under ``os`` the acting person is the one whose ``login`` is the effective user of this
 process (read from the system's user database, never from an environment variable); ``--as``
 may only name that same person. Under ``claimed`` the ``--as`` email is taken on trust and
@@ -25,6 +27,7 @@ from workflow.audit.trail import Provenance
 from workflow.audit.words import Channel, Identity
 from workflow.core.errors import IdentityError, InvalidInputError, NotFoundError
 from workflow.core.os_account import check_text, serving_caller
+from workflow.identity.office import identity_mode
 from workflow.identity.rosters import delegation_for
 from workflow.storage.models import Person
 
@@ -96,16 +99,23 @@ def as_deputy(session: Session, acting: Acting, roles: Iterable[Role], today: da
 
 @dataclass(frozen=True)
 class Identifier:
-    """How this process establishes who acts: the mode and the process's provenance."""
+    """How this process establishes who acts: the identity mode it asks for (None: the
+    database's; ``os`` where the database says ``claimed``: stricter) and the process's
+    provenance."""
 
-    mode: str
+    mode: str | None
     origin: Provenance
 
     @classmethod
-    def here(cls, mode: str, channel: Channel | str = Channel.CLI) -> Identifier:
+    def here(cls, mode: str | None, channel: Channel | str = Channel.CLI) -> Identifier:
         """This process's identifier. Serving a caller of the local service it is always
         ``os``: a claim is for the single-officer install, never for a shared service."""
         return cls("os" if serving_caller() else mode, Provenance.here(channel))
+
+    def mode_in(self, session: Session) -> str:
+        """The identity mode in force in ``session``'s transaction (refused when this
+        process asks for a looser one than the database records)."""
+        return identity_mode(session, self.mode)
 
     def _os_person(self, session: Session) -> Person | None:
         return session.scalars(_BY_LOGIN, {"login": self.origin.account}).first()
@@ -113,7 +123,7 @@ class Identifier:
     def viewer(self, session: Session, claimed: str | None) -> Person | None:
         """Whose point of view a read takes (``None``: nobody in particular)."""
         claimed = check_text(claimed, "--as") if claimed else None
-        if self.mode == "os":
+        if self.mode_in(session) == "os":
             person = self._os_person(session)
             if claimed and (person is None or person.email != claimed.lower()):
                 raise self._not_you(claimed, person)
@@ -123,19 +133,19 @@ class Identifier:
     def resolve(self, session: Session, claimed: str | None) -> Acting:
         """The active person acting now; ``IdentityError``/``NotFoundError`` otherwise."""
         claimed = check_text(claimed, "--as") if claimed else None
-        if self.mode == "os":
+        if self.mode_in(session) == "os":
             person = self._os_person(session)
             if claimed and (person is None or person.email != claimed.lower()):
                 raise self._not_you(claimed, person)
             if person is None:
                 raise IdentityError(
                     f"the operating-system account {self.origin.account} is not the login of "
-                    "any person in s55 (S55_IDENTITY=os); an admin links it with "
+                    "any person in s55 (identity mode os); an admin links it with "
                     f"`s55 people edit EMAIL --login {self.origin.account} --reason ...`")
             return Acting(require_active(person), self.origin.known_as(Identity.OS))
         if not claimed:
             raise IdentityError("say who is acting with --as EMAIL (or S55_ACTOR): "
-                                "S55_IDENTITY=claimed takes it on trust")
+                                "identity mode claimed takes it on trust")
         person = person_by_email(session, claimed)
         return Acting(require_active(person), self.origin.known_as(Identity.CLAIMED))
 

@@ -63,3 +63,11 @@ def delegation_for(session: Session, deputy: Person, today: date
         if dep.id == deputy.id:
             return d, pcc
     return None
+
+
+def delegations_to(session: Session, deputy_id: int, today: date) -> list[Delegation]:
+    """The delegations to ``deputy_id`` running ``today`` or still to come (not revoked,
+    not yet ended), by start day: while any is, the deputy may not hold ``force``."""
+    return list(session.scalars(select(Delegation).where(
+        col(Delegation.deputy_id) == deputy_id, col(Delegation.revoked_at).is_(None),
+        col(Delegation.ends_on) >= today).order_by(col(Delegation.starts_on))))

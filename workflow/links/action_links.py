@@ -22,7 +22,11 @@ and a kind that says what it may do:
   mail was queued (``s55 people delegate``); each is recorded as the command line records
   a delegated act (the deputy acts, on behalf of the PCC, under delegation #N). It stops
   working at once when the delegation ends or is revoked;
-- ``sign_in``: a reader (auditor, panel, admin) signs in to the read-only pages.
+- ``sign_in``: a reader (auditor, panel, admin) signs in to the read-only pages;
+- ``confirm``: its person confirms or declines a change that waits for their word (a
+  delegation of the PCC's powers an admin asked for; a new login or address of someone
+  who signs), bound to the event that asked for it (``workflow.people.requests``); no
+  response. The ``pcc`` link also lets the PCC delegate to a deputy from their page.
 
 It expires ``S55_LINK_DAYS`` after issue, stops at once when its person is disabled, and is
 superseded as soon as the response is moved (any transition event after the one that
@@ -76,15 +80,16 @@ from workflow.storage.db import KEYRING_KEY, Database
 from workflow.storage.models import ActionLink, AuditEvent, Person, Response
 from workflow.storage.tables import ACTION_LINK
 
-FORCE, PCC, DEPUTY, SIGN_IN = "force", "pcc", "deputy", "sign_in"
+FORCE, PCC, DEPUTY, SIGN_IN, CONFIRM = "force", "pcc", "deputy", "sign_in", "confirm"
 #: What each kind of link may do: triggers (which use it up) and editable fields (which
 #: do not); ``sign_in`` signs a reader in (and is used up by it).
 ALLOWED: dict[str, frozenset[str]] = {
     FORCE: frozenset({"submit_force_input", "cc_response", "force_response"}),
     PCC: frozenset({"sign_off", "return_to_force", "return_to_draft", "pcc_response",
-                    "pcc_note"}),
+                    "pcc_note", "delegate"}),
     DEPUTY: frozenset({"sign_off", "pcc_response", "pcc_note"}),
     SIGN_IN: frozenset({"sign_in"}),
+    CONFIRM: frozenset({"confirm", "decline"}),
 }
 #: The state a response must be in for each kind of link to act on it, and the role.
 KIND_STATE: dict[str, tuple[State, Role]] = {FORCE: (State.FORCE_INPUT, Role.FORCE),
@@ -221,9 +226,11 @@ def _mover(session: Session, link: ActionLink) -> AuditEvent | None:
 
 
 def _moved_refusal(session: Session, link: ActionLink, why: str) -> LinkRefusedError:
-    if link.response_id is None:  # a sign-in link: nothing moved, it was used
-        return LinkRefusedError(why, f"this sign-in link was already used on "
-                                f"{when(link.used_at or link.issued_at)}: ask for a new one",
+    if link.response_id is None:  # a sign-in or confirm link: nothing moved, it was used
+        what = "sign-in link" if link.kind == SIGN_IN else "link"
+        return LinkRefusedError(why, f"this {what} was already used on "
+                                f"{when(link.used_at or link.issued_at)}"
+                                + (": ask for a new one" if link.kind == SIGN_IN else ""),
                                 link_id=link.id, used_at=link.used_at)
     mover = _mover(session, link)
     response = session.get(Response, link.response_id) if link.response_id else None

@@ -29,6 +29,7 @@ from workflow.audit.words import Action
 from workflow.core.clock import Clock
 from workflow.core.errors import InvalidInputError, NotFoundError
 from workflow.core.settings import Settings
+from workflow.identity.office import in_force
 from workflow.mail.digest import mail_of
 from workflow.mail.errors import MailTestError, OutboxStateError, UnusableAddressError
 from workflow.mail.recipients import reply_contact
@@ -171,10 +172,11 @@ def send_test(db: Database, settings: Settings, clock: Clock, address: str, *,
     now = clock.now()
     transport = make_transport(settings)
     contact = db.query(lambda s: reply_contact(s, settings))
+    office = db.query(lambda s: in_force(s, settings))
     try:
         to = check_address(address.strip())
         sender = check_address(settings.mail_from, "From")
-        rendered = render("mail_test", {"opcc_name": settings.opcc_name, "response_id": None,
+        rendered = render("mail_test", {"opcc_name": office.name, "response_id": None,
                                         "recipient_name": to, "actor": actor,
                                         "transport": transport.description},
                           override_dir=settings.template_dir)

@@ -15,6 +15,7 @@ from notifications.message import check_address, message_bytes, message_id_for
 from notifications.render import render
 from workflow.core.clock import LONDON
 from workflow.core.settings import Settings
+from workflow.identity.office import in_force
 from workflow.mail.digest import mail_of
 from workflow.mail.errors import MailRefusedError
 from workflow.mail.recipients import Recipient, reply_contact, resolve
@@ -118,8 +119,8 @@ def prepare_alert(session: Session, *, settings: Settings, now: datetime, kind: 
     """``kind`` for everyone holding ``roles`` (escalations, admin alerts), rendered and
     checked; ``write_prepared`` adds it once the event causing it is appended."""
     recipients = resolve(session, roles, f"send {kind}", now.astimezone(LONDON).date())
-    base = {"opcc_name": settings.opcc_name, "force": settings.force,
-            "response_id": response_id}
+    office = in_force(session, settings)
+    base = {"opcc_name": office.name, "force": office.force or "", "response_id": response_id}
     return prepare_messages(settings=settings, now=now, kind=kind, context={**base, **context},
                             recipients=recipients, response_id=response_id, actor=actor,
                             reply_to=reply_contact(session, settings), links=links)

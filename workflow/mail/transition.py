@@ -15,6 +15,7 @@ from sqlmodel import col
 from states import BY_TRIGGER
 from workflow.core.clock import LONDON
 from workflow.core.settings import Settings
+from workflow.identity.office import in_force
 from workflow.identity.rosters import active_people
 from workflow.mail.prepare import LinkIssuer, Prepared, prepare_messages
 from workflow.mail.recipients import Recipient, recipient_of, recipients_for, reply_contact
@@ -64,11 +65,12 @@ def transition_context(session: Session, settings: Settings, now: datetime, resp
         select(Recommendation).where(col(Recommendation.response_id) == response.id)
         .order_by(col(Recommendation.number))).all()
     areas = session.connection().execute(_AREAS, {"rid": response.id}).all()
+    office = in_force(session, settings)
     if actor_name is None:
         actor_person = session.scalars(select(Person).where(col(Person.email) == actor)).first()
         actor_name = actor_person.name if actor_person else actor
     return {
-        "opcc_name": settings.opcc_name, "force": response.force or settings.force,
+        "opcc_name": office.name, "force": response.force or office.force or "",
         "response_id": response.id, "report_title": report.title, "report_link": report.link,
         "report_published": report.published_on, "deadline": response.deadline,
         "days_left": (response.deadline - now.astimezone(LONDON).date()).days,

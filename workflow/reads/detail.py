@@ -24,6 +24,7 @@ from workflow.core.errors import IdentityError, NotFoundError
 from workflow.core.os_account import check_text
 from workflow.documents.office import ticked_from_log
 from workflow.documents.signoff import signed
+from workflow.identity.office import identity_mode
 from workflow.reads.dashboard import status
 from workflow.reads.who_can_act import nobody_can_act
 from workflow.storage.db import Database
@@ -58,12 +59,13 @@ def events(s: Session, response_id: int) -> list[Any]:
     return list(s.execute(select(AUDIT_EVENT).where(e.response_id == response_id).order_by(e.id)))
 
 
-def viewer(s: Session, mode: str, account: str, claimed: str | None) -> Any:
+def viewer(s: Session, mode: str | None, account: str, claimed: str | None) -> Any:
     """Whose point of view a read takes, as ``Identifier.viewer`` decides it (``None``:
-    nobody in particular); the same refusals."""
+    nobody in particular); the same refusals. ``mode``: the identity mode this process
+    asks for (the database's decides)."""
     claimed = check_text(claimed, "--as") if claimed else None
     p = PERSON.c
-    if mode == "os":
+    if identity_mode(s, mode) == "os":
         person = s.execute(select(PERSON).where(p.login == account)).first()
         if claimed and (person is None or person.email != claimed.lower()):
             raise IdentityError.not_you(claimed, person.email if person else None, account)
@@ -106,7 +108,7 @@ def detail(r: Any, rep: Any, recs: Sequence[Any], today: date) -> dict[str, Any]
     }
 
 
-def show(db: Database, clock: Clock, mode: str, account: str, response_id: int,
+def show(db: Database, clock: Clock, mode: str | None, account: str, response_id: int,
          actor: str | None) -> dict[str, Any]:
     """One response in full, with the triggers ``actor`` may fire now."""
     today = london_today(clock)

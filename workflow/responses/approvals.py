@@ -41,6 +41,7 @@ from workflow.audit.words import Action, Channel, Identity
 from workflow.core.errors import S55Error
 from workflow.core.os_account import check_text
 from workflow.identity.acting import find_person
+from workflow.identity.office import in_force
 from workflow.links import action_links
 from workflow.mail.prepare import prepare_messages
 from workflow.mail.recipients import Recipient, reply_contact
@@ -126,7 +127,8 @@ def _send(s: Session, wf: Workflow, person: Person, issuer: action_links.Issuer,
           payload: Mapping[str, Any]) -> None:
     """Render ``kind`` to ``person`` with a link from ``issuer``, audit, queue."""
     rcpt = Recipient(person.name, person.email, tuple(person.roles or ()), person_id=person.id)
-    base = {"opcc_name": wf.settings.opcc_name, "force": wf.settings.force,
+    office = in_force(s, wf.settings)
+    base = {"opcc_name": office.name, "force": office.force or "",
             "link_days": wf.settings.link_days}
     prepared = prepare_messages(settings=wf.settings, now=issuer.now, kind=kind,
                                 context={**base, **context}, recipients=[rcpt],

@@ -38,6 +38,7 @@ from workflow.core.errors import (
     ResponseClosedError,
 )
 from workflow.identity.acting import Acting, as_deputy
+from workflow.identity.office import in_force
 from workflow.responses import duplicates
 from workflow.responses.service import Workflow, bump, check_version, require_role
 from workflow.storage.loading import Loaded, load
@@ -94,13 +95,14 @@ def add_report(wf: Workflow, report_in: ReportInput, actor: str | None, *,
     """
     report_in.check_unique_numbers()
     check_publication_date(report_in.published_on, london_today(wf.clock))
-    force = (report_in.force or wf.settings.force).strip()
     deadline = statutory_deadline(report_in.published_on)
 
     def work(s: Session) -> Response:
         acting = wf.acting(s, actor)
         person = acting.person
         require_role(person, {Role.ADMIN}, "register reports")
+        # The office's force (the database's) unless the report names another.
+        force = (report_in.force or in_force(s, wf.settings).force_or_refuse()).strip()
         again_of = duplicates.check_new_response(
             s, force=force, title=report_in.title, published_on=report_in.published_on,
             link=report_in.link, again=again)

@@ -41,6 +41,7 @@ from workflow.core.errors import (
 from workflow.core.limits import check_length
 from workflow.core.settings import Settings
 from workflow.identity.acting import Acting, Identifier, as_deputy, on_behalf
+from workflow.identity.office import in_force
 from workflow.storage.db import Database
 from workflow.storage.loading import Loaded, read
 from workflow.storage.models import AuditEvent, Person, Response
@@ -111,9 +112,9 @@ def bump(session: Session, loaded: Loaded, **values: Any) -> None:
 class Workflow:
     """Everything that changes a response; each public method is one transaction.
 
-    ``identifier`` says how this process knows who acts (the ``S55_IDENTITY`` mode, and
-    the channel, account and host every event records); by default the command line of
-    this process under the settings' mode.
+    ``identifier`` says how this process knows who acts (the identity mode it asks for,
+    which the database's decides, and the channel, account and host every event records);
+    by default the command line of this process.
     """
 
     def __init__(self, db: Database, settings: Settings, clock: Clock | None = None,
@@ -253,8 +254,13 @@ class Workflow:
         acting, extra = self._authorise(session, spec, rid, acting)
         if spec.needs_reason and _clean_reason(reason) is None:
             raise MissingReasonError(spec.trigger, rid)
-        if spec.trigger == "sign_off" and self.settings.separation_of_duties:
-            self._separate(session, rid, acting)
+        if spec.trigger == "sign_off":
+            # The sign-off records the checks it was made under (the database's settings).
+            office = in_force(session, self.settings)
+            extra.update({"identity_mode": office.identity,
+                          "separation_of_duties": office.separation_of_duties})
+            if office.separation_of_duties:
+                self._separate(session, rid, acting)
         problems = [p for g in spec.guards if (p := g.problem(loaded.snapshot())) is not None]
         if problems:
             raise GuardError(rid, spec.trigger, loaded.state.value, problems)
@@ -273,11 +279,11 @@ class Workflow:
     def _separate(self, session: Session, rid: int, acting: Acting) -> None:
         """Separation of duties at sign-off, within the current round (since the
         response was last sent to the force from draft): not the person who submitted
-        the force's comments, nor the one who last returned it to the force."""
+        the force's comments. (Whoever sent it back to the force for more may sign the
+        improved comments: that is what a PCC does.)"""
         rows = session.scalars(select(AuditEvent).where(
             col(AuditEvent.response_id) == rid, col(AuditEvent.action) == Action.TRANSITION,
-            col(AuditEvent.trigger).in_(("request_force_input", "submit_force_input",
-                                         "return_to_force")))
+            col(AuditEvent.trigger).in_(("request_force_input", "submit_force_input")))
             .order_by(col(AuditEvent.id))).all()
         starts = [i for i, e in enumerate(rows) if e.trigger == "request_force_input"]
         rows = rows[starts[-1] + 1:] if starts else list(rows)
@@ -286,10 +292,6 @@ class Workflow:
             if e.trigger == "submit_force_input" and me in (e.actor, e.on_behalf_of):
                 raise SeparationOfDutiesError(me, "sign_off", rid, "submitted the force's "
                                               f"comments (event #{e.id})")
-        returns = [e for e in rows if e.trigger == "return_to_force"]
-        if returns and me in (returns[-1].actor, returns[-1].on_behalf_of):
-            raise SeparationOfDutiesError(me, "sign_off", rid, "returned it to the force "
-                                          f"last (event #{returns[-1].id})")
 
     def _seal(self, session: Session, spec: TransitionSpec, loaded: Loaded, acting: Acting,
               extra: dict[str, Any], shown: str | None = None) -> Signed | None:

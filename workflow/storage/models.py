@@ -85,6 +85,40 @@ class Delegation(SQLModel, table=True):
     revoke_reason: str | None = column(_d.revoke_reason)
 
 
+_os = t.OFFICE_SETTING.c
+
+
+class OfficeSetting(SQLModel, table=True):
+    """One of the office's own settings, kept in the database (``value`` is JSON)."""
+
+    __table__ = t.OFFICE_SETTING
+
+    name: str = column(_os.name)
+    value: str = column(_os.value)
+    event_id: int = column(_os.event_id)
+    changed_at: datetime = column(_os.changed_at)
+
+
+_pc = t.PENDING_CHANGE.c
+
+
+class PendingChange(SQLModel, table=True):
+    """A change waiting for one person's confirmation from a link mailed to them."""
+
+    __table__ = t.PENDING_CHANGE
+
+    id: int | None = column(_pc.id)
+    kind: str = column(_pc.kind)
+    person_id: int = column(_pc.person_id)
+    asked: str = column(_pc.asked)
+    asked_by: str = column(_pc.asked_by)
+    reason: str = column(_pc.reason)
+    asked_at: datetime = column(_pc.asked_at)
+    event_id: int = column(_pc.event_id)
+    status: str = column(_pc.status)
+    decided_at: datetime | None = column(_pc.decided_at)
+
+
 _ir = t.INSPECTION_REPORT.c
 
 

@@ -48,7 +48,7 @@ PERSON = Table(
     Column("email", String(254), nullable=False, unique=True),
     Column("roles", JSON, nullable=False),
     Column("created_at", UTCDateTime(), nullable=False),
-    # The operating-system account that is this person under S55_IDENTITY=os.
+    # The operating-system account that is this person under identity mode os.
     Column("login", String(64)),
     # A server default: the column was added to a table that already had people.
     Column("active", Boolean, nullable=False, default=True, server_default=true()),
@@ -76,6 +76,40 @@ DELEGATION = Table(
     Column("created_at", UTCDateTime(), nullable=False),
     Column("revoked_at", UTCDateTime()),
     Column("revoke_reason", Text),
+)
+
+OFFICE_SETTING = Table(
+    # One of the office's own settings, which the database keeps (not the environment):
+    # the force it oversees (``force``), its name (``office``), how the acting person is
+    # known (``identity``: os or claimed) and whether duties are kept apart
+    # (``separation_of_duties``). ``value`` is JSON; ``event_id`` is the signed
+    # ``office_set`` event that set it (workflow.people.office).
+    "office_setting", METADATA,
+    Column("name", String(40), primary_key=True),
+    Column("value", Text, nullable=False),
+    Column("event_id", Integer, ForeignKey("audit_event.id"), nullable=False),
+    Column("changed_at", UTCDateTime(), nullable=False),
+)
+
+PENDING_CHANGE = Table(
+    # A change that takes effect only when one person confirms it from a link mailed to
+    # them (workflow.people.requests): a delegation of the PCC's powers an admin asked for
+    # (``kind`` delegation, confirmed by the PCC), or a new login or address of someone
+    # who signs (identity, confirmed by that person at their current address). ``asked``
+    # is what would change (JSON); ``event_id`` the signed event that asked for it, which
+    # issued the link.
+    "pending_change", METADATA,
+    Column("id", Integer, primary_key=True),
+    Column("kind", String(16), nullable=False),  # delegation | identity
+    Column("person_id", Integer, ForeignKey("person.id"), nullable=False, index=True),
+    Column("asked", Text, nullable=False),
+    Column("asked_by", String(254), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("asked_at", UTCDateTime(), nullable=False),
+    Column("event_id", Integer, ForeignKey("audit_event.id"), nullable=False, index=True),
+    # pending | confirmed | declined | replaced (by a newer request)
+    Column("status", String(16), nullable=False, default="pending"),
+    Column("decided_at", UTCDateTime()),
 )
 
 INSPECTION_REPORT = Table(
@@ -221,8 +255,9 @@ ACTION_LINK = Table(
     # No index of its own: ix_action_link_person_issued serves the look-ups.
     Column("person_id", Integer, ForeignKey("person.id"), nullable=False),
     Column("response_id", Integer, ForeignKey("response.id"), index=True),
-    Column("kind", String(16), nullable=False),  # force | pcc | sign_in
-    Column("origin", String(16), nullable=False),  # mail (asked to act) | resend | sign_in
+    # force | pcc | deputy | sign_in | confirm (a change that waits for its person)
+    Column("kind", String(16), nullable=False),
+    Column("origin", String(16), nullable=False),  # mail | resend | sign_in | confirm
     Column("state", String(32)),  # the response's, when issued
     Column("version", Integer),  # the response's version when issued
     Column("event_id", Integer, ForeignKey("audit_event.id")),

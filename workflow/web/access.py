@@ -15,11 +15,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from workflow.core.checks import parse_date
 from workflow.core.clock import LONDON
 from workflow.core.dates import format_date
-from workflow.core.errors import S55Error
+from workflow.core.errors import InvalidInputError, S55Error
 from workflow.keys import link_tokens
 from workflow.links import action_links
+from workflow.people import confirming, delegation
 from workflow.responses import approvals, page_saves
 from workflow.responses.service import Workflow
 from workflow.web import page_data
@@ -165,6 +167,45 @@ def check_signable(w: Web, opened: Opened, texts: Mapping[str, str],
         raise TextChangedSinceLoadedError(
             opened.response_id, "the text changed since the page was loaded (fingerprint "
             f"now {data['fingerprint'][:16]}...). Read it again, then sign off")
+
+
+def deputies(w: Web, opened: Opened) -> list[tuple[int, str]]:
+    """Whom the PCC of ``opened`` may choose as their deputy (id, name)."""
+    return delegation.deputies_for(_wf(w), opened.live.person_id if opened.live else 0)
+
+
+def delegate(w: Web, token: str, deputy: str, starts: str, ends: str, reason: str) -> None:
+    """The PCC delegates to a deputy from their page (their link stays usable); a refusal
+    is said in words for the page."""
+    if not deputy.isdigit() or len(deputy) > 9:
+        raise S55Error("Choose your deputy from the list.")
+    if not starts.strip() or not ends.strip():
+        raise S55Error("Give the first and the last day of the delegation.")
+    if not reason.strip():
+        raise S55Error("Say why you delegate: your deputy and the auditors are told.")
+    try:
+        first, last = parse_date(starts, "first day"), parse_date(ends, "last day")
+        if last < first:
+            raise S55Error(f"The last day, {format_date(last)}, is before the first day, "
+                           f"{format_date(first)}.")
+        delegation.delegate_by_link(_wf(w), token, int(deputy), first.isoformat(),
+                                    last.isoformat(), reason)
+    except InvalidInputError as exc:
+        said = f"{exc.what}: {exc.problem}" if exc.what.endswith(" day") else exc.problem
+        raise S55Error(f"{said[:1].upper()}{said[1:]}.") from None
+
+
+def asking(w: Web, token: str) -> confirming.Asking:
+    """What a ``confirm`` link asks of its person (reads only)."""
+    return confirming.asking(_wf(w), token)
+
+
+def confirm(w: Web, token: str) -> None:
+    confirming.confirm(_wf(w), token)
+
+
+def decline(w: Web, token: str) -> None:
+    confirming.decline(_wf(w), token)
 
 
 def resend(w: Web, token: str) -> str:

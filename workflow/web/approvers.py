@@ -26,7 +26,7 @@ from workflow.web.pages import page
 #: (posted as ``FIELD_NUMBER``) and area for improvement fields (``area_FIELD_NUMBER``).
 EDITS = {"force": (("cc_response",), ("force_response",), ("force_response",)),
          "pcc": (("pcc_response",), ("pcc_note",), ()),
-         "deputy": (("pcc_response",), ("pcc_note",), ())}
+         "deputy": (("pcc_response",), ("pcc_note",), ()), "confirm": ((), (), ())}
 AREA = "area_"
 DONE = {"saved": "Your changes are saved. You can come back to this page with the same "
                  "link until the response moves on.",
@@ -36,7 +36,12 @@ DONE = {"saved": "Your changes are saved. You can come back to this page with th
         "signed": "You signed off the response: it goes to the Police and Crime Panel and "
                   "the Chief Constable, and a receipt with the text as signed and its "
                   "fingerprint is on its way to your email address.",
-        "returned": "The response was sent back, with your reason."}
+        "returned": "The response was sent back, with your reason.",
+        "delegated": "Your deputy may now act in your place for the days you gave. You, "
+                     "your deputy and the auditors have been told by email.",
+        "confirmed": "You confirmed the change: it is made, and everyone concerned has been "
+                     "told by email.",
+        "declined": "You declined: nothing was changed."}
 
 
 async def _link(request: Request) -> tuple[Web, str, Opened | Response]:
@@ -71,6 +76,8 @@ async def show(request: Request) -> Response:
     if view.kind == "sign_in":
         return page("sign_in_confirm.html", title="Sign in", v=view,
                     csrf=csrf_token(w.secret, view.token_hash), action=f"/l/{token}/sign-in")
+    if view.kind == "confirm":
+        return await run_in_threadpool(_confirm_page, w, token, view, None)
     return await run_in_threadpool(_form_page, w, token, view,
                                    DONE.get(request.query_params.get("done", "")), None, None)
 
@@ -78,10 +85,25 @@ async def show(request: Request) -> Response:
 def _form_page(w: Web, token: str, view: Opened, done: str | None, error: str | None,
                posted: Form | None, status: int = 200) -> Response:
     """The force's or the PCC's page, with ``posted`` text kept when an action failed."""
+    if view.kind == "confirm":
+        return _confirm_page(w, token, view, error, status)
     data = access.response_page(w, view)
+    deputies = access.deputies(w, view) if view.kind == "pcc" else []
     return page(f"{view.kind}.html", status, v=view, r=data, base=f"/l/{token}",
                 csrf=csrf_token(w.secret, view.token_hash), done=done, error=error,
-                posted=posted or {})
+                posted=posted or {}, deputies=deputies)
+
+
+def _confirm_page(w: Web, token: str, view: Opened, error: str | None,
+                  status: int = 200) -> Response:
+    """What a ``confirm`` link asks, with its two buttons; what became of it otherwise."""
+    try:
+        asked = access.asking(w, token)
+    except S55Error as exc:
+        return page("link_status.html", 410, v=view, csrf="", action="", done=None,
+                    error=str(exc))
+    return page("confirm.html", status, v=view, a=asked, base=f"/l/{token}",
+                csrf=csrf_token(w.secret, view.token_hash), error=error)
 
 
 async def _posted(request: Request) -> tuple[Web, str, Opened, Form] | Response:
@@ -198,12 +220,29 @@ def _do_return_to_draft(w: Web, token: str, view: Opened, form: Form) -> str:
     return "?done=returned"
 
 
+def _do_delegate(w: Web, token: str, view: Opened, form: Form) -> str:
+    access.delegate(w, token, form.text("deputy"), form.text("from"), form.text("until"),
+                    form.text("reason"))
+    return "?done=delegated"
+
+
+def _do_confirm(w: Web, token: str, view: Opened, form: Form) -> str:
+    access.confirm(w, token)
+    return "?done=confirmed"
+
+
+def _do_decline(w: Web, token: str, view: Opened, form: Form) -> str:
+    access.decline(w, token)
+    return "?done=declined"
+
+
 ACTIONS = {"save": _do_save, "submit": _do_submit, "sign-off": _do_sign_off,
-           "return-to-force": _do_return_to_force, "return-to-draft": _do_return_to_draft}
+           "return-to-force": _do_return_to_force, "return-to-draft": _do_return_to_draft,
+           "delegate": _do_delegate, "confirm": _do_confirm, "decline": _do_decline}
 #: Which kind of link may take which action (the service checks roles again).
 ALLOWED = {"force": {"save", "submit"},
-           "pcc": {"save", "sign-off", "return-to-force", "return-to-draft"},
-           "deputy": {"save", "sign-off"}}
+           "pcc": {"save", "sign-off", "return-to-force", "return-to-draft", "delegate"},
+           "deputy": {"save", "sign-off"}, "confirm": {"confirm", "decline"}}
 
 
 async def action(request: Request) -> Response:
