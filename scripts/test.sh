@@ -2,6 +2,8 @@
 # Install s55 with its test tools and run the whole suite (lint, types, tests) on SQLite
 # and, where it answers (always under CI=true), the local PostgreSQL. The first run also
 # installs Debian's chromium for the browser tests (as root; otherwise it says the command).
+# `--fast` is the fast lane: lint, types and every test not marked slow (no subprocess
+# races, browsers or large data); other arguments go to pytest.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
 cd "$ROOT"
@@ -16,4 +18,9 @@ if ! command -v chromium >/dev/null 2>&1; then
 fi
 ruff check states workflow notifications tests bench
 mypy
-python -m pytest "$@"
+fast=()
+if [ "${1:-}" = "--fast" ]; then
+  shift
+  fast=(-m "not slow")
+fi
+python -m pytest "${fast[@]}" "$@"
