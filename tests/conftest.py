@@ -25,9 +25,9 @@ from workflow.responses.service import Workflow
 from workflow.storage import schema
 from workflow.storage.db import Database
 
-pytest_plugins = ["smtp_server"]  # aiosmtpd servers and mail test data (issue 3)
+pytest_plugins = ["smtp_server"]  # aiosmtpd servers and mail test data
 
-# The tests written before issue 12 name their actor with --as / S55_ACTOR: they run
+# The tests written before identity modes name their actor with --as / S55_ACTOR: they run
 # under S55_IDENTITY=claimed, explicitly, here (and so in every subprocess and CliRunner
 # they start). Tests of the operating-system identity set S55_IDENTITY=os themselves.
 os.environ["S55_IDENTITY"] = "claimed"
@@ -40,7 +40,7 @@ os.environ.setdefault("S55_OPCC_NAME", "Office of the Police and Crime Commissio
 PG_ADMIN_URL = os.environ.get("S55_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
-#: The Norfolk fixture's report was published on this day (see shared/fixtures).
+#: The Norfolk fixture's report was published on this day (see tests/data).
 NORFOLK_PUBLISHED = datetime(2024, 10, 10, 9, 0, tzinfo=UTC)
 
 

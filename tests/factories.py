@@ -1,6 +1,6 @@
 """Building blocks for tests: the Norfolk report as published, its people, DB snapshots.
 
-Values here are written by hand from shared/fixtures/norfolk-asb-spotlight-2024.md.
+Values here are written by hand from tests/data/norfolk-asb-spotlight-2024.md.
 """
 
 from __future__ import annotations

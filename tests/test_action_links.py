@@ -1,4 +1,4 @@
-"""The approvers' personal links (issue 13) on real databases: issued with the mail that
+"""The approvers' personal links on real databases: issued with the mail that
 asks someone to act, read without being used up, used up once by the action they allow,
 refused precisely (database unchanged) otherwise."""
 

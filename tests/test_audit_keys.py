@@ -1,4 +1,4 @@
-"""The audit key file (issue 14): owner-only, a keyring that rotates, HMACs that a database
+"""The audit key file: owner-only, a keyring that rotates, HMACs that a database
 user cannot forge."""
 
 from __future__ import annotations

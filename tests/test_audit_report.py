@@ -96,7 +96,7 @@ def history(wf: Workflow) -> dict[str, int]:
     fire(wf, a, "2024-10-16 09:00", "request_force_input", ADMIN)
     fire(wf, a, "2024-10-21 09:00", "submit_force_input", FORCE)
     # The governance officer sends it back on the PCC's word (a PCC who returns it may not
-    # sign off the resubmitted comments: separation of duties, issue 12).
+    # sign off the resubmitted comments: separation of duties).
     fire(wf, a, "2024-10-22 09:00", "return_to_force", ADMIN, reason=RETURN_A)
     fire(wf, a, "2024-10-25 09:00", "submit_force_input", FORCE)
     fire(wf, a, "2024-11-01 09:00", "sign_off", PCC)

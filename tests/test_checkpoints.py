@@ -1,4 +1,4 @@
-"""Checkpoints kept outside the database (issue 14): a cut tail, an emptied log or a
+"""Checkpoints kept outside the database: a cut tail, an emptied log or a
 re-forged history is caught from copies nobody with database access can reach."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Every input checked at the door (issue 15): each bad value is one exact ``Error:`` line,
+"""Every input checked at the door: each bad value is one exact ``Error:`` line,
 exit 1, and the database unchanged, on both backends."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""``--help`` says everything and offers only what works (issue 10): whole command
+"""``--help`` says everything and offers only what works: whole command
 summaries in ``s55 --help``, and each transition command's own options only."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Where a response stands against its deadline, as the CLI says it (issue 10).
+"""Where a response stands against its deadline, as the CLI says it.
 
 Published and closed responses say how they ended ("published on time (2 days early)",
 "published 3 days late", "closed"), never "-725 days left": in ``list``, ``show``, the line a

@@ -1,4 +1,4 @@
-"""The log cannot lie on screen (issue 14): stored text with line breaks, escape sequences or
+"""The log cannot lie on screen: stored text with line breaks, escape sequences or
 Rich markup is shown written out, never obeyed, in ``list``, ``show`` and ``log``, piped
 and at a terminal."""
 

@@ -1,4 +1,4 @@
-"""Tables the CLI prints (issue 10): a header row, and columns that stay aligned with long
+"""Tables the CLI prints: a header row, and columns that stay aligned with long
 emails. Piped, plain aligned text (Rich not imported); at a terminal, a Rich table."""
 
 from __future__ import annotations

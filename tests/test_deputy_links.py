@@ -1,6 +1,6 @@
 """A PCC's deputy under a running delegation gets their own link in the PCC's mail, signs
 off through it exactly as the command line records a delegated sign-off, and the link
-dies the moment the delegation is revoked (issue 13)."""
+dies the moment the delegation is revoked."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""``s55 doctor`` lists stored values mail or rendering cannot use, each with its fix
-(issue 15): rows an older s55 accepted before entry checks. Both databases."""
+"""``s55 doctor`` lists stored values mail or rendering cannot use, each with its fix:
+rows an older s55 accepted before entry checks. Both databases."""
 
 from __future__ import annotations
 

@@ -191,7 +191,7 @@ BAD: dict[str, tuple[bytes | None, int | None, str]] = {
                      85, "cannot read '31 Smarch 2025' as a due date"),
     "no number": (_lines(NORFOLK, 87, 87, "### Recommendation").encode(), 87,
                   "recommendation heading 'Recommendation' has no number"),
-    # One rule for every path (issue 15): positive whole numbers, as `rec add` requires.
+    # One rule for every path: positive whole numbers, as `rec add` requires.
     "number 0": (_lines(NORFOLK, 87, 87, "### Recommendation 0").encode(), 87,
                  "recommendation heading 'Recommendation 0': 0 is out of range (1 to "
                  "2147483647)"),
@@ -279,7 +279,7 @@ def test_strict_refuses_unplaced_content(wf: Workflow, tmp_path: Path) -> None:
 ])
 def test_implausible_publication_date_is_refused(wf: Workflow, tmp_path: Path, published: str,
                                                  problem: str) -> None:
-    """The rule ``report add`` applies (issue 15), naming the document's line."""
+    """The rule ``report add`` applies, naming the document's line."""
     path = write(tmp_path, _lines(NORFOLK, 15, 15, published))
     before = snapshot(wf)
     with pytest.raises(DocumentError) as info:
@@ -294,7 +294,7 @@ def test_implausible_publication_date_is_refused(wf: Workflow, tmp_path: Path, p
 ])
 def test_control_characters_in_a_document_are_refused(wf: Workflow, tmp_path: Path, line: int,
                                                       new: str, problem: str) -> None:
-    """As ``report add`` refuses them (issue 15); the line is named where it is known."""
+    """As ``report add`` refuses them; the line is named where it is known."""
     path = write(tmp_path, _lines(NORFOLK, line, line, new))
     before = snapshot(wf)
     with pytest.raises(DocumentError) as info:

@@ -1,5 +1,5 @@
 """The parser against the real Norfolk response: every field checked against values
-copied by hand from shared/fixtures/norfolk-asb-spotlight-2024.md (never from the parser).
+copied by hand from tests/data/norfolk-asb-spotlight-2024.md (never from the parser).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import pytest
 from workflow.documents.model import ChecklistItem, ParsedDocument, WarningKind
 from workflow.documents.parse import parse_document
 
-#: A byte-for-byte copy of shared/fixtures/norfolk-asb-spotlight-2024.md.
+#: A byte-for-byte copy of tests/data/norfolk-asb-spotlight-2024.md.
 FIXTURE = Path(__file__).parent / "data" / "norfolk-asb-spotlight-2024.md"
 
 # Copied by hand from the fixture.

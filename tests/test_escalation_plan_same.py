@@ -2,7 +2,7 @@
 reference): over generated policies, dates, fired sets and moments, on calendar and on
 England and Wales working days, both give the same plan, field for field.
 
-``_plan_rules`` was restructured for speed (issue 16); nothing it decides may change.
+``_plan_rules`` was restructured for speed; nothing it decides may change.
 """
 
 from __future__ import annotations

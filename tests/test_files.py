@@ -1,4 +1,4 @@
-"""Files a user names (issue 15): ``--output`` never clobbers, never follows a link and never
+"""Files a user names: ``--output`` never clobbers, never follows a link and never
 leaves half a file; inputs are read with a hard limit and only from regular files."""
 
 from __future__ import annotations

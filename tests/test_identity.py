@@ -1,4 +1,4 @@
-"""Who acted, provably (issue 12): event provenance, S55_IDENTITY, people over time,
+"""Who acted, provably: event provenance, S55_IDENTITY, people over time,
 acting on someone's behalf, delegation, separation of duties, the signature's fingerprint.
 
 In-process tests here; real processes under other operating-system accounts are in
@@ -176,7 +176,7 @@ class TestOsIdentity:
         assert f"account {ME} is not the login of any person" in result.stderr
 
     def test_every_command_takes_as(self, wf: Workflow, run) -> None:  # type: ignore[no-untyped-def]
-        """`s55 list --as X` (issue 10) and any other command accept --as."""
+        """`s55 list --as X` and any other command accept --as."""
         for args in (["list"], ["log", "1"], ["audit", "verify"], ["people", "list"],
                      ["diagram"], ["escalations", "list"], ["outbox", "list"]):
             result = run(*args, "--as", ADMIN)

@@ -1,5 +1,5 @@
 """An imported published response takes its publication date from the document where it
-states one, and says plainly when it does not (issue 10). On SQLite and PostgreSQL.
+states one, and says plainly when it does not. On SQLite and PostgreSQL.
 
 The Norfolk fixture's office-use list says "Response published on the OPCQN website." with
 no date; the variants below add one, as an officer filling the form would.

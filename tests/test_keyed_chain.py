@@ -1,4 +1,4 @@
-"""The keyed chain and checkpoints outside (issue 14): someone with database access alone
+"""The keyed chain and checkpoints outside: someone with database access alone
 (a DBA, a stolen backup) can neither edit, re-forge nor append an event that verifies with
 the audit key, and a cut or re-forged history is caught from the checkpoints mailed to the
 auditors. Each attack runs on a real database, through the real ``s55`` commands."""

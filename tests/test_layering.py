@@ -1,4 +1,4 @@
-"""The plan of the house holds (STYLE.md habit 2, issue 11): imports point one way.
+"""The plan of the house holds : imports point one way.
 
 Every module of the product is parsed (``ast``) and its imports are checked against the
 rules below: ``states/`` stays pure, ``notifications/`` never imports ``workflow/``, nothing

@@ -1,5 +1,5 @@
 """Every free-text input has a length limit, enforced at the door and stated in ``--help``
-(issue 15). The numbers come from the one table, ``workflow.core.limits.LIMITS``: the test reads
+. The numbers come from the one table, ``workflow.core.limits.LIMITS``: the test reads
 each command's ``--help`` for the number, refuses one character over it (one ``Error:``
 line, exit 1, every table unchanged) and accepts exactly the limit. On both backends.
 """

@@ -1,4 +1,4 @@
-"""The approvers' link tokens never rest in the database (issue 13): the outbox holds a
+"""The approvers' link tokens never rest in the database: the outbox holds a
 placeholder naming the link, the dispatcher fills in the token (derived from the audit
 key) as it sends. Real databases, real aiosmtpd, a real dump of every table."""
 

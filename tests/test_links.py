@@ -1,4 +1,4 @@
-"""Links are linked only when they are http or https, everywhere (issue 15).
+"""Links are linked only when they are http or https, everywhere.
 
 One helper, ``notifications.hrefs.safe_href``, decides; every ``href=`` in every shipped
 template goes through it. A ``javascript:`` link stored before entry checks existed is

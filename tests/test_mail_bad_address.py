@@ -1,4 +1,4 @@
-"""One recipient's undeliverable address never stops a transition (issue 15).
+"""One recipient's undeliverable address never stops a transition.
 
 The transition commits, the others' mail is queued, and the bad recipient's message is
 an outbox row recorded ``dead`` with the reason, a ``mail_dead`` audit event naming it,
@@ -25,7 +25,7 @@ from workflow.storage.db import Database
 from workflow.storage.models import AuditEvent, OutboxMessage, Person, Response
 
 NOW = datetime(2024, 10, 10, 10, 0, tzinfo=LONDON)
-#: Accepted by s55 before issue 15: non-ASCII needs SMTPUTF8, which we cannot assume.
+#: Accepted by s55 before entry checks: non-ASCII needs SMTPUTF8, which we cannot assume.
 BAD = "jösé@exämple.example"
 
 

@@ -1,4 +1,4 @@
-"""Mail bound into the chain (issue 14): a pending outbox row whose recipient or body was
+"""Mail bound into the chain: a pending outbox row whose recipient or body was
 changed behind s55's back is never sent: it goes dead with the admins alerted, and
 ``s55 audit verify`` names it."""
 

@@ -1,4 +1,4 @@
-"""Long report titles in mail subjects: shortened with an ellipsis, never refused (issue 15).
+"""Long report titles in mail subjects: shortened with an ellipsis, never refused.
 
 HMICFRS titles run past 200 characters; the subject keeps its ``[s55 #ID]`` prefix and
 its tail (the days-left phrase) and cuts the title to fit the 250-character limit. The

@@ -1,4 +1,4 @@
-"""What users and their files rely on keeps working wherever the code lives (issue 11):
+"""What users and their files rely on keeps working wherever the code lives:
 the console script, ``S55_TEMPLATE_DIR`` overrides (mail and response templates),
 ``S55_POLICY_FILE`` and Alembic's script location."""
 

@@ -1,4 +1,4 @@
-"""An auditor verifies a copy where it lies (issue 14): every read command and ``audit
+"""An auditor verifies a copy where it lies: every read command and ``audit
 verify`` work on a SQLite file the account cannot write, in a folder it cannot write; a
 change is refused in one line and the file is untouched.
 

@@ -1,5 +1,5 @@
 """A recommendation's due date is read from its text the same way on every entry path:
-`report add --file`, `report add --rec`, `rec add` and `import` (issue 10).
+`report add --file`, `report add --rec`, `rec add` and `import`.
 
 Expected dates are written by hand from the texts (HMICFRS writes "By 31 March 2025, ...").
 """

@@ -1,4 +1,4 @@
-"""Replay (issue 14): every response row equals the replay of its events, and a row changed
+"""Replay: every response row equals the replay of its events, and a row changed
 behind s55's back is reported naming the response, the field, the row's value and the log's."""
 
 from __future__ import annotations

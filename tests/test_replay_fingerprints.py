@@ -1,4 +1,4 @@
-"""Content bound into the chain (issue 14): every event that changes a response's content
+"""Content bound into the chain: every event that changes a response's content
 records the fingerprint of the response after it (the one ``signature.fingerprint``), and
 ``s55 audit verify`` recomputes it over the replayed content after each such event.
 

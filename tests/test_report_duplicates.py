@@ -1,5 +1,5 @@
 """One force, one response per report: `report add` and `import` refuse a second one,
-naming the first, unless `--again --reason` (issue 10). On SQLite and PostgreSQL."""
+naming the first, unless `--again --reason`. On SQLite and PostgreSQL."""
 
 from __future__ import annotations
 

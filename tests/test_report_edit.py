@@ -1,5 +1,5 @@
 """``s55 report edit``: a report's title, link, types and forces corrected while its
-response is open, checked as ``report add`` checks them and audited (issue 15)."""
+response is open, checked as ``report add`` checks them and audited."""
 
 from __future__ import annotations
 

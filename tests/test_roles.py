@@ -1,4 +1,4 @@
-"""``s55 db roles`` (issue 14): on PostgreSQL the application's login owns nothing and holds
+"""``s55 db roles``: on PostgreSQL the application's login owns nothing and holds
 only SELECT and INSERT on the audit log, so it can neither disable the append-only triggers
 nor update, delete or truncate events; s55 still does all its work under it."""
 

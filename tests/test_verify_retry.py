@@ -1,4 +1,4 @@
-"""`s55 audit verify` retries a terminated PostgreSQL backend as every command does (issue 15).
+"""`s55 audit verify` retries a terminated PostgreSQL backend as every command does.
 
 The backend reading the log is terminated from another connection while verify reads it
 (``pg_terminate_backend`` waiting until it is gone: no race, no sleep). Verify opens the

@@ -82,7 +82,7 @@ class TestSaving:
     def test_each_saved_field_records_the_fingerprint_replay_agrees_with(
             self, env: Env) -> None:
         """A page's save binds the text after each change into the chain, as every other
-        edit does (issue 14): verify's replay recomputes each and finds nothing wrong."""
+        edit does: verify's replay recomputes each and finds nothing wrong."""
         from workflow.assurance import replay
 
         token = env.force_token()

@@ -184,7 +184,7 @@ def test_the_force_liaison_is_named_in_neither_action(env: Env) -> None:
 
 
 class TestTheRenderCache:
-    """The page's render is kept per app, by version and the report's fields (issue 13):
+    """The page's render is kept per app, by version and the report's fields:
     nothing stale is ever shown for signing."""
 
     def test_a_report_edit_through_another_forces_response_shows(self, env: Env,
