@@ -1,6 +1,8 @@
 """Escalation planning leaves Python's garbage collector to the program that runs it: no
-product module switches it off, freezes it or changes its thresholds, and ``plans``
-answers the same whether the embedding program has it running or paused."""
+library module switches it off, freezes it or changes its thresholds, and ``plans``
+answers the same whether the embedding program has it running or paused. The one program
+of ours that owns its process, the local service's warm server, may freeze what it loaded
+before it forks (so its children share those pages)."""
 
 from __future__ import annotations
 
@@ -24,6 +26,8 @@ PRODUCT = ("workflow", "states", "notifications")
 #: What changes the collector for the whole process, whoever else runs in it.
 PROCESS_WIDE = frozenset({"disable", "enable", "freeze", "unfreeze", "set_threshold",
                           "set_debug"})
+#: Programs, not libraries: each runs in a process of its own that nothing else shares.
+OWN_PROCESS = frozenset({"workflow/local/server.py"})
 
 
 def collector_changes(source: str) -> list[str]:
@@ -43,7 +47,7 @@ def test_no_product_module_changes_the_collector() -> None:
     found = {str(path.relative_to(ROOT)): hits
              for package in PRODUCT for path in sorted((ROOT / package).rglob("*.py"))
              if (hits := collector_changes(path.read_text(encoding="utf-8")))}
-    assert found == {}
+    assert set(found) <= OWN_PROCESS, found
 
 
 @pytest.mark.parametrize(("line", "name"), [
