@@ -19,7 +19,7 @@ from workflow.audit import trail
 from workflow.audit.words import Action, Channel
 from workflow.doctor.audit import check_replay
 from workflow.doctor.result import Status
-from workflow.people import management
+from workflow.people import delegation, identification, management
 from workflow.responses.service import Workflow
 from workflow.storage.db import Database
 
@@ -46,18 +46,18 @@ def test_a_life_of_changes_to_people_replays_to_the_rows(wf: Workflow) -> None:
     delegated to and revoked: every row equals its replay, and verify and doctor say so."""
     management.add_person(wf, {"name": "Deputy PCC", "email": DEPUTY,
                                "roles": ["chief_executive"]}, ADMIN, login="jdeputy")
-    management.edit_person(wf, DEPUTY, ADMIN, "married", name="Deputy Smith")
-    management.edit_person(wf, DEPUTY, ADMIN, "new address",
+    identification.edit_person(wf, DEPUTY, ADMIN, "married", name="Deputy Smith")
+    identification.edit_person(wf, DEPUTY, ADMIN, "new address",
                            new_email="dsmith@norfolk-pcc.gov.uk", login="dsmith")
     management.change_roles(wf, "dsmith@norfolk-pcc.gov.uk", ADMIN, "covering",
                             add=["panel"], remove=["chief_executive"])
     management.set_active(wf, CHIEF_EXEC, ADMIN, "on leave", active=False)
     management.set_active(wf, CHIEF_EXEC, ADMIN, "back", active=True)
-    first = management.delegate(wf, PCC, "dsmith@norfolk-pcc.gov.uk", "2024-10-14",
+    first = delegation.delegate(wf, PCC, "dsmith@norfolk-pcc.gov.uk", "2024-10-14",
                                 "2024-10-20", PCC, "holiday")
-    management.delegate(wf, PCC, "dsmith@norfolk-pcc.gov.uk", "2024-11-01", "2024-11-02",
+    delegation.delegate(wf, PCC, "dsmith@norfolk-pcc.gov.uk", "2024-11-01", "2024-11-02",
                         PCC, "conference")
-    management.revoke(wf, first.id, PCC, "back early")
+    delegation.revoke(wf, first.id, PCC, "back early")
     assert replay.verify(wf.db) == []
     found = verify(wf.db)
     assert found.exit_code == 0, found.output
@@ -121,7 +121,7 @@ def test_a_delegation_inserted_by_sql_is_named(wf: Workflow) -> None:
 
 
 def test_a_delegation_stretched_by_sql_is_named(wf: Workflow) -> None:
-    made = management.delegate(wf, PCC, CHIEF_EXEC, "2024-10-14", "2024-10-20", PCC, "holiday")
+    made = delegation.delegate(wf, PCC, CHIEF_EXEC, "2024-10-14", "2024-10-20", PCC, "holiday")
     sql(wf.db, "UPDATE delegation SET ends_on = '2025-10-20' WHERE id = :i", i=made.id)
     [found] = replay.verify(wf.db)
     assert found.describe() == (f"delegation {made.id}: ends_on is 2025-10-20 in the row but "
@@ -144,6 +144,6 @@ def test_people_added_before_events_named_their_row_are_matched_by_address(
                               "roles": ["panel"]}, by=trail.Provenance.here(Channel.CLI))
 
     wf.db.run(as_before)
-    management.edit_person(wf, "old@norfolk-pcc.gov.uk", ADMIN, "moved",
+    identification.edit_person(wf, "old@norfolk-pcc.gov.uk", ADMIN, "moved",
                            new_email="older@norfolk-pcc.gov.uk")
     assert replay.verify(wf.db) == []
