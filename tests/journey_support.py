@@ -14,7 +14,7 @@ import time_machine
 from factories import ADMIN, CHIEF_EXEC, FORCE, PCC, add_people, answer_all, norfolk_report
 from sqlalchemy import text
 
-from workflow.people import management
+from workflow.people import delegation
 from workflow.responses import content
 from workflow.responses.service import Workflow
 
@@ -80,7 +80,9 @@ def ready_to_sign(wf: Workflow, rid: int) -> None:
 def delegate(wf: Workflow, start: date = date(2024, 10, 1),
              end: date = date(2024, 12, 31)) -> int:
     """The PCC's powers delegated to ``DEPUTY`` over ``start``..``end``; its id."""
-    return management.delegate(wf, PCC, DEPUTY, start, end, ADMIN, "annual leave").id
+    made = delegation.delegate(wf, PCC, DEPUTY, start, end, PCC, "annual leave")
+    assert isinstance(made, delegation.DelegationView)
+    return made.id
 
 
 def mail(wf: Workflow, kind: str) -> list[Any]:

@@ -58,10 +58,10 @@ def _lines(s: Session, change: PendingChange) -> tuple[str, ...]:
 
 def asking(wf: Workflow, token: str) -> Asking:
     """What the link ``token`` asks (read only; ``LinkRefusedError`` if it cannot)."""
-    now = wf.clock.now()
+    now, ring = wf.clock.now(), wf.db.keyring()
 
     def read(s: Session) -> Asking:
-        _link, person, change = requests.open_request(s, token, now, "confirm")
+        _link, person, change = requests.open_request(s, token, now, "confirm", ring)
         return Asking(change.kind, person.name, _name(s, change.asked_by), _lines(s, change),
                       change.reason)
 

@@ -91,11 +91,13 @@ def ask(wf: Workflow, s: Session, *, kind: str, person: Person, asked: Mapping[s
                  issuer.now + timedelta(days=wf.settings.link_days))
 
 
-def open_request(s: Session, token: str, now: datetime, action: str
+def open_request(s: Session, token: str, now: datetime, action: str, ring: Any = None
                  ) -> tuple[ActionLink, Person, PendingChange]:
     """The link, its person and the request it confirms, inside the caller's transaction;
-    ``LinkRefusedError`` unless the link may ``action`` (confirm, decline) an open request."""
-    link, person = action_links.check(s, token, now, action=action)
+    ``LinkRefusedError`` unless the link may ``action`` (confirm, decline) an open request.
+    ``ring``: the audit keyring that proves the link (None: the session's, which a read
+    session does not carry)."""
+    link, person = action_links.check(s, token, now, action=action, ring=ring)
     change = s.scalars(select(PendingChange).where(
         col(PendingChange.event_id) == link.event_id,
         col(PendingChange.person_id) == person.id)).first()

@@ -188,7 +188,7 @@ def test_no_word_of_the_caller_makes_them_someone_else(shared: Shared,
             *said.get("args", [])]  # type: ignore[misc]
     done = shared.as_officer("A", *args, **said.get("env", {}))  # type: ignore[arg-type]
     assert (done.code, done.out) == (1, "")
-    assert done.err.startswith(f"Error: --as {PCC} refused: under S55_IDENTITY=os you act "
+    assert done.err.startswith(f"Error: --as {PCC} refused: under identity mode os you act "
                                f"as yourself ({ADMIN}, account {shared.officers['A']})")
     assert done.err.count("\n") == 1
     assert shared.events() == before

@@ -34,7 +34,7 @@ from workflow.core.settings import Settings
 from workflow.documents import signature
 from workflow.documents.render import render_response
 from workflow.mail import delivery
-from workflow.people import management
+from workflow.people import delegation
 from workflow.reads import detail
 from workflow.responses import content
 from workflow.responses.service import Workflow
@@ -193,8 +193,8 @@ def test_a_real_office_finishes_both_responses_in_s55_alone(
             "Recommendation 2 needs dates and an owner.")
         page.get_by_role("button", name="Return to the force").click()
         page.wait_for_selector("text=The response was sent back, with your reason.")
-        management.delegate(wf, PCC, DEPUTY, london_today(wf.clock),
-                            london_today(wf.clock) + timedelta(days=14), ADMIN, "PCC on leave")
+        delegation.delegate(wf, PCC, DEPUTY, london_today(wf.clock),
+                            london_today(wf.clock) + timedelta(days=14), PCC, "PCC on leave")
         force_answers(page, _link_for(wf, smtp_server, FORCE, custody), CUSTODY_RECS,
                       CUSTODY_AREAS, "Custody, with dates")
         # The deputy writes the PCC's response and signs in the PCC's place.
