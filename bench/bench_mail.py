@@ -45,7 +45,7 @@ from workflow.audit.words import Action
 from workflow.core.clock import SystemClock
 from workflow.core.settings import Settings
 from workflow.mail import delivery
-from workflow.mail import queue as mail
+from workflow.mail import outbox as mail
 from workflow.storage.db import Database
 from workflow.storage.models import OutboxMessage, Person
 

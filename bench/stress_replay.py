@@ -24,7 +24,7 @@ def ready_then_wait(db: Any, go: str) -> None:
     timed part (eight processes importing s55 take seconds of both cores)."""
     from sqlalchemy import text
 
-    import workflow.mail.queue  # noqa: F401  (a transition's first mail would import Jinja)
+    import workflow.mail.outbox  # noqa: F401  (a transition's first mail would import Jinja)
 
     with db.engine.connect() as conn:
         conn.execute(text("SELECT 1"))

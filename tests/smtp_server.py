@@ -225,3 +225,13 @@ def transition_event(session: Any, now: Any, response: Any, trigger: str,
     return trail.append(session, at=now, actor=actor, action=Action.TRANSITION,
                         response_id=response.id, trigger=trigger,
                         by=trail.Provenance.here("cli"))
+
+
+def queue_for_transition(session: Any, *, event: Any, **kwargs: Any) -> list[Any]:
+    """One transition's mail composed and written as caused by ``event``, as the service
+    does it (``kwargs``: ``prepare_for_transition``'s); the rows added."""
+    from workflow.mail.compose import prepare_for_transition
+    from workflow.mail.outbox import write_prepared
+
+    return [row for batch in prepare_for_transition(session, **kwargs)
+            for row in write_prepared(session, batch, event)]

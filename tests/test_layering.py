@@ -261,8 +261,8 @@ def test_the_product_does_not_import_bench_or_tests() -> None:
 
 #: The mail room's modules, top to bottom (its ``__init__`` docstring); a rung may import
 #: only the rungs below it, so one on the same rung or above is an arrow pointing up.
-MAIL_ORDER = (("delivery",), ("store",), ("failures", "deliverable"), ("outbox_admin",), ("queue",),
-              ("transition", "write"), ("prepare",), ("recipients",), ("errors", "digest", "sent"))
+MAIL_ORDER = (("delivery",), ("store", "outbox_admin"), ("outbox",), ("compose",), ("recipients",),
+              ("errors", "digest"))
 
 
 def test_the_mail_room_imports_down_its_order() -> None:
@@ -285,10 +285,10 @@ class TestTheRulesCanFail:
         ("workflow.reads.detail", "from workflow.web import app"),
         ("workflow.storage.db", "from workflow.audit import trail"),
         ("workflow.core.checks", "from workflow.documents.model import ParsedDocument"),
-        ("workflow.mail.queue", "from workflow.links import action_links"),
+        ("workflow.mail.outbox", "from workflow.links import action_links"),
         ("workflow.audit.trail", "import bench.common"),
         ("workflow.storage.models", "from workflow.escalations.plan import load_policy"),
-        ("workflow.mail.queue", "from workflow.responses.service import Workflow"),
+        ("workflow.mail.outbox", "from workflow.responses.service import Workflow"),
         ("workflow.documents.parse", "from workflow.storage.models import Response"),
         ("workflow.responses.content", "import typer"),
         ("workflow.cli.app", "import apscheduler"),
@@ -324,7 +324,7 @@ class TestTheRulesCanFail:
     def test_an_import_for_type_checking_only_is_not(self) -> None:
         source = ("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n"
                   "    from workflow.responses.service import Workflow\n")
-        assert violations("workflow.mail.queue", source) == []
+        assert violations("workflow.mail.outbox", source) == []
 
     def test_a_circle_is_found(self) -> None:
         edges: dict[str, Iterable[str]] = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
@@ -337,7 +337,7 @@ def test_the_guarded_libraries_are_really_used_where_allowed() -> None:
              for p in MODULES}
     for lib in ONLY_IN:
         assert [m for m, r in roots.items() if lib in r], lib
-    assert {"workflow.storage.db", "workflow.mail.queue"} <= KNOWN
+    assert {"workflow.storage.db", "workflow.mail.outbox"} <= KNOWN
 
 
 def test_every_package_says_what_it_holds() -> None:

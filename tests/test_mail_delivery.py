@@ -20,6 +20,7 @@ from smtp_server import (
     add_people,
     add_response,
     free_port,
+    queue_for_transition,
     start_server,
     transition_event,
 )
@@ -34,7 +35,7 @@ from workflow.core.errors import NotFoundError
 from workflow.core.settings import Settings
 from workflow.mail import delivery, outbox_admin
 from workflow.mail import errors as mail_errors
-from workflow.mail import queue as mail
+from workflow.mail import outbox as mail
 from workflow.storage.db import Database
 from workflow.storage.models import AuditEvent, OutboxMessage
 
@@ -89,9 +90,9 @@ def test_every_lifecycle_email_arrives(db: Database, settings: Settings,
         response.portal_reference = "HMI-1"
         for trigger in TRIGGERS:
             event = transition_event(s, NOW, response, trigger)
-            mail.queue_for_transition(s, settings=settings, now=NOW, response=response,
-                                      report=report, trigger=trigger, event=event,
-                                      actor_email=ADMIN, reason="r")
+            queue_for_transition(s, settings=settings, now=NOW, response=response,
+                                 report=report, trigger=trigger, event=event,
+                                 actor_email=ADMIN, reason="r")
     with db.read() as s:
         queued = {m.message_id: m for m in s.scalars(select(OutboxMessage))}
     report_ = deliver(db, smtp(settings, smtp_server))

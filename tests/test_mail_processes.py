@@ -22,7 +22,7 @@ from sqlalchemy import select
 from workflow.audit import trail
 from workflow.audit.words import Action
 from workflow.core.settings import Settings
-from workflow.mail import queue as mail
+from workflow.mail import outbox as mail
 from workflow.storage.db import Database
 from workflow.storage.models import AuditEvent, OutboxMessage
 

@@ -6,7 +6,16 @@ import json
 from datetime import UTC, datetime
 
 import pytest
-from smtp_server import ADMIN, FORCE, PANEL, PCC, add_people, add_response, transition_event
+from smtp_server import (
+    ADMIN,
+    FORCE,
+    PANEL,
+    PCC,
+    add_people,
+    add_response,
+    queue_for_transition,
+    transition_event,
+)
 from sqlalchemy import func, select
 
 from notifications.render import KINDS
@@ -14,7 +23,7 @@ from states import TRIGGERS
 from workflow.audit.words import Action
 from workflow.core.settings import Settings
 from workflow.mail import errors as mail_errors
-from workflow.mail import queue as mail
+from workflow.mail import outbox as mail
 from workflow.mail import recipients
 from workflow.storage.db import Database
 from workflow.storage.models import AuditEvent, OutboxMessage, Person
@@ -44,9 +53,9 @@ def _queue(db: Database, settings: Settings, trigger: str, *, people: bool = Tru
         response.published_url, response.published_on = "https://opcc.example/r/1", NOW.date()
         response.portal_reference = "HMI-42"
         event = transition_event(s, NOW, response, trigger)
-        return mail.queue_for_transition(s, settings=settings, now=NOW, response=response,
-                                         report=_report, trigger=trigger, event=event,
-                                         actor_email=ADMIN, reason=reason)
+        return queue_for_transition(s, settings=settings, now=NOW, response=response,
+                                    report=_report, trigger=trigger, event=event,
+                                    actor_email=ADMIN, reason=reason)
 
 
 def _counts(db: Database) -> tuple[int, int]:
@@ -146,8 +155,8 @@ def test_queueing_twice_for_one_event_adds_nothing(db: Database, settings: Setti
         event = transition_event(s, NOW, response, "submit_force_input")
         kw = dict(settings=settings, now=NOW, response=response, report=report,
                   trigger="submit_force_input", event=event, actor_email=ADMIN, reason=None)
-        first = mail.queue_for_transition(s, **kw)  # type: ignore[arg-type]
-        second = mail.queue_for_transition(s, **kw)  # type: ignore[arg-type]
+        first = queue_for_transition(s, **kw)  # type: ignore[arg-type]
+        second = queue_for_transition(s, **kw)  # type: ignore[arg-type]
     assert len(first) == 1
     assert second == []
     assert _counts(db)[0] == 1
@@ -164,9 +173,9 @@ def test_rolled_back_transition_leaves_no_mail(db: Database, settings: Settings)
             add_people(s, NOW)
             report, response = add_response(s, NOW)
             event = transition_event(s, NOW, response, "submit_force_input")
-            mail.queue_for_transition(s, settings=settings, now=NOW, response=response,
-                                      report=report, trigger="submit_force_input", event=event,
-                                      actor_email=ADMIN, reason=None)
+            queue_for_transition(s, settings=settings, now=NOW, response=response,
+                                 report=report, trigger="submit_force_input", event=event,
+                                 actor_email=ADMIN, reason=None)
             raise AfterQueueError
 
     with pytest.raises(AfterQueueError):

@@ -20,7 +20,7 @@ from workflow.cli import app
 from workflow.core.clock import FixedClock
 from workflow.core.settings import Settings
 from workflow.mail import delivery, digest
-from workflow.mail import queue as mail
+from workflow.mail import outbox as mail
 from workflow.responses import content
 from workflow.responses.service import Workflow
 from workflow.storage.db import Database

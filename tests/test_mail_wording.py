@@ -1,7 +1,7 @@
 """What mail says to its reader: the ask, dates worded against today, lists, the rule.
 
 Rendered straight from the templates with a context like the one the workflow builds
-(``workflow.mail.queue``); every expected sentence is written out by hand.
+(``workflow.mail.outbox``); every expected sentence is written out by hand.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ BASE: dict[str, Any] = {
         {"number": 8, "text": "Train all neighbourhood teams.", "due_date": None,
          "force_response": None, "pcc_note": None}],
     "areas": [],
-    # What workflow.mail.queue.prepare_messages adds to every message.
+    # What workflow.mail.compose.prepare_messages adds to every message.
     "today": date(2024, 10, 23), "recipient_roles": ["force"],
     "contact": {"name": "Ann Admin", "email": "ann@opcc.example"},
     # Escalations (workflow/escalations/sweep.py _context) and the dead-mail alert.

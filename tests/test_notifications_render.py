@@ -50,7 +50,7 @@ CONTEXT = {
     "signed": True, "key": "0123456789abcdef",
     # The link mails (workflow/responses/approvals.py _send).
     "link_days": 14,
-    # The sign-off's receipt and the PCC's notice (workflow/mail/transition.py).
+    # The sign-off's receipt and the PCC's notice (workflow/mail/compose.py).
     "signed_text": "## Norfolk's PCC response <as signed>", "fingerprint": "f" * 64,
     "signature": "Signed off by Dee Deputy for p@x.example under delegation #2",
     "signer_name": "Dee <Deputy>", "signer_email": "dee@x.example",
@@ -62,7 +62,7 @@ CONTEXT = {
     "asked_by": "Ann <Admin>", "deputy_name": "Dep <Uty>",
     "starts_on": date(2024, 11, 1), "ends_on": date(2024, 11, 30), "ended": False,
     "how": "The PCC made it.", "by_name": "Ann Admin", "confirmed": True,
-    # Added to every message by workflow.mail.queue.prepare_messages.
+    # Added to every message by workflow.mail.compose.prepare_messages.
     "today": date(2024, 11, 22), "recipient_roles": ["admin"],
     "contact": {"name": "Gov <Officer>", "email": "gov@opcc.example"},
 }

@@ -30,7 +30,7 @@ from workflow.assurance.difference import Difference
 from workflow.keys import link_tokens
 from workflow.keys.audit_key import Keyring
 from workflow.links import issued
-from workflow.mail.sent import outbox_of
+from workflow.mail.digest import outbox_of
 from workflow.storage.tables import ACTION_LINK, OUTBOX
 
 _LINKS: Any = ACTION_LINK

@@ -65,7 +65,7 @@ class EventRow(Protocol):
 _EVENTS: Any = AUDIT_EVENT
 _COLUMNS = ("response_id", "at", "actor", "action", "trigger", "from_state", "to_state",
             "reason", "payload")
-#: The mail kind of the s55(6) copies (``workflow.mail.transition``).
+#: The mail kind of the s55(6) copies (``workflow.mail.compose``).
 COPY_KIND = "publish_copy"
 
 

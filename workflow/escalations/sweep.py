@@ -169,8 +169,8 @@ def _fire_one(session: Session, settings: Settings, rid: int, due: Firing,
               superseded: Sequence[Firing], now: datetime, by: Provenance) -> list[Fired]:
     """Claim and send ``due``, record ``superseded``; [] if another scheduler got there."""
     from workflow.links import action_links  # with the notifications stack it issues links for
-    from workflow.mail.prepare import prepare_alert  # the notifications stack
-    from workflow.mail.write import write_prepared
+    from workflow.mail.compose import prepare_alert  # the notifications stack
+    from workflow.mail.outbox import write_prepared
 
     claim = _claim(session, rid, due, "fired", now)
     if claim is None:

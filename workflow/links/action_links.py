@@ -74,8 +74,8 @@ from workflow.identity.rosters import delegation_for, delegations_on
 from workflow.keys import link_tokens
 from workflow.keys.audit_key import Keyring
 from workflow.links import issued
+from workflow.mail.outbox import dedupe_key
 from workflow.mail.recipients import Recipient
-from workflow.mail.write import dedupe_key
 from workflow.storage.db import KEYRING_KEY, Database
 from workflow.storage.models import ActionLink, AuditEvent, Person, Response
 from workflow.storage.tables import ACTION_LINK
@@ -355,7 +355,7 @@ def recent(session: Session, person_id: int, origin: str, now: datetime) -> list
 
 @dataclass
 class Issuer:
-    """Hands out links while mail is rendered (``workflow.mail.queue.LinkIssuer``); the
+    """Hands out links while mail is rendered (``workflow.mail.compose.LinkIssuer``); the
     rows are written with the event that caused the mail (``write``), in its transaction.
 
     ``kind``: the one kind to issue (resends, sign-in); None: whatever ``kind_for`` gives

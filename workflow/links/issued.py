@@ -37,7 +37,7 @@ from workflow.audit import trail
 from workflow.audit.words import Action
 from workflow.keys import link_tokens
 from workflow.keys.audit_key import Keyring
-from workflow.mail.write import dedupe_key
+from workflow.mail.outbox import dedupe_key
 from workflow.storage.models import ActionLink, AuditEvent, OutboxMessage, Person
 from workflow.storage.tables import ACTION_LINK, OUTBOX
 

@@ -1,18 +1,21 @@
-"""Mail on the workflow side: who gets what and queueing it in the caller's transaction
-(``queue``), the outbox store and its delivery through ``notifications`` (``delivery``),
-and the outbox as the CLI shows and retries it (``outbox_admin``).
+"""Mail on the workflow side, in the order a message lives:
 
-Queueing is built from ``recipients`` (who gets what, the Reply-To), ``prepare`` (render
-and check; the reader's personal link from a ``LinkIssuer``), ``transition`` (a
-transition's context and batches) and ``write`` (the outbox rows, the MAIL_QUEUED event, a
-message dead at once). Delivery from ``store`` (``SqlOutboxStore``: claims, the "sent"
-record, auditing sends), ``failures`` (after a failed send: retry, dead, the admins'
-alert) and ``deliverable`` (a claimed row with its personal links filled in). The errors
-are in ``errors``.
+- ``recipients``: who gets what (the roles each trigger's mail goes to, their addresses,
+  who replies reach);
+- ``compose``: each message rendered and checked before anything is written (a
+  ``Prepared`` batch, the reader's personal link from a ``LinkIssuer``), and a
+  transition's mail;
+- ``outbox``: queueing, in the caller's transaction: the outbox rows, the MAIL_QUEUED
+  event with their digests, a message dead at once;
+- ``store``: the outbox as the ``notifications`` dispatcher drives it (``SqlOutboxStore``:
+  claims with personal links filled in, the "sent" record, audited sends, retry or dead
+  after a failed send and the admins' alert);
+- ``delivery``: running the dispatcher (``s55 mail send``, the daemon's loop, the lock);
+- ``outbox_admin``: the outbox as the CLI lists, shows and retries it, the test send;
+- ``digest``: what the signed log says of a row (what it queued, whether it went already:
+  the dispatcher never sends a message twice, whatever its status column says);
+- ``errors``: ``MailError`` and its kinds.
 
-Arrows inside point down this order, never up: ``delivery`` → ``store`` → ``failures``,
-``deliverable`` → ``outbox_admin`` → ``queue`` → ``transition``, ``write`` → ``prepare`` →
-``recipients`` → ``errors``, ``digest`` (what a queued message says, bound into the audit
-chain), ``sent`` (whether the log says a message went already: the dispatcher never sends
-it twice, whatever its status column says).
+Arrows inside point down this order, never up: ``delivery`` → ``store``, ``outbox_admin``
+→ ``outbox`` → ``compose`` → ``recipients`` → ``errors``, ``digest``.
 """

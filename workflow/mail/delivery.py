@@ -1,10 +1,10 @@
 """The outbox: delivery and the dispatcher lock (the CLI's helpers: ``outbox_admin``).
 
 ``deliver_pending`` hands the outbox to the ``notifications`` dispatcher through
-``SqlOutboxStore`` (``workflow.mail.store``: claims, the "sent" record, what a crash can
-cost); ``workflow.mail.failures`` has what happens after a failed send (retry, dead, the
-admins' alert) and ``workflow.mail.deliverable`` how a claimed row's personal links are
-filled in. On SQLite a lock file next to the database allows one dispatcher at a time.
+``SqlOutboxStore`` (``workflow.mail.store``: claims with their personal links filled in, the
+"sent" record, what a crash can cost, and what happens after a failed send: retry, dead,
+the admins' alert). On SQLite a lock file next to the database allows one dispatcher at a
+time.
 """
 
 from __future__ import annotations
@@ -24,11 +24,11 @@ from workflow.audit.words import Action, Channel
 from workflow.core.clock import Clock
 from workflow.core.settings import Settings
 from workflow.mail.errors import DispatcherLockedError
+from workflow.mail.outbox import MAILER
 from workflow.mail.outbox_admin import (
     make_transport,
 )
 from workflow.mail.store import SqlOutboxStore
-from workflow.mail.write import MAILER
 from workflow.storage.db import Database, single_instance
 
 __all__ = [

@@ -30,10 +30,9 @@ from workflow.core.clock import Clock
 from workflow.core.errors import InvalidInputError, NotFoundError
 from workflow.core.settings import Settings
 from workflow.identity.office import in_force
-from workflow.mail.digest import mail_of
+from workflow.mail.digest import mail_of, sent_by
 from workflow.mail.errors import MailTestError, OutboxStateError, UnusableAddressError
 from workflow.mail.recipients import reply_contact
-from workflow.mail.sent import sent_by
 from workflow.storage.db import Database
 from workflow.storage.models import OutboxMessage
 from workflow.storage.tables import OUTBOX

@@ -1,5 +1,7 @@
-"""The outbox store the dispatcher drives (``SqlOutboxStore``): claiming, recording and
-auditing sends; after a failure: ``failures``.
+"""The outbox store the dispatcher drives (``SqlOutboxStore``): claiming (each claimed
+row's personal links filled in with their tokens), recording and auditing sends, and after
+a failed send ``mark_failed`` (pending again, retried at ``retry_at``) or ``mark_dead``
+(given up, the admins alerted), each with its audit event.
 
 Claims are one ``UPDATE … RETURNING`` whose row choice uses ``FOR UPDATE SKIP LOCKED`` on
 PostgreSQL; on SQLite (which has no such thing) a lock file next to the database
@@ -42,16 +44,16 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from notifications.dispatcher import OutboxItem
+from states import Role
 from workflow.audit import trail
 from workflow.audit.trail import Provenance
 from workflow.audit.words import Action, Channel
 from workflow.core.errors import DatabaseError
 from workflow.core.settings import Settings
-from workflow.mail.deliverable import _deliverable, _item
-from workflow.mail.digest import tampered
-from workflow.mail.failures import FailedSends
-from workflow.mail.sent import already_sent
-from workflow.mail.write import MAILER
+from workflow.keys import audit_key, link_tokens
+from workflow.mail.digest import already_sent, mail_of, tampered
+from workflow.mail.errors import MailError
+from workflow.mail.outbox import MAILER, queue_alert
 from workflow.storage.db import KEYRING_KEY, RETRY_ATTEMPTS, RETRY_SQLSTATES, Database, backoff
 from workflow.storage.tables import OUTBOX
 
@@ -185,7 +187,7 @@ class _SentWriter:
         self._discard()
 
 
-class SqlOutboxStore(FailedSends):
+class SqlOutboxStore:
     """``notifications.dispatcher.OutboxStore`` over our database.
 
     Every method runs in the dispatcher's one store thread and commits before it returns
@@ -289,6 +291,53 @@ class SqlOutboxStore(FailedSends):
         self.db.run(audit_sent)
 
 
+    def _finish(self, s: Session, item: OutboxItem, **values: Any) -> bool:
+        res = s.execute(update(_T).where(_C.id == item.id, _C.status == "sending").values(
+            attempts=item.attempts + 1, claimed_by=None, claimed_until=None, **values))
+        return bool(res.rowcount)  # type: ignore[attr-defined]
+
+    def mark_failed(self, item: OutboxItem, *, worker: str, now: datetime, error: str,
+                    retry_at: datetime) -> None:
+        def mark_failed(s: Session) -> None:
+            self._finish(s, item, status="pending", next_attempt_at=retry_at, last_error=error)
+            trail.append(s, at=now, actor=MAILER, action=Action.MAIL_FAILED,
+                         response_id=item.response_id, payload={
+                             "outbox": item.id, "to": item.mail.recipient, "kind": item.kind,
+                             "attempt": item.attempts + 1, "error": error,
+                             "retry_at": retry_at.isoformat(), "worker": worker},
+                         by=self.by)
+
+        self.db.run(mark_failed)
+
+    def mark_dead(self, item: OutboxItem, *, worker: str, now: datetime, error: str) -> None:
+        def mark_dead(s: Session) -> MailError | None:
+            """Returns why the admins could not be alerted (logged once, after the commit)."""
+            self._finish(s, item, status="dead", last_error=error)
+            event = trail.append(s, at=now, actor=MAILER, action=Action.MAIL_DEAD,
+                                 response_id=item.response_id, payload={
+                                     "outbox": item.id, "to": item.mail.recipient,
+                                     "kind": item.kind, "attempts": item.attempts + 1,
+                                     "error": error, "worker": worker}, by=self.by)
+            if item.kind == "mail_dead":
+                return None  # an alert about an alert would loop; the audit event stands
+            try:
+                with s.begin_nested():
+                    queue_alert(s, settings=self.settings, now=now, kind="mail_dead",
+                                roles=[Role.ADMIN], event=event, actor=MAILER,
+                                response_id=item.response_id, context={
+                                    "outbox_id": item.id,
+                                    "dead_recipient": item.mail.recipient,
+                                    "dead_subject": item.mail.subject,
+                                    "attempts": item.attempts + 1, "error": error})
+            except MailError as exc:
+                return exc
+            return None
+
+        problem = self.db.run(mark_dead)
+        if problem is not None:
+            log.error("no admin alert for dead outbox %s: %s", item.id, problem)
+
+
     def release(self, items: Sequence[OutboxItem], *, worker: str) -> None:
         self.db.run(lambda s: s.execute(update(_T).where(
             _C.id.in_([i.id for i in items]), _C.claimed_by == worker,
@@ -299,3 +348,34 @@ class SqlOutboxStore(FailedSends):
         if self._writer is not None:
             writer, self._writer = self._writer, None
             writer.close()
+
+
+def _item(row: Any) -> OutboxItem:
+    return OutboxItem(id=row.id, kind=row.kind, mail=mail_of(row), attempts=row.attempts,
+                      response_id=row.response_id)
+
+
+def _deliverable(rows: Sequence[Any], ring: audit_key.Keyring | None,
+                 key_file: Any) -> tuple[list[OutboxItem], dict[int, str]]:
+    """The claimed rows as their readers get them, each link placeholder filled in with its
+    token (``workflow.keys.link_tokens``), and the rows whose link cannot be (why). A key
+    the cached keyring lacks (rotated since this process read it) is read afresh."""
+    needed = {k for r in rows for k in link_tokens.key_ids(f"{r.body_text}\n{r.body_html}")}
+    if needed and key_file is not None and (ring is None or not needed <= ring.keys.keys()):
+        try:
+            ring = audit_key.load(key_file)
+        except audit_key.AuditKeyError as exc:
+            log.error("cannot fill in personal links: %s", exc)
+    items, refused = [], {}
+    for r in rows:
+        item = _item(r)
+        try:
+            mail = replace(item.mail, body_text=link_tokens.fill(r.body_text, ring, r.dedupe_key),
+                           body_html=r.body_html and link_tokens.fill(r.body_html, ring,
+                                                                    r.dedupe_key))
+        except link_tokens.LinkKeyError as exc:
+            refused[r.id] = f"refused: {exc}"
+            items.append(item)
+            continue
+        items.append(replace(item, mail=mail))
+    return items, refused

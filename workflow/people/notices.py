@@ -50,7 +50,7 @@ def tell(wf: Workflow, s: Session, event: AuditEvent, kind: str, context: Mappin
          to: list[Recipient], actor: str, office_name: str | None = None) -> list[str]:
     """Queue ``kind`` to ``to`` as caused by ``event``; the addresses it went to.
     ``office_name``: the office's name when the caller read it (default: read now)."""
-    from workflow.mail.queue import queue_messages  # lazily: Jinja only when mailing
+    from workflow.mail.outbox import queue_messages  # lazily: Jinja only when mailing
 
     if not to:
         return []

@@ -29,9 +29,9 @@ from workflow.core.errors import ConfigError
 from workflow.identity.acting import Acting
 from workflow.identity.office import in_force
 from workflow.links import action_links
-from workflow.mail.prepare import prepare_messages
+from workflow.mail.compose import prepare_messages
+from workflow.mail.outbox import write_prepared
 from workflow.mail.recipients import Recipient, reply_contact
-from workflow.mail.write import write_prepared
 from workflow.storage.models import ActionLink, PendingChange, Person
 
 if TYPE_CHECKING:

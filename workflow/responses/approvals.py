@@ -43,9 +43,9 @@ from workflow.core.os_account import check_text
 from workflow.identity.acting import find_person
 from workflow.identity.office import in_force
 from workflow.links import action_links
-from workflow.mail.prepare import prepare_messages
+from workflow.mail.compose import prepare_messages
+from workflow.mail.outbox import write_prepared
 from workflow.mail.recipients import Recipient, reply_contact
-from workflow.mail.write import write_prepared
 from workflow.responses import content
 from workflow.responses.service import Workflow
 from workflow.storage.models import InspectionReport, Person, Recommendation, Response

@@ -71,9 +71,9 @@ def record_event(s: Any, settings: Settings, cp: Checkpoint, actor: str,
                  by: Provenance) -> int:
     """The ``checkpoint`` event and its mail to every auditor; how many were mailed."""
     from states import Role
-    from workflow.mail.prepare import prepare_alert
+    from workflow.mail.compose import prepare_alert
+    from workflow.mail.outbox import write_prepared
     from workflow.mail.recipients import people_with_role
-    from workflow.mail.write import write_prepared
 
     auditors = people_with_role(s, Role.AUDITOR.value)
     prepared = prepare_alert(

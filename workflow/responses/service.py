@@ -48,7 +48,7 @@ from workflow.storage.models import AuditEvent, Person, Response
 from workflow.storage.tables import RESPONSE
 
 if TYPE_CHECKING:
-    from workflow.mail.transition import Signed
+    from workflow.mail.compose import Signed
 
 __all__ = ["Workflow", "bump", "check_version", "require_role"]
 
@@ -210,12 +210,12 @@ class Workflow:
         # Mail is rendered and checked before the audit append: the append takes the
         # chain lock, held to the commit, so only the writes happen under it.
         from workflow.links import action_links  # lazily, as the mail it gives links to
-        from workflow.mail import transition, write  # lazily: read-only commands never load Jinja
+        from workflow.mail import compose, outbox  # lazily: read-only commands never load Jinja
 
         # Whoever the mail asks to act next gets their own link, issued here.
         issuer = action_links.issuer(session, self.settings, now, response_id, dest.value,
                               loaded.response.version)
-        batches = transition.prepare_for_transition(
+        batches = compose.prepare_for_transition(
             session, settings=self.settings, now=now, response=loaded.response,
             report=loaded.report, trigger=trigger, actor_email=acting.email,
             reason=_clean_reason(reason), recommendations=loaded.recommendations,
@@ -229,7 +229,7 @@ class Workflow:
             by=acting.by,
         )
         for batch in batches:
-            write.write_prepared(session, batch, event)
+            outbox.write_prepared(session, batch, event)
         if taken is not None:
             taken[:] = [self._checkpoint(session, trigger, now, acting)]
         return loaded.response
@@ -311,7 +311,7 @@ class Workflow:
         if shown is not None and shown != extra["fingerprint"]:
             raise sig.SignedTextChangedError(loaded.response.id or 0, shown, extra["fingerprint"])
         from workflow.documents.signoff import line as sign_off_line
-        from workflow.mail.transition import Signed
+        from workflow.mail.compose import Signed
 
         line = sign_off_line(acting.person.name, acting.by.on_behalf_of, extra,
                              self.clock.now())

@@ -27,9 +27,9 @@ from workflow.audit.words import Action, Channel, Identity
 from workflow.core.settings import Settings
 from workflow.keys import link_tokens
 from workflow.links import action_links
-from workflow.mail.prepare import prepare_messages
+from workflow.mail.compose import prepare_messages
+from workflow.mail.outbox import dedupe_key, write_prepared
 from workflow.mail.recipients import Recipient
-from workflow.mail.write import dedupe_key, write_prepared
 from workflow.responses import approvals, content
 from workflow.responses.service import Workflow
 from workflow.storage.db import KEYRING_KEY, Database

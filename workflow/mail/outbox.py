@@ -1,10 +1,17 @@
-"""Writing prepared mail into the outbox as caused by an event (one INSERT, a repeat for
-the same event a no-op, the MAIL_QUEUED digests), and a message dead at once recorded and
-the admins alerted."""
+"""Queueing mail in the caller's transaction: prepared messages written into the outbox as
+caused by an event (one INSERT, a repeat for the same event a no-op, the MAIL_QUEUED
+digests), a message dead at once recorded and the admins alerted.
+
+One ``OutboxMessage`` per recipient, with a dedupe key ``<event id>:<recipient>`` and a
+Message-ID derived from it, so a rolled-back transition leaves no mail. ``queue_messages`` and
+``queue_alert`` compose and write in one call.
+"""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, update
@@ -14,10 +21,15 @@ from notifications.message import message_id_for
 from states import Role
 from workflow.audit import trail
 from workflow.audit.words import Action
+from workflow.core.settings import Settings
+from workflow.mail.compose import Prepared, prepare_alert, prepare_messages
 from workflow.mail.digest import mail_digest, mail_of
 from workflow.mail.errors import MailError
-from workflow.mail.prepare import Prepared, prepare_alert
-from workflow.storage.models import AuditEvent, OutboxMessage
+from workflow.mail.recipients import Recipient, reply_contact
+from workflow.storage.models import (
+    AuditEvent,
+    OutboxMessage,
+)
 from workflow.storage.tables import OUTBOX
 
 log = logging.getLogger("s55.mail")
@@ -135,3 +147,27 @@ def _insert_new(session: Session, rows: list[OutboxMessage],
     for row in rows:
         row.id = ids.get(row.dedupe_key)
     return [r for r in rows if r.id is not None]
+
+
+def queue_messages(session: Session, *, settings: Settings, now: datetime, kind: str,
+                   context: Mapping[str, Any], recipients: Sequence[Recipient],
+                   event: AuditEvent, response_id: int | None, actor: str,
+                   action: str | None = None) -> list[OutboxMessage]:
+    """Render ``kind`` for each recipient and add one outbox row each, in this transaction.
+
+    ``prepare_messages`` then ``write_prepared``: everything is rendered and checked
+    before the first row is written.
+    """
+    prepared = prepare_messages(settings=settings, now=now, kind=kind, context=context,
+                                recipients=recipients, response_id=response_id, actor=actor,
+                                reply_to=reply_contact(session, settings), action=action)
+    return write_prepared(session, prepared, event)
+
+
+def queue_alert(session: Session, *, settings: Settings, now: datetime, kind: str,
+                context: Mapping[str, Any], roles: Iterable[str], event: AuditEvent,
+                actor: str, response_id: int | None = None) -> list[OutboxMessage]:
+    """Queue ``kind`` to everyone holding ``roles`` (escalations, admin alerts)."""
+    prepared = prepare_alert(session, settings=settings, now=now, kind=kind, context=context,
+                             roles=roles, actor=actor, response_id=response_id)
+    return write_prepared(session, prepared, event)
