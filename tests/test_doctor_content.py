@@ -10,7 +10,7 @@ from sqlalchemy import update
 from tests.factories import ADMIN, norfolk
 from tests.test_doctor import by_name, run
 from workflow.core.settings import Settings
-from workflow.doctor.people import check_content
+from workflow.doctor.database import check_content
 from workflow.doctor.result import Status
 from workflow.responses.service import Workflow
 from workflow.storage.db import Database

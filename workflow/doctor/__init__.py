@@ -12,9 +12,9 @@ database are reported as not checked when it is unusable. OK and WARN leave the 
 code at 0; any FAIL makes it non-zero.
 
 Where each check lives: ``result`` (``Result``, ``Status``), ``settings`` (configuration,
-secrets, identity), ``database``, ``mail`` (transport, addresses, outbox), ``web`` (links,
-``s55 serve``'s secret and proxies), ``audit`` (audit chain, rows vs log), ``scheduler``,
-``people`` (people, content); ``diagnose`` here runs them in order.
+secrets, identity, links, ``s55 serve``'s secret and proxies), ``database`` (database,
+audit chain, rows vs log, people, content), ``mail`` (transport, addresses, outbox,
+scheduler); ``diagnose`` here runs them in order.
 """
 
 from __future__ import annotations
@@ -25,14 +25,22 @@ from datetime import datetime
 from workflow.core.clock import LONDON
 from workflow.core.errors import S55Error
 from workflow.core.settings import Settings
-from workflow.doctor.audit import check_audit, check_replay
-from workflow.doctor.database import check_database
-from workflow.doctor.mail import check_addresses, check_mail, check_outbox
-from workflow.doctor.people import check_content, check_people
+from workflow.doctor.database import (
+    check_audit,
+    check_content,
+    check_database,
+    check_people,
+    check_replay,
+)
+from workflow.doctor.mail import check_addresses, check_mail, check_outbox, check_scheduler
 from workflow.doctor.result import Result, Status, _fail, _first_line, _warn
-from workflow.doctor.scheduler import check_scheduler
-from workflow.doctor.settings import check_identity, check_secrets, check_settings
-from workflow.doctor.web import check_links, check_web
+from workflow.doctor.settings import (
+    check_identity,
+    check_links,
+    check_secrets,
+    check_settings,
+    check_web,
+)
 from workflow.storage.db import Database
 
 __all__ = ["Result", "Status", "check_content", "diagnose", "failed"]

@@ -17,7 +17,7 @@ from workflow.assurance import replay
 from workflow.assurance.difference import Difference
 from workflow.audit import trail
 from workflow.audit.words import Action, Channel
-from workflow.doctor.audit import check_replay
+from workflow.doctor.database import check_replay
 from workflow.doctor.result import Status
 from workflow.people import delegation, identification, management
 from workflow.responses.service import Workflow
