@@ -303,6 +303,12 @@ LimitOpt = number_option("--limit", 1, help_text="at most this many, newest firs
 ExpectVersion = Annotated[int | None, number_option(
     "--expect-version", 1, metavar="VERSION",
     help_text="refuse if the response changed since this version (see `s55 show`)")]
+#: ``--output FILE`` of a command that prints a document (``print_or_write``).
+OutputOpt = Annotated[Path | None, typer.Option(
+    help="write here instead of stdout (never over an existing file without --force)",
+    readable=False)]
+#: ``--force``: an ``--output`` file that exists is replaced.
+ForceOpt = Annotated[bool, typer.Option("--force", help="replace an existing --output file")]
 #: A recommendation's number as published: a positive whole number.
 RecNumber = Annotated[int, id_argument("NUMBER")]
 #: The most ``--file`` reads for one text (a long section is a few tens of kB).
@@ -369,6 +375,18 @@ def open_workflow(*, need_schema: bool = True) -> Workflow:
 
 def print_json(data: Any) -> None:
     typer.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+
+
+def print_or_write(text: str, output: Path | None, force: bool) -> bool:
+    """Print ``text`` as it is, or write it to ``output`` (an existing file only replaced
+    with ``force``); whether it was written."""
+    if output is None:
+        typer.echo(text, nl=False)
+        return False
+    from workflow.core import files
+
+    files.write_text(output, [text], overwrite=force)
+    return True
 
 
 def read_text(text: str | None, file: Path | None) -> str:

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from workflow.cli.app import audit_app, open_workflow
+from workflow.cli.app import ForceOpt, OutputOpt, audit_app, open_workflow, print_or_write
 
 
 @audit_app.command("report")
@@ -21,11 +20,8 @@ def audit_report(
     to: Annotated[str | None, typer.Option(
         metavar="DATE", help="last day of the period (default: 31 March ending the "
                              "reporting year of --from)")] = None,
-    output: Annotated[Path | None, typer.Option(help="write here instead of stdout (never "
-                                                     "over an existing file without --force)",
-                                                readable=False)] = None,
-    force: Annotated[bool, typer.Option("--force", help="replace an existing --output file")]
-    = False,
+    output: OutputOpt = None,
+    force: ForceOpt = False,
 ) -> None:
     """The auditor's report of a period, from the audit log (HTML, CSV or JSON).
 
@@ -53,11 +49,6 @@ def audit_report(
     wf = open_workflow()
     report = build_report(wf.db, start, end, clock)
     text = render_report(report, fmt)
-    if output is None:
-        typer.echo(text, nl=False)
-        return
-    from workflow.core import files
-
-    files.write_text(output, [text], overwrite=force)
-    typer.echo(f"wrote {output}: {len(report.responses)} response(s) to reports published "
-               f"{start} to {end}")
+    if print_or_write(text, output, force):
+        typer.echo(f"wrote {output}: {len(report.responses)} response(s) to reports "
+                   f"published {start} to {end}")

@@ -7,7 +7,15 @@ from typing import Annotated
 
 import typer
 
-from workflow.cli.app import ResponseId, acting_as, app, open_workflow
+from workflow.cli.app import (
+    ForceOpt,
+    OutputOpt,
+    ResponseId,
+    acting_as,
+    app,
+    open_workflow,
+    print_or_write,
+)
 from workflow.cli.content import Again, AgainReason
 
 
@@ -57,11 +65,8 @@ def import_(
 def render(
     response_id: ResponseId,
     fmt: Annotated[str, typer.Option("--format", help="md or html")] = "md",
-    output: Annotated[Path | None, typer.Option(help="write here instead of stdout (never "
-                                                     "over an existing file without --force)",
-                                                readable=False)] = None,
-    force: Annotated[bool, typer.Option("--force", help="replace an existing --output file")]
-    = False,
+    output: OutputOpt = None,
+    force: ForceOpt = False,
 ) -> None:
     """Render the response as published, in the OPCC's layout (Markdown or HTML)."""
     from workflow.documents.render import render_response
@@ -69,10 +74,5 @@ def render(
     wf = open_workflow()
     text = render_response(wf.db, response_id, fmt,  # type: ignore[arg-type]
                            template_dir=wf.settings.template_dir)
-    if output is None:
-        typer.echo(text, nl=False)
-    else:
-        from workflow.core import files
-
-        files.write_text(output, [text], overwrite=force)
+    if print_or_write(text, output, force):
         typer.echo(f"wrote {output}")

@@ -11,6 +11,7 @@ import typer
 
 from workflow.cli.app import (
     AsJson,
+    ForceOpt,
     ResponseId,
     ResponseOpt,
     acting_as,
@@ -305,8 +306,7 @@ def audit_export(
     output: Annotated[Path | None, typer.Option(help="write JSON Lines here (default stdout)",
                                                 readable=False)] = None,
     response: Annotated[int | None, ResponseOpt] = None,
-    force: Annotated[bool, typer.Option("--force", help="replace an existing --output file")]
-    = False,
+    force: ForceOpt = False,
 ) -> None:
     """Export the audit log as JSON Lines (one event a line, with its hashes)."""
     from workflow.reads.detail import export_events

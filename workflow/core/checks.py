@@ -103,26 +103,28 @@ def _controls(found: str) -> str:
     return ", ".join(sorted({f"U+{ord(c):04X}" for c in found}))
 
 
+def _check(value: str, what: str, refused: re.Pattern[str], contains: str, rule: str) -> str:
+    """``value`` if ``refused`` finds nothing in it, within the length
+    ``workflow.core.limits`` gives ``what`` (when it names a field there)."""
+    check_length(value, what.removeprefix("--").replace("-", "_"), what)
+    found = "".join(refused.findall(value))
+    if found:
+        raise InvalidInputError(what, f"contains {contains} ({_controls(found)}); {rule}")
+    return value
+
+
 def check_line(value: str, what: str) -> str:
     """``value`` if it holds no control character or line break (one-line fields), within
     the length ``workflow.core.limits`` gives ``what`` (when it names a field there)."""
-    check_length(value, what.removeprefix("--").replace("-", "_"), what)
-    found = "".join(_LINE_BREAKERS.findall(value))
-    if found:
-        raise InvalidInputError(what, f"contains a control character or line break "
-                                f"({_controls(found)}); it must be one line of text")
-    return value
+    return _check(value, what, _LINE_BREAKERS, "a control character or line break",
+                  "it must be one line of text")
 
 
 def check_text(value: str, what: str) -> str:
     """``value`` if it holds no control character other than line breaks and tabs, within
     the length ``workflow.core.limits`` gives ``what`` (when it names a field there)."""
-    check_length(value, what.removeprefix("--").replace("-", "_"), what)
-    found = "".join(_TEXT_CONTROLS.findall(value))
-    if found:
-        raise InvalidInputError(what, f"contains a control character ({_controls(found)}); "
-                                "only text, line breaks and tabs are kept")
-    return value
+    return _check(value, what, _TEXT_CONTROLS, "a control character",
+                  "only text, line breaks and tabs are kept")
 
 
 def _line(value: object) -> object:

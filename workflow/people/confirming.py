@@ -11,6 +11,7 @@ in the same transaction, so of two tabs only one decides.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
@@ -72,14 +73,22 @@ def _by() -> Provenance:
     return Provenance.here(Channel.WEB).known_as(Identity.LINK)
 
 
+def _answer(s: Session, token: str, now: datetime, verb: str,
+            decision: str) -> tuple[Person, PendingChange]:
+    """The person's answer to the change their link asks (``verb`` it): the link used up,
+    the change decided; the person and the change."""
+    link, person, change = requests.open_request(s, token, now, verb)
+    action_links.consume(s, link, now)
+    requests.decide(s, change, decision, now)
+    return person, change
+
+
 def confirm(wf: Workflow, token: str) -> str:
     """Make the change the link asks, as its person; what was done, in words."""
     now = wf.clock.now()
 
     def work(s: Session) -> str:
-        link, person, change = requests.open_request(s, token, now, "confirm")
-        action_links.consume(s, link, now)
-        requests.decide(s, change, "confirmed", now)
+        person, change = _answer(s, token, now, "confirm", "confirmed")
         if change.kind == requests.DELEGATION:
             made = delegation.confirm_asked(wf, s, change, person, _by())
             deputy = find_person(s, made.deputy)
@@ -96,9 +105,7 @@ def decline(wf: Workflow, token: str) -> Person:
     now = wf.clock.now()
 
     def work(s: Session) -> Person:
-        link, person, change = requests.open_request(s, token, now, "decline")
-        action_links.consume(s, link, now)
-        requests.decide(s, change, "declined", now)
+        person, change = _answer(s, token, now, "decline", "declined")
         trail.append(s, at=now, actor=person.email, action=Action.CHANGE_DECLINED,
                      reason=change.reason, payload={"kind": change.kind,
                                                     "person": person.email,

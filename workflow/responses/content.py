@@ -7,8 +7,9 @@ anything is written.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -172,20 +173,41 @@ def edit_text(wf: Workflow, response_id: int, field: str, value: str, actor: str
     if roles is None:
         raise InvalidInputError("field", f"{field!r} is not editable; fields: "
                                 f"{', '.join(TEXT_FIELDS)}")
+
+    def change(s: Session, loaded: Loaded, now: datetime, text: str | None) -> Response:
+        bump(s, loaded, updated_at=now, **{field: text})
+        return loaded.response
+
+    edited: Response = _edit(wf, response_id, field, value, actor, roles,
+                             field.replace("_", " "), change, {},
+                             expected_version=expected_version, on_behalf_of=on_behalf_of,
+                             reason=reason)
+    return edited
+
+
+def _edit(wf: Workflow, response_id: int, field: str, value: str, actor: str | None,
+          roles: frozenset[Role], what: str,
+          change: Callable[[Session, Loaded, datetime, str | None], Any],
+          about: dict[str, Any], *, expected_version: int | None,
+          on_behalf_of: str | None, reason: str | None) -> Any:
+    """One edit of ``field`` (``what``, in words) by someone holding one of ``roles``:
+    ``change`` stores the new text (None for an empty one) and returns what the edit
+    returns; one ``edited`` event carries the text, with ``about`` (which item)."""
     check_text(value, field)
 
-    def work(s: Session) -> Response:
-        acting, loaded = check_editable(wf, s, response_id, actor, roles, field.replace("_", " "),
-                                   expected_version, on_behalf_of=on_behalf_of, reason=reason)
+    def work(s: Session) -> Any:
+        acting, loaded = check_editable(wf, s, response_id, actor, roles, what,
+                                        expected_version, on_behalf_of=on_behalf_of,
+                                        reason=reason)
         now = wf.clock.now()
         text = value.strip() or None
-        bump(s, loaded, updated_at=now, **{field: text})
+        changed = change(s, loaded, now, text)
         trail.append(s, at=now, actor=acting.email, action=Action.EDITED,
                      response_id=response_id, reason=_reason(reason),
-                     payload=sealed(s, response_id, {"field": field, "value": text,
+                     payload=sealed(s, response_id, {**about, "field": field, "value": text,
                                                      **acting.under_delegation}),
                      by=acting.by)
-        return loaded.response
+        return changed
 
     return wf.db.run(work)
 
@@ -281,24 +303,16 @@ def _edit_item(wf: Workflow, kind: str, response_id: int, number: int, field: st
     if roles is None:
         raise InvalidInputError("field", f"{field!r} is not a field of {name} {number}; "
                                 f"fields: {', '.join(fields)}")
-    check_text(value, field)
 
-    def work(s: Session) -> Any:
-        acting, loaded = check_editable(wf, s, response_id, actor, roles, f"{name} {number}",
-                                   expected_version, on_behalf_of=on_behalf_of, reason=reason)
+    def change(s: Session, loaded: Loaded, now: datetime, text: str | None) -> Any:
         row = _item(s, kind, response_id, number)
-        now = wf.clock.now()
-        text = value.strip() or None
         setattr(row, field, text)
         bump(s, loaded, updated_at=now)
-        trail.append(s, at=now, actor=acting.email, action=Action.EDITED,
-                     response_id=response_id, reason=_reason(reason),
-                     payload=sealed(s, response_id, {kind: number, "field": field,
-                                                     "value": text, **acting.under_delegation}),
-                     by=acting.by)
         return row
 
-    return wf.db.run(work)
+    return _edit(wf, response_id, field, value, actor, roles, f"{name} {number}", change,
+                 {kind: number}, expected_version=expected_version,
+                 on_behalf_of=on_behalf_of, reason=reason)
 
 
 def edit_recommendation(wf: Workflow, response_id: int, number: int, field: str, value: str,
