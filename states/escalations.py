@@ -255,7 +255,7 @@ def plan(dates: Dates, policy: Policy, fired: Container[tuple[str, int]],
     if fast is not None:
         slot, offset, key, first = fast
         # dates[slot]: an anchor's index in the tuple (slot > 0, so never the state).
-        anchor = dates[slot]  # type: ignore[assignment]
+        anchor = dates[slot]  # type: ignore[assignment]  # mypy: a variable index, any item
         if anchor is not None and (base := anchor + offset) > last and key not in fired \
                 and (day := moment.working.on_or_before(base)) > last:
             # Nothing is due before the state's earliest rule, and that rule is next (moving
@@ -278,7 +278,7 @@ def _plan_rules(dates: Dates, policy: Policy, fired: Container[tuple[str, int]],
     due: list[Firing] = []
     nxt: Firing | None = None
     for rule, slot, offset, key, repeat in policy.steps[dates[0]]:
-        anchor = dates[slot]  # type: ignore[assignment]
+        anchor = dates[slot]  # type: ignore[assignment]  # mypy: a variable index, any item
         if anchor is None:
             continue
         base = anchor + offset

@@ -8,6 +8,7 @@ bypass around every guard (transitions ``core.py``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cache
 from typing import Any
 
@@ -21,6 +22,8 @@ class Subject:
     """What the machine moves: a state and the content its guards read."""
 
     state: str
+    #: Fires a trigger by name; ``transitions`` adds it (``add_model``).
+    trigger: Callable[[str], bool]
 
     def __init__(self, state: State, snapshot: Snapshot) -> None:
         self.state = state.value
@@ -67,7 +70,7 @@ def fire(state: State, trigger: str, snapshot: Snapshot) -> State | None:
     subject = Subject(state, snapshot)
     m.add_model(subject, initial=state.value)
     try:
-        moved = subject.trigger(trigger)  # type: ignore[attr-defined]
+        moved = subject.trigger(trigger)
         return State(subject.state) if moved else None
     finally:
         m.remove_model(subject)

@@ -314,7 +314,8 @@ def _rows_after(db: Database, after: int, batch: int) -> Iterator[Any]:
         sql = _verify_query(conn.dialect, present).construct_expanded_state(
             {"after": int(after)}).statement
         if db.is_sqlite:  # the driver's cursor itself: SQLAlchemy's rows cost a third more
-            cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+            driver = conn.connection.dbapi_connection
+            cursor = driver.cursor()  # type: ignore[union-attr]  # SQLAlchemy: None once detached
             try:
                 cursor.execute(sql)
                 while chunk := cursor.fetchmany(batch):

@@ -49,6 +49,12 @@ def acting_as() -> str | None:
     return _ACTOR.get()
 
 
+def with_signature(function: Callable[..., Any], signature: inspect.Signature) -> None:
+    """Give ``function`` the parameters Typer reads its options from (``inspect`` honours
+    ``__signature__``): a command whose options are built, not written out."""
+    function.__signature__ = signature  # type: ignore[attr-defined]  # not in typeshed
+
+
 def _with_as(command: Callable[..., Any]) -> Callable[..., Any]:
     """``command`` taking the one shared ``--as`` option (read back with ``acting_as``).
 
@@ -69,8 +75,8 @@ def _with_as(command: Callable[..., Any]) -> Callable[..., Any]:
 
     shared = inspect.Parameter("as_actor", inspect.Parameter.KEYWORD_ONLY, default=None,
                                annotation=AsOption)
-    wrapper.__signature__ = signature.replace(  # type: ignore[attr-defined]
-        parameters=[*signature.parameters.values(), shared])
+    with_signature(wrapper, signature.replace(
+        parameters=[*signature.parameters.values(), shared]))
     wrapper.__annotations__ = {**command.__annotations__, "as_actor": AsOption}
     return wrapper
 

@@ -165,4 +165,5 @@ def install() -> None:
 
     # typer.core imports the name from typer._coercion without re-exporting it, and its
     # parameters call it through that module global: the global is what is replaced.
-    core.build_runtime_param = _Build(original, FastRuntimeParam)  # type: ignore[attr-defined]
+    patched = _Build(original, FastRuntimeParam)
+    core.build_runtime_param = patched  # type: ignore[attr-defined]  # private in typer.core

@@ -72,7 +72,6 @@ def render(
     from workflow.documents.render import render_response
 
     wf = open_workflow()
-    text = render_response(wf.db, response_id, fmt,  # type: ignore[arg-type]
-                           template_dir=wf.settings.template_dir)
+    text = render_response(wf.db, response_id, fmt, template_dir=wf.settings.template_dir)
     if print_or_write(text, output, force):
         typer.echo(f"wrote {output}")

@@ -19,6 +19,7 @@ from workflow.cli.app import (
     acting_as,
     app,
     open_workflow,
+    with_signature,
 )
 from workflow.core.limits import stated
 
@@ -86,9 +87,9 @@ def _takers(param: Param) -> str:
     return "/".join(s.trigger for s in TRANSITIONS if param in s.required + s.optional)
 
 
-_do.__signature__ = _signature(  # type: ignore[attr-defined]
+with_signature(_do, _signature(
     f"why (required to send back or close; {stated('reason')})",
-    [(p, f"{_takers(p)}: {_OPTIONS[p][2]}") for p in _OPTIONS], trigger_argument=True)
+    [(p, f"{_takers(p)}: {_OPTIONS[p][2]}") for p in _OPTIONS], trigger_argument=True))
 app.command("do")(_do)
 
 
@@ -99,9 +100,9 @@ def _register(spec: TransitionSpec) -> None:
     takes = [p for p in _OPTIONS if p in spec.required + spec.optional]
     reason = (f"why (required; {stated('reason')})" if spec.needs_reason
               else f"a note for the state log ({stated('reason')})")
-    command.__signature__ = _signature(  # type: ignore[attr-defined]
+    with_signature(command, _signature(
         reason, [(p, _OPTIONS[p][2] + (" (required)" if p in spec.required else ""))
-                 for p in takes])
+                 for p in takes]))
     roles = ", ".join(sorted(r.value for r in spec.roles))
     sources = ", ".join(s.value for s in spec.sources)
     command.__doc__ = f"{spec.summary[0].upper()}{spec.summary[1:]} ({sources} -> " \

@@ -374,7 +374,9 @@ class _Builder:
                           "only part of its text; nothing was removed", A)
             rest = items[n:]
         answer = "\n\n".join(self.w.source(b) for b in rest) or None
-        return text, answer, (own or reply).line  # type: ignore[union-attr]
+        slot = own or reply
+        assert slot is not None  # _numbers found the number in one slot or both
+        return text, answer, slot.line
 
     def _recommendations(self) -> tuple[ParsedRecommendation, ...]:
         out = []

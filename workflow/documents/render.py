@@ -14,7 +14,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
 
 from jinja2 import (
     ChoiceLoader,
@@ -49,7 +48,6 @@ from workflow.storage.models import (
     Response,
 )
 
-Format = Literal["md", "html"]
 FORMATS: tuple[str, ...] = ("md", "html")
 TEMPLATES = Path(__file__).with_name("templates")
 
@@ -58,7 +56,13 @@ TEMPLATES = Path(__file__).with_name("templates")
 # Raw HTML in imported text is shown as text, never passed through (html=False).
 _MD = MarkdownIt("commonmark", {"html": False})
 # Links in imported text follow the templates' one rule: http/https only, else text.
-_MD.validateLink = lambda url: bool(safe_href(url))  # type: ignore[method-assign]
+
+
+def _valid_link(url: str) -> bool:
+    return bool(safe_href(url))
+
+
+_MD.validateLink = _valid_link  # type: ignore[method-assign]  # markdown-it's documented hook
 
 
 class TemplateError(S55Error):
@@ -175,8 +179,9 @@ def environment(template_dir: Path | None = None) -> Environment:
     return env
 
 
-def render_view(view: ResponseView, fmt: Format, *, template_dir: Path | None = None) -> str:
-    """The document for an already loaded response."""
+def render_view(view: ResponseView, fmt: str, *, template_dir: Path | None = None) -> str:
+    """The document for an already loaded response; ``fmt`` one of ``FORMATS`` (anything
+    else: ``InvalidInputError``)."""
     if fmt not in FORMATS:
         raise InvalidInputError("format", f"{fmt!r} is not one of {', '.join(FORMATS)}")
     name = f"response.{fmt}.j2"
@@ -192,7 +197,7 @@ def render_view(view: ResponseView, fmt: Format, *, template_dir: Path | None = 
         raise TemplateError(name, f"{type(exc).__name__}: {exc}".splitlines()[0]) from exc
 
 
-def render_response(db: Database, response_id: int, fmt: Format = "md", *,
+def render_response(db: Database, response_id: int, fmt: str = "md", *,
                     template_dir: Path | None = None) -> str:
     """Response ``response_id`` as its published document, in ``md`` or ``html``."""
     with db.read() as session:

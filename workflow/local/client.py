@@ -134,7 +134,9 @@ def _stream_facts(stream: Any) -> dict[str, Any]:
 
 def _request(argv: list[str], environ: Any) -> dict[str, Any]:
     try:  # what shutil.get_terminal_size() asks when COLUMNS and LINES are not set
-        size: list[int] | None = list(os.get_terminal_size(sys.__stdout__.fileno()))  # type: ignore[union-attr]
+        stdout = sys.__stdout__  # None without a console (pythonw)
+        size: list[int] | None = (None if stdout is None
+                                  else list(os.get_terminal_size(stdout.fileno())))
     except (AttributeError, ValueError, OSError):
         size = None
     env = {k: environ[k] for k in TERMINAL if k in environ}

@@ -37,9 +37,9 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Table, and_, bindparam, or_, select, update
+from sqlalchemy import CursorResult, Result, Table, and_, bindparam, or_, select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
@@ -83,6 +83,12 @@ def _sent_event(item: OutboxItem, *, worker: str, now: datetime, by: Provenance,
             "payload": {"outbox": item.id, "to": item.mail.recipient, "kind": item.kind,
                         "message_id": item.mail.message_id, "attempt": item.attempts + 1,
                         "worker": worker, **more}}
+
+
+def _rowcount(result: Result[Any]) -> int:
+    """The rows an UPDATE matched (``Session.execute`` is typed to return a ``Result``; an
+    UPDATE's is a ``CursorResult``, which counts them)."""
+    return int(cast(CursorResult[Any], result).rowcount or 0)
 
 
 class _SentWriter:
@@ -213,7 +219,7 @@ class SqlOutboxStore:
                 return audited, 0
             res = s.execute(update(_T).where(_C.status == "sending").values(
                 status="pending", claimed_by=None, claimed_until=None))
-            return audited, int(res.rowcount or 0)  # type: ignore[attr-defined]
+            return audited, _rowcount(res)
 
         audited, returned = self.db.run(recover)
         if audited:
@@ -294,7 +300,7 @@ class SqlOutboxStore:
     def _finish(self, s: Session, item: OutboxItem, **values: Any) -> bool:
         res = s.execute(update(_T).where(_C.id == item.id, _C.status == "sending").values(
             attempts=item.attempts + 1, claimed_by=None, claimed_until=None, **values))
-        return bool(res.rowcount)  # type: ignore[attr-defined]
+        return bool(_rowcount(res))
 
     def mark_failed(self, item: OutboxItem, *, worker: str, now: datetime, error: str,
                     retry_at: datetime) -> None:
