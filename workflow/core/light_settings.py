@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 if TYPE_CHECKING:
     from workflow.core.settings import Settings
@@ -183,4 +183,4 @@ def read() -> Settings:
         from workflow.core.settings import load_settings
 
         return load_settings()
-    return SimpleNamespace(**values)  # type: ignore[return-value]  # Settings' attributes
+    return cast("Settings", SimpleNamespace(**values))  # a stand-in with its attributes
