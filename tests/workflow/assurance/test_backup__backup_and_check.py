@@ -37,7 +37,7 @@ def listing(directory: Path) -> dict[str, str]:
 
 
 @pytest.fixture
-def wf(db: Database, settings: Settings) -> Workflow:
+def wf_answered(db: Database, settings: Settings) -> Workflow:
     """The Norfolk response, sent to the force and answered (a few dozen audit events)."""
     workflow = Workflow(db, settings)
     rid = norfolk(workflow)
@@ -59,7 +59,7 @@ def cli(db_url: str, tmp_path: Path):  # type: ignore[no-untyped-def]
 
 @only_sqlite
 class TestBackup:
-    def test_backup_is_a_complete_self_contained_copy(self, wf: Workflow, tmp_path: Path,
+    def test_backup_is_a_complete_self_contained_copy(self, wf_answered: Workflow, tmp_path: Path,
                                                       cli) -> None:  # type: ignore[no-untyped-def]
         """The backup holds every row of every table, the same audit head, no -wal/-shm
         companions, and ``check-backup`` passes on it."""
@@ -67,13 +67,13 @@ class TestBackup:
         target.parent.mkdir()
         result = cli("db", "backup", str(target))
         assert result.exit_code == 0, result.output
-        head = trail.head(wf.db)
+        head = trail.head(wf_answered.db)
         assert f"{head.count} audit events, head {head.hash}" in result.stdout
         assert [p.name for p in target.parent.iterdir()] == ["s55-backup.db"]
         before = digest(target)
         (tmp_path / "r.db").write_bytes(target.read_bytes())  # a restore is a file copy
-        restored = Workflow(Database(f"sqlite:///{tmp_path / 'r.db'}"), wf.settings)
-        assert snapshot(restored) == snapshot(wf)
+        restored = Workflow(Database(f"sqlite:///{tmp_path / 'r.db'}"), wf_answered.settings)
+        assert snapshot(restored) == snapshot(wf_answered)
         restored.db.dispose()
         check = cli("db", "check-backup", str(target), "--head", head.hash)
         assert check.exit_code == 0, check.output
@@ -82,7 +82,8 @@ class TestBackup:
             f"{head.count} events intact, head {head.hash} (contains the given head)")
         assert digest(target) == before  # checking it changed nothing
 
-    def test_backup_while_another_writer_commits(self, wf: Workflow, tmp_path: Path) -> None:
+    def test_backup_while_another_writer_commits(self, wf_answered: Workflow,
+                                                 tmp_path: Path) -> None:
         """Taken while edits keep committing, the backup is one consistent moment: its
         chain verifies and it holds a prefix of the source's events."""
         stop = threading.Event()
@@ -91,23 +92,25 @@ class TestBackup:
             n = 0
             while not stop.is_set():
                 n += 1
-                content.edit_recommendation(wf, 1, 1, "force_response", f"answer {n}", FORCE)
+                content.edit_recommendation(wf_answered, 1, 1, "force_response", f"answer {n}",
+                                            FORCE)
 
         writer = threading.Thread(target=keep_editing)
         writer.start()
         try:
-            made = [backup(wf.db, tmp_path / f"b{i}.db") for i in range(3)]
+            made = [backup(wf_answered.db, tmp_path / f"b{i}.db") for i in range(3)]
         finally:
             stop.set()
             writer.join(timeout=30)
-        final = trail.head(wf.db)
+        final = trail.head(wf_answered.db)
         for m in made:
             result = check_backup(m.path, m.head)
             assert result.ok, result.problems()
             assert m.events <= final.count
         assert made[-1].events > made[0].events or final.count == made[0].events
 
-    def test_check_finds_a_tampered_backup(self, wf: Workflow, tmp_path: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    def test_check_finds_a_tampered_backup(self, wf_answered: Workflow, tmp_path: Path,
+                                           cli) -> None:  # type: ignore[no-untyped-def]
         """An audit event edited inside the backup (triggers dropped first) fails the check
         and names the event."""
         target = tmp_path / "b.db"
@@ -144,7 +147,7 @@ class TestBackup:
 @only_sqlite
 class TestBadInput:
     @pytest.mark.parametrize("case", ["exists", "directory", "under a file", "no parent"])
-    def test_unusable_targets(self, wf: Workflow, tmp_path: Path, cli, case: str) -> None:  # type: ignore[no-untyped-def]
+    def test_unusable_targets(self, wf_answered: Workflow, tmp_path: Path, cli, case: str) -> None:  # type: ignore[no-untyped-def]
         """A target that exists, is a directory, or cannot be created is refused in one
         line; no file appears or changes."""
         work = tmp_path / "work"
@@ -206,9 +209,9 @@ class TestBadInput:
         assert result.stderr.strip() == expected
         assert listing(tmp_path) == before
 
-    def test_wrong_head_fails_the_check(self, wf: Workflow, tmp_path: Path) -> None:
+    def test_wrong_head_fails_the_check(self, wf_answered: Workflow, tmp_path: Path) -> None:
         """A head that is not in the backup's chain fails it (history rewritten)."""
-        made = backup(wf.db, tmp_path / "b.db")
+        made = backup(wf_answered.db, tmp_path / "b.db")
         assert check_backup(made.path, made.head).ok
         bad = check_backup(made.path, "f" * 64)
         assert not bad.ok

@@ -17,11 +17,10 @@ import pytest
 import time_machine
 from sqlalchemy import select, text
 
-from tests.factories import ADMIN, FORCE, PCC, add_people
+from tests.factories import ADMIN, FORCE, PCC
 from tests.workflow.responses.test_importing__one_transaction import FIXTURE
 from tests.workflow.responses.test_service__transitions import DURING
 from workflow.assurance import replay
-from workflow.core.settings import Settings
 from workflow.documents import signature
 from workflow.responses.importing import import_document
 from workflow.responses.service import Workflow
@@ -31,13 +30,6 @@ from workflow.storage.models import AuditEvent
 EXAMPLES = Path(__file__).resolve().parents[3] / "examples" / "norfolk"
 #: The actions that change a response's content (sign-off records the fingerprint too).
 CONTENT = ("created", "imported", "edited", "deadline_override")
-
-
-@pytest.fixture
-def wf(db: Database, settings: Settings) -> Workflow:
-    w = Workflow(db, settings)
-    add_people(w)
-    return w
 
 
 def tamper(db: Database, sql: str) -> None:

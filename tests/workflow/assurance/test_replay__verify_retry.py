@@ -30,7 +30,8 @@ VERIFY_READ = "WHERE audit_event.id >"  # verify's read of the log (VERIFIED_COL
 
 
 @pytest.fixture
-def wf(db: Database, settings: Settings) -> Workflow:
+def wf_thirty_edits(db: Database, settings: Settings) -> Workflow:
+    """Norfolk's response with thirty edits of one answer: enough events to cut the read midway."""
     w = Workflow(db, settings)
     rid = norfolk(w)
     for i in range(30):  # enough events that the read is mid-stream when it is cut
@@ -66,9 +67,9 @@ def reader(db_url: str) -> Iterator[Reader]:
 
 
 @ON_POSTGRESQL
-def test_verify_goes_on_after_its_backend_is_terminated_mid_read(wf: Workflow,
+def test_verify_goes_on_after_its_backend_is_terminated_mid_read(wf_thirty_edits: Workflow,
                                                                  reader: Reader) -> None:
-    total = trail.head(wf.db).count
+    total = trail.head(wf_thirty_edits.db).count
     fed: list[int] = []
 
     def each(row: Any) -> None:
@@ -76,22 +77,22 @@ def test_verify_goes_on_after_its_backend_is_terminated_mid_read(wf: Workflow,
         if row[0] == 10 and not reader.terminated:  # mid-read: the cursor is open
             reader.terminate()
 
-    result = trail.verify(wf.db, each=each)
+    result = trail.verify(wf_thirty_edits.db, each=each)
     assert reader.terminated == 1
     assert len(reader.pids) == 2  # read again, on a new connection
     assert reader.pids[0] != reader.pids[1]
     assert result.ok
-    assert (result.count, result.head) == (total, trail.head(wf.db).hash)
+    assert (result.count, result.head) == (total, trail.head(wf_thirty_edits.db).hash)
     assert fed == sorted(set(fed))  # every event once, in order
     assert len(fed) == total
 
 
 @ON_POSTGRESQL
-def test_the_command_succeeds_with_the_right_result(wf: Workflow, reader: Reader,
+def test_the_command_succeeds_with_the_right_result(wf_thirty_edits: Workflow, reader: Reader,
                                                     run: Any) -> None:
     """Through ``s55 audit verify``: its backend terminated as soon as it starts reading
     the log; the command still checks every event and the replay of every response."""
-    total = trail.head(wf.db).count
+    total = trail.head(wf_thirty_edits.db).count
 
     def cut(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
         if VERIFY_READ in statement and not reader.terminated:
@@ -109,9 +110,9 @@ def test_the_command_succeeds_with_the_right_result(wf: Workflow, reader: Reader
 
 
 @ON_POSTGRESQL
-def test_a_tampered_row_is_still_named_after_a_terminated_backend(wf: Workflow,
+def test_a_tampered_row_is_still_named_after_a_terminated_backend(wf_thirty_edits: Workflow,
                                                                   reader: Reader) -> None:
-    with wf.db.engine.begin() as conn:
+    with wf_thirty_edits.db.engine.begin() as conn:
         conn.exec_driver_sql("UPDATE response SET pcc_response = 'forged' WHERE id = 1")
     done = replay.Replay()
 
@@ -120,6 +121,6 @@ def test_a_tampered_row_is_still_named_after_a_terminated_backend(wf: Workflow,
         if row[0] == 5 and not reader.terminated:
             reader.terminate()
 
-    assert trail.verify(wf.db, each=each).ok
-    assert [d.describe() for d in replay.differences(wf.db, done)] == [
+    assert trail.verify(wf_thirty_edits.db, each=each).ok
+    assert [d.describe() for d in replay.differences(wf_thirty_edits.db, done)] == [
         "response 1: pcc_response is 'forged' in the row but None by its events"]

@@ -29,11 +29,9 @@ from workflow.audit_report.model import Month, Outcome, judge, period, reporting
 from workflow.audit_report.render import CSV_COLUMNS, to_csv, to_html, to_json
 from workflow.cli import app
 from workflow.core.clock import FixedClock
-from workflow.core.settings import Settings
 from workflow.mail import delivery
 from workflow.responses import content
 from workflow.responses.service import Workflow
-from workflow.storage.db import Database
 from workflow.storage.models import AuditEvent
 
 DAY = 86_400
@@ -61,22 +59,22 @@ def on(when: str) -> Iterator[None]:
         yield
 
 
-def fire(wf: Workflow, rid: int, when: str, trigger: str, actor: str, **kw: Any) -> None:
+def fire(wf_empty: Workflow, rid: int, when: str, trigger: str, actor: str, **kw: Any) -> None:
     with on(when):
-        wf.fire(rid, trigger, actor, **kw)
+        wf_empty.fire(rid, trigger, actor, **kw)
 
 
-def register(wf: Workflow, when: str, title: str, published: str, **more: Any) -> int:
+def register(wf_empty: Workflow, when: str, title: str, published: str, **more: Any) -> int:
     with on(when):
-        rid = content.add_report(wf, norfolk_report(title=title, published_on=published,
+        rid = content.add_report(wf_empty, norfolk_report(title=title, published_on=published,
                                                     recommendations=[],
                                                     cc_response="The force welcomes it.",
                                                     **more), ADMIN).id
-        content.edit_text(wf, rid or 0, "pcc_response", "I welcome this report.", PCC)
+        content.edit_text(wf_empty, rid or 0, "pcc_response", "I welcome this report.", PCC)
     return rid or 0
 
 
-def history(wf: Workflow) -> dict[str, int]:
+def history(wf_empty: Workflow) -> dict[str, int]:
     """The year 2024/25 of a small OPCC, through the real service (ids by letter).
 
     A: report 10 Oct 2024 (deadline 4 Dec); returned to the force once; published 4 Nov,
@@ -88,47 +86,42 @@ def history(wf: Workflow) -> dict[str, int]:
     E: report 15 Mar 2024, the year before: in no 2024/25 report.
     """
     with on("2024-10-14 08:00"):
-        add_people(wf)
+        add_people(wf_empty)
     with on("2024-10-14 09:00"):
-        a = content.add_report(wf, norfolk_report(), ADMIN).id or 0
-        answer_all(wf, a)
-        content.edit_text(wf, a, "pcc_response", "I welcome this report.", PCC)
-    fire(wf, a, "2024-10-16 09:00", "request_force_input", ADMIN)
-    fire(wf, a, "2024-10-21 09:00", "submit_force_input", FORCE)
+        a = content.add_report(wf_empty, norfolk_report(), ADMIN).id or 0
+        answer_all(wf_empty, a)
+        content.edit_text(wf_empty, a, "pcc_response", "I welcome this report.", PCC)
+    fire(wf_empty, a, "2024-10-16 09:00", "request_force_input", ADMIN)
+    fire(wf_empty, a, "2024-10-21 09:00", "submit_force_input", FORCE)
     # The governance officer sends it back on the PCC's word (a PCC who returns it may not
     # sign off the resubmitted comments: separation of duties).
-    fire(wf, a, "2024-10-22 09:00", "return_to_force", ADMIN, reason=RETURN_A)
-    fire(wf, a, "2024-10-25 09:00", "submit_force_input", FORCE)
-    fire(wf, a, "2024-11-01 09:00", "sign_off", PCC)
-    fire(wf, a, "2024-11-04 09:00", "publish", ADMIN, params={"url": URL_A})
-    delivery.deliver_pending(wf.db, wf.settings, FixedClock(utc("2024-11-04 10:00")))
-    fire(wf, a, "2024-11-11 09:00", "submit_to_portal", ADMIN,
+    fire(wf_empty, a, "2024-10-22 09:00", "return_to_force", ADMIN, reason=RETURN_A)
+    fire(wf_empty, a, "2024-10-25 09:00", "submit_force_input", FORCE)
+    fire(wf_empty, a, "2024-11-01 09:00", "sign_off", PCC)
+    fire(wf_empty, a, "2024-11-04 09:00", "publish", ADMIN, params={"url": URL_A})
+    delivery.deliver_pending(wf_empty.db, wf_empty.settings, FixedClock(utc("2024-11-04 10:00")))
+    fire(wf_empty, a, "2024-11-11 09:00", "submit_to_portal", ADMIN,
          params={"portal_reference": "HMI-2024-0457"})
 
-    b = register(wf, "2024-11-05 09:00", TITLE_B, "2024-11-01")
-    fire(wf, b, "2024-11-06 09:00", "request_force_input", ADMIN)
-    fire(wf, b, "2024-11-07 09:00", "submit_force_input", FORCE)
-    fire(wf, b, "2024-11-08 09:00", "return_to_draft", ADMIN, reason=RETURN_B)
-    fire(wf, b, "2024-11-12 09:00", "request_force_input", ADMIN)
-    fire(wf, b, "2024-11-13 09:00", "submit_force_input", FORCE)
-    fire(wf, b, "2024-11-14 09:00", "sign_off", PCC)
-    fire(wf, b, "2025-01-02 09:00", "publish", ADMIN, params={"url": URL_A + "-b"})
+    b = register(wf_empty, "2024-11-05 09:00", TITLE_B, "2024-11-01")
+    fire(wf_empty, b, "2024-11-06 09:00", "request_force_input", ADMIN)
+    fire(wf_empty, b, "2024-11-07 09:00", "submit_force_input", FORCE)
+    fire(wf_empty, b, "2024-11-08 09:00", "return_to_draft", ADMIN, reason=RETURN_B)
+    fire(wf_empty, b, "2024-11-12 09:00", "request_force_input", ADMIN)
+    fire(wf_empty, b, "2024-11-13 09:00", "submit_force_input", FORCE)
+    fire(wf_empty, b, "2024-11-14 09:00", "sign_off", PCC)
+    fire(wf_empty, b, "2025-01-02 09:00", "publish", ADMIN, params={"url": URL_A + "-b"})
 
-    c = register(wf, "2025-03-21 09:00", TITLE_C, "2025-03-20")
-    d = register(wf, "2024-12-02 09:00", TITLE_D, "2024-12-01")
-    fire(wf, d, "2024-12-03 09:00", "mark_not_required", ADMIN, reason=CLOSED_D)
-    e = register(wf, "2024-10-14 09:00", "Last year's report", "2024-03-15")
+    c = register(wf_empty, "2025-03-21 09:00", TITLE_C, "2025-03-20")
+    d = register(wf_empty, "2024-12-02 09:00", TITLE_D, "2024-12-01")
+    fire(wf_empty, d, "2024-12-03 09:00", "mark_not_required", ADMIN, reason=CLOSED_D)
+    e = register(wf_empty, "2024-10-14 09:00", "Last year's report", "2024-03-15")
     return {"A": a, "B": b, "C": c, "D": d, "E": e}
 
 
 @pytest.fixture
-def wf(db: Database, settings: Settings) -> Workflow:
-    return Workflow(db, settings)
-
-
-@pytest.fixture
-def ids(wf: Workflow) -> dict[str, int]:
-    return history(wf)
+def ids(wf_empty: Workflow) -> dict[str, int]:
+    return history(wf_empty)
 
 
 #: When the report is made in most tests: 25 March 2025 at noon (GMT), in 2024/25.
@@ -136,15 +129,16 @@ AS_OF = "2025-03-25 12:00"
 YEAR = (date(2024, 4, 1), date(2025, 3, 31))
 
 
-def report_at(wf: Workflow, when: str = AS_OF, start: date = YEAR[0], end: date = YEAR[1]):  # type: ignore[no-untyped-def]
-    return build_report(wf.db, start, end, FixedClock(utc(when)))
+def report_at(wf_empty: Workflow, when: str = AS_OF, start: date = YEAR[0], end: date = YEAR[1]):  # type: ignore[no-untyped-def]
+    return build_report(wf_empty.db, start, end, FixedClock(utc(when)))
 
 
 class TestFigures:
-    def test_each_response_as_its_log_tells_it(self, wf: Workflow, ids: dict[str, int]) -> None:
+    def test_each_response_as_its_log_tells_it(self, wf_empty: Workflow,
+                                               ids: dict[str, int]) -> None:
         """Dates, verdicts, days early or late, sign-off, returns, copies and the time in
         each state, each as worked out by hand from the days of the history."""
-        report = report_at(wf)
+        report = report_at(wf_empty)
         lines = {line.response_id: line for line in report.responses}
         # Oldest report first; E (report of March 2024) is not in 2024/25.
         assert [x.response_id for x in report.responses] == [ids[k] for k in "ABDC"]
@@ -193,10 +187,10 @@ class TestFigures:
                                                          "not_required")
         assert dict(d.time_in_state) == {"draft": 1 * DAY}
 
-    def test_the_rate_and_the_months(self, wf: Workflow, ids: dict[str, int]) -> None:
+    def test_the_rate_and_the_months(self, wf_empty: Workflow, ids: dict[str, int]) -> None:
         """1 of the 2 due responses on time; C (not yet due) and D (not required) are listed
         but not counted; the months run April to March with A in October, B in November."""
-        report = report_at(wf)
+        report = report_at(wf_empty)
         s = report.summary
         assert (s.on_time, s.late, s.counted, s.rate) == (1, 1, 2, 0.5)
         assert (s[Outcome.NOT_YET_DUE], s[Outcome.NOT_REQUIRED]) == (1, 1)
@@ -206,19 +200,19 @@ class TestFigures:
             "Oct 2024": (1, 0), "Nov 2024": (0, 1)}
 
     def test_an_unpublished_response_past_its_deadline_counts_as_late(
-            self, wf: Workflow, ids: dict[str, int]) -> None:
+            self, wf_empty: Workflow, ids: dict[str, int]) -> None:
         """On 1 June 2025, C (deadline 14 May) is 18 days overdue and counted late: 1 of 3."""
-        report = report_at(wf, "2025-06-01 12:00")
+        report = report_at(wf_empty, "2025-06-01 12:00")
         c = next(x for x in report.responses if x.response_id == ids["C"])
         assert (c.outcome, c.days_late) == (Outcome.OVERDUE, 18)
         assert (report.summary.on_time, report.summary.counted) == (1, 3)
         assert report.months[-1] == Month(date(2025, 3, 1), 0, 1)
 
     def test_the_period_selects_by_report_publication_both_days_included(
-            self, wf: Workflow, ids: dict[str, int]) -> None:
+            self, wf_empty: Workflow, ids: dict[str, int]) -> None:
         """From 1 Nov to 1 Nov 2024: only B (its report came out that day), although A was
         published and B worked on in November."""
-        report = report_at(wf, start=date(2024, 11, 1), end=date(2024, 11, 1))
+        report = report_at(wf_empty, start=date(2024, 11, 1), end=date(2024, 11, 1))
         assert [x.response_id for x in report.responses] == [ids["B"]]
         assert [m.label for m in report.months] == ["Nov 2024"]
 
@@ -283,9 +277,9 @@ def test_the_chart_scale_has_whole_steps() -> None:
 
 
 class TestRenderings:
-    def test_csv_has_a_header_and_one_row_per_response(self, wf: Workflow,
+    def test_csv_has_a_header_and_one_row_per_response(self, wf_empty: Workflow,
                                                        ids: dict[str, int]) -> None:
-        rows = list(csv.DictReader(io.StringIO(to_csv(report_at(wf)))))
+        rows = list(csv.DictReader(io.StringIO(to_csv(report_at(wf_empty)))))
         assert [int(r["response_id"]) for r in rows] == [ids[k] for k in "ABDC"]
         a, b = rows[0], rows[1]
         assert list(a) == list(CSV_COLUMNS)
@@ -306,9 +300,9 @@ class TestRenderings:
         assert (rows[2]["outcome"], rows[2]["counted"], rows[2]["closed_reason"]) == (
             "not_required", "no", CLOSED_D)
 
-    def test_json_parses_back_with_every_figure(self, wf: Workflow,
+    def test_json_parses_back_with_every_figure(self, wf_empty: Workflow,
                                                 ids: dict[str, int]) -> None:
-        data = json.loads(to_json(report_at(wf)))
+        data = json.loads(to_json(report_at(wf_empty)))
         assert data["period"] == {"from": "2024-04-01", "to": "2025-03-31",
                                   "selected_by": "report publication date"}
         assert data["summary"] == {"responses": 4, "on_time": 1, "late": 1, "overdue": 0,
@@ -328,15 +322,15 @@ class TestRenderings:
         assert c["time_in_state_seconds"]["force_input"] == 0  # every key, every response
         assert set(c) == set(a)
 
-    def test_html_escapes_stored_text_and_csv_defuses_formulas(self, wf: Workflow) -> None:
+    def test_html_escapes_stored_text_and_csv_defuses_formulas(self, wf_empty: Workflow) -> None:
         """A title holding markup shows as text; one starting with = is not a formula."""
         with on("2024-10-14 08:00"):
-            add_people(wf)
-        register(wf, "2024-10-14 09:00", '<script>alert("x")</script> & <b>bold</b>',
+            add_people(wf_empty)
+        register(wf_empty, "2024-10-14 09:00", '<script>alert("x")</script> & <b>bold</b>',
                  "2024-10-10")
-        register(wf, "2024-10-14 09:00", '=HYPERLINK("http://evil.example","pay")',
+        register(wf_empty, "2024-10-14 09:00", '=HYPERLINK("http://evil.example","pay")',
                  "2024-10-11")
-        report = report_at(wf)
+        report = report_at(wf_empty)
         page = to_html(report)
         assert "<script" not in page
         assert "<b>bold" not in page
@@ -395,10 +389,10 @@ class Page(Outline):
 
 
 @pytest.mark.slow
-def test_chromium_reads_the_headings_rows_and_chart(wf: Workflow, ids: dict[str, int],
+def test_chromium_reads_the_headings_rows_and_chart(wf_empty: Workflow, ids: dict[str, int],
                                                     tmp_path: Path) -> None:
     page_file = tmp_path / "report.html"
-    page_file.write_text(to_html(report_at(wf)), encoding="utf-8")
+    page_file.write_text(to_html(report_at(wf_empty)), encoding="utf-8")
     page = Page()
     page.feed(dump_dom(page_file))
     assert page.lang == "en-GB"
@@ -442,12 +436,12 @@ def run(db_url: str, tmp_path: Path):  # type: ignore[no-untyped-def]
     return invoke
 
 
-def test_an_imported_response_is_marked_with_its_fingerprint(wf: Workflow, run,  # type: ignore[no-untyped-def]
+def test_an_imported_response_is_marked_with_its_fingerprint(wf_empty: Workflow, run,  # type: ignore[no-untyped-def]
                                                             tmp_path: Path) -> None:
     """Imported as published on 2 Dec 2024 (2 days early): marked imported, with the SHA-256
     of the document, and not as signed in s55; no s55(6) copies went through s55."""
     with on("2024-12-10 09:00"):
-        add_people(wf)
+        add_people(wf_empty)
         assert run("import", str(FIXTURE), "--published-on", "2024-12-02", actor=ADMIN
                    ).exit_code == 0
     with on("2024-12-20 09:00"):
@@ -469,7 +463,7 @@ def test_an_imported_response_is_marked_with_its_fingerprint(wf: Workflow, run, 
     assert "not sent through s55 (imported)" in page
 
 
-def test_output_is_written_whole_and_never_over_a_file(wf: Workflow, ids: dict[str, int], run,  # type: ignore[no-untyped-def]
+def test_output_is_written_whole_and_never_over_a_file(wf_empty: Workflow, ids: dict[str, int], run,  # type: ignore[no-untyped-def]
                                                        tmp_path: Path) -> None:
     out = tmp_path / "report.csv"
     with on(AS_OF):
@@ -491,21 +485,21 @@ def test_output_is_written_whole_and_never_over_a_file(wf: Workflow, ids: dict[s
     (["--from", "2025-01-01", "--to", "2024-12-31"],
      "Error: --to: 2024-12-31 is before --from 2025-01-01"),
 ])
-def test_bad_dates_are_one_line_and_write_nothing(wf: Workflow, ids: dict[str, int], run,  # type: ignore[no-untyped-def]
+def test_bad_dates_are_one_line_and_write_nothing(wf_empty: Workflow, ids: dict[str, int], run,  # type: ignore[no-untyped-def]
                                                   tmp_path: Path, args: list[str],
                                                   line: str) -> None:
-    out, before = tmp_path / "report.html", snapshot(wf)
+    out, before = tmp_path / "report.html", snapshot(wf_empty)
     result = run("audit", "report", "--format", "html", *args, "--output", str(out))
     assert (result.exit_code, result.stderr.strip()) == (1, line)
     assert not out.exists()
-    assert snapshot(wf) == before
+    assert snapshot(wf_empty) == before
 
 
-def test_an_unknown_format_is_one_line_and_writes_nothing(wf: Workflow, ids: dict[str, int],  # type: ignore[no-untyped-def]
+def test_an_unknown_format_is_one_line_and_writes_nothing(wf_empty: Workflow, ids: dict[str, int],  # type: ignore[no-untyped-def]
                                                           run, tmp_path: Path) -> None:
-    out, before = tmp_path / "report.pdf", snapshot(wf)
+    out, before = tmp_path / "report.pdf", snapshot(wf_empty)
     result = run("audit", "report", "--format", "pdf", "--output", str(out))
     assert (result.exit_code, result.stderr.strip()) == (
         1, "Error: --format: 'pdf' is not one of html, csv, json")
     assert not out.exists()
-    assert snapshot(wf) == before
+    assert snapshot(wf_empty) == before

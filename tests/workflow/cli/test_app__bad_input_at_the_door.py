@@ -10,30 +10,21 @@ from pathlib import Path
 import pytest
 import time_machine
 
-from tests.factories import ADMIN, PCC, answer_all, norfolk, snapshot
-from workflow.core.settings import Settings
+from tests.factories import ADMIN, PCC, answer_all, snapshot
 from workflow.responses.service import Workflow
-from workflow.storage.db import Database
 
 HUGE = "99999999999999999999"
 BIG = "9223372036854775808"  # 2**63: SQLite's OverflowError
 RANGE = "(1 to 2147483647)"
 
 
-@pytest.fixture
-def wf(db: Database, settings: Settings) -> Workflow:
-    workflow = Workflow(db, settings)
-    norfolk(workflow)
-    return workflow
-
-
-def refused(wf: Workflow, run, args: list[str], line: str,  # type: ignore[no-untyped-def]
+def refused(wf_norfolk: Workflow, run, args: list[str], line: str,  # type: ignore[no-untyped-def]
             actor: str | None = ADMIN) -> None:
-    before = snapshot(wf)
+    before = snapshot(wf_norfolk)
     result = run(*args, actor=actor)
     assert (result.exit_code, result.stderr.strip()) == (1, line), result.output
     assert result.stdout == ""
-    assert snapshot(wf) == before
+    assert snapshot(wf_norfolk) == before
 
 
 @pytest.mark.parametrize(("args", "line"), [
@@ -71,16 +62,16 @@ def refused(wf: Workflow, run, args: list[str], line: str,  # type: ignore[no-un
     (["people", "revoke", HUGE, "--reason", "x"],
      f"Error: DELEGATION_ID: {HUGE} is out of range {RANGE}"),
 ])
-def test_ids_and_numbers_are_bounded(wf: Workflow, run, args: list[str],  # type: ignore[no-untyped-def]
+def test_ids_and_numbers_are_bounded(wf_norfolk: Workflow, run, args: list[str],  # type: ignore[no-untyped-def]
                                      line: str) -> None:
     """Beyond what the database holds, or not written in ASCII digits: one line naming the
     option and the range (was SQLite's OverflowError, PostgreSQL's "integer out of range")."""
-    refused(wf, run, args, line)
+    refused(wf_norfolk, run, args, line)
 
 
-def test_mail_test_refuses_a_bad_address_before_any_event(wf: Workflow, run) -> None:  # type: ignore[no-untyped-def]
+def test_mail_test_refuses_a_bad_address_before_any_event(wf_norfolk: Workflow, run) -> None:  # type: ignore[no-untyped-def]
     """Was: the attempt audited, then "refusing To header"."""
-    refused(wf, run, ["mail", "test", "yesterday"],
+    refused(wf_norfolk, run, ["mail", "test", "yesterday"],
             "Error: email: 'yesterday' is not an email address (an email address must have an "
             "@-sign)")
 
@@ -93,11 +84,12 @@ def test_mail_test_refuses_a_bad_address_before_any_event(wf: Workflow, run) -> 
     (["--afi", "1.0=x"], "Error: --afi: '1.0' is not a whole number in digits 0-9"),
     (["--rec", "x"], "Error: --rec: 'x' is not NUMBER=TEXT"),
 ])
-def test_rec_numbers_on_report_add(wf: Workflow, run, args: list[str],  # type: ignore[no-untyped-def]
+def test_rec_numbers_on_report_add(wf_norfolk: Workflow, run, args: list[str],  # type: ignore[no-untyped-def]
                                    line: str) -> None:
     """``--rec``/``--afi``: positive whole numbers in ASCII digits, like ``rec add`` (was a
     ValueError for "²", and "٣" read as 3)."""
-    refused(wf, run, ["report", "add", "--title", "T", "--published", "2024-10-10", *args], line)
+    refused(wf_norfolk, run, ["report", "add", "--title", "T", "--published", "2024-10-10", *args],
+            line)
 
 
 @pytest.mark.parametrize(("number", "line"), [
@@ -107,20 +99,20 @@ def test_rec_numbers_on_report_add(wf: Workflow, run, args: list[str],  # type: 
     ("1.0", "Error: recommendations.0.number: 1.0 is not a whole number"),
     (HUGE, f"Error: recommendations.0.number: {HUGE} is out of range (1 to 2147483647)"),
 ])
-def test_rec_numbers_in_a_report_file(wf: Workflow, run, tmp_path: Path,  # type: ignore[no-untyped-def]
+def test_rec_numbers_in_a_report_file(wf_norfolk: Workflow, run, tmp_path: Path,  # type: ignore[no-untyped-def]
                                       number: str, line: str) -> None:
     """A YAML report file: the same rule (``number: true`` was recommendation 1)."""
     path = tmp_path / "report.yaml"
     path.write_text(f"title: T\npublished_on: 2024-10-10\nrecommendations:\n"
                     f"  - number: {number}\n    text: x\n", encoding="utf-8")
-    refused(wf, run, ["report", "add", "--file", str(path)], line)
+    refused(wf_norfolk, run, ["report", "add", "--file", str(path)], line)
 
 
-def test_toml_number_too_big_for_the_database(wf: Workflow, run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_toml_number_too_big_for_the_database(wf_norfolk: Workflow, run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     path = tmp_path / "report.toml"
     path.write_text('title = "T"\npublished_on = 2024-10-10\n[[recommendations]]\n'
                     f'number = {HUGE}\ntext = "x"\n', encoding="utf-8")
-    refused(wf, run, ["report", "add", "--file", str(path)],
+    refused(wf_norfolk, run, ["report", "add", "--file", str(path)],
             f"Error: recommendations.0.number: {HUGE} is out of range (1 to 2147483647)")
 
 
@@ -130,7 +122,7 @@ def test_toml_number_too_big_for_the_database(wf: Workflow, run, tmp_path: Path)
     ("fifo", "is not a regular file (a pipe, socket or device); save the text to a file first"),
     ("latin1", "is not UTF-8 text (byte 0xe9 on line 1); save it as UTF-8"),
 ])
-def test_text_files_are_read_safely(wf: Workflow, run, tmp_path: Path,  # type: ignore[no-untyped-def]
+def test_text_files_are_read_safely(wf_norfolk: Workflow, run, tmp_path: Path,  # type: ignore[no-untyped-def]
                                     command: list[str], kind: str, problem: str) -> None:
     """A FIFO is refused without blocking (it hung before); bytes that are not UTF-8 are
     one line (was a UnicodeDecodeError for ``report add --file``)."""
@@ -139,13 +131,13 @@ def test_text_files_are_read_safely(wf: Workflow, run, tmp_path: Path,  # type: 
         os.mkfifo(path)
     else:
         path.write_bytes("caf\xe9".encode("latin-1"))
-    refused(wf, run, [*command, "--file", str(path)], f"Error: {path}: {problem}")
+    refused(wf_norfolk, run, [*command, "--file", str(path)], f"Error: {path}: {problem}")
 
 
-def test_an_argument_that_is_not_utf8(wf: Workflow, run) -> None:  # type: ignore[no-untyped-def]
+def test_an_argument_that_is_not_utf8(wf_norfolk: Workflow, run) -> None:  # type: ignore[no-untyped-def]
     """Bytes that are not UTF-8 reach Python as lone surrogates: refused before any command
     runs (was a UnicodeEncodeError from the database driver)."""
-    refused(wf, run, ["people", "enable", "\udcff", "--reason", "2"],
+    refused(wf_norfolk, run, ["people", "enable", "\udcff", "--reason", "2"],
             "Error: argument: '\\udcff' is not UTF-8 text")
 
 
@@ -162,7 +154,7 @@ def test_an_argument_that_is_not_utf8(wf: Workflow, run) -> None:  # type: ignor
                    "most 31 days before"),
 ])
 @pytest.mark.parametrize("by_file", [False, True])
-def test_publication_dates_are_plausible(wf: Workflow, run, tmp_path: Path,  # type: ignore[no-untyped-def]
+def test_publication_dates_are_plausible(wf_norfolk: Workflow, run, tmp_path: Path,  # type: ignore[no-untyped-def]
                                          published: str, line: str, by_file: bool) -> None:
     """From 1 January 2000 to 31 days after today, by flags or by file (0001-01-01 and
     2099-01-01 were accepted)."""
@@ -173,11 +165,11 @@ def test_publication_dates_are_plausible(wf: Workflow, run, tmp_path: Path,  # t
     else:
         args = ["report", "add", "--title", "T", "--published", published]
     with time_machine.travel(datetime(2026, 3, 2, 12, tzinfo=UTC), tick=False):
-        refused(wf, run, args, line)
+        refused(wf_norfolk, run, args, line)
 
 
 @pytest.mark.parametrize("published", ["2000-01-01", "2026-04-02"])
-def test_publication_date_limits_are_inclusive(wf: Workflow, run,  # type: ignore[no-untyped-def]
+def test_publication_date_limits_are_inclusive(wf_norfolk: Workflow, run,  # type: ignore[no-untyped-def]
                                                published: str) -> None:
     with time_machine.travel(datetime(2026, 3, 2, 12, tzinfo=UTC), tick=False):
         result = run("report", "add", "--title", "T", "--published", published, actor=ADMIN)
@@ -210,14 +202,14 @@ TEXT = "contains a control character ({}); only text, line breaks and tabs are k
     (["people", "add", "Bob\x1b", "bob@x.example", "--role", "panel"],
      "Error: name: " + ONE_LINE.format("U+001B")),
 ])
-def test_control_characters_are_refused(wf: Workflow, run, args: list[str],  # type: ignore[no-untyped-def]
+def test_control_characters_are_refused(wf_norfolk: Workflow, run, args: list[str],  # type: ignore[no-untyped-def]
                                         line: str) -> None:
     """NUL was stored on SQLite and refused on PostgreSQL; ESC, CR/LF and U+2028 in a title
     later broke mail subjects. Refused at entry on both backends."""
-    refused(wf, run, args, line)
+    refused(wf_norfolk, run, args, line)
 
 
-def test_line_breaks_and_tabs_are_text(wf: Workflow, run) -> None:  # type: ignore[no-untyped-def]
+def test_line_breaks_and_tabs_are_text(wf_norfolk: Workflow, run) -> None:  # type: ignore[no-untyped-def]
     result = run("edit", "1", "key_findings", "--text", "one\r\n\ttwo", actor=ADMIN)
     assert result.exit_code == 0, result.output
 
@@ -234,13 +226,13 @@ def test_line_breaks_and_tabs_are_text(wf: Workflow, run) -> None:  # type: igno
     ("Uni <uni@example.org>", "Error: email: 'Uni <uni@example.org>' is not an email address "
      "(a display name and angle brackets around the email address are not permitted here)"),
 ])
-def test_people_add_refuses_an_address_mail_cannot_carry(wf: Workflow, run, email: str,  # type: ignore[no-untyped-def]
+def test_people_add_refuses_an_address_mail_cannot_carry(wf_norfolk: Workflow, run, email: str,  # type: ignore[no-untyped-def]
                                                          line: str) -> None:
     """Accepted before, and then every sign-off failed ("Uni has no valid email address")."""
-    refused(wf, run, ["people", "add", "Uni", email, "--role", "panel"], line)
+    refused(wf_norfolk, run, ["people", "add", "Uni", email, "--role", "panel"], line)
 
 
-def test_people_add_accepts_and_lowers_a_plain_address(wf: Workflow, run) -> None:  # type: ignore[no-untyped-def]
+def test_people_add_accepts_and_lowers_a_plain_address(wf_norfolk: Workflow, run) -> None:  # type: ignore[no-untyped-def]
     result = run("people", "add", "Uni", "Uni.Panel@Example.ORG", "--role", "panel",
                  actor=ADMIN)
     assert result.exit_code == 0, result.output
@@ -254,15 +246,15 @@ def test_people_add_accepts_and_lowers_a_plain_address(wf: Workflow, run) -> Non
      "Error: --file: the report's fields come from the file; --published, --force, --rec "
      "would be ignored (put them in the file)"),
 ])
-def test_report_add_refuses_options_a_file_would_override(wf: Workflow, run, tmp_path: Path,  # type: ignore[no-untyped-def]
+def test_report_add_refuses_options_a_file_would_override(wf_norfolk: Workflow, run, tmp_path: Path,  # type: ignore[no-untyped-def]
                                                           extra: list[str], line: str) -> None:
     """``--title`` with ``--file`` was silently ignored."""
     path = tmp_path / "report.yaml"
     path.write_text("title: From the file\npublished_on: 2024-11-01\n", encoding="utf-8")
-    refused(wf, run, ["report", "add", "--file", str(path), *extra], line)
+    refused(wf_norfolk, run, ["report", "add", "--file", str(path), *extra], line)
 
 
-def test_a_reason_given_to_publish_is_kept_in_the_log(wf: Workflow, run) -> None:  # type: ignore[no-untyped-def]
+def test_a_reason_given_to_publish_is_kept_in_the_log(wf_norfolk: Workflow, run) -> None:  # type: ignore[no-untyped-def]
     """``publish --reason`` is not ignored: it is the transition's note (documented in
     ``--help`` as "a note for the state log"), so it stays accepted."""
     assert "a note for the state log" in " ".join(run("publish", "--help").stdout.split())
@@ -273,7 +265,7 @@ def test_a_reason_given_to_publish_is_kept_in_the_log(wf: Workflow, run) -> None
     actors = {"request-force-input": ADMIN, "submit-force-input": ADMIN, "edit": PCC,
               "sign-off": PCC, "publish": ADMIN}
     with time_machine.travel("2024-11-01 10:00:00+00:00", tick=False):
-        answer_all(wf, 1)
+        answer_all(wf_norfolk, 1)
         for name, *args in steps:
             result = run(name, "1", *args, actor=actors[name])
             assert result.exit_code == 0, (name, result.output)

@@ -8,11 +8,9 @@ import re
 import pytest
 from typer.testing import CliRunner
 
-from tests.factories import ADMIN, norfolk, snapshot
+from tests.factories import ADMIN, snapshot
 from workflow.cli import app
-from workflow.core.settings import Settings
 from workflow.responses.service import Workflow
-from workflow.storage.db import Database
 
 
 def _help(*args: str) -> str:
@@ -81,29 +79,22 @@ def test_reason_says_when_it_is_required() -> None:
                      r"characters\) \(required\)\n", _help("publish"))
 
 
-@pytest.fixture
-def wf(db: Database, settings: Settings) -> Workflow:
-    workflow = Workflow(db, settings)
-    norfolk(workflow)
-    return workflow
-
-
 @pytest.mark.parametrize("args", [
     ["request-force-input", "1", "--url", "https://www.norfolk-pcc.gov.uk/x"],
     ["request-force-input", "1", "--portal-reference", "HMI-1"],
     ["sign-off", "1", "--due", "2024-11-20"],
 ])
-def test_an_option_the_trigger_does_not_take_is_a_usage_error(wf: Workflow, run,  # type: ignore[no-untyped-def]
+def test_an_option_the_trigger_does_not_take_is_a_usage_error(wf_norfolk: Workflow, run,  # type: ignore[no-untyped-def]
                                                               args: list[str]) -> None:
     """Refused by the parser (exit 2) before anything is read or written."""
-    before = snapshot(wf)
+    before = snapshot(wf_norfolk)
     result = run(*args, actor=ADMIN)
     assert result.exit_code == 2
     assert f"No such option: {args[2]}" in result.stderr
-    assert snapshot(wf) == before
+    assert snapshot(wf_norfolk) == before
 
 
-def test_do_still_takes_every_option(wf: Workflow, run) -> None:  # type: ignore[no-untyped-def]
+def test_do_still_takes_every_option(wf_norfolk: Workflow, run) -> None:  # type: ignore[no-untyped-def]
     result = run("do", "1", "request_force_input", "--url", "https://x.example", actor=ADMIN)
     assert result.exit_code == 1
     assert result.stderr.strip() == "Error: request_force_input: does not take url"

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from tests.factories import ADMIN, FORCE, PCC, norfolk, snapshot, table_rows
+from tests.factories import ADMIN, FORCE, PCC, snapshot, table_rows
 from workflow.cli import app
 from workflow.core.settings import Settings
 from workflow.responses.service import Workflow
@@ -20,13 +20,6 @@ from workflow.storage.db import Database
 
 ROOT = Path(__file__).resolve().parents[3]
 S55 = [sys.executable, "-m", "workflow.cli"]
-
-
-@pytest.fixture
-def wf(db: Database, settings: Settings) -> Workflow:
-    workflow = Workflow(db, settings)
-    norfolk(workflow)
-    return workflow
 
 
 class TestErrors:
@@ -84,13 +77,13 @@ class TestErrors:
          "Error: --state: 'done' is not a state; states: draft, force_input, pcc_signoff, "
          "forwarded_to_panel, published, portal_submitted, not_required"),
     ])
-    def test_refused(self, wf: Workflow, run, args: list[str], actor: str | None,  # type: ignore[no-untyped-def]
+    def test_refused(self, wf_norfolk: Workflow, run, args: list[str], actor: str | None,  # type: ignore[no-untyped-def]
                      line: str) -> None:
-        before = snapshot(wf)
+        before = snapshot(wf_norfolk)
         result = run(*args, actor=actor)
         assert result.exit_code == 1, result.output
         assert result.stderr.strip() == line
-        assert snapshot(wf) == before
+        assert snapshot(wf_norfolk) == before
 
     @pytest.mark.parametrize(("env", "line"), [
         ({"S55_ESCALATION_HOUR": "99"}, "Error: settings do not load: S55_ESCALATION_HOUR: "
@@ -101,17 +94,17 @@ class TestErrors:
          "Error: settings do not load: S55_MAIL_FROM: 's55@opcc.example\\r\\nBcc: "
          "all@x.example' is not one plain address local@domain"),
     ])
-    def test_bad_setting_is_one_line(self, wf: Workflow, db_url: str, env: dict[str, str],
+    def test_bad_setting_is_one_line(self, wf_norfolk: Workflow, db_url: str, env: dict[str, str],
                                      line: str) -> None:
         """A bad S55_* variable: one line naming it, before anything is read or written."""
-        before = snapshot(wf)
+        before = snapshot(wf_norfolk)
         result = CliRunner().invoke(app, ["request-force-input", "1"], env={
             "S55_DATABASE_URL": db_url, "S55_ACTOR": ADMIN, **env})
         assert result.exit_code == 1
         assert result.stderr.strip() == line
-        assert snapshot(wf) == before
+        assert snapshot(wf_norfolk) == before
 
-    def test_usage_error_exits_2(self, wf: Workflow, run) -> None:  # type: ignore[no-untyped-def]
+    def test_usage_error_exits_2(self, wf_norfolk: Workflow, run) -> None:  # type: ignore[no-untyped-def]
         result = run("do", "1", "sign_off", "--no-such-option", actor=ADMIN)
         assert result.exit_code == 2
 
@@ -124,7 +117,7 @@ class TestErrors:
 
 
 class TestReads:
-    def test_list_json(self, wf: Workflow, run) -> None:  # type: ignore[no-untyped-def]
+    def test_list_json(self, wf_norfolk: Workflow, run) -> None:  # type: ignore[no-untyped-def]
         result = run("list", "--json")
         assert result.exit_code == 0
         rows = json.loads(result.stdout)
@@ -133,7 +126,7 @@ class TestReads:
         # Unswept and long overdue: the weekly overdue rule is what fires next.
         assert rows[0]["next_escalation"]["rule"] == "overdue"
 
-    def test_list_piped_is_one_plain_line_per_response(self, wf: Workflow, run) -> None:  # type: ignore[no-untyped-def]
+    def test_list_piped_is_one_plain_line_per_response(self, wf_norfolk: Workflow, run) -> None:  # type: ignore[no-untyped-def]
         """Piped output (not a terminal): a header and aligned columns, nothing wrapped."""
         lines = run("list").stdout.splitlines()
         assert lines[0].split() == ["id", "report", "state", "deadline", "timing",
@@ -143,7 +136,7 @@ class TestReads:
         assert "draft" in lines[1]
         assert "2024-12-04" in lines[1]
 
-    def test_show_lists_triggers_the_actor_may_fire(self, wf: Workflow, run) -> None:  # type: ignore[no-untyped-def]
+    def test_show_lists_triggers_the_actor_may_fire(self, wf_norfolk: Workflow, run) -> None:  # type: ignore[no-untyped-def]
         admin = json.loads(run("show", "1", "--json", actor=ADMIN).stdout)
         force = json.loads(run("show", "1", "--json", actor=FORCE).stdout)
         assert admin["allowed_triggers"] == ["request_force_input", "mark_not_required"]
@@ -151,7 +144,7 @@ class TestReads:
         assert [r["number"] for r in admin["recommendations"]] == [1, 2, 3, 4, 8]
         assert admin["statutory_deadline"] == "2024-12-04"
 
-    def test_log_shows_who_moved_what_and_why(self, wf: Workflow, run) -> None:  # type: ignore[no-untyped-def]
+    def test_log_shows_who_moved_what_and_why(self, wf_norfolk: Workflow, run) -> None:  # type: ignore[no-untyped-def]
         assert run("request-force-input", "1", "--due", "2030-01-01", actor=ADMIN).exit_code == 1
         assert run("deadline", "1", "2030-06-01", "--reason", "Report republished",
                    actor=ADMIN).exit_code == 0
@@ -168,7 +161,7 @@ class TestReads:
         assert [e["action"] for e in events if not e["action"].startswith("mail_")] == [
             "created", "deadline_override", "transition", "transition"]
 
-    def test_audit_verify_head_and_export(self, wf: Workflow, run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    def test_audit_verify_head_and_export(self, wf_norfolk: Workflow, run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
         head = json.loads(run("audit", "head", "--json").stdout)
         ok = run("audit", "verify", "--head", head["hash"])
         assert ok.exit_code == 0
@@ -203,7 +196,8 @@ def test_every_command_has_help_and_is_in_the_readme(name: str, command) -> None
 
 
 @pytest.mark.slow
-def test_two_processes_race_one_transition(wf: Workflow, db_url: str, tmp_path: Path) -> None:
+def test_two_processes_race_one_transition(wf_norfolk: Workflow, db_url: str,
+                                           tmp_path: Path) -> None:
     """Two admins fire at once on version 1: exactly one wins, the other is told it changed."""
     env = {**os.environ, "S55_DATABASE_URL": db_url, "S55_ACTOR": ADMIN,
            "S55_SPOOL_DIR": str(tmp_path / "spool")}
@@ -220,8 +214,8 @@ def test_two_processes_race_one_transition(wf: Workflow, db_url: str, tmp_path: 
                         r"now (version 2|changed)\); reload it and try again", loser.strip()), loser
     from workflow.audit import trail
 
-    assert trail.verify(wf.db).ok
-    with wf.db.read() as s:
+    assert trail.verify(wf_norfolk.db).ok
+    with wf_norfolk.db.read() as s:
         transitions = [e for e in trail.events_for(s, 1) if e.action == "transition"]
     assert len(transitions) == 1
 

@@ -21,25 +21,25 @@ from workflow.storage.db import Database
 URL = "https://www.norfolk-pcc.gov.uk/s55/asb-spotlight"
 
 
-def _report(wf: Workflow, n: int, published: str) -> int:
+def _report(wf_five_endings: Workflow, n: int, published: str) -> int:
     """Another report (its own title and link), its response in draft."""
     report = norfolk_report(title=f"Report {n}", published_on=published,
                             link=f"https://justiceinspectorates.gov.uk/report-{n}")
-    return content.add_report(wf, report, ADMIN).id or 0
+    return content.add_report(wf_five_endings, report, ADMIN).id or 0
 
 
-def _to_panel(wf: Workflow, rid: int) -> None:
+def _to_panel(wf_five_endings: Workflow, rid: int) -> None:
     """Answered, written and signed off: version 10, waiting to be published."""
     with time_machine.travel("2024-11-20 10:00:00+00:00", tick=False):
-        answer_all(wf, rid)
-        content.edit_text(wf, rid, "pcc_response", "I welcome this report.", PCC)
-        wf.fire(rid, "request_force_input", ADMIN)
-        wf.fire(rid, "submit_force_input", FORCE)
-        wf.fire(rid, "sign_off", PCC)
+        answer_all(wf_five_endings, rid)
+        content.edit_text(wf_five_endings, rid, "pcc_response", "I welcome this report.", PCC)
+        wf_five_endings.fire(rid, "request_force_input", ADMIN)
+        wf_five_endings.fire(rid, "submit_force_input", FORCE)
+        wf_five_endings.fire(rid, "sign_off", PCC)
 
 
 @pytest.fixture
-def wf(db: Database, settings: Settings) -> Workflow:
+def wf_five_endings(db: Database, settings: Settings) -> Workflow:
     """Five responses that end differently (deadlines in brackets):
 
     1 Norfolk (4 Dec 2024) published 2 Dec, 2 (25 Nov 2024) published 28 Nov,
@@ -59,7 +59,7 @@ def wf(db: Database, settings: Settings) -> Workflow:
 
 
 class TestTransitionLine:
-    def test_each_transition_says_where_the_response_now_stands(self, wf: Workflow,
+    def test_each_transition_says_where_the_response_now_stands(self, wf_five_endings: Workflow,
                                                                run) -> None:  # type: ignore[no-untyped-def]
         """Open: days left; published: on time and how early, or how late; closed: closed."""
         with time_machine.travel("2024-11-20 10:00:00+00:00", tick=False):
@@ -87,7 +87,7 @@ class TestPublishLate:
         ("2024-12-03", None, "published on time (1 day early)"),
     ])
     def test_publish_says_in_its_line_whether_it_was_late_and_by_how_many_days(
-            self, wf: Workflow, run, today: str, published_on: str | None,  # type: ignore[no-untyped-def]
+            self, wf_five_endings: Workflow, run, today: str, published_on: str | None,  # type: ignore[no-untyped-def]
             words: str) -> None:
         """Publishing after the deadline is recorded (the Act is done, refusing it undoes
         nothing) and the same line says it was late, by how many days."""
@@ -103,7 +103,7 @@ class TestPublishLate:
 
 
 @pytest.fixture
-def ended(wf: Workflow, run) -> Workflow:  # type: ignore[no-untyped-def]
+def ended(wf_five_endings: Workflow, run) -> Workflow:  # type: ignore[no-untyped-def]
     """Responses 1 and 2 published (on time, late), 3 closed; read weeks later."""
     with time_machine.travel("2024-11-20 10:00:00+00:00", tick=False):
         assert run("mark-not-required", "3", "--reason", "Duplicate", actor=ADMIN).exit_code == 0
@@ -111,7 +111,7 @@ def ended(wf: Workflow, run) -> Workflow:  # type: ignore[no-untyped-def]
         assert run("publish", "1", "--url", URL, actor=ADMIN).exit_code == 0
         assert run("publish", "2", "--url", URL, "--published-on", "2024-11-28",
                    actor=ADMIN).exit_code == 0
-    return wf
+    return wf_five_endings
 
 
 ON_TIME = {"kind": "published", "published_on": "2024-12-02", "on_time": True, "days_early": 2,

@@ -29,7 +29,7 @@ LONG_NAME = "Governance and Compliance Officer"
 
 
 @pytest.fixture
-def wf(db: Database, settings: Settings) -> Workflow:
+def wf_long_admin(db: Database, settings: Settings) -> Workflow:
     """Norfolk's people and one admin with a long email, who asks the force, takes it back
     with a reason and asks again (mail to the force twice, and to both admins)."""
     workflow = Workflow(db, settings)
@@ -44,16 +44,17 @@ def wf(db: Database, settings: Settings) -> Workflow:
     return workflow
 
 
-def _sweep(wf: Workflow) -> None:
+def _sweep(wf_long_admin: Workflow) -> None:
     """On 3 Dec 2024 the most severe escalation due fires; the ones it overtook are
     recorded as superseded."""
     from workflow.core.clock import FixedClock
 
-    report = sweep.sweep(wf.db, wf.settings, FixedClock(datetime(2024, 12, 3, 10, tzinfo=UTC)))
+    report = sweep.sweep(wf_long_admin.db, wf_long_admin.settings,
+                         FixedClock(datetime(2024, 12, 3, 10, tzinfo=UTC)))
     assert [f.rule_id for f in report.fired] == ["publish-d2"]
 
 
-def test_people_list_piped_is_a_header_and_aligned_columns(wf: Workflow, run) -> None:  # type: ignore[no-untyped-def]
+def test_people_list_piped_is_a_header_and_aligned_columns(wf_long_admin: Workflow, run) -> None:  # type: ignore[no-untyped-def]
     """Every column as wide as its widest value, two spaces apart: a long email pushes the
     names along in every row, never into the next column."""
     def row(pid: int, email: str, name: str, roles: str) -> str:
@@ -71,7 +72,8 @@ def test_people_list_piped_is_a_header_and_aligned_columns(wf: Workflow, run) ->
     ]
 
 
-def test_log_piped_has_a_header_and_the_reason_in_its_own_column(wf: Workflow, run) -> None:  # type: ignore[no-untyped-def]
+def test_log_piped_has_a_header_and_the_reason_in_its_own_column(wf_long_admin: Workflow,
+                                                                 run) -> None:  # type: ignore[no-untyped-def]
     text = run("log", "1").stdout
     assert re.split(r" {2,}", text.splitlines()[0]) == ["at (UTC)", "event", "actor", "what",
                                                         "change", "reason", "how"]
@@ -86,7 +88,7 @@ def test_log_piped_has_a_header_and_the_reason_in_its_own_column(wf: Workflow, r
     ]
 
 
-def test_escalations_plan_keeps_status_and_severity_apart(wf: Workflow, run) -> None:  # type: ignore[no-untyped-def]
+def test_escalations_plan_keeps_status_and_severity_apart(wf_long_admin: Workflow, run) -> None:  # type: ignore[no-untyped-def]
     """"superseded now" and "warning" are two columns, not "superseded now warning"."""
     with time_machine.travel("2024-12-03 10:00:00+00:00", tick=False):
         text = run("escalations", "plan", "1", "--days", "1").stdout
@@ -107,8 +109,8 @@ def test_escalations_plan_keeps_status_and_severity_apart(wf: Workflow, run) -> 
     assert [LONG in r["to"] for r in table_rows(text)] == [True, False, False, True, True]
 
 
-def test_escalations_list_piped(wf: Workflow, run) -> None:  # type: ignore[no-untyped-def]
-    _sweep(wf)
+def test_escalations_list_piped(wf_long_admin: Workflow, run) -> None:  # type: ignore[no-untyped-def]
+    _sweep(wf_long_admin)
     text = run("escalations", "list").stdout
     assert text.splitlines()[0].split() == ["at", "(UTC)", "response", "rule", "due", "status",
                                             "detail"]
@@ -127,7 +129,7 @@ def test_escalations_list_piped(wf: Workflow, run) -> None:  # type: ignore[no-u
     assert LONG in rows[3][5]
 
 
-def test_outbox_list_piped(wf: Workflow, run) -> None:  # type: ignore[no-untyped-def]
+def test_outbox_list_piped(wf_long_admin: Workflow, run) -> None:  # type: ignore[no-untyped-def]
     """The recipient column is as wide as the longest address; the subject starts after it."""
     lines = run("outbox", "list").stdout.splitlines()
     assert lines[1] == "pending: 4  sending: 0  sent: 0  dead: 0"
@@ -144,7 +146,8 @@ TABLES = [["people", "list"], ["log", "1"], ["escalations", "plan"], ["escalatio
           ["outbox", "list"], ["list"]]
 
 
-def test_piped_tables_never_import_rich(wf: Workflow, db_url: str, tmp_path: Path) -> None:
+def test_piped_tables_never_import_rich(wf_long_admin: Workflow, db_url: str,
+                                        tmp_path: Path) -> None:
     """Plain text is quick to print: Rich is not even imported when stdout is a pipe."""
     code = ("import sys\nfrom workflow.cli import app\n"
             f"for args in {TABLES!r}:\n    app(args, prog_name='s55', standalone_mode=False)\n"
@@ -182,7 +185,7 @@ def at_terminal(args: list[str], env: dict[str, str], columns: int) -> list[str]
 
 
 @pytest.fixture
-def env(wf: Workflow, db_url: str, tmp_path: Path) -> dict[str, str]:
+def env(wf_long_admin: Workflow, db_url: str, tmp_path: Path) -> dict[str, str]:
     return {"S55_DATABASE_URL": db_url, "S55_SPOOL_DIR": str(tmp_path / "spool")}
 
 

@@ -14,12 +14,10 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from tests.factories import ADMIN, FORCE, norfolk, snapshot
+from tests.factories import ADMIN, FORCE, snapshot
 from workflow.cli import app
 from workflow.core.limits import LIMITS, stated
-from workflow.core.settings import Settings
 from workflow.responses.service import Workflow
-from workflow.storage.db import Database
 
 Build = Callable[[str, Path], list[str]]
 
@@ -71,13 +69,6 @@ CASES: list[tuple[str, str, str, Build, str, Callable[[int], str]]] = [
 IDS = [f"{c[0]} {c[1]}" for c in CASES]
 
 
-@pytest.fixture
-def wf(db: Database, settings: Settings) -> Workflow:
-    w = Workflow(db, settings)
-    norfolk(w)
-    return w
-
-
 def option_help(command: str, option: str) -> str:
     """What ``--help`` says about ``option``, on one line (Rich's box and wrapping gone)."""
     text = CliRunner().invoke(app, [*command.split(), "--help"], env={"COLUMNS": "100"}).output
@@ -100,15 +91,15 @@ def test_help_states_the_limit(command: str, option: str, field: str) -> None:
 @pytest.mark.parametrize(("command", "option", "field", "build", "actor", "value"), CASES,
                          ids=IDS)
 def test_one_over_is_refused_and_the_limit_accepted(
-        wf: Workflow, run: Any, tmp_path: Path, command: str, option: str, field: str,
+        wf_norfolk: Workflow, run: Any, tmp_path: Path, command: str, option: str, field: str,
         build: Build, actor: str, value: Callable[[int], str]) -> None:
     limit = LIMITS[field]
-    before = snapshot(wf)
+    before = snapshot(wf_norfolk)
     result = run(*build(value(limit + 1), tmp_path), actor=actor)
     assert result.exit_code == 1, result.output
     [line] = result.stderr.splitlines()
     assert line.startswith("Error: ")
     assert line.endswith(f"is {limit + 1:,} characters long; {stated(field)}")
-    assert snapshot(wf) == before
+    assert snapshot(wf_norfolk) == before
     result = run(*build(value(limit), tmp_path), actor=actor)
     assert result.exit_code == 0, result.output

@@ -18,10 +18,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select, text
 
-from tests.factories import ADMIN, FORCE, PCC, add_people, norfolk_report, snapshot
+from tests.factories import ADMIN, FORCE, PCC, norfolk_report, snapshot
 from tests.workflow.documents.test_render__round_trip import NORFOLK, norfolk_draft
 from workflow.assurance import replay
-from workflow.core.settings import Settings
 from workflow.documents import signature
 from workflow.documents.parse import parse_document
 from workflow.documents.render import ResponseView, render_response, render_view
@@ -41,13 +40,6 @@ PCC_HEADING = "## PCC response to report and any Recommendations/Areas for Impro
 OFFICE = "### For Office Use Only:"
 NOTE_2 = "No further action: the force's plan already covers this.\n\n- one\n- two"
 NOTE_8 = "I will ask the Chief Constable for a progress report by March 2025."
-
-
-@pytest.fixture
-def wf(db: Any, settings: Settings) -> Workflow:
-    w = Workflow(db, settings)
-    add_people(w)
-    return w
 
 
 def noted(wf: Workflow) -> int:

@@ -40,11 +40,12 @@ NOW = datetime(2024, 11, 28, 10, 0, tzinfo=LONDON)  # D-6: publish-d7 is due
 
 
 @pytest.fixture
-def wf(db: Database, settings: Settings) -> Workflow:
-    wf = Workflow(db, settings)
+def wf_published_day(db: Database, settings: Settings) -> Workflow:
+    """Norfolk's people and report, imported on the day the report was published."""
+    wf_published_day = Workflow(db, settings)
     with time_machine.travel(datetime(2024, 10, 10, 10, tzinfo=UTC), tick=False):
-        norfolk(wf)
-    return wf
+        norfolk(wf_published_day)
+    return wf_published_day
 
 
 def smtp_settings(settings: Settings, server: Server) -> Settings:
@@ -57,7 +58,8 @@ def count(db: Database, model: type) -> int:
         return s.execute(select(func.count()).select_from(model)).scalar_one()
 
 
-def test_the_real_scheduler_catches_up_delivers_and_stops(wf: Workflow, settings: Settings,
+def test_the_real_scheduler_catches_up_delivers_and_stops(wf_published_day: Workflow,
+                                                          settings: Settings,
                                                          smtp_server: Server) -> None:
     """Started at D-6 with nothing fired, the daemon's catch-up sweep sends publish-d7 to
     the PCC and chief executive (the two older rules superseded), its mail job delivers
@@ -66,7 +68,8 @@ def test_the_real_scheduler_catches_up_delivers_and_stops(wf: Workflow, settings
     stop ends it with no thread left behind."""
     delivered = threading.Event()
     smtp_server.handler.on_data = lambda n: delivered.set() if n == 2 else None  # type: ignore[func-returns-value]
-    daemon = Daemon(wf.db, smtp_settings(settings, smtp_server), FixedClock(NOW), worker="t1")
+    daemon = Daemon(wf_published_day.db, smtp_settings(settings, smtp_server), FixedClock(NOW),
+                    worker="t1")
     seen: dict[str, Any] = {}
 
     async def main() -> None:
@@ -95,24 +98,26 @@ def test_the_real_scheduler_catches_up_delivers_and_stops(wf: Workflow, settings
     assert [f.rule_id for f in daemon.last_report.fired] == ["publish-d7"]
     assert sorted(r.recipients[0] for r in smtp_server.handler.received) == sorted(
         [CHIEF_EXEC, PCC])
-    with wf.db.read() as s:
+    with wf_published_day.db.read() as s:
         statuses = sorted(s.scalars(select(EscalationFiring.status)))
     assert statuses == ["fired", "superseded", "superseded"]
     assert daemon.scheduler is None
-    assert last_heartbeat(wf.db) == NOW
-    assert trail.verify(wf.db).ok
+    assert last_heartbeat(wf_published_day.db) == NOW
+    assert trail.verify(wf_published_day.db).ok
 
 
-def test_a_bad_policy_stops_the_daemon_before_it_starts(wf: Workflow, settings: Settings,
+def test_a_bad_policy_stops_the_daemon_before_it_starts(wf_published_day: Workflow,
+                                                        settings: Settings,
                                                         tmp_path: Path) -> None:
     """The policy is loaded in the constructor: a bad one raises before any lock, job or
     row exists."""
     path = tmp_path / "policy.toml"
     path.write_text("[[rule]]\nid = 'x'\n")
     with pytest.raises(PolicyError, match="rule 'x': missing 'offset_days'"):
-        Daemon(wf.db, settings.model_copy(update={"policy_file": path}), FixedClock(NOW))
-    assert count(wf.db, EscalationFiring) == 0
-    assert last_heartbeat(wf.db) is None
+        Daemon(wf_published_day.db, settings.model_copy(update={"policy_file": path}),
+               FixedClock(NOW))
+    assert count(wf_published_day.db, EscalationFiring) == 0
+    assert last_heartbeat(wf_published_day.db) is None
 
 
 def _env(settings: Settings, tmp_path: Path, **extra: str) -> dict[str, str]:
@@ -165,7 +170,8 @@ class LogReader:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
-def test_the_daemon_stops_cleanly_on_a_signal(wf: Workflow, settings: Settings, tmp_path: Path,
+def test_the_daemon_stops_cleanly_on_a_signal(wf_published_day: Workflow, settings: Settings,
+                                              tmp_path: Path,
                                               sig: signal.Signals) -> None:
     """``s55 run`` catches up, then on SIGTERM/SIGINT finishes the work in hand and exits 0;
     the escalation it fired is recorded once and its mail spooled."""
@@ -186,28 +192,28 @@ def test_the_daemon_stops_cleanly_on_a_signal(wf: Workflow, settings: Settings, 
     assert proc.returncode == 0, err
     assert f"{sig.name} received: stopping after the work in hand" in err
     assert "stopped" in err.splitlines()[-1]
-    assert count(wf.db, EscalationFiring) == 3
-    assert count(wf.db, OutboxMessage) == 2
+    assert count(wf_published_day.db, EscalationFiring) == 3
+    assert count(wf_published_day.db, OutboxMessage) == 2
     assert len(list((tmp_path / "spool").rglob("*.eml"))) == 2
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # the case is SQLite's own
 @pytest.mark.slow
-def test_a_second_daemon_on_sqlite_is_refused(wf: Workflow, settings: Settings,
+def test_a_second_daemon_on_sqlite_is_refused(wf_published_day: Workflow, settings: Settings,
                                               tmp_path: Path) -> None:
     """While one daemon holds the SQLite lock file, ``s55 run`` exits 1 with one line
     naming the holder and the lock, and fires nothing."""
-    lock = Path(str(wf.db.url).removeprefix("sqlite:///") + ".scheduler.lock")
-    with scheduler_lock(wf.db, "first-daemon"):
+    lock = Path(str(wf_published_day.db.url).removeprefix("sqlite:///") + ".scheduler.lock")
+    with scheduler_lock(wf_published_day.db, "first-daemon"):
         proc = _run(_env(settings, tmp_path), tmp_path)
         _out, err = proc.communicate(timeout=60)
     assert proc.returncode == 1
     assert err == (f"Error: another s55 scheduler (first-daemon) holds {lock}; only one may "
                    "run against a SQLite database (use PostgreSQL for several)\n")
-    assert count(wf.db, EscalationFiring) == 0
+    assert count(wf_published_day.db, EscalationFiring) == 0
 
 
-def test_sweep_cli_fires_once_and_reports(wf: Workflow, settings: Settings,
+def test_sweep_cli_fires_once_and_reports(wf_published_day: Workflow, settings: Settings,
                                           tmp_path: Path) -> None:
     """``s55 escalations sweep --now`` fires what is due and prints it; run again at the
     same moment it fires nothing."""
@@ -227,7 +233,7 @@ def test_sweep_cli_fires_once_and_reports(wf: Workflow, settings: Settings,
     assert again.stdout.splitlines() == ["fired 0, superseded 0 across 1 open responses"]
 
 
-def test_plan_and_list_cli(wf: Workflow, settings: Settings, tmp_path: Path) -> None:
+def test_plan_and_list_cli(wf_published_day: Workflow, settings: Settings, tmp_path: Path) -> None:
     """``plan --json`` lists the due firing, the ones a sweep would supersede and the
     coming ones, with recipients, and sends nothing;
     ``list --json`` shows the fired and superseded ones after a sweep."""
@@ -246,7 +252,7 @@ def test_plan_and_list_cli(wf: Workflow, settings: Settings, tmp_path: Path) -> 
         ("overdue", 0, str(D), "planned"),
     ]
     assert rows[2]["recipients"] == [PCC, CHIEF_EXEC]
-    assert count(wf.db, EscalationFiring) == 0
+    assert count(wf_published_day.db, EscalationFiring) == 0
     subprocess.run([*base, "sweep", "--now", NOW.isoformat()], env=env, cwd=tmp_path,
                    check=True, capture_output=True, timeout=60)
     listed = subprocess.run([*base, "list", "--json"], env=env, cwd=tmp_path,

@@ -7,7 +7,6 @@ body carries the title whole. Expected subjects are written out by hand.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date, datetime
 from email import message_from_bytes, policy
 from pathlib import Path
@@ -26,7 +25,6 @@ from workflow.escalations import sweep as escalation
 from workflow.mail.delivery import deliver_pending
 from workflow.responses import content
 from workflow.responses.service import Workflow
-from workflow.storage.db import Database
 from workflow.storage.models import OutboxMessage
 
 #: 217 characters, as HMICFRS titles of joint inspections run.
@@ -45,19 +43,13 @@ def test_the_title_is_217_characters() -> None:
     assert len(CUT_199) == 199
 
 
-@pytest.fixture
-def wf(db: Database, settings: Settings) -> Iterator[Workflow]:
-    with time_machine.travel(datetime(2024, 10, 10, 10, 0, tzinfo=LONDON), tick=False):
-        yield Workflow(db, settings)
+def _rid(wf_frozen: Workflow) -> int:
+    add_people(wf_frozen)
+    return content.add_report(wf_frozen, norfolk_report(title=TITLE), ADMIN).id or 0
 
 
-def _rid(wf: Workflow) -> int:
-    add_people(wf)
-    return content.add_report(wf, norfolk_report(title=TITLE), ADMIN).id or 0
-
-
-def _outbox(wf: Workflow, kind: str) -> list[OutboxMessage]:
-    with wf.db.read() as s:
+def _outbox(wf_frozen: Workflow, kind: str) -> list[OutboxMessage]:
+    with wf_frozen.db.read() as s:
         return list(s.scalars(select(OutboxMessage).where(OutboxMessage.kind == kind)))
 
 
@@ -66,35 +58,36 @@ def _delivered_subjects(settings: Settings) -> list[str]:
             for f in sorted(Path(settings.spool_dir).glob("*.eml"))]
 
 
-def test_request_force_input_with_a_217_character_title(wf: Workflow) -> None:
+def test_request_force_input_with_a_217_character_title(wf_frozen: Workflow) -> None:
     """The transition succeeds; its subject is 250 characters, the title cut before
     "crime" with an ellipsis, prefix and days-left phrase whole; the body has it all."""
-    rid = _rid(wf)
+    rid = _rid(wf_frozen)
     assert rid == 1
-    wf.fire(rid, "request_force_input", ADMIN)
+    wf_frozen.fire(rid, "request_force_input", ADMIN)
     expected = f"[s55 #1] Force comments requested: {CUT_199}\u2026 (55 days left)"
     assert len(expected) == 250
-    (row,) = _outbox(wf, "request_force_input")
+    (row,) = _outbox(wf_frozen, "request_force_input")
     assert row.subject == expected
     assert TITLE in row.body_text
-    report = deliver_pending(wf.db, wf.settings, SystemClock())
+    report = deliver_pending(wf_frozen.db, wf_frozen.settings, SystemClock())
     assert report.sent == 1
-    assert _delivered_subjects(wf.settings) == [expected]
+    assert _delivered_subjects(wf_frozen.settings) == [expected]
 
 
-def test_overdue_escalation_with_a_217_character_title(wf: Workflow, settings: Settings) -> None:
+def test_overdue_escalation_with_a_217_character_title(wf_frozen: Workflow,
+                                                       settings: Settings) -> None:
     """On the deadline day the overdue alert goes out with the title cut to fit."""
-    _rid(wf)
+    _rid(wf_frozen)
     with time_machine.travel(datetime(2024, 12, 4, 9, 30, tzinfo=LONDON), tick=False):
-        escalation.sweep(wf.db, wf.settings, wf.clock)
-        rows = _outbox(wf, "escalation_overdue")
+        escalation.sweep(wf_frozen.db, wf_frozen.settings, wf_frozen.clock)
+        rows = _outbox(wf_frozen, "escalation_overdue")
         assert rows
         # "[s55 #1] Deadline today: " is 25 characters, " (due today)" 12: 213 for the title.
         expected = f"[s55 #1] Deadline today: {CUT_199} crime get ju\u2026 (due today)"
         assert len(expected) == 250
         assert {r.subject for r in rows} == {expected}
         assert all(TITLE in r.body_text for r in rows)
-        deliver_pending(wf.db, wf.settings, SystemClock())
+        deliver_pending(wf_frozen.db, wf_frozen.settings, SystemClock())
     assert set(_delivered_subjects(settings)) == {expected}
 
 

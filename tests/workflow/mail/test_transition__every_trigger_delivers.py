@@ -12,7 +12,6 @@ from datetime import UTC, datetime
 from email.message import Message
 from typing import Any
 
-import pytest
 import time_machine
 from smtp_server import Server
 
@@ -29,11 +28,9 @@ from tests.factories import (
 )
 from workflow.audit import trail
 from workflow.core.clock import FixedClock
-from workflow.core.settings import Settings
 from workflow.mail import delivery
 from workflow.responses import content
 from workflow.responses.service import Workflow
-from workflow.storage.db import Database
 
 DURING = "2024-10-14 10:00:00+01:00"
 LATER = FixedClock(datetime(2025, 1, 1, tzinfo=UTC))  # everything queued is due
@@ -70,12 +67,12 @@ def _parts(message: Message) -> dict[str, str]:
     return {p.get_content_type(): p.get_content() for p in message.iter_parts()}  # type: ignore[attr-defined]
 
 
-def _deliver_and_check(wf: Workflow, server: Server, rid: int, trigger: str,
+def _deliver_and_check(wf_empty: Workflow, server: Server, rid: int, trigger: str,
                        recipients: set[str], carries: str) -> None:
     before = len(server.handler.received)
-    cfg = wf.settings.model_copy(update={"smtp_host": server.host, "smtp_port": server.port,
+    cfg = wf_empty.settings.model_copy(update={"smtp_host": server.host, "smtp_port": server.port,
                                          "smtp_security": "none"})
-    report = delivery.deliver_pending(wf.db, cfg, LATER)
+    report = delivery.deliver_pending(wf_empty.db, cfg, LATER)
     got = server.handler.received[before:]
     if trigger in CHECKPOINTED:
         recipients = recipients | {AUDITOR}
@@ -95,35 +92,30 @@ def _deliver_and_check(wf: Workflow, server: Server, rid: int, trigger: str,
         assert "<html" in parts["text/html"].lower(), trigger
 
 
-@pytest.fixture
-def wf(db: Database, settings: Settings) -> Workflow:
-    return Workflow(db, settings)
-
-
-def test_every_trigger_delivers_its_mail(wf: Workflow, smtp_server: Server) -> None:
+def test_every_trigger_delivers_its_mail(wf_empty: Workflow, smtp_server: Server) -> None:
     """Through a full lifecycle (send-backs included), each fired trigger's mail reaches
     exactly its recipients with the report title and response id in the subject, a text
     and an HTML part, and the values that very transition wrote (force-input due date,
     published URL, portal reference)."""
     with time_machine.travel(DURING, tick=False):
-        rid = norfolk(wf)
-        answer_all(wf, rid)
-        content.edit_text(wf, rid, "pcc_response", "I welcome this report.", PCC)
+        rid = norfolk(wf_empty)
+        answer_all(wf_empty, rid)
+        content.edit_text(wf_empty, rid, "pcc_response", "I welcome this report.", PCC)
     fired = set()
     for trigger, actor, reason, params, recipients, carries in STEPS:
         with time_machine.travel("2024-10-20 10:00:00+01:00", tick=False):
-            wf.fire(rid, trigger, actor, reason=reason, params=params)
-        _deliver_and_check(wf, smtp_server, rid, trigger, recipients, carries)
+            wf_empty.fire(rid, trigger, actor, reason=reason, params=params)
+        _deliver_and_check(wf_empty, smtp_server, rid, trigger, recipients, carries)
         fired.add(trigger)
     assert fired == set(TRIGGERS) - {"mark_not_required"}
-    assert trail.verify(wf.db).ok
+    assert trail.verify(wf_empty.db).ok
 
 
-def test_mark_not_required_delivers_its_mail(wf: Workflow, smtp_server: Server) -> None:
+def test_mark_not_required_delivers_its_mail(wf_empty: Workflow, smtp_server: Server) -> None:
     """Closing a response as not required tells the admins why."""
     with time_machine.travel(DURING, tick=False):
-        rid = norfolk(wf)
-        wf.fire(rid, "mark_not_required", ADMIN,
+        rid = norfolk(wf_empty)
+        wf_empty.fire(rid, "mark_not_required", ADMIN,
                 reason="Duplicated by our force-specific PEEL report")
-    _deliver_and_check(wf, smtp_server, rid, "mark_not_required", {ADMIN},
+    _deliver_and_check(wf_empty, smtp_server, rid, "mark_not_required", {ADMIN},
                        "Duplicated by our force-specific PEEL report")
