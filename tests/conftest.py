@@ -1,5 +1,30 @@
 """Shared fixtures: real databases (SQLite files and the local PostgreSQL), settings, clock.
 
+Where a test lives: the tree under ``tests/`` mirrors the code. A test of module
+``<package>/<module>.py`` is ``tests/<package>/test_<module>__<behaviour>.py``, e.g.
+``tests/workflow/responses/test_service__reopen.py`` for the reopening of a response by
+``workflow/responses/service.py``; a package's own ``__init__.py`` counts as the module named
+after the package (``tests/workflow/doctor/test_doctor__each_check.py``). A test goes with
+the module whose behaviour it states, even when it drives it through the CLI or the web
+app; a file that would state behaviours of several modules is split by module. Tests of the
+whole repository rather than of a module (imports pointing down the layers, dead code,
+stable public paths, the stress run) are in ``tests/house/``. File names are unique across
+the tree: with no ``__init__.py`` in it, pytest imports each test file by its base name.
+
+Support modules (``factories``, ``smtp_server``, ``web_support``, ``link_support``,
+``journey_support``, ``audit_support``, ``waiting``, ``s55_processes``) live in ``tests/``
+and are imported by bare name from every folder (``pythonpath`` in ``pyproject.toml``);
+``dead_code_whitelist`` is read by vulture only. A folder's own ``conftest.py`` holds the
+fixtures only its tests use.
+
+The service fixtures say what they hold: ``wf_empty`` (nobody registered), ``wf``
+(Norfolk's people, no response), ``wf_norfolk`` (and the Norfolk report's response),
+``wf_keyed_norfolk`` (the same, events signed with an audit key), ``wf_signed_off`` (a
+response with areas for improvement, signed off); a fixture one file needs stays in that
+file under a name of its own. Tests that start a browser, several processes or servers,
+or take more than about two seconds, are marked ``slow``: ``-m "not slow"`` is the fast
+lane (``scripts/test.sh --fast``); the full run is the whole suite.
+
 ``db`` is parametrised over both backends. PostgreSQL comes from
 ``S55_TEST_DATABASE_URL`` or the local server on 127.0.0.1:5432; one fresh database is
 created per test run and dropped after. Without a server the PostgreSQL cases skip
@@ -154,13 +179,51 @@ def settings(db_url: str, tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
+def wf_empty(db: Database, settings: Settings) -> Workflow:
+    """The service on an empty database: nobody registered, no response."""
+    return Workflow(db, settings)
+
+
+@pytest.fixture
 def wf(db: Database, settings: Settings) -> Workflow:
-    """The service with Norfolk's people and no response yet (modules that need more
-    override it)."""
-    from tests.factories import add_people
+    """The service with Norfolk's people and no response yet."""
+    from factories import add_people
 
     workflow = Workflow(db, settings)
     add_people(workflow)
+    return workflow
+
+
+@pytest.fixture
+def wf_norfolk(db: Database, settings: Settings) -> Workflow:
+    """Norfolk's people and the Norfolk report's response (response 1, a draft)."""
+    from factories import norfolk
+
+    workflow = Workflow(db, settings)
+    norfolk(workflow)
+    return workflow
+
+
+@pytest.fixture
+def wf_keyed_norfolk(keyed_db: Database, settings: Settings) -> Workflow:
+    """``wf_norfolk`` on a database with an audit key: its events are signed."""
+    from factories import norfolk
+
+    workflow = Workflow(keyed_db, settings)
+    norfolk(workflow)
+    return workflow
+
+
+@pytest.fixture
+def wf_signed_off(db: Database, settings: Settings) -> Workflow:
+    """Response 1 (a report with areas for improvement) answered and signed off by the PCC."""
+    from factories import PCC
+    from journey_support import ready_to_sign, register
+
+    workflow = Workflow(db, settings)
+    register(workflow)
+    ready_to_sign(workflow, 1)
+    workflow.fire(1, "sign_off", PCC)
     return workflow
 
 

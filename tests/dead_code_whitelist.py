@@ -1,10 +1,10 @@
 """Names vulture would call unused in the product, each used where vulture cannot see it.
 
-Read by vulture only (``tests/test_dead_code.py`` runs it; so does ``vulture`` with no
-arguments, through ``[tool.vulture]`` in ``pyproject.toml``): a name read anywhere in a
-file it scans counts as used everywhere, so each line below keeps a name alive. Nothing
-imports or runs this file. Typer commands, SQLAlchemy event listeners and pydantic
-validators are left out by their decorators (``ignore_decorators``), not listed here.
+Read by vulture only (``tests/house/test_dead_code__vulture.py`` runs it; so does
+``vulture`` with no arguments, through ``[tool.vulture]`` in ``pyproject.toml``): a name
+read anywhere in a file it scans counts as used everywhere, so each line below keeps a
+name alive. Nothing imports or runs this file. Typer commands, SQLAlchemy event listeners
+and pydantic validators are left out by their decorators (``ignore_decorators``), not listed here.
 """
 
 from typing import Any

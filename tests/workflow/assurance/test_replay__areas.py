@@ -7,28 +7,17 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from factories import ADMIN, PCC
-from journey_support import SIGNING, frozen_at, ready_to_sign, register
+from factories import ADMIN
+from journey_support import SIGNING, frozen_at
 from sqlalchemy import text
 
 from workflow.assurance import replay
-from workflow.core.settings import Settings
 from workflow.responses.service import Workflow
-from workflow.storage.db import Database
 
 _signing = frozen_at(SIGNING)
 
 
-@pytest.fixture
-def wf(db: Database, settings: Settings) -> Workflow:
-    w = Workflow(db, settings)
-    register(w)
-    ready_to_sign(w, 1)
-    w.fire(1, "sign_off", PCC)
-    return w
-
-
-def test_the_answers_replay_and_verify_is_green(wf: Workflow, run: Any) -> None:
+def test_the_answers_replay_and_verify_is_green(wf_signed_off: Workflow, run: Any) -> None:
     result = run("audit", "verify", actor=ADMIN)
     assert result.exit_code == 0, result.output
     assert "rows OK: every response equals the replay of its events" in result.stdout
@@ -41,10 +30,10 @@ def test_the_answers_replay_and_verify_is_green(wf: Workflow, run: Any) -> None:
     ("DELETE FROM area_for_improvement WHERE number = 3",
      "response 1: area for improvement 3 is 'absent' in the row but 'present' by its events"),
 ])
-def test_an_area_changed_behind_s55_s_back_is_named(wf: Workflow, run: Any, sql: str,
+def test_an_area_changed_behind_s55_s_back_is_named(wf_signed_off: Workflow, run: Any, sql: str,
                                                     named: str) -> None:
-    with wf.db.engine.begin() as conn:
+    with wf_signed_off.db.engine.begin() as conn:
         conn.execute(text(sql))
-    assert named in [d.describe() for d in replay.verify(wf.db)]
+    assert named in [d.describe() for d in replay.verify(wf_signed_off.db)]
     result = run("audit", "verify", actor=ADMIN)
     assert result.exit_code == 1

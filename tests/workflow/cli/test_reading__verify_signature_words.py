@@ -7,17 +7,8 @@ from __future__ import annotations
 import pytest
 from audit_support import verify
 
-from tests.factories import behind_the_triggers, norfolk
-from workflow.core.settings import Settings
+from tests.factories import behind_the_triggers
 from workflow.responses.service import Workflow
-from workflow.storage.db import Database
-
-
-@pytest.fixture
-def wf(keyed_db: Database, settings: Settings) -> Workflow:
-    wf = Workflow(keyed_db, settings)
-    norfolk(wf)
-    return wf
 
 
 @pytest.mark.parametrize(("tamper", "problem"), [
@@ -25,10 +16,11 @@ def wf(keyed_db: Database, settings: Settings) -> Workflow:
      "content does not match its hash"),
     ("DELETE FROM audit_event WHERE id = 4", "does not follow the event before it"),
 ], ids=["altered", "removed"])
-def test_a_broken_chain_says_how_far_signatures_were_checked(wf: Workflow, tamper: str,
+def test_a_broken_chain_says_how_far_signatures_were_checked(wf_keyed_norfolk: Workflow,
+                                                             tamper: str,
                                                              problem: str) -> None:
-    behind_the_triggers(wf.db, tamper)
-    found = verify(wf.db)
+    behind_the_triggers(wf_keyed_norfolk.db, tamper)
+    found = verify(wf_keyed_norfolk.db)
     assert found.exit_code == 1
     broken_at = 4 if "UPDATE" in tamper else 5
     assert found.stderr.startswith(f"Error: audit chain broken at event {broken_at}: {problem}")

@@ -26,7 +26,6 @@ from journey_support import (
 )
 
 from workflow.assurance import replay
-from workflow.core.settings import Settings
 from workflow.documents import signature
 from workflow.documents.model import NO_AREAS, NO_RECOMMENDATIONS
 from workflow.documents.parse import parse_document
@@ -34,7 +33,6 @@ from workflow.documents.render import ResponseView, render_response, render_view
 from workflow.responses import content
 from workflow.responses.importing import import_document
 from workflow.responses.service import Workflow
-from workflow.storage.db import Database
 from workflow.storage.models import (
     AreaForImprovement,
     InspectionReport,
@@ -45,16 +43,11 @@ from workflow.storage.models import (
 _signing = frozen_at(SIGNING)
 
 
-@pytest.fixture
-def wf(db: Database, settings: Settings) -> Workflow:
-    return Workflow(db, settings)
-
-
-def test_the_signed_document_has_every_area_and_no_empty_heading(wf: Workflow) -> None:
-    register(wf)
-    ready_to_sign(wf, 1)
-    wf.fire(1, "sign_off", PCC)
-    md, html = render_response(wf.db, 1, "md"), render_response(wf.db, 1, "html")
+def test_the_signed_document_has_every_area_and_no_empty_heading(wf_empty: Workflow) -> None:
+    register(wf_empty)
+    ready_to_sign(wf_empty, 1)
+    wf_empty.fire(1, "sign_off", PCC)
+    md, html = render_response(wf_empty.db, 1, "md"), render_response(wf_empty.db, 1, "html")
     assert empty_headings(md) == []
     for n, text in AREAS.items():
         assert f"### Area for Improvement {n}\n\n{text}\n" in md
@@ -63,36 +56,36 @@ def test_the_signed_document_has_every_area_and_no_empty_heading(wf: Workflow) -
         assert f"The force's answer to area {n}." in html
 
 
-def test_without_areas_the_document_says_so_in_the_published_words(wf: Workflow) -> None:
+def test_without_areas_the_document_says_so_in_the_published_words(wf_empty: Workflow) -> None:
     """No areas and no statement: the Norfolk response's sentence, in both formats; an empty
     "Police Forces" shows the response's force."""
-    register(wf, norfolk_report(afi_statement=None, police_forces=""))
-    md, html = render_response(wf.db, 1, "md"), render_response(wf.db, 1, "html")
+    register(wf_empty, norfolk_report(afi_statement=None, police_forces=""))
+    md, html = render_response(wf_empty.db, 1, "md"), render_response(wf_empty.db, 1, "html")
     assert f"## Areas For Improvement\n\n{NO_AREAS}\n" in md
     assert f"<p>{NO_AREAS}</p>" in html
     assert "### Police Forces:\n\nNorfolk\n" in md
     assert "<dt>Police Forces:</dt><dd>Norfolk</dd>" in html
-    ready_to_sign(wf, 1)
-    wf.fire(1, "sign_off", PCC)
-    assert empty_headings(render_response(wf.db, 1, "md")) == []
+    ready_to_sign(wf_empty, 1)
+    wf_empty.fire(1, "sign_off", PCC)
+    assert empty_headings(render_response(wf_empty.db, 1, "md")) == []
 
 
-def test_without_recommendations_the_document_says_so(wf: Workflow) -> None:
-    register(wf, with_areas(recommendations=[]))
-    md = render_response(wf.db, 1, "md")
+def test_without_recommendations_the_document_says_so(wf_empty: Workflow) -> None:
+    register(wf_empty, with_areas(recommendations=[]))
+    md = render_response(wf_empty.db, 1, "md")
     assert f"## Recommendations\n\n{NO_RECOMMENDATIONS}\n" in md
 
 
-def test_rendered_and_imported_back_the_areas_and_answers_are_the_same(wf: Workflow,
+def test_rendered_and_imported_back_the_areas_and_answers_are_the_same(wf_empty: Workflow,
                                                                         tmp_path: Path) -> None:
     """The real path: signed in s55, rendered, imported as another force's response."""
-    register(wf)
-    ready_to_sign(wf, 1)
-    wf.fire(1, "sign_off", PCC)
+    register(wf_empty)
+    ready_to_sign(wf_empty, 1)
+    wf_empty.fire(1, "sign_off", PCC)
     path = tmp_path / "signed.md"
-    path.write_text(render_response(wf.db, 1, "md"), encoding="utf-8")
-    other = import_document(wf.db, path, actor=ADMIN, force="Suffolk").response_id
-    with wf.db.engine.connect() as conn:
+    path.write_text(render_response(wf_empty.db, 1, "md"), encoding="utf-8")
+    other = import_document(wf_empty.db, path, actor=ADMIN, force="Suffolk").response_id
+    with wf_empty.db.engine.connect() as conn:
         from sqlalchemy import text
 
         rows = conn.execute(text("SELECT response_id, number, text, force_response FROM "
@@ -100,7 +93,7 @@ def test_rendered_and_imported_back_the_areas_and_answers_are_the_same(wf: Workf
     mine = [r[1:] for r in rows if r[0] == 1]
     assert mine == [(n, t, f"The force's answer to area {n}.") for n, t in AREAS.items()]
     assert [r[1:] for r in rows if r[0] == other] == mine
-    assert replay.verify(wf.db) == []
+    assert replay.verify(wf_empty.db) == []
 
 
 # -- generated areas, rendered and parsed back (pure) -----------------------------------------
@@ -158,7 +151,7 @@ def test_any_areas_round_trip_through_the_published_layout(
 # -- the text as an older version printed it -------------------------------------------------
 
 def test_a_fingerprint_recorded_before_the_defaults_still_verifies(
-        wf: Workflow, monkeypatch: pytest.MonkeyPatch) -> None:
+        wf_empty: Workflow, monkeypatch: pytest.MonkeyPatch) -> None:
     """Events written when the text printed an empty "Police Forces" and no statement
     (text version 2) are checked against that text, never called forged."""
     def as_before(session: Any, loaded: Any) -> dict[str, Any]:
@@ -166,11 +159,11 @@ def test_a_fingerprint_recorded_before_the_defaults_still_verifies(
 
     with monkeypatch.context() as patched:
         patched.setattr(signature, "seal", as_before)
-        register(wf, norfolk_report(afi_statement=None, police_forces=""))
-        content.edit_text(wf, 1, "key_findings", "Findings, as then.", ADMIN)
-    with wf.db.read() as s:
+        register(wf_empty, norfolk_report(afi_statement=None, police_forces=""))
+        content.edit_text(wf_empty, 1, "key_findings", "Findings, as then.", ADMIN)
+    with wf_empty.db.read() as s:
         assert signature.fingerprint(s, 1, 2) != signature.fingerprint(s, 1)
-    assert replay.verify(wf.db) == []
+    assert replay.verify(wf_empty.db) == []
 
 
 def test_the_check_finds_an_empty_heading() -> None:

@@ -21,22 +21,22 @@ _during = frozen_at(DURING)
 
 
 @pytest.fixture
-def wf(db: Database, settings: Settings) -> Workflow:
+def wf_with_areas(db: Database, settings: Settings) -> Workflow:
     """The people and a report with three areas for improvement (response 1)."""
     w = Workflow(db, settings)
     assert register(w) == 1
     return w
 
 
-def refused(wf: Workflow, run: Any, args: list[str], line: str, actor: str) -> None:
-    before = snapshot(wf)
+def refused(wf_with_areas: Workflow, run: Any, args: list[str], line: str, actor: str) -> None:
+    before = snapshot(wf_with_areas)
     result = run(*args, actor=actor)
     assert (result.exit_code, result.stderr.strip()) == (1, line), result.output
     assert result.stdout == ""
-    assert snapshot(wf) == before
+    assert snapshot(wf_with_areas) == before
 
 
-def test_the_force_answers_an_area_from_the_command_line(wf: Workflow, run: Any) -> None:
+def test_the_force_answers_an_area_from_the_command_line(wf_with_areas: Workflow, run: Any) -> None:
     """One ``edited`` event naming the area, the version up, ``show`` carries it, and the
     replay of the log gives the row."""
     result = run("afi", "respond", "1", "2", "--text", "  We review every case at closure. ",
@@ -56,10 +56,10 @@ def test_the_force_answers_an_area_from_the_command_line(wf: Workflow, run: Any)
     printed = run("show", "1", actor=ADMIN).stdout
     assert "  areas for improvement (3):\n      1. NO FORCE RESPONSE\n      2. force responded\n" \
            in printed
-    assert replay.verify(wf.db) == []
+    assert replay.verify(wf_with_areas.db) == []
 
 
-def test_an_admin_records_it_for_the_force_with_a_reason(wf: Workflow, run: Any) -> None:
+def test_an_admin_records_it_for_the_force_with_a_reason(wf_with_areas: Workflow, run: Any) -> None:
     result = run("afi", "respond", "1", "1", "--text", "Done.", "--on-behalf-of", FORCE,
                  "--reason", "sent by email", actor=ADMIN)
     assert result.exit_code == 0, result.output
@@ -69,15 +69,15 @@ def test_an_admin_records_it_for_the_force_with_a_reason(wf: Workflow, run: Any)
         ADMIN, FORCE, "sent by email")
 
 
-def test_submitting_waits_for_every_area(wf: Workflow, run: Any) -> None:
+def test_submitting_waits_for_every_area(wf_with_areas: Workflow, run: Any) -> None:
     """The refusal names the areas still unanswered; once answered, it goes through."""
-    wf.fire(1, "request_force_input", ADMIN)
-    answer_all(wf, 1)
-    answer_areas(wf, 1, [1])
-    refused(wf, run, ["submit-force-input", "1"],
+    wf_with_areas.fire(1, "request_force_input", ADMIN)
+    answer_all(wf_with_areas, 1)
+    answer_areas(wf_with_areas, 1, [1])
+    refused(wf_with_areas, run, ["submit-force-input", "1"],
             "Error: cannot submit_force_input response 1 (force_input): area(s) for "
             "improvement 2, 3 have no response from the force", FORCE)
-    answer_areas(wf, 1, [2, 3])
+    answer_areas(wf_with_areas, 1, [2, 3])
     assert run("submit-force-input", "1", actor=FORCE).exit_code == 0
 
 
@@ -100,34 +100,35 @@ def test_submitting_waits_for_every_area(wf: Workflow, run: Any) -> None:
     (["afi", "respond", "1", "1", "--text", "x", "--on-behalf-of", FORCE], ADMIN,
      f"Error: --on-behalf-of: acting for {FORCE} needs a reason (--reason)"),
 ])
-def test_a_bad_answer_is_one_line_and_changes_nothing(wf: Workflow, run: Any, args: list[str],
+def test_a_bad_answer_is_one_line_and_changes_nothing(wf_with_areas: Workflow, run: Any,
+                                                      args: list[str],
                                                        actor: str, line: str) -> None:
-    refused(wf, run, args, line, actor)
+    refused(wf_with_areas, run, args, line, actor)
 
 
-def test_an_answer_after_sign_off_is_refused_naming_the_way_back(wf: Workflow,
+def test_an_answer_after_sign_off_is_refused_naming_the_way_back(wf_with_areas: Workflow,
                                                                  run: Any) -> None:
-    ready_to_sign(wf, 1)
-    wf.fire(1, "sign_off", PCC)
-    refused(wf, run, ["afi", "respond", "1", "1", "--text", "Better words."],
+    ready_to_sign(wf_with_areas, 1)
+    wf_with_areas.fire(1, "sign_off", PCC)
+    refused(wf_with_areas, run, ["afi", "respond", "1", "1", "--text", "Better words."],
             "Error: cannot edit area for improvement 1 of response 1 while it is "
             "forwarded_to_panel: its content was signed off; the way back is s55 reopen 1 "
             "--reason WHY, then edit it and sign it off again", FORCE)
 
 
-def test_the_request_and_the_panel_s_mail_carry_each_area(wf: Workflow) -> None:
+def test_the_request_and_the_panel_s_mail_carry_each_area(wf_with_areas: Workflow) -> None:
     """The force is asked for an answer to each area (its text listed); the panel is sent
     each area's text with the force's response."""
-    ready_to_sign(wf, 1)
-    [asked] = mail(wf, "request_force_input")
+    ready_to_sign(wf_with_areas, 1)
+    [asked] = mail(wf_with_areas, "request_force_input")
     assert "each of its areas for improvement" in asked.body_text
     for n, text in AREAS.items():
         assert f"Area for improvement {n}" in asked.body_text
         assert text in asked.body_text
         assert text in asked.body_html
     assert "answering each recommendation and area for improvement" in asked.body_text
-    wf.fire(1, "sign_off", PCC)
-    forwarded = mail(wf, "sign_off")
+    wf_with_areas.fire(1, "sign_off", PCC)
+    forwarded = mail(wf_with_areas, "sign_off")
     assert forwarded
     for row in forwarded:
         for n, text in AREAS.items():
@@ -136,13 +137,13 @@ def test_the_request_and_the_panel_s_mail_carry_each_area(wf: Workflow) -> None:
         assert "(none)" not in row.body_text
 
 
-def test_an_area_saved_twice_writes_one_event_per_change(wf: Workflow) -> None:
-    content.edit_area(wf, 1, 1, "force_response", "First.", FORCE)
-    content.edit_area(wf, 1, 1, "force_response", "", FORCE)  # cleared
-    with wf.db.engine.connect() as conn:
+def test_an_area_saved_twice_writes_one_event_per_change(wf_with_areas: Workflow) -> None:
+    content.edit_area(wf_with_areas, 1, 1, "force_response", "First.", FORCE)
+    content.edit_area(wf_with_areas, 1, 1, "force_response", "", FORCE)  # cleared
+    with wf_with_areas.db.engine.connect() as conn:
         from sqlalchemy import text
 
         value = conn.execute(text("SELECT force_response FROM area_for_improvement "
                                   "WHERE number = 1")).scalar()
     assert value is None
-    assert replay.verify(wf.db) == []
+    assert replay.verify(wf_with_areas.db) == []

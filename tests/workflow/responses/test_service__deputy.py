@@ -25,7 +25,7 @@ _signing = frozen_at(SIGNING)
 
 
 @pytest.fixture
-def wf(db: Database, settings: Settings) -> Workflow:
+def wf_deputy_running(db: Database, settings: Settings) -> Workflow:
     """Response 1 answered and submitted, the PCC's response not written; the chief
     executive deputises for the PCC through November 2024 (delegation 1)."""
     w = Workflow(db, settings)
@@ -43,7 +43,8 @@ def ok(result: Any) -> Any:
     return result
 
 
-def test_the_deputy_writes_and_signs_in_the_pcc_s_place(wf: Workflow, run: Any) -> None:
+def test_the_deputy_writes_and_signs_in_the_pcc_s_place(wf_deputy_running: Workflow,
+                                                        run: Any) -> None:
     ok(run("edit", "1", "pcc_response", "--text", "I welcome the report.", actor=DEPUTY))
     ok(run("rec", "note", "1", "4", "--text", "Plans are reviewed monthly.", actor=DEPUTY))
     ok(run("sign-off", "1", actor=DEPUTY))
@@ -57,25 +58,25 @@ def test_the_deputy_writes_and_signs_in_the_pcc_s_place(wf: Workflow, run: Any) 
     printed = run("log", "1", actor=ADMIN).stdout
     assert f"pcc_response by {DEPUTY} for {PCC} under delegation #1" in printed
     assert f"recommendation 4 pcc_note by {DEPUTY} for {PCC} under delegation #1" in printed
-    assert replay.verify(wf.db) == []
+    assert replay.verify(wf_deputy_running.db) == []
 
 
-def test_the_pcc_is_told_at_once_and_the_deputy_gets_a_receipt(wf: Workflow,
+def test_the_pcc_is_told_at_once_and_the_deputy_gets_a_receipt(wf_deputy_running: Workflow,
                                                                 run: Any) -> None:
     ok(run("edit", "1", "pcc_response", "--text", "I welcome the report.", actor=DEPUTY))
     ok(run("sign-off", "1", actor=DEPUTY))
-    with wf.db.read() as s:
+    with wf_deputy_running.db.read() as s:
         text = signature.canonical_text(s, 1)
     fingerprint = hashlib.sha256(text.encode()).hexdigest()
     signed = json.loads(run("show", "1", "--json", actor=ADMIN).stdout)["signed_off"]
     assert signed["fingerprint"] == fingerprint
-    [notice] = mail(wf, "sign_off_notice")
+    [notice] = mail(wf_deputy_running, "sign_off_notice")
     assert notice.recipient == PCC
     assert "Signed off in your name by Chief Executive" in notice.subject
     assert ("Chief Executive (ceo@norfolk-pcc.gov.uk) signed off the Section 55 response "
             "below in your name on 20 November 2024 at 10:00 (UK time), as your deputy under "
             "delegation #1 (1 November 2024 to 30 November 2024)") in notice.body_text
-    [receipt] = mail(wf, "sign_off_receipt")
+    [receipt] = mail(wf_deputy_running, "sign_off_receipt")
     assert receipt.recipient == DEPUTY
     assert "in the name of Giles Orpen-Smellie, as their deputy under delegation #1" in (
         receipt.body_text)
@@ -86,11 +87,12 @@ def test_the_pcc_is_told_at_once_and_the_deputy_gets_a_receipt(wf: Workflow,
         assert "I welcome the report." in row.body_html
 
 
-def test_the_pcc_signing_gets_a_receipt_and_no_notice(wf: Workflow, run: Any) -> None:
+def test_the_pcc_signing_gets_a_receipt_and_no_notice(wf_deputy_running: Workflow,
+                                                      run: Any) -> None:
     ok(run("edit", "1", "pcc_response", "--text", "I welcome the report.", actor=PCC))
     ok(run("sign-off", "1", actor=PCC))
-    assert mail(wf, "sign_off_notice") == []
-    [receipt] = mail(wf, "sign_off_receipt")
+    assert mail(wf_deputy_running, "sign_off_notice") == []
+    [receipt] = mail(wf_deputy_running, "sign_off_receipt")
     assert receipt.recipient == PCC
     assert "This is your receipt for the Section 55 response you signed off on 20 November " \
            "2024 at 10:00 (UK time)" in receipt.body_text
@@ -104,19 +106,20 @@ def test_the_pcc_signing_gets_a_receipt_and_no_notice(wf: Workflow, run: Any) ->
      f"Error: {DEPUTY} may not return_to_force response 1: needs role admin or pcc, holds "
      "chief_executive"),
 ])
-def test_the_deputy_acts_only_as_the_pcc(wf: Workflow, run: Any, args: list[str],
+def test_the_deputy_acts_only_as_the_pcc(wf_deputy_running: Workflow, run: Any, args: list[str],
                                          line: str) -> None:
-    before = snapshot(wf)
+    before = snapshot(wf_deputy_running)
     result = run(*args, actor=DEPUTY)
     assert (result.exit_code, result.stderr.strip()) == (1, line)
-    assert snapshot(wf) == before
+    assert snapshot(wf_deputy_running) == before
 
 
-def test_outside_the_delegation_the_deputy_is_refused(wf: Workflow, run: Any) -> None:
-    before = snapshot(wf)
+def test_outside_the_delegation_the_deputy_is_refused(wf_deputy_running: Workflow,
+                                                      run: Any) -> None:
+    before = snapshot(wf_deputy_running)
     with time_machine.travel("2024-12-02 10:00:00+00:00", tick=False):
         result = run("edit", "1", "pcc_response", "--text", "Too late.", actor=DEPUTY)
     assert (result.exit_code, result.stderr.strip()) == (
         1, f"Error: {DEPUTY} may not edit pcc response of response 1: needs role admin or "
            "pcc, holds chief_executive")
-    assert snapshot(wf) == before
+    assert snapshot(wf_deputy_running) == before

@@ -24,7 +24,7 @@ def ok(result: Any) -> None:
 
 
 @pytest.fixture
-def wf(db: Database, settings: Settings, run: Any) -> Workflow:
+def wf_bare_report_submitted(db: Database, settings: Settings, run: Any) -> Workflow:
     """A bare report (no types, forces, link or key findings), answered and submitted."""
     w = Workflow(db, settings)
     add_people(w)
@@ -40,21 +40,21 @@ def wf(db: Database, settings: Settings, run: Any) -> Workflow:
 
 
 def test_sign_off_names_what_would_print_empty_then_signs_a_whole_document(
-        wf: Workflow, run: Any) -> None:
-    before = snapshot(wf)
+        wf_bare_report_submitted: Workflow, run: Any) -> None:
+    before = snapshot(wf_bare_report_submitted)
     result = run("sign-off", "1", actor=PCC)
     assert (result.exit_code, result.stderr.strip()) == (1, (
         "Error: cannot sign_off response 1 (pcc_signoff): the document would print these "
         "headings empty: key findings (s55 edit 1 key_findings --file FILE), publication "
         "types (s55 report edit 1 publication_types TYPES), the report's link (s55 report "
         "edit 1 link URL)"))
-    assert snapshot(wf) == before
+    assert snapshot(wf_bare_report_submitted) == before
     ok(run("edit", "1", "key_findings", "--text", "Custody is safe but records lag.",
            actor=ADMIN))
     ok(run("report", "edit", "1", "publication_types", "Custody", actor=ADMIN))
     ok(run("report", "edit", "1", "link", "https://www.justiceinspectorates.gov.uk/hmicfrs/"
            "custody/", actor=ADMIN))
     ok(run("sign-off", "1", actor=PCC))
-    md = render_response(wf.db, 1)
+    md = render_response(wf_bare_report_submitted.db, 1)
     assert empty_headings(md) == []
     assert "### Police Forces:\n\nNorfolk\n" in md  # the response's force, none given

@@ -12,16 +12,14 @@ from typing import Any
 
 import pytest
 from factories import ADMIN, FORCE, PANEL, PCC, snapshot
-from journey_support import DEPUTY, SIGNING, delegate, frozen_at, mail, ready_to_sign, register
+from journey_support import DEPUTY, SIGNING, delegate, frozen_at, mail
 
 from workflow.assurance import replay
 from workflow.audit_report.build import build_report
 from workflow.core.clock import SystemClock
-from workflow.core.settings import Settings
 from workflow.documents.render import render_response
 from workflow.responses import content
 from workflow.responses.service import Workflow
-from workflow.storage.db import Database
 
 URL = "https://www.norfolk-pcc.gov.uk/s55/asb-spotlight"
 WAY_BACK = "the way back is s55 reopen 1 --reason WHY, then edit it and sign it off again"
@@ -30,21 +28,12 @@ WAY_BACK = "the way back is s55 reopen 1 --reason WHY, then edit it and sign it 
 _signing = frozen_at(SIGNING)
 
 
-@pytest.fixture
-def wf(db: Database, settings: Settings) -> Workflow:
-    """Response 1 (with areas for improvement) signed off by the PCC."""
-    w = Workflow(db, settings)
-    register(w)
-    ready_to_sign(w, 1)
-    w.fire(1, "sign_off", PCC)
-    return w
-
-
-def refused(wf: Workflow, run: Any, args: list[str], line: str, actor: str = ADMIN) -> None:
-    before = snapshot(wf)
+def refused(wf_signed_off: Workflow, run: Any, args: list[str], line: str,
+            actor: str = ADMIN) -> None:
+    before = snapshot(wf_signed_off)
     result = run(*args, actor=actor)
     assert (result.exit_code, result.stderr.strip()) == (1, line), result.output
-    assert snapshot(wf) == before
+    assert snapshot(wf_signed_off) == before
 
 
 @pytest.mark.parametrize(("args", "actor", "what"), [
@@ -59,13 +48,14 @@ def refused(wf: Workflow, run: Any, args: list[str], line: str, actor: str = ADM
     (["afi", "respond", "1", "3", "--text", "New answer."], FORCE, "area for improvement 3"),
     (["deadline", "1", "2024-12-20", "--reason", "re-issued"], ADMIN, "the deadline"),
 ])
-def test_an_edit_after_sign_off_names_the_way_back(wf: Workflow, run: Any, args: list[str],
+def test_an_edit_after_sign_off_names_the_way_back(wf_signed_off: Workflow, run: Any,
+                                                   args: list[str],
                                                     actor: str, what: str) -> None:
-    refused(wf, run, args, f"Error: cannot edit {what} of response 1 while it is "
+    refused(wf_signed_off, run, args, f"Error: cannot edit {what} of response 1 while it is "
             f"forwarded_to_panel: its content was signed off; {WAY_BACK}", actor)
 
 
-def test_reopen_edit_and_sign_again(wf: Workflow, run: Any) -> None:
+def test_reopen_edit_and_sign_again(wf_signed_off: Workflow, run: Any) -> None:
     """The issue's dead end, walked out of: reopened with a reason, the title corrected,
     signed again, published; the log replays clean."""
     result = run("reopen", "1", "--reason", "The title has a typo", actor=ADMIN)
@@ -74,10 +64,10 @@ def test_reopen_edit_and_sign_again(wf: Workflow, run: Any) -> None:
     shown = json.loads(run("show", "1", "--json", actor=ADMIN).stdout)
     assert (shown["state"], shown["signed_off"]) == ("pcc_signoff", None)
     assert shown["office_use"]["forwarded_to_panel"] is None
-    assert "Signed off by" not in render_response(wf.db, 1)
-    to = {m.recipient for m in mail(wf, "reopen")}
+    assert "Signed off by" not in render_response(wf_signed_off.db, 1)
+    to = {m.recipient for m in mail(wf_signed_off, "reopen")}
     assert to == {PCC, PANEL, FORCE}
-    for m in mail(wf, "reopen"):
+    for m in mail(wf_signed_off, "reopen"):
         assert "Reason: The title has a typo" in m.body_text
         assert "The signed copy you were sent is withdrawn" in m.body_text
         asked = "The changes the reason above asks for, then your sign-off" in m.body_text
@@ -87,14 +77,15 @@ def test_reopen_edit_and_sign_again(wf: Workflow, run: Any) -> None:
     assert run("sign-off", "1", actor=PCC).exit_code == 0
     assert run("publish", "1", "--url", URL, actor=ADMIN).exit_code == 0
     signed = json.loads(run("show", "1", "--json", actor=ADMIN).stdout)["signed_off"]
-    assert "The policing response (revised)" in render_response(wf.db, 1)
-    assert signed["line"] in render_response(wf.db, 1)
-    assert replay.verify(wf.db) == []
+    assert "The policing response (revised)" in render_response(wf_signed_off.db, 1)
+    assert signed["line"] in render_response(wf_signed_off.db, 1)
+    assert replay.verify(wf_signed_off.db) == []
 
 
-def test_the_pcc_reopens_too_and_the_audit_report_lists_it(wf: Workflow, run: Any) -> None:
+def test_the_pcc_reopens_too_and_the_audit_report_lists_it(wf_signed_off: Workflow,
+                                                           run: Any) -> None:
     assert run("reopen", "1", "--reason", "My words need changing", actor=PCC).exit_code == 0
-    report = build_report(wf.db, date(2024, 4, 1), date(2025, 3, 31), SystemClock())
+    report = build_report(wf_signed_off.db, date(2024, 4, 1), date(2025, 3, 31), SystemClock())
     [line] = report.responses
     assert [(r.by, r.trigger, r.reason) for r in line.returns] == [
         (PCC, "reopen", "My words need changing")]
@@ -107,39 +98,40 @@ def test_the_pcc_reopens_too_and_the_audit_report_lists_it(wf: Workflow, run: An
      f"Error: {FORCE} may not reopen response 1: needs role admin or pcc, holds force"),
     (["reopen", "9", "--reason", "x"], ADMIN, "Error: no response 9"),
 ])
-def test_a_bad_reopen_is_one_line_and_changes_nothing(wf: Workflow, run: Any, args: list[str],
+def test_a_bad_reopen_is_one_line_and_changes_nothing(wf_signed_off: Workflow, run: Any,
+                                                      args: list[str],
                                                       actor: str, line: str) -> None:
-    refused(wf, run, args, line, actor)
+    refused(wf_signed_off, run, args, line, actor)
 
 
-def test_the_deputy_does_not_reopen(wf: Workflow, run: Any) -> None:
+def test_the_deputy_does_not_reopen(wf_signed_off: Workflow, run: Any) -> None:
     """The deputy writes and signs in the PCC's place; withdrawing a signature is the PCC's
     or the OPCC's."""
-    delegate(wf)
-    refused(wf, run, ["reopen", "1", "--reason", "x"],
+    delegate(wf_signed_off)
+    refused(wf_signed_off, run, ["reopen", "1", "--reason", "x"],
             f"Error: {DEPUTY} may not reopen response 1: needs role admin or pcc, holds "
             "chief_executive", DEPUTY)
 
 
-def test_nothing_reopens_once_published(wf: Workflow, run: Any) -> None:
-    wf.fire(1, "publish", ADMIN, params={"url": URL})
-    refused(wf, run, ["reopen", "1", "--reason", "too late"],
+def test_nothing_reopens_once_published(wf_signed_off: Workflow, run: Any) -> None:
+    wf_signed_off.fire(1, "publish", ADMIN, params={"url": URL})
+    refused(wf_signed_off, run, ["reopen", "1", "--reason", "too late"],
             "Error: cannot reopen response 1 while it is published; allowed: submit_to_portal")
-    refused(wf, run, ["edit", "1", "pcc_response", "--text", "x"],
+    refused(wf_signed_off, run, ["edit", "1", "pcc_response", "--text", "x"],
             "Error: cannot edit pcc response of response 1 while it is published: its content "
             "was signed off and published, and a published response does not change", PCC)
 
 
-def test_a_shared_report_does_not_change_under_a_signed_response(wf: Workflow,
+def test_a_shared_report_does_not_change_under_a_signed_response(wf_signed_off: Workflow,
                                                                  run: Any) -> None:
     """Two forces' responses on one report row: the draft's edit would change the signed
     text, so it is refused naming the signed one."""
     from sqlalchemy import text
 
-    other = content.add_report(wf, _second(), ADMIN).id
-    with wf.db.engine.begin() as conn:  # as two imports of one document share it
+    other = content.add_report(wf_signed_off, _second(), ADMIN).id
+    with wf_signed_off.db.engine.begin() as conn:  # as two imports of one document share it
         conn.execute(text("UPDATE response SET report_id = 1 WHERE id = :o"), {"o": other})
-    refused(wf, run, ["report", "edit", str(other), "publication_types", "PEEL"],
+    refused(wf_signed_off, run, ["report", "edit", str(other), "publication_types", "PEEL"],
             f"Error: cannot edit the report's publication types (shared with response "
             f"{other}) of response 1 while it is forwarded_to_panel: its content was signed "
             f"off; {WAY_BACK}")

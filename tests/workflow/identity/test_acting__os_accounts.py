@@ -1,0 +1,183 @@
+"""Real ``s55`` processes under different operating-system accounts (S55_IDENTITY=os).
+
+As root (as CI runs) the session creates test accounts with ``useradd`` and removes them
+afterwards; each command then runs as one of them (``subprocess`` with ``user=``), on both
+databases, and the lifecycle is walked with a delegation in force. Without root (and
+outside CI) the tests skip, saying why.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from s55_processes import python_for_any_account
+
+from tests.conftest import IN_CI
+from tests.factories import CHIEF_EXEC, FORCE, PANEL, PCC, norfolk_report
+from workflow.core.settings import Settings
+from workflow.people import management
+from workflow.responses import content
+from workflow.responses.service import Workflow
+from workflow.storage.db import Database
+
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parents[3]
+#: account name -> the person whose login it is
+ACCOUNTS = {"s55t_admin": "admin@opcc.example", "s55t_force": FORCE, "s55t_pcc": PCC,
+            "s55t_deputy": "deputy@opcc.example"}
+DEPUTY = ACCOUNTS["s55t_deputy"]
+ADMIN = ACCOUNTS["s55t_admin"]
+
+
+@pytest.fixture(scope="session")
+def accounts() -> Iterator[dict[str, str]]:
+    """The test accounts, created for this session and removed after."""
+    if os.geteuid() != 0:
+        if IN_CI:
+            pytest.fail("CI=true but not root: cannot create test accounts with useradd")
+        pytest.skip("needs root to create operating-system accounts (useradd); CI runs as "
+                    "root")
+    if python_for_any_account() is None:
+        why = (f"no Python {sys.version_info.major}.{sys.version_info.minor} the test accounts "
+               "may execute")
+        pytest.fail(why) if IN_CI else pytest.skip(why)
+    made = []
+    try:
+        for name in ACCOUNTS:
+            # One left behind by a run that was killed before its clean-up goes first.
+            subprocess.run(["userdel", name], check=False, capture_output=True)
+            subprocess.run(["useradd", "--system", "--no-create-home", "--shell",
+                            "/usr/sbin/nologin", name], check=True, capture_output=True)
+            made.append(name)
+        yield ACCOUNTS
+    finally:
+        for name in made:
+            subprocess.run(["userdel", name], check=False, capture_output=True)
+
+
+@pytest.fixture
+def shared_url(db_url: str) -> Iterator[str]:
+    """The test database, reachable by the test accounts (a SQLite file in a folder they
+    may write; PostgreSQL over TCP as it is)."""
+    if not db_url.startswith("sqlite"):
+        yield db_url
+        return
+    folder = Path(tempfile.mkdtemp(prefix="s55-accounts-"))
+    folder.chmod(0o777)
+    path = folder / "s55.db"
+    shutil.copy(db_url.removeprefix("sqlite:///"), path)
+    path.chmod(0o666)
+    yield f"sqlite:///{path}"
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture
+def as_account(accounts: dict[str, str], shared_url: str) -> Callable[..., Any]:
+    """``s55 ARGS`` run by the operating-system account ``name``, with S55_IDENTITY=os and
+    nothing else of ours in its environment."""
+    python = python_for_any_account()
+    assert python is not None
+    spool = Path(shared_url.removeprefix("sqlite:///")).parent / "spool" \
+        if shared_url.startswith("sqlite") else Path(tempfile.mkdtemp(prefix="s55-spool-"))
+    spool.mkdir(exist_ok=True)
+    spool.chmod(0o777)
+    path = os.pathsep.join([str(ROOT), sysconfig.get_paths()["purelib"]])
+
+    def run(name: str, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [python, "-m", "workflow.cli", *args], user=name, group=name, extra_groups=[],
+            umask=0o000, cwd="/", capture_output=True, text=True, timeout=120,
+            env={"PATH": "/usr/bin:/bin", "PYTHONPATH": path, "S55_IDENTITY": "os",
+                 "S55_DATABASE_URL": shared_url, "S55_SPOOL_DIR": str(spool),
+                 "S55_FORCE": "Norfolk", **env})
+
+    return run
+
+
+@pytest.fixture
+def office(shared_url: str) -> Workflow:
+    """The people, each with their account as login, and the Norfolk report (set up by
+    this root process under claimed, as an installer would before handing over)."""
+    wf = Workflow(Database(shared_url), Settings(database_url=shared_url, identity="claimed"))
+    management.add_person(wf, {"name": "Admin", "email": ADMIN, "roles": ["admin"]}, None,
+                      login="s55t_admin")
+    for name, email, roles, login in (
+            ("Force Liaison", FORCE, ["force"], "s55t_force"),
+            ("The PCC", PCC, ["pcc"], "s55t_pcc"),
+            ("Deputy PCC", DEPUTY, ["chief_executive"], "s55t_deputy"),
+            ("Chief Executive", CHIEF_EXEC, ["chief_executive"], None),
+            ("Panel", PANEL, ["panel"], None)):
+        management.add_person(wf, {"name": name, "email": email, "roles": roles}, ADMIN,
+                          login=login)
+    content.add_report(wf, norfolk_report(), ADMIN)
+    return wf
+
+
+def ok(result: subprocess.CompletedProcess[str]) -> str:
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def test_each_account_acts_as_its_person_and_no_other(office: Workflow,
+                                                      as_account: Callable[..., Any]) -> None:
+    """The force's account acts as the force (whatever USER says); --as naming anyone
+    else is refused, and so is an account that is nobody's login."""
+    forged = as_account("s55t_force", "request-force-input", "1", USER="s55t_admin",
+                        LOGNAME="s55t_admin")
+    assert forged.returncode == 1
+    assert forged.stderr.strip() == (f"Error: {FORCE} may not request_force_input response 1: "
+                                     "needs role admin, holds force")
+    posing = as_account("s55t_force", "request-force-input", "1", "--as", ADMIN)
+    assert posing.returncode == 1
+    assert posing.stderr.strip() == (
+        f"Error: --as {ADMIN} refused: under identity mode os you act as yourself ({FORCE}, "
+        "account s55t_force); an admin acting for someone else uses --on-behalf-of EMAIL "
+        "--reason ...")
+    ok(as_account("s55t_admin", "request-force-input", "1"))
+    events = json.loads(ok(as_account("s55t_admin", "log", "1", "--json")))
+    moved = [e for e in events if e["trigger"] == "request_force_input"]
+    assert [(e["actor"], e["account"], e["identity"], e["channel"]) for e in moved] == [
+        (ADMIN, "s55t_admin", "os", "cli")]
+
+
+def test_the_lifecycle_with_a_delegation_in_force(office: Workflow,
+                                                  as_account: Callable[..., Any]) -> None:
+    """Every step by its own account; the deputy signs off under a delegation the PCC
+    made; the state log names each account and verifies."""
+    from datetime import date, timedelta
+
+    today = date.today()
+    ok(as_account("s55t_pcc", "people", "delegate", PCC, "--to", DEPUTY, "--from",
+                  today.isoformat(), "--until", (today + timedelta(days=7)).isoformat(),
+                  "--reason", "Annual leave"))
+    ok(as_account("s55t_admin", "do", "1", "request_force_input"))
+    for n in (1, 2, 3, 4, 8):
+        ok(as_account("s55t_force", "rec", "respond", "1", str(n), "--text", f"Answer {n}."))
+    ok(as_account("s55t_force", "submit-force-input", "1"))
+    ok(as_account("s55t_pcc", "edit", "1", "pcc_response", "--text", "I welcome it."))
+    signed = ok(as_account("s55t_deputy", "sign-off", "1"))
+    assert "sign_off -> forwarded_to_panel" in signed
+    ok(as_account("s55t_admin", "publish", "1", "--url", "https://opcc.example/asb"))
+    ok(as_account("s55t_admin", "submit-to-portal", "1", "--portal-reference", "HMI-1"))
+    log = ok(as_account("s55t_admin", "log", "1"))
+    assert f"signed off by {DEPUTY} for {PCC} under delegation #1" in log
+    events = [e for e in json.loads(ok(as_account("s55t_admin", "log", "1", "--json")))
+              if e["action"] == "transition"]
+    assert [(e["trigger"], e["account"], e["on_behalf_of"]) for e in events] == [
+        ("request_force_input", "s55t_admin", None),
+        ("submit_force_input", "s55t_force", None),
+        ("sign_off", "s55t_deputy", PCC),
+        ("publish", "s55t_admin", None),
+        ("submit_to_portal", "s55t_admin", None)]
+    assert "audit chain OK" in ok(as_account("s55t_admin", "audit", "verify"))
