@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 from xml.etree.ElementTree import ParseError
 
 import defusedxml.ElementTree
@@ -93,11 +93,13 @@ def _within(source: str, data: bytes, max_bytes: int) -> bytes:
 class _HttpOnly(urllib.request.HTTPRedirectHandler):
     """Follows a redirect only to another http(s) URL (urllib would follow one to ftp)."""
 
-    def redirect_request(self, req: Any, fp: Any, code: int, msg: str, headers: Any,
-                         newurl: str) -> Any:
-        if urlsplit(newurl).scheme.lower() not in ("http", "https"):
-            raise urllib.error.URLError(f"redirected to {newurl!r}, not an http(s) URL")
-        return super().redirect_request(req, fp, code, msg, headers, newurl)
+    def http_error_302(self, req: Any, fp: Any, code: int, msg: str, headers: Any) -> Any:
+        target = urljoin(req.full_url, headers.get("Location") or headers.get("URI") or "")
+        if urlsplit(target).scheme.lower() not in ("http", "https"):
+            raise urllib.error.URLError(f"redirected to {target!r}, not an http(s) URL")
+        return super().http_error_302(req, fp, code, msg, headers)
+
+    http_error_301 = http_error_303 = http_error_307 = http_error_308 = http_error_302
 
 
 def _download(url: str, max_bytes: int, timeout: float) -> bytes:
@@ -127,6 +129,11 @@ def check_xml(source: str, data: bytes) -> None:
     """Refuse anything but a well-formed RSS or Atom document without a DTD."""
     if not data.strip():
         raise FeedError(source, "is empty")
+    start = data.lstrip(b"\xef\xbb\xbf \t\r\n")[:64].lower()
+    if start.startswith((b"<!doctype html", b"<html")):
+        raise FeedError(source, "is a web page (HTML), not an RSS or Atom feed")
+    if start.startswith((b"{", b"[")):
+        raise FeedError(source, "is JSON, not an RSS or Atom feed")
     try:
         root = defusedxml.ElementTree.fromstring(data, forbid_dtd=True,
                                                  forbid_entities=True, forbid_external=True)
