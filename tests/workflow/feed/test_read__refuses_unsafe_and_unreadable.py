@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from feed_support import Entry, rss
 
 from tests.factories import snapshot
-from tests.workflow.feed.conftest import Entry, rss
 from workflow.responses.service import Workflow
 
 ABOUT_NORFOLK = Entry("PEEL 2025: An inspection of Norfolk Constabulary", "peel-2025-norfolk",

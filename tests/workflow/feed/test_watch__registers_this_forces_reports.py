@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 from audit_support import verify
+from feed_support import FEEDS, Entry, atom, rss
 from sqlalchemy import select
 
 from tests.factories import ADMIN, norfolk_report
-from tests.workflow.feed.conftest import FEEDS, Entry, atom, rss
 from workflow.responses import content
 from workflow.responses.service import Workflow
 from workflow.storage.models import AuditEvent, FeedItem, InspectionReport, OutboxMessage, Response
