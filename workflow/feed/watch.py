@@ -201,7 +201,7 @@ def _register(wf: Workflow, s: Session, item: Item, force: str, who: _Who,
                 roles=[Role.ADMIN], event=event, actor=who.actor, response_id=rid, context={
                     "report_title": item.title, "report_link": item.link,
                     "published_on": item.published_on, "deadline": response.deadline,
-                    "force_input_by": content.milestones(wf).force_input_due(
+                    "force_input_due": content.milestones(wf).force_input_due(
                         response.deadline)})
     _keep(wf, s, item, "registered", response_id=rid, event=event)
     report.registered.append(Registered(rid, item.title, item.published_on,

@@ -114,6 +114,8 @@ def test_this_forces_items_are_registered_with_their_london_dates(
     assert NATIONAL_TITLE in digest
     assert f"{FEEDS}state-of-policing-2025/" in digest
     assert "may need a response" in digest
+    shown = cli("log", "1")
+    assert f"from HMICFRS's feed: {FEEDS}peel-2025-norfolk/" in shown.stdout
     verified = verify(office.db)
     assert verified.exit_code == 0, verified.output
 
