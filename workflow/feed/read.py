@@ -17,7 +17,6 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 from xml.etree.ElementTree import ParseError
@@ -26,6 +25,7 @@ import defusedxml.ElementTree
 import feedparser
 from defusedxml import DefusedXmlException
 
+from workflow.core import files
 from workflow.core.clock import LONDON
 from workflow.core.errors import S55Error
 
@@ -71,13 +71,14 @@ def fetch(source: str, *, max_bytes: int, timeout: float) -> bytes:
     """The document at ``source`` (an http(s) URL or a file path), at most ``max_bytes``."""
     if is_url(source):
         return _download(source, max_bytes, timeout)
-    path = Path(source)
     try:
-        with path.open("rb") as f:
-            data = f.read(max_bytes + 1)
-    except OSError as exc:
-        raise FeedError(source, f"cannot be read ({exc.strerror or exc})") from None
-    return _within(source, data, max_bytes)
+        # Read as every file a user names is: only a regular file, never past the limit,
+        # and, serving a caller of the local service, by the caller's own account.
+        return files.read_bytes(source, max_bytes)
+    except files.FileError as exc:
+        if exc.problem.startswith("is larger than"):
+            raise _too_large(source, max_bytes) from None
+        raise FeedError(source, exc.problem) from None
 
 
 def _too_large(source: str, max_bytes: int) -> FeedError:

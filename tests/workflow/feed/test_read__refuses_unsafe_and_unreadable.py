@@ -111,7 +111,8 @@ def test_an_oversized_document_is_refused_unparsed(
 def test_a_missing_file_or_a_url_not_http_is_refused(
         office: Workflow, cli: Callable[..., Any], tmp_path: Path) -> None:
     refused(cli, office, str(tmp_path / "nowhere.xml"),
-            "cannot be read (No such file or directory)")
+            "cannot read it: no such file or folder")
+    refused(cli, office, str(tmp_path), "is a directory, not a file")
     for url in ("file:///etc/passwd", "ftp://example.org/feed.xml"):
         refused(cli, office, url, "is not an http(s) URL (or give a file path)")
 

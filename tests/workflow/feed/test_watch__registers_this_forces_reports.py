@@ -222,3 +222,32 @@ def test_only_an_admin_watches_the_feed(office: Workflow, cli: Callable[..., Any
     assert len(result.stderr.strip().splitlines()) == 1
     assert "register reports from HMICFRS's feed" in result.stderr
     assert snapshot(office) == before
+
+
+def test_a_feed_at_a_url_is_read_as_a_file_is(office: Workflow, cli: Callable[..., Any],
+                                               serve: Callable[..., str]) -> None:
+    """The feed served over http on loopback, as S55_FEED_URL: the same registrations."""
+    url = serve("/hmicfrs/feed.atom", build("atom"))
+    result = cli("report", "watch", S55_FEED_URL=url)
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[-1] == (
+        f"feed {url}: 3 registered, 1 national listed to the admins, 1 about other forces")
+    assert [r[1] for r in responses(office)] == [date(2025, 10, 11), date(2025, 11, 9),
+                                                 date(2025, 11, 20)]
+
+
+def test_a_link_that_is_not_http_is_dropped(office: Workflow, cli: Callable[..., Any],
+                                            write_feed: Callable[[str, bytes], str]) -> None:
+    """An item about the force whose link is not http(s) is registered without it: no
+    ``javascript:`` reaches a report, a mail or an event."""
+    entry = Entry("Norfolk: an inspection of vetting", "vetting-norfolk",
+                  "Wed, 26 Nov 2025 09:00:00 +0000", link="javascript:alert(1)")
+    result = cli("report", "watch", write_feed("feed.xml", rss([entry])))
+    assert result.exit_code == 0, result.output
+    assert responses(office) == [("Norfolk: an inspection of vetting", date(2025, 11, 26),
+                                  date(2026, 1, 20), "")]
+    with office.db.read() as s:
+        stored = [*s.scalars(select(OutboxMessage.body_html)),  # type: ignore[call-overload]
+                  *s.scalars(select(AuditEvent.payload))]  # type: ignore[call-overload]
+    assert not [text for text in stored if "javascript" in (text or "")]
+    assert verify(office.db).exit_code == 0
