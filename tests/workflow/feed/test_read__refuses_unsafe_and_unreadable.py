@@ -155,3 +155,16 @@ def slow_url() -> Iterator[str]:
 def test_a_server_too_slow_is_refused(office: Workflow, cli: Callable[..., Any],
                                       slow_url: str) -> None:
     refused(cli, office, slow_url, "cannot be fetched (timed out)", S55_FEED_TIMEOUT="0.2")
+
+
+def test_no_feed_named_nor_set_is_one_line(office: Workflow, cli: Callable[..., Any]) -> None:
+    before = snapshot(office)
+    result = cli("report", "watch")
+    assert result.exit_code == 1
+    assert result.stderr == ("Error: FEED: give the feed's URL or file, or set "
+                             "S55_FEED_URL\n")
+    bad = cli("report", "watch", S55_FEED_URL="ftp://hmicfrs.example/feed.xml")
+    assert bad.exit_code == 1
+    assert bad.stderr == ("Error: settings do not load: S55_FEED_URL: "
+                          "'ftp://hmicfrs.example/feed.xml' is not an http(s) address\n")
+    assert snapshot(office) == before
