@@ -13,6 +13,7 @@ from __future__ import annotations
 import calendar
 import hashlib
 import io
+import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
@@ -103,6 +104,22 @@ class _HttpOnly(urllib.request.HTTPRedirectHandler):
     http_error_301 = http_error_303 = http_error_307 = http_error_308 = http_error_302
 
 
+def _read_by(response: Any, max_bytes: int, deadline: float) -> bytes:
+    """The body, at most ``max_bytes``, whole by ``deadline``: the socket's timeout bounds
+    each read only, and a server sending a byte at a time would otherwise never be late."""
+    chunks: list[bytes] = []
+    total = 0
+    while total <= max_bytes:
+        chunk = response.read(min(64 * 1024, max_bytes + 1 - total))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        total += len(chunk)
+        if time.monotonic() > deadline:
+            raise TimeoutError("timed out")
+    return b"".join(chunks)
+
+
 def _download(url: str, max_bytes: int, timeout: float) -> bytes:
     parts = urlsplit(url)
     if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
@@ -116,7 +133,7 @@ def _download(url: str, max_bytes: int, timeout: float) -> bytes:
             length = response.headers.get("Content-Length")
             if length and length.isdigit() and int(length) > max_bytes:
                 raise _too_large(url, max_bytes)
-            data = response.read(max_bytes + 1)
+            data = _read_by(response, max_bytes, time.monotonic() + timeout)
     except urllib.error.HTTPError as exc:
         raise FeedError(url, f"the server answered {exc.code} {exc.reason}") from None
     except urllib.error.URLError as exc:

@@ -132,10 +132,18 @@ def test_over_http_bad_answers_are_refused(
 
 
 class _Slow(http.server.BaseHTTPRequestHandler):
+    """``/slow``: silent for a second; ``/drip``: a byte every 0.1 s, each in time."""
+
     def do_GET(self) -> None:  # noqa: N802 - http.server's name
-        time.sleep(1.0)  # longer than the fetch's timeout below (a real wait: a socket's)
+        if self.path == "/slow":
+            time.sleep(1.0)  # longer than the fetch's timeout below (a real wait: a socket's)
         self.send_response(200)
         self.end_headers()
+        if self.path == "/drip":
+            for byte in GOOD[:12]:
+                self.wfile.write(bytes([byte]))
+                self.wfile.flush()
+                time.sleep(0.1)
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - its signature
         pass
@@ -146,7 +154,7 @@ def slow_url() -> Iterator[str]:
     server = http.server.HTTPServer(("127.0.0.1", 0), _Slow)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/feed.xml"
+    yield f"http://127.0.0.1:{server.server_address[1]}"
     server.shutdown()
     server.server_close()
     thread.join(timeout=5)
@@ -154,7 +162,10 @@ def slow_url() -> Iterator[str]:
 
 def test_a_server_too_slow_is_refused(office: Workflow, cli: Callable[..., Any],
                                       slow_url: str) -> None:
-    refused(cli, office, slow_url, "cannot be fetched (timed out)", S55_FEED_TIMEOUT="0.2")
+    """Silent past the timeout, or sending so slowly the whole takes longer than it."""
+    for path in ("/slow", "/drip"):
+        refused(cli, office, slow_url + path, "cannot be fetched (timed out)",
+                S55_FEED_TIMEOUT="0.5")
 
 
 def test_no_feed_named_nor_set_is_one_line(office: Workflow, cli: Callable[..., Any]) -> None:
