@@ -27,7 +27,8 @@ def office_show(as_json: AsJson = False) -> None:
     from workflow.cli.table import print_table
 
     print_table(("setting", "value", "set by", "set at"),
-                [[r["setting"], r["value"], r["set_by"] or "(environment)",
+                [[r["setting"], r["value"],
+                  r["set_by"] or ("-" if r["recorded"] else "(environment)"),
                   r["set_at"] or "-"] for r in rows])
 
 

@@ -253,7 +253,9 @@ def show(wf: Workflow) -> list[dict[str, Any]]:
                         "set_by": event.actor if event else None,
                         "set_at": f"{row.changed_at.astimezone(LONDON):%d %b %Y %H:%M}"
                         if row else None,
-                        "recorded": row is not None})
+                        # No alias until an admin records one: none comes from the
+                        # environment.
+                        "recorded": row is not None or key == ALIASES})
         return out
 
     return wf.db.query(read)

@@ -15,7 +15,7 @@ from audit_support import verify
 from feed_support import FEEDS, Entry, atom, rss
 from sqlalchemy import select
 
-from tests.factories import ADMIN, norfolk_report
+from tests.factories import ADMIN, norfolk_report, table_rows
 from workflow.responses import content
 from workflow.responses.service import Workflow
 from workflow.storage.models import AuditEvent, FeedItem, InspectionReport, OutboxMessage, Response
@@ -195,6 +195,9 @@ def test_an_alias_makes_an_item_this_forces(
     force's until an admin records the alias (audited); the next run registers it."""
     changed = cli("office", "set", "force", "Norfolk Constabulary", "--reason", "full name")
     assert changed.exit_code == 0, changed.output
+    unset = {r["setting"]: r for r in table_rows(cli("office", "show").stdout)}
+    assert (unset["force-aliases"]["value"], unset["force-aliases"]["set by"]) == ("(none)",
+                                                                                  "-")
     entry = Entry("Norfolk: an inspection of counter-corruption", "corruption-norfolk",
                   "Wed, 26 Nov 2025 09:00:00 +0000")
     path = write_feed("feed.xml", rss([entry]))
@@ -203,6 +206,9 @@ def test_an_alias_makes_an_item_this_forces(
                   "--reason", "the feed's names")
     assert aliases.exit_code == 0, aliases.output
     assert aliases.stdout.startswith("force-aliases: (not set) -> Norfolk, Norfolk Police;")
+    shown = {r["setting"]: r for r in table_rows(cli("office", "show").stdout)}
+    assert (shown["force-aliases"]["value"], shown["force-aliases"]["set by"]) == (
+        "Norfolk, Norfolk Police", ADMIN)
     result = cli("report", "watch", path)
     assert result.exit_code == 0, result.output
     assert "1 registered" in result.stdout
