@@ -72,6 +72,8 @@ KINDS: tuple[str, ...] = (
     "delegation_notice",  # a deputy arrangement made, confirmed or ended
     "identity_change_request",  # a signer asked to confirm a new login or address (link)
     "identity_change",  # a login or address changed, told to the person and the auditors
+    "feed_report",  # a report about this force registered from HMICFRS's feed, to admins
+    "feed_digest",  # national or thematic reports in the feed, listed to admins once
     # Escalations (workflow/escalations/policy.toml names them per rule).
     "escalation_draft",
     "escalation_force_input",

@@ -30,6 +30,10 @@ _.impl  # workflow/storage/types.py: a SQLAlchemy TypeDecorator's underlying typ
 _.cache_ok  # workflow/storage/types.py: tells SQLAlchemy the type may be cached
 _.process_bind_param  # workflow/storage/types.py: SQLAlchemy calls it on the way in
 _.process_result_value  # workflow/storage/types.py: SQLAlchemy calls it on the way out
+_.http_error_301  # workflow/feed/read.py: urllib calls a redirect handler by its status
+_.http_error_303  # workflow/feed/read.py: (as above)
+_.http_error_307  # workflow/feed/read.py: (as above)
+_.http_error_308  # workflow/feed/read.py: (as above)
 
 # Chosen by value, never by name.
 _.SIGNOFF_DUE  # states/escalations.py: Anchor("signoff_due"), from a policy file's rule
@@ -38,6 +42,7 @@ _.SIGNOFF_DUE  # states/escalations.py: Anchor("signoff_due"), from a policy fil
 _.retired_at  # workflow/storage/models.py: when an address was retired
 _.revoke_reason  # workflow/storage/models.py: why a delegation was ended
 _.updated_at  # workflow/storage/models.py: when a response last changed
+_.FeedItem  # workflow/storage/models.py: feed_item's class (the feed writes it through Core)
 
 # Documentation kept in code: the docstrings of LinkRefusedError and action_links name it.
 _.REFUSALS  # workflow/links/action_links.py: every value LinkRefusedError.why may take

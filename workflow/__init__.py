@@ -17,6 +17,7 @@ import and holds this list to it):
     responses     one transaction per trigger; content edits, imports, the link actions
     people        people over time: added, changed, given roles, disabled, delegated to
     assurance     what proves the record whole: replay, checkpoints, backups that restore
+    feed          HMICFRS's publications feed: read safely, reports about this force registered
     escalations   the policy, planning, firing once per rule, the scheduler's clock
     reads         what list, show, log and the dashboard read, through Core only
     audit_report  the auditor's report of a period

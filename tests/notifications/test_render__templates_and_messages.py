@@ -54,6 +54,9 @@ CONTEXT = {
     "asked_by": "Ann <Admin>", "deputy_name": "Dep <Uty>",
     "starts_on": date(2024, 11, 1), "ends_on": date(2024, 11, 30), "ended": False,
     "how": "The PCC made it.", "by_name": "Ann Admin", "confirmed": True,
+    # National reports in HMICFRS's feed (workflow/feed/watch.py _digest).
+    "items": [{"title": "State <of> Policing", "link": "https://x.example/s",
+               "published_on": date(2024, 11, 1), "deadline": date(2024, 12, 26)}],
     # Added to every message by workflow.mail.compose.prepare_messages.
     "today": date(2024, 11, 22), "recipient_roles": ["admin"],
     "contact": {"name": "Gov <Officer>", "email": "gov@opcc.example"},

@@ -38,6 +38,7 @@ class Action(StrEnum):
     LINK_SENT = "link_sent"  # a fresh personal link, or a sign-in link, mailed on request
     SIGNED_IN = "signed_in"  # a reader signed in to the web pages with a sign-in link
     LINK_ISSUED = "link_issued"  # personal links mailed: whose, for what, until when
+    FEED_DIGEST = "feed_digest"  # national reports in HMICFRS's feed listed to the admins
 
 
 class Channel(StrEnum):

@@ -214,6 +214,31 @@ def report_edit(
     typer.echo(f"response {row.id}: report {field} saved (version {row.version})")
 
 
+@report_app.command("watch")
+def report_watch(
+    feed: Annotated[str | None, typer.Argument(
+        metavar="FEED", help="the feed's http(s) URL or a file (default: S55_FEED_URL)")] = None,
+) -> None:
+    """Register the reports about this force from HMICFRS's publications feed (admins).
+
+    Reads the feed (RSS 2.0 or Atom). Each new item naming the force or one of its aliases
+    (`s55 office set force-aliases`) in its title or categories is registered with its
+    London publication date, unless the force answers it already, and the admins are
+    mailed; national and thematic items are listed to them once; other forces' are
+    ignored. The first run registers only the reports whose 56 days are still running.
+    """
+    from workflow.feed.watch import watch
+
+    report = watch(open_workflow(), feed, acting_as())
+    for done in report.registered:
+        typer.echo(f"response {done.response_id}: {done.title} - published "
+                   f"{done.published_on:%d %B %Y}, Section 55 deadline "
+                   f"{done.deadline:%d %B %Y}")
+    for skipped in report.skipped:
+        typer.echo(f"warning: feed item {skipped.title!r} skipped: {skipped.why}", err=True)
+    typer.echo(report.line())
+
+
 @app.command()
 def edit(
     response_id: ResponseId,

@@ -137,6 +137,30 @@ class Settings(BaseSettings):
     socket: Path | None = None
     socket_group: str = "s55"
 
+    # HMICFRS's publications feed (`s55 report watch`, and the daemon every
+    # `feed_poll_minutes`; 0: the daemon does not poll). Ordinary settings, not the
+    # database's: they say only where and how often s55 looks. What an item must name to be
+    # registered (the force and its aliases) and who is mailed are the database's, changed
+    # by an admin with a reason, and every registration is audited with the item's link.
+    feed_url: str | None = None
+    feed_poll_minutes: int = Field(default=60, ge=0, le=7 * 24 * 60)
+    # A document larger than this is refused unread (a feed is some kilobytes).
+    feed_max_bytes: int = Field(default=5_000_000, ge=1_000, le=100_000_000)
+    feed_timeout: float = Field(default=30.0, gt=0, le=600)
+
+    @field_validator("feed_url")
+    @classmethod
+    def _feed_url(cls, value: str | None) -> str | None:
+        """An http(s) address with a host; empty is unset."""
+        from urllib.parse import urlsplit
+
+        if value is None or not value.strip():
+            return None
+        parts = urlsplit(value.strip())
+        if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"{value!r} is not an http(s) address")
+        return value.strip()
+
     # Escalations: the policy file replacing the default, and the London hour rules fire at.
     policy_file: Path | None = None
     escalation_hour: int = Field(default=9, ge=0, le=23)

@@ -18,7 +18,9 @@ store, since job stores must never be shared (agronholm/apscheduler#160, #655).
 
 At start: a catch-up sweep (only the most severe due rule per response is sent). Then
 a sweep every minute (picks up transitions and deadline overrides), one at the planned
-next firing, mail delivery every 30 s and a heartbeat row for ``s55 doctor``. SIGTERM or
+next firing, mail delivery every 30 s, a heartbeat row for ``s55 doctor``, and, when
+``S55_FEED_URL`` is set, HMICFRS's feed read at start and every ``S55_FEED_POLL_MINUTES``
+(hourly by default). SIGTERM or
 SIGINT stops new work, lets the running sweep or delivery finish its transaction, and
 exits; anything not yet fired is caught up at the next start.
 """
@@ -174,6 +176,25 @@ class Daemon:
         if cp is not None:
             log.info("audit checkpoint: %s", cp.line())
 
+    async def watch_feed(self) -> None:
+        """Register the reports HMICFRS's feed lists about this force (``s55 report
+        watch``), as the scheduler; a feed that cannot be read is logged, and tried again at
+        the next poll."""
+        from workflow.feed.watch import watch
+        from workflow.responses.service import Workflow
+
+        wf = Workflow(self.db, self.settings, self.clock)
+        try:
+            report = await asyncio.to_thread(watch, wf, None,
+                                             scheduler=self.by[Channel.SCHEDULER])
+        except S55Error as exc:
+            log.warning("feed: %s", exc)
+            return
+        except Exception:
+            log.exception("feed watch failed")
+            return
+        log.info("%s", report.line())
+
     async def heartbeat(self) -> None:
         try:
             await asyncio.to_thread(escalation.beat, self.db, self.worker, self._started_at,
@@ -193,6 +214,11 @@ class Daemon:
         scheduler.add_job(self.heartbeat, IntervalTrigger(seconds=self.every["heartbeat"]),
                           id="heartbeat")
         scheduler.add_job(self.checkpoint, IntervalTrigger(hours=1), id="checkpoint")
+        if self.settings.feed_url and self.settings.feed_poll_minutes:
+            # Hourly by default (S55_FEED_POLL_MINUTES); the first poll at start.
+            scheduler.add_job(self.watch_feed,
+                              IntervalTrigger(minutes=self.settings.feed_poll_minutes),
+                              id="feed", next_run_time=datetime.now(UTC))
         scheduler.start()  # inside the running loop (agronholm/apscheduler#994)
         return scheduler
 

@@ -32,15 +32,19 @@ if TYPE_CHECKING:
 
     from workflow.core.settings import Settings
 
-#: The settings, by their stored name.
+#: The settings, by their stored name. ``force_aliases``: the other names the feed may call
+#: the force by (a list; ``s55 report watch`` registers items naming the force or one of
+#: them). It decides what is registered and who is mailed, so it is the database's,
+#: changed by an admin with a reason, like the force itself.
 FORCE, OFFICE, IDENTITY, SEPARATION = "force", "office", "identity", "separation_of_duties"
-NAMES = (FORCE, OFFICE, IDENTITY, SEPARATION)
+ALIASES = "force_aliases"
+NAMES = (FORCE, OFFICE, IDENTITY, SEPARATION, ALIASES)
 MODES = ("os", "claimed")
 #: The office's name where none is recorded or set (a database from before it was kept).
 GENERIC_OFFICE = "Office of the Police and Crime Commissioner"
 #: How each setting is named on the command line (``s55 office set NAME VALUE``).
 COMMAND_NAMES = {FORCE: "force", OFFICE: "name", IDENTITY: "identity",
-                 SEPARATION: "separation-of-duties"}
+                 SEPARATION: "separation-of-duties", ALIASES: "force-aliases"}
 INIT_COMMAND = "s55 init --force NAME --office NAME --identity os|claimed"
 
 _READ = select(OFFICE_SETTING.c.name, OFFICE_SETTING.c.value)
@@ -56,6 +60,8 @@ class Office:
     identity: str
     separation_of_duties: bool
     recorded: bool
+    #: Other names of the force (``force_aliases``), as recorded; none by default.
+    aliases: tuple[str, ...] = ()
 
     def force_or_refuse(self) -> str:
         """The force, or ``ConfigError`` naming ``s55 init`` where none is known."""
@@ -76,6 +82,8 @@ def words(name: str, value: Any) -> str:
         return "(not set)"
     if isinstance(value, bool):
         return "on" if value else "off"
+    if isinstance(value, list | tuple):
+        return ", ".join(value) or "(none)"
     return str(value)
 
 
@@ -104,7 +112,8 @@ def resolve(values: dict[str, Any], settings: Settings) -> Office:
     check_not_looser(values, asked_mode, asked_sod)
     return Office(values.get(FORCE), values.get(OFFICE) or GENERIC_OFFICE,
                   "os" if asked_mode == "os" else str(values[IDENTITY]),
-                  bool(values.get(SEPARATION, True)) or bool(asked_sod), recorded=True)
+                  bool(values.get(SEPARATION, True)) or bool(asked_sod), recorded=True,
+                  aliases=tuple(values.get(ALIASES) or ()))
 
 
 def in_force(session: Session, settings: Settings) -> Office:

@@ -30,6 +30,7 @@ from workflow.core.clock import LONDON
 from workflow.core.errors import ConfigError, InvalidInputError
 from workflow.identity import office
 from workflow.identity.office import (
+    ALIASES,
     COMMAND_NAMES,
     FORCE,
     IDENTITY,
@@ -54,7 +55,8 @@ INIT_ACTOR = "s55-init"
 _FLAGS = {"on": True, "true": True, "yes": True, "off": False, "false": False, "no": False}
 #: What each setting is, in words for the people told of a change.
 ABOUT = {FORCE: "the police force this office oversees", OFFICE: "the office's name",
-         IDENTITY: "how s55 knows who is acting", SEPARATION: "separation of duties"}
+         IDENTITY: "how s55 knows who is acting", SEPARATION: "separation of duties",
+         ALIASES: "the other names HMICFRS's feed may give the force"}
 _VALUE_WORDS = {
     (IDENTITY, "os"): "each person's own computer account, which the operating system "
                       "proves",
@@ -69,6 +71,8 @@ def in_words(name: str, value: Any) -> str:
     """A setting's value as the people told of it read it."""
     if value is None:
         return "not set"
+    if isinstance(value, list):
+        return ", ".join(value) or "none"
     return _VALUE_WORDS.get((name, value), str(value))
 
 
@@ -88,11 +92,23 @@ def parse(name: str, raw: str) -> tuple[str, Any]:
         if value.lower() not in _FLAGS:
             raise InvalidInputError("separation-of-duties", f"{raw!r} is not on or off")
         return key, _FLAGS[value.lower()]
+    if key == ALIASES:
+        return key, aliases(raw)
     what = "--force" if key == FORCE else "--office"
     check_line(value, what)
     if not value:
         raise InvalidInputError(what, "is empty")
     return key, value
+
+
+def aliases(raw: str) -> list[str]:
+    """``force-aliases``: names separated by commas, each one line (empty: none)."""
+    names: list[str] = []
+    for name in raw.split(","):
+        name = " ".join(check_line(name, "force-aliases").split())
+        if name and name.casefold() not in {n.casefold() for n in names}:
+            names.append(name)
+    return names
 
 
 def held(db: Database) -> dict[str, Any]:
@@ -237,11 +253,13 @@ def show(wf: Workflow) -> list[dict[str, Any]]:
                         "set_by": event.actor if event else None,
                         "set_at": f"{row.changed_at.astimezone(LONDON):%d %b %Y %H:%M}"
                         if row else None,
-                        "recorded": row is not None})
+                        # No alias until an admin records one: none comes from the
+                        # environment.
+                        "recorded": row is not None or key == ALIASES})
         return out
 
     return wf.db.query(read)
 
 
 _FIELD = {FORCE: "force", OFFICE: "name", IDENTITY: "identity",
-          SEPARATION: "separation_of_duties"}
+          SEPARATION: "separation_of_duties", ALIASES: "aliases"}

@@ -186,6 +186,15 @@ def describe(action: str, payload: dict[str, Any], actor: str = "") -> str:
     if action.startswith("mail_") or action == Action.LINK_SENT:
         to = payload.get("to") or payload.get("recipient") or ""
         return f"{payload.get('kind', '')} {to}".strip()
+    return _described(action, payload)
+
+
+def _described(action: str, payload: dict[str, Any]) -> str:
+    """``describe``'s words for the events that carry no change of a person or a text."""
+    if action == Action.CREATED and isinstance(payload.get("feed"), dict):
+        return f"from HMICFRS's feed: {payload['feed'].get('link') or '(no link)'}"
+    if action == Action.FEED_DIGEST:
+        return f"{len(payload.get('items', []))} national report(s) listed to the admins"
     return "to the read-only pages" if action == Action.SIGNED_IN else ""
 
 

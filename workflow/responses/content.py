@@ -20,6 +20,7 @@ from sqlmodel import col
 from states import EDITABLE, FINAL, Role, State
 from states.deadlines import MilestonePolicy, statutory_deadline
 from workflow.audit import trail
+from workflow.audit.trail import Provenance
 from workflow.audit.words import Action
 from workflow.core.checks import (
     RecommendationInput,
@@ -45,6 +46,7 @@ from workflow.responses.service import Workflow, bump, check_version, require_ro
 from workflow.storage.loading import Loaded, load
 from workflow.storage.models import (
     AreaForImprovement,
+    AuditEvent,
     InspectionReport,
     Recommendation,
     Response,
@@ -52,7 +54,7 @@ from workflow.storage.models import (
 
 __all__ = [
     "add_recommendation", "add_report", "edit_area", "edit_recommendation", "edit_report",
-    "edit_text", "override_deadline"
+    "edit_text", "override_deadline", "register"
 ]
 
 #: Response fields an officer edits as text, and who may edit each.
@@ -96,7 +98,6 @@ def add_report(wf: Workflow, report_in: ReportInput, actor: str | None, *,
     """
     report_in.check_unique_numbers()
     check_publication_date(report_in.published_on, london_today(wf.clock))
-    deadline = statutory_deadline(report_in.published_on)
 
     def work(s: Session) -> Response:
         acting = wf.acting(s, actor)
@@ -107,39 +108,51 @@ def add_report(wf: Workflow, report_in: ReportInput, actor: str | None, *,
         again_of = duplicates.check_new_response(
             s, force=force, title=report_in.title, published_on=report_in.published_on,
             link=report_in.link, again=again)
-        now = wf.clock.now()
-        report = InspectionReport(
-            title=report_in.title, published_on=report_in.published_on,
-            publication_types=report_in.publication_types,
-            police_forces=report_in.police_forces, link=report_in.link,
-            link_label=report_in.link_label, created_at=now,
-        )
-        s.add(report)
-        s.flush()
-        response = Response(
-            report_id=report.id or 0, force=force, state=State.DRAFT.value, deadline=deadline,
-            signoff_due=milestones(wf).signoff_due(deadline), key_findings=report_in.key_findings,
-            cc_response=report_in.cc_response, pcc_response=report_in.pcc_response,
-            afi_statement=report_in.afi_statement,
-            recommendations_intro=report_in.recommendations_intro, created_at=now, updated_at=now,
-        )
-        s.add(response)
-        s.flush()
-        rid = response.id or 0
-        s.add_all(Recommendation(response_id=rid, **r.model_dump())
-                  for r in report_in.recommendations)
-        s.add_all(AreaForImprovement(response_id=rid, **a.model_dump())
-                  for a in report_in.areas_for_improvement)
-        trail.append(s, at=now, actor=person.email, action=Action.CREATED, response_id=rid,
-                     to_state=State.DRAFT.value, reason=again,
-                     payload=sealed(s, rid, {
-                         "report": report_in.model_dump(mode="json"), "report_id": report.id,
-                         "force": force, "deadline": deadline.isoformat(),
-                         "signoff_due": response.signoff_due.isoformat(),
-                         "again_of": again_of}), by=acting.by)
-        return response
+        return register(wf, s, report_in, force=force, actor=person.email, by=acting.by,
+                        reason=again, extra={"again_of": again_of})[0]
 
     return wf.db.run(work)
+
+
+def register(wf: Workflow, s: Session, report_in: ReportInput, *, force: str, actor: str,
+             by: Provenance, reason: str | None = None,
+             extra: dict[str, Any] | None = None) -> tuple[Response, AuditEvent]:
+    """Write the report, its response in ``draft`` and the ``created`` event (``extra``
+    added to its payload), in the caller's transaction, once the caller has checked who
+    acts and the duplicate-report rule; the response and the event."""
+    deadline = statutory_deadline(report_in.published_on)
+    now = wf.clock.now()
+    report = InspectionReport(
+        title=report_in.title, published_on=report_in.published_on,
+        publication_types=report_in.publication_types,
+        police_forces=report_in.police_forces, link=report_in.link,
+        link_label=report_in.link_label, created_at=now,
+    )
+    s.add(report)
+    s.flush()
+    response = Response(
+        report_id=report.id or 0, force=force, state=State.DRAFT.value, deadline=deadline,
+        signoff_due=milestones(wf).signoff_due(deadline), key_findings=report_in.key_findings,
+        cc_response=report_in.cc_response, pcc_response=report_in.pcc_response,
+        afi_statement=report_in.afi_statement,
+        recommendations_intro=report_in.recommendations_intro, created_at=now, updated_at=now,
+    )
+    s.add(response)
+    s.flush()
+    rid = response.id or 0
+    s.add_all(Recommendation(response_id=rid, **r.model_dump())
+              for r in report_in.recommendations)
+    s.add_all(AreaForImprovement(response_id=rid, **a.model_dump())
+              for a in report_in.areas_for_improvement)
+    event = trail.append(s, at=now, actor=actor, action=Action.CREATED, response_id=rid,
+                         to_state=State.DRAFT.value, reason=reason,
+                         payload=sealed(s, rid, {
+                             "report": report_in.model_dump(mode="json"),
+                             "report_id": report.id, "force": force,
+                             "deadline": deadline.isoformat(),
+                             "signoff_due": response.signoff_due.isoformat(),
+                             **(extra or {})}), by=by)
+    return response, event
 
 
 def check_editable(wf: Workflow, s: Session, response_id: int, actor: str | None,

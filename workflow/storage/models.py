@@ -316,3 +316,22 @@ class SchedulerHeartbeat(SQLModel, table=True):
     worker: str = column(_h.worker)
     started_at: datetime = column(_h.started_at)
     beat_at: datetime = column(_h.beat_at)
+
+
+_fi = t.FEED_ITEM.c
+
+
+class FeedItem(SQLModel, table=True):
+    """An item of HMICFRS's publications feed, and what ``s55 report watch`` decided."""
+
+    __table__ = t.FEED_ITEM
+
+    id: int | None = column(_fi.id)
+    item_key: str = column(_fi.item_key)
+    title: str = column(_fi.title)
+    link: str = column(_fi.link)
+    published_on: date = column(_fi.published_on)
+    decision: str = column(_fi.decision)
+    response_id: int | None = column(_fi.response_id)
+    event_id: int | None = column(_fi.event_id)
+    seen_at: datetime = column(_fi.seen_at)

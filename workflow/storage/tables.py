@@ -303,6 +303,25 @@ SCHEDULER_HEARTBEAT = Table(
     Column("beat_at", UTCDateTime(), nullable=False, index=True),
 )
 
+FEED_ITEM = Table(
+    # An item of HMICFRS's publications feed that ``s55 report watch`` has decided about,
+    # once (workflow.feed.watch): ``item_key`` is the SHA-256 of its id (else its link,
+    # else its title and date). ``decision``: registered (``response_id``, ``event_id`` the
+    # ``created`` event), already (the force answers it already: ``response_id``), national
+    # (named no force: listed to the admins in the digest of ``event_id``), other_force
+    # (ignored) or expired (seen on the first run with its 56 days over).
+    "feed_item", METADATA,
+    Column("id", Integer, primary_key=True),
+    Column("item_key", String(64), nullable=False, unique=True),
+    Column("title", Text, nullable=False),
+    Column("link", Text, nullable=False, default=""),
+    Column("published_on", Date, nullable=False),
+    Column("decision", String(16), nullable=False),
+    Column("response_id", Integer, ForeignKey("response.id")),
+    Column("event_id", Integer, ForeignKey("audit_event.id")),
+    Column("seen_at", UTCDateTime(), nullable=False),
+)
+
 #: The states in which a response is open (not final), in the lifecycle's order.
 OPEN_STATES: tuple[str, ...] = tuple(s.value for s in State if s not in FINAL)
 #: "The response is open": the WHERE of the partial index ``ix_response_open`` and of
