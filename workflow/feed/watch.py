@@ -34,7 +34,7 @@ from workflow.core.errors import InvalidInputError
 from workflow.feed.match import About, Matcher
 from workflow.feed.read import Item, Skipped, read
 from workflow.identity.office import in_force
-from workflow.mail.queue import queue_alert
+from workflow.mail.outbox import queue_alert
 from workflow.responses import content, duplicates
 from workflow.responses.service import Workflow, require_role
 from workflow.storage.models import AuditEvent
