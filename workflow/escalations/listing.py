@@ -117,7 +117,9 @@ def list_firings(wf: Workflow, response_id: int | None = None,
                     "occurrence": f.occurrence, "due_on": f.due_on.isoformat(),
                     "fired_at": f.fired_at.isoformat(), "status": f.status,
                     "event_id": f.event_id, "severity": data.get("severity"),
-                    "by": data.get("by"), "recipients": mail.get(f.event_id or 0, [])})
+                    # "by": how events recorded it before "superseded_by".
+                    "by": data.get("superseded_by", data.get("by")),
+                    "recipients": mail.get(f.event_id or 0, [])})
     return out
 
 

@@ -37,6 +37,7 @@ from workflow.identity.office import (
     MODES,
     NAMES,
     OFFICE,
+    QUIET_DAYS,
     SEPARATION,
 )
 from workflow.people import notices
@@ -54,7 +55,10 @@ INIT_ACTOR = "s55-init"
 _FLAGS = {"on": True, "true": True, "yes": True, "off": False, "false": False, "no": False}
 #: What each setting is, in words for the people told of a change.
 ABOUT = {FORCE: "the police force this office oversees", OFFICE: "the office's name",
-         IDENTITY: "how s55 knows who is acting", SEPARATION: "separation of duties"}
+         IDENTITY: "how s55 knows who is acting", SEPARATION: "separation of duties",
+         QUIET_DAYS: "the working days after a request in which no reminder repeats it"}
+#: The most working days a reminder may wait after the mail that asked (two weeks).
+MOST_QUIET_DAYS = 10
 _VALUE_WORDS = {
     (IDENTITY, "os"): "each person's own computer account, which the operating system "
                       "proves",
@@ -69,6 +73,8 @@ def in_words(name: str, value: Any) -> str:
     """A setting's value as the people told of it read it."""
     if value is None:
         return "not set"
+    if name == QUIET_DAYS:
+        return f"{value} working day{'' if value == 1 else 's'}"
     return _VALUE_WORDS.get((name, value), str(value))
 
 
@@ -88,11 +94,21 @@ def parse(name: str, raw: str) -> tuple[str, Any]:
         if value.lower() not in _FLAGS:
             raise InvalidInputError("separation-of-duties", f"{raw!r} is not on or off")
         return key, _FLAGS[value.lower()]
+    if key == QUIET_DAYS:
+        return key, _quiet_days(raw)
     what = "--force" if key == FORCE else "--office"
     check_line(value, what)
     if not value:
         raise InvalidInputError(what, "is empty")
     return key, value
+
+
+def _quiet_days(raw: str) -> int:
+    value = raw.strip()
+    if not value.isascii() or not value.isdigit() or int(value) > MOST_QUIET_DAYS:
+        raise InvalidInputError("reminder-quiet-days", f"{raw!r} is not a whole number of "
+                                f"working days from 0 to {MOST_QUIET_DAYS}")
+    return int(value)
 
 
 def held(db: Database) -> dict[str, Any]:
@@ -233,7 +249,8 @@ def show(wf: Workflow) -> list[dict[str, Any]]:
             row = rows.get(key)
             event = s.get(AuditEvent, row.event_id) if row else None
             out.append({"setting": COMMAND_NAMES[key],
-                        "value": office.words(key, getattr(now, _FIELD[key])),
+                        "value": office.words(key, office.quiet_days(s) if key == QUIET_DAYS
+                                              else getattr(now, _FIELD[key])),
                         "set_by": event.actor if event else None,
                         "set_at": f"{row.changed_at.astimezone(LONDON):%d %b %Y %H:%M}"
                         if row else None,
