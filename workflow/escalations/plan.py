@@ -332,22 +332,42 @@ def split_quiet(p: Plan, quiet: Callable[[Firing], bool]) -> tuple[Plan, tuple[F
 _ROLES_READ = select(_P.email, _P.roles).where(_P.active)
 
 
+class Quiet:
+    """Which firings would repeat an ask, read in one session: the office's quiet days and
+    who holds which role read once, each response's last ask when first asked about."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.days = quiet_days(session)
+        self._people: list[tuple[str, set[str]]] | None = None
+
+    def ask(self, response_id: int, state: State) -> Ask | None:
+        """The response's last ask (None as well when the quiet days are 0)."""
+        return last_ask(self.session, response_id, state.value) if self.days else None
+
+    def holds(self, firing: Firing, state: State, ask: Ask | None,
+              working: WorkingDays) -> bool:
+        """Whether ``firing`` only repeats ``ask`` (``repeats_ask``) for the people who
+        hold its rule's main roles told in ``state``."""
+        if ask is None:
+            return False
+        if self._people is None:
+            self._people = [(email.lower(), set(roles or ()))
+                            for email, roles in self.session.execute(_ROLES_READ)]
+        roles = {r.value for r in firing.rule.roles if can_be_told(r, state)}
+        asked_of = frozenset(email for email, held in self._people if held & roles)
+        return repeats_ask(firing, state, ask, asked_of, self.days, working)
+
+
 def quiet_plan(session: Session, response_id: int, state: State, p: Plan, moment: Moment
                ) -> tuple[Plan, tuple[Firing, ...], Ask | None]:
     """``p`` with the firings that would repeat the response's last ask within the
     office's quiet days held back (``split_quiet``), those held back and the ask."""
     if p.due is None:
         return p, (), None
-    ask = last_ask(session, response_id, state.value)
-    days = quiet_days(session) if ask is not None else 0
-    if ask is None or days == 0:
-        return p, (), ask
-    people = [(email.lower(), set(roles or ())) for email, roles in session.execute(_ROLES_READ)]
-
-    def quiet(f: Firing) -> bool:
-        roles = {r.value for r in f.rule.roles if can_be_told(r, state)}
-        asked_of = frozenset(email for email, held in people if held & roles)
-        return repeats_ask(f, state, ask, asked_of, days, moment.working)
-
-    kept, held = split_quiet(p, quiet)
+    quiet = Quiet(session)
+    ask = quiet.ask(response_id, state)
+    if ask is None:
+        return p, (), None
+    kept, held = split_quiet(p, lambda f: quiet.holds(f, state, ask, moment.working))
     return kept, held, ask

@@ -27,6 +27,7 @@ from workflow.core.bank_holidays import england_and_wales
 from workflow.core.errors import InvalidInputError
 from workflow.core.settings import Settings
 from workflow.escalations import sweep as escalation
+from workflow.escalations.listing import plan_ahead
 from workflow.escalations.plan import (
     Ask,
     after_working_days,
@@ -102,6 +103,20 @@ def test_the_request_mail_counts_as_the_ask(wf: Workflow, traveller: Any) -> Non
         "force-input-d28", "request_force_input", "2024-11-06")
     assert datetime.fromisoformat(payload["asked_at"]) == at(date(2024, 11, 4))
     assert _sweep_on(wf, traveller, D28 + timedelta(days=1)).fired == []
+
+
+@pytest.mark.parametrize(("asked", "status"), [(date(2024, 11, 4), "held back"),
+                                               (date(2024, 11, 1), "planned")])
+def test_the_plan_says_a_reminder_is_held_back(wf: Workflow, traveller: Any, asked: date,
+                                               status: str) -> None:
+    """``s55 escalations plan`` shows, from the day of the request, what the sweep will do."""
+    rid = _asked_on(wf, traveller, asked)
+    rows = plan_ahead(wf, rid, days=10)
+    assert [(r["rule"], r["day"], r["status"]) for r in rows] == [
+        ("force-input-d28", "2024-11-06", status)]
+    traveller.move_to(at(D28))
+    assert [r["status"] for r in plan_ahead(wf, rid, days=0)] == [
+        "held back" if status == "held back" else "due now"]
 
 
 def test_a_reminder_three_working_days_on_is_sent(wf: Workflow, traveller: Any) -> None:
