@@ -27,8 +27,14 @@ def office_show(as_json: AsJson = False) -> None:
     from workflow.cli.table import print_table
 
     print_table(("setting", "value", "set by", "set at"),
-                [[r["setting"], r["value"], r["set_by"] or "(environment)",
+                [[r["setting"], r["value"], r["set_by"] or _unset(r["setting"]),
                   r["set_at"] or "-"] for r in rows])
+
+
+def _unset(setting: str) -> str:
+    """Who set a setting the database does not record: the environment, or for the quiet
+    days (which no environment variable sets) s55's default."""
+    return "(default)" if setting == "reminder-quiet-days" else "(environment)"
 
 
 @office_app.command("set")

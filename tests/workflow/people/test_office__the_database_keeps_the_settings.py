@@ -121,6 +121,8 @@ class TestOfficeSet:
         assert "Changed by: Ann Admin" in told[PCC]
         shown = {r["setting"]: r for r in table_rows(cli("office", "show").stdout)}
         assert (shown["force"]["value"], shown["force"]["set by"]) == (LANCS, ADMIN)
+        assert (shown["reminder-quiet-days"]["value"],
+                shown["reminder-quiet-days"]["set by"]) == ("2", "(default)")
         added = cli("report", "add", "--title", "Custody in Lancashire", "--published",
                     "2024-10-10", actor=ADMIN)
         assert added.exit_code == 0, added.output
