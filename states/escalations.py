@@ -248,6 +248,12 @@ def plan(dates: Dates, policy: Policy, fired: Container[tuple[str, int]],
     the policy); every other unfired due firing is superseded. ``next`` is the earliest
     firing after ``moment`` in the current state (it may change if the state does).
     Days are the days firings are sent on (``moment.working``).
+
+    The one tie rule for ``next``: of firings sent on the same day (a Saturday rule and a
+    Friday rule both sent on the Friday), the one whose own day is earlier (for rules
+    counting from one milestone: the more negative offset), then the first in the
+    policy. The fast path below, which takes the state's rule of least offset, makes
+    the same choice.
     """
     last = moment.last_due_day
     anchor: date | None
@@ -298,7 +304,8 @@ def _plan_rules(dates: Dates, policy: Policy, fired: Container[tuple[str, int]],
         else:
             base, k = ahead
             day = known.get(base) or on(base)
-        if nxt is None or day < nxt[2]:  # the earliest; the first in policy order on ties
+        # The earliest; on a tie, the earlier rule day, then the first in the policy.
+        if nxt is None or day < nxt[2] or (day == nxt[2] and base < (nxt[4] or day)):
             nxt = _new(Firing, (rule, k, day, hour, None if day == base else base))
     return _chosen(due, nxt, policy.order)
 

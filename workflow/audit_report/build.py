@@ -23,12 +23,15 @@ from sqlmodel import col
 
 from states import FINAL, TRANSITIONS
 from states.deadlines import statutory_deadline
+from workflow.assurance.full_check import full_check
 from workflow.audit.words import Action
 from workflow.audit_report.model import (
     TIMED_STATES,
     AuditReport,
     Copy,
     Imported,
+    Outcome,
+    RecordCheck,
     ResponseLine,
     Return,
     SignOff,
@@ -37,9 +40,10 @@ from workflow.audit_report.model import (
     judge,
 )
 from workflow.core.clock import LONDON, Clock
+from workflow.keys.audit_key import Keyring
 from workflow.storage.db import Database
 from workflow.storage.models import InspectionReport, Person, Response
-from workflow.storage.tables import AUDIT_EVENT
+from workflow.storage.tables import AUDIT_EVENT, OPEN_STATES
 
 #: The events the report reads; the rest (edits, escalations, retries) tell it nothing.
 _ACTIONS = (Action.CREATED, Action.IMPORTED, Action.TRANSITION, Action.DEADLINE_OVERRIDE,
@@ -64,47 +68,74 @@ class EventRow(Protocol):
 
 _EVENTS: Any = AUDIT_EVENT
 _COLUMNS = ("response_id", "at", "actor", "action", "trigger", "from_state", "to_state",
-            "reason", "payload")
+            "reason", "payload", "on_behalf_of")
 #: The mail kind of the s55(6) copies (``workflow.mail.compose``).
 COPY_KIND = "publish_copy"
 
 
-def build_report(db: Database, start: date, end: date, clock: Clock) -> AuditReport:
+def build_report(db: Database, start: date, end: date, clock: Clock,
+                 ring: Keyring | None = None, *, check: bool = True) -> AuditReport:
     """Every response to a report published from ``start`` to ``end`` (both included), as
-    of ``clock``'s now, oldest report first."""
+    of ``clock``'s now, oldest report first; then those to earlier reports still open.
+
+    With ``check`` (the default) the full check of ``s55 audit verify`` runs first
+    (``ring``: the audit key, to check every event's signature) and the report states
+    its verdict and head, reading no event after that head.
+    """
     as_of = clock.now()
     today = as_of.astimezone(LONDON).date()
+    verified = full_check(db, ring) if check else None
+    up_to = verified.last_id if verified is not None and verified.ok else None
+    published = col(InspectionReport.published_on)
+    in_period = (published >= start, published <= end)
+    earlier_open = (published < start, col(Response.state).in_(OPEN_STATES))
+    rows, events, names = db.query(lambda s: _read_rows(s, in_period, up_to))
+    before, before_events, _ = db.query(lambda s: _read_rows(s, earlier_open, up_to))
+    events.update(before_events)
 
-    def read(s: Session) -> tuple[list[Any], dict[int, list[EventRow]], dict[str, str]]:
-        in_period = (col(InspectionReport.published_on) >= start,
-                     col(InspectionReport.published_on) <= end)
-        rows = s.execute(
-            select(Response, InspectionReport)
-            .join(InspectionReport, col(InspectionReport.id) == col(Response.report_id))
-            .where(*in_period)
-            .order_by(col(InspectionReport.published_on), col(Response.id))).all()
-        # One query for every event of the period's responses, through the response_id
-        # index (a subquery, not a list of ids: a year of a large OPCC is thousands), as
-        # plain rows: building ORM objects would cost more than the rest together.
-        ids = (select(col(Response.id))
-               .join(InspectionReport, col(InspectionReport.id) == col(Response.report_id))
-               .where(*in_period))
-        events: dict[int, list[EventRow]] = defaultdict(list)
-        for e in s.execute(
-                select(*(_EVENTS.c[name] for name in _COLUMNS))
-                .where(_EVENTS.c.response_id.in_(ids),
-                       _EVENTS.c.action.in_([str(a) for a in _ACTIONS]))
-                .order_by(_EVENTS.c.response_id, _EVENTS.c.id)):
-            events[e.response_id].append(e)
-        names = {p.email: p.name for p in s.scalars(select(Person))}
-        return list(rows), events, names
+    def lines(found: list[Any]) -> tuple[ResponseLine, ...]:
+        return tuple(_line(response, report, events.get(response.id or 0, []), names, as_of,
+                           today) for response, report in found)
 
-    rows, events, names = db.query(read)
-    lines = tuple(_line(response, report, events.get(response.id or 0, []), names, as_of, today)
-                  for response, report in rows)
-    return AuditReport(start=start, end=end, as_of=as_of, today=today, responses=lines,
-                       months=by_month(lines, start, end),
-                       summary=Summary(dict(Counter(line.outcome for line in lines))))
+    these = lines(rows)
+    return AuditReport(start=start, end=end, as_of=as_of, today=today, responses=these,
+                       months=by_month(these, start, end),
+                       summary=Summary(dict(Counter(line.outcome for line in these))),
+                       earlier=lines(before), check=_record_check(verified))
+
+
+def _record_check(verified: Any) -> RecordCheck | None:
+    if verified is None:
+        return None
+    result = verified.result
+    return RecordCheck(ok=verified.ok, events=result.count, head=result.head,
+                       signed=result.signed, problems=tuple(verified.problems()))
+
+
+def _read_rows(s: Session, where: tuple[Any, ...], up_to: int | None
+               ) -> tuple[list[Any], dict[int, list[EventRow]], dict[str, str]]:
+    """The responses ``where`` selects (with their reports), their events (up to event
+    ``up_to`` when given), and every person's name by email."""
+    rows = s.execute(
+        select(Response, InspectionReport)
+        .join(InspectionReport, col(InspectionReport.id) == col(Response.report_id))
+        .where(*where)
+        .order_by(col(InspectionReport.published_on), col(Response.id))).all()
+    # One query for every event of the selected responses, through the response_id
+    # index (a subquery, not a list of ids: a year of a large OPCC is thousands), as
+    # plain rows: building ORM objects would cost more than the rest together.
+    ids = (select(col(Response.id))
+           .join(InspectionReport, col(InspectionReport.id) == col(Response.report_id))
+           .where(*where))
+    chosen = [_EVENTS.c.response_id.in_(ids), _EVENTS.c.action.in_([str(a) for a in _ACTIONS])]
+    if up_to is not None:
+        chosen.append(_EVENTS.c.id <= up_to)
+    events: dict[int, list[EventRow]] = defaultdict(list)
+    for e in s.execute(select(*(_EVENTS.c[name] for name in _COLUMNS)).where(*chosen)
+                       .order_by(_EVENTS.c.response_id, _EVENTS.c.id)):
+        events[e.response_id].append(e)
+    names = {p.email: p.name for p in s.scalars(select(Person))}
+    return list(rows), events, names
 
 
 @dataclass
@@ -122,6 +153,7 @@ class _Story:
     sent: dict[int, datetime] = field(default_factory=dict)
     dead: dict[int, datetime] = field(default_factory=dict)
     closed_reason: str | None = None
+    portal_reference: str | None = None
 
 
 def _read(events: list[EventRow], names: dict[str, str]) -> _Story:
@@ -165,6 +197,8 @@ def _transition(story: _Story, e: EventRow, names: dict[str, str]) -> None:
         story.published_on = (date.fromisoformat(day) if day
                               else e.at.astimezone(LONDON).date())
         story.published_url = payload.get("published_url")
+    elif e.trigger == "submit_to_portal":
+        story.portal_reference = json.loads(e.payload).get("portal_reference")
     elif e.trigger == "mark_not_required":
         story.closed_reason = e.reason
     elif e.trigger in _RETURNS:
@@ -179,11 +213,13 @@ def sign_off_from(e: EventRow, payload: dict[str, Any], names: dict[str, str]) -
     it was signed under, and ``on_behalf_of`` (payload or event) whom the signer stood in
     for."""
     delegation = payload.get("delegation")
-    principal = payload.get("on_behalf_of") or getattr(e, "on_behalf_of", None)
+    # "for": what a sign-off under a delegation records of the PCC (``Acting``).
+    principal = (payload.get("for") or payload.get("on_behalf_of")
+                 or getattr(e, "on_behalf_of", None))
     return SignOff(at=e.at, by=e.actor, name=names.get(e.actor),
                    delegation=None if delegation is None else str(delegation),
                    on_behalf_of=None if principal is None else
-                   _person(str(principal), names))
+                   _person(str(principal), names), fingerprint=payload.get("fingerprint"))
 
 
 def _person(email: str, names: dict[str, str]) -> str:
@@ -233,7 +269,9 @@ def _line(response: Response, report: InspectionReport, events: list[EventRow],
                                                else None),
         outcome=outcome, days_early=early, days_late=late, signed_off=story.signed_off,
         imported=story.imported, time_in_state=time_in_states(story.marks, as_of),
-        returns=tuple(story.returns), copies=_copies(story), closed_reason=story.closed_reason)
+        returns=tuple(story.returns), copies=_copies(story), closed_reason=story.closed_reason,
+        portal_reference=story.portal_reference or response.portal_reference,
+        days_left=(statutory - today).days if outcome is Outcome.NOT_YET_DUE else None)
 
 
 __all__ = ["COPY_KIND", "build_report", "sign_off_from", "time_in_states"]

@@ -13,6 +13,12 @@ them. The rules, in one place:
   next). Not counted, but listed: open ones whose deadline is today or later (not yet
   due), ones closed as not required, and ones imported as published without the day they
   went up (nothing to judge them by).
+- Responses to reports published before the period that are still open when the report is
+  made are listed in a section of their own ("still open from earlier periods"): not
+  counted here (their own period counts them), never out of sight.
+- The report states the full check of the record made with it (``s55 audit verify``'s):
+  the verdict, the number of events and the chain's head; it reads no event after that
+  head.
 """
 
 from __future__ import annotations
@@ -70,6 +76,22 @@ class SignOff:
     name: str | None  # that person's name, when the person is on file
     delegation: str | None = None  # the delegation's id, when signed under one
     on_behalf_of: str | None = None  # whom the signer stood in for, when the event says
+    fingerprint: str | None = None  # SHA-256 of the text as signed (the event's payload)
+
+    @property
+    def role(self) -> str:
+        """The signer's role in the sign-off: the PCC, or their deputy under a delegation
+        (only the PCC signs off, or whoever a running delegation names)."""
+        return "Police and Crime Commissioner" if self.delegation is None else "Deputy PCC"
+
+    def signer(self) -> str:
+        """"NAME, Police and Crime Commissioner", or "NAME, Deputy PCC, for P under
+        delegation #N"."""
+        who = f"{self.name or self.by}, {self.role}"
+        if self.delegation is None:
+            return who
+        principal = f" for {self.on_behalf_of}" if self.on_behalf_of else ""
+        return f"{who},{principal} under delegation #{self.delegation}"
 
     def describe(self) -> str:
         """"Name <email>", and "for P under delegation #N" when signed under a delegation."""
@@ -137,6 +159,8 @@ class ResponseLine:
     returns: tuple[Return, ...]
     copies: tuple[Copy, ...]
     closed_reason: str | None
+    portal_reference: str | None = None  # the HMICFRS Monitoring Portal's, once submitted
+    days_left: int | None = None  # not yet due: days to the statutory deadline (0: today)
 
 
 @dataclass(frozen=True)
@@ -181,6 +205,26 @@ class Summary:
 
 
 @dataclass(frozen=True)
+class RecordCheck:
+    """The full check of the record made with the report (``s55 audit verify``'s)."""
+
+    ok: bool
+    events: int  # events in the chain as checked
+    head: str  # the chain's head hash then
+    signed: int | None  # events whose HMAC was checked; None: no audit key given
+    problems: tuple[str, ...] = ()  # one line each
+
+    def verdict(self) -> str:
+        """One line: "verified: 1,204 events, every row equal to its replay" or why not."""
+        if not self.ok:
+            return f"NOT VERIFIED: {self.problems[0] if self.problems else 'see s55 audit verify'}"
+        signed = ("signatures not checked (no audit key was given)" if self.signed is None
+                  else f"{self.signed} signed with the audit key")
+        return (f"verified: {self.events} events in an unbroken chain, {signed}, every "
+                "response equal to the replay of its events")
+
+
+@dataclass(frozen=True)
 class AuditReport:
     start: date
     end: date
@@ -189,6 +233,9 @@ class AuditReport:
     responses: tuple[ResponseLine, ...]
     months: tuple[Month, ...]
     summary: Summary
+    #: Responses to reports published before ``start`` still open at ``as_of``.
+    earlier: tuple[ResponseLine, ...] = ()
+    check: RecordCheck | None = None  # None: made without the full check
 
 
 # -- the rules ---------------------------------------------------------------------------

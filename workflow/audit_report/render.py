@@ -30,10 +30,12 @@ from workflow.audit_report.model import (
     TIMED_STATES,
     AuditReport,
     Outcome,
+    RecordCheck,
     ResponseLine,
     SignOff,
 )
 from workflow.core.clock import LONDON
+from workflow.core.dates import deadline_words
 from workflow.core.errors import InvalidInputError
 
 FORMATS: tuple[str, ...] = ("html", "csv", "json")
@@ -77,7 +79,8 @@ def duration(seconds: int) -> str:
 
 
 def timeliness(line: ResponseLine) -> str:
-    """"30 days early", "on the deadline day", "7 days late", "18 days overdue"."""
+    """"30 days early", "on the deadline day", "7 days late", "18 days overdue", "due in
+    3 days"."""
     def days(n: int) -> str:
         return f"{n} day{'' if n == 1 else 's'}"
 
@@ -85,6 +88,8 @@ def timeliness(line: ResponseLine) -> str:
         return "on the deadline day" if line.days_early == 0 else f"{days(line.days_early)} early"
     if line.days_late is not None:
         return f"{days(line.days_late)} {'late' if line.outcome is Outcome.LATE else 'overdue'}"
+    if line.days_left is not None:
+        return deadline_words(line.days_left)
     return ""
 
 
@@ -98,7 +103,7 @@ def rate_text(report: AuditReport) -> str:
 def signed_text(line: ResponseLine) -> str:
     """Who signed off; an imported response not signed in s55 says where it came from."""
     if line.signed_off is not None:
-        return line.signed_off.describe()
+        return line.signed_off.signer()
     if line.imported is not None:
         return f"imported, not signed in s55 (document SHA-256 {line.imported.sha256})"
     return ""
@@ -130,7 +135,11 @@ CSV_COLUMNS: tuple[str, ...] = (
     "deadline_in_force", "deadline_override_reason", "state", "published_on", "outcome",
     "counted", "days_early", "days_late", "signed_off_by", "signed_off_at",
     "signed_off_under_delegation", "imported_from", "document_sha256",
-    *(f"days_in_{s}" for s in TIMED_STATES), "returns", "s55_6_copies", "closed_reason")
+    *(f"days_in_{s}" for s in TIMED_STATES), "returns", "s55_6_copies", "closed_reason",
+    "signed_off_as", "signed_fingerprint", "portal_reference", "days_left", "listed")
+
+#: The ``listed`` column: a response of the period, or one still open from before it.
+IN_PERIOD, EARLIER = "in period", "still open from an earlier period"
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -142,7 +151,7 @@ def _cell(value: Any) -> str:
     return "'" + text if text.startswith(_FORMULA_START) else text
 
 
-def _csv_row(line: ResponseLine) -> list[str]:
+def _csv_row(line: ResponseLine, listed: str = IN_PERIOD) -> list[str]:
     signed: SignOff | None = line.signed_off
     imp = line.imported
     values: list[Any] = [
@@ -156,7 +165,8 @@ def _csv_row(line: ResponseLine) -> list[str]:
         " | ".join(f"{r.at.isoformat()} {r.by} {r.trigger}: {r.reason}" for r in line.returns),
         " | ".join(f"{c.to} {c.status}" + (f" {c.sent_at.isoformat()}" if c.sent_at else "")
                    for c in line.copies),
-        line.closed_reason,
+        line.closed_reason, signed.signer() if signed else None,
+        signed.fingerprint if signed else None, line.portal_reference, line.days_left, listed,
     ]
     return [_cell(v) for v in values]
 
@@ -166,6 +176,7 @@ def to_csv(report: AuditReport) -> str:
     writer = csv.writer(out)  # RFC 4180: CRLF line ends, quotes where needed
     writer.writerow(CSV_COLUMNS)
     writer.writerows(_csv_row(line) for line in report.responses)
+    writer.writerows(_csv_row(line, EARLIER) for line in report.earlier)
     return out.getvalue()
 
 
@@ -189,7 +200,8 @@ def _line_dict(line: ResponseLine) -> dict[str, Any]:
         "signed_off": None if signed is None else {
             "at": _when(signed.at), "by": signed.by, "name": signed.name,
             "delegation": signed.delegation, "on_behalf_of": signed.on_behalf_of,
-            "text": signed.describe()},
+            "text": signed.describe(), "role": signed.role, "signer": signed.signer(),
+            "fingerprint": signed.fingerprint},
         "imported": None if imp is None else {
             "at": _when(imp.at), "by": imp.by, "source": imp.source, "sha256": imp.sha256,
             "state": imp.state},
@@ -199,8 +211,17 @@ def _line_dict(line: ResponseLine) -> dict[str, Any]:
                     for r in line.returns],
         "s55_6_copies": [{"to": c.to, "queued_at": _when(c.queued_at), "status": c.status,
                           "sent_at": _when(c.sent_at)} for c in line.copies],
-        "closed_reason": line.closed_reason,
+        "closed_reason": line.closed_reason, "portal_reference": line.portal_reference,
+        "days_left": line.days_left,
     }
+
+
+def _check_dict(check: RecordCheck | None) -> dict[str, Any] | None:
+    if check is None:
+        return None
+    return {"ok": check.ok, "events": check.events, "head": check.head,
+            "signed": check.signed, "problems": list(check.problems),
+            "verdict": check.verdict()}
 
 
 def to_json(report: AuditReport) -> str:
@@ -216,5 +237,8 @@ def to_json(report: AuditReport) -> str:
         "months": [{"month": f"{m.first:%Y-%m}", "on_time": m.on_time, "late": m.late}
                    for m in report.months],
         "responses": [_line_dict(line) for line in report.responses],
+        # Listed, not counted: their own period counts them.
+        "still_open_from_earlier_periods": [_line_dict(line) for line in report.earlier],
+        "record_check": _check_dict(report.check),
     }
     return json.dumps(data, indent=2, ensure_ascii=False) + "\n"

@@ -36,7 +36,11 @@ def audit_report(
     or end of its reporting year). On time means published on or before the statutory
     deadline (publication + 55 days). The rate counts published responses and unpublished
     ones already past the deadline (as late); responses not yet due, closed as not
-    required, or imported without their publication day are listed but not counted.
+    required, or imported without their publication day are listed but not counted, and
+    so are responses to earlier reports still open (in a section of their own).
+
+    The report runs the check of `s55 audit verify` first and states its verdict and the
+    chain's head: what it reports is the audit log up to that head.
     """
     from workflow.audit_report.build import build_report
     from workflow.audit_report.model import period
@@ -46,9 +50,14 @@ def audit_report(
     clock = SystemClock()
     check_format(fmt)
     start, end = period(from_, to, london_today(clock))  # every refusal before the database
+    from workflow.assurance.checkpoints import keyring
+
     wf = open_workflow()
-    report = build_report(wf.db, start, end, clock)
+    # The report states the full check of `s55 audit verify`, signatures included.
+    report = build_report(wf.db, start, end, clock, keyring(wf.settings))
     text = render_report(report, fmt)
     if print_or_write(text, output, force):
+        earlier = (f", and {len(report.earlier)} still open from earlier periods"
+                   if report.earlier else "")
         typer.echo(f"wrote {output}: {len(report.responses)} response(s) to reports "
-                   f"published {start} to {end}")
+                   f"published {start} to {end}{earlier}")

@@ -84,8 +84,14 @@ def run(
 
 
 @escalations_app.command("sweep")
-def sweep(now: NowOpt = None, as_json: AsJson = False) -> None:
-    """Fire every escalation due now, once, and exit (for cron; the daemon does this too)."""
+def sweep(now: NowOpt = None, as_json: AsJson = False,
+          verbose: Annotated[bool, typer.Option(
+              "--verbose", help="also list each escalation superseded")] = False) -> None:
+    """Fire every escalation due now, once, and exit (for cron; the daemon does this too).
+
+    Prints one summary line, then one line per escalation sent; those superseded (by a
+    more severe one, or by the mail that just asked the same people) only with --verbose.
+    """
     from workflow.escalations import sweep as escalation
 
     wf = open_workflow()
@@ -99,13 +105,12 @@ def sweep(now: NowOpt = None, as_json: AsJson = False) -> None:
             "superseded": [_fired(f) for f in report.superseded],
             "errors": report.errors,
             "next_at": report.next_at.isoformat() if report.next_at else None})
+    typer.echo(escalation.summary(report))
     for f in report.fired:
         typer.echo(f"response {f.response_id}: {f.rule_id} (due {f.day}) to "
                    f"{', '.join(f.recipients) or 'nobody'}")
-    for f in report.superseded:
+    for f in report.superseded if verbose else ():
         typer.echo(f"response {f.response_id}: {f.rule_id} (due {f.day}) superseded")
-    typer.echo(f"fired {len(report.fired)}, superseded {len(report.superseded)} "
-               f"across {report.open_responses} open responses")
     for error in report.errors:
         typer.echo(f"Error: {error}", err=True)
     if report.errors:

@@ -213,19 +213,15 @@ def audit_verify(
     """Check the hash chain, that every response row equals the replay of its events, and
     that kept heads and checkpoints are still in the chain; name each problem."""
     from workflow.assurance import checkpoints as cps
-    from workflow.assurance import replay
-    from workflow.audit import trail
+    from workflow.assurance.full_check import full_check
 
     kept = cps.check_head_text(head) if head is not None else None
     found = cps.read_sources(checkpoints_from) if checkpoints_from is not None else None
     wf = open_workflow()
     ring = cps.keyring(wf.settings)
-    # One read of the log: the replay is fed each event as the chain verifies it (a broken
-    # chain stops the walk: the replay then reads the whole log itself).
-    done = replay.Replay()
-    result = trail.verify(wf.db, kept, ring, each=done.row)
-    differences = (replay.differences(wf.db, done, ring) if result.broken is None
-                   else replay.verify(wf.db, ring))
+    # The same check the auditor's report states (workflow.assurance.full_check).
+    check = full_check(wf.db, ring, kept)
+    result, differences, done = check.result, check.differences, check.replayed
     proved = cps.prove(wf.db, found, ring) if found is not None else []
     bad = [p for p in proved if p.problem]
     if as_json:

@@ -6,17 +6,24 @@ Kept apart from ``workflow.escalations.sweep`` (which fires) so each module stay
 from __future__ import annotations
 
 import json
+from collections.abc import Set as AbstractSet
 from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import select
 
 from states import State
-from states.escalations import Firing, plan, upcoming
+from states.escalations import Dates, Firing, Moment, Policy, plan, upcoming
 from workflow.core.bank_holidays import not_working
 from workflow.core.clock import LONDON, london_today
 from workflow.core.errors import NotFoundError
-from workflow.escalations.plan import load_policy, moment_at, open_responses
+from workflow.escalations.plan import (
+    Quiet,
+    load_policy,
+    moment_at,
+    open_responses,
+    split_quiet,
+)
 from workflow.responses.service import Workflow
 from workflow.storage.models import (
     AuditEvent,
@@ -68,12 +75,16 @@ def plan_ahead(wf: Workflow, response_id: int | None = None,
 
     Given the current state: a transition changes the plan. Status ``due now`` fires at
     the next sweep; ``superseded now`` will be recorded but not sent (catch-up);
-    ``planned`` fires on its day if the response is still in a state the rule covers.
+    ``planned`` fires on its day if the response is still in a state the rule covers;
+    ``held back`` would only repeat what the mail that moved the response into its state
+    asked the same people, within the office's quiet days: it is recorded as superseded
+    by that request and not sent.
     """
     policy = load_policy(wf.settings)
     moment = moment_at(wf.settings, wf.clock.now())
     until = london_today(wf.clock) + timedelta(days=days)
     ids = None if response_id is None else [response_id]
+    people = _people(wf)
     with wf.db.read() as s:
         if response_id is not None and s.get(_R, response_id) is None:
             raise NotFoundError("response", response_id)
@@ -81,19 +92,32 @@ def plan_ahead(wf: Workflow, response_id: int | None = None,
         report: Any = InspectionReport
         titles: dict[int, str] = dict(s.execute(select(_R.id, report.title).join(
             report, report.id == _R.report_id).where(_R.id.in_(list(dates)))).all())
-    people = _people(wf)
-    out: list[dict[str, Any]] = []
-    for rid in sorted(dates, key=lambda r: (dates[r].deadline, r)):
-        d = dates[rid]
-        now_plan = plan(d, policy, fired[rid], moment)
-        superseded = {f.key for f in now_plan.superseded}
-        for f in upcoming(d, policy, fired[rid], moment, until):
-            status = ("due now" if now_plan.due and f.key == now_plan.due.key
-                      else "superseded now" if f.key in superseded else "planned")
-            out.append({"response_id": rid, "title": titles.get(rid, ""), "state": d.state.value,
-                        "deadline": d.deadline.isoformat(),
-                        **_planned(f, d.state, status, people)})
+        quiet = Quiet(s)
+        out: list[dict[str, Any]] = []
+        for rid in sorted(dates, key=lambda r: (dates[r].deadline, r)):
+            d = dates[rid]
+            ahead = upcoming(d, policy, fired[rid], moment, until)
+            if ahead:
+                out += [{"response_id": rid, "title": titles.get(rid, ""),
+                         "state": d.state.value, "deadline": d.deadline.isoformat(),
+                         **_planned(f, d.state, status, people)}
+                        for f, status in _statuses(rid, d, ahead, fired[rid], quiet, policy,
+                                                   moment)]
     return out
+
+
+def _statuses(rid: int, d: Dates, ahead: list[Firing], fired: AbstractSet[tuple[str, int]],
+              quiet: Quiet, policy: Policy, moment: Moment) -> list[tuple[Firing, str]]:
+    """Each firing ahead with its status: held back, due now, superseded now, planned."""
+    now_plan = plan(d, policy, fired, moment)
+    ask = quiet.ask(rid, d.state)
+    held = {f.key for f in (*ahead, *now_plan.superseded, *filter(None, [now_plan.due]))
+            if quiet.holds(f, d.state, ask, moment.working)}
+    kept, _ = split_quiet(now_plan, lambda f: f.key in held)
+    superseded = {f.key for f in kept.superseded}
+    return [(f, "held back" if f.key in held
+             else "due now" if kept.due and f.key == kept.due.key
+             else "superseded now" if f.key in superseded else "planned") for f in ahead]
 
 
 def list_firings(wf: Workflow, response_id: int | None = None,
@@ -117,7 +141,9 @@ def list_firings(wf: Workflow, response_id: int | None = None,
                     "occurrence": f.occurrence, "due_on": f.due_on.isoformat(),
                     "fired_at": f.fired_at.isoformat(), "status": f.status,
                     "event_id": f.event_id, "severity": data.get("severity"),
-                    "by": data.get("by"), "recipients": mail.get(f.event_id or 0, [])})
+                    # "by": how events recorded it before "superseded_by".
+                    "by": data.get("superseded_by", data.get("by")),
+                    "recipients": mail.get(f.event_id or 0, [])})
     return out
 
 

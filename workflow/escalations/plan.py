@@ -1,4 +1,5 @@
-"""Escalation planning without the ORM: the policy, what planning reads, the next firings.
+"""Escalation planning without the ORM: the policy, what planning reads, the next firings,
+and which due firings would only repeat a request just made (``quiet``).
 
 Split from ``workflow.escalations.sweep`` (which fires) so that ``s55 list`` can show each
 response's next escalation without building the SQLModel classes or importing Jinja2:
@@ -9,25 +10,35 @@ everything here is the policy file, one query on the Core tables and the pure pl
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Container, Iterable, Iterator, Sequence
+from collections.abc import Callable, Container, Iterable, Iterator, Sequence
 from collections.abc import Set as AbstractSet
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from sqlalchemy import BindParameter, bindparam, literal, select, true
 from sqlalchemy.engine import Dialect
 
 from notifications import BUILTIN_TEMPLATES
 from states import State
-from states.escalations import Dates, Moment, Plan, Policy, plan
+from states.escalations import Dates, Firing, Moment, Plan, Policy, plan
+from states.lifecycle import can_be_told
 from states.policy import PolicyRuleError, parse_policy
+from states.workdays import WorkingDays
 from workflow.core.bank_holidays import england_and_wales
-from workflow.core.clock import Clock
+from workflow.core.clock import LONDON, Clock
 from workflow.core.errors import ConfigError
+from workflow.identity.office import quiet_days
 from workflow.storage.db import fetch_on
-from workflow.storage.tables import ESCALATION_FIRING, IS_OPEN, RESPONSE
+from workflow.storage.tables import (
+    AUDIT_EVENT,
+    ESCALATION_FIRING,
+    IS_OPEN,
+    OUTBOX,
+    PERSON,
+    RESPONSE,
+)
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -249,3 +260,114 @@ def next_escalations(db: Database, settings: Settings, clock: Clock,
             if firing is not None:
                 out[rid] = (firing.rule.id, firing.day)
     return out
+
+
+# -- no nagging: a reminder does not repeat a request just made -------------------------------
+
+class Ask(NamedTuple):
+    """The mail that asked people to act in a response's current state: the transition
+    into it (``request_force_input`` asks the force liaison for comments, ``submit_force_input``
+    the PCC for a sign-off), when it was written, and the addresses it went to."""
+
+    trigger: str
+    at: datetime
+    to: frozenset[str]
+
+    @property
+    def day(self) -> date:
+        return self.at.astimezone(LONDON).date()
+
+
+_E, _O, _P = AUDIT_EVENT.c, OUTBOX.c, PERSON.c
+
+
+def last_ask(session: Session, response_id: int, state: str) -> Ask | None:
+    """The transition that moved the response into ``state`` last, with the addresses
+    its mail went to (None: no transition led there, as for a response added as a draft)."""
+    row = session.execute(
+        select(_E.id, _E.trigger, _E.at).where(
+            _E.response_id == response_id, _E.to_state == state, _E.trigger.is_not(None))
+        .order_by(_E.id.desc()).limit(1)).first()
+    if row is None:
+        return None
+    to = session.scalars(select(_O.recipient).where(_O.event_id == row.id))
+    return Ask(row.trigger, row.at, frozenset(a.lower() for a in to))
+
+
+def after_working_days(working: WorkingDays, day: date, count: int) -> date:
+    """The ``count``-th working day after ``day`` (``day`` itself for 0)."""
+    while count > 0:
+        day += timedelta(days=1)
+        if working.closed(day) is None:
+            count -= 1
+    return day
+
+
+def repeats_ask(firing: Firing, state: State, ask: Ask | None, asked_of: AbstractSet[str],
+                days: int, working: WorkingDays) -> bool:
+    """Whether ``firing`` would only ask again what ``ask`` asked: the people its rule is
+    for (``asked_of``: the addresses of those holding its main roles told in ``state``,
+    not its copies) were all mailed the ask, and the firing's day is no more than ``days``
+    working days after it (or before it: the ask is the newer news)."""
+    return (ask is not None and days > 0 and bool(asked_of) and asked_of <= ask.to
+            and firing.day <= after_working_days(working, ask.day, days))
+
+
+def split_quiet(p: Plan, quiet: Callable[[Firing], bool]) -> tuple[Plan, tuple[Firing, ...]]:
+    """``p`` without its due firings that ``quiet`` holds back, and those held back.
+
+    The most severe firing left is due and supersedes the rest, as in ``plan``: holding
+    one back never silences a reminder meant for someone else.
+    """
+    if p.due is None:
+        return p, ()
+    ranked = [*p.superseded, p.due]  # ``plan``'s order, the due one last
+    held = tuple(f for f in ranked if quiet(f))
+    if not held:
+        return p, ()
+    left = [f for f in ranked if f not in held]
+    return Plan(left[-1] if left else None, tuple(left[:-1]), p.next), held
+
+
+_ROLES_READ = select(_P.email, _P.roles).where(_P.active)
+
+
+class Quiet:
+    """Which firings would repeat an ask, read in one session: the office's quiet days and
+    who holds which role read once, each response's last ask when first asked about."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.days = quiet_days(session)
+        self._people: list[tuple[str, set[str]]] | None = None
+
+    def ask(self, response_id: int, state: State) -> Ask | None:
+        """The response's last ask (None as well when the quiet days are 0)."""
+        return last_ask(self.session, response_id, state.value) if self.days else None
+
+    def holds(self, firing: Firing, state: State, ask: Ask | None,
+              working: WorkingDays) -> bool:
+        """Whether ``firing`` only repeats ``ask`` (``repeats_ask``) for the people who
+        hold its rule's main roles told in ``state``."""
+        if ask is None:
+            return False
+        if self._people is None:
+            self._people = [(email.lower(), set(roles or ()))
+                            for email, roles in self.session.execute(_ROLES_READ)]
+        roles = {r.value for r in firing.rule.roles if can_be_told(r, state)}
+        asked_of = frozenset(email for email, held in self._people if held & roles)
+        return repeats_ask(firing, state, ask, asked_of, self.days, working)
+
+
+def quiet_plan(session: Session, response_id: int, state: State, p: Plan, moment: Moment
+               ) -> tuple[Plan, tuple[Firing, ...], Ask | None]:
+    """``p`` with the firings that would repeat the response's last ask within the
+    office's quiet days held back (``split_quiet``), those held back and the ask."""
+    if p.due is None:
+        return p, (), None
+    quiet = Quiet(session)
+    ask = quiet.ask(response_id, state)
+    if ask is None:
+        return p, (), None
+    kept, held = split_quiet(p, lambda f: quiet.holds(f, state, ask, moment.working))
+    return kept, held, ask

@@ -38,9 +38,11 @@ from workflow.core.errors import S55Error
 from workflow.core.settings import Settings
 from workflow.escalations.plan import (
     DATE_COLUMNS,
+    Ask,
     load_policy,
     moment_at,
     plans,
+    quiet_plan,
 )
 from workflow.storage.db import Database
 from workflow.storage.models import (
@@ -94,6 +96,16 @@ class SweepReport:
     open_responses: int = 0
     next_at: datetime | None = None
     next_rule: tuple[int, str] | None = None
+
+
+def summary(report: SweepReport) -> str:
+    """One line for cron's mail: what a sweep checked, sent and held back."""
+    def n(count: int, one: str, many: str) -> str:
+        return f"{count} {one if count == 1 else many}"
+
+    return (f"{n(report.open_responses, 'response', 'responses')} checked, "
+            f"{n(len(report.fired), 'reminder', 'reminders')} sent, "
+            f"{len(report.superseded)} superseded")
 
 
 def _insert(session: Session) -> Any:
@@ -165,6 +177,32 @@ def _moved(firing: Firing) -> dict[str, str]:
             "moved_because": not_working(firing.moved_from) or ""}
 
 
+def _supersede(session: Session, rid: int, firings: Sequence[tuple[Firing, int]],
+               superseded_by: str, state: str, now: datetime, by: Provenance,
+               **more: Any) -> list[Fired]:
+    """One ``escalation_superseded`` event for each claimed firing: the rule held back
+    (``rule``) and what it gave way to (``superseded_by``: a rule, or the trigger whose
+    mail asked the same people, with ``asked_at``)."""
+    out = []
+    for firing, fid in firings:
+        ev = trail.append(session, at=now, actor=SCHEDULER, action=Action.ESCALATION_SUPERSEDED,
+                          response_id=rid, payload={
+                              "rule": firing.rule.id, "occurrence": firing.occurrence,
+                              "due_on": firing.day.isoformat(), "superseded_by": superseded_by,
+                              "state": state, **more}, by=by)
+        session.execute(update(ESCALATION_FIRING).where(_F.id == fid).values(event_id=ev.id))
+        out.append(Fired(rid, firing.rule.id, firing.occurrence, firing.day, "superseded"))
+    return out
+
+
+def _hold_back(session: Session, rid: int, held: Sequence[Firing], ask: Ask, state: str,
+               now: datetime, by: Provenance) -> list[Fired]:
+    """Record ``held`` as superseded by the mail that asked the same people (``ask``)."""
+    claimed = [(f, i) for f in held if (i := _claim(session, rid, f, "superseded", now))]
+    return _supersede(session, rid, claimed, ask.trigger, state, now, by,
+                      asked_at=ask.at.isoformat())
+
+
 def _fire_one(session: Session, settings: Settings, rid: int, due: Firing,
               superseded: Sequence[Firing], now: datetime, by: Provenance) -> list[Fired]:
     """Claim and send ``due``, record ``superseded``; [] if another scheduler got there."""
@@ -199,17 +237,9 @@ def _fire_one(session: Session, settings: Settings, rid: int, due: Firing,
                          by=by)
     mails = write_prepared(session, prepared, event) if prepared else []
     session.execute(update(ESCALATION_FIRING).where(_F.id == claim).values(event_id=event.id))
-    out = [Fired(rid, due.rule.id, due.occurrence, due.day, "fired",
-                 tuple(m.recipient for m in mails))]
-    for firing, fid in others:
-        ev = trail.append(session, at=now, actor=SCHEDULER, action=Action.ESCALATION_SUPERSEDED,
-                          response_id=rid, payload={
-                              "rule": firing.rule.id, "occurrence": firing.occurrence,
-                              "due_on": firing.day.isoformat(), "by": due.rule.id,
-                              "by_occurrence": due.occurrence, "state": row.state}, by=by)
-        session.execute(update(ESCALATION_FIRING).where(_F.id == fid).values(event_id=ev.id))
-        out.append(Fired(rid, firing.rule.id, firing.occurrence, firing.day, "superseded"))
-    return out
+    return [Fired(rid, due.rule.id, due.occurrence, due.day, "fired",
+                  tuple(m.recipient for m in mails)),
+            *_supersede(session, rid, others, due.rule.id, row.state, now, by)]
 
 
 def fire_response(db: Database, settings: Settings, policy: Policy, rid: int,
@@ -217,7 +247,10 @@ def fire_response(db: Database, settings: Settings, policy: Policy, rid: int,
     """One transaction: lock the response, plan on committed data, fire what is due.
 
     Planning again under the row lock means a response that moved on since the sweep
-    read it fires nothing (a rule whose state no longer applies never fires).
+    read it fires nothing (a rule whose state no longer applies never fires). A due
+    firing that would only repeat, within the office's quiet days, the mail that asked
+    the same people for the same thing is recorded as superseded by that mail
+    (``workflow.escalations.plan.quiet_plan``).
     """
 
     def work(s: Session) -> list[Fired]:
@@ -228,11 +261,15 @@ def fire_response(db: Database, settings: Settings, policy: Policy, rid: int,
             return []
         fired = {(r, o) for r, o in s.execute(select(_F.rule_id, _F.occurrence).where(
             _F.response_id == rid))}
-        current = plan(_dates(row), policy, fired, moment)
-        if current.due is None:
-            return []
-        return _fire_one(s, settings, rid, current.due, current.superseded, moment.now,
-                         by or Provenance.here(Channel.SCHEDULER))
+        provenance = by or Provenance.here(Channel.SCHEDULER)
+        current, held, ask = quiet_plan(s, rid, State(row.state),
+                                        plan(_dates(row), policy, fired, moment), moment)
+        # Fired first: its mail is rendered before any event takes the chain's lock.
+        out = [] if current.due is None else _fire_one(
+            s, settings, rid, current.due, current.superseded, moment.now, provenance)
+        if held and ask is not None:
+            out += _hold_back(s, rid, held, ask, row.state, moment.now, provenance)
+        return out
 
     return db.run(work)
 
@@ -273,14 +310,22 @@ def _sweep(db: Database, settings: Settings, policy: Policy, moment: Moment,
                 continue
             for f in done:
                 (report.fired if f.status == "fired" else report.superseded).append(f)
-            if done:
-                f, skipped = done[0], [f"{s.rule_id}#{s.occurrence}" for s in done[1:]]
-                log.info("response %s: fired %s#%s (due %s) to %s%s", rid, f.rule_id,
-                         f.occurrence, f.day, ", ".join(f.recipients) or "nobody",
-                         f"; superseded {', '.join(skipped)}" if skipped else "")
+            _log(rid, done)
         if p.next is not None and (report.next_at is None or p.next.at < report.next_at):
             report.next_at, report.next_rule = p.next.at, (rid, p.next.rule.id)
     return report
+
+
+def _log(rid: int, done: Sequence[Fired]) -> None:
+    skipped = ", ".join(f"{f.rule_id}#{f.occurrence}" for f in done if f.status != "fired")
+    for f in done:
+        if f.status == "fired":
+            log.info("response %s: fired %s#%s (due %s) to %s%s", rid, f.rule_id,
+                     f.occurrence, f.day, ", ".join(f.recipients) or "nobody",
+                     f"; superseded {skipped}" if skipped else "")
+            return
+    if skipped:
+        log.info("response %s: superseded %s", rid, skipped)
 
 
 # -- the scheduler's heartbeat (read by ``s55 doctor``) ------------------------------------

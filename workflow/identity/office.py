@@ -37,14 +37,23 @@ if TYPE_CHECKING:
 #: them). It decides what is registered and who is mailed, so it is the database's,
 #: changed by an admin with a reason, like the force itself.
 FORCE, OFFICE, IDENTITY, SEPARATION = "force", "office", "identity", "separation_of_duties"
+#: How many working days after the mail that asked someone to act no reminder asks them
+#: again for the same thing (``workflow.escalations.plan``). Kept here, with the office's
+#: other settings, rather than in the escalation policy file or the environment: changing
+#: it changes who is mailed, so every process (the daemon, a cron sweep, another host)
+#: must read the same value, and a change must be audited and told like the others.
+QUIET_DAYS = "reminder_quiet_days"
+#: ``QUIET_DAYS`` where the database records none (a database set up before it existed).
+DEFAULT_QUIET_DAYS = 2
 ALIASES = "force_aliases"
-NAMES = (FORCE, OFFICE, IDENTITY, SEPARATION, ALIASES)
+NAMES = (FORCE, OFFICE, IDENTITY, SEPARATION, ALIASES, QUIET_DAYS)
 MODES = ("os", "claimed")
 #: The office's name where none is recorded or set (a database from before it was kept).
 GENERIC_OFFICE = "Office of the Police and Crime Commissioner"
 #: How each setting is named on the command line (``s55 office set NAME VALUE``).
 COMMAND_NAMES = {FORCE: "force", OFFICE: "name", IDENTITY: "identity",
-                 SEPARATION: "separation-of-duties", ALIASES: "force-aliases"}
+                 SEPARATION: "separation-of-duties", ALIASES: "force-aliases",
+                 QUIET_DAYS: "reminder-quiet-days"}
 INIT_COMMAND = "s55 init --force NAME --office NAME --identity os|claimed"
 
 _READ = select(OFFICE_SETTING.c.name, OFFICE_SETTING.c.value)
@@ -74,6 +83,12 @@ class Office:
 def stored(session: Session) -> dict[str, Any]:
     """The settings the database holds, by name (none on a database not yet set up)."""
     return {name: json.loads(value) for name, value in session.execute(_READ)}
+
+
+def quiet_days(session: Session) -> int:
+    """The working days after an ask in which no reminder asks the same person again."""
+    value = stored(session).get(QUIET_DAYS, DEFAULT_QUIET_DAYS)
+    return int(value)
 
 
 def words(name: str, value: Any) -> str:

@@ -38,6 +38,7 @@ from workflow.identity.office import (
     MODES,
     NAMES,
     OFFICE,
+    QUIET_DAYS,
     SEPARATION,
 )
 from workflow.people import notices
@@ -56,7 +57,10 @@ _FLAGS = {"on": True, "true": True, "yes": True, "off": False, "false": False, "
 #: What each setting is, in words for the people told of a change.
 ABOUT = {FORCE: "the police force this office oversees", OFFICE: "the office's name",
          IDENTITY: "how s55 knows who is acting", SEPARATION: "separation of duties",
-         ALIASES: "the other names HMICFRS's feed may give the force"}
+         ALIASES: "the other names HMICFRS's feed may give the force",
+         QUIET_DAYS: "the working days after a request in which no reminder repeats it"}
+#: The most working days a reminder may wait after the mail that asked (two weeks).
+MOST_QUIET_DAYS = 10
 _VALUE_WORDS = {
     (IDENTITY, "os"): "each person's own computer account, which the operating system "
                       "proves",
@@ -73,6 +77,8 @@ def in_words(name: str, value: Any) -> str:
         return "not set"
     if isinstance(value, list):
         return ", ".join(value) or "none"
+    if name == QUIET_DAYS:
+        return f"{value} working day{'' if value == 1 else 's'}"
     return _VALUE_WORDS.get((name, value), str(value))
 
 
@@ -94,6 +100,8 @@ def parse(name: str, raw: str) -> tuple[str, Any]:
         return key, _FLAGS[value.lower()]
     if key == ALIASES:
         return key, aliases(raw)
+    if key == QUIET_DAYS:
+        return key, _quiet_days(raw)
     what = "--force" if key == FORCE else "--office"
     check_line(value, what)
     if not value:
@@ -109,6 +117,14 @@ def aliases(raw: str) -> list[str]:
         if name and name.casefold() not in {n.casefold() for n in names}:
             names.append(name)
     return names
+
+
+def _quiet_days(raw: str) -> int:
+    value = raw.strip()
+    if not value.isascii() or not value.isdigit() or int(value) > MOST_QUIET_DAYS:
+        raise InvalidInputError("reminder-quiet-days", f"{raw!r} is not a whole number of "
+                                f"working days from 0 to {MOST_QUIET_DAYS}")
+    return int(value)
 
 
 def held(db: Database) -> dict[str, Any]:
@@ -249,7 +265,8 @@ def show(wf: Workflow) -> list[dict[str, Any]]:
             row = rows.get(key)
             event = s.get(AuditEvent, row.event_id) if row else None
             out.append({"setting": COMMAND_NAMES[key],
-                        "value": office.words(key, getattr(now, _FIELD[key])),
+                        "value": office.words(key, office.quiet_days(s) if key == QUIET_DAYS
+                                              else getattr(now, _FIELD[key])),
                         "set_by": event.actor if event else None,
                         "set_at": f"{row.changed_at.astimezone(LONDON):%d %b %Y %H:%M}"
                         if row else None,

@@ -83,7 +83,8 @@ def history(wf_empty: Workflow) -> dict[str, int]:
        7 days late; its s55(6) copies never delivered.
     C: report 20 Mar 2025 (deadline 14 May 2025); still in draft.
     D: report 1 Dec 2024; closed as not required.
-    E: report 15 Mar 2024, the year before: in no 2024/25 report.
+    E: report 15 Mar 2024, the year before, still a draft: listed in 2024/25 as still open
+       from an earlier period, not counted.
     """
     with on("2024-10-14 08:00"):
         add_people(wf_empty)
@@ -280,7 +281,10 @@ class TestRenderings:
     def test_csv_has_a_header_and_one_row_per_response(self, wf_empty: Workflow,
                                                        ids: dict[str, int]) -> None:
         rows = list(csv.DictReader(io.StringIO(to_csv(report_at(wf_empty)))))
-        assert [int(r["response_id"]) for r in rows] == [ids[k] for k in "ABDC"]
+        # E, last year's and still a draft, comes last: still open from an earlier period.
+        assert [int(r["response_id"]) for r in rows] == [ids[k] for k in "ABDCE"]
+        assert [r["listed"] for r in rows] == ["in period"] * 4 + [
+            "still open from an earlier period"]
         a, b = rows[0], rows[1]
         assert list(a) == list(CSV_COLUMNS)
         assert {k: a[k] for k in ("report_published", "statutory_deadline", "published_on",
@@ -397,18 +401,20 @@ def test_chromium_reads_the_headings_rows_and_chart(wf_empty: Workflow, ids: dic
     page.feed(dump_dom(page_file))
     assert page.lang == "en-GB"
     assert [t for tag, t in page.headings if tag in ("h1", "h2")] == [
-        "Section 55 responses: auditor's report", "Responses", "Each response", "On-time rate"]
+        "Section 55 responses: auditor's report", "Responses", "Each response",
+        "Still open from earlier periods", "On-time rate"]
     assert [t for tag, t in page.headings if tag == "h3"] == [
         f"Response {ids[k]}: {title}" for k, title in
         (("A", TITLE_A), ("B", TITLE_B), ("D", TITLE_D), ("C", TITLE_C))]
     assert page.rows[1:5] == [
         [str(ids["A"]), TITLE_A, "10 October 2024", "4 December 2024", "4 November 2024",
-         "30 days early", "on time", f"Giles Orpen-Smellie <{PCC}>"],
+         "30 days early", "on time", "Giles Orpen-Smellie, Police and Crime Commissioner"],
         [str(ids["B"]), TITLE_B, "1 November 2024", "26 December 2024", "2 January 2025",
-         "7 days late", "late", f"Giles Orpen-Smellie <{PCC}>"],
+         "7 days late", "late", "Giles Orpen-Smellie, Police and Crime Commissioner"],
         [str(ids["D"]), TITLE_D, "1 December 2024", "25 January 2025", "", "",
          "not required", ""],
-        [str(ids["C"]), TITLE_C, "20 March 2025", "14 May 2025", "", "", "not yet due", ""],
+        [str(ids["C"]), TITLE_C, "20 March 2025", "14 May 2025", "", "due in 50 days",
+         "not yet due", ""],
     ]
     months = [r for r in page.rows if r and r[0].endswith(("2024", "2025")) and len(r) == 3]
     assert months[6:8] == [["Oct 2024", "1", "0"], ["Nov 2024", "0", "1"]]
@@ -472,8 +478,9 @@ def test_output_is_written_whole_and_never_over_a_file(wf_empty: Workflow, ids: 
         forced = run("audit", "report", "--format", "csv", "--output", str(out), "--force")
     assert first.exit_code == 0, first.output
     assert first.stdout.strip() == (f"wrote {out}: 4 response(s) to reports published "
-                                    "2024-04-01 to 2025-03-31")
-    assert len(list(csv.DictReader(out.open(newline="")))) == 4
+                                    "2024-04-01 to 2025-03-31, and 1 still open from "
+                                    "earlier periods")
+    assert len(list(csv.DictReader(out.open(newline="")))) == 5
     assert again.exit_code == 1
     assert again.stderr.strip() == f"Error: {out}: already exists; give --force to replace it"
     assert forced.exit_code == 0

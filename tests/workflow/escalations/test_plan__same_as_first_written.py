@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Container
 from datetime import UTC, date, datetime, timedelta
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from states import State
@@ -73,7 +73,9 @@ def reference(dates: Dates, policy: Policy, fired: Container[tuple[str, int]],
             due.extend((rule, k, rule.day(anchor, k)) for k in range(count)
                        if (rule.id, k) not in fired)
             ahead = _reference_next(rule, anchor, count, fired)
-        if ahead is not None and (nxt is None or on(ahead[0]) < on(nxt[0])):
+        # The tie rule: the day sent, then the rule's own day, then policy order.
+        if ahead is not None and (nxt is None or (on(ahead[0]), ahead[0])
+                                  < (on(nxt[0]), nxt[0])):
             nxt, nxt_rule = ahead, rule
 
     def firing(rule: Rule, k: int, day: date) -> Firing:
@@ -127,14 +129,35 @@ def cases(draw: st.DrawFn) -> tuple[Dates, Policy, frozenset[tuple[str, int]], M
     return dates, policy, fired, moment
 
 
+def _rule(rule_id: str, offset: int) -> Rule:
+    return Rule(id=rule_id, offset_days=offset, states=frozenset({State.DRAFT}),
+                roles=(Role.ADMIN,), severity="reminder", kind="escalation_publish")
+
+
+#: Two rules sent on the same Friday: D-16 falls on it, D-15 on the Saturday after (and
+#: moves back to it), the D-15 rule first in the policy. The earlier rule day wins.
+_SAME_FRIDAY = (Dates(State.DRAFT, date(2024, 3, 24)),
+                Policy((_rule("d15", -15), _rule("d16", -16))), frozenset[tuple[str, int]](),
+                Moment.at(datetime(2024, 3, 1, 12, tzinfo=UTC), 9, WORKING))
+
+
 @settings(max_examples=1500, deadline=None)
 @given(case=cases())
+@example(case=_SAME_FRIDAY)
 def test_the_planner_decides_as_the_reference(
         case: tuple[Dates, Policy, frozenset[tuple[str, int]], Moment]) -> None:
     dates, policy, fired, moment = case
     expected = reference(dates, policy, fired, moment)
     assert plan(dates, policy, fired, moment) == expected
     assert _plan_rules(dates, policy, fired, moment) == expected
+
+
+def test_a_tie_goes_to_the_earlier_rule_day() -> None:
+    dates, policy, fired, moment = _SAME_FRIDAY
+    for planner in (plan, _plan_rules, reference):
+        nxt = planner(dates, policy, fired, moment).next
+        assert nxt is not None
+        assert (nxt.rule.id, nxt.day, nxt.moved_from) == ("d16", date(2024, 3, 8), None)
 
 
 def test_the_reference_agrees_on_a_day_by_day_history() -> None:

@@ -121,6 +121,8 @@ class TestOfficeSet:
         assert "Changed by: Ann Admin" in told[PCC]
         shown = {r["setting"]: r for r in table_rows(cli("office", "show").stdout)}
         assert (shown["force"]["value"], shown["force"]["set by"]) == (LANCS, ADMIN)
+        assert (shown["reminder-quiet-days"]["value"],
+                shown["reminder-quiet-days"]["set by"]) == ("2", "(default)")
         added = cli("report", "add", "--title", "Custody in Lancashire", "--published",
                     "2024-10-10", actor=ADMIN)
         assert added.exit_code == 0, added.output
@@ -157,7 +159,7 @@ REFUSED: list[tuple[str, list[str], str, str]] = [
     ("no reason", ["force", LANCS], ADMIN, "Error: office set: needs a reason (--reason)"),
     ("an unknown setting", ["colour", "blue", "--reason", "x"], ADMIN,
      "Error: office set: 'colour' is not a setting; settings: force, name, identity, "
-     "separation-of-duties, force-aliases"),
+     "separation-of-duties, force-aliases, reminder-quiet-days"),
     ("an alias of two lines", ["force-aliases", "Norfolk\nSuffolk", "--reason", "x"], ADMIN,
      "Error: force-aliases: contains a control character or line break (U+000A); it "
      "must be one line of text"),
