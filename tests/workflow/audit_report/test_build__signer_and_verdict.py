@@ -3,7 +3,8 @@ fingerprint, who signed and in what role (and under which delegation), the respo
 earlier reports still open, the days left to a deadline still to come, and the full check
 of the record made with the report (its verdict and the chain's head).
 
-The history is the 2024/25 year of ``tests/test_audit_report.py`` (responses A to E, made
+The history is the 2024/25 year of ``test_build__histories_of_the_real_service.py``
+beside this file (responses A to E, made
 through the real service on both databases); E's report was published in March 2024 and
 the response is still a draft.
 """
@@ -17,7 +18,14 @@ import pytest
 from sqlalchemy import select
 
 from tests.factories import PCC, behind_the_triggers
-from tests.test_audit_report import AS_OF, TITLE_C, YEAR, history, report_at, utc
+from tests.workflow.audit_report.test_build__histories_of_the_real_service import (
+    AS_OF,
+    TITLE_C,
+    YEAR,
+    history,
+    report_at,
+    utc,
+)
 from workflow.audit import trail
 from workflow.audit_report.build import build_report, sign_off_from
 from workflow.audit_report.model import Outcome, SignOff
