@@ -102,9 +102,34 @@ def _make_block(tokens: Sequence[Token], i: int, j: int) -> Block:
                  first.type in ("fence", "code_block", "html_block"), link)
 
 
+#: markdown-it stops reading at this depth of nested blocks (its ``maxNesting``) and drops
+#: the rest of the document without a word; a document that gets there is refused instead.
+_TOO_DEEP = _MD.options["maxNesting"] - 1
+
+
+class NestedTooDeeplyError(ValueError):
+    """Block quotes or lists nest too deeply to be read whole; ``line`` (1-based) is where."""
+
+    def __init__(self, line: int | None) -> None:
+        self.line = line
+        super().__init__("block quotes or lists are nested too deeply here to be read whole "
+                         "(a list 8 deep, or block quotes 17 deep, at most)")
+
+
+def _check_nesting(tokens: Sequence[Token]) -> None:
+    line = None
+    for tok in tokens:
+        if tok.map is not None:
+            line = tok.map[0] + 1
+        if tok.level >= _TOO_DEEP:
+            raise NestedTooDeeplyError(line)
+
+
 def blocks(source: str) -> list[Block]:
-    """The top-level blocks of ``source`` (already normalised), in order."""
+    """The top-level blocks of ``source`` (already normalised), in order;
+    ``NestedTooDeeplyError`` where markdown-it would stop reading."""
     tokens = _MD.parse(source)
+    _check_nesting(tokens)
     out: list[Block] = []
     i, n = 0, len(tokens)
     while i < n:

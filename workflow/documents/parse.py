@@ -41,6 +41,7 @@ from workflow.documents.blocks import (
     Field,
     Heading,
     Kind,
+    NestedTooDeeplyError,
     blocks,
     classify,
     normalise_source,
@@ -214,7 +215,10 @@ def parse_document(text: str, *, path: str = "<document>") -> ParsedDocument:
     source = normalise_source(text)
     if not source.strip():
         raise DocumentError(path, None, "the document is empty")
-    items = blocks(source)
+    try:
+        items = blocks(source)
+    except NestedTooDeeplyError as exc:
+        raise DocumentError(path, exc.line, str(exc)) from None
     if not any(b.level is not None or b.bold for b in items):
         raise DocumentError(path, None, "not a response in the published layout: it has no "
                             "headings (is it Markdown?)")
