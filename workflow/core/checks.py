@@ -30,6 +30,7 @@ from workflow.core.characters import check_visible
 from workflow.core.dates import parse_date as document_date
 from workflow.core.errors import DuplicateError, InvalidInputError, RecommendationDateError
 from workflow.core.limits import check_length
+from workflow.core.nesting import check_markdown
 
 _DATE_FORMATS = ("%Y-%m-%d", "%d %B %Y", "%d %b %Y", "%d/%m/%Y")
 _ISO_SHAPE = re.compile(r"^\d{4}-\d{1,2}-\d{1,2}$")
@@ -117,16 +118,19 @@ def check_line(value: str, what: str) -> str:
     return check_visible(value, what)
 
 
-def check_text(value: str, what: str) -> str:
+def check_text(value: str, what: str, *, markdown: bool = True) -> str:
     """``value`` if it holds no control character other than line breaks and tabs and no
     invisible or direction-changing character (``workflow.core.characters``), within the
-    length ``workflow.core.limits`` gives ``what`` (when it names a field there)."""
+    length ``workflow.core.limits`` gives ``what`` (when it names a field there). Text is
+    Markdown: unless ``markdown`` is false (one line of a document, whose parse checks the
+    whole), block quotes or lists nested past what markdown-it reads are refused too."""
     check_length(value, what.removeprefix("--").replace("-", "_"), what)
     found = "".join(_TEXT_CONTROLS.findall(value))
     if found:
         raise InvalidInputError(what, f"contains a control character ({_controls(found)}); "
                                 "only text, line breaks and tabs are kept")
-    return check_visible(value, what)
+    check_visible(value, what)
+    return check_markdown(value, what) if markdown else value
 
 
 def _line(value: object) -> object:

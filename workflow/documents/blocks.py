@@ -15,8 +15,10 @@ from enum import StrEnum
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
+from workflow.core.nesting import MARKDOWN_TOO_DEEP, MAX_NESTING, too_deep_at
+
 # One parser for the process: building MarkdownIt compiles its rules (slow to repeat).
-_MD = MarkdownIt("commonmark")
+_MD = MarkdownIt("commonmark", {"maxNesting": MAX_NESTING})
 
 #: Level given to a bold paragraph promoted to a heading: deeper than any real one.
 BOLD_LEVEL = 7
@@ -102,34 +104,21 @@ def _make_block(tokens: Sequence[Token], i: int, j: int) -> Block:
                  first.type in ("fence", "code_block", "html_block"), link)
 
 
-#: markdown-it stops reading at this depth of nested blocks (its ``maxNesting``) and drops
-#: the rest of the document without a word; a document that gets there is refused instead.
-_TOO_DEEP = _MD.options["maxNesting"] - 1
-
-
 class NestedTooDeeplyError(ValueError):
     """Block quotes or lists nest too deeply to be read whole; ``line`` (1-based) is where."""
 
-    def __init__(self, line: int | None) -> None:
+    def __init__(self, line: int) -> None:
         self.line = line
-        super().__init__("block quotes or lists are nested too deeply here to be read whole "
-                         "(a list 8 deep, or block quotes 17 deep, at most)")
-
-
-def _check_nesting(tokens: Sequence[Token]) -> None:
-    line = None
-    for tok in tokens:
-        if tok.map is not None:
-            line = tok.map[0] + 1
-        if tok.level >= _TOO_DEEP:
-            raise NestedTooDeeplyError(line)
+        super().__init__(MARKDOWN_TOO_DEEP)
 
 
 def blocks(source: str) -> list[Block]:
     """The top-level blocks of ``source`` (already normalised), in order;
     ``NestedTooDeeplyError`` where markdown-it would stop reading."""
     tokens = _MD.parse(source)
-    _check_nesting(tokens)
+    deep = too_deep_at(tokens)
+    if deep is not None:  # markdown-it stopped there and dropped the rest
+        raise NestedTooDeeplyError(deep)
     out: list[Block] = []
     i, n = 0, len(tokens)
     while i < n:

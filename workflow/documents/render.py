@@ -28,13 +28,14 @@ from jinja2 import (
 from markdown_it import MarkdownIt
 from markdown_it.common.utils import escapeHtml
 from markdown_it.token import Token
-from markupsafe import Markup
+from markupsafe import Markup, escape
 from sqlalchemy.orm import Session
 
 from notifications.hrefs import safe_href
 from workflow.audit import trail
 from workflow.core.dates import format_date
 from workflow.core.errors import InvalidInputError, S55Error
+from workflow.core.nesting import MAX_NESTING, too_deep_at
 from workflow.documents.model import (
     NO_AREAS,
     NO_RECOMMENDATIONS,
@@ -59,7 +60,7 @@ TEMPLATES = Path(__file__).with_name("templates")
 #: Which transition ticks which office-use boxes (see the module docstring).
 
 # Raw HTML in imported text is shown as text, never passed through (html=False).
-_MD = MarkdownIt("commonmark", {"html": False})
+_MD = MarkdownIt("commonmark", {"html": False, "maxNesting": MAX_NESTING})
 # Links in imported text follow the templates' one rule: http/https only, else text.
 _MD.validateLink = lambda url: bool(safe_href(url))  # type: ignore[method-assign]
 
@@ -181,6 +182,8 @@ def _markdown(text: str | None, shift: int = 3) -> Markup:
     if not text:
         return Markup("")
     tokens = _MD.parse(text)
+    if too_deep_at(tokens) is not None:  # markdown-it stopped reading: show every word
+        return Markup(f"<pre>{escape(text)}</pre>")  # noqa: S704 - escaped
     for tok in tokens:
         if tok.type in ("heading_open", "heading_close"):
             tok.tag = f"h{min(6, int(tok.tag[1]) + shift)}"

@@ -160,7 +160,7 @@ def _check_characters(text: str, path: str) -> None:
     ``report add`` does: none would survive a mail subject or PostgreSQL."""
     for number, line in enumerate(text.split("\n"), 1):  # not splitlines: it eats \x0b, \x1c
         try:
-            check_text(line, "text")
+            check_text(line, "text", markdown=False)  # the parse checks its nesting
         except InvalidInputError as exc:
             raise DocumentError(path, number, exc.problem) from None
 

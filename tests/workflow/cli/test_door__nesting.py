@@ -12,8 +12,20 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from tests.factories import ADMIN, FORCE
 from tests.workflow.cli.conftest import Refused
-from workflow.core.nesting import MAX_DEPTH, NestingError, deeper_than, load_toml, load_yaml
+from workflow.core.nesting import (
+    MAX_DEPTH,
+    NestingError,
+    _parser,
+    deeper_than,
+    load_toml,
+    load_yaml,
+    markdown_too_deep,
+    too_deep_at,
+)
+from workflow.documents.render import render_response
+from workflow.responses.service import Workflow
 
 DEEP = 2_000
 TOO_DEEP = (f"its tables and lists are nested more than {MAX_DEPTH} levels deep (no file "
@@ -110,3 +122,47 @@ def test_yaml_aliases_cost_no_more_than_the_file() -> None:
     lines += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 9)}]" for i in range(1, 12)]
     data = load_yaml("\n".join(lines))
     assert not deeper_than(data)
+
+
+@pytest.mark.parametrize(("args", "what", "actor"), [
+    (["edit", "1", "key_findings", "--text", "Found:\n\n" + "> " * 30 + "deep"],
+     "key_findings", ADMIN),
+    (["rec", "respond", "1", "1", "--text",
+      "".join("  " * i + f"- level {i}\n" for i in range(12))], "force_response", FORCE),
+    (["report", "add", "--title", "T", "--published", "2024-10-10", "--rec",
+      "1=" + "- " * 10 + "x"], "recommendations.0.text", ADMIN),
+])
+def test_deep_markdown_typed_at_the_command_line(refused: Refused, args: list[str],
+                                                  what: str, actor: str) -> None:
+    """Text is Markdown: what markdown-it would stop reading is refused where it is typed
+    (the HTML document and the PCC's page would have shown it cut short)."""
+    line = 3 if what == "key_findings" else 9 if what == "force_response" else 1
+    refused(args, f"Error: {what}: line {line}: {MARKDOWN}", actor)
+
+
+def test_deep_text_already_stored_is_shown_whole(norfolk_wf: Workflow) -> None:
+    """Defence in depth: a row written behind s55's back renders every word, as text."""
+    from sqlalchemy import text
+
+    deep = "> " * 40 + "the last words"
+    with norfolk_wf.db.engine.begin() as conn:
+        conn.execute(text("UPDATE response SET key_findings = :t WHERE id = 1"), {"t": deep})
+    html = render_response(norfolk_wf.db, 1, "html")
+    assert "the last words" in html
+    assert "&gt; &gt; &gt;" in html
+
+
+_MARKERS = st.sampled_from(["> ", ">", "- ", "* ", "1. ", "10) ", "  ", "\t", " ", "+ ",
+                            "-\t", "x", ""])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.lists(_MARKERS, max_size=14).map("".join), min_size=1, max_size=20))
+@example(["  " * i + "- x" for i in range(9)])
+@example(["\t" * i + "- x" for i in range(9)])
+@example([">" * 18 + "x"])
+def test_the_quick_look_never_misses_deep_markdown(lines: list[str]) -> None:
+    """``markdown_too_deep`` parses only text with a long run of markers at a line's
+    start; it finds what the full parse finds, always."""
+    source = "\n".join(line + "x" for line in lines)
+    assert markdown_too_deep(source) == too_deep_at(_parser().parse(source))

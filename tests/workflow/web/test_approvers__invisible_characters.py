@@ -1,5 +1,6 @@
 """The approvers' pages hold free text to the same rule as the command line: a posted
-field holding an invisible or direction-changing character is refused with one sentence on
+field holding an invisible or direction-changing character (or Markdown nested past what
+markdown-it reads) is refused with one sentence on
 the page, the database unchanged (the real app, both databases); and a picture in the
 force's text is shown on the PCC's page as a link, never fetched."""
 
@@ -12,6 +13,7 @@ import pytest
 from web_support import Env, make_env
 
 from tests.factories import FORCE, NORFOLK_RECS
+from workflow.core.nesting import MARKDOWN_TOO_DEEP
 from workflow.core.settings import Settings
 from workflow.responses import content
 from workflow.storage.db import Database
@@ -67,6 +69,12 @@ def test_the_forces_page(force_env: Env, action: str, field: str, what: str) -> 
 ])
 def test_the_pccs_page(pcc_env: Env, action: str, fields: dict[str, str], what: str) -> None:
     refused_on_page(pcc_env, pcc_env.pcc_token(), action, fields, hidden_line(what))
+
+
+def test_markdown_nested_past_what_is_read(pcc_env: Env) -> None:
+    """The page's text is Markdown: block quotes 30 deep would be shown cut short."""
+    refused_on_page(pcc_env, pcc_env.pcc_token(), "save", {"pcc_response": "> " * 30 + "x"},
+                    f"{FIELD_WORDS['pcc_response']}: line 1: {MARKDOWN_TOO_DEEP}")
 
 
 def test_the_pccs_delegation(pcc_env: Env) -> None:
