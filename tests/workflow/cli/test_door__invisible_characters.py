@@ -68,6 +68,8 @@ REPORT = ["report", "add", "--published", "2024-10-10"]
      None),
     (["people", "delegate", PCC, "--to", "ceo@norfolk-pcc.gov.uk", "--from", "2024-10-14",
       "--until", "2024-10-20", "--reason", f"leave{RLO}"], "--reason", PCC),
+    (["init", "--force", f"Nor{RLO}folk", "--office", "OPCC"], "--force", None),
+    (["init", "--force", "Norfolk", "--office", f"OPCC{RLO}"], "--office", None),
     (["office", "set", "force", f"Nor{RLO}folk", "--reason", "typo"], "--force", None),
     (["office", "set", "name", f"OPCC{RLO}", "--reason", "typo"], "--office", None),
     (["office", "set", "force", "Suffolk", "--reason", f"merger{RLO}"], "--reason", None),
