@@ -48,10 +48,13 @@ def test_report_file(refused: Refused, tmp_path: Path, link: str) -> None:
 
 
 @pytest.mark.parametrize("link", ["/reports/custody", "mailto:hmicfrs@example.org",
-                                  "ftp://justiceinspectorates.gov.uk/r"])
+                                  "ftp://justiceinspectorates.gov.uk/r", "javascript:alert(1)",
+                                  "JAVASCRIPT:alert(1)", "data:text/html,x",
+                                  "file:///etc/passwd"])
 def test_an_imported_documents_link_to_report(refused: Refused, tmp_path: Path,
                                               link: str) -> None:
-    """markdown-it itself drops ``javascript:`` links; what it keeps is held to the rule."""
+    """A link markdown-it makes and one it will not (``javascript:``, ``data:``, ``file:``)
+    alike: refused, where the second was kept as the link's label."""
     text = NORFOLK.read_text(encoding="utf-8").replace("(https://justiceinspectorates.gov.uk)",
                                                        f"({link})", 1)
     path = tmp_path / "response.md"
