@@ -29,6 +29,7 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlmodel import col
 
 from workflow.audit.words import Action, Channel, Identity
+from workflow.core.characters import check_visible
 from workflow.core.limits import check_length
 from workflow.core.os_account import os_account
 from workflow.storage.db import KEYRING_KEY, RETRY_ATTEMPTS, XID_KEY, Database, backoff
@@ -183,8 +184,8 @@ def append(
     on-behalf-of); it is hashed with the rest. The chain lock is held until the caller's
     transaction ends, so call this as late in the transaction as the work allows.
     """
-    if reason:  # every reason s55 keeps passes here: none longer than --help says
-        check_length(reason, "reason", "--reason")
+    if reason:  # every reason s55 keeps passes here: within --help's length, all visible
+        check_visible(check_length(reason, "reason", "--reason"), "--reason")
     row = _row({"response_id": response_id, "at": at, "actor": actor, "action": action,
                 "trigger": trigger, "from_state": from_state, "to_state": to_state,
                 "reason": reason, "payload": payload, "by": by})

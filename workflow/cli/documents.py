@@ -53,7 +53,7 @@ def import_(
         result = importing.import_document(
             wf.db, file, actor=acting_as(), force=force, strict=strict,
             clock=wf.clock, identifier=wf.identifier,
-            published_url=check_url(published_url) if published_url else None,
+            published_url=check_url(published_url, "--published-url") if published_url else None,
             published_on=day, again=again_reason)
         warnings = result.warnings
         typer.echo(f"response {result.response_id}: imported {file.name} as {result.state}")

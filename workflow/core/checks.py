@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
+from urllib.parse import urlsplit
 
 from pydantic import (
     BaseModel,
@@ -25,9 +26,11 @@ from pydantic import (
 )
 
 from states import Role
+from workflow.core.characters import check_visible
 from workflow.core.dates import parse_date as document_date
 from workflow.core.errors import DuplicateError, InvalidInputError, RecommendationDateError
 from workflow.core.limits import check_length
+from workflow.core.nesting import check_markdown
 
 _DATE_FORMATS = ("%Y-%m-%d", "%d %B %Y", "%d %b %Y", "%d/%m/%Y")
 _ISO_SHAPE = re.compile(r"^\d{4}-\d{1,2}-\d{1,2}$")
@@ -114,17 +117,24 @@ def _check(value: str, what: str, refused: re.Pattern[str], contains: str, rule:
 
 
 def check_line(value: str, what: str) -> str:
-    """``value`` if it holds no control character or line break (one-line fields), within
-    the length ``workflow.core.limits`` gives ``what`` (when it names a field there)."""
-    return _check(value, what, _LINE_BREAKERS, "a control character or line break",
-                  "it must be one line of text")
+    """``value`` if it holds no control character or line break (one-line fields) and no
+    invisible or direction-changing character (``workflow.core.characters``), within the
+    length ``workflow.core.limits`` gives ``what`` (when it names a field there)."""
+    _check(value, what, _LINE_BREAKERS, "a control character or line break",
+           "it must be one line of text")
+    return check_visible(value, what)
 
 
-def check_text(value: str, what: str) -> str:
-    """``value`` if it holds no control character other than line breaks and tabs, within
-    the length ``workflow.core.limits`` gives ``what`` (when it names a field there)."""
-    return _check(value, what, _TEXT_CONTROLS, "a control character",
-                  "only text, line breaks and tabs are kept")
+def check_text(value: str, what: str, *, markdown: bool = True) -> str:
+    """``value`` if it holds no control character other than line breaks and tabs and no
+    invisible or direction-changing character (``workflow.core.characters``), within the
+    length ``workflow.core.limits`` gives ``what`` (when it names a field there). Text is
+    Markdown: unless ``markdown`` is false (one line of a document, whose parse checks the
+    whole), block quotes or lists nested past what markdown-it reads are refused too."""
+    _check(value, what, _TEXT_CONTROLS, "a control character",
+           "only text, line breaks and tabs are kept")
+    check_visible(value, what)
+    return check_markdown(value, what) if markdown else value
 
 
 def _line(value: object) -> object:
@@ -149,11 +159,15 @@ def _email(value: object) -> str:
     from notifications.errors import NotificationError
     from notifications.message import check_address
 
-    text = str(value).strip()
+    text = check_visible(str(value).strip(), "email")
     try:
-        address = validate_email(text, check_deliverability=False, allow_smtputf8=False,
-                                 allow_display_name=False).normalized.lower()
-        return check_address(address)
+        valid = validate_email(text, check_deliverability=False, allow_smtputf8=False,
+                               allow_display_name=False)
+        # ``normalized`` turns an IDNA A-label domain (xn--bcher-kva.de) into Unicode
+        # (bücher.de), which no To header takes: an address typed in ASCII stays ASCII.
+        address = (valid.ascii_email or valid.normalized) if text.isascii() \
+            else valid.normalized
+        return check_address(address.lower())
     except EmailNotValidError as exc:
         why = str(exc).splitlines()[0].rstrip(".")
         raise ValueError(f"{value!r} is not an email address ({why[:1].lower()}{why[1:]})"
@@ -277,6 +291,12 @@ class ReportInput(_Input):
     cc_response: Multiline | None = None
     pcc_response: Multiline | None = None
 
+    @field_validator("link")
+    @classmethod
+    def _http_link(cls, link: str) -> str:
+        """The report's link is an http(s) URL, or none (empty)."""
+        return check_url(link, "link") if link else link
+
     def check_unique_numbers(self) -> None:
         for kind, items in (("recommendation", self.recommendations),
                             ("area for improvement", self.areas_for_improvement)):
@@ -319,10 +339,13 @@ def load_report_file(path: Path) -> ReportInput:
     import yaml
 
     from workflow.core import files
+    from workflow.core.nesting import NestingError, load_toml, load_yaml
 
     raw = files.read_text(path, REPORT_FILE_BYTES)
     try:
-        data = tomllib.loads(raw) if path.suffix == ".toml" else yaml.safe_load(raw)
+        data = load_toml(raw) if path.suffix == ".toml" else load_yaml(raw)
+    except NestingError as exc:
+        raise InvalidInputError(str(path), str(exc)) from None
     except (tomllib.TOMLDecodeError, yaml.YAMLError) as exc:
         first = str(exc).splitlines()[0]
         kind = path.suffix[1:] or "YAML"
@@ -338,18 +361,54 @@ def check_email(value: str) -> str:
     """The address normalised, or an ``InvalidInputError``."""
     try:
         return _email(value)
+    except InvalidInputError:
+        raise
     except ValueError as exc:
         raise InvalidInputError("email", str(exc)) from None
 
 
-def check_url(value: str, what: str = "url") -> str:
-    """An absolute http(s) URL, or an ``InvalidInputError``."""
-    from urllib.parse import urlsplit
+def check_portal_reference(value: str, what: str = "--portal-reference") -> str:
+    """The HMICFRS portal's reference for a submission, stripped: one line of printable
+    characters (no control, separator other than a space, invisible, unassigned or
+    private-use character) of at most ``limits.LIMITS['portal_reference']``. The rendered
+    document escapes it too: it sits in a Markdown list item."""
+    text = check_line(value.strip(), what)
+    if not text.isprintable():
+        odd = sorted({f"U+{ord(c):04X}" for c in text if not c.isprintable()})
+        raise InvalidInputError(what, f"contains characters that do not print "
+                                f"({', '.join(odd)}); it must be one line of printable "
+                                "characters")
+    return text
 
-    text = check_length(value.strip(), "url", what)
-    parts = urlsplit(text)
-    if parts.scheme not in ("http", "https") or not parts.netloc or any(c.isspace() for c in text):
-        raise InvalidInputError(what, f"{value!r} is not an http(s) URL")
+
+#: Characters a URL never holds unencoded (RFC 3986) that change how it is read: a
+#: backslash is a slash to browsers but not to ``urlsplit`` ("https://a.example\\@b.example"
+#: has two hosts), and ``<``, ``>``, ``"`` or a backtick would end the URL in a Markdown
+#: autolink or an attribute.
+_NOT_IN_URLS = re.compile(r'[\\<>"`]')
+
+
+def _splits(url: str) -> bool:
+    """Whether ``urlsplit`` reads ``url`` whole, its port included ("http://[x" or a port
+    out of range raise only when asked)."""
+    try:
+        urlsplit(url).port  # noqa: B018 - asked for the ValueError it may raise
+    except ValueError:
+        return False
+    return True
+
+
+def check_url(value: str, what: str = "url") -> str:
+    """An absolute http(s) URL with a host, stripped, or an ``InvalidInputError``: the one
+    rule for every URL typed or imported (a report's link, where a response was published).
+    Whatever it accepts, ``notifications.hrefs.safe_href`` links."""
+    from notifications.hrefs import safe_href
+
+    text = check_visible(check_length(value.strip(), "url", what), what)
+    if not _splits(text) or _NOT_IN_URLS.search(text) or text.startswith("#") \
+            or safe_href(text) != text:
+        raise InvalidInputError(what, f"{value!r} is not an http(s) URL (a full address "
+                                "such as https://www.example.org/report)")
     return text
 
 

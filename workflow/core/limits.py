@@ -22,7 +22,7 @@ LIMITS: dict[str, int] = {
     "office": 200,
     "name": 200,
     "directed_at": 200,
-    "portal_reference": 200,
+    "portal_reference": 100,  # HMICFRS's references are a dozen characters
     "reason": 2_000,
     "text": 20_000,  # a recommendation's or area for improvement's own text
     "key_findings": 100_000,

@@ -17,12 +17,14 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 def check_text(value: str, what: str) -> str:
     """``value`` (a name, an address, a login, a reason) without control characters or
-    line breaks, which would forge a line of ``s55 log``; stripped."""
+    line breaks, which would forge a line of ``s55 log``, nor invisible or
+    direction-changing characters, which would make it read otherwise; stripped."""
+    from workflow.core.characters import check_visible
     from workflow.core.errors import InvalidInputError
 
     if _CONTROL.search(value):
         raise InvalidInputError(what, f"{value!r} contains a control character or line break")
-    return value.strip()
+    return check_visible(value, what).strip()
 
 
 #: The caller's account in a process serving one caller of the local service, else None.

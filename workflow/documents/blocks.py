@@ -15,8 +15,10 @@ from enum import StrEnum
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
+from workflow.core.nesting import MARKDOWN_TOO_DEEP, MAX_NESTING, too_deep_at
+
 # One parser for the process: building MarkdownIt compiles its rules (slow to repeat).
-_MD = MarkdownIt("commonmark")
+_MD = MarkdownIt("commonmark", {"maxNesting": MAX_NESTING})
 
 #: Level given to a bold paragraph promoted to a heading: deeper than any real one.
 BOLD_LEVEL = 7
@@ -102,9 +104,21 @@ def _make_block(tokens: Sequence[Token], i: int, j: int) -> Block:
                  first.type in ("fence", "code_block", "html_block"), link)
 
 
+class NestedTooDeeplyError(ValueError):
+    """Block quotes or lists nest too deeply to be read whole; ``line`` (1-based) is where."""
+
+    def __init__(self, line: int) -> None:
+        self.line = line
+        super().__init__(MARKDOWN_TOO_DEEP)
+
+
 def blocks(source: str) -> list[Block]:
-    """The top-level blocks of ``source`` (already normalised), in order."""
+    """The top-level blocks of ``source`` (already normalised), in order;
+    ``NestedTooDeeplyError`` where markdown-it would stop reading."""
     tokens = _MD.parse(source)
+    deep = too_deep_at(tokens)
+    if deep is not None:  # markdown-it stopped there and dropped the rest
+        raise NestedTooDeeplyError(deep)
     out: list[Block] = []
     i, n = 0, len(tokens)
     while i < n:

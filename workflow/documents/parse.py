@@ -41,6 +41,7 @@ from workflow.documents.blocks import (
     Field,
     Heading,
     Kind,
+    NestedTooDeeplyError,
     blocks,
     classify,
     normalise_source,
@@ -73,6 +74,10 @@ _MAJOR_SLOT = {Kind.KEY_FINDINGS: "key_findings", Kind.RECOMMENDATIONS: "recs_in
                Kind.OFFICE: "office"}
 _NAMES = {Kind.RECOMMENDATION: "recommendation", Kind.AFI: "area for improvement"}
 _URL = re.compile(r"https?://[^\s<>)\]]+")
+#: A Markdown link markdown-it would not make (its target is ``javascript:``, ``data:``,
+#: ``file:``...): read as the link it was meant to be, so the importer's URL rule refuses it
+#: rather than keep its text as the link's label.
+_REFUSED_LINK = re.compile(r"\[(?P<label>.*)\]\((?P<url>\S*)\)")
 _BLANKS = re.compile(r"\n(?:[ \t]*\n){2,}")
 
 
@@ -214,7 +219,10 @@ def parse_document(text: str, *, path: str = "<document>") -> ParsedDocument:
     source = normalise_source(text)
     if not source.strip():
         raise DocumentError(path, None, "the document is empty")
-    items = blocks(source)
+    try:
+        items = blocks(source)
+    except NestedTooDeeplyError as exc:
+        raise DocumentError(path, exc.line, str(exc)) from None
     if not any(b.level is not None or b.bold for b in items):
         raise DocumentError(path, None, "not a response in the published layout: it has no "
                             "headings (is it Markdown?)")
@@ -327,6 +335,9 @@ class _Builder:
             if b.link:
                 return ReportLink(plain(b.link[0]), b.link[1])
         text = self._text(Field.LINK)
+        meant = _REFUSED_LINK.fullmatch(text.strip())
+        if meant:
+            return ReportLink(plain(meant["label"]), meant["url"])
         m = _URL.search(text)
         if m:
             return ReportLink("", m.group(0))

@@ -10,10 +10,12 @@ portal, and ``checklist`` events record boxes ticked in an imported document.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from jinja2 import (
     ChoiceLoader,
@@ -24,13 +26,16 @@ from jinja2 import (
     select_autoescape,
 )
 from markdown_it import MarkdownIt
-from markupsafe import Markup
+from markdown_it.common.utils import escapeHtml
+from markdown_it.token import Token
+from markupsafe import Markup, escape
 from sqlalchemy.orm import Session
 
 from notifications.hrefs import safe_href
 from workflow.audit import trail
 from workflow.core.dates import format_date
 from workflow.core.errors import InvalidInputError, S55Error
+from workflow.core.nesting import MAX_NESTING, too_deep_at
 from workflow.documents.model import (
     NO_AREAS,
     NO_RECOMMENDATIONS,
@@ -54,7 +59,7 @@ TEMPLATES = Path(__file__).with_name("templates")
 #: Which transition ticks which office-use boxes (see the module docstring).
 
 # Raw HTML in imported text is shown as text, never passed through (html=False).
-_MD = MarkdownIt("commonmark", {"html": False})
+_MD = MarkdownIt("commonmark", {"html": False, "maxNesting": MAX_NESTING})
 # Links in imported text follow the templates' one rule: http/https only, else text.
 
 
@@ -63,6 +68,23 @@ def _valid_link(url: str) -> bool:
 
 
 _MD.validateLink = _valid_link  # type: ignore[method-assign]  # markdown-it's documented hook
+
+
+def _image_as_link(self: Any, tokens: Sequence[Token], idx: int, options: Any,
+                   env: Any) -> str:
+    """``![alt](https://x)`` as a link to the picture, never an ``<img>``: a page that
+    showed it would fetch it from the sender's server as the reader opens the page (a web
+    beacon saying who read it, and when), and the text is the office's, not a picture."""
+    token = tokens[idx]
+    alt = escapeHtml(self.renderInlineAsText(token.children or [], options, env) or "picture")
+    opened = sum(+1 if t.type == "link_open" else -1 if t.type == "link_close" else 0
+                 for t in tokens[:idx])
+    if opened > 0:  # inside a link already: its words only (no link in a link)
+        return alt
+    return f'<a href="{escapeHtml(str(token.attrs.get("src", "")))}">{alt}</a>'
+
+
+_MD.add_render_rule("image", _image_as_link)
 
 
 class TemplateError(S55Error):
@@ -141,6 +163,17 @@ def _md_label(text: str) -> str:
     return out
 
 
+#: What could start Markdown markup in the middle of a line: escaped where a template puts
+#: a one-line value into running text (the portal reference).
+_INLINE_MARKUP = re.compile(r"([\\`*_\[\]()<>!&|~#])")
+
+
+def _md_inline(text: str) -> str:
+    """``text`` as plain words inside a Markdown line: line breaks made spaces (so nothing
+    can start a heading or a list item) and markup characters escaped."""
+    return _INLINE_MARKUP.sub(r"\\\1", " ".join(str(text).split()))
+
+
 def _repeat(text: str) -> str:
     """A recommendation's text as the force's section repeats it: bold when it is a single
     plain paragraph (as Norfolk does), as written otherwise."""
@@ -154,6 +187,8 @@ def _markdown(text: str | None, shift: int = 3) -> Markup:
     if not text:
         return Markup("")
     tokens = _MD.parse(text)
+    if too_deep_at(tokens) is not None:  # markdown-it stopped reading: show every word
+        return Markup(f"<pre>{escape(text)}</pre>")  # noqa: S704 - escaped
     for tok in tokens:
         if tok.type in ("heading_open", "heading_close"):
             tok.tag = f"h{min(6, int(tok.tag[1]) + shift)}"
@@ -174,8 +209,8 @@ def environment(template_dir: Path | None = None) -> Environment:
         undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    env.filters.update(longdate=format_date, md_label=_md_label, repeat=_repeat,
-                       markdown=_markdown, safe_href=safe_href)
+    env.filters.update(longdate=format_date, md_label=_md_label, md_inline=_md_inline,
+                       repeat=_repeat, markdown=_markdown, safe_href=safe_href)
     return env
 
 

@@ -29,6 +29,7 @@ from states.workdays import WorkingDays
 from workflow.core.bank_holidays import england_and_wales
 from workflow.core.clock import LONDON, Clock
 from workflow.core.errors import ConfigError
+from workflow.core.nesting import NestingError, load_toml
 from workflow.identity.office import quiet_days
 from workflow.storage.db import fetch_on
 from workflow.storage.tables import (
@@ -79,9 +80,11 @@ def load_policy(settings: Settings) -> Policy:
 @lru_cache(maxsize=8)
 def _load(path: Path, _stamp: int, template_dir: Path | None) -> Policy:
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = load_toml(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as exc:
         raise PolicyError(path, getattr(exc, "strerror", None) or str(exc)) from None
+    except NestingError as exc:
+        raise PolicyError(path, str(exc)) from None
     except tomllib.TOMLDecodeError as exc:
         raise PolicyError(path, f"not valid TOML: {exc}") from None
     try:

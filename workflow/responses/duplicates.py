@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from workflow.core.errors import DuplicateResponseError, InvalidInputError
+from workflow.core.os_account import check_text
 from workflow.storage.models import InspectionReport, Response
 
 #: First half of the registration lock's key (the second is the force's); a two-part key
@@ -65,7 +66,7 @@ def again_reason(again: bool, reason: str | None) -> str | None:
         if not reason or not reason.strip():
             raise InvalidInputError("--again", "needs --reason WHY (a second response to one "
                                     "report is audited with its reason)")
-        return reason.strip()
+        return check_text(reason, "--reason")
     if reason is not None:
         raise InvalidInputError("--reason", "only used with --again")
     return None

@@ -24,7 +24,7 @@ from states.deadlines import DEFAULT_MILESTONES, MilestonePolicy
 from workflow.audit import trail
 from workflow.audit.words import Action
 from workflow.core import files
-from workflow.core.checks import check_line, check_publication_date, check_text
+from workflow.core.checks import check_line, check_publication_date, check_text, check_url
 from workflow.core.clock import Clock, SystemClock, london_today
 from workflow.core.dates import format_date, iso_or_none
 from workflow.core.errors import InvalidInputError
@@ -133,6 +133,8 @@ def _parse(text: str, path: str | Path, *, force: str | None, strict: bool,
                                                      else "")):
         try:
             check_line(value, what)
+            if what == "report link" and value:  # the one rule for links: http(s) only
+                check_url(value, what)
         except InvalidInputError as exc:
             raise DocumentError(str(path), None, str(exc)) from None
     if today is not None:
@@ -158,7 +160,7 @@ def _check_characters(text: str, path: str) -> None:
     ``report add`` does: none would survive a mail subject or PostgreSQL."""
     for number, line in enumerate(text.split("\n"), 1):  # not splitlines: it eats \x0b, \x1c
         try:
-            check_text(line, "text")
+            check_text(line, "text", markdown=False)  # the parse checks its nesting
         except InvalidInputError as exc:
             raise DocumentError(path, number, exc.problem) from None
 

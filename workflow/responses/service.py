@@ -25,7 +25,8 @@ from states.deadlines import default_force_input_due
 from states.machine import fire as machine_fire
 from workflow.audit import trail
 from workflow.audit.words import Action, Channel
-from workflow.core.checks import check_url, parse_date
+from workflow.core.characters import check_visible
+from workflow.core.checks import check_portal_reference, check_url, parse_date
 from workflow.core.clock import Clock, SystemClock, london_today
 from workflow.core.errors import (
     GuardError,
@@ -169,7 +170,7 @@ class Workflow:
         if spec is None:
             raise UnknownTriggerError(trigger, TRIGGERS)
         if reason:
-            check_length(reason, "reason", "--reason")
+            check_visible(check_length(reason, "reason", "--reason"), "--reason")
         if on_behalf_of and spec.trigger == "sign_off":
             raise IdentityError("sign_off cannot be done on behalf of someone: it is the PCC's "
                                 "own act (a PCC may delegate it to a deputy: `s55 people "
@@ -338,9 +339,8 @@ class Workflow:
             values["published_url"] = check_url(params[Param.URL])
             values["published_on"] = self._published_on(loaded, params, today)
         if spec.trigger == "submit_to_portal":
-            values["portal_reference"] = check_length(
-                str(params[Param.PORTAL_REFERENCE]).strip(), "portal_reference",
-                "--portal-reference")
+            values["portal_reference"] = check_portal_reference(
+                str(params[Param.PORTAL_REFERENCE]))
         return values
 
     def _force_input_due(self, row: Response, params: Mapping[str, Any], today: date) -> date:

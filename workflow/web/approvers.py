@@ -15,7 +15,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from workflow.core.errors import S55Error, StaleVersionError
+from workflow.core.errors import InvalidInputError, S55Error, StaleVersionError
 from workflow.web import access
 from workflow.web.access import Opened
 from workflow.web.context import Web, client_address, web
@@ -150,6 +150,20 @@ def _save(w: Web, token: str, view: Opened, form: Form) -> None:
     access.save(w, token, view, texts, recs, _version(form), areas=areas)
 
 
+#: The page's words for the fields a refusal names (the command line names its options).
+FIELD_WORDS = {"cc_response": "The Chief Constable's response",
+               "force_response": "The force's response", "pcc_response": "The PCC's response",
+               "pcc_note": "The PCC's note", "--reason": "The reason"}
+
+
+def _words(exc: S55Error) -> str:
+    """The refusal as the page says it: a field in words, never an option or a column."""
+    if isinstance(exc, InvalidInputError):
+        field = FIELD_WORDS.get(exc.what, exc.what.lstrip("-").replace("_", " ").capitalize())
+        return f"{field}: {exc.problem}"
+    return str(exc)
+
+
 def _refused(w: Web, token: str, exc: S55Error, form: Form) -> Response:
     """The page again, saying why nothing happened, with the text as it was posted; a
     link that has just been used or superseded shows what became of it."""
@@ -158,7 +172,7 @@ def _refused(w: Web, token: str, exc: S55Error, form: Form) -> Response:
         return page("link_status.html", 409, v=view, csrf=csrf_token(w.secret, view.token_hash)
                     if view else "", action=f"/l/{token}/resend", done=None,
                     error=str(exc))
-    message = str(exc)
+    message = _words(exc)
     if isinstance(exc, StaleVersionError):
         message = ("Someone else changed this response after you opened this page, so "
                    "nothing was saved. Your text is kept below: check the page, then save "
