@@ -68,6 +68,10 @@ def init(
     from workflow.people import office as office_settings
     from workflow.storage import schema
 
+    first_admin: dict[str, object] = {"name": admin_name or admin_email, "email": admin_email,
+                                      "roles": ["admin"]}
+    if admin_email:
+        management.check_new_person(first_admin)  # refused before anything is written
     wf = open_workflow(need_schema=False)
     held = office_settings.held(wf.db)
     if held:
@@ -96,8 +100,7 @@ def init(
         office_settings.record_initial(wf, values)
     _print_office(wf)
     if admin_email:
-        person = management.add_person(wf, {"name": admin_name or admin_email, "email": admin_email,
-                                        "roles": ["admin"]}, None, login=admin_login)
+        person = management.add_person(wf, first_admin, None, login=admin_login)
         typer.echo(f"added admin {person.email}"
                    + (f" (login {person.login})" if person.login else ""))
 

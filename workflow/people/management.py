@@ -97,13 +97,20 @@ def _watched_change(added: set[str], removed: set[str]) -> str | None:
     return "; ".join(parts) or None
 
 
+def check_new_person(data: dict[str, object]) -> tuple[PersonInput, list[str]]:
+    """A new person's record as given, checked (``InvalidInputError``) before anything is
+    written: ``s55 init`` checks its first admin before it records the office's settings."""
+    person_in = validate(PersonInput, data)
+    roles = [r.value for r in person_in.roles]
+    check_roles(person_in.email, roles)
+    return person_in, roles
+
+
 def add_person(wf: Workflow, data: dict[str, object], actor: str | None, *,
                login: str | None = None) -> Person:
     """Add a person. The very first person may be added without an actor (bootstrap):
     an admin, whose login under identity mode ``os`` is the account running this."""
-    person_in = validate(PersonInput, data)
-    roles = [r.value for r in person_in.roles]
-    check_roles(person_in.email, roles)
+    person_in, roles = check_new_person(data)
 
     def work(s: Session) -> Person:
         count = s.execute(select(func.count()).select_from(Person)).scalar_one()
