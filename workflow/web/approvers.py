@@ -127,7 +127,8 @@ async def _posted(request: Request) -> tuple[Web, str, Opened, Form] | Response:
         check_csrf(w.secret, view.token_hash, form)
     except FormRefused as refused:
         return page("message.html", refused.status, title="Nothing was changed",
-                    lines=[refused.message], back=f"/l/{token}", back_label="Back to the page")
+                    lines=[refused.message], back=f"/l/{token}",
+                    back_label="Back to the page from your email")
     return w, token, view, form
 
 

@@ -111,7 +111,8 @@ async def sign_out(request: Request) -> Response:
                        await read_form(request))
         except FormRefused as refused:
             return page("message.html", refused.status, title="Still signed in",
-                        lines=[refused.message], back="/responses", back_label="Back")
+                        lines=[refused.message], back="/responses",
+                        back_label="Back to the responses")
     response = RedirectResponse("/sign-in", status_code=303)
     response.delete_cookie(COOKIE, path="/", secure=True, httponly=True, samesite="strict")
     return response

@@ -1,9 +1,9 @@
 """Every page s55 serves passes axe-core (WCAG 2.0/2.1 A and AA, and best practice) with
 no violation of any impact, and fits 320 CSS pixels without scrolling sideways, in
 Debian's Chromium, on both databases: the force's, the PCC's and the deputy's pages (as
-opened and as refused, with the error summary), the pages of used, superseded, expired and
-unknown links, sign-in and its confirm page, the readers' lists and one response, and the
-plain pages (home, not found, a bad list)."""
+opened and as refused, with the error summary), a delegation to confirm, the pages of
+used, superseded, expired and unknown links, sign-in and its confirm page, the readers'
+lists and one response, and the plain pages (home, not found, a bad list)."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from web_support import SECRET, serving, tokens, web_settings
 
 from workflow.core.clock import london_today
 from workflow.core.settings import Settings
+from workflow.people import delegation
 from workflow.responses import content
 from workflow.responses.service import Workflow
 from workflow.web.app import create_app
@@ -47,6 +48,9 @@ def demo(wf: Workflow) -> dict[str, int]:
                                            published_on=(today - timedelta(days=400)).isoformat()))
     ids["closed"] = add(wf, with_areas(title="A national thematic report"))
     wf.fire(ids["closed"], "mark_not_required", ADMIN, reason="A duplicate of a force report")
+    # an admin asks for a later delegation: the PCC is mailed a link to confirm or decline
+    delegation.delegate(wf, PCC, DEPUTY, today + timedelta(days=60),
+                        today + timedelta(days=70), ADMIN, "Annual leave")
     return ids
 
 
@@ -58,21 +62,29 @@ def visit(page: Page, url: str, found: list[str], name: str) -> None:
 def approvers(page: Page, base: str, wf: Workflow, found: list[str]) -> None:
     # the first force link is the first response's, still with the force; the second
     # was superseded when the force's comments on the second were submitted
-    force, pcc = tokens(wf, FORCE), tokens(wf, PCC)
+    # the PCC's last link asks them to confirm a delegation; the one before signs off
+    force, pcc = tokens(wf, FORCE), tokens(wf, PCC)[:-1]
     visit(page, f"{base}/l/{force[0]}", found, "force page")
     page.get_by_role("button", name="Submit the force's comments").click()
     found.extend(problems(page, "force page, submit refused"))
+    assert page.title().startswith("Error: ")
     visit(page, f"{base}/l/{pcc[-1]}", found, "PCC page")
     page.locator("summary", has_text="Return to the force").click()
     page.get_by_role("button", name="Return to the force").click()
     found.extend(problems(page, "PCC page, return refused"))
+    assert page.title().startswith("Error: ")
     page.locator("summary", has_text="Let a deputy act").click()
     found.extend(problems(page, "PCC page, delegation open"))
     visit(page, f"{base}/l/{tokens(wf, DEPUTY)[-1]}", found, "deputy page")
+    visit(page, f"{base}/l/{tokens(wf, PCC)[-1]}", found, "confirm a delegation")
+    assert page.inner_text("h1") == "Confirm or decline a deputy"
     visit(page, f"{base}/l/{force[1]}", found, "superseded link")
+    assert page.inner_text("h1") == "This response has moved on"
     visit(page, f"{base}/l/{'x' * 43}", found, "unknown link")
+    assert page.inner_text("h1") == "This link is not known"
     with time_machine.travel(datetime.now(UTC) + timedelta(days=90)):
         visit(page, f"{base}/l/{force[0]}", found, "expired link")
+        assert page.inner_text("h1") == "This link has expired"
 
 
 def readers(page: Page, base: str, wf: Workflow, found: list[str], ids: dict[str, int]) -> None:
@@ -91,6 +103,7 @@ def readers(page: Page, base: str, wf: Workflow, found: list[str], ids: dict[str
     for name, rid in ids.items():
         visit(page, f"{base}/responses/{rid}", found, f"response ({name})")
     visit(page, link, found, "used sign-in link")
+    assert page.inner_text("h1") == "This link has been used"
 
 
 def plain(page: Page, base: str, found: list[str]) -> None:
