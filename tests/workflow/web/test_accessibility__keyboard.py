@@ -2,7 +2,7 @@
 databases: Tab reaches every field and button in order, Enter on a button submits, a
 refusal's error summary has focus when the page loads, and its link moves focus to the
 field in error (opening the section that holds it). A page whose summary does not take
-focus is caught."""
+focus is caught. GOV.UK's yellow focus shows on every kind of button and link."""
 
 from __future__ import annotations
 
@@ -116,3 +116,36 @@ def test_a_summary_that_does_not_take_focus_is_caught(site: Any) -> None:
         page.keyboard.press("Enter")
     with pytest.raises(AssertionError):
         summary_takes_focus_then_links_to(page, "force_response_1")
+
+
+#: GOV.UK's focus colour: what a focused button's background or a focused link's shows.
+YELLOW = "rgb(255, 221, 0)"
+FOCUS_BACKGROUND = "getComputedStyle(document.activeElement).backgroundColor"
+
+
+@pytest.mark.parametrize("site", [True], indirect=True)
+def test_focus_is_yellow_on_every_kind_of_button_and_link(site: Any) -> None:
+    """Grey (secondary) and red (warning) buttons, the summary that opens a section, and a
+    link inside the published document all take GOV.UK's yellow focus."""
+    env, base, page = site
+    page.goto(f"{base}/l/{tokens(env.wf, PCC)[-1]}")
+    for wanted in ("Save", "Sign off", "Return to the force"):
+        tab_to(page, wanted)
+        assert page.evaluate(FOCUS_BACKGROUND) == YELLOW, wanted
+    page.keyboard.press("Enter")
+    tab_to(page, "button|")
+    assert page.evaluate(FOCUS_BACKGROUND) == YELLOW  # the red "Return to the force"
+    page.focus(".document a")
+    assert page.evaluate(FOCUS_BACKGROUND) == YELLOW
+
+
+def test_a_secondary_button_without_the_focus_style_is_caught(site: Any) -> None:
+    """The check can fail: with the stylesheet's focus rules taken out, the grey button's
+    focus shows no yellow."""
+    env, base, page = site
+    page.route(f"{base}/static/s55.css", lambda route: route.fulfill(
+        status=200, content_type="text/css",
+        body=re.sub(r"button:focus[^}]*}", "", route.fetch().text())))
+    page.goto(f"{base}/l/{tokens(env.wf, FORCE)[-1]}")
+    tab_to(page, "Submit the force's comments")
+    assert page.evaluate(FOCUS_BACKGROUND) != YELLOW
