@@ -2,8 +2,9 @@
 practice) with no violation of any impact and fits 320 CSS pixels without scrolling
 sideways, in Debian's Chromium, on both databases: the published response at each step
 (draft, with the force, awaiting sign-off, closed) as ``s55 render ID --format html``
-writes it, and the auditor's report (``s55 audit report``) of the same responses. A
-template without the narrow-screen rule is caught."""
+writes it, and the auditor's report (``s55 audit report``) of the same responses; every
+link in them takes GOV.UK's yellow focus. A template without the narrow-screen rule is
+caught."""
 
 from __future__ import annotations
 
@@ -60,7 +61,19 @@ def check(docs: dict[str, str]) -> list[str]:
         for name, html in docs.items():
             page.set_content(html)
             found.extend(problems(page, name))
+            found.extend(unfocused_links(page, name))
     return found
+
+
+def unfocused_links(page: Any, name: str) -> list[str]:
+    """Links that do not take GOV.UK's yellow focus (a focus style must be visible)."""
+    missing = []
+    for n in range(page.locator("a").count()):
+        page.locator("a").nth(n).focus()
+        if page.evaluate("getComputedStyle(document.activeElement).backgroundColor") != \
+                "rgb(255, 221, 0)":
+            missing.append(f"{name}: link {n + 1} shows no focus")
+    return missing
 
 
 @pytest.fixture
@@ -70,7 +83,9 @@ def wf(keyed_db: Any, settings: Settings) -> Workflow:
 
 
 def test_every_rendered_document_passes_axe_and_reflows_at_320_px(wf: Workflow) -> None:
-    assert check(documents(wf, responses(wf))) == []
+    docs = documents(wf, responses(wf))
+    assert all("<a href=" in html for html in docs.values())  # links whose focus is checked
+    assert check(docs) == []
 
 
 def test_a_document_without_its_narrow_screen_rule_is_caught(wf: Workflow,
