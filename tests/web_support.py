@@ -5,13 +5,20 @@ from __future__ import annotations
 
 import asyncio
 import re
+import shutil
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
+import uvicorn
 from factories import ADMIN, FORCE, PCC, answer_all, as_delivered, norfolk, snapshot
+from smtp_server import free_port
 from sqlalchemy import text
 from starlette.types import ASGIApp
+from waiting import wait_until
 
 from workflow.core.settings import Settings
 from workflow.responses import content
@@ -123,3 +130,23 @@ def make_env(db: Any, settings: Settings, *, to_pcc: bool = False) -> Env:
         content.edit_text(wf, rid, "pcc_response", "I welcome the report.", PCC)
     app = create_app(db, s, clock=wf.clock, secret=SECRET)
     return Env(wf, Client(app), rid)
+
+
+#: Debian's Chromium, which every browser test drives (never ``playwright install``).
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+
+
+@contextmanager
+def serving(app: ASGIApp) -> Iterator[str]:
+    """``app`` under a real uvicorn on a free loopback port; its base URL."""
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
+                                           log_level="warning", lifespan="off"))
+    thread = threading.Thread(target=server.run, name="uvicorn")
+    thread.start()
+    try:
+        wait_until(lambda: server.started, bool, timeout=10, what="uvicorn started")
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)

@@ -10,7 +10,9 @@ PCC's pages) and ``readers`` (sign-in, the read-only pages) → ``access`` (what
 opens and acting through it), ``page_data`` (what the pages show), ``verdict`` (the audit
 verdict readers see), ``forms`` (strict form reading, CSRF), ``guard`` (headers, the
 failed-lookup limit), ``pages`` (the Jinja2 environment), ``context`` (what every handler
-needs). Starlette, uvicorn and itsdangerous are imported only here (uvicorn also by
+needs), ``problems`` (where a refusal's error goes on the page: the fields it marks
+and the sections it opens), ``embed`` (the published document inside the PCC's page).
+Starlette, uvicorn and itsdangerous are imported only here (uvicorn also by
 ``cli/serve``). ``logs`` is what ``s55 serve`` logs: every line with the link tokens cut
 out.
 """

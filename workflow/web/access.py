@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from workflow.core.checks import parse_date
@@ -22,8 +22,10 @@ from workflow.core.errors import InvalidInputError, S55Error
 from workflow.keys import link_tokens
 from workflow.links import action_links
 from workflow.people import confirming, delegation
+from workflow.reads.dashboard import list_responses
 from workflow.responses import approvals, page_saves
 from workflow.responses.service import Workflow
+from workflow.storage.tables import OPEN_STATES
 from workflow.web import page_data
 from workflow.web.context import Web
 
@@ -229,5 +231,20 @@ def open_responses(w: Web) -> list[dict[str, Any]]:
     return page_data.open_responses(w)
 
 
+def listed_responses(w: Web, show: str) -> list[dict[str, Any]]:
+    """The open, closed (nothing more will happen) or all responses, soonest deadline
+    first, with their deadline and time in words."""
+    rows = list_responses(w.db, w.settings, w.clock, include_closed=show != "open")
+    if show == "closed":
+        rows = [row for row in rows if row["state"] not in OPEN_STATES]
+    for row in rows:
+        row["deadline_text"] = format_date(date.fromisoformat(row["deadline"]))
+        row["time_text"] = page_data.outcome_text(row.get("outcome") or {})
+        row["waiting_on"] = str(row["waiting_on"])
+    return rows
+
+
 def response_detail(w: Web, response_id: int) -> dict[str, Any]:
-    return page_data.response_detail(w, response_id)
+    detail = page_data.response_detail(w, response_id)
+    detail["deadline_text"] = format_date(date.fromisoformat(detail["deadline"]))
+    return detail

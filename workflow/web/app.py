@@ -30,7 +30,7 @@ TOKEN = "{token:str}"
 
 
 async def home(request: Request) -> Response:
-    return page("message.html", title="s55", lines=[
+    return page("message.html", title="Section 55 responses", lines=[
         "Section 55 responses: this service opens from the personal link in your email.",
         "Auditors, panel members and admins can sign in to read."],
         back="/sign-in", back_label="Sign in to read")

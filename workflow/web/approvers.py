@@ -8,6 +8,7 @@ keeps the link; submitting, signing off or returning uses it up.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 from urllib.parse import quote
 
@@ -15,8 +16,9 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from workflow.core.clock import london_today
 from workflow.core.errors import InvalidInputError, S55Error, StaleVersionError
-from workflow.web import access
+from workflow.web import access, problems
 from workflow.web.access import Opened
 from workflow.web.context import Web, client_address, web
 from workflow.web.forms import Form, FormRefused, check_csrf, csrf_token, read_form
@@ -83,15 +85,24 @@ async def show(request: Request) -> Response:
 
 
 def _form_page(w: Web, token: str, view: Opened, done: str | None, error: str | None,
-               posted: Form | None, status: int = 200) -> Response:
-    """The force's or the PCC's page, with ``posted`` text kept when an action failed."""
+               posted: Form | None, status: int = 200, action: str = "",
+               refusal: Exception | None = None) -> Response:
+    """The force's or the PCC's page, with ``posted`` text kept when ``action`` was
+    refused (its fields in error marked and linked from the error summary)."""
     if view.kind == "confirm":
         return _confirm_page(w, token, view, error, status)
     data = access.response_page(w, view)
     deputies = access.deputies(w, view) if view.kind == "pcc" else []
+    marked = problems.marked(action, refusal, posted or {}, data) if refusal else None
     return page(f"{view.kind}.html", status, v=view, r=data, base=f"/l/{token}",
                 csrf=csrf_token(w.secret, view.token_hash), done=done, error=error,
-                posted=posted or {}, deputies=deputies)
+                posted=posted or {}, deputies=deputies, example_date=_example_date(w),
+                **(marked.context() if marked else {}))
+
+
+def _example_date(w: Web) -> str:
+    """A date four weeks ahead, as the en-GB date box shows dates (dd/mm/yyyy)."""
+    return f"{london_today(w.clock) + timedelta(days=28):%d/%m/%Y}"
 
 
 def _confirm_page(w: Web, token: str, view: Opened, error: str | None,
@@ -116,7 +127,8 @@ async def _posted(request: Request) -> tuple[Web, str, Opened, Form] | Response:
         check_csrf(w.secret, view.token_hash, form)
     except FormRefused as refused:
         return page("message.html", refused.status, title="Nothing was changed",
-                    lines=[refused.message], back=f"/l/{token}", back_label="Back to the page")
+                    lines=[refused.message], back=f"/l/{token}",
+                    back_label="Back to the page from your email")
     return w, token, view, form
 
 
@@ -164,7 +176,7 @@ def _words(exc: S55Error) -> str:
     return str(exc)
 
 
-def _refused(w: Web, token: str, exc: S55Error, form: Form) -> Response:
+def _refused(w: Web, token: str, exc: S55Error, form: Form, action: str = "") -> Response:
     """The page again, saying why nothing happened, with the text as it was posted; a
     link that has just been used or superseded shows what became of it."""
     view = access.look(w, token)
@@ -177,11 +189,12 @@ def _refused(w: Web, token: str, exc: S55Error, form: Form) -> Response:
         message = ("Someone else changed this response after you opened this page, so "
                    "nothing was saved. Your text is kept below: check the page, then save "
                    "again.")
-    return _form_page(w, token, view, None, message, form, 409)
+    return _form_page(w, token, view, None, message, form, 409, action, exc)
 
 
-async def _act(request: Request, work: Any) -> Response:
-    """Run ``work(w, token, view, form)`` in a thread; redirect on success, else explain."""
+async def _act(request: Request, work: Any, name: str = "") -> Response:
+    """Run ``work(w, token, view, form)`` (action ``name``) in a thread; redirect on
+    success, else explain."""
     checked = await _posted(request)
     if isinstance(checked, Response):
         return checked
@@ -194,7 +207,7 @@ async def _act(request: Request, work: Any) -> Response:
         try:
             done = work(w, token, view, form)
         except S55Error as exc:
-            return _refused(w, token, exc, form)
+            return _refused(w, token, exc, form, name)
         return RedirectResponse(f"/l/{quote(token)}{done}", status_code=303)
 
     return await run_in_threadpool(attempt)
@@ -273,7 +286,7 @@ async def action(request: Request) -> Response:
         result: str = work(w, token, view, form)
         return result
 
-    return await _act(request, guarded)
+    return await _act(request, guarded, name)
 
 
 async def resend(request: Request) -> Response:

@@ -11,7 +11,9 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from starlette.responses import HTMLResponse
 
 from notifications.hrefs import safe_href
+from notifications.render import in_words
 from workflow.core.dates import format_date
+from workflow.web.embed import embedded
 
 TEMPLATES = Path(__file__).with_name("templates")
 STATIC = Path(__file__).with_name("static")
@@ -23,7 +25,8 @@ def environment() -> Environment:
                       autoescape=select_autoescape(enabled_extensions=("html", "j2"),
                                                    default=True),
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
-    env.filters.update(longdate=format_date, safe_href=safe_href)
+    env.filters.update(longdate=format_date, safe_href=safe_href, embedded=embedded,
+                       in_words=in_words)
     return env
 
 
@@ -31,5 +34,11 @@ def page(name: str, status: int = 200, **context: Any) -> HTMLResponse:
     """Template ``name`` rendered with ``context`` as an HTML response."""
     context.setdefault("done", None)
     context.setdefault("error", None)
+    # GOV.UK's error pattern: the fields in error (id: message), the summary's links, and
+    # the closed sections (``<details>``) to open because they hold one.
+    context.setdefault("field_errors", {})
+    context.setdefault("problems", [])
+    context.setdefault("opened", [])
+    context.setdefault("posted", {})
     html = environment().get_template(name).render(**context)
     return HTMLResponse(html, status_code=status)

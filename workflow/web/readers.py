@@ -111,19 +111,53 @@ async def sign_out(request: Request) -> Response:
                        await read_form(request))
         except FormRefused as refused:
             return page("message.html", refused.status, title="Still signed in",
-                        lines=[refused.message], back="/responses", back_label="Back")
+                        lines=[refused.message], back="/responses",
+                        back_label="Back to the responses")
     response = RedirectResponse("/sign-in", status_code=303)
     response.delete_cookie(COOKIE, path="/", secure=True, httponly=True, samesite="strict")
     return response
 
 
+#: The lists a reader may ask for (``?show=``), in words.
+SHOWN = {"open": "Open responses", "closed": "Closed responses", "all": "All responses"}
+_FIRST_YEAR, _LAST_YEAR = 1996, 2200
+
+
+class _BadQuery(Exception):  # noqa: N818 - a 400 page, not an S55Error
+    pass
+
+
+def _filters(request: Request) -> tuple[str, int | None]:
+    """``?show=open|closed|all`` and ``?year=YYYY`` (the deadline's year; empty: every
+    year), or ``_BadQuery``."""
+    show = request.query_params.get("show", "open") or "open"
+    raw = request.query_params.get("year", "").strip()
+    if show not in SHOWN:
+        raise _BadQuery("Choose open, closed or all responses.")
+    if raw and not (raw.isdigit() and len(raw) == 4 and _FIRST_YEAR <= int(raw) <= _LAST_YEAR):
+        raise _BadQuery(f"Choose a year between {_FIRST_YEAR} and {_LAST_YEAR}.")
+    return show, int(raw) if raw else None
+
+
 async def responses(request: Request) -> Response:
-    """``GET /responses``: the open responses, soonest deadline first."""
+    """``GET /responses``: open, closed or all responses (``show``), of one deadline year
+    or all (``year``), soonest deadline first."""
     w, reader = _reader(request)
     if reader is None:
         return _sign_in_first()
-    rows = await run_in_threadpool(access.open_responses, w)
-    return page("responses.html", title="Open responses", rows=rows, signed_in=reader)
+    try:
+        show, year = _filters(request)
+    except _BadQuery as bad:
+        return page("message.html", 400, title="That list does not exist",
+                    lines=[str(bad)], back="/responses", back_label="The open responses",
+                    signed_in=reader)
+    every = await run_in_threadpool(access.listed_responses, w, show)
+    years = sorted({int(row["deadline"][:4]) for row in every}, reverse=True)
+    rows = [row for row in every if year is None or row["deadline"].startswith(f"{year}-")]
+    heading = SHOWN[show] + (f" with a deadline in {year}" if year else "")
+    return page("responses.html", title=heading, heading=heading, rows=rows, show=show,
+                year=year, years=years, choices=list(SHOWN.items()), signed_in=reader,
+                notice=None)
 
 
 async def one_response(request: Request) -> Response:
@@ -138,6 +172,7 @@ async def one_response(request: Request) -> Response:
         detail = await run_in_threadpool(access.response_detail, w, int(raw))
     except NotFoundError:
         return page("message.html", 404, title="No such response", lines=[
-            f"There is no response {raw}."], back="/responses", back_label="Open responses",
+            f"There is no response {raw}."], back="/responses", back_label="The open responses",
             signed_in=reader)
-    return page("response.html", title=f"Response {raw}", d=detail, signed_in=reader)
+    return page("response.html", title=f"Response {raw}: {detail['report']['title']}",
+                d=detail, signed_in=reader)

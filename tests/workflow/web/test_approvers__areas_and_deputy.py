@@ -92,7 +92,7 @@ def test_the_pcc_s_page_shows_each_area_and_the_force_s_response(wf_areas_sent: 
     wf_areas_sent.fire(1, "submit_force_input", FORCE)
     html = client.get(f"/l/{tokens(wf_areas_sent, PCC)[-1]}").text.replace("&#39;", "'")
     for n, area in AREAS.items():
-        assert f'<h3 id="afi-{n}">Area for improvement {n}</h3>' in html
+        assert f'<h3 id="form-afi-{n}">Area for improvement {n}</h3>' in html
         assert area in html
         assert f"The force's answer to area {n}." in html
 

@@ -15,6 +15,7 @@ from web_support import Env, make_env
 
 from workflow.documents.render import render_response
 from workflow.responses import content
+from workflow.web.embed import embedded
 
 
 @pytest.fixture
@@ -42,7 +43,8 @@ class TestThePage:
         rendered = render_response(env.wf.db, env.rid, "html")
         body = re.search(r"<main[^>]*>(.*)</main>", rendered, re.S)
         assert body
-        assert body.group(1) in html
+        # Embedded: its headings under the page's and its ids prefixed, the text the same.
+        assert str(embedded(body.group(1))) in html
         assert '<label for="pcc_response">' in html
         for n in (1, 2, 3, 4, 8):
             assert f'<label for="pcc_note_{n}">' in html
@@ -208,7 +210,7 @@ class TestTheRenderCache:
         assert "A corrected title" in rendered
         body = re.search(r"<main[^>]*>(.*)</main>", rendered, re.S)
         assert body
-        assert body.group(1) in html
+        assert str(embedded(body.group(1))) in html
 
     def test_two_apps_never_share_a_render(self, env: Env) -> None:
         """Two apps (two databases in one process, as the test suite and a multi-tenant

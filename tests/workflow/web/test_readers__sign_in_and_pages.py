@@ -53,9 +53,13 @@ class TestSignIn:
         assert one.status_code == 200
         assert "request_force_input" in one.text
         assert "Audit chain OK" in one.text
-        # nothing on these pages can change anything: the only form signs out
+        # nothing on these pages can change anything: the only POST signs out (the list's
+        # other form is a GET that chooses which responses it shows)
         for html in (listing.text, one.text):
-            assert re.findall(r'<form[^>]*action="([^"]*)"', html) == ["/sign-out"]
+            assert re.findall(r'<form method="post"[^>]*action="([^"]*)"', html) == \
+                ["/sign-out"]
+            assert re.findall(r'<form method="get"[^>]*action="([^"]*)"', html) in (
+                [], ["/responses"])
 
     def test_no_mail_to_an_address_that_may_not_read(self, env: Env) -> None:
         before = len(tokens(env.wf, FORCE))
