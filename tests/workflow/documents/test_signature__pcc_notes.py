@@ -78,7 +78,7 @@ class Items(HTMLParser):
         if tag == "section":
             self.stack.append(a.get("aria-labelledby"))
             if len(self.stack) >= 2 and self.stack[-2] == self.parent:
-                self.items.append({"id": a.get("aria-labelledby"), "class": a.get("class"),
+                self.items.append({"id": a.get("aria-label"), "class": a.get("class"),
                                    "h3": "", "tags": [], "text": ""})
             return
         item = self._inside()
@@ -118,7 +118,8 @@ class TestRender:
         note as HTML."""
         page = items(render_response(wf.db, noted(wf), "html"))
         assert [(i["id"], i["class"], i["h3"]) for i in page.items] == [
-            ("pcc-rec-2", "item", "Recommendation 2"), ("pcc-rec-8", "item", "Recommendation 8")]
+            ("PCC's explanation on recommendation 2", "item", "Recommendation 2"),
+            ("PCC's explanation on recommendation 8", "item", "Recommendation 8")]
         two, eight = page.items
         assert two["tags"] == ["h3", "p", "ul", "li", "li"]
         assert " ".join(two["text"].split()) == ("No further action: the force's plan already "
@@ -126,7 +127,8 @@ class TestRender:
         assert eight["tags"] == ["h3", "p"]
         assert eight["text"].strip() == NOTE_8
         cc = items(render_response(wf.db, 1, "html"), "cc-response")
-        assert [i["id"] for i in cc.items] == [f"cc-rec-{n}" for n in (1, 2, 3, 4, 8)]
+        assert [i["id"] for i in cc.items] == [
+            f"Chief Constable's response to recommendation {n}" for n in (1, 2, 3, 4, 8)]
 
     def test_a_note_is_escaped_in_html(self, wf: Workflow) -> None:
         """Markup in a note is shown as text, never run."""

@@ -46,7 +46,8 @@ def refused_on_page(env: Env, token: str, action: str, fields: dict[str, str],
     form = env.form(f"/l/{token}")
     answer = env.client.post(f"/l/{token}/{action}", data={**form, **fields})
     assert answer.status_code == 409, answer.text
-    alert = re.search(r'role="alert"><h2>Nothing was changed</h2><p>(.*?)</p>', answer.text)
+    alert = re.search(r'<h2 id="error-summary-title">There is a problem</h2>\n<p>(.*?)</p>',
+                      answer.text)
     assert alert is not None, answer.text
     assert html.unescape(alert.group(1)) == line
     assert env.snap() == before
