@@ -4,11 +4,12 @@ event."""
 
 from __future__ import annotations
 
+import json
 import logging
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, update
+from sqlalchemy import Table, select, update
 from sqlalchemy.orm import Session
 
 from notifications.dispatcher import OutboxItem
@@ -21,12 +22,22 @@ from workflow.mail.errors import MailError
 from workflow.mail.queue import queue_alert
 from workflow.mail.write import MAILER
 from workflow.storage.db import Database
-from workflow.storage.tables import OUTBOX
+from workflow.storage.tables import AUDIT_EVENT, OUTBOX
 
 log = logging.getLogger("s55.mail")
 
 _T: Table = OUTBOX
 _C = _T.c
+
+
+def _alerted_before(s: Session, item: OutboxItem, error: str) -> bool:
+    """Whether this row already died for this same reason (its admins were told then)."""
+    response = AUDIT_EVENT.c.response_id
+    payloads = s.scalars(select(AUDIT_EVENT.c.payload).where(
+        AUDIT_EVENT.c.action == Action.MAIL_DEAD.value,
+        response.is_(None) if item.response_id is None else response == item.response_id))
+    return any(p.get("outbox") == item.id and p.get("error") == error
+               for p in map(json.loads, payloads))
 
 
 class FailedSends:
@@ -57,14 +68,17 @@ class FailedSends:
     def mark_dead(self, item: OutboxItem, *, worker: str, now: datetime, error: str) -> None:
         def mark_dead(s: Session) -> MailError | None:
             """Returns why the admins could not be alerted (logged once, after the commit)."""
+            told = _alerted_before(s, item, error)
             self._finish(s, item, status="dead", last_error=error)
             event = trail.append(s, at=now, actor=MAILER, action=Action.MAIL_DEAD,
                                  response_id=item.response_id, payload={
                                      "outbox": item.id, "to": item.mail.recipient,
                                      "kind": item.kind, "attempts": item.attempts + 1,
                                      "error": error, "worker": worker}, by=self.by)
-            if item.kind == "mail_dead":
-                return None  # an alert about an alert would loop; the audit event stands
+            if item.kind == "mail_dead" or told:
+                # An alert about an alert would loop; the same row dead again for the same
+                # reason (retried, refused again) was told already. The audit event stands.
+                return None
             try:
                 with s.begin_nested():
                     queue_alert(s, settings=self.settings, now=now, kind="mail_dead",
