@@ -119,8 +119,9 @@ def _print_office(wf: Any) -> None:
     from workflow.people import office as office_settings
 
     for row in office_settings.show(wf):
-        typer.echo(f"{row['setting']}: {row['value']}"
-                   + ("" if row["recorded"] else " (not recorded: from the environment)"))
+        typer.echo(f"{row['setting']}: {row['value']}" + (
+            "" if row["recorded"] else " (the default)" if row["default"]
+            else " (not recorded: from the environment)"))
 
 
 # -- reports and content ------------------------------------------------------------------

@@ -10,7 +10,8 @@ from workflow.cli.app import AsJson, acting_as, app, open_workflow, print_json, 
 from workflow.core.limits import stated
 
 office_app = typer_app("The office's own settings, kept in the database: the force, the "
-                       "office's name, the identity mode and separation of duties.")
+                       "office's name, the identity mode, separation of duties and how "
+                       "long a sign-in link works.")
 app.add_typer(office_app, name="office")
 
 
@@ -26,16 +27,19 @@ def office_show(as_json: AsJson = False) -> None:
     from workflow.cli.table import print_table
 
     print_table(("setting", "value", "set by", "set at"),
-                [[r["setting"], r["value"], r["set_by"] or "(environment)",
+                [[r["setting"], r["value"],
+                  r["set_by"] or ("(default)" if r["default"] else "(environment)"),
                   r["set_at"] or "-"] for r in rows])
 
 
 @office_app.command("set")
 def office_set(
     setting: Annotated[str, typer.Argument(
-        metavar="SETTING", help="force, name, identity or separation-of-duties")],
+        metavar="SETTING", help="force, name, identity, separation-of-duties or "
+        "sign-in-link-days")],
     value: Annotated[str, typer.Argument(
-        metavar="VALUE", help="a force or office name; os or claimed; on or off")],
+        metavar="VALUE", help="a force or office name; os or claimed; on or off; a number "
+        "of working days (1 to 10)")],
     reason: Annotated[str | None, typer.Option(
         help=f"why (required; kept in the state log; {stated('reason')})")] = None,
 ) -> None:

@@ -38,6 +38,8 @@ from workflow.identity.office import (
     NAMES,
     OFFICE,
     SEPARATION,
+    SIGN_IN_DAYS,
+    SIGN_IN_DAYS_RANGE,
 )
 from workflow.people import notices
 from workflow.people.management import reason_given
@@ -54,7 +56,8 @@ INIT_ACTOR = "s55-init"
 _FLAGS = {"on": True, "true": True, "yes": True, "off": False, "false": False, "no": False}
 #: What each setting is, in words for the people told of a change.
 ABOUT = {FORCE: "the police force this office oversees", OFFICE: "the office's name",
-         IDENTITY: "how s55 knows who is acting", SEPARATION: "separation of duties"}
+         IDENTITY: "how s55 knows who is acting", SEPARATION: "separation of duties",
+         SIGN_IN_DAYS: "how long a reader's sign-in link works"}
 _VALUE_WORDS = {
     (IDENTITY, "os"): "each person's own computer account, which the operating system "
                       "proves",
@@ -69,6 +72,8 @@ def in_words(name: str, value: Any) -> str:
     """A setting's value as the people told of it read it."""
     if value is None:
         return "not set"
+    if name == SIGN_IN_DAYS:
+        return f"{value} working day{'s' if value != 1 else ''}"
     return _VALUE_WORDS.get((name, value), str(value))
 
 
@@ -88,11 +93,22 @@ def parse(name: str, raw: str) -> tuple[str, Any]:
         if value.lower() not in _FLAGS:
             raise InvalidInputError("separation-of-duties", f"{raw!r} is not on or off")
         return key, _FLAGS[value.lower()]
+    if key == SIGN_IN_DAYS:
+        return key, _working_days(raw)
     what = "--force" if key == FORCE else "--office"
     check_line(value, what)
     if not value:
         raise InvalidInputError(what, "is empty")
     return key, value
+
+
+def _working_days(raw: str) -> int:
+    low, high = SIGN_IN_DAYS_RANGE[0], SIGN_IN_DAYS_RANGE[-1]
+    value = raw.strip()
+    if not (value.isascii() and value.isdigit() and low <= int(value) <= high):
+        raise InvalidInputError("sign-in-link-days", f"{raw!r} is not a whole number of "
+                                f"working days from {low} to {high}")
+    return int(value)
 
 
 def held(db: Database) -> dict[str, Any]:
@@ -206,7 +222,7 @@ def change(wf: Workflow, name: str, raw: str, actor: str | None,
         if not values:
             raise ConfigError(f"this database holds no office settings yet: record them "
                               f"with `{INIT_COMMAND}`")
-        old = values.get(key)
+        old = values.get(key, office.DEFAULTS.get(key))
         if old == value:
             raise InvalidInputError("office set", f"{COMMAND_NAMES[key]} is already "
                                     f"{office.words(key, value)}")
@@ -235,6 +251,7 @@ def show(wf: Workflow) -> list[dict[str, Any]]:
             out.append({"setting": COMMAND_NAMES[key],
                         "value": office.words(key, getattr(now, _FIELD[key])),
                         "set_by": event.actor if event else None,
+                        "default": row is None and key in office.DEFAULTS,
                         "set_at": f"{row.changed_at.astimezone(LONDON):%d %b %Y %H:%M}"
                         if row else None,
                         "recorded": row is not None})
@@ -244,4 +261,4 @@ def show(wf: Workflow) -> list[dict[str, Any]]:
 
 
 _FIELD = {FORCE: "force", OFFICE: "name", IDENTITY: "identity",
-          SEPARATION: "separation_of_duties"}
+          SEPARATION: "separation_of_duties", SIGN_IN_DAYS: "sign_in_link_days"}

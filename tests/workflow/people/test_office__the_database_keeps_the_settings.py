@@ -157,7 +157,7 @@ REFUSED: list[tuple[str, list[str], str, str]] = [
     ("no reason", ["force", LANCS], ADMIN, "Error: office set: needs a reason (--reason)"),
     ("an unknown setting", ["colour", "blue", "--reason", "x"], ADMIN,
      "Error: office set: 'colour' is not a setting; settings: force, name, identity, "
-     "separation-of-duties"),
+     "separation-of-duties, sign-in-link-days"),
     ("an unknown identity mode", ["identity", "trust", "--reason", "x"], ADMIN,
      "Error: identity: 'trust' is not os or claimed"),
     ("a flag that is not on or off", ["separation-of-duties", "maybe", "--reason", "x"],
