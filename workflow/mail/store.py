@@ -199,6 +199,8 @@ class SqlOutboxStore(FailedSends):
         #: The dispatcher's provenance on every event it writes.
         self.by = by or Provenance.here(Channel.DISPATCHER)
         self._writer: _SentWriter | None = None
+        #: The rows refused at claiming (dead, never sent), with why, for the run's report.
+        self.refused: dict[int, str] = {}
 
     def recover(self, *, worker: str, now: datetime) -> int:
         """Audit sends a dead dispatcher recorded but did not audit; on SQLite also return
@@ -262,6 +264,7 @@ class SqlOutboxStore(FailedSends):
             if item.id in refused:  # never sent: dead, the admins told why
                 log.error("outbox %s %s", item.id, refused[item.id])
                 self.mark_dead(item, worker=worker, now=now, error=refused[item.id])
+                self.refused[item.id] = refused[item.id]
         return [i for i in items if i.id not in refused]
 
     def record_sent(self, item: OutboxItem, *, worker: str, now: datetime) -> bool:

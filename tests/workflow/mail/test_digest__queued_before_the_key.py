@@ -1,9 +1,9 @@
 """Mail queued before the audit key existed is checked by its digest and sent: its MAIL_QUEUED
 event carries no signature because there was no key to sign it, and the key's first signed
 event covers it. Such a row changed behind s55's back is still refused, for what changed,
-never called forged; ``s55 outbox retry`` of it says why in one line and changes nothing, and
-a row refused again for the same reason does not alert the admins a second time. Both
-databases."""
+never called forged; the run that refuses it counts it dead and says why; ``s55 outbox
+retry`` of it says why in one line and changes nothing, and a row refused again for the same
+reason does not alert the admins a second time. Both databases."""
 
 from __future__ import annotations
 
@@ -71,9 +71,10 @@ def test_a_changed_row_from_before_the_key_is_refused_for_what_changed(
     with wf.db.engine.begin() as conn:
         conn.execute(text("UPDATE outbox SET body_text = 'Pay the invoice here' WHERE id = :i"),
                      {"i": row.id})
-    delivery.deliver_pending(wf.db, wf.settings, SystemClock())
+    report = delivery.deliver_pending(wf.db, wf.settings, SystemClock())
     why = (f"refused: recipient, subject or body differ from what event #{row.queued_event_id} "
            "queued (changed behind s55's back)")
+    assert (report.dead, report.refused) == (1, {row.id: why})  # `mail send` says so
     refused = _row(wf.db, row.id or 0)
     assert (refused.status, refused.last_error) == ("dead", why)
     assert "forged" not in why
