@@ -81,6 +81,8 @@ def test_the_link_stops_working_when_the_day_is_over(wf: Workflow) -> None:
 
 
 def test_an_admin_lengthens_it_audited(wf: Workflow) -> None:
+    default = {r["setting"]: r for r in office.show(wf)}["sign-in-link-days"]
+    assert (default["value"], default["set_by"], default["default"]) == ("1", None, True)
     changed = office.change(wf, "sign-in-link-days", "3", ADMIN, "auditors travel")
     assert (changed.was, changed.now) == ("1", "3")
     with wf.db.read() as s:
