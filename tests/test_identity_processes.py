@@ -93,9 +93,9 @@ def shared_url(db_url: str) -> Iterator[str]:
 
 
 @pytest.fixture
-def as_account(accounts: dict[str, str], shared_url: str) -> Callable[..., Any]:
+def as_account(accounts: dict[str, str], shared_url: str) -> Iterator[Callable[..., Any]]:
     """``s55 ARGS`` run by the operating-system account ``name``, with S55_IDENTITY=os and
-    nothing else of ours in its environment."""
+    nothing else of ours in its environment (a spool folder of its own, removed after)."""
     python = python_for_any_account()
     assert python is not None
     spool = Path(shared_url.removeprefix("sqlite:///")).parent / "spool" \
@@ -112,7 +112,10 @@ def as_account(accounts: dict[str, str], shared_url: str) -> Callable[..., Any]:
                  "S55_DATABASE_URL": shared_url, "S55_SPOOL_DIR": str(spool),
                  "S55_FORCE": "Norfolk", **env})
 
-    return run
+    try:
+        yield run
+    finally:
+        shutil.rmtree(spool, ignore_errors=True)
 
 
 @pytest.fixture
