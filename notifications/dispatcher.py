@@ -133,6 +133,8 @@ class DeliveryReport:
     released: int = 0  # claimed, not attempted (the connection failed)
     error: str | None = None  # why the run stopped early, if it did
     dead_ids: list[int] = field(default_factory=list)
+    #: Messages the store refused to hand over (dead without an attempt), with why.
+    refused: dict[int, str] = field(default_factory=dict)
 
     @property
     def processed(self) -> int:

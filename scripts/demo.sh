@@ -7,11 +7,13 @@ cd "$ROOT"
 DEMO="$ROOT/demo"
 # A server left running by an earlier demo would answer for a database deleted below.
 if [ -f "$DEMO/serve.pid" ]; then kill "$(cat "$DEMO/serve.pid")" 2>/dev/null || true; fi
-rm -rf "$DEMO" && mkdir -p "$DEMO"
+KEYS="$ROOT/demo-keys"
+rm -rf "$DEMO" "$KEYS" && mkdir -p "$DEMO"
 export S55_DATABASE_URL="sqlite:///$DEMO/s55.db" S55_SPOOL_DIR="$DEMO/spool"
-# The audit key (owner-only; `s55 init` makes it) signs every event; checkpoints of the
-# chain go to a file and to the auditors.
-export S55_AUDIT_KEY_FILE="$DEMO/audit.key" S55_CHECKPOINT_FILE="$DEMO/checkpoints.txt"
+# The audit key (owner-only; `s55 init` makes it) signs every event: in a folder of its own,
+# never beside the database (an office leaves S55_AUDIT_KEY_FILE unset: the key goes to the
+# service account's ~/.config/s55/). Checkpoints of the chain go to a file and the auditors.
+export S55_AUDIT_KEY_FILE="$KEYS/audit.key" S55_CHECKPOINT_FILE="$DEMO/checkpoints.txt"
 # The approvers' links in mail point here (`s55 serve` below); https in production.
 export S55_BASE_URL="http://127.0.0.1:${S55_DEMO_PORT:-8055}"
 EX="$ROOT/examples/norfolk"

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 import threading
 import uuid
 from collections.abc import Iterator
@@ -247,6 +248,25 @@ def run(db_url: str, tmp_path: Path):  # type: ignore[no-untyped-def]
 def clock() -> SystemClock:
     """The system clock; tests move it with ``time_machine.travel``."""
     return SystemClock()
+
+
+@pytest.fixture(scope="session")
+def _config_homes(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("config")
+
+
+@pytest.fixture(autouse=True)
+def _own_config_home(_config_homes: Path) -> Iterator[None]:
+    """Each test has an empty config folder of its own (``XDG_CONFIG_HOME``, inherited by
+    the processes it starts): the audit key ``s55 init`` makes by default lands in this
+    run's temporary folders, never in the real home, and no test finds another's key."""
+    before = os.environ.get("XDG_CONFIG_HOME")
+    os.environ["XDG_CONFIG_HOME"] = tempfile.mkdtemp(dir=_config_homes)
+    yield
+    if before is None:
+        os.environ.pop("XDG_CONFIG_HOME", None)
+    else:
+        os.environ["XDG_CONFIG_HOME"] = before
 
 
 @pytest.fixture(autouse=True)

@@ -90,11 +90,16 @@ def start(env: dict[str, str], log: Path, *, prefix: tuple[str, ...] = (),
 
 def base_environment(**settings: str) -> dict[str, str]:
     """What every ``s55`` process of these tests is given: a path, this checkout and its
-    libraries, a home, and ``settings`` (``S55_*``); nothing else of this process's."""
+    libraries, the test's config folder, and ``settings`` (``S55_*``); nothing else of this
+    process's."""
     import sysconfig
 
     path = os.pathsep.join([str(ROOT), sysconfig.get_paths()["purelib"]])
-    return {"PATH": "/usr/bin:/bin", "PYTHONPATH": path, "LANG": "C.UTF-8", **settings}
+    # The test's own config folder (conftest): never the real home's audit key.
+    config = {"XDG_CONFIG_HOME": os.environ["XDG_CONFIG_HOME"]} \
+        if "XDG_CONFIG_HOME" in os.environ else {}
+    return {"PATH": "/usr/bin:/bin", "PYTHONPATH": path, "LANG": "C.UTF-8", **config,
+            **settings}
 
 
 @dataclass(frozen=True)

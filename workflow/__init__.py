@@ -33,7 +33,7 @@ pydantic, pydantic-settings, Jinja2 and holidays only inside the functions that 
 
     workflow.core.errors workflow.core.clock workflow.core.dates workflow.core.limits
     workflow.core.os_account workflow.core.bank_holidays workflow.core.light_settings
-    workflow.core.characters workflow.core.nesting
+    workflow.core.characters workflow.core.nesting workflow.core.key_path
     workflow.identity.office
     workflow.audit.words workflow.storage.db workflow.storage.types workflow.storage.tables
     workflow.documents.blocks workflow.documents.model workflow.documents.office

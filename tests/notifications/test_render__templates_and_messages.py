@@ -41,7 +41,7 @@ CONTEXT = {
     "line": "s55-checkpoint v1 count=3 head=" + "a" * 64, "count": 3, "head": "a" * 64,
     "signed": True, "key": "0123456789abcdef",
     # The link mails (workflow/responses/approvals.py _send).
-    "link_days": 14,
+    "link_days": 14, "link_until": "15 Oct 2024 at 10:00",
     # The sign-off's receipt and the PCC's notice (workflow/mail/compose.py).
     "signed_text": "## Norfolk's PCC response <as signed>", "fingerprint": "f" * 64,
     "signature": "Signed off by Dee Deputy for p@x.example under delegation #2",

@@ -28,7 +28,7 @@ def audit_checkpoint() -> None:
 def audit_rotate_key(
     yes: Annotated[bool, typer.Option("--yes", help="rotate without asking")] = False,
 ) -> None:
-    """Add a new audit key to S55_AUDIT_KEY_FILE; new events are signed with it, older events
+    """Add a new audit key to the audit key file; new events are signed with it, older events
     keep verifying with the keys before it."""
     from workflow.core.errors import ConfigError
     from workflow.core.settings import load_settings
@@ -36,7 +36,8 @@ def audit_rotate_key(
 
     path = load_settings().audit_key_file
     if path is None:
-        raise ConfigError("S55_AUDIT_KEY_FILE is not set: there is no audit key to rotate")
+        raise ConfigError("there is no audit key to rotate: `s55 init` makes one (in the "
+                          "account's ~/.config/s55/, or where S55_AUDIT_KEY_FILE names)")
     if not yes:
         typer.confirm(f"Add a new key to {path}? Keep a copy of the file: events signed with "
                       "its keys can only be proved with them", abort=True)

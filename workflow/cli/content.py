@@ -83,14 +83,7 @@ def init(
                                          identity=identity)
     schema.upgrade(wf.db)
     typer.echo(f"database {wf.db.safe_url()} at schema {schema.current(wf.db)}")
-    key_file = wf.settings.audit_key_file
-    if key_file is not None and not key_file.exists():
-        from workflow.audit import trail
-        from workflow.keys import audit_key
-
-        ring = audit_key.create(key_file, since=(trail.head(wf.db).last_id or 0) + 1)
-        typer.echo(f"audit key {ring.current} created in {key_file} (owner-only): every event "
-                   f"from #{ring.since} is signed; keep a copy of the file somewhere safe")
+    _make_audit_key(wf)
     if wf.settings.web_secret_file is not None:
         from workflow.keys import web_secret
 
@@ -105,13 +98,33 @@ def init(
                    + (f" (login {person.login})" if person.login else ""))
 
 
+def _make_audit_key(wf: Any) -> None:
+    """The audit key where S55_AUDIT_KEY_FILE names it, else in the account's config folder
+    (never overwritten: an existing key signs on); this run's own events are signed with it."""
+    import os
+
+    from workflow.core.key_path import default_audit_key_file
+
+    key_file = wf.settings.audit_key_file or default_audit_key_file(os.environ)
+    if os.path.lexists(key_file):
+        return
+    from workflow.audit import trail
+    from workflow.keys import audit_key
+
+    ring = audit_key.create(key_file, since=(trail.head(wf.db).last_id or 0) + 1)
+    wf.settings.audit_key_file = wf.db.audit_key_file = key_file
+    typer.echo(f"audit key {ring.current} created in {key_file} (owner-only): every event "
+               f"from #{ring.since} is signed; back the file up apart from the database")
+
+
 def _print_office(wf: Any) -> None:
     """The office's settings in force, one line each (as ``s55 office show``)."""
     from workflow.people import office as office_settings
 
     for row in office_settings.show(wf):
-        typer.echo(f"{row['setting']}: {row['value']}"
-                   + ("" if row["recorded"] else " (not recorded: from the environment)"))
+        typer.echo(f"{row['setting']}: {row['value']}" + (
+            "" if row["recorded"] else " (the default)" if row["default"]
+            else " (not recorded: from the environment)"))
 
 
 # -- reports and content ------------------------------------------------------------------

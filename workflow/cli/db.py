@@ -75,6 +75,11 @@ def db_backup(file: BackupFile) -> None:
                f"revision {made.revision}, {made.events} audit events, head {made.head}")
     typer.echo("keep the head hash apart from the backup; check it with "
                f"`s55 db check-backup {made.path} --head {made.head}`")
+    key = db.audit_key_file
+    if key is not None and key.resolve().parent == Path(made.path).resolve().parent:
+        typer.echo(f"Warning: the audit key {key} is in the backup's folder: keep the "
+                   "backup and the key apart (a copy of both could rewrite the record)",
+                   err=True)
 
 
 @db_app.command("check-backup")

@@ -100,6 +100,8 @@ def mail_send(limit: Annotated[int | None, number_option(
                                           progress=lambda n: bar.update(task, completed=n))
     typer.echo(f"sent {result.sent}, retrying {result.retrying}, dead {result.dead} "
                f"via {outbox_admin.transport_description(wf.settings)}")
+    for outbox_id, why in result.refused.items():
+        typer.echo(f"message {outbox_id} {why}")
     if result.error:
         typer.echo(f"Error: {result.error}", err=True)
         raise typer.Exit(1)

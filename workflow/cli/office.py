@@ -11,8 +11,8 @@ from workflow.core.limits import stated
 
 office_app = typer_app("The office's own settings, kept in the database: the force, its other "
                        "names in HMICFRS's feed, the office's name, the identity mode, "
-                       "separation of duties and the working days no reminder repeats a "
-                       "request.")
+                       "separation of duties, the working days no reminder repeats a "
+                       "request and how long a sign-in link works.")
 app.add_typer(office_app, name="office")
 
 
@@ -29,24 +29,20 @@ def office_show(as_json: AsJson = False) -> None:
 
     print_table(("setting", "value", "set by", "set at"),
                 [[r["setting"], r["value"],
-                  r["set_by"] or ("-" if r["recorded"] else _unset(r["setting"])),
+                  r["set_by"] or ("(default)" if r["default"] else
+                                  "-" if r["recorded"] else "(environment)"),
                   r["set_at"] or "-"] for r in rows])
-
-
-def _unset(setting: str) -> str:
-    """Who set a setting the database does not record: the environment, or for the quiet
-    days (which no environment variable sets) s55's default."""
-    return "(default)" if setting == "reminder-quiet-days" else "(environment)"
 
 
 @office_app.command("set")
 def office_set(
     setting: Annotated[str, typer.Argument(
         metavar="SETTING", help="force, force-aliases, name, identity, "
-        "separation-of-duties or reminder-quiet-days")],
+        "separation-of-duties, reminder-quiet-days or sign-in-link-days")],
     value: Annotated[str, typer.Argument(
         metavar="VALUE", help="a force or office name; the force's other names, separated by "
-        "commas (empty: none); os or claimed; on or off; 0 to 10")],
+        "commas (empty: none); os or claimed; on or off; a number of working days (0 to "
+        "10 for the quiet days, 1 to 10 for sign-in links)")],
     reason: Annotated[str | None, typer.Option(
         help=f"why (required; kept in the state log; {stated('reason')})")] = None,
 ) -> None:

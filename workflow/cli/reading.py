@@ -229,7 +229,7 @@ def audit_verify(
     failed = _verify_text(result, kept, ring, differences)
     if done.sent.unchecked:
         typer.echo(f"links: {done.sent.unchecked} issued before links were recorded in the "
-                   "log not checked (no S55_AUDIT_KEY_FILE: their tokens derive from it)")
+                   "log not checked (no audit key here: their tokens derive from it)")
     bad = [p for p in proved if p.problem]
     for p in bad:
         typer.echo(f"Error: {p.describe()}", err=True)
@@ -253,7 +253,7 @@ def _verify_text(result: Any, kept: str | None, ring: Any, differences: list[Any
         typer.echo(f"audit chain OK: {result.count} events, head {result.head}"
                    + (" (contains the given head)" if result.head_found else ""))
     if result.signed is None:
-        typer.echo("signatures: not checked (no S55_AUDIT_KEY_FILE): the chain above proves "
+        typer.echo("signatures: not checked (no audit key here): the chain above proves "
                    "no event was changed unless someone re-hashed it")
     elif result.broken:
         typer.echo(f"signatures: checked up to the break: {result.signed} events before event "

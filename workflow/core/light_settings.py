@@ -20,11 +20,12 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any, cast
 
+from workflow.core.key_path import audit_key_file
+
 if TYPE_CHECKING:
     from workflow.core.settings import Settings
 
 PREFIX = "S55_"
-
 
 @dataclass(frozen=True)
 class Field:
@@ -170,6 +171,7 @@ def _read(environ: Mapping[str, str]) -> dict[str, Any]:
         if key != PREFIX + name.upper():
             raise _UnsureError  # Settings matches names in any case; two spellings may clash
         values[name] = _value(FIELDS[name], raw)
+    values["audit_key_file"] = audit_key_file(values["audit_key_file"], environ)
     return values
 
 

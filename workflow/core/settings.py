@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from workflow.core.errors import ConfigError
@@ -89,6 +89,7 @@ class Settings(BaseSettings):
 
     # The audit log's trust outside the database: the key that signs every event
     # (owner-only; `s55 init` creates it) and the file checkpoints of the chain go to.
+    # Unset: the account's config folder's key, when there is one (see ``_key_file``).
     audit_key_file: Path | None = None
     checkpoint_file: Path | None = None
     # Who is acting. ``os``: the operating-system account running the command,
@@ -164,6 +165,18 @@ class Settings(BaseSettings):
     # Escalations: the policy file replacing the default, and the London hour rules fire at.
     policy_file: Path | None = None
     escalation_hour: int = Field(default=9, ge=0, le=23)
+
+
+    @model_validator(mode="after")
+    def _key_file(self) -> Settings:
+        """S55_AUDIT_KEY_FILE, else the default key file when it exists
+        (``workflow.core.key_path.audit_key_file`` decides, for both readers)."""
+        import os
+
+        from workflow.core.key_path import audit_key_file
+
+        self.audit_key_file = audit_key_file(self.audit_key_file, os.environ)
+        return self
 
 
 def describe(exc: ValidationError) -> str:

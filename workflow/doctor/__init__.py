@@ -1,7 +1,8 @@
 """``s55 doctor``: is this installation fit to run? Each check returns a result, never prints.
 
-The checks, in order: configuration, secrets, identity (the office's settings the
-database holds, and an environment asking for looser ones), database (reachable, schema
+The checks, in order: configuration, secrets, the audit key (on its own: whatever else
+fails, it says whether events are signed and where the key sits), identity (the office's
+settings the database holds, and an environment asking for looser ones), database (reachable, schema
 at head),
 mail transport (SMTP answers EHLO, or the spool folder is writable), the mail
 addresses (not the reserved ``.invalid`` defaults), the address of the approvers' links
@@ -12,9 +13,10 @@ database are reported as not checked when it is unusable. OK and WARN leave the 
 code at 0; any FAIL makes it non-zero.
 
 Where each check lives: ``result`` (``Result``, ``Status``), ``settings`` (configuration,
-secrets, identity, links, ``s55 serve``'s secret and proxies), ``database`` (database,
-audit chain, rows vs log, people, content), ``mail`` (transport, addresses, outbox,
-scheduler); ``diagnose`` here runs them in order.
+secrets, identity, links, ``s55 serve``'s secret and proxies), ``audit_key`` (the
+audit key: there, owner-only, kept apart from the database and its backups),
+``database`` (database, audit chain, rows vs log, people, content), ``mail``
+(transport, addresses, outbox, scheduler); ``diagnose`` here runs them in order.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from datetime import datetime
 from workflow.core.clock import LONDON
 from workflow.core.errors import S55Error
 from workflow.core.settings import Settings
+from workflow.doctor.audit_key import check_audit_key
 from workflow.doctor.database import (
     check_audit,
     check_content,
@@ -58,7 +61,7 @@ def diagnose(load: Callable[[], Settings], env: Mapping[str, str],
     config, settings = check_settings(load)
     if settings is None:
         return [config]
-    results = [config, check_secrets(settings, env)]
+    results = [config, check_secrets(settings, env), check_audit_key(settings, env)]
     unchecked = _warn("identity", "not checked: the office's settings are in the database, "
                       "which is not usable", "fix the database first")
     try:
@@ -78,7 +81,7 @@ def diagnose(load: Callable[[], Settings], env: Mapping[str, str],
         results.append(check_addresses(settings))
         results.append(check_links(settings))
         results.append(check_web(settings))
-        if results[3].status is Status.FAIL:
+        if database.status is Status.FAIL:
             return results + _skipped("the database is not usable")
         results += [check_outbox(db, now()), check_audit(db), check_replay(db),
                     check_scheduler(db, settings, now()),

@@ -104,7 +104,8 @@ def check_outbox(db: Database, now: datetime) -> Result:
     if dead:
         return _fail("outbox", f"{dead} message(s) dead (delivery given up)",
                      "`s55 outbox list --status dead`, fix the cause, then "
-                     "`s55 outbox retry ID`")
+                     "`s55 outbox retry ID`; a message changed behind s55's back is never "
+                     "sent (`s55 outbox retry ID` says why): tell its reader yourself")
     if stuck:
         return _warn("outbox", f"{stuck} message(s) due for over "
                      f"{int(STUCK_MAIL.total_seconds() // 60)} minutes",

@@ -91,9 +91,9 @@ def check_links(settings: Settings) -> Result:
         return _fail("links", f"S55_BASE_URL {base} is not https: the links people are "
                      "mailed would carry their tokens in the clear", hint)
     if settings.audit_key_file is None:
-        return _warn("links", "S55_AUDIT_KEY_FILE not set: the links' tokens derive from the "
-                     "audit key, so none is issued and mail asks people to reply instead",
-                     "set S55_AUDIT_KEY_FILE and run `s55 init` (it creates the key)")
+        return _warn("links", "no audit key: the links' tokens derive from the audit key, "
+                     "so none is issued and mail asks people to reply instead",
+                     "run `s55 init` (it creates the key; see the audit key check)")
     if https:
         return _ok("links", f"personal links point to {base} (valid {settings.link_days} days)")
     return _ok("links", f"personal links point to {base} (plain http: mail is only spooled, "

@@ -1,6 +1,7 @@
 """The office's own settings, kept in the database rather than the environment: the force
 it oversees, its name, how the acting person is known (the identity mode, ``os`` or
-``claimed``) and whether separation of duties holds.
+``claimed``), whether separation of duties holds and how many working days a reader's
+sign-in link works (one unless an admin sets more).
 
 The database decides. A process's environment may ask for a stricter check than the
 database records (``S55_IDENTITY=os`` where it says ``claimed``, separation of duties on
@@ -46,14 +47,21 @@ QUIET_DAYS = "reminder_quiet_days"
 #: ``QUIET_DAYS`` where the database records none (a database set up before it existed).
 DEFAULT_QUIET_DAYS = 2
 ALIASES = "force_aliases"
-NAMES = (FORCE, OFFICE, IDENTITY, SEPARATION, ALIASES, QUIET_DAYS)
+#: How many working days a reader's sign-in link works. Here, not in the environment:
+#: lengthening it loosens a check, so only an admin's audited ``s55 office set`` does.
+SIGN_IN_DAYS = "sign_in_link_working_days"
+NAMES = (FORCE, OFFICE, IDENTITY, SEPARATION, ALIASES, QUIET_DAYS, SIGN_IN_DAYS)
+#: What each setting is where the database holds none (those ``s55 init`` records have
+#: none: the environment's apply there until it does).
+DEFAULTS: dict[str, Any] = {SIGN_IN_DAYS: 1, QUIET_DAYS: DEFAULT_QUIET_DAYS}
+SIGN_IN_DAYS_RANGE = range(1, 11)
 MODES = ("os", "claimed")
 #: The office's name where none is recorded or set (a database from before it was kept).
 GENERIC_OFFICE = "Office of the Police and Crime Commissioner"
 #: How each setting is named on the command line (``s55 office set NAME VALUE``).
 COMMAND_NAMES = {FORCE: "force", OFFICE: "name", IDENTITY: "identity",
                  SEPARATION: "separation-of-duties", ALIASES: "force-aliases",
-                 QUIET_DAYS: "reminder-quiet-days"}
+                 QUIET_DAYS: "reminder-quiet-days", SIGN_IN_DAYS: "sign-in-link-days"}
 INIT_COMMAND = "s55 init --force NAME --office NAME --identity os|claimed"
 
 _READ = select(OFFICE_SETTING.c.name, OFFICE_SETTING.c.value)
@@ -71,6 +79,8 @@ class Office:
     recorded: bool
     #: Other names of the force (``force_aliases``), as recorded; none by default.
     aliases: tuple[str, ...] = ()
+    #: Working days a reader's sign-in link works.
+    sign_in_link_days: int = DEFAULTS[SIGN_IN_DAYS]
 
     def force_or_refuse(self) -> str:
         """The force, or ``ConfigError`` naming ``s55 init`` where none is known."""
@@ -123,12 +133,14 @@ def resolve(values: dict[str, Any], settings: Settings) -> Office:
         return Office(getattr(settings, "force", None),
                       getattr(settings, "opcc_name", None) or GENERIC_OFFICE,
                       asked_mode or "os", True if asked_sod is None else bool(asked_sod),
-                      recorded=False)
+                      recorded=False,
+                      sign_in_link_days=int(values.get(SIGN_IN_DAYS, DEFAULTS[SIGN_IN_DAYS])))
     check_not_looser(values, asked_mode, asked_sod)
     return Office(values.get(FORCE), values.get(OFFICE) or GENERIC_OFFICE,
                   "os" if asked_mode == "os" else str(values[IDENTITY]),
                   bool(values.get(SEPARATION, True)) or bool(asked_sod), recorded=True,
-                  aliases=tuple(values.get(ALIASES) or ()))
+                  aliases=tuple(values.get(ALIASES) or ()),
+                  sign_in_link_days=int(values.get(SIGN_IN_DAYS, DEFAULTS[SIGN_IN_DAYS])))
 
 
 def in_force(session: Session, settings: Settings) -> Office:

@@ -1,11 +1,13 @@
 """The audit key: a secret outside the database that signs every event (an HMAC-SHA256).
 
 Someone with only database access (a DBA, a stolen backup) can recompute a SHA-256 chain,
-but not an HMAC under a key they never saw. The key lives in a file of its own
-(``S55_AUDIT_KEY_FILE``), created owner-only by ``s55 init`` and refused if anyone else may
-read it. The file is a keyring: one ``<key id> <hex key>`` per line, the newest last;
-``s55 audit rotate-key`` adds a line, and events keep the id of the key that signed them, so
-events signed before a rotation still verify after it.
+but not an HMAC under a key they never saw. The key lives in a file of its own,
+created owner-only by ``s55 init`` and refused if anyone else may read it: the account's
+config folder's ``s55/audit.key`` unless ``S55_AUDIT_KEY_FILE`` names another
+(``workflow.core.key_path.audit_key_file`` decides). The file is a keyring: one
+``<key id> <hex key>`` per line, the newest last; ``s55 audit rotate-key`` adds a line,
+and events keep the id of the key that signed them, so events signed before a rotation still
+verify after it.
 """
 
 from __future__ import annotations
@@ -119,11 +121,26 @@ _HEADER = ("# s55 audit keys: never share, never store in the database; the last
            "# Losing this file loses the proof of the events it signed.\n")
 
 
+def _make_folder(path: Path) -> None:
+    """The key's folder, made owner-only (0700) when it is missing; one that exists is left
+    as it is (``~/.config`` is the account's own)."""
+    folder = path.parent
+    if folder.is_dir():
+        return
+    try:
+        folder.mkdir(mode=0o700, parents=True)
+        os.chmod(folder, 0o700)  # mkdir's mode passes through the umask
+    except OSError as exc:
+        raise AuditKeyError(path, f"cannot make its folder: {exc.strerror}") from None
+
+
 def create(path: str | Path, since: int = 1) -> Keyring:
-    """A new key file at ``path`` (refused if anything is there), mode 0600; it signs every
-    event from id ``since`` on (the events before it predate the key)."""
+    """A new key file at ``path`` (refused if anything is there), mode 0600, its folder
+    made 0700 if missing; it signs every event from id ``since`` on (the events before it
+    predate the key)."""
     p = Path(path)
     key = secrets.token_bytes(KEY_BYTES)
+    _make_folder(p)
     try:
         fd = os.open(p, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
     except FileExistsError:

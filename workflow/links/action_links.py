@@ -65,6 +65,7 @@ from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from states import TRIGGERS, Role, State
+from states.workdays import WorkingDays
 from workflow.audit.words import Action, Identity
 from workflow.core.clock import LONDON, Clock, SystemClock
 from workflow.core.errors import IdentityError, S55Error
@@ -145,6 +146,19 @@ def kind_of(session: Session, state: str | None, person: Person, now: datetime) 
 
 def when(at: datetime) -> str:
     return f"{at.astimezone(LONDON):%d %b %Y at %H:%M}"
+
+
+def working_days_after(at: datetime, days: int, calendar: WorkingDays) -> datetime:
+    """``at`` moved on by ``days`` working days, at the same London time of day: a link
+    asked for on a Friday at 16:00 works until Monday at 16:00 (Tuesday after a bank
+    holiday Monday; asked for on a Saturday, until Monday at that hour)."""
+    local = at.astimezone(LONDON)
+    day, left = local.date(), days
+    while left > 0:
+        day += timedelta(days=1)
+        if calendar.closed(day) is None:
+            left -= 1
+    return datetime.combine(day, local.time(), tzinfo=LONDON).astimezone(at.tzinfo)
 
 
 @dataclass(frozen=True)
@@ -376,6 +390,12 @@ class Issuer:
     #: Deputies under a delegation running now (their kind is ``deputy``).
     deputies: frozenset[int] = frozenset()
     pending: list[dict[str, Any]] = field(default_factory=list)
+    #: When the links stop working (None: ``S55_LINK_DAYS`` after ``now``).
+    expires_at: datetime | None = None
+
+    @property
+    def expiry(self) -> datetime:
+        return self.expires_at or self.now + timedelta(days=self.settings.link_days)
 
     @property
     def can_issue(self) -> bool:
@@ -392,7 +412,7 @@ class Issuer:
             "place": place, "email": recipient.email, "person_id": recipient.person_id,
             "response_id": self.response_id, "kind": kind, "origin": self.origin,
             "state": self.state, "version": self.version, "issued_at": self.now,
-            "expires_at": self.now + timedelta(days=self.settings.link_days)})
+            "expires_at": self.expiry})
         return url(self.settings, place)
 
     def write(self, session: Session, event: AuditEvent, outbox: Mapping[str, int]) -> None:

@@ -57,12 +57,16 @@ async def adeliver_pending(db: Database, settings: Settings, clock: Clock, *,
     worker = worker or default_worker()
     by = by or Provenance.here(Channel.DISPATCHER)
     with dispatcher_lock(db):
-        dispatcher = Dispatcher(SqlOutboxStore(db, settings, by),
-                                transport or make_transport(settings),
+        store = SqlOutboxStore(db, settings, by)
+        dispatcher = Dispatcher(store, transport or make_transport(settings),
                                 clock=clock.now, worker=worker,
                                 max_attempts=settings.mail_max_attempts,
                                 batch_size=settings.mail_batch_size, progress=progress)
         report = await dispatcher.run(limit=limit)
+    # Refused rows went dead without an attempt: counted as dead, each with why.
+    report.refused.update(store.refused)
+    report.dead += len(store.refused)
+    report.dead_ids.extend(store.refused)
     if report.error and report.released:
         # One event for the outage, not one per waiting message. On the event loop's
         # thread: Database.run's waits between attempts (time.sleep, ~1 s at most in all)

@@ -45,9 +45,18 @@ def mail_digest(mail: Mail) -> str:
              mail.body_html or "", mail.message_id)
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
 
+def _unproven(ring: Any, event: Any) -> bool:
+    """Whether the audit key should have signed ``event`` and did not. An event from before
+    the key existed (``Keyring.since``: mail queued, say, before ``s55 init`` made the key)
+    carries no signature legitimately: the signed events after it cover its hash, and the
+    row's digest must still match it."""
+    return ring is not None and event.id >= ring.since and \
+        ring.check(event.key_id, event.hash, event.mac) is not None
+
+
 def tampered(s: Session, rows: Sequence[Any]) -> dict[int, str]:
     """The claimed rows that no longer match the digest their MAIL_QUEUED event recorded
-    (or whose event is not signed with the audit key, when there is one), with why."""
+    (or whose event the audit key should have signed and did not), with why."""
     queued = {r.queued_event_id for r in rows if r.queued_event_id is not None}
     if not queued:
         return {}
@@ -68,7 +77,7 @@ def tampered(s: Session, rows: Sequence[Any]) -> dict[int, str]:
         elif recorded[r.id] != mail_digest(mail_of(r)):
             found[r.id] = (f"refused: recipient, subject or body differ from what event "
                            f"#{event.id} queued (changed behind s55's back)")
-        elif ring is not None and ring.check(event.key_id, event.hash, event.mac):
+        elif _unproven(ring, event):
             found[r.id] = (f"refused: event #{event.id} that queued it is not signed with the "
                            "audit key (forged behind s55's back)")
     return found

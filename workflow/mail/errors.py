@@ -46,6 +46,17 @@ class UnusableAddressError(MailError):
                          "next mail reaches them, and tell them of this one yourself")
 
 
+class RefusedRetryError(MailError):
+    """A retry of a message the dispatcher refuses to send (it no longer matches what the
+    log queued): retried, it would only be refused again, and the admins alerted again."""
+
+    def __init__(self, outbox_id: int, why: str) -> None:
+        self.outbox_id, self.why = outbox_id, why
+        super().__init__(f"outbox message {outbox_id} cannot be retried: it stays dead, "
+                         f"{why.removeprefix('refused: ')}; `s55 audit verify` shows what "
+                         "changed")
+
+
 class DispatcherLockedError(MailError):
     def __init__(self, lock: Path, holder: str) -> None:
         self.lock, self.holder = lock, holder

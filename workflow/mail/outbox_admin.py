@@ -30,8 +30,13 @@ from workflow.core.clock import Clock
 from workflow.core.errors import InvalidInputError, NotFoundError
 from workflow.core.settings import Settings
 from workflow.identity.office import in_force
-from workflow.mail.digest import mail_of, sent_by
-from workflow.mail.errors import MailTestError, OutboxStateError, UnusableAddressError
+from workflow.mail.digest import mail_of, sent_by, tampered
+from workflow.mail.errors import (
+    MailTestError,
+    OutboxStateError,
+    RefusedRetryError,
+    UnusableAddressError,
+)
 from workflow.mail.recipients import reply_contact
 from workflow.storage.db import Database
 from workflow.storage.models import OutboxMessage
@@ -128,6 +133,18 @@ def show_outbox(db: Database, outbox_id: int) -> tuple[OutboxRow, str]:
     return db.query(read)
 
 
+def _check_retriable(s: Session, m: OutboxMessage) -> None:
+    """Refuses a retry that could only die again: an unusable address, or a row the
+    dispatcher refuses to send (changed since its event queued it)."""
+    try:
+        check_address(m.recipient, "To")
+    except NotificationError as exc:  # dead at queueing: the address was never usable
+        raise UnusableAddressError(m.id or 0, m.recipient, str(exc)) from None
+    why = tampered(s, [m]).get(m.id or 0)
+    if why is not None:
+        raise RefusedRetryError(m.id or 0, why)
+
+
 def retry_outbox(db: Database, outbox_id: int, *, clock: Clock, actor: str,
                  by: Provenance) -> OutboxRow:
     """Make a dead (or waiting) message due now, with a fresh attempt count; audited.
@@ -146,10 +163,7 @@ def retry_outbox(db: Database, outbox_id: int, *, clock: Clock, actor: str,
         sent = sent_by(s, [m]).get(outbox_id)
         if sent is not None:  # whatever its status says: the log decides
             raise OutboxStateError(outbox_id, f"sent already (event #{sent})", "retry")
-        try:
-            check_address(m.recipient, "To")
-        except NotificationError as exc:  # dead at queueing: the address was never usable
-            raise UnusableAddressError(outbox_id, m.recipient, str(exc)) from None
+        _check_retriable(s, m)
         before = (m.status, m.attempts)
         m.status, m.attempts, m.next_attempt_at = "pending", 0, now
         s.flush()

@@ -32,6 +32,7 @@ gives the same answer (``_SentWriter``).
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -55,7 +56,7 @@ from workflow.mail.digest import already_sent, mail_of, tampered
 from workflow.mail.errors import MailError
 from workflow.mail.outbox import MAILER, queue_alert
 from workflow.storage.db import KEYRING_KEY, RETRY_ATTEMPTS, RETRY_SQLSTATES, Database, backoff
-from workflow.storage.tables import OUTBOX
+from workflow.storage.tables import AUDIT_EVENT, OUTBOX
 
 log = logging.getLogger("s55.mail")
 
@@ -89,6 +90,16 @@ def _rowcount(result: Result[Any]) -> int:
     """The rows an UPDATE matched (``Session.execute`` is typed to return a ``Result``; an
     UPDATE's is a ``CursorResult``, which counts them)."""
     return int(cast(CursorResult[Any], result).rowcount or 0)
+
+
+def _alerted_before(s: Session, item: OutboxItem, error: str) -> bool:
+    """Whether this row already died for this same reason (its admins were told then)."""
+    response = AUDIT_EVENT.c.response_id
+    payloads = s.scalars(select(AUDIT_EVENT.c.payload).where(
+        AUDIT_EVENT.c.action == Action.MAIL_DEAD.value,
+        response.is_(None) if item.response_id is None else response == item.response_id))
+    return any(p.get("outbox") == item.id and p.get("error") == error
+               for p in map(json.loads, payloads))
 
 
 class _SentWriter:
@@ -207,6 +218,8 @@ class SqlOutboxStore:
         #: The dispatcher's provenance on every event it writes.
         self.by = by or Provenance.here(Channel.DISPATCHER)
         self._writer: _SentWriter | None = None
+        #: The rows refused at claiming (dead, never sent), with why, for the run's report.
+        self.refused: dict[int, str] = {}
 
     def recover(self, *, worker: str, now: datetime) -> int:
         """Audit sends a dead dispatcher recorded but did not audit; on SQLite also return
@@ -270,6 +283,7 @@ class SqlOutboxStore:
             if item.id in refused:  # never sent: dead, the admins told why
                 log.error("outbox %s %s", item.id, refused[item.id])
                 self.mark_dead(item, worker=worker, now=now, error=refused[item.id])
+                self.refused[item.id] = refused[item.id]
         return [i for i in items if i.id not in refused]
 
     def record_sent(self, item: OutboxItem, *, worker: str, now: datetime) -> bool:
@@ -318,14 +332,17 @@ class SqlOutboxStore:
     def mark_dead(self, item: OutboxItem, *, worker: str, now: datetime, error: str) -> None:
         def mark_dead(s: Session) -> MailError | None:
             """Returns why the admins could not be alerted (logged once, after the commit)."""
+            told = _alerted_before(s, item, error)
             self._finish(s, item, status="dead", last_error=error)
             event = trail.append(s, at=now, actor=MAILER, action=Action.MAIL_DEAD,
                                  response_id=item.response_id, payload={
                                      "outbox": item.id, "to": item.mail.recipient,
                                      "kind": item.kind, "attempts": item.attempts + 1,
                                      "error": error, "worker": worker}, by=self.by)
-            if item.kind == "mail_dead":
-                return None  # an alert about an alert would loop; the audit event stands
+            if item.kind == "mail_dead" or told:
+                # An alert about an alert would loop; the same row dead again for the same
+                # reason (retried, refused again) was told already. The audit event stands.
+                return None
             try:
                 with s.begin_nested():
                     queue_alert(s, settings=self.settings, now=now, kind="mail_dead",

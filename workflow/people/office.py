@@ -40,6 +40,8 @@ from workflow.identity.office import (
     OFFICE,
     QUIET_DAYS,
     SEPARATION,
+    SIGN_IN_DAYS,
+    SIGN_IN_DAYS_RANGE,
 )
 from workflow.people import notices
 from workflow.people.management import reason_given
@@ -58,7 +60,8 @@ _FLAGS = {"on": True, "true": True, "yes": True, "off": False, "false": False, "
 ABOUT = {FORCE: "the police force this office oversees", OFFICE: "the office's name",
          IDENTITY: "how s55 knows who is acting", SEPARATION: "separation of duties",
          ALIASES: "the other names HMICFRS's feed may give the force",
-         QUIET_DAYS: "the working days after a request in which no reminder repeats it"}
+         QUIET_DAYS: "the working days after a request in which no reminder repeats it",
+         SIGN_IN_DAYS: "how long a reader's sign-in link works"}
 #: The most working days a reminder may wait after the mail that asked (two weeks).
 MOST_QUIET_DAYS = 10
 _VALUE_WORDS = {
@@ -77,7 +80,7 @@ def in_words(name: str, value: Any) -> str:
         return "not set"
     if isinstance(value, list):
         return ", ".join(value) or "none"
-    if name == QUIET_DAYS:
+    if name in (QUIET_DAYS, SIGN_IN_DAYS):
         return f"{value} working day{'' if value == 1 else 's'}"
     return _VALUE_WORDS.get((name, value), str(value))
 
@@ -101,7 +104,10 @@ def parse(name: str, raw: str) -> tuple[str, Any]:
     if key == ALIASES:
         return key, aliases(raw)
     if key == QUIET_DAYS:
-        return key, _quiet_days(raw)
+        return key, _working_days(raw, "reminder-quiet-days", 0, MOST_QUIET_DAYS)
+    if key == SIGN_IN_DAYS:
+        return key, _working_days(raw, "sign-in-link-days", SIGN_IN_DAYS_RANGE[0],
+                                  SIGN_IN_DAYS_RANGE[-1])
     what = "--force" if key == FORCE else "--office"
     check_line(value, what)
     if not value:
@@ -119,11 +125,11 @@ def aliases(raw: str) -> list[str]:
     return names
 
 
-def _quiet_days(raw: str) -> int:
+def _working_days(raw: str, what: str, low: int, high: int) -> int:
     value = raw.strip()
-    if not value.isascii() or not value.isdigit() or int(value) > MOST_QUIET_DAYS:
-        raise InvalidInputError("reminder-quiet-days", f"{raw!r} is not a whole number of "
-                                f"working days from 0 to {MOST_QUIET_DAYS}")
+    if not (value.isascii() and value.isdigit() and low <= int(value) <= high):
+        raise InvalidInputError(what, f"{raw!r} is not a whole number of "
+                                f"working days from {low} to {high}")
     return int(value)
 
 
@@ -238,7 +244,7 @@ def change(wf: Workflow, name: str, raw: str, actor: str | None,
         if not values:
             raise ConfigError(f"this database holds no office settings yet: record them "
                               f"with `{INIT_COMMAND}`")
-        old = values.get(key)
+        old = values.get(key, office.DEFAULTS.get(key))
         if old == value:
             raise InvalidInputError("office set", f"{COMMAND_NAMES[key]} is already "
                                     f"{office.words(key, value)}")
@@ -268,6 +274,7 @@ def show(wf: Workflow) -> list[dict[str, Any]]:
                         "value": office.words(key, office.quiet_days(s) if key == QUIET_DAYS
                                               else getattr(now, _FIELD[key])),
                         "set_by": event.actor if event else None,
+                        "default": row is None and key in office.DEFAULTS,
                         "set_at": f"{row.changed_at.astimezone(LONDON):%d %b %Y %H:%M}"
                         if row else None,
                         # No alias until an admin records one: none comes from the
@@ -279,4 +286,5 @@ def show(wf: Workflow) -> list[dict[str, Any]]:
 
 
 _FIELD = {FORCE: "force", OFFICE: "name", IDENTITY: "identity",
-          SEPARATION: "separation_of_duties", ALIASES: "aliases"}
+          SEPARATION: "separation_of_duties", ALIASES: "aliases",
+          SIGN_IN_DAYS: "sign_in_link_days"}

@@ -38,6 +38,7 @@ from sqlalchemy.orm import Session
 from workflow.audit import trail
 from workflow.audit.trail import Provenance
 from workflow.audit.words import Action, Channel, Identity
+from workflow.core.bank_holidays import england_and_wales
 from workflow.core.errors import S55Error
 from workflow.core.os_account import check_text
 from workflow.identity.acting import find_person
@@ -189,10 +190,15 @@ def request_sign_in(wf: Workflow, email: str) -> None:
                 or not action_links.READER_ROLES & set(person.roles or ())
                 or _limit(s, person.id or 0, "sign_in", now) is not None):
             return
-        issuer = action_links.issuer(s, wf.settings, now, None, None, None, origin="sign_in",
-                              kind=action_links.SIGN_IN)
-        _send(s, wf, person, issuer, "sign_in_link", {"response_id": None}, WEB,
-              _web(Identity.SYSTEM), {"kind": action_links.SIGN_IN, "to": person.email})
+        # One working day by default (the office's setting): a sign-in link only reads, but
+        # it waits in a mailbox, and whoever holds it reads as its person.
+        days = in_force(s, wf.settings).sign_in_link_days
+        issuer = action_links.issuer(
+            s, wf.settings, now, None, None, None, origin="sign_in", kind=action_links.SIGN_IN,
+            expires_at=action_links.working_days_after(now, days, england_and_wales()))
+        _send(s, wf, person, issuer, "sign_in_link", {
+            "response_id": None, "link_until": action_links.when(issuer.expiry)}, WEB,
+            _web(Identity.SYSTEM), {"kind": action_links.SIGN_IN, "to": person.email})
 
     wf.db.run(work)
 

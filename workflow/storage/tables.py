@@ -82,7 +82,8 @@ OFFICE_SETTING = Table(
     # One of the office's own settings, which the database keeps (not the environment):
     # the force it oversees (``force``), its name (``office``), how the acting person is
     # known (``identity``: os or claimed) and whether duties are kept apart
-    # (``separation_of_duties``). ``value`` is JSON; ``event_id`` is the signed
+    # (``separation_of_duties``), and how many working days a reader's sign-in link works
+    # (``sign_in_link_working_days``; absent: one). ``value`` is JSON; ``event_id`` is the signed
     # ``office_set`` event that set it (workflow.people.office).
     "office_setting", METADATA,
     Column("name", String(40), primary_key=True),

@@ -13,8 +13,9 @@ from workflow.audit.trail import Provenance
 from workflow.audit.words import Channel, Identity
 from workflow.core.clock import Clock
 from workflow.core.settings import Settings
+from workflow.links.action_links import HOURLY_LIMIT
 from workflow.storage.db import Database
-from workflow.web.guard import FailureLimit
+from workflow.web.guard import AskLimit, FailureLimit
 from workflow.web.verdict import ChainWatch
 
 
@@ -51,6 +52,8 @@ class Web:
     #: afresh when the server starts (sessions and open forms then end with the process).
     secret: bytes
     limit: FailureLimit = field(default_factory=FailureLimit)
+    #: Sign-in links asked for each address (``AskLimit``): as many as one person is sent.
+    asks: AskLimit = field(default_factory=lambda: AskLimit(HOURLY_LIMIT))
     rendered: RenderCache = field(default_factory=RenderCache)
     #: What this process last verified of the audit chain (``verdict``).
     watch: ChainWatch = field(default_factory=ChainWatch)

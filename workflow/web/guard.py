@@ -12,6 +12,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
+from datetime import datetime, timedelta
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -78,3 +79,34 @@ class FailureLimit:
             if len(self._seen) > 10_000:  # forget the quiet addresses
                 for key in [k for k, v in self._seen.items() if not v]:
                     del self._seen[key]
+
+
+class AskLimit:
+    """At most ``limit`` sign-in links asked for one address in ``window``, whoever asks
+    and whether or not the address is anyone's: a refusal is about the asking, so the page
+    may say so (and when to try again) without telling who has an account.
+
+    In the memory of this process, like ``FailureLimit``; the database's own limit on the
+    links one person is sent (``workflow.links.action_links.HOURLY_LIMIT``) stays behind
+    it, for asks spread over several servers or a restart."""
+
+    def __init__(self, limit: int, window: timedelta = timedelta(hours=1)) -> None:
+        self.limit, self.window = limit, window
+        self._asked: dict[str, deque[datetime]] = {}
+        self._lock = threading.Lock()
+
+    def ask(self, address: str, now: datetime) -> datetime | None:
+        """Count one ask for ``address`` at ``now``: None if it may go ahead, else when the
+        next one may (and this one is not counted)."""
+        key = address.strip().casefold()
+        with self._lock:
+            times = self._asked.setdefault(key, deque())
+            while times and times[0] <= now - self.window:
+                times.popleft()
+            if len(times) >= self.limit:
+                return times[0] + self.window
+            times.append(now)
+            if len(self._asked) > 10_000:  # forget the addresses not asked for lately
+                for quiet in [k for k, v in self._asked.items() if v[-1] <= now - self.window]:
+                    del self._asked[quiet]
+            return None

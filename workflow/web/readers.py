@@ -14,6 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from workflow.core.clock import LONDON
 from workflow.core.errors import NotFoundError, S55Error
 from workflow.web import access
 from workflow.web.context import Web, client_address, web
@@ -58,7 +59,8 @@ async def sign_in_form(request: Request) -> Response:
 
 async def request_link(request: Request) -> Response:
     """``POST /sign-in``: mail a sign-in link if the address is a reader's (the answer is
-    the same either way, so the page tells nobody who is a reader)."""
+    the same either way, so the page tells nobody who is a reader). The fourth ask for one
+    address within an hour is refused, saying when to try again, for any address alike."""
     w = web(request)
     try:
         form = await read_form(request)
@@ -66,6 +68,12 @@ async def request_link(request: Request) -> Response:
     except FormRefused as refused:
         return page("message.html", refused.status, title="Nothing was sent",
                     lines=[refused.message], back="/sign-in", back_label="Back to sign-in")
+    again = w.asks.ask(form.text("email"), w.clock.now())
+    if again is not None:
+        return page("sign_in.html", 429, title="Sign in to read",
+                    csrf=csrf_token(w.secret, "sign-in"), sent=False,
+                    error=f"Too many sign-in links were asked for this address in the last "
+                    f"hour. Try again after {again.astimezone(LONDON):%H:%M} (UK time).")
     try:
         await run_in_threadpool(access.request_sign_in, w, form.text("email"))
     except S55Error as exc:

@@ -8,6 +8,7 @@ a hint, and any FAIL makes ``s55 doctor`` exit 1.
 from __future__ import annotations
 
 import json
+import os
 import socket
 import sqlite3
 from collections.abc import Callable
@@ -25,6 +26,7 @@ from workflow.audit import trail
 from workflow.audit.words import Action
 from workflow.cli import app
 from workflow.core.errors import ConfigError
+from workflow.core.key_path import default_audit_key_file
 from workflow.core.settings import Settings, load_settings
 from workflow.doctor import diagnose
 from workflow.doctor.result import Result, Status
@@ -79,12 +81,14 @@ OWN_ADDRESSES = {"mail_from": "s55@norfolk-pcc.example",
 
 
 def keyed(settings: Settings, tmp_path: Path, db: Database | None = None) -> Settings:
-    """``settings`` with an audit key (signing every event after the ones ``db`` holds)
-    and a web secret file, both owner-only in ``tmp_path``."""
+    """``settings`` with an audit key (signing every event after the ones ``db`` holds, in
+    the test's own config folder, apart from the database) and a web secret file, both
+    owner-only."""
     since = (trail.head(db).last_id or 0) + 1 if db is not None else 1
-    audit_key.create(tmp_path / "audit.key", since=since)
+    key = default_audit_key_file(os.environ)
+    audit_key.create(key, since=since)
     web_secret.create(tmp_path / "web.secret")
-    return settings.model_copy(update={"audit_key_file": tmp_path / "audit.key",
+    return settings.model_copy(update={"audit_key_file": key,
                                        "web_secret_file": tmp_path / "web.secret"})
 
 
@@ -97,8 +101,8 @@ def test_healthy_installation_is_all_ok(db: Database, settings: Settings,
     results = run(smtp_settings(keyed(settings, tmp_path, db), smtp_server, identity="os",
                                 base_url="https://s55.norfolk-pcc.example", **OWN_ADDRESSES))
     assert statuses(results) == {c: Status.OK for c in (
-        "configuration", "secrets", "identity", "database", "mail", "addresses", "links",
-        "web", "outbox", "audit chain", "rows vs log", "scheduler", "people", "content")}
+        "configuration", "secrets", "audit key", "identity", "database", "mail", "addresses",
+        "links", "web", "outbox", "audit chain", "rows vs log", "scheduler", "people", "content")}
     assert by_name(results, "database").detail.endswith(f"at revision {schema.head()} (head)")
     assert by_name(results, "mail").detail == (f"SMTP 127.0.0.1:{smtp_server.port} (none) "
                                                "answered EHLO")
@@ -167,8 +171,8 @@ class TestFaults:
         keyless = settings.model_copy(update={"base_url": "https://s55.norfolk-pcc.example"})
         no_key = by_name(run(keyless), "links")
         assert no_key.status is Status.WARN
-        assert no_key.detail.startswith("S55_AUDIT_KEY_FILE not set: the links' tokens "
-                                        "derive from the audit key, so none is issued")
+        assert no_key.detail.startswith("no audit key: the links' tokens derive from the "
+                                        "audit key, so none is issued")
         demo = keyed(settings, tmp_path).model_copy(
             update={"base_url": "http://127.0.0.1:8055"})
         assert by_name(run(demo), "links").status is Status.OK

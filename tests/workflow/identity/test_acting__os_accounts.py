@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import shutil
 import subprocess
 import sys
@@ -33,11 +34,22 @@ from workflow.storage.db import Database
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[3]
+#: This run's own account names (``s55t`` + 6 random hex digits + the role, at most 17
+#: characters of Linux's 32): two suites on one machine never share, nor remove, another's.
+RUN = secrets.token_hex(3)
+
+
+def account(role: str) -> str:
+    return f"s55t{RUN}_{role}"
+
+
+ADMIN_ACCOUNT, FORCE_ACCOUNT, PCC_ACCOUNT, DEPUTY_ACCOUNT = (
+    account("admin"), account("force"), account("pcc"), account("deputy"))
 #: account name -> the person whose login it is
-ACCOUNTS = {"s55t_admin": "admin@opcc.example", "s55t_force": FORCE, "s55t_pcc": PCC,
-            "s55t_deputy": "deputy@opcc.example"}
-DEPUTY = ACCOUNTS["s55t_deputy"]
-ADMIN = ACCOUNTS["s55t_admin"]
+ACCOUNTS = {ADMIN_ACCOUNT: "admin@opcc.example", FORCE_ACCOUNT: FORCE, PCC_ACCOUNT: PCC,
+            DEPUTY_ACCOUNT: "deputy@opcc.example"}
+DEPUTY = ACCOUNTS[DEPUTY_ACCOUNT]
+ADMIN = ACCOUNTS[ADMIN_ACCOUNT]
 
 
 @pytest.fixture(scope="session")
@@ -55,11 +67,9 @@ def accounts() -> Iterator[dict[str, str]]:
     made = []
     try:
         for name in ACCOUNTS:
-            # One left behind by a run that was killed before its clean-up goes first.
-            subprocess.run(["userdel", name], check=False, capture_output=True)
+            made.append(name)  # removed below even if useradd fails half way
             subprocess.run(["useradd", "--system", "--no-create-home", "--shell",
                             "/usr/sbin/nologin", name], check=True, capture_output=True)
-            made.append(name)
         yield ACCOUNTS
     finally:
         for name in made:
@@ -83,9 +93,9 @@ def shared_url(db_url: str) -> Iterator[str]:
 
 
 @pytest.fixture
-def as_account(accounts: dict[str, str], shared_url: str) -> Callable[..., Any]:
+def as_account(accounts: dict[str, str], shared_url: str) -> Iterator[Callable[..., Any]]:
     """``s55 ARGS`` run by the operating-system account ``name``, with S55_IDENTITY=os and
-    nothing else of ours in its environment."""
+    nothing else of ours in its environment (a spool folder of its own, removed after)."""
     python = python_for_any_account()
     assert python is not None
     spool = Path(shared_url.removeprefix("sqlite:///")).parent / "spool" \
@@ -102,7 +112,10 @@ def as_account(accounts: dict[str, str], shared_url: str) -> Callable[..., Any]:
                  "S55_DATABASE_URL": shared_url, "S55_SPOOL_DIR": str(spool),
                  "S55_FORCE": "Norfolk", **env})
 
-    return run
+    try:
+        yield run
+    finally:
+        shutil.rmtree(spool, ignore_errors=True)
 
 
 @pytest.fixture
@@ -111,11 +124,11 @@ def office(shared_url: str) -> Workflow:
     this root process under claimed, as an installer would before handing over)."""
     wf = Workflow(Database(shared_url), Settings(database_url=shared_url, identity="claimed"))
     management.add_person(wf, {"name": "Admin", "email": ADMIN, "roles": ["admin"]}, None,
-                      login="s55t_admin")
+                      login=ADMIN_ACCOUNT)
     for name, email, roles, login in (
-            ("Force Liaison", FORCE, ["force"], "s55t_force"),
-            ("The PCC", PCC, ["pcc"], "s55t_pcc"),
-            ("Deputy PCC", DEPUTY, ["chief_executive"], "s55t_deputy"),
+            ("Force Liaison", FORCE, ["force"], FORCE_ACCOUNT),
+            ("The PCC", PCC, ["pcc"], PCC_ACCOUNT),
+            ("Deputy PCC", DEPUTY, ["chief_executive"], DEPUTY_ACCOUNT),
             ("Chief Executive", CHIEF_EXEC, ["chief_executive"], None),
             ("Panel", PANEL, ["panel"], None)):
         management.add_person(wf, {"name": name, "email": email, "roles": roles}, ADMIN,
@@ -133,22 +146,22 @@ def test_each_account_acts_as_its_person_and_no_other(office: Workflow,
                                                       as_account: Callable[..., Any]) -> None:
     """The force's account acts as the force (whatever USER says); --as naming anyone
     else is refused, and so is an account that is nobody's login."""
-    forged = as_account("s55t_force", "request-force-input", "1", USER="s55t_admin",
-                        LOGNAME="s55t_admin")
+    forged = as_account(FORCE_ACCOUNT, "request-force-input", "1", USER=ADMIN_ACCOUNT,
+                        LOGNAME=ADMIN_ACCOUNT)
     assert forged.returncode == 1
     assert forged.stderr.strip() == (f"Error: {FORCE} may not request_force_input response 1: "
                                      "needs role admin, holds force")
-    posing = as_account("s55t_force", "request-force-input", "1", "--as", ADMIN)
+    posing = as_account(FORCE_ACCOUNT, "request-force-input", "1", "--as", ADMIN)
     assert posing.returncode == 1
     assert posing.stderr.strip() == (
         f"Error: --as {ADMIN} refused: under identity mode os you act as yourself ({FORCE}, "
-        "account s55t_force); an admin acting for someone else uses --on-behalf-of EMAIL "
-        "--reason ...")
-    ok(as_account("s55t_admin", "request-force-input", "1"))
-    events = json.loads(ok(as_account("s55t_admin", "log", "1", "--json")))
+        f"account {FORCE_ACCOUNT}); an admin acting for someone else uses --on-behalf-of "
+        "EMAIL --reason ...")
+    ok(as_account(ADMIN_ACCOUNT, "request-force-input", "1"))
+    events = json.loads(ok(as_account(ADMIN_ACCOUNT, "log", "1", "--json")))
     moved = [e for e in events if e["trigger"] == "request_force_input"]
     assert [(e["actor"], e["account"], e["identity"], e["channel"]) for e in moved] == [
-        (ADMIN, "s55t_admin", "os", "cli")]
+        (ADMIN, ADMIN_ACCOUNT, "os", "cli")]
 
 
 def test_the_lifecycle_with_a_delegation_in_force(office: Workflow,
@@ -158,26 +171,26 @@ def test_the_lifecycle_with_a_delegation_in_force(office: Workflow,
     from datetime import date, timedelta
 
     today = date.today()
-    ok(as_account("s55t_pcc", "people", "delegate", PCC, "--to", DEPUTY, "--from",
+    ok(as_account(PCC_ACCOUNT, "people", "delegate", PCC, "--to", DEPUTY, "--from",
                   today.isoformat(), "--until", (today + timedelta(days=7)).isoformat(),
                   "--reason", "Annual leave"))
-    ok(as_account("s55t_admin", "do", "1", "request_force_input"))
+    ok(as_account(ADMIN_ACCOUNT, "do", "1", "request_force_input"))
     for n in (1, 2, 3, 4, 8):
-        ok(as_account("s55t_force", "rec", "respond", "1", str(n), "--text", f"Answer {n}."))
-    ok(as_account("s55t_force", "submit-force-input", "1"))
-    ok(as_account("s55t_pcc", "edit", "1", "pcc_response", "--text", "I welcome it."))
-    signed = ok(as_account("s55t_deputy", "sign-off", "1"))
+        ok(as_account(FORCE_ACCOUNT, "rec", "respond", "1", str(n), "--text", f"Answer {n}."))
+    ok(as_account(FORCE_ACCOUNT, "submit-force-input", "1"))
+    ok(as_account(PCC_ACCOUNT, "edit", "1", "pcc_response", "--text", "I welcome it."))
+    signed = ok(as_account(DEPUTY_ACCOUNT, "sign-off", "1"))
     assert "sign_off -> forwarded_to_panel" in signed
-    ok(as_account("s55t_admin", "publish", "1", "--url", "https://opcc.example/asb"))
-    ok(as_account("s55t_admin", "submit-to-portal", "1", "--portal-reference", "HMI-1"))
-    log = ok(as_account("s55t_admin", "log", "1"))
+    ok(as_account(ADMIN_ACCOUNT, "publish", "1", "--url", "https://opcc.example/asb"))
+    ok(as_account(ADMIN_ACCOUNT, "submit-to-portal", "1", "--portal-reference", "HMI-1"))
+    log = ok(as_account(ADMIN_ACCOUNT, "log", "1"))
     assert f"signed off by {DEPUTY} for {PCC} under delegation #1" in log
-    events = [e for e in json.loads(ok(as_account("s55t_admin", "log", "1", "--json")))
+    events = [e for e in json.loads(ok(as_account(ADMIN_ACCOUNT, "log", "1", "--json")))
               if e["action"] == "transition"]
     assert [(e["trigger"], e["account"], e["on_behalf_of"]) for e in events] == [
-        ("request_force_input", "s55t_admin", None),
-        ("submit_force_input", "s55t_force", None),
-        ("sign_off", "s55t_deputy", PCC),
-        ("publish", "s55t_admin", None),
-        ("submit_to_portal", "s55t_admin", None)]
-    assert "audit chain OK" in ok(as_account("s55t_admin", "audit", "verify"))
+        ("request_force_input", ADMIN_ACCOUNT, None),
+        ("submit_force_input", FORCE_ACCOUNT, None),
+        ("sign_off", DEPUTY_ACCOUNT, PCC),
+        ("publish", ADMIN_ACCOUNT, None),
+        ("submit_to_portal", ADMIN_ACCOUNT, None)]
+    assert "audit chain OK" in ok(as_account(ADMIN_ACCOUNT, "audit", "verify"))

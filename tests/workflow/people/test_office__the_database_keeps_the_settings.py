@@ -159,7 +159,7 @@ REFUSED: list[tuple[str, list[str], str, str]] = [
     ("no reason", ["force", LANCS], ADMIN, "Error: office set: needs a reason (--reason)"),
     ("an unknown setting", ["colour", "blue", "--reason", "x"], ADMIN,
      "Error: office set: 'colour' is not a setting; settings: force, name, identity, "
-     "separation-of-duties, force-aliases, reminder-quiet-days"),
+     "separation-of-duties, force-aliases, reminder-quiet-days, sign-in-link-days"),
     ("an alias of two lines", ["force-aliases", "Norfolk\nSuffolk", "--reason", "x"], ADMIN,
      "Error: force-aliases: contains a control character or line break (U+000A); it "
      "must be one line of text"),
