@@ -10,6 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 PRODUCT = ("workflow", "states", "notifications")
 WHITELIST = ROOT / "tests" / "dead_code_whitelist.py"
@@ -21,11 +23,13 @@ def vulture(*paths: str) -> subprocess.CompletedProcess[str]:
                           capture_output=True, text=True, timeout=300)
 
 
+@pytest.mark.slow
 def test_vulture_reports_nothing_in_the_product() -> None:
     out = vulture()
     assert (out.stdout, out.stderr, out.returncode) == ("", "", 0)
 
 
+@pytest.mark.slow
 def test_a_function_nothing_calls_is_reported(tmp_path: Path) -> None:
     """Planted beside the product, with the same settings: the dead function is the one
     line reported, and a Typer command (kept by its decorator) is not."""

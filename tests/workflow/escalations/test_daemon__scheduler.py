@@ -213,6 +213,7 @@ def test_a_second_daemon_on_sqlite_is_refused(wf_published_day: Workflow, settin
     assert count(wf_published_day.db, EscalationFiring) == 0
 
 
+@pytest.mark.slow
 def test_sweep_cli_fires_once_and_reports(wf_published_day: Workflow, settings: Settings,
                                           tmp_path: Path) -> None:
     """``s55 escalations sweep --now`` fires what is due and prints it; run again at the
@@ -233,6 +234,7 @@ def test_sweep_cli_fires_once_and_reports(wf_published_day: Workflow, settings: 
     assert again.stdout.splitlines() == ["fired 0, superseded 0 across 1 open responses"]
 
 
+@pytest.mark.slow
 def test_plan_and_list_cli(wf_published_day: Workflow, settings: Settings, tmp_path: Path) -> None:
     """``plan --json`` lists the due firing, the ones a sweep would supersede and the
     coming ones, with recipients, and sends nothing;

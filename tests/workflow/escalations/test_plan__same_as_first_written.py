@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Container
 from datetime import UTC, date, datetime, timedelta
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -129,6 +130,7 @@ def cases(draw: st.DrawFn) -> tuple[Dates, Policy, frozenset[tuple[str, int]], M
 
 @settings(max_examples=1500, deadline=None)
 @given(case=cases())
+@pytest.mark.slow
 def test_the_planner_decides_as_the_reference(
         case: tuple[Dates, Policy, frozenset[tuple[str, int]], Moment]) -> None:
     dates, policy, fired, moment = case
