@@ -11,6 +11,8 @@ import sys
 import tomllib
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 PRODUCT = ("workflow", "states", "notifications")
 WHITELIST = ROOT / "tests" / "dead_code_whitelist.py"
@@ -22,11 +24,13 @@ def vulture(*paths: str) -> subprocess.CompletedProcess[str]:
                           capture_output=True, text=True, timeout=300)
 
 
+@pytest.mark.slow
 def test_vulture_reports_nothing_in_the_product() -> None:
     out = vulture()
     assert (out.stdout, out.stderr, out.returncode) == ("", "", 0)
 
 
+@pytest.mark.slow
 def test_the_check_is_at_least_as_strict_as_80_percent() -> None:
     """vulture reports what it is at least ``min_confidence`` sure of, so the configured
     bar (60: unused functions, classes, methods, attributes, variables) also reports all
@@ -37,6 +41,7 @@ def test_the_check_is_at_least_as_strict_as_80_percent() -> None:
     assert (out.stdout, out.stderr, out.returncode) == ("", "", 0)
 
 
+@pytest.mark.slow
 def test_a_function_nothing_calls_is_reported(tmp_path: Path) -> None:
     """Planted beside the product, with the same settings: the dead function is the one
     line reported, and a Typer command (kept by its decorator) is not."""

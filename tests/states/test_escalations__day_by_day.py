@@ -334,6 +334,7 @@ class TestWorkingDays:
 @settings(max_examples=200, deadline=None)
 @given(deadline=st.dates(date(2020, 1, 1), date(2030, 12, 31)),
        steps=st.lists(st.tuples(st.integers(1, 400), _states), min_size=1, max_size=25))
+@pytest.mark.slow
 def test_any_sequence_of_sweeps_fires_each_firing_once(
         deadline: date, steps: list[tuple[int, State]]) -> None:
     """Whatever the sweep times and state changes: at most one firing per response per

@@ -68,6 +68,7 @@ def commands(run: Any) -> None:
         ok(run("sign-off", "1", actor=PCC))
 
 
+@pytest.mark.slow
 def test_each_content_change_records_the_fingerprint_after_it(wf: Workflow, run: Any) -> None:
     commands(run)
     with wf.db.read() as s:
@@ -84,6 +85,7 @@ def test_each_content_change_records_the_fingerprint_after_it(wf: Workflow, run:
     assert json.loads(sign_off.payload)["fingerprint"] == now  # one fingerprint, not two
 
 
+@pytest.mark.slow
 def test_a_real_sequence_of_commands_verifies_clean(wf: Workflow, run: Any) -> None:
     commands(run)
     with time_machine.travel(DURING, tick=False):
@@ -93,6 +95,7 @@ def test_a_real_sequence_of_commands_verifies_clean(wf: Workflow, run: Any) -> N
     assert replay.verify(wf.db) == []
 
 
+@pytest.mark.slow
 def test_a_row_changed_and_put_back_is_caught_by_the_fingerprint(wf: Workflow,
                                                                   run: Any) -> None:
     """key_findings forged after sign-off, an officer's real edit made meanwhile (the
@@ -124,6 +127,7 @@ def test_a_row_changed_and_put_back_is_caught_by_the_fingerprint(wf: Workflow,
     ("UPDATE recommendation SET force_response = 'forged' WHERE number = 3 AND response_id = 1",
      "response 1: recommendation 3 force_response is 'forged' in the row but "),
 ])
+@pytest.mark.slow
 def test_a_row_edited_in_sql_after_the_commands_is_named(wf: Workflow, run: Any, sql: str,
                                                          named: str) -> None:
     commands(run)

@@ -34,6 +34,9 @@ from workflow.responses import content
 from workflow.responses.service import Workflow
 from workflow.storage.models import AuditEvent
 
+# Slow: every test builds several responses' histories through the real service (seconds each).
+pytestmark = pytest.mark.slow
+
 DAY = 86_400
 HOUR = 3_600
 URL_A = "https://www.norfolk-pcc.gov.uk/s55/asb-spotlight"

@@ -52,6 +52,7 @@ def test_fast_coercion_is_typers_own() -> None:
 
 
 @pytest.mark.parametrize("args", [["list"], ["show", "1"], ["log", "1"]])
+@pytest.mark.slow
 def test_reading_commands_import_no_pydantic_to_parse(args: list[str]) -> None:
     import subprocess
     import sys

@@ -18,6 +18,9 @@ from workflow.responses import content
 from workflow.responses.service import Workflow
 from workflow.storage.db import Database
 
+# Slow: every test builds five responses' histories (seconds each).
+pytestmark = pytest.mark.slow
+
 URL = "https://www.norfolk-pcc.gov.uk/s55/asb-spotlight"
 
 

@@ -146,6 +146,7 @@ TABLES = [["people", "list"], ["log", "1"], ["escalations", "plan"], ["escalatio
           ["outbox", "list"], ["list"]]
 
 
+@pytest.mark.slow
 def test_piped_tables_never_import_rich(wf_long_admin: Workflow, db_url: str,
                                         tmp_path: Path) -> None:
     """Plain text is quick to print: Rich is not even imported when stdout is a pipe."""

@@ -252,6 +252,7 @@ def only_document_errors(text: str) -> None:
 
 @settings(max_examples=300, deadline=None)
 @given(mutated())
+@pytest.mark.slow
 def test_mutated_fixtures_raise_only_document_errors(text: str) -> None:
     """Lines deleted, duplicated or inserted anywhere: a ParsedDocument or a DocumentError."""
     only_document_errors(text)
@@ -265,6 +266,7 @@ def test_arbitrary_text_raises_only_document_errors(text: str) -> None:
 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.binary(max_size=2000) | mutated().map(lambda t: t.encode("utf-8")))
+@pytest.mark.slow
 def test_arbitrary_files_raise_only_document_errors(data_: bytes) -> None:
     """Any bytes on disk: read and parsed, or refused with a DocumentError."""
     with tempfile.TemporaryDirectory() as d:

@@ -240,6 +240,7 @@ def views(draw: st.DrawFn) -> ResponseView:
 
 @settings(max_examples=150, deadline=None)
 @given(views())
+@pytest.mark.slow
 def test_generated_notes_survive_render_and_parse(view: ResponseView) -> None:
     """Any mix of notes, force responses and none: parsing the rendered Markdown gives back
     each recommendation's text, force response and note, and the PCC's overall response."""

@@ -213,6 +213,7 @@ def test_a_second_daemon_on_sqlite_is_refused(wf_published_day: Workflow, settin
     assert count(wf_published_day.db, EscalationFiring) == 0
 
 
+@pytest.mark.slow
 def test_sweep_cli_fires_once_and_reports(wf_published_day: Workflow, settings: Settings,
                                           tmp_path: Path) -> None:
     """``s55 escalations sweep --now`` fires what is due and prints a summary line and the
@@ -231,6 +232,7 @@ def test_sweep_cli_fires_once_and_reports(wf_published_day: Workflow, settings: 
     assert again.stdout.splitlines() == ["1 response checked, 0 reminders sent, 0 superseded"]
 
 
+@pytest.mark.slow
 def test_plan_and_list_cli(wf_published_day: Workflow, settings: Settings, tmp_path: Path) -> None:
     """``plan --json`` lists the due firing, the ones a sweep would supersede and the
     coming ones, with recipients, and sends nothing;

@@ -150,6 +150,7 @@ def test_a_bad_policy_changes_nothing(db: Database, settings: Settings, tmp_path
     assert snapshot(wf) == before
 
 
+@pytest.mark.slow
 def test_the_cli_prints_the_one_line(db: Database, settings: Settings, tmp_path: Path) -> None:
     """``s55 escalations sweep`` with a bad policy exits 1 with exactly ``Error: <message>``."""
     path = tmp_path / "policy.toml"

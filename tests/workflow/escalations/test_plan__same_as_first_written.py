@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Container
 from datetime import UTC, date, datetime, timedelta
 
+import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
@@ -144,6 +145,7 @@ _SAME_FRIDAY = (Dates(State.DRAFT, date(2024, 3, 24)),
 @settings(max_examples=1500, deadline=None)
 @given(case=cases())
 @example(case=_SAME_FRIDAY)
+@pytest.mark.slow
 def test_the_planner_decides_as_the_reference(
         case: tuple[Dates, Policy, frozenset[tuple[str, int]], Moment]) -> None:
     dates, policy, fired, moment = case

@@ -212,6 +212,7 @@ def test_catch_up_after_downtime(wf_empty: Workflow, rid: int, traveller: Any, d
     assert trail.verify(wf_empty.db).ok
 
 
+@pytest.mark.slow
 def test_weekly_overdue_until_published(wf_empty: Workflow, rid: int, traveller: Any) -> None:
     """Unpublished past the deadline, the overdue alert goes out weekly (D, D+7, D+14) at
     09:00 London, and stops once the response is published."""

@@ -124,6 +124,7 @@ def test_outbox_show_shows_the_placeholder_never_the_token(
     assert "s55-link." in shown.output
 
 
+@pytest.mark.slow
 def test_a_key_rotation_does_not_break_links_already_mailed(
         wf_linked_smtp: Workflow, smtp_server: Server) -> None:
     """Mail queued before ``s55 audit rotate-key`` and sent after it is filled in under the
@@ -154,6 +155,7 @@ def test_a_key_rotation_does_not_break_links_already_mailed(
     assert action_links.read(wf_linked_smtp.db, wf_linked_smtp.clock, pcc).person_email == PCC
 
 
+@pytest.mark.slow
 def test_a_running_daemon_follows_a_key_rotation_made_by_another_process(
         wf_linked_smtp: Workflow, smtp_server: Server) -> None:
     """One long-lived ``Database`` (the daemon's) reads the key file, then

@@ -80,6 +80,7 @@ def arm(db: Database, kill: Terminator) -> None:
 
 @postgresql_only
 @pytest.mark.postgresql
+@pytest.mark.slow
 def test_terminated_backends_lose_double_and_raise_nothing(
         db: Database, settings: Settings, smtp_server: Server,
         caplog: pytest.LogCaptureFixture) -> None:

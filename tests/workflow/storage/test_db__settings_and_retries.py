@@ -395,6 +395,7 @@ def test_cli_transition_survives_its_backend_being_terminated(db: Database, db_u
     assert trail.verify(db).ok
 
 
+@pytest.mark.slow
 def test_cli_unreachable_database_is_one_error_line(tmp_path: Path) -> None:
     """A PostgreSQL URL nobody answers on gives one ``Error:`` line and exit 1."""
     env = {**os.environ, "S55_DATABASE_URL": "postgresql://s55@127.0.0.1:9/s55",

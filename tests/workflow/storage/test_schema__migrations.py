@@ -192,6 +192,7 @@ def test_upgrade_downgrade_upgrade(empty: Database) -> None:
     assert differences(empty) == []
 
 
+@pytest.mark.slow
 def test_every_revision_steps_down_and_up(empty: Database) -> None:
     """Each migration's downgrade undoes its upgrade: stepping down one revision at a time
     and back up reaches the same head."""
