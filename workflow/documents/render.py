@@ -26,6 +26,7 @@ from jinja2 import (
 )
 from markdown_it import MarkdownIt
 from markupsafe import Markup
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from notifications.hrefs import safe_href
@@ -48,6 +49,7 @@ from workflow.storage.models import (
     Recommendation,
     Response,
 )
+from workflow.storage.tables import PERSON
 
 Format = Literal["md", "html"]
 FORMATS: tuple[str, ...] = ("md", "html")
@@ -118,7 +120,8 @@ def load_view(session: Session, response_id: int) -> ResponseView:
     loaded = load(session, response_id)
     events = trail.events_for(session, response_id)
     done = {item.value: at is not None for item, at in ticked_from_log(events).items()}
-    sealed = signed(events)
+    people = PERSON.c
+    sealed = signed(events, {e: n for e, n in session.execute(select(people.email, people.name))})
     return ResponseView(
         response=loaded.response, report=loaded.report,
         recommendations=loaded.recommendations, areas_for_improvement=loaded.areas,

@@ -128,7 +128,7 @@ def _context(row: Response, report: InspectionReport, firing: Firing, today: dat
     return {
         "force": row.force, "report_title": report.title, "report_link": report.link,
         "report_published": report.published_on, "deadline": row.deadline,
-        "days_left": (row.deadline - today).days, "state": row.state,
+        "state": row.state,
         "waiting_on": WAITING_ON[State(row.state)], "force_input_due": row.force_input_due,
         "signoff_due": row.signoff_due, "published_on": row.published_on,
         "published_url": row.published_url, "rule_id": rule.id, "summary": rule.summary,
@@ -190,7 +190,8 @@ def _fire_one(session: Session, settings: Settings, rid: int, due: Firing,
         roles=roles, response_id=rid, links=issuer) if roles else None
     event = trail.append(session, at=now, actor=SCHEDULER, action=Action.ESCALATION,
                          response_id=rid, payload={
-                             "rule": due.rule.id, "occurrence": due.occurrence,
+                             "rule": due.rule.id, "summary": due.rule.summary,
+                             "occurrence": due.occurrence,
                              "due_on": due.day.isoformat(), "severity": due.rule.severity,
                              "state": row.state, "roles": roles, "unstaffed_roles": missing,
                              "roles_not_acting": cannot_act,
@@ -204,8 +205,10 @@ def _fire_one(session: Session, settings: Settings, rid: int, due: Firing,
     for firing, fid in others:
         ev = trail.append(session, at=now, actor=SCHEDULER, action=Action.ESCALATION_SUPERSEDED,
                           response_id=rid, payload={
-                              "rule": firing.rule.id, "occurrence": firing.occurrence,
+                              "rule": firing.rule.id, "summary": firing.rule.summary,
+                              "occurrence": firing.occurrence,
                               "due_on": firing.day.isoformat(), "by": due.rule.id,
+                              "by_summary": due.rule.summary,
                               "by_occurrence": due.occurrence, "state": row.state}, by=by)
         session.execute(update(ESCALATION_FIRING).where(_F.id == fid).values(event_id=ev.id))
         out.append(Fired(rid, firing.rule.id, firing.occurrence, firing.day, "superseded"))

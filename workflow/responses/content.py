@@ -18,6 +18,7 @@ from sqlmodel import col
 
 from states import EDITABLE, FINAL, Role, State
 from states.deadlines import MilestonePolicy, statutory_deadline
+from states.words import field_words
 from workflow.audit import trail
 from workflow.audit.words import Action
 from workflow.core.checks import (
@@ -175,7 +176,7 @@ def edit_text(wf: Workflow, response_id: int, field: str, value: str, actor: str
     check_text(value, field)
 
     def work(s: Session) -> Response:
-        acting, loaded = check_editable(wf, s, response_id, actor, roles, field.replace("_", " "),
+        acting, loaded = check_editable(wf, s, response_id, actor, roles, field_words(field),
                                    expected_version, on_behalf_of=on_behalf_of, reason=reason)
         now = wf.clock.now()
         text = value.strip() or None
@@ -373,7 +374,7 @@ def override_deadline(wf: Workflow, response_id: int, new: str | date, reason: s
     """Set a deadline other than the statutory one; needs a reason and is audited."""
     day = parse_date(new, "deadline")
     if not reason or not reason.strip():
-        raise MissingReasonError("deadline override", response_id)
+        raise MissingReasonError("deadline_override", response_id)
 
     def work(s: Session) -> DeadlineChange:
         acting = wf.acting(s, actor)

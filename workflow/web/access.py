@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from states.words import when as words_when
 from workflow.core.checks import parse_date
-from workflow.core.clock import LONDON
 from workflow.core.dates import format_date
 from workflow.core.errors import InvalidInputError, S55Error
 from workflow.keys import link_tokens
@@ -36,8 +36,7 @@ SAVE_ACTION = {action_links.FORCE: "force_response", action_links.PCC: "pcc_resp
 def when(at: datetime | None) -> str:
     if at is None:
         return ""
-    local = at.astimezone(LONDON)
-    return f"{format_date(local.date())} at {local:%H:%M}"
+    return words_when(at)
 
 
 @dataclass(frozen=True)

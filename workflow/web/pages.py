@@ -11,6 +11,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from starlette.responses import HTMLResponse
 
 from notifications.hrefs import safe_href
+from states.words import state_words, when
 from workflow.core.dates import format_date
 
 TEMPLATES = Path(__file__).with_name("templates")
@@ -23,7 +24,8 @@ def environment() -> Environment:
                       autoescape=select_autoescape(enabled_extensions=("html", "j2"),
                                                    default=True),
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
-    env.filters.update(longdate=format_date, safe_href=safe_href)
+    env.filters.update(longdate=format_date, safe_href=safe_href, when=when,
+                       state_words=state_words)
     return env
 
 
