@@ -44,6 +44,7 @@ from notifications import BUILTIN_TEMPLATES
 from notifications.errors import TemplateMissingError, TemplateRenderError
 from notifications.hrefs import safe_href
 from notifications.message import MAX_SUBJECT
+from states.words import days, due_in, due_words, long_date, published_words, when
 
 BUILTIN_DIR = BUILTIN_TEMPLATES
 
@@ -85,22 +86,10 @@ KINDS: tuple[str, ...] = (
 PARTS: tuple[str, ...] = ("subject", "txt", "html")
 
 
-def long_date(value: date) -> str:
-    """``4 December 2024``: how OPCC documents write dates."""
-    return f"{value.day} {value:%B %Y}"
-
-
 def days_phrase(days: int) -> str:
-    """``3 days left`` / ``1 day left`` / ``due today`` / ``2 days overdue``."""
-    if days > 0:
-        return f"{days} day{'s' if days != 1 else ''} left"
-    if days == 0:
-        return "due today"
-    return f"{-days} day{'s' if days != -1 else ''} overdue"
-
-
-def _days(n: int) -> str:
-    return f"{n} day{'s' if n != 1 else ''}"
+    """``due in 3 days`` / ``due tomorrow`` / ``due today`` / ``2 days overdue``
+    (``states.words.due_in``)."""
+    return due_in(days)
 
 
 @dataclass(frozen=True)
@@ -109,7 +98,7 @@ class Timing:
 
     The one way templates word a date against today (``{{ deadline | timing(today) }}``),
     so a sentence can never promise a date that has already passed. Printed, it is the
-    short phrase of ``days_phrase``; ``status`` is ``due``, ``today`` or ``late`` for
+    phrase of ``states.words.due_in``; ``status`` is ``due``, ``today`` or ``late`` for
     sentences that must change with it.
     """
 
@@ -132,10 +121,27 @@ class Timing:
     @property
     def late_by(self) -> str:
         """``3 days``: how long after the date (meaningful once ``late``)."""
-        return _days(-self.days_left)
+        return days(-self.days_left)
+
+    @property
+    def early_by(self) -> str:
+        """``3 days``: how long before the date (meaningful while ``due``)."""
+        return days(self.days_left)
+
+    @property
+    def published(self) -> str:
+        """``published 3 days early`` / ``on the deadline`` / ``3 days late``: ``on`` as
+        the day of publication against ``due``."""
+        return published_words(self.due, self.on)
+
+    @property
+    def statutory(self) -> str:
+        """``statutory deadline 6 January 2027, due in 30 days``: ``due`` named as the
+        Section 55 deadline, as every subject line names it."""
+        return f"statutory deadline {long_date(self.due)}, {due_in(self.days_left)}"
 
     def __str__(self) -> str:
-        return days_phrase(self.days_left)
+        return due_words(self.due, self.on)
 
 
 def timing(due: date, on: date) -> Timing:
@@ -222,6 +228,7 @@ def environment(override_dir: Path | None = None) -> Environment:
         bytecode_cache=bytecode_cache(),
     )
     env.filters["long_date"] = long_date
+    env.filters["when"] = when
     env.filters["days_phrase"] = days_phrase
     env.filters["timing"] = timing
     env.filters["in_words"] = in_words

@@ -131,10 +131,6 @@ def outcome(deadline: date, today: date, *, published: bool, published_on: date 
     return {"kind": "due", "days_left": left}
 
 
-def _days(n: int) -> str:
-    return f"{n} day{'' if n == 1 else 's'}"
-
-
 def outcome_in(state: str, deadline: date, today: date, published_on: date | None
                ) -> dict[str, Any]:
     """``outcome`` of a response in ``state`` (a state's value): published once it is in a
@@ -146,19 +142,18 @@ def outcome_in(state: str, deadline: date, today: date, published_on: date | Non
 
 
 def outcome_text(o: dict[str, Any]) -> str:
-    """An ``outcome`` in words: ``12 days left``, ``due today``, ``3 days overdue``,
-    ``published on time (2 days early)``, ``published 3 days late``, ``closed``."""
+    """An ``outcome`` in words (``states.words``): ``due in 12 days``, ``due today``,
+    ``3 days overdue``, ``published 2 days early``, ``published on the deadline``,
+    ``published 3 days late``, ``closed as not required``."""
+    from states.words import due_in, published_margin
+
     kind = o["kind"]
     if kind == "closed":
-        return "closed"
+        return "closed as not required"
     if kind == "overdue":
-        return f"{_days(o['days_overdue'])} overdue"
+        return due_in(-o["days_overdue"])
     if kind == "due":
-        return "due today" if o["days_left"] == 0 else f"{_days(o['days_left'])} left"
+        return due_in(o["days_left"])
     if o["on_time"] is None:
         return "published (date not known)"
-    if not o["on_time"]:
-        return f"published {_days(o['days_late'])} late"
-    early = o["days_early"]
-    return ("published on time (on the deadline day)" if early == 0
-            else f"published on time ({_days(early)} early)")
+    return published_margin(o["days_early"] or -o["days_late"])

@@ -13,6 +13,7 @@ _: Any = None
 
 # Read by templates (Jinja), which vulture does not read.
 _.late_by  # notifications/render.py: "3 days" late, in the publish mail
+_.early_by  # notifications/render.py: "3 days" before the deadline, in the publish mail
 _.expires_text  # workflow/web/access.py: "This link works until ..." on a link's page
 _.resendable  # workflow/web/access.py: offers a fresh link on an expired link's page
 

@@ -103,11 +103,12 @@ def test_unknown_kind_is_refused() -> None:
 
 
 def test_subjects_carry_title_id_and_days_left() -> None:
-    """Transition subjects name the report title, the response id and the days left."""
+    """Transition subjects name the report title, the response id and the statutory
+    deadline, labelled as such, with the days to it."""
     subject = render("request_force_input", CONTEXT).subject
     assert "#7" in subject
     assert "ASB & <b>PEEL</b>" in subject
-    assert "12 days left" in subject
+    assert "(statutory deadline 4 December 2024, due in 12 days)" in subject
 
 
 def test_organisation_override_wins(tmp_path: Path) -> None:

@@ -89,7 +89,7 @@ class TestWhatWeNeed:
             "  Recommendation 8\n"
             "    Train all neighbourhood teams.\n"
             "\n"
-            "By:  6 November 2024 (14 days left)\n"
+            "By:  6 November 2024 (due in 14 days), the date the OPCC asked for\n"
             "How: Reply to this message with the comments, answering each recommendation under "
             "its number as published. Your reply goes to Ann Admin (ann@opcc.example), who "
             "records it in s55.\n"
@@ -108,7 +108,7 @@ class TestWhatWeNeed:
             "sign-off: read the force's comments below, give your comments, and sign the "
             "response off or say what must change.\n"
             "\n"
-            "By:  20 November 2024 (2 days left)\n"
+            "By:  20 November 2024 (due in 2 days), the date set for sign-off\n"
             "How: Reply to this message with your comments, or to say that you sign the "
             "response off or what must change. Your reply goes to Ann Admin "
             "(ann@opcc.example), who will arrange for your sign-off to be recorded in s55 "
@@ -120,7 +120,8 @@ class TestWhatWeNeed:
     def test_a_passed_date_asks_for_as_soon_as_possible(self) -> None:
         """Once the date asked for has passed, the ask says so instead of naming it as due."""
         text = render("escalation_force_input", ctx(today=date(2024, 11, 9))).text
-        assert ("By:  as soon as possible: it was due on 6 November 2024 (3 days overdue)\n"
+        assert ("By:  as soon as possible: the date the OPCC asked for was 6 November 2024 (3 days "
+                "overdue)\n"
                 in text)
 
     def test_without_anyone_to_reply_to_the_office_is_named(self) -> None:
@@ -203,7 +204,7 @@ class TestWhatWeNeed:
 class TestDates:
     @pytest.mark.parametrize(("today", "sentence"), [
         (date(2024, 11, 27), "It will be published by 4 December 2024, as section 55 requires "
-         "(7 days left)."),
+         "(due in 7 days)."),
         (date(2024, 12, 4), "It will be published today, 4 December 2024: the last day "
          "section 55 allows."),
         (date(2024, 12, 10), "Section 55 required it to be published by 4 December 2024; that "
@@ -227,23 +228,24 @@ class TestDates:
         assert stale == []
 
     @pytest.mark.parametrize(("published_on", "subject", "line"), [
-        (date(2024, 12, 3), "(on time)", "Section 55 deadline: 4 December 2024 (met: published "
-         "on time)"),
-        (date(2024, 12, 4), "(on time)", "Section 55 deadline: 4 December 2024 (met: published "
-         "on time)"),
-        (date(2024, 12, 7), "(3 days late)", "Section 55 deadline: 4 December 2024 (missed: "
-         "published 3 days late)"),
+        (date(2024, 12, 3), "] Published 1 day early: ASB spotlight",
+         "Statutory deadline: 4 December 2024 (published 1 day early)"),
+        (date(2024, 12, 4), "] Published on the deadline: ASB spotlight",
+         "Statutory deadline: 4 December 2024 (published on the deadline)"),
+        (date(2024, 12, 7), "] Published 3 days late: ASB spotlight",
+         "Statutory deadline: 4 December 2024 (published 3 days late)"),
     ])
     def test_publish_mail_says_whether_the_deadline_was_met(self, published_on: date,
                                                             subject: str, line: str) -> None:
-        """After publication the deadline reads met or missed, not as days left."""
+        """After publication the deadline reads how early or late it was met, not as days
+        left, in the subject and the body alike."""
         out = render("publish", ctx(state="published", recipient_roles=["panel"],
                                     published_on=published_on, today=date(2024, 12, 20)))
         assert out.subject.endswith(subject)
         assert f"\n{line}\n" in out.text
 
     @pytest.mark.parametrize(("on", "status", "printed"), [
-        (date(2024, 12, 1), "due", "3 days left"), (date(2024, 12, 3), "due", "1 day left"),
+        (date(2024, 12, 1), "due", "due in 3 days"), (date(2024, 12, 3), "due", "due tomorrow"),
         (date(2024, 12, 4), "today", "due today"), (date(2024, 12, 5), "late", "1 day overdue"),
         (date(2025, 1, 4), "late", "31 days overdue"),
     ])

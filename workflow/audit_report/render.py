@@ -24,6 +24,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from notifications.hrefs import safe_href
 from states.deadlines import STATUTE_RULE
+from states.words import due_in, published_margin
 from workflow.audit_report.chart import bar_chart
 from workflow.audit_report.model import (
     OUTCOME_TEXT,
@@ -35,7 +36,6 @@ from workflow.audit_report.model import (
     SignOff,
 )
 from workflow.core.clock import LONDON
-from workflow.core.dates import deadline_words
 from workflow.core.errors import InvalidInputError
 
 FORMATS: tuple[str, ...] = ("html", "csv", "json")
@@ -79,17 +79,15 @@ def duration(seconds: int) -> str:
 
 
 def timeliness(line: ResponseLine) -> str:
-    """"30 days early", "on the deadline day", "7 days late", "18 days overdue", "due in
-    3 days"."""
-    def days(n: int) -> str:
-        return f"{n} day{'' if n == 1 else 's'}"
-
+    """"published 30 days early", "published on the deadline", "published 7 days late",
+    "18 days overdue": the words of every page and mail (``states.words``)."""
     if line.days_early is not None:
-        return "on the deadline day" if line.days_early == 0 else f"{days(line.days_early)} early"
+        return published_margin(line.days_early)
     if line.days_late is not None:
-        return f"{days(line.days_late)} {'late' if line.outcome is Outcome.LATE else 'overdue'}"
+        return (published_margin(-line.days_late) if line.outcome is Outcome.LATE
+                else due_in(-line.days_late))
     if line.days_left is not None:
-        return deadline_words(line.days_left)
+        return due_in(line.days_left)
     return ""
 
 

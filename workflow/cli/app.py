@@ -196,7 +196,8 @@ class _Group(TyperGroup):
             from workflow.cli.table import visible
 
             # One line, always: text a user gave (echoed in the message) cannot add one.
-            typer.echo(f"Error: {visible(str(exc))}", err=True)
+            hint = getattr(exc, "cli_hint", "")
+            typer.echo(f"Error: {visible(str(exc))}{f' ({hint})' if hint else ''}", err=True)
             raise typer.Exit(1) from None
         except Exception as exc:
             # A driver error (database down, disk full) is still one line, not a traceback.

@@ -56,7 +56,10 @@ def import_(
             published_url=check_url(published_url, "--published-url") if published_url else None,
             published_on=day, again=again_reason)
         warnings = result.warnings
-        typer.echo(f"response {result.response_id}: imported {file.name} as {result.state}")
+        from states.words import state_words
+
+        typer.echo(f"response {result.response_id}: imported {file.name}; it is "
+                   f"{state_words(result.state)}")
     for w in warnings:
         typer.echo(f"warning: {file.name}: {w}", err=True)
 

@@ -182,8 +182,10 @@ def list_(
     if not rows:
         typer.echo("no escalation has fired")
         return None
-    print_table(("at (UTC)", "response", "rule", "due", "status", "detail"), [
-        [r["fired_at"][:16].replace("T", " "), r["response_id"], r["rule"], r["due_on"],
+    from states.words import when
+
+    print_table(("when (London)", "response", "rule", "due", "status", "detail"), [
+        [when(r["fired_at"]), r["response_id"], r["rule"], r["due_on"],
          r["status"], (f"to {', '.join(r['recipients'])}" if r["status"] == "fired"
                        else f"superseded by {r['by']}")]
         for r in rows], right={1})

@@ -74,7 +74,7 @@ def list_(
 
 
 def _standing(d: dict[str, Any]) -> str:
-    """``12 days left (amber)``; once published or closed the words say it all."""
+    """``due in 12 days (amber)``; once published or closed the words say it all."""
     from states.deadlines import outcome_text
 
     words = outcome_text(d["outcome"])
@@ -109,12 +109,14 @@ def _afterwards(d: dict[str, Any]) -> list[str]:
 
 
 def _show_text(d: dict[str, Any]) -> list[str]:
+    from states.words import long_date, state_words
+
     lines = [
         f"Response {d['id']} (version {d['version']}) - {d['force']}",
         f"  report:     {d['report']['title']}",
         f"  published:  {d['report']['published_on']}   link: {d['report']['link'] or '-'}",
-        f"  state:      {d['state']}   waiting on: {d['waiting_on']}",
-        f"  deadline:   {d['deadline']}, {_standing(d)}"
+        f"  state:      {state_words(d['state'])}   waiting on: {d['waiting_on']}",
+        f"  deadline:   {long_date(date.fromisoformat(d['deadline']))}, {_standing(d)}"
         + (f"  [overridden; statutory {d['statutory_deadline']}]" if d["deadline_overridden"]
            else "  [s55(5A): publication + 55 days]"),
         *_deadline_warning(d),
@@ -175,15 +177,19 @@ def log(response_id: ResponseId, as_json: AsJson = False) -> None:
     events = detail.log(open_reader()[1], response_id)
     if as_json:
         return print_json(events)
+    from states.words import state_name, trigger_past, when
     from workflow.cli.table import print_table
     from workflow.reads.detail import describe, provenance
 
     def change(e: dict[str, Any]) -> str:
-        move = f"{e['from_state'] or '-'} -> {e['to_state']}" if e["to_state"] else ""
+        move = (f"{state_name(e['from_state']) if e['from_state'] else '-'} -> "
+                f"{state_name(e['to_state'])}" if e["to_state"] else "")
         return " ".join(x for x in (move, describe(e["action"], e["payload"], e["actor"])) if x)
 
-    print_table(("at (UTC)", "event", "actor", "what", "change", "reason", "how"), [
-        [e["at"][:19].replace("T", " "), f"#{e['id']}", e["actor"], e["trigger"] or e["action"],
+    # Times in London to the minute for people; --json keeps the stored ISO instants.
+    print_table(("when (London)", "event", "actor", "what", "change", "reason", "how"), [
+        [when(e["at"]), f"#{e['id']}", e["actor"],
+         trigger_past(e["trigger"]) if e["trigger"] else e["action"],
          change(e), e["reason"], provenance(e)] for e in events])
 
 

@@ -39,15 +39,17 @@ def fire(response_id: int, trigger: str, actor: str | None, reason: str | None,
          on_behalf_of: str | None = None) -> None:
     """Fire one trigger and say where the response now stands against its deadline."""
     from states.deadlines import outcome_in, outcome_text
+    from states.words import long_date, state_words
     from workflow.core.clock import london_today
 
     wf = open_workflow()
     row = wf.fire(response_id, trigger, actor, reason=reason, params=params,
                   expected_version=expect_version, on_behalf_of=on_behalf_of)
     standing = outcome_in(row.state, row.deadline, london_today(wf.clock), row.published_on)
-    where = ("closed" if standing["kind"] == "closed"
-             else f"deadline {row.deadline:%d %b %Y}, {outcome_text(standing)}")
-    typer.echo(f"response {row.id}: {trigger} -> {row.state} (version {row.version}); {where}")
+    where = ("" if standing["kind"] == "closed"
+             else f"; statutory deadline {long_date(row.deadline)}, {outcome_text(standing)}")
+    typer.echo(f"response {row.id} is now {state_words(row.state)} (version {row.version})"
+               f"{where}")
 
 
 def _option(name: str, flag: str, help_text: str) -> inspect.Parameter:

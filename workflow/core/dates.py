@@ -38,16 +38,3 @@ def format_date(d: date) -> str:
 def iso_or_none(d: date | None) -> str | None:
     """The day as ISO text ("2024-10-10") for a payload, or None when there is none."""
     return d.isoformat() if d else None
-
-
-def deadline_words(days_left: int) -> str:
-    """Days to a deadline as people say them: "due today", "due tomorrow", "due in 3
-    days"; past it, "1 day overdue", "3 days overdue"."""
-    if days_left < 0:
-        late = -days_left
-        return f"{late} day{'' if late == 1 else 's'} overdue"
-    if days_left == 0:
-        return "due today"
-    if days_left == 1:
-        return "due tomorrow"
-    return f"due in {days_left} days"

@@ -9,9 +9,17 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from states.words import one_of, state_name, state_words, trigger_do, trigger_done
+
 
 class S55Error(Exception):
-    """Root of every error a user can cause; the CLI prints it and exits 1."""
+    """Root of every error a user can cause; the CLI prints it and exits 1.
+
+    The message is plain words, for any face (a web page shows it as well). What to type
+    at the command line to get past it, if anything, is ``cli_hint``: the CLI alone adds it.
+    """
+
+    cli_hint: str = ""
 
 
 class InvalidInputError(S55Error, ValueError):
@@ -73,8 +81,14 @@ class DuplicateResponseError(DuplicateError):
         self.kind, self.key = "response", response_id
         self.response_id, self.force = response_id, force
         link = f" at the same link {same_link}" if same_link else ""
-        S55Error.__init__(self, f"{force} already has response {response_id} ({state}) to "
+        now = state_name(state).lower()  # "draft", "pcc sign-off": never the stored id
+        S55Error.__init__(self, f"{force} already has response {response_id} ({now}) to "
                           f"{title!r} (published {published_on}){link}; {hint}")
+
+
+def _what(what: str) -> str:
+    """``the report's title`` -> ``The report's title``: what opens a sentence."""
+    return what[:1].upper() + what[1:]
 
 
 def _allowed(allowed: Iterable[str]) -> str:
@@ -91,10 +105,10 @@ class TriggerNotAllowedError(S55Error):
             state,
             allowed,
         )
-        super().__init__(
-            f"cannot {trigger} response {response_id} while it is {state}; "
-            f"allowed: {_allowed(allowed)}"
-        )
+        now = (f"; now it can be {one_of([trigger_done(t) for t in allowed])}"
+               if allowed else "")
+        super().__init__(f"Response {response_id} cannot be {trigger_done(trigger)}: it is "
+                         f"{state_words(state)}{now}")
 
 
 class UnknownTriggerError(S55Error):
@@ -125,15 +139,16 @@ class GuardError(S55Error):
             state,
             problems,
         )
-        super().__init__(
-            f"cannot {trigger} response {response_id} ({state}): {'; '.join(problems)}"
-        )
+        super().__init__(f"Response {response_id} cannot be {trigger_done(trigger)} yet: "
+                         f"{'; '.join(problems)}")
 
 
 class MissingReasonError(S55Error):
     def __init__(self, action: str, response_id: int) -> None:
         self.action, self.response_id = action, response_id
-        super().__init__(f"{action} on response {response_id} needs a reason (--reason)")
+        self.cli_hint = "--reason"
+        super().__init__(f"Response {response_id} cannot be {trigger_done(action)} without a "
+                         "reason")
 
 
 class StaleVersionError(S55Error):
@@ -154,13 +169,14 @@ class NotEditableError(S55Error):
 
     def __init__(self, response_id: int, state: str, what: str) -> None:
         self.response_id, self.state = response_id, state
-        why = {"forwarded_to_panel": "its content was signed off; the way back is s55 "
-                                     f"reopen {response_id} --reason WHY, then edit it and "
-                                     "sign it off again",
+        if state == "forwarded_to_panel":
+            self.cli_hint = f"s55 reopen {response_id} --reason WHY"
+        why = {"forwarded_to_panel": "it was signed off; to change it, reopen the response "
+                                     "giving a reason, then edit it and sign it off again",
                "not_required": "the response was closed as not required"}.get(
-            state, "its content was signed off and published, and a published response "
-                   "does not change")
-        super().__init__(f"cannot edit {what} of response {response_id} while it is {state}: "
+            state, "it was signed off and published, and a published response does not "
+                   "change")
+        super().__init__(f"{_what(what)} of response {response_id} cannot be edited: "
                          f"{why}")
 
 
@@ -191,7 +207,8 @@ class SeparationOfDutiesError(S55Error, PermissionError):
 
     def __init__(self, actor: str, trigger: str, response_id: int, earlier: str) -> None:
         self.actor, self.trigger, self.response_id = actor, trigger, response_id
-        super().__init__(f"{actor} may not {trigger} response {response_id}: they {earlier} "
+        super().__init__(f"{actor} may not {trigger_do(trigger, f'response {response_id}')}: they "
+                         f"{earlier} "
                          "(separation of duties; only an admin turns it off, with `s55 office "
                          "set separation-of-duties off --reason ...`)")
 
@@ -213,5 +230,5 @@ class ResponseClosedError(S55Error):
 
     def __init__(self, response_id: int, state: str, what: str) -> None:
         self.response_id, self.state = response_id, state
-        super().__init__(f"cannot edit {what} of response {response_id} while it is {state}: "
-                         "the response is closed")
+        super().__init__(f"{_what(what)} of response {response_id} cannot be edited: it "
+                         f"is {state_words(state)}")

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
 from states import State
+from states.words import state_words
 from workflow.assurance.backup import known_revisions
 from workflow.audit import trail
 from workflow.core.errors import S55Error
@@ -83,7 +84,7 @@ def check_people(db: Database, today: date) -> Result:
         rows = s.execute(select(r.id, r.state).where(
             r.state.in_([st.value for st in stuck]))).all() if stuck else []
     if rows:
-        detail = "; ".join(f"response {r.id} ({r.state}) needs an active "
+        detail = "; ".join(f"response {r.id} ({state_words(r.state)}) needs an active "
                            f"{' or '.join(stuck[State(r.state)])}" for r in rows[:5])
         more = f" and {len(rows) - 5} more" if len(rows) > 5 else ""
         return _fail("people", f"nobody active can take the next step: {detail}{more}",

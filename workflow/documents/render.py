@@ -29,6 +29,7 @@ from markdown_it import MarkdownIt
 from markdown_it.common.utils import escapeHtml
 from markdown_it.token import Token
 from markupsafe import Markup, escape
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from notifications.hrefs import safe_href
@@ -52,6 +53,7 @@ from workflow.storage.models import (
     Recommendation,
     Response,
 )
+from workflow.storage.tables import PERSON
 
 FORMATS: tuple[str, ...] = ("md", "html")
 TEMPLATES = Path(__file__).with_name("templates")
@@ -144,7 +146,8 @@ def load_view(session: Session, response_id: int) -> ResponseView:
     loaded = load(session, response_id)
     events = trail.events_for(session, response_id)
     done = {item.value: at is not None for item, at in ticked_from_log(events).items()}
-    sealed = signed(events)
+    people = PERSON.c
+    sealed = signed(events, {e: n for e, n in session.execute(select(people.email, people.name))})
     return ResponseView(
         response=loaded.response, report=loaded.report,
         recommendations=loaded.recommendations, areas_for_improvement=loaded.areas,

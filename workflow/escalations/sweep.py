@@ -140,7 +140,7 @@ def _context(row: Response, report: InspectionReport, firing: Firing, today: dat
     return {
         "force": row.force, "report_title": report.title, "report_link": report.link,
         "report_published": report.published_on, "deadline": row.deadline,
-        "days_left": (row.deadline - today).days, "state": row.state,
+        "state": row.state,
         "waiting_on": WAITING_ON[State(row.state)], "force_input_due": row.force_input_due,
         "signoff_due": row.signoff_due, "published_on": row.published_on,
         "published_url": row.published_url, "rule_id": rule.id, "summary": rule.summary,
@@ -181,13 +181,15 @@ def _supersede(session: Session, rid: int, firings: Sequence[tuple[Firing, int]]
                superseded_by: str, state: str, now: datetime, by: Provenance,
                **more: Any) -> list[Fired]:
     """One ``escalation_superseded`` event for each claimed firing: the rule held back
-    (``rule``) and what it gave way to (``superseded_by``: a rule, or the trigger whose
-    mail asked the same people, with ``asked_at``)."""
+    (``rule``, with the policy's ``summary`` of it) and what it gave way to
+    (``superseded_by``: a rule, with ``superseded_by_summary``, or the trigger whose mail
+    asked the same people, with ``asked_at``)."""
     out = []
     for firing, fid in firings:
         ev = trail.append(session, at=now, actor=SCHEDULER, action=Action.ESCALATION_SUPERSEDED,
                           response_id=rid, payload={
-                              "rule": firing.rule.id, "occurrence": firing.occurrence,
+                              "rule": firing.rule.id, "summary": firing.rule.summary,
+                              "occurrence": firing.occurrence,
                               "due_on": firing.day.isoformat(), "superseded_by": superseded_by,
                               "state": state, **more}, by=by)
         session.execute(update(ESCALATION_FIRING).where(_F.id == fid).values(event_id=ev.id))
@@ -228,7 +230,8 @@ def _fire_one(session: Session, settings: Settings, rid: int, due: Firing,
         roles=roles, response_id=rid, links=issuer) if roles else None
     event = trail.append(session, at=now, actor=SCHEDULER, action=Action.ESCALATION,
                          response_id=rid, payload={
-                             "rule": due.rule.id, "occurrence": due.occurrence,
+                             "rule": due.rule.id, "summary": due.rule.summary,
+                             "occurrence": due.occurrence,
                              "due_on": due.day.isoformat(), "severity": due.rule.severity,
                              "state": row.state, "roles": roles, "unstaffed_roles": missing,
                              "roles_not_acting": cannot_act,
@@ -239,7 +242,8 @@ def _fire_one(session: Session, settings: Settings, rid: int, due: Firing,
     session.execute(update(ESCALATION_FIRING).where(_F.id == claim).values(event_id=event.id))
     return [Fired(rid, due.rule.id, due.occurrence, due.day, "fired",
                   tuple(m.recipient for m in mails)),
-            *_supersede(session, rid, others, due.rule.id, row.state, now, by)]
+            *_supersede(session, rid, others, due.rule.id, row.state, now, by,
+                        superseded_by_summary=due.rule.summary)]
 
 
 def fire_response(db: Database, settings: Settings, policy: Policy, rid: int,

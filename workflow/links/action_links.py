@@ -65,6 +65,7 @@ from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from states import TRIGGERS, Role, State
+from states.words import state_words, trigger_do, trigger_done, when
 from states.workdays import WorkingDays
 from workflow.audit.words import Action, Identity
 from workflow.core.clock import LONDON, Clock, SystemClock
@@ -142,10 +143,6 @@ def kind_of(session: Session, state: str | None, person: Person, now: datetime) 
     if kind is None and person.id in deputies(session, state, now):
         return DEPUTY
     return kind
-
-
-def when(at: datetime) -> str:
-    return f"{at.astimezone(LONDON):%d %b %Y at %H:%M}"
 
 
 def working_days_after(at: datetime, days: int, calendar: WorkingDays) -> datetime:
@@ -254,10 +251,10 @@ def _moved_refusal(session: Session, link: ActionLink, why: str) -> LinkRefusedE
         head = f"this link was already used on {when(link.used_at)}" if link.used_at else ""
     else:
         head = f"response {rid} has moved on since this link was sent"
-    moved = (f"{mover.actor} did {mover.trigger} on {when(mover.at)}" if mover
-             else "it was moved")
+    moved = (f"it was {trigger_done(mover.trigger or 'moved')} by {mover.actor} on {when(mover.at)}"
+             if mover else "it was moved")
     return LinkRefusedError(
-        why, f"{head}: {moved}; it is now {(state or '?').replace('_', ' ')}",
+        why, f"{head}: {moved}; it is now {state_words(state)}",
         link_id=link.id, response_id=rid, moved_by=mover.actor if mover else None,
         moved_at=mover.at if mover else None, moved_trigger=mover.trigger if mover else None,
         now_state=state, used_at=link.used_at, can_resend=True)
@@ -271,7 +268,7 @@ def _check_use(session: Session, link: ActionLink, person: Person, now: datetime
                                "disabled: their links no longer work", link_id=link.id)
     if action is not None and action not in ALLOWED[link.kind]:
         raise LinkRefusedError("wrong_kind", f"this link is {person.name}'s {link.kind} link: "
-                               f"it may not {action.replace('_', ' ')}", link_id=link.id,
+                               f"it may not {trigger_do(action)}", link_id=link.id,
                                response_id=link.response_id)
     if response_id is not None and response_id != link.response_id:
         raise LinkRefusedError("other_response", f"this link is for response "

@@ -82,7 +82,6 @@ def transition_context(session: Session, settings: Settings, now: datetime, resp
         "opcc_name": office.name, "force": response.force or office.force or "",
         "response_id": response.id, "report_title": report.title, "report_link": report.link,
         "report_published": report.published_on, "deadline": response.deadline,
-        "days_left": (response.deadline - now.astimezone(LONDON).date()).days,
         "force_input_due": response.force_input_due, "signoff_due": response.signoff_due,
         "published_url": response.published_url, "published_on": response.published_on,
         "portal_reference": response.portal_reference, "reason": reason,

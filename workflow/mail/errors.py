@@ -65,6 +65,9 @@ class DispatcherLockedError(MailError):
 
 
 class MailTestError(MailError):
-    def __init__(self, address: str, problem: str) -> None:
+    """The test message was not sent: to whom, through what, and why not, in one line."""
+
+    def __init__(self, address: str, problem: str, via: str = "") -> None:
         self.address, self.problem = address, problem
-        super().__init__(f"test mail to {address} failed: {problem}")
+        through = f" via {via}" if via else ""
+        super().__init__(f"test mail to {address}{through} not sent: {problem}")

@@ -180,7 +180,9 @@ def send_test(db: Database, settings: Settings, clock: Clock, address: str, *,
     """Send one test message straight through the configured transport (not the outbox).
 
     ``actor`` is an active person the caller has identified, ``by`` how.
-    Returns the transport's description; raises ``MailTestError`` saying what failed.
+    Returns one line saying what was sent to whom: the recipient, the sender, the server
+    (the transport's description) and the Message-ID; raises ``MailTestError`` saying, in
+    one line, why it could not be sent.
     """
     now = clock.now()
     transport = make_transport(settings)
@@ -203,11 +205,12 @@ def send_test(db: Database, settings: Settings, clock: Clock, address: str, *,
         db.run(lambda s: trail.append(s, at=now, actor=actor, action=Action.MAIL_FAILED,
                                       payload={"test": True, "to": address, "error": error},
                                       by=by))
-        raise MailTestError(address, error) from exc
+        raise MailTestError(address, error, transport.description) from exc
     db.run(lambda s: trail.append(s, at=now, actor=actor, action=Action.MAIL_SENT,
                                   payload={"test": True, "to": to, "message_id": mail.message_id,
                                            "via": transport.description}, by=by))
-    return transport.description
+    return (f"sent a test message to {to} from {sender} via {transport.description}, "
+            f"Message-ID {mail.message_id}")
 
 
 async def _send_one(transport: Transport, mail: Mail) -> None:

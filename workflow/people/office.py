@@ -22,11 +22,11 @@ from sqlalchemy import inspect, make_url
 from sqlalchemy.orm import Session
 
 from states import Role
+from states.words import when
 from workflow.audit import trail
 from workflow.audit.trail import Provenance
 from workflow.audit.words import Action, Channel
 from workflow.core.checks import check_line
-from workflow.core.clock import LONDON
 from workflow.core.errors import ConfigError, InvalidInputError
 from workflow.identity import office
 from workflow.identity.office import (
@@ -275,8 +275,7 @@ def show(wf: Workflow) -> list[dict[str, Any]]:
                                               else getattr(now, _FIELD[key])),
                         "set_by": event.actor if event else None,
                         "default": row is None and key in office.DEFAULTS,
-                        "set_at": f"{row.changed_at.astimezone(LONDON):%d %b %Y %H:%M}"
-                        if row else None,
+                        "set_at": when(row.changed_at) if row else None,
                         # No alias until an admin records one: none comes from the
                         # environment.
                         "recorded": row is not None or key == ALIASES})

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from states import State, allowed_triggers
 from states.deadlines import statutory_deadline
+from states.words import trigger_done, when
 from workflow.audit.words import Action
 from workflow.core.bank_holidays import deadline_note
 from workflow.core.clock import Clock, london_today
@@ -120,14 +121,15 @@ def show(db: Database, clock: Clock, mode: str | None, account: str, response_id
         afis = list(s.execute(select(AREA_FOR_IMPROVEMENT)
                               .where(a.response_id == response_id)
                               .order_by(a.number)))
+        names = {e: n for e, n in s.execute(select(PERSON.c.email, PERSON.c.name))}
         return row, report, recs, person, afis, events(s, response_id), \
-            nobody_can_act(s, today).get(State(row.state))
+            nobody_can_act(s, today).get(State(row.state)), names
 
-    row, report, recs, person, afis, evs, stuck = db.query(read)
+    row, report, recs, person, afis, evs, stuck, names = db.query(read)
     out = detail(row, report, recs, today)
     ticked = ticked_from_log(evs)
     out.update({
-        "nobody_can_act": stuck, "signed_off": signed(evs),
+        "nobody_can_act": stuck, "signed_off": signed(evs, names),
         "areas_for_improvement": [{"number": a.number, "text": a.text,
                                    "force_response": a.force_response} for a in afis],
         "office_use": {**{item.value: at.isoformat() if at else None
@@ -151,18 +153,47 @@ def event_dict(e: Any) -> dict[str, Any]:
             "identity": e.identity, "on_behalf_of": e.on_behalf_of}
 
 
+def _rule(rule: Any, summary: Any) -> str:
+    """``F-2 "Force comments outstanding"`` (the id alone for an event that kept no
+    summary)."""
+    return f'{rule} "{summary}"' if summary else str(rule)
+
+
+def _escalation(action: str, payload: dict[str, Any]) -> str:
+    """Which rule fired, or which was superseded and by which, named as the policy names
+    them."""
+    rule = _rule(payload.get("rule"), payload.get("summary"))
+    if action == Action.ESCALATION_SUPERSEDED:
+        # "by"/"by_summary": how events recorded it before "superseded_by".
+        by = payload.get("superseded_by", payload.get("by"))
+        if payload.get("asked_at"):
+            return (f"{rule} (due {payload.get('due_on')}) held back: the same people were "
+                    f"asked when it was {trigger_done(str(by))}, {when(payload['asked_at'])}")
+        summary = payload.get("superseded_by_summary", payload.get("by_summary"))
+        return (f"{rule} (due {payload.get('due_on')}) superseded by {_rule(by, summary)}, "
+                "sent instead")
+    return f"{rule} (due {payload.get('due_on')})"
+
+
+def _edited(payload: dict[str, Any], actor: str) -> str:
+    """What an edit changed, and for whom a deputy made it."""
+    if "added_recommendation" in payload:
+        return f"added recommendation {payload['added_recommendation'].get('number')}"
+    rec, area = payload.get("recommendation"), payload.get("area")
+    where = (f"recommendation {rec} " if rec is not None else
+             f"area for improvement {area} " if area is not None else "")
+    deputy = (f" by {actor} for {payload.get('for')} under delegation "
+              f"#{payload['delegation']}" if payload.get("delegation") else "")
+    return (f"{where}{payload.get('field', '')}" + ("" if payload.get("value") else
+                                                    " cleared") + deputy)
+
+
 def describe(action: str, payload: dict[str, Any], actor: str = "") -> str:
     """A few words on what an event did, for the printed state log."""
+    if action in (Action.ESCALATION, Action.ESCALATION_SUPERSEDED):
+        return _escalation(action, payload)
     if action == Action.EDITED:
-        if "added_recommendation" in payload:
-            return f"added recommendation {payload['added_recommendation'].get('number')}"
-        rec, area = payload.get("recommendation"), payload.get("area")
-        where = (f"recommendation {rec} " if rec is not None else
-                 f"area for improvement {area} " if area is not None else "")
-        deputy = (f" by {actor} for {payload.get('for')} under delegation "
-                  f"#{payload['delegation']}" if payload.get("delegation") else "")
-        return (f"{where}{payload.get('field', '')}" + ("" if payload.get("value") else
-                                                        " cleared") + deputy)
+        return _edited(payload, actor)
     if action == Action.MAIL_QUEUED:
         return f"{payload.get('kind')} to " + ", ".join(o["to"] for o in payload.get("outbox", []))
     if action == Action.DEADLINE_OVERRIDE:
@@ -181,7 +212,7 @@ def describe(action: str, payload: dict[str, Any], actor: str = "") -> str:
                    else ""))
     if action == Action.LINK_ISSUED:
         return "; ".join(f"link #{e.get('link')} ({e.get('kind')}) to {e.get('to')} until "
-                         f"{str(e.get('expires_at', ''))[:16].replace('T', ' ')}Z"
+                         f"{when(e.get('expires_at'))}"
                          for e in payload.get("links", []))
     if action.startswith("mail_") or action == Action.LINK_SENT:
         to = payload.get("to") or payload.get("recipient") or ""

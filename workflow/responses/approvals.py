@@ -35,6 +35,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from states.words import state_words, when
 from workflow.audit import trail
 from workflow.audit.trail import Provenance
 from workflow.audit.words import Action, Channel, Identity
@@ -155,14 +156,14 @@ def resend(wf: Workflow, token: str) -> Sent:
                                          "new link is sent", link_id=link.id)
         response = s.get(Response, link.response_id) if link.response_id else None
         if response is None or action_links.kind_of(s, response.state, person, now) != link.kind:
-            state = response.state.replace("_", " ") if response else "gone"
+            state = state_words(response.state) if response else "gone"
             raise ResendRefusedError(f"response {link.response_id} is now {state}: nothing "
                                      "there waits on you, so no new link was sent")
         after = _limit(s, person.id or 0, "resend", now)
         if after is not None:
             raise ResendRefusedError(f"{action_links.HOURLY_LIMIT} new links were sent to "
                                      f"{person.email} in the last hour; ask again after "
-                                     f"{action_links.when(after)}", after)
+                                     f"{when(after)}", after)
         report = s.get(InspectionReport, response.report_id)
         issuer = action_links.issuer(s, wf.settings, now, response.id, response.state,
                               response.version, origin="resend", kind=link.kind)
@@ -197,7 +198,7 @@ def request_sign_in(wf: Workflow, email: str) -> None:
             s, wf.settings, now, None, None, None, origin="sign_in", kind=action_links.SIGN_IN,
             expires_at=action_links.working_days_after(now, days, england_and_wales()))
         _send(s, wf, person, issuer, "sign_in_link", {
-            "response_id": None, "link_until": action_links.when(issuer.expiry)}, WEB,
+            "response_id": None, "link_until": when(issuer.expiry)}, WEB,
             _web(Identity.SYSTEM), {"kind": action_links.SIGN_IN, "to": person.email})
 
     wf.db.run(work)

@@ -19,6 +19,7 @@ from sqlmodel import col
 
 from states import EDITABLE, FINAL, Role, State
 from states.deadlines import MilestonePolicy, statutory_deadline
+from states.words import field_words
 from workflow.audit import trail
 from workflow.audit.trail import Provenance
 from workflow.audit.words import Action
@@ -192,7 +193,7 @@ def edit_text(wf: Workflow, response_id: int, field: str, value: str, actor: str
         return loaded.response
 
     edited: Response = _edit(wf, response_id, field, value, actor, roles,
-                             field.replace("_", " "), change, {},
+                             field_words(field), change, {},
                              expected_version=expected_version, on_behalf_of=on_behalf_of,
                              reason=reason)
     return edited
@@ -400,7 +401,7 @@ def override_deadline(wf: Workflow, response_id: int, new: str | date, reason: s
     """Set a deadline other than the statutory one; needs a reason and is audited."""
     day = parse_date(new, "deadline")
     if not reason or not reason.strip():
-        raise MissingReasonError("deadline override", response_id)
+        raise MissingReasonError("deadline_override", response_id)
 
     def work(s: Session) -> DeadlineChange:
         acting = wf.acting(s, actor)

@@ -21,6 +21,7 @@ from sqlmodel import col
 
 from states import PUBLISHED_STATES, Role, State
 from states.deadlines import DEFAULT_MILESTONES, MilestonePolicy
+from states.words import long_date
 from workflow.audit import trail
 from workflow.audit.words import Action
 from workflow.core import files
@@ -207,10 +208,10 @@ def _check_given(given: date, doc: ParsedDocument, state: State, today: date | N
                                 "published (no 'published' box ticked in its office-use "
                                 "list); import it without --published-on")
     if given < doc.published:
-        raise InvalidInputError("published on", f"{given} is before the report itself was "
-                                f"published ({doc.published})")
+        raise InvalidInputError("published on", f"{long_date(given)} is before the report "
+                                f"itself was published ({long_date(doc.published)})")
     if today is not None and given > today:
-        raise InvalidInputError("published on", f"{given} is in the future")
+        raise InvalidInputError("published on", f"{long_date(given)} is in the future")
 
 
 def import_document(

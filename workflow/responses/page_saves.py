@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from states import Role
+from states.words import field_words
 from workflow.audit import trail
 from workflow.audit.words import Action
 from workflow.core.checks import check_text
@@ -79,7 +80,7 @@ def _changes(acting: Acting, loaded: Loaded, posted: Posted
     out = []
     for field, value, kind, number in posted:
         row, where = _target(loaded, kind, number)
-        what = field if kind is None else f"{ITEMS[kind][2]} {number}"
+        what = field_words(field) if kind is None else f"{ITEMS[kind][2]} {number}"
         require_role(acting.roles_of, _roles(field, kind), f"edit {what} of response {rid}",
                      actor=acting.email if acting.principal else None)
         out.append((row, field, value.strip() or None, where))

@@ -23,6 +23,7 @@ from sqlmodel import col
 from states import BY_TRIGGER, TRIGGERS, Param, Role, State, TransitionSpec, allowed_triggers
 from states.deadlines import default_force_input_due
 from states.machine import fire as machine_fire
+from states.words import long_date, trigger_do
 from workflow.audit import trail
 from workflow.audit.words import Action, Channel
 from workflow.core.characters import check_visible
@@ -61,6 +62,11 @@ def require_role(person: Person, roles: frozenset[Role] | set[Role], action: str
     if not roles.intersection(Role(r) for r in person.roles):
         who = person.email if actor is None else f"{actor} (for {person.email})"
         raise RoleError(who, action, [r.value for r in roles], person.roles)
+
+
+def _doing(spec: TransitionSpec, loaded: Loaded) -> str:
+    """``record the publication of response 1``: what a refused trigger was to do."""
+    return trigger_do(spec.trigger, f"response {loaded.response.id}")
 
 
 def _clean_reason(reason: str | None) -> str | None:
@@ -269,7 +275,7 @@ class Workflow:
 
     def _authorise(self, session: Session, spec: TransitionSpec, rid: int,
                    acting: Acting) -> tuple[Acting, dict[str, Any]]:
-        action = f"{spec.trigger} response {rid}"
+        action = trigger_do(spec.trigger, f"response {rid}")
         if spec.trigger == "sign_off":
             # PRSRA 2011 s18: the deputy signs off in the PCC's place while it runs.
             acting = as_deputy(session, acting, spec.roles, london_today(self.clock))
@@ -308,13 +314,17 @@ class Workflow:
             sig.check_unchanged(session, loaded)
             return None
         text, seal = sig.sealed_text(session, loaded)
-        extra.update({**seal, "signed_version": loaded.response.version})
+        extra.update({**seal, "signed_version": loaded.response.version,
+                      # Kept so the document names who signed as they were named then.
+                      "signer_name": acting.person.name})
+        if acting.delegation is not None and acting.principal is not None:
+            extra["for_name"] = acting.principal.name
         if shown is not None and shown != extra["fingerprint"]:
             raise sig.SignedTextChangedError(loaded.response.id or 0, shown, extra["fingerprint"])
         from workflow.documents.signoff import line as sign_off_line
         from workflow.mail.compose import Signed
 
-        line = sign_off_line(acting.person.name, acting.by.on_behalf_of, extra,
+        line = sign_off_line(acting.person.name, extra.get("for_name"), extra,
                              self.clock.now())
         pcc = acting.principal if acting.delegation is not None else None
         return Signed(acting.person, pcc, acting.delegation, text, seal["fingerprint"], line)
@@ -325,10 +335,10 @@ class Workflow:
         known = {p.value for p in spec.required + spec.optional}
         unknown = sorted(set(k for k, v in params.items() if v is not None) - known)
         if unknown:
-            raise InvalidInputError(spec.trigger, f"does not take {', '.join(unknown)}")
+            raise InvalidInputError(_doing(spec, loaded), f"does not take {', '.join(unknown)}")
         for p in spec.required:
             if not params.get(p.value) or not str(params[p.value]).strip():
-                raise InvalidInputError(spec.trigger, f"needs {p.value.replace('_', ' ')} "
+                raise InvalidInputError(_doing(spec, loaded), f"needs {p.value.replace('_', ' ')} "
                                         f"(--{p.value.replace('_', '-')})")
         today = london_today(self.clock)
         row = loaded.response
@@ -350,18 +360,21 @@ class Workflow:
                                            self.settings.force_input_days_before)
         due = parse_date(raw, "force input due date")
         if due < today:
-            raise InvalidInputError("force input due date", f"{due} is in the past")
+            raise InvalidInputError("force input due date",
+                                    f"{long_date(due)} is in the past")
         if due > row.deadline:
             raise InvalidInputError("force input due date",
-                                    f"{due} is after the Section 55 deadline {row.deadline}")
+                                    f"{long_date(due)} is after the statutory deadline, "
+                                    f"{long_date(row.deadline)}")
         return due
 
     def _published_on(self, loaded: Loaded, params: Mapping[str, Any], today: date) -> date:
         raw = params.get(Param.PUBLISHED_ON)
         day = today if raw is None else parse_date(raw, "published on")
         if day > today:
-            raise InvalidInputError("published on", f"{day} is in the future")
+            raise InvalidInputError("published on", f"{long_date(day)} is in the future")
         if day < loaded.report.published_on:
-            raise InvalidInputError("published on", f"{day} is before the report itself was "
-                                    f"published ({loaded.report.published_on})")
+            raise InvalidInputError("published on", f"{long_date(day)} is before the report "
+                                    "itself was published "
+                                    f"({long_date(loaded.report.published_on)})")
         return day

@@ -15,8 +15,10 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from states.deadlines import outcome_text
+from states.words import state_name
+from states.words import when as words_when
 from workflow.core.checks import parse_date
-from workflow.core.clock import LONDON
 from workflow.core.dates import format_date
 from workflow.core.errors import InvalidInputError, S55Error
 from workflow.keys import link_tokens
@@ -38,8 +40,7 @@ SAVE_ACTION = {action_links.FORCE: "force_response", action_links.PCC: "pcc_resp
 def when(at: datetime | None) -> str:
     if at is None:
         return ""
-    local = at.astimezone(LONDON)
-    return f"{format_date(local.date())} at {local:%H:%M}"
+    return words_when(at)
 
 
 @dataclass(frozen=True)
@@ -227,10 +228,6 @@ def reader(w: Web, person_id: int) -> action_links.Reader | None:
     return action_links.reader(w.db, person_id)
 
 
-def open_responses(w: Web) -> list[dict[str, Any]]:
-    return page_data.open_responses(w)
-
-
 def listed_responses(w: Web, show: str) -> list[dict[str, Any]]:
     """The open, closed (nothing more will happen) or all responses, soonest deadline
     first, with their deadline and time in words."""
@@ -239,7 +236,8 @@ def listed_responses(w: Web, show: str) -> list[dict[str, Any]]:
         rows = [row for row in rows if row["state"] not in OPEN_STATES]
     for row in rows:
         row["deadline_text"] = format_date(date.fromisoformat(row["deadline"]))
-        row["time_text"] = page_data.outcome_text(row.get("outcome") or {})
+        row["time_text"] = outcome_text(row.get("outcome") or {})
+        row["state_text"] = state_name(row["state"])
         row["waiting_on"] = str(row["waiting_on"])
     return rows
 

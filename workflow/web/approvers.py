@@ -101,7 +101,8 @@ def _form_page(w: Web, token: str, view: Opened, done: str | None, error: str | 
 
 
 def _example_date(w: Web) -> str:
-    """A date four weeks ahead, as the en-GB date box shows dates (dd/mm/yyyy)."""
+    """A date four weeks ahead (a delegation's first or last day), as the en-GB date box
+    shows dates (dd/mm/yyyy)."""
     return f"{london_today(w.clock) + timedelta(days=28):%d/%m/%Y}"
 
 

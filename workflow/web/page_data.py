@@ -6,18 +6,20 @@ from __future__ import annotations
 
 import hashlib
 import re
+from datetime import date, timedelta
 from typing import Any
 
 from markupsafe import Markup
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from states.deadlines import outcome_text
+from states.words import trigger_past
 from workflow.assurance import checkpoints
 from workflow.core.clock import london_today
 from workflow.core.dates import format_date
 from workflow.documents import signature
 from workflow.documents.render import load_view, render_view
-from workflow.reads.dashboard import list_responses
 from workflow.reads.detail import describe, log, show
 from workflow.storage.loading import Loaded, load
 from workflow.storage.tables import AREA_FOR_IMPROVEMENT, AUDIT_EVENT
@@ -51,6 +53,7 @@ def approver_page(w: Web, response_id: int, kind: str) -> dict[str, Any]:
                                 for x in loaded.recommendations],
             "areas": [{"number": a.number, "text": a.text, "force_response": a.force_response}
                       for a in loaded.areas],
+            "example_date": example_date(london_today(w.clock), r.deadline),
         }
         if kind in ("pcc", "deputy"):
             key = content_key(s, loaded)
@@ -62,6 +65,13 @@ def approver_page(w: Web, response_id: int, kind: str) -> dict[str, Any]:
                 w.rendered.put(key, cached)
             data["fingerprint"], data["document"] = cached
     return data
+
+
+def example_date(today: date, deadline: date) -> str:
+    """A date for a form's hint, as the en-GB date box shows dates (dd/mm/yyyy), that the
+    form would accept: two weeks from today, or the deadline when that comes sooner
+    (computed: never a date gone by)."""
+    return f"{max(today, min(today + timedelta(days=14), deadline)):%d/%m/%Y}"
 
 
 def _columns(row: Any) -> tuple[Any, ...]:
@@ -83,38 +93,22 @@ def content_key(s: Session, loaded: Loaded) -> str:
     return hashlib.sha256(repr(parts).encode()).hexdigest()
 
 
-def open_responses(w: Web) -> list[dict[str, Any]]:
-    rows = list_responses(w.db, w.settings, w.clock)
-    for row in rows:
-        row["deadline_text"] = row["deadline"]
-        row["waiting_on"] = str(row["waiting_on"])
-    return rows
-
-
 def chain_verdict(w: Web) -> tuple[bool, list[str]]:
     """The audit verdict, and exactly what was checked when (``workflow.web.verdict``)."""
     found = w.watch.verdict(w.db, checkpoints.keyring(w.settings), w.clock)
     return found.ok, found.lines
 
 
-def outcome_text(outcome: dict[str, Any]) -> str:
-    """``status``'s outcome in words: "12 days left", "726 days overdue", "on time"."""
-    kind = outcome.get("kind", "")
-    for key, words in (("days_left", "days left"), ("days_overdue", "days overdue"),
-                       ("days_late", "days late")):
-        if key in outcome:
-            return f"{outcome[key]} {words}"
-    return str(kind).replace("_", " ")
-
-
 def response_detail(w: Web, response_id: int) -> dict[str, Any]:
     detail = show(w.db, w.clock, w.settings.identity, "", response_id, None)
-    detail["log"] = [{**e, "what": " ".join(x for x in (e["trigger"] or e["action"],
+    detail["log"] = [{**e, "what": " ".join(x for x in (trigger_past(e["trigger"]) if e["trigger"]
+                                                        else e["action"],
                                                         describe(e["action"], e["payload"],
                                                                  e["actor"])) if x)}
                      for e in log(w.db, response_id)]
     outcome = detail.get("outcome") or {}
-    detail["outcome_text"] = outcome_text(outcome)
+    detail["outcome_text"] = outcome_text(outcome) if outcome else ""
+    detail["deadline_text"] = format_date(date.fromisoformat(str(detail["deadline"])))
     ok, lines = chain_verdict(w)
     detail["audit"] = {"ok": ok, "lines": lines}
     detail["today"] = format_date(london_today(w.clock))

@@ -11,7 +11,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from starlette.responses import HTMLResponse
 
 from notifications.hrefs import safe_href
-from notifications.render import in_words
+from states.words import state_words, when
 from workflow.core.dates import format_date
 from workflow.web.embed import embedded
 
@@ -26,7 +26,7 @@ def environment() -> Environment:
                                                    default=True),
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.filters.update(longdate=format_date, safe_href=safe_href, embedded=embedded,
-                       in_words=in_words)
+                       when=when, state_words=state_words)
     return env
 
 

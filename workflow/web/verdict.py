@@ -25,9 +25,10 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, select
 
+from states.words import when
 from workflow.assurance import replay
 from workflow.audit import trail
-from workflow.core.clock import LONDON, Clock
+from workflow.core.clock import Clock
 from workflow.keys.audit_key import Keyring
 from workflow.storage.db import Database
 from workflow.storage.tables import AUDIT_EVENT
@@ -135,4 +136,5 @@ def _broken_lines(result: trail.Verification) -> list[str]:
 
 
 def _when(at: datetime) -> str:
-    return f"{at.astimezone(LONDON):%d %B %Y at %H:%M:%S %Z}"
+    """London time to the minute, as every page and mail gives it (``states.words``)."""
+    return when(at)

@@ -411,9 +411,10 @@ def test_chromium_reads_the_headings_rows_and_chart(wf_empty: Workflow, ids: dic
         (("A", TITLE_A), ("B", TITLE_B), ("D", TITLE_D), ("C", TITLE_C))]
     assert page.rows[1:5] == [
         [str(ids["A"]), TITLE_A, "10 October 2024", "4 December 2024", "4 November 2024",
-         "30 days early", "on time", "Giles Orpen-Smellie, Police and Crime Commissioner"],
+         "published 30 days early", "on time",
+         "Giles Orpen-Smellie, Police and Crime Commissioner"],
         [str(ids["B"]), TITLE_B, "1 November 2024", "26 December 2024", "2 January 2025",
-         "7 days late", "late", "Giles Orpen-Smellie, Police and Crime Commissioner"],
+         "published 7 days late", "late", "Giles Orpen-Smellie, Police and Crime Commissioner"],
         [str(ids["D"]), TITLE_D, "1 December 2024", "25 January 2025", "", "",
          "not required", ""],
         [str(ids["C"]), TITLE_C, "20 March 2025", "14 May 2025", "", "due in 50 days",

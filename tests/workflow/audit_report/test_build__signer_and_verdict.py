@@ -17,6 +17,7 @@ from datetime import date
 import pytest
 from sqlalchemy import select
 
+from states.words import due_in
 from tests.factories import PCC, behind_the_triggers
 from tests.workflow.audit_report.test_build__histories_of_the_real_service import (
     AS_OF,
@@ -31,7 +32,6 @@ from workflow.audit_report.build import build_report, sign_off_from
 from workflow.audit_report.model import Outcome, SignOff
 from workflow.audit_report.render import CSV_COLUMNS, timeliness, to_csv, to_html, to_json
 from workflow.core.clock import FixedClock
-from workflow.core.dates import deadline_words
 from workflow.core.settings import Settings
 from workflow.responses.service import Workflow
 from workflow.storage.db import Database
@@ -137,8 +137,8 @@ def test_a_deadline_to_come_says_how_many_days(wf: Workflow, ids: dict[str, int]
     assert f"<td>{words}</td>" in to_html(report_at(wf, when))
 
 
-def test_deadline_words() -> None:
-    assert [deadline_words(n) for n in (3, 1, 0, -1, -4)] == [
+def test_days_to_a_deadline_in_words() -> None:
+    assert [due_in(n) for n in (3, 1, 0, -1, -4)] == [
         "due in 3 days", "due tomorrow", "due today", "1 day overdue", "4 days overdue"]
 
 

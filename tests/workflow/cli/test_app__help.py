@@ -97,4 +97,5 @@ def test_an_option_the_trigger_does_not_take_is_a_usage_error(wf_norfolk: Workfl
 def test_do_still_takes_every_option(wf_norfolk: Workflow, run) -> None:  # type: ignore[no-untyped-def]
     result = run("do", "1", "request_force_input", "--url", "https://x.example", actor=ADMIN)
     assert result.exit_code == 1
-    assert result.stderr.strip() == "Error: request_force_input: does not take url"
+    assert result.stderr.strip() == ("Error: ask the force for its comments on response 1: "
+                                     "does not take url")

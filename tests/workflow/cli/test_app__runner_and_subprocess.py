@@ -28,15 +28,15 @@ class TestErrors:
     @pytest.mark.parametrize(("args", "actor", "line"), [
         (["do", "99", "request_force_input"], ADMIN, "Error: no response 99"),
         (["do", "1", "sign_off"], ADMIN,
-         "Error: cannot sign_off response 1 while it is draft; allowed: request_force_input, "
-         "mark_not_required"),
+         "Error: Response 1 cannot be signed off: it is being drafted by the OPCC; now it can "
+         "be sent to the force for its comments or closed as not required"),
         (["request-force-input", "1"], FORCE,
-         f"Error: {FORCE} may not request_force_input response 1: needs role admin, "
-         "holds force"),
+         f"Error: {FORCE} may not ask the force for its comments on response 1: needs role "
+         "admin, holds force"),
         (["request-force-input", "1"], "who@nowhere.example",
          "Error: no person who@nowhere.example"),
         (["mark-not-required", "1"], ADMIN,
-         "Error: mark_not_required on response 1 needs a reason (--reason)"),
+         "Error: Response 1 cannot be closed as not required without a reason (--reason)"),
         (["do", "1", "approve"], ADMIN,
          "Error: unknown trigger 'approve'; triggers: request_force_input, submit_force_input, "
          "sign_off, publish, submit_to_portal, return_to_force, return_to_draft, reopen, "
@@ -46,7 +46,8 @@ class TestErrors:
         (["deadline", "1", "2024-10-01", "--reason", "x"], ADMIN,
          "Error: deadline: 2024-10-01 is before the report was published (2024-10-10)"),
         (["deadline", "1", "2024-12-20"], ADMIN,
-         "Error: deadline override on response 1 needs a reason (--reason)"),
+         "Error: Response 1 cannot be given a deadline other than the statutory one without a "
+         "reason (--reason)"),
         (["report", "add", "--title", " ", "--published", "2024-10-10"], ADMIN,
          "Error: title: must not be empty"),
         (["report", "add", "--title", "T", "--published", "2024-02-30"], ADMIN,
@@ -153,10 +154,10 @@ class TestReads:
         moves = [(r["actor"], r["what"], r["change"], r["reason"])
                  for r in table_rows(run("log", "1").stdout) if r["what"] != "mail_queued"]
         assert moves == [
-            (ADMIN, "created", "- -> draft", "-"),
+            (ADMIN, "created", "- -> Draft", "-"),
             (ADMIN, "deadline_override", "deadline 2024-12-04 -> 2030-06-01", "Report republished"),
-            (ADMIN, "request_force_input", "draft -> force_input", "-"),
-            (ADMIN, "return_to_draft", "force_input -> draft", "Wrong report")]
+            (ADMIN, "Sent to the force for comments", "Draft -> Force's comments", "-"),
+            (ADMIN, "Returned to draft", "Force's comments -> Draft", "Wrong report")]
         events = json.loads(run("log", "1", "--json").stdout)
         assert [e["action"] for e in events if not e["action"].startswith("mail_")] == [
             "created", "deadline_override", "transition", "transition"]

@@ -1,8 +1,8 @@
 """Where a response stands against its deadline, as the CLI says it.
 
-Published and closed responses say how they ended ("published on time (2 days early)",
-"published 3 days late", "closed"), never "-725 days left": in ``list``, ``show``, the line a
-transition prints, and ``--json`` (a field, not text).
+Published and closed responses say how they ended ("published 2 days early",
+"published 3 days late", "closed as not required"), never "-725 days left": in ``list``,
+``show``, the line a transition prints, and ``--json`` (a field, not text).
 """
 
 from __future__ import annotations
@@ -64,7 +64,7 @@ def wf_five_endings(db: Database, settings: Settings) -> Workflow:
 class TestTransitionLine:
     def test_each_transition_says_where_the_response_now_stands(self, wf_five_endings: Workflow,
                                                                run) -> None:  # type: ignore[no-untyped-def]
-        """Open: days left; published: on time and how early, or how late; closed: closed."""
+        """Open: days to go; published: how early or how late; closed: nothing more."""
         with time_machine.travel("2024-11-20 10:00:00+00:00", tick=False):
             moved = run("request-force-input", "4", actor=ADMIN)
             closed = run("mark-not-required", "3", "--reason", "Duplicates report 1", actor=ADMIN)
@@ -72,22 +72,22 @@ class TestTransitionLine:
             early = run("publish", "1", "--url", URL, actor=ADMIN)
             late = run("publish", "2", "--url", URL, "--published-on", "2024-11-28", actor=ADMIN)
         assert [r.exit_code for r in (moved, closed, early, late)] == [0, 0, 0, 0]
-        assert moved.stdout == ("response 4: request_force_input -> force_input (version 2); "
-                                "deadline 26 Dec 2024, 36 days left\n")
-        assert closed.stdout == ("response 3: mark_not_required -> not_required (version 2); "
-                                 "closed\n")
-        assert early.stdout == ("response 1: publish -> published (version 11); "
-                                "deadline 04 Dec 2024, published on time (2 days early)\n")
-        assert late.stdout == ("response 2: publish -> published (version 11); "
-                               "deadline 25 Nov 2024, published 3 days late\n")
+        assert moved.stdout == ("response 4 is now waiting for the force's comments (version 2); "
+                                "statutory deadline "
+                                "26 December 2024, due in 36 days\n")
+        assert closed.stdout == "response 3 is now closed as not required (version 2)\n"
+        assert early.stdout == ("response 1 is now published (version 11); statutory "
+                                "deadline 4 December 2024, published 2 days early\n")
+        assert late.stdout == ("response 2 is now published (version 11); statutory "
+                               "deadline 25 November 2024, published 3 days late\n")
 
 
 class TestPublishLate:
     @pytest.mark.parametrize(("today", "published_on", "words"), [
         ("2024-12-09", None, "published 5 days late"),
         ("2024-12-09", "2024-12-05", "published 1 day late"),
-        ("2024-12-09", "2024-12-04", "published on time (on the deadline day)"),
-        ("2024-12-03", None, "published on time (1 day early)"),
+        ("2024-12-09", "2024-12-04", "published on the deadline"),
+        ("2024-12-03", None, "published 1 day early"),
     ])
     def test_publish_says_in_its_line_whether_it_was_late_and_by_how_many_days(
             self, wf_five_endings: Workflow, run, today: str, published_on: str | None,  # type: ignore[no-untyped-def]
@@ -99,8 +99,8 @@ class TestPublishLate:
             result = run("publish", "1", "--url", URL, *extra, actor=ADMIN)
             assert result.exit_code == 0, result.output
             shown = json.loads(run("show", "1", "--json").stdout)
-        assert result.stdout == (f"response 1: publish -> published (version 11); "
-                                 f"deadline 04 Dec 2024, {words}\n")
+        assert result.stdout == ("response 1 is now published (version 11); "
+                                 f"statutory deadline 4 December 2024, {words}\n")
         assert shown["state"] == "published"
         assert shown["published_on"] == (published_on or today)
 
@@ -138,17 +138,21 @@ class TestReads:
         with time_machine.travel("2025-01-10 10:00:00+00:00", tick=False):
             text = run("list", "--all").stdout
         assert [(r["id"], r["timing"]) for r in table_rows(text)] == [
-            ("2", "published 3 days late"), ("1", "published on time (2 days early)"),
-            ("3", "closed"), ("4", "15 days overdue"), ("5", "34 days left")]
+            ("2", "published 3 days late"), ("1", "published 2 days early"),
+            ("3", "closed as not required"), ("4", "15 days overdue"), ("5", "due in 34 days")]
         assert "days left" not in text.splitlines()[0]
 
     @pytest.mark.parametrize(("rid", "line"), [
-        (1, "  deadline:   2024-12-04, published on time (2 days early)  "
+        (1, "  deadline:   4 December 2024, published 2 days early  "
             "[s55(5A): publication + 55 days]"),
-        (2, "  deadline:   2024-11-25, published 3 days late  [s55(5A): publication + 55 days]"),
-        (3, "  deadline:   2024-12-14, closed  [s55(5A): publication + 55 days]"),
-        (4, "  deadline:   2024-12-26, 15 days overdue (red)  [s55(5A): publication + 55 days]"),
-        (5, "  deadline:   2025-02-13, 34 days left (green)  [s55(5A): publication + 55 days]"),
+        (2, "  deadline:   25 November 2024, published 3 days late  "
+            "[s55(5A): publication + 55 days]"),
+        (3, "  deadline:   14 December 2024, closed as not required  "
+            "[s55(5A): publication + 55 days]"),
+        (4, "  deadline:   26 December 2024, 15 days overdue (red)  "
+            "[s55(5A): publication + 55 days]"),
+        (5, "  deadline:   13 February 2025, due in 34 days (green)  "
+            "[s55(5A): publication + 55 days]"),
     ])
     def test_show_says_how_the_response_stands(self, ended: Workflow, run, rid: int,  # type: ignore[no-untyped-def]
                                                line: str) -> None:

@@ -75,16 +75,18 @@ def test_people_list_piped_is_a_header_and_aligned_columns(wf_long_admin: Workfl
 def test_log_piped_has_a_header_and_the_reason_in_its_own_column(wf_long_admin: Workflow,
                                                                  run) -> None:  # type: ignore[no-untyped-def]
     text = run("log", "1").stdout
-    assert re.split(r" {2,}", text.splitlines()[0]) == ["at (UTC)", "event", "actor", "what",
-                                                        "change", "reason", "how"]
-    moves = [(r["at (UTC)"], r["actor"], r["what"], r["change"], r["reason"])
+    assert re.split(r" {2,}", text.splitlines()[0]) == ["when (London)", "event", "actor",
+                                                        "what", "change", "reason", "how"]
+    moves = [(r["when (London)"], r["actor"], r["what"], r["change"], r["reason"])
              for r in table_rows(text) if r["what"] != "mail_queued"]
     assert moves == [
-        ("2024-10-14 09:00:00", ADMIN, "created", "- -> draft", "-"),
-        ("2024-10-20 09:00:00", LONG, "request_force_input", "draft -> force_input", "-"),
-        ("2024-10-20 09:00:00", LONG, "return_to_draft", "force_input -> draft",
+        ("14 October 2024 at 10:00", ADMIN, "created", "- -> Draft", "-"),
+        ("20 October 2024 at 10:00", LONG, "Sent to the force for comments",
+         "Draft -> Force's comments", "-"),
+        ("20 October 2024 at 10:00", LONG, "Returned to draft", "Force's comments -> Draft",
          "Wrong report attached"),
-        ("2024-10-20 09:00:00", LONG, "request_force_input", "draft -> force_input", "-"),
+        ("20 October 2024 at 10:00", LONG, "Sent to the force for comments",
+         "Draft -> Force's comments", "-"),
     ]
 
 
@@ -112,19 +114,19 @@ def test_escalations_plan_keeps_status_and_severity_apart(wf_long_admin: Workflo
 def test_escalations_list_piped(wf_long_admin: Workflow, run) -> None:  # type: ignore[no-untyped-def]
     _sweep(wf_long_admin)
     text = run("escalations", "list").stdout
-    assert text.splitlines()[0].split() == ["at", "(UTC)", "response", "rule", "due", "status",
-                                            "detail"]
-    rows = sorted((r["due"], r["at (UTC)"], r["response"], r["rule"], r["status"], r["detail"])
+    assert text.splitlines()[0].split() == ["when", "(London)", "response", "rule", "due",
+                                            "status", "detail"]
+    rows = sorted((r["due"], r["when (London)"], r["response"], r["rule"], r["status"], r["detail"])
                   for r in table_rows(text))
     assert rows[:3] == [
-        ("2024-11-06", "2024-12-03 10:00", "1", "force-input-d28", "superseded",
+        ("2024-11-06", "3 December 2024 at 10:00", "1", "force-input-d28", "superseded",
          "superseded by publish-d2"),
-        ("2024-11-20", "2024-12-03 10:00", "1", "signoff-d14", "superseded",
+        ("2024-11-20", "3 December 2024 at 10:00", "1", "signoff-d14", "superseded",
          "superseded by publish-d2"),
-        ("2024-11-27", "2024-12-03 10:00", "1", "publish-d7", "superseded",
+        ("2024-11-27", "3 December 2024 at 10:00", "1", "publish-d7", "superseded",
          "superseded by publish-d2"),
     ]
-    assert rows[3][:5] == ("2024-12-02", "2024-12-03 10:00", "1", "publish-d2", "fired")
+    assert rows[3][:5] == ("2024-12-02", "3 December 2024 at 10:00", "1", "publish-d2", "fired")
     assert rows[3][5].startswith("to ")
     assert LONG in rows[3][5]
 

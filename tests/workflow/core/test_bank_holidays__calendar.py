@@ -142,7 +142,8 @@ class TestShow:
         rid = register(cli.wf, published)
         lines = cli("show", str(rid)).stdout.splitlines()
         assert line in lines
-        assert lines[lines.index(line) - 1].startswith(f"  deadline:   {deadline}, ")
+        day = date.fromisoformat(deadline)
+        assert lines[lines.index(line) - 1].startswith(f"  deadline:   {day.day} {day:%B %Y}, ")
         detail = json.loads(cli("show", str(rid), "--json").stdout)
         assert detail["deadline"] == deadline
         assert detail["deadline_not_working_day"] == {"because": because,

@@ -198,9 +198,10 @@ class TestRefused:
 
     @pytest.mark.parametrize(("args", "line"), [
         (["--published-on", "2024-10-01"],
-         "Error: published on: 2024-10-01 is before the report itself was published "
-         "(2024-10-10)"),
-        (["--published-on", "2025-01-03"], "Error: published on: 2025-01-03 is in the future"),
+         "Error: published on: 1 October 2024 is before the report itself was published "
+         "(10 October 2024)"),
+        (["--published-on", "2025-01-03"],
+         "Error: published on: 3 January 2025 is in the future"),
     ])
     def test_given_date(self, wf: Workflow, run, args: list[str], line: str) -> None:  # type: ignore[no-untyped-def]
         before = snapshot(wf)

@@ -40,6 +40,7 @@ from workflow.escalations import sweep as escalation
 from workflow.escalations.plan import next_escalations
 from workflow.escalations.sweep import SweepReport, last_beats, last_heartbeat
 from workflow.people import management
+from workflow.reads.detail import describe
 from workflow.responses import content
 from workflow.responses.service import Workflow
 from workflow.storage.db import Database
@@ -202,6 +203,13 @@ def test_catch_up_after_downtime(wf_empty: Workflow, rid: int, traveller: Any, d
     assert count(wf_empty, OutboxMessage) == mails_before + len(rule_roles)
     superseded = actions(wf_empty, Action.ESCALATION_SUPERSEDED)
     assert len(superseded) == len(skipped)
+    # Each names the rule superseded and the one sent instead, as the policy names them.
+    for e in superseded:
+        payload = json.loads(e.payload)
+        assert payload["summary"]
+        assert payload["superseded_by_summary"]
+        by, summary = payload["superseded_by"], payload["superseded_by_summary"]
+        assert f'superseded by {by} "{summary}"' in describe(e.action, payload)
     with wf_empty.db.read() as s:
         rows = s.scalars(select(EscalationFiring).where(
             EscalationFiring.status == "superseded")).all()  # type: ignore[arg-type]
@@ -391,8 +399,9 @@ def test_a_deadline_on_a_saturday_is_alerted_on_the_friday(
         mail = s.scalars(select(OutboxMessage).where(
             OutboxMessage.event_id == event.id, OutboxMessage.recipient == ADMIN)).one()  # type: ignore[arg-type]
     assert row.due_on == date(2024, 12, 6)
-    assert mail.subject == (f"[s55 #{rid}] Deadline 7 December 2024: The policing response to "
-                            "antisocial behaviour: PEEL spotlight report (1 day left)")
+    assert mail.subject == (f"[s55 #{rid}] Deadline approaching: The policing response to "
+                            "antisocial behaviour: PEEL spotlight report (statutory deadline "
+                            "7 December 2024, due tomorrow)")
     assert ("The last day on which the PCC's comments on the HMICFRS report below may "
             "lawfully be published is 7 December 2024 (s55(5A), Police Act 1996), which is "
             "not a working day (Saturday): today is the last working day before it."

@@ -149,8 +149,8 @@ def test_each_account_acts_as_its_person_and_no_other(office: Workflow,
     forged = as_account(FORCE_ACCOUNT, "request-force-input", "1", USER=ADMIN_ACCOUNT,
                         LOGNAME=ADMIN_ACCOUNT)
     assert forged.returncode == 1
-    assert forged.stderr.strip() == (f"Error: {FORCE} may not request_force_input response 1: "
-                                     "needs role admin, holds force")
+    assert forged.stderr.strip() == (f"Error: {FORCE} may not ask the force for its comments "
+                                     "on response 1: needs role admin, holds force")
     posing = as_account(FORCE_ACCOUNT, "request-force-input", "1", "--as", ADMIN)
     assert posing.returncode == 1
     assert posing.stderr.strip() == (

@@ -269,7 +269,7 @@ BAD: list[tuple[str, list[str], str | None, str, Callable[[Workflow], None] | No
     ("revoke unknown", ["people", "revoke", "7", "--reason", "x"], ADMIN, "claimed", None,
      "Error: no delegation 7"),
     ("submitter signs off", ["sign-off", "1"], "dual@norfolk-pcc.gov.uk", "claimed", _dual,
-     "Error: dual@norfolk-pcc.gov.uk may not sign_off response 1: they submitted the force's "
+     "Error: dual@norfolk-pcc.gov.uk may not sign off response 1: they submitted the force's "
      "comments (event #"),
     ("newline in --as", ["request-force-input", "1"], f"{ADMIN}\n2024-01-01 forged", "claimed",
      None, f"Error: --as: '{ADMIN}\\n2024-01-01 forged' contains a control character or "
@@ -363,7 +363,8 @@ class TestPeopleOverTime:
                 "(`s55 people list`)") in run("show", "1").stdout
         checks = {c["check"]: c for c in json.loads(run("doctor", "--json").stdout)["checks"]}
         assert checks["people"]["status"] == "FAIL"
-        assert "response 1 (pcc_signoff) needs an active pcc" in checks["people"]["detail"]
+        assert ("response 1 (waiting for the PCC's sign-off) needs an active pcc"
+                in checks["people"]["detail"])
 
     def test_people_list_shows_status_roles_login_and_delegations(self, wf_norfolk: Workflow,
                                                                   run) -> None:  # type: ignore[no-untyped-def]
@@ -393,7 +394,7 @@ class TestDelegation:
         with time_machine.travel("2024-10-31 10:00:00+00:00", tick=False):
             early = run("sign-off", "1", actor=DEPUTY)
         assert early.exit_code == 1
-        assert early.stderr.strip() == (f"Error: {DEPUTY} may not sign_off response 1: needs "
+        assert early.stderr.strip() == (f"Error: {DEPUTY} may not sign off response 1: needs "
                                         "role pcc, holds chief_executive")
         # publish-d7 (27 Nov 2024) is meant for the PCC and the chief executive.
         sweep.sweep(wf_norfolk.db, wf_norfolk.settings,
@@ -466,15 +467,16 @@ class TestSignature:
         expected = hashlib.sha256((published.rstrip() + "\n").encode()).hexdigest()
         assert payload["fingerprint"] == expected
         assert payload["signed_version"] == 9  # 1 + request + 5 answers + pcc text + submit
-        line = f"Signed off by {PCC} on 20 November 2024, fingerprint {expected}"
+        line = ("Signed off by Giles Orpen-Smellie, Police and Crime Commissioner, on "
+                f"20 November 2024, fingerprint {expected}")
+        assert PCC not in run("render", "1").stdout  # a name and role, never an address
         assert f"  signature:  {line}" in run("show", "1").stdout
         assert line in run("render", "1").stdout
         with wf_norfolk.db.read() as s:
             body = s.scalars(select(OutboxMessage.body_text).where(
                 OutboxMessage.kind == "sign_off")).first()  # type: ignore[arg-type]
         assert body is not None
-        assert (f"Signed off by Giles Orpen-Smellie on 20 November 2024, fingerprint "
-                f"{expected}.") in body
+        assert (f"{line}.") in body
 
     def test_publish_refuses_a_text_that_differs_from_the_signed_one(self, wf_norfolk: Workflow,
                                                                       run) -> None:  # type: ignore[no-untyped-def]

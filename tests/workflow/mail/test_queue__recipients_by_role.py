@@ -98,8 +98,8 @@ def test_request_force_input_says_what_is_asked(db: Database, settings: Settings
     assert "Recommendation 5" not in row.body_text
     assert "due 31 December 2024" in row.body_text
     assert "6 November 2024" in row.body_text  # force input due
-    assert "12 days left" in row.subject
-    assert "12 days left" in row.body_text
+    assert "(statutory deadline 4 December 2024, due in 12 days)" in row.subject
+    assert "Statutory deadline: 4 December 2024 (due in 12 days)" in row.body_text
     assert "Dear Force Liaison" in row.body_text
 
 

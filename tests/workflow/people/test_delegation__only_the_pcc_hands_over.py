@@ -117,7 +117,7 @@ def test_an_admin_who_gave_themselves_nothing_cannot_sign(office_wf: Workflow,
     with __import__("time_machine").travel("2024-11-05 10:00:00+00:00", tick=False):
         signed = cli("sign-off", "1", actor=ADMIN)
     assert signed.exit_code == 1
-    assert signed.stderr.startswith(f"Error: {ADMIN} may not sign_off response 1: needs role "
+    assert signed.stderr.startswith(f"Error: {ADMIN} may not sign off response 1: needs role "
                                     "pcc")
     assert delegations(office_wf) == []
 

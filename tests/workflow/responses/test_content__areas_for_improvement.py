@@ -75,7 +75,7 @@ def test_submitting_waits_for_every_area(wf_with_areas: Workflow, run: Any) -> N
     answer_all(wf_with_areas, 1)
     answer_areas(wf_with_areas, 1, [1])
     refused(wf_with_areas, run, ["submit-force-input", "1"],
-            "Error: cannot submit_force_input response 1 (force_input): area(s) for "
+            "Error: Response 1 cannot be submitted with the force's comments yet: area(s) for "
             "improvement 2, 3 have no response from the force", FORCE)
     answer_areas(wf_with_areas, 1, [2, 3])
     assert run("submit-force-input", "1", actor=FORCE).exit_code == 0
@@ -111,9 +111,9 @@ def test_an_answer_after_sign_off_is_refused_naming_the_way_back(wf_with_areas: 
     ready_to_sign(wf_with_areas, 1)
     wf_with_areas.fire(1, "sign_off", PCC)
     refused(wf_with_areas, run, ["afi", "respond", "1", "1", "--text", "Better words."],
-            "Error: cannot edit area for improvement 1 of response 1 while it is "
-            "forwarded_to_panel: its content was signed off; the way back is s55 reopen 1 "
-            "--reason WHY, then edit it and sign it off again", FORCE)
+            "Error: Area for improvement 1 of response 1 cannot be edited: it was signed off; "
+            "to change it, reopen the response giving a reason, then edit it and sign it off "
+            "again (s55 reopen 1 --reason WHY)", FORCE)
 
 
 def test_the_request_and_the_panel_s_mail_carry_each_area(wf_with_areas: Workflow) -> None:

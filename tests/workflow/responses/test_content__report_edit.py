@@ -77,8 +77,8 @@ def test_a_published_response_keeps_its_report(wf_norfolk: Workflow, run: Any) -
     result = run("report", "edit", "1", "title", NEW_TITLE, actor=ADMIN)
     assert result.exit_code == 1
     assert result.stderr.strip() == (
-        "Error: cannot edit the report's title of response 1 while it is published: its "
-        "content was signed off and published, and a published response does not change")
+        "Error: The report's title of response 1 cannot be edited: it was signed off and "
+        "published, and a published response does not change")
     assert snapshot(wf_norfolk) == before
 
 
@@ -106,8 +106,8 @@ def test_closed_response_refused(wf_norfolk: Workflow, run: Any) -> None:
     before = snapshot(wf_norfolk)
     result = run("report", "edit", "1", "title", NEW_TITLE, actor=ADMIN)
     assert result.exit_code == 1
-    assert result.stderr.strip() == ("Error: cannot edit the report's title of response 1 while "
-                                     "it is not_required: the response is closed")
+    assert result.stderr.strip() == ("Error: The report's title of response 1 cannot be "
+                                     "edited: it is closed as not required")
     assert snapshot(wf_norfolk) == before
 
 

@@ -100,10 +100,11 @@ def test_the_pcc_signing_gets_a_receipt_and_no_notice(wf_deputy_running: Workflo
 
 @pytest.mark.parametrize(("args", "line"), [
     (["edit", "1", "cc_response", "--text", "x"],
-     f"Error: {DEPUTY} may not edit cc response of response 1: needs role admin or force, "
+     f"Error: {DEPUTY} may not edit the Chief Constable's comments of response 1: needs "
+     "role admin or force, "
      "holds chief_executive"),
     (["return-to-force", "1", "--reason", "x"],
-     f"Error: {DEPUTY} may not return_to_force response 1: needs role admin or pcc, holds "
+     f"Error: {DEPUTY} may not return response 1 to the force: needs role admin or pcc, holds "
      "chief_executive"),
 ])
 def test_the_deputy_acts_only_as_the_pcc(wf_deputy_running: Workflow, run: Any, args: list[str],
@@ -120,6 +121,6 @@ def test_outside_the_delegation_the_deputy_is_refused(wf_deputy_running: Workflo
     with time_machine.travel("2024-12-02 10:00:00+00:00", tick=False):
         result = run("edit", "1", "pcc_response", "--text", "Too late.", actor=DEPUTY)
     assert (result.exit_code, result.stderr.strip()) == (
-        1, f"Error: {DEPUTY} may not edit pcc response of response 1: needs role admin or "
+        1, f"Error: {DEPUTY} may not edit the PCC's response of response 1: needs role admin or "
            "pcc, holds chief_executive")
     assert snapshot(wf_deputy_running) == before

@@ -44,7 +44,7 @@ def test_sign_off_names_what_would_print_empty_then_signs_a_whole_document(
     before = snapshot(wf_bare_report_submitted)
     result = run("sign-off", "1", actor=PCC)
     assert (result.exit_code, result.stderr.strip()) == (1, (
-        "Error: cannot sign_off response 1 (pcc_signoff): the document would print these "
+        "Error: Response 1 cannot be signed off yet: the document would print these "
         "headings empty: key findings (s55 edit 1 key_findings --file FILE), publication "
         "types (s55 report edit 1 publication_types TYPES), the report's link (s55 report "
         "edit 1 link URL)"))

@@ -22,7 +22,8 @@ from workflow.responses import content
 from workflow.responses.service import Workflow
 
 URL = "https://www.norfolk-pcc.gov.uk/s55/asb-spotlight"
-WAY_BACK = "the way back is s55 reopen 1 --reason WHY, then edit it and sign it off again"
+WAY_BACK = ("to change it, reopen the response giving a reason, then edit it and sign it off "
+            "again (s55 reopen 1 --reason WHY)")
 
 
 _signing = frozen_at(SIGNING)
@@ -38,21 +39,21 @@ def refused(wf_signed_off: Workflow, run: Any, args: list[str], line: str,
 
 @pytest.mark.parametrize(("args", "actor", "what"), [
     (["report", "edit", "1", "title", "The policing response (revised)", "--reason", "typo"],
-     ADMIN, "the report's title"),
+     ADMIN, "The report's title"),
     (["report", "edit", "1", "link", "https://www.justiceinspectorates.gov.uk/x"], ADMIN,
-     "the report's link"),
-    (["edit", "1", "pcc_response", "--text", "New words."], PCC, "pcc response"),
-    (["edit", "1", "key_findings", "--text", "New findings."], ADMIN, "key findings"),
-    (["rec", "respond", "1", "1", "--text", "New answer."], FORCE, "recommendation 1"),
-    (["rec", "note", "1", "4", "--text", "New note."], PCC, "recommendation 4"),
-    (["afi", "respond", "1", "3", "--text", "New answer."], FORCE, "area for improvement 3"),
-    (["deadline", "1", "2024-12-20", "--reason", "re-issued"], ADMIN, "the deadline"),
+     "The report's link"),
+    (["edit", "1", "pcc_response", "--text", "New words."], PCC, "The PCC's response"),
+    (["edit", "1", "key_findings", "--text", "New findings."], ADMIN, "The key findings"),
+    (["rec", "respond", "1", "1", "--text", "New answer."], FORCE, "Recommendation 1"),
+    (["rec", "note", "1", "4", "--text", "New note."], PCC, "Recommendation 4"),
+    (["afi", "respond", "1", "3", "--text", "New answer."], FORCE, "Area for improvement 3"),
+    (["deadline", "1", "2024-12-20", "--reason", "re-issued"], ADMIN, "The deadline"),
 ])
 def test_an_edit_after_sign_off_names_the_way_back(wf_signed_off: Workflow, run: Any,
                                                    args: list[str],
                                                     actor: str, what: str) -> None:
-    refused(wf_signed_off, run, args, f"Error: cannot edit {what} of response 1 while it is "
-            f"forwarded_to_panel: its content was signed off; {WAY_BACK}", actor)
+    refused(wf_signed_off, run, args,
+            f"Error: {what} of response 1 cannot be edited: it was signed off; {WAY_BACK}", actor)
 
 
 def test_reopen_edit_and_sign_again(wf_signed_off: Workflow, run: Any) -> None:
@@ -60,7 +61,7 @@ def test_reopen_edit_and_sign_again(wf_signed_off: Workflow, run: Any) -> None:
     signed again, published; the log replays clean."""
     result = run("reopen", "1", "--reason", "The title has a typo", actor=ADMIN)
     assert result.exit_code == 0, result.output
-    assert result.stdout.startswith("response 1: reopen -> pcc_signoff")
+    assert result.stdout.startswith("response 1 is now waiting for the PCC's sign-off")
     shown = json.loads(run("show", "1", "--json", actor=ADMIN).stdout)
     assert (shown["state"], shown["signed_off"]) == ("pcc_signoff", None)
     assert shown["office_use"]["forwarded_to_panel"] is None
@@ -93,7 +94,7 @@ def test_the_pcc_reopens_too_and_the_audit_report_lists_it(wf_signed_off: Workfl
 
 
 @pytest.mark.parametrize(("args", "actor", "line"), [
-    (["reopen", "1"], ADMIN, "Error: reopen on response 1 needs a reason (--reason)"),
+    (["reopen", "1"], ADMIN, "Error: Response 1 cannot be reopened without a reason (--reason)"),
     (["reopen", "1", "--reason", "x"], FORCE,
      f"Error: {FORCE} may not reopen response 1: needs role admin or pcc, holds force"),
     (["reopen", "9", "--reason", "x"], ADMIN, "Error: no response 9"),
@@ -116,10 +117,11 @@ def test_the_deputy_does_not_reopen(wf_signed_off: Workflow, run: Any) -> None:
 def test_nothing_reopens_once_published(wf_signed_off: Workflow, run: Any) -> None:
     wf_signed_off.fire(1, "publish", ADMIN, params={"url": URL})
     refused(wf_signed_off, run, ["reopen", "1", "--reason", "too late"],
-            "Error: cannot reopen response 1 while it is published; allowed: submit_to_portal")
+            "Error: Response 1 cannot be reopened: it is published; now it can be recorded as "
+            "submitted on the portal")
     refused(wf_signed_off, run, ["edit", "1", "pcc_response", "--text", "x"],
-            "Error: cannot edit pcc response of response 1 while it is published: its content "
-            "was signed off and published, and a published response does not change", PCC)
+            "Error: The PCC's response of response 1 cannot be edited: it was signed off and "
+            "published, and a published response does not change", PCC)
 
 
 def test_a_shared_report_does_not_change_under_a_signed_response(wf_signed_off: Workflow,
@@ -132,9 +134,8 @@ def test_a_shared_report_does_not_change_under_a_signed_response(wf_signed_off: 
     with wf_signed_off.db.engine.begin() as conn:  # as two imports of one document share it
         conn.execute(text("UPDATE response SET report_id = 1 WHERE id = :o"), {"o": other})
     refused(wf_signed_off, run, ["report", "edit", str(other), "publication_types", "PEEL"],
-            f"Error: cannot edit the report's publication types (shared with response "
-            f"{other}) of response 1 while it is forwarded_to_panel: its content was signed "
-            f"off; {WAY_BACK}")
+            f"Error: The report's publication types (shared with response {other}) of "
+            f"response 1 cannot be edited: it was signed off; {WAY_BACK}")
 
 
 def _second() -> Any:

@@ -75,7 +75,7 @@ def test_whoever_submitted_the_comments_may_not_sign(office_wf: Workflow,
     refused = run("sign-off", "1", actor=DUAL)
     assert refused.exit_code == 1
     line = refused.stderr.strip()
-    assert line.startswith(f"Error: {DUAL} may not sign_off response 1: they submitted the "
+    assert line.startswith(f"Error: {DUAL} may not sign off response 1: they submitted the "
                            "force's comments (event #")
     assert line.endswith("(separation of duties; only an admin turns it off, with `s55 office "
                          "set separation-of-duties off --reason ...`)")

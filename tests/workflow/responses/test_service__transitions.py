@@ -10,6 +10,7 @@ import time_machine
 from sqlalchemy import func, select
 
 from states import BY_TRIGGER, TRIGGERS, State
+from states.words import state_words, trigger_done
 from tests.factories import (
     ADMIN,
     AUDITOR,
@@ -159,7 +160,9 @@ def test_illegal_trigger_is_refused_and_changes_nothing(wf_empty: Workflow, rid:
     actor, params = HAPPY.get(trigger, (ADMIN, {}))
     with pytest.raises(TriggerNotAllowedError) as err:
         wf_empty.fire(rid, trigger, actor, reason="because", params=params)
-    assert f"cannot {trigger} response {rid} while it is {state.value}; allowed:" in str(err.value)
+    assert str(err.value).startswith(f"Response {rid} cannot be {trigger_done(trigger)}: it is "
+                                     f"{state_words(state.value)}")
+    assert "_" not in str(err.value)  # no trigger or state identifier
     assert snapshot(wf_empty) == before
 
 
@@ -193,7 +196,7 @@ class TestRefusals:
     @pytest.mark.parametrize("actor", [FORCE, PCC, PANEL, AUDITOR, CHIEF_EXEC])
     def test_actor_without_the_role(self, wf_empty: Workflow, rid: int, actor: str) -> None:
         msg = self.refused(wf_empty, RoleError, wf_empty.fire, rid, "request_force_input", actor)
-        assert msg.startswith(f"{actor} may not request_force_input response {rid}: "
+        assert msg.startswith(f"{actor} may not ask the force for its comments on response {rid}: "
                               "needs role admin, holds ")
 
     def test_only_the_pcc_signs_off(self, wf_empty: Workflow, rid: int) -> None:
@@ -207,14 +210,14 @@ class TestRefusals:
             wf_empty.fire(rid, "request_force_input", ADMIN)
             content.edit_recommendation(wf_empty, rid, 1, "force_response", "Done.", FORCE)
         msg = self.refused(wf_empty, GuardError, wf_empty.fire, rid, "submit_force_input", FORCE)
-        assert msg == (f"cannot submit_force_input response {rid} (force_input): "
+        assert msg == (f"Response {rid} cannot be submitted with the force's comments yet: "
                        "recommendation(s) 2, 3, 4, 8 have no response from the force")
 
     def test_sign_off_needs_the_pcc_response(self, wf_empty: Workflow, rid: int) -> None:
         drive(wf_empty, rid, State.PCC_SIGNOFF)
         content.edit_text(wf_empty, rid, "pcc_response", "   ", PCC)
         msg = self.refused(wf_empty, GuardError, wf_empty.fire, rid, "sign_off", PCC)
-        assert msg == f"cannot sign_off response {rid} (pcc_signoff): the PCC response is empty"
+        assert msg == f"Response {rid} cannot be signed off yet: the PCC response is empty"
 
     def test_sign_off_needs_every_recommendation_explained(self, wf_empty: Workflow,
                                                            rid: int) -> None:
@@ -235,20 +238,21 @@ class TestRefusals:
                 wf_empty.fire(rid, "request_force_input", ADMIN)
         msg = self.refused(wf_empty, MissingReasonError, wf_empty.fire, rid, trigger, ADMIN,
                            reason=reason)
-        assert msg == f"{trigger} on response {rid} needs a reason (--reason)"
+        assert msg == f"Response {rid} cannot be {trigger_done(trigger)} without a reason"
 
     @pytest.mark.parametrize(("params", "message"), [
-        ({}, "publish: needs url (--url)"),
+        ({}, "record the publication of response 1: needs url (--url)"),
         ({"url": "www.example.org/x"}, "url: 'www.example.org/x' is not an http(s) URL"),
         ({"url": "https://x.example/a\r\nBcc: evil@x"}, "is not an http(s) URL"),
         ({"url": "https://x.example/", "published_on": "2024-02-31"},
          "published on: 2024-02-31 is not a real date"),
         ({"url": "https://x.example/", "published_on": "2024-10-01"},
-         "published on: 2024-10-01 is before the report itself was published (2024-10-10)"),
+         "published on: 1 October 2024 is before the report itself was published "
+         "(10 October 2024)"),
         ({"url": "https://x.example/", "published_on": "2030-01-01"},
-         "published on: 2030-01-01 is in the future"),
+         "published on: 1 January 2030 is in the future"),
         ({"url": "https://x.example/", "portal_reference": "X"},
-         "publish: does not take portal_reference"),
+         "record the publication of response 1: does not take portal_reference"),
     ])
     def test_bad_publish_parameters(self, wf_empty: Workflow, rid: int, params: dict[str, str],
                                     message: str) -> None:
@@ -261,8 +265,8 @@ class TestRefusals:
     @pytest.mark.parametrize(("due", "message"), [
         ("31 February 2025", "cannot read '31 February 2025' as a date"),
         ("2024-11-31", "2024-11-31 is not a real date"),
-        ("2024-10-01", "2024-10-01 is in the past"),
-        ("2024-12-25", "2024-12-25 is after the Section 55 deadline 2024-12-04"),
+        ("2024-10-01", "1 October 2024 is in the past"),
+        ("2024-12-25", "25 December 2024 is after the statutory deadline, 4 December 2024"),
     ])
     def test_bad_force_input_due(self, wf_empty: Workflow, rid: int, due: str,
                                  message: str) -> None:
@@ -278,7 +282,8 @@ class TestRefusals:
         msg = self.refused(wf_empty, InvalidInputError, wf_empty.fire, rid, "submit_to_portal",
                            ADMIN,
                            params={"portal_reference": "  "})
-        assert msg == "submit_to_portal: needs portal reference (--portal-reference)"
+        assert msg == ("record the portal submission of response 1: needs portal reference "
+                       "(--portal-reference)")
 
     def test_stale_version(self, wf_empty: Workflow, rid: int) -> None:
         """An officer acting on what they loaded at version 1 is told it changed since."""
@@ -295,7 +300,9 @@ class TestRefusals:
         msg = self.refused(wf_empty, NotEditableError, content.edit_text, wf_empty, rid,
                            "pcc_response",
                            "new words", ADMIN)
-        assert "while it is forwarded_to_panel: its content was signed off" in msg
+        assert msg == ("The PCC's response of response 1 cannot be edited: it was signed off; to "
+                       "change it, reopen the response giving a reason, then edit it and sign "
+                       "it off again")
 
 
 class TestDeadlineOverride:
@@ -340,9 +347,9 @@ def test_the_deadline_cannot_move_once_signed_off(wf_empty: Workflow, rid: int) 
     before = snapshot(wf_empty)
     with pytest.raises(NotEditableError) as info:
         content.override_deadline(wf_empty, rid, "2024-12-11", "republished", ADMIN)
-    assert str(info.value) == (f"cannot edit the deadline of response {rid} while it is "
-                               "forwarded_to_panel: its content was signed off; the way back "
-                               f"is s55 reopen {rid} --reason WHY, then edit it and sign it "
-                               "off again")
+    assert str(info.value) == (f"The deadline of response {rid} cannot be edited: it was "
+                               "signed off; to change it, reopen the response giving a "
+                               "reason, then edit it and sign it off again")
+    assert info.value.cli_hint == f"s55 reopen {rid} --reason WHY"
     assert snapshot(wf_empty) == before
 

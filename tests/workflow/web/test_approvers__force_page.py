@@ -136,7 +136,7 @@ class TestSubmitting:
         assert page.status_code == 410
         assert "This link has been used" in page.text
         assert FORCE in page.text
-        assert "submit_force_input" in page.text
+        assert "it was submitted with the force&#39;s comments by" in page.text
         assert "Email me a fresh link" in page.text
 
 

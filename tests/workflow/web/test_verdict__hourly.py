@@ -57,7 +57,7 @@ def test_first_load_is_a_full_check_that_says_when(env: Env) -> None:
     n = events(env)
     assert "Audit chain OK" in html
     assert "Rows OK" in html
-    assert f"of the first {n} events: 14 October 2024 at 10:00:00 BST" in html
+    assert f"of the first {n} events: 14 October 2024 at 10:00" in html
     assert "NOT VERIFIED" not in html
 
 
@@ -71,8 +71,8 @@ def test_new_events_are_checked_on_the_next_load(env: Env,
     html = page(env)
     assert f"Audit chain OK: {n + 2} events" in html
     assert f"Events {n + 1} to {n + 2}: chain and signatures checked 14 October 2024 at " \
-           "10:05:00 BST" in html
-    assert f"of the first {n} events: 14 October 2024 at 10:00:00 BST" in html
+           "10:05" in html
+    assert f"of the first {n} events: 14 October 2024 at 10:00" in html
 
 
 def test_a_new_event_tampered_before_the_next_load_is_not_verified(env: Env) -> None:
@@ -108,7 +108,7 @@ def test_an_old_event_edited_shows_at_the_next_full_check(
     html = page(env)
     assert "Audit chain OK" in html
     assert "An edit of an event older than the last check" in html
-    assert "14 October 2024 at 10:00:00 BST" in html
+    assert "14 October 2024 at 10:00" in html
     clock_at.shift(FULL_EVERY)
     html = page(env)
     assert "NOT VERIFIED" in html
