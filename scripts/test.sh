@@ -3,7 +3,7 @@
 # and, where it answers (always under CI=true), the local PostgreSQL. The first run also
 # installs Debian's chromium for the browser tests (as root; otherwise it says the command).
 # `--fast` is the fast lane: lint, types and every test not marked slow (no subprocess
-# races, browsers or large data); other arguments go to pytest.
+# races, browsers or large data), spread over the cores; other arguments go to pytest.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
 cd "$ROOT"
@@ -21,6 +21,6 @@ mypy
 fast=()
 if [ "${1:-}" = "--fast" ]; then
   shift
-  fast=(-m "not slow")
+  fast=(-m "not slow" -n auto)
 fi
 python -m pytest "${fast[@]}" "$@"

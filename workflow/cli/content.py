@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from states.words import long_date
 from workflow.cli.app import (
     ExpectVersion,
     FileOpt,
@@ -204,7 +205,7 @@ def report_add(
         })
     response = content.add_report(open_workflow(), report, acting_as(), again=again_reason)
     typer.echo(f"response {response.id}: {report.title} - Section 55 deadline "
-               f"{response.deadline:%d %B %Y}")
+               f"{long_date(response.deadline)}")
     _due_notes(report.recommendations)
 
 
@@ -248,8 +249,8 @@ def report_watch(
     report = watch(open_workflow(), feed, acting_as())
     for done in report.registered:
         typer.echo(f"response {done.response_id}: {done.title} - published "
-                   f"{done.published_on:%d %B %Y}, Section 55 deadline "
-                   f"{done.deadline:%d %B %Y}")
+                   f"{long_date(done.published_on)}, Section 55 deadline "
+                   f"{long_date(done.deadline)}")
     for skipped in report.skipped:
         typer.echo(f"warning: feed item {skipped.title!r} skipped: {skipped.why}", err=True)
     typer.echo(report.line())

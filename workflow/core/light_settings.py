@@ -74,6 +74,10 @@ FIELDS: dict[str, Field] = {
     "trusted_proxy": Field("deferred", ""),
     "socket": Field("path", optional=True),
     "socket_group": Field("str", "s55"),
+    "feed_url": Field("deferred", optional=True),
+    "feed_poll_minutes": Field("int", 60, low=0, high=7 * 24 * 60),
+    "feed_max_bytes": Field("int", 5_000_000, low=1_000, high=100_000_000),
+    "feed_timeout": Field("deferred", 30.0, high=600),  # above 0: Settings checks it
     "policy_file": Field("path", optional=True),
     "escalation_hour": Field("int", 9, low=0, high=23),
 }

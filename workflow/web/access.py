@@ -16,7 +16,7 @@ from datetime import date, datetime
 from typing import Any
 
 from states.deadlines import outcome_text
-from states.words import state_name
+from states.words import state_words
 from states.words import when as words_when
 from workflow.core.checks import parse_date
 from workflow.core.dates import format_date
@@ -237,7 +237,7 @@ def listed_responses(w: Web, show: str) -> list[dict[str, Any]]:
     for row in rows:
         row["deadline_text"] = format_date(date.fromisoformat(row["deadline"]))
         row["time_text"] = outcome_text(row.get("outcome") or {})
-        row["state_text"] = state_name(row["state"])
+        row["state_text"] = state_words(row["state"])
         row["waiting_on"] = str(row["waiting_on"])
     return rows
 

@@ -180,7 +180,7 @@ def test_the_lifecycle_with_a_delegation_in_force(office: Workflow,
     ok(as_account(FORCE_ACCOUNT, "submit-force-input", "1"))
     ok(as_account(PCC_ACCOUNT, "edit", "1", "pcc_response", "--text", "I welcome it."))
     signed = ok(as_account(DEPUTY_ACCOUNT, "sign-off", "1"))
-    assert "sign_off -> forwarded_to_panel" in signed
+    assert "response 1 is now signed off and with the Police and Crime Panel" in signed
     ok(as_account(ADMIN_ACCOUNT, "publish", "1", "--url", "https://opcc.example/asb"))
     ok(as_account(ADMIN_ACCOUNT, "submit-to-portal", "1", "--portal-reference", "HMI-1"))
     log = ok(as_account(ADMIN_ACCOUNT, "log", "1"))

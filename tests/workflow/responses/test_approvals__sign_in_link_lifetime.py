@@ -51,16 +51,16 @@ def ask(wf: Workflow, at: datetime) -> tuple[datetime, str]:
 @pytest.mark.parametrize(("asked", "until", "words"), [
     # Tuesday 16:00 BST: Wednesday 16:00
     (datetime(2024, 10, 15, 15, 0, tzinfo=UTC), datetime(2024, 10, 16, 15, 0, tzinfo=UTC),
-     "until 16 Oct 2024 at 16:00"),
+     "until 16 October 2024 at 16:00"),
     # Friday: Monday
     (datetime(2024, 10, 11, 15, 0, tzinfo=UTC), datetime(2024, 10, 14, 15, 0, tzinfo=UTC),
-     "until 14 Oct 2024 at 16:00"),
+     "until 14 October 2024 at 16:00"),
     # Friday before the summer bank holiday: Tuesday
     (datetime(2024, 8, 23, 8, 30, tzinfo=UTC), datetime(2024, 8, 27, 8, 30, tzinfo=UTC),
-     "until 27 Aug 2024 at 09:30"),
+     "until 27 August 2024 at 09:30"),
     # Friday 25 October (BST): Monday 28 October at the same London time (GMT)
     (datetime(2024, 10, 25, 9, 0, tzinfo=UTC), datetime(2024, 10, 28, 10, 0, tzinfo=UTC),
-     "until 28 Oct 2024 at 10:00"),
+     "until 28 October 2024 at 10:00"),
 ])
 def test_one_working_day_by_default(wf: Workflow, asked: datetime, until: datetime,
                                     words: str) -> None:
@@ -75,7 +75,7 @@ def test_the_link_stops_working_when_the_day_is_over(wf: Workflow) -> None:
     with time_machine.travel(datetime(2024, 10, 14, 15, 0, tzinfo=UTC), tick=False):
         with pytest.raises(action_links.LinkRefusedError) as refused:
             approvals.sign_in(wf, token)
-    assert str(refused.value).startswith("this link expired on 14 Oct 2024 at 16:00")
+    assert str(refused.value).startswith("this link expired on 14 October 2024 at 16:00")
     with time_machine.travel(datetime(2024, 10, 14, 14, 59, tzinfo=UTC), tick=False):
         assert approvals.sign_in(wf, token).email == AUDITOR
 

@@ -7,7 +7,8 @@ mail (aiosmtpd) and a real uvicorn, on both databases:
   the PCC's deputy under a delegation, from the deputy's own page;
 
 then: the PCC has the deputy's sign-off notice, every signer has a receipt with the text
-as signed and its fingerprint, and neither rendered document has an empty heading."""
+as signed and its fingerprint, and neither rendered document has an empty heading; and an
+old report past its deadline is told to the PCC once as overdue."""
 
 from __future__ import annotations
 
@@ -33,6 +34,7 @@ from workflow.core.clock import SystemClock, london_today
 from workflow.core.settings import Settings
 from workflow.documents import signature
 from workflow.documents.render import render_response
+from workflow.escalations.sweep import sweep
 from workflow.mail import delivery
 from workflow.people import delegation
 from workflow.reads import detail
@@ -101,8 +103,9 @@ def plain(message: Any) -> str:
     return str(body.get_content()).replace("\r\n", "\n")
 
 
-def register(wf: Workflow, title: str, recs: dict[int, str], areas: dict[int, str]) -> int:
-    published = london_today(wf.clock) - timedelta(days=3)
+def register(wf: Workflow, title: str, recs: dict[int, str], areas: dict[int, str],
+             days_ago: int = 3) -> int:
+    published = london_today(wf.clock) - timedelta(days=days_ago)
     report = norfolk_report(
         title=title, published_on=published.isoformat(), afi_statement=None,
         link=f"https://www.justiceinspectorates.gov.uk/hmicfrs/{len(title)}/",
@@ -215,6 +218,16 @@ def test_a_real_office_finishes_both_responses_in_s55_alone(
     check_receipt(wf, smtp_server, custody, DEPUTY)
     for rid in (thematic, custody):
         assert empty_headings(render_response(wf.db, rid, "md")) == []
+    # An old report, past its deadline: the sweep (run twice, as cron would) tells the PCC
+    # once, the subject naming the statutory deadline and how far past it the response is.
+    overdue = register(wf, "Vetting and counter-corruption inspection of Norfolk", CUSTODY_RECS, {}, days_ago=70)
+    sweep(wf.db, wf.settings, wf.clock)
+    sweep(wf.db, wf.settings, wf.clock)
+    deliver(wf)
+    [told] = [m for m in received(smtp_server, PCC, f"[s55 #{overdue}]")
+              if "overdue" in str(m["Subject"])]
+    assert re.search(r"statutory deadline \d+ \w+ \d{4}, 1[45] days overdue",
+                     str(told["Subject"])), told["Subject"]
 
 
 def _link_for(wf: Workflow, smtp_server: Server, to: str, rid: int) -> str:

@@ -47,7 +47,7 @@ def test_open_closed_and_all_responses(env: Env) -> None:
     assert "force_input" not in opened.text
     closed = env.client.get("/responses?show=closed")
     assert listed(closed.text) == ["Response 2: A national thematic report"]
-    assert "closed: no response is required" in closed.text
+    assert "closed as not required" in closed.text
     every = env.client.get("/responses?show=all")
     assert listed(every.text) == ["Response 2: A national thematic report", norfolk]
     assert '<option value="2024">' in every.text
