@@ -220,7 +220,8 @@ def test_a_real_office_finishes_both_responses_in_s55_alone(
         assert empty_headings(render_response(wf.db, rid, "md")) == []
     # An old report, past its deadline: the sweep (run twice, as cron would) tells the PCC
     # once, the subject naming the statutory deadline and how far past it the response is.
-    overdue = register(wf, "Vetting and counter-corruption inspection of Norfolk", CUSTODY_RECS, {}, days_ago=70)
+    overdue = register(wf, "Vetting and counter-corruption inspection of Norfolk",
+                       CUSTODY_RECS, {}, days_ago=70)
     sweep(wf.db, wf.settings, wf.clock)
     sweep(wf.db, wf.settings, wf.clock)
     deliver(wf)
