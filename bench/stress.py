@@ -183,7 +183,9 @@ def scheduler(url: str, start: str, days: int, step: int, out: str, first_day: i
     fired, errors, unhandled = 0, [], []
     first = datetime.fromisoformat(start)
     for day in range(first_day, days, step):
-        Path(f"{out}.day").write_text(str(day))
+        # Written aside and renamed into place: a SIGKILL mid-write leaves the last whole day.
+        Path(f"{out}.day.tmp").write_text(str(day))
+        os.replace(f"{out}.day.tmp", f"{out}.day")
         clock = FixedClock(first + timedelta(days=day))
         try:
             report = escalation.sweep(db, settings, clock)
@@ -329,7 +331,7 @@ def _kill_and_restart_scheduler(procs: dict[str, subprocess.Popen[str]], url: st
     first, progress = procs["scheduler0"], Path(f"{tmp}/scheduler0.day")
     quarter = (opts.sweep_days // opts.sweep_step // 4) * opts.sweep_step
 
-    def reached_quarter() -> bool:  # the file may be caught half written: "" is day 0
+    def reached_quarter() -> bool:  # "" (none written yet) is day 0
         return progress.exists() and int(progress.read_text() or 0) >= quarter
 
     if not kill_mid_transaction(url, first.pid, reached_quarter):
@@ -337,7 +339,7 @@ def _kill_and_restart_scheduler(procs: dict[str, subprocess.Popen[str]], url: st
     first.wait(timeout=60)
     procs["scheduler0"] = _spawn("scheduler", [
         url, sched_start.isoformat(), str(opts.sweep_days), str(opts.sweep_step),
-        f"{tmp}/scheduler0", progress.read_text()], env)
+        f"{tmp}/scheduler0", progress.read_text() or "0"], env)
     return 1
 
 
