@@ -106,11 +106,13 @@ class _HttpOnly(urllib.request.HTTPRedirectHandler):
 
 def _read_by(response: Any, max_bytes: int, deadline: float) -> bytes:
     """The body, at most ``max_bytes``, whole by ``deadline``: the socket's timeout bounds
-    each read only, and a server sending a byte at a time would otherwise never be late."""
+    each read only, and a server sending a byte at a time would otherwise never be late.
+    ``read1`` returns what one receive brings (``read(n)`` would wait for all n bytes, so a
+    drip kept alive could hold it past the deadline for as long as the server likes)."""
     chunks: list[bytes] = []
     total = 0
     while total <= max_bytes:
-        chunk = response.read(min(64 * 1024, max_bytes + 1 - total))
+        chunk = response.read1(min(64 * 1024, max_bytes + 1 - total))
         if not chunk:
             break
         chunks.append(chunk)

@@ -131,19 +131,25 @@ def test_over_http_bad_answers_are_refused(
             S55_FEED_MAX_BYTES="1000")
 
 
+#: Set when the test is over: until then ``/slow`` stays silent and ``/drip`` keeps dripping.
+_RELEASED = threading.Event()
+
+
 class _Slow(http.server.BaseHTTPRequestHandler):
-    """``/slow``: silent for a second; ``/drip``: a byte every 0.1 s, each in time."""
+    """``/slow``: says nothing until the test is over; ``/drip``: a byte every 0.1 s (each
+    well inside the timeout) until then, so only the whole download's time runs out."""
 
     def do_GET(self) -> None:  # noqa: N802 - http.server's name
         if self.path == "/slow":
-            time.sleep(1.0)  # longer than the fetch's timeout below (a real wait: a socket's)
+            _RELEASED.wait(timeout=30)  # the client gives up first: its timeout is the test
         self.send_response(200)
         self.end_headers()
         if self.path == "/drip":
-            for byte in GOOD[:12]:
+            for byte in GOOD:
+                if _RELEASED.wait(timeout=0.1):  # the pace of the drip, ended with the test
+                    return
                 self.wfile.write(bytes([byte]))
                 self.wfile.flush()
-                time.sleep(0.1)
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - its signature
         pass
@@ -151,10 +157,12 @@ class _Slow(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture
 def slow_url() -> Iterator[str]:
-    server = http.server.HTTPServer(("127.0.0.1", 0), _Slow)
+    _RELEASED.clear()
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Slow)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}"
+    _RELEASED.set()
     server.shutdown()
     server.server_close()
     thread.join(timeout=5)
@@ -162,10 +170,13 @@ def slow_url() -> Iterator[str]:
 
 def test_a_server_too_slow_is_refused(office: Workflow, cli: Callable[..., Any],
                                       slow_url: str) -> None:
-    """Silent past the timeout, or sending so slowly the whole takes longer than it."""
+    """Silent past the timeout, or sending so slowly the whole takes longer than it: refused
+    soon after the timeout (the drip would go on for minutes), not when the server stops."""
     for path in ("/slow", "/drip"):
+        started = time.monotonic()
         refused(cli, office, slow_url + path, "cannot be fetched (timed out)",
                 S55_FEED_TIMEOUT="0.5")
+        assert time.monotonic() - started < 10, path
 
 
 def test_no_feed_named_nor_set_is_one_line(office: Workflow, cli: Callable[..., Any]) -> None:
