@@ -80,7 +80,7 @@ from workflow.mail.outbox import dedupe_key
 from workflow.mail.recipients import Recipient
 from workflow.storage.db import KEYRING_KEY, Database
 from workflow.storage.models import ActionLink, AuditEvent, Person, Response
-from workflow.storage.tables import ACTION_LINK
+from workflow.storage.tables import ACTION_LINK, PERSON
 
 FORCE, PCC, DEPUTY, SIGN_IN, CONFIRM = "force", "pcc", "deputy", "sign_in", "confirm"
 #: What each kind of link may do: triggers (which use it up) and editable fields (which
@@ -236,6 +236,12 @@ def _mover(session: Session, link: ActionLink) -> AuditEvent | None:
         col(AuditEvent.id) > (link.event_id or 0)).order_by(col(AuditEvent.id)).limit(1)).first()
 
 
+def _name(session: Session, email: str) -> str:
+    """The person's name, as people read it (their address where s55 knows no name)."""
+    name = session.scalars(select(PERSON.c.name).where(PERSON.c.email == email)).first()
+    return name or email
+
+
 def _moved_refusal(session: Session, link: ActionLink, why: str) -> LinkRefusedError:
     if link.response_id is None:  # a sign-in or confirm link: nothing moved, it was used
         what = "sign-in link" if link.kind == SIGN_IN else "link"
@@ -251,8 +257,8 @@ def _moved_refusal(session: Session, link: ActionLink, why: str) -> LinkRefusedE
         head = f"this link was already used on {when(link.used_at)}" if link.used_at else ""
     else:
         head = f"response {rid} has moved on since this link was sent"
-    moved = (f"it was {trigger_done(mover.trigger or 'moved')} by {mover.actor} on {when(mover.at)}"
-             if mover else "it was moved")
+    moved = (f"it was {trigger_done(mover.trigger or 'moved')} by {_name(session, mover.actor)} "
+             f"on {when(mover.at)}" if mover else "it was moved")
     return LinkRefusedError(
         why, f"{head}: {moved}; it is now {state_words(state)}",
         link_id=link.id, response_id=rid, moved_by=mover.actor if mover else None,

@@ -292,7 +292,7 @@ class TestRefused:
                              "cc_response",
                              "x")
         assert (err.moved_by, err.moved_trigger) == (ADMIN, "return_to_draft")
-        assert f"returned to draft by {ADMIN} on 15 October 2024 at 11:30" in str(err)
+        assert "returned to draft by Ann Admin on 15 October 2024 at 11:30" in str(err)
         action_links.read(wf_linked.db, wf_linked.clock, token_of(wf_linked, FORCE))
 
     def test_a_force_token_cannot_sign_off(self, wf_linked: Workflow, rid: int) -> None:
